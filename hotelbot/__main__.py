@@ -1,0 +1,5 @@
+"""`python -m hotelbot` runs the CLI."""
+
+from hotelbot.cli import main
+
+main()

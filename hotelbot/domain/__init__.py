@@ -1,0 +1,1 @@
+"""Pure domain: types and decisions. Imports no httpx, sqlalchemy, openai or loguru."""

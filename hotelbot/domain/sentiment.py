@@ -1,0 +1,57 @@
+"""Sentiment verdicts shared by every analyser (rules, LLM) and the sentiment stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Sentiment(StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What an analyser concluded about one guest message.
+
+    `score` is in [-1, 1] (negative = unhappy). `requires_attention` is separate from
+    tone: "still waiting for towels" is neutral in tone but needs staff. `reason` is a
+    short label-like explanation ("complaint: no hot water"), never the guest's text.
+    `language` is an ISO 639-1 code ("en", "ru") or "und" when unknown. `analyser`
+    names who answered ("rules", "llm").
+    """
+
+    sentiment: Sentiment
+    score: float
+    requires_attention: bool
+    reason: str
+    language: str
+    analyser: str
+    categories: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sentiment": self.sentiment.value,
+            "score": round(self.score, 4),
+            "requires_attention": self.requires_attention,
+            "reason": self.reason,
+            "language": self.language,
+            "analyser": self.analyser,
+            "categories": list(self.categories),
+        }
+
+
+class SentimentAnalyser(Protocol):
+    """An asynchronous analyser. Implementations never raise for bad *input*;
+    adapters that talk to a network raise `AnalyserUnavailable` when they cannot answer."""
+
+    name: str
+
+    async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict: ...
+
+
+class AnalyserUnavailable(Exception):
+    """The analyser could not produce a verdict (timeout, outage, invalid output, open breaker)."""
