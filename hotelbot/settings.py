@@ -1,0 +1,191 @@
+"""Daemon-wide settings: a TOML file plus HOTELBOT_* environment overrides, validated by pydantic.
+
+Precedence (later wins): built-in defaults < settings file < environment.
+Environment names: HOTELBOT_DATABASE_URL and HOTELBOT_LOG_LEVEL are shortcuts; any other key is
+HOTELBOT_<SECTION>__<KEY> (double underscore), e.g. HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S=30.
+HOTELBOT_CONFIG names the settings file. Unknown keys, in the file or the environment, are errors
+that name the file (or variable) and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hotelbot.errors import ConfigError
+from hotelbot.paths import default_config_candidates, default_database_url
+
+_ENV_PREFIX = "HOTELBOT_"
+# Variables with the prefix that are not settings keys.
+_ENV_NOT_SETTINGS = {"HOTELBOT_CONFIG", "HOTELBOT_CRASH_AT", "HOTELBOT_TEST_PG_URL"}
+_ENV_SHORTCUTS = {
+    "HOTELBOT_DATABASE_URL": ("database", "url"),
+    "HOTELBOT_LOG_LEVEL": ("logging", "level"),
+    "HOTELBOT_LOG_FORMAT": ("logging", "format"),
+    "HOTELBOT_DAEMON_NAME": ("daemon", "name"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = ""  # empty = SQLite file in the state directory
+    pool_size: int = Field(default=5, ge=1, le=100)
+    busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+                f"(got {value.split('://')[0]}://...)"
+            )
+        return value
+
+
+class GreenApiSettings(_Section):
+    receive_timeout_s: int = Field(default=20, ge=5, le=60)  # Green API accepts 5..60
+    request_timeout_s: float = Field(default=15.0, gt=0, le=300)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # Read timeout of a long poll = receive_timeout_s + this margin, so an idle poll is never
+    # mistaken for a network failure.
+    poll_timeout_margin_s: float = Field(default=10.0, ge=1, le=120)
+    transport: Literal["httpx", "aiohttp"] = "httpx"
+    backoff_min_s: float = Field(default=0.5, gt=0, le=60)
+    backoff_max_s: float = Field(default=60.0, gt=0, le=3600)
+    unhealthy_retry_s: float = Field(default=300.0, ge=5, le=86_400)
+
+
+class DaemonSettings(_Section):
+    name: str = ""  # empty = "<hostname>:<pid>"
+    drain_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    hotels_refresh_s: float = Field(default=15.0, ge=1, le=3600)
+    status_interval_s: float = Field(default=5.0, ge=1, le=300)
+
+
+class LoggingSettings(_Section):
+    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["auto", "journal", "text", "json"] = "auto"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class SentimentSettings(_Section):
+    extra_lexicon_files: list[str] = Field(default_factory=list)
+    max_concurrency: int = Field(default=32, ge=1, le=1024)
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    greenapi: GreenApiSettings = GreenApiSettings()
+    daemon: DaemonSettings = DaemonSettings()
+    logging: LoggingSettings = LoggingSettings()
+    sentiment: SentimentSettings = SentimentSettings()
+
+    def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
+        return self.database.url or default_database_url(environ)
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    lines = []
+    for item in err.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{source}: {loc}: {msg}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nested dict of overrides, and which variable set each dotted key (for error messages)."""
+    tree: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(_ENV_PREFIX) or name in _ENV_NOT_SETTINGS:
+            continue
+        if name in _ENV_SHORTCUTS:
+            path = _ENV_SHORTCUTS[name]
+        else:
+            parts = name[len(_ENV_PREFIX) :].lower().split("__")
+            if len(parts) != 2 or not all(parts):
+                raise ConfigError(
+                    f"environment: {name}: not a hotelbot setting "
+                    "(use HOTELBOT_<SECTION>__<KEY>, e.g. HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S)"
+                )
+            path = (parts[0], parts[1])
+        section = tree.setdefault(path[0], {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"environment: {name}: [{path[0]}] is not a section")
+        # Lists come as comma-separated values; pydantic coerces the scalar strings.
+        section[path[1]] = value.split(",") if path[1].endswith("_files") else value
+        origin[".".join(path)] = name
+    return tree, origin
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_config_path(
+    explicit: str | Path | None, environ: Mapping[str, str] = os.environ
+) -> Path | None:
+    """The settings file to read, or None for built-in defaults.
+
+    An explicitly named file (argument or HOTELBOT_CONFIG) must exist; default locations
+    are used only when present.
+    """
+    named = explicit or environ.get("HOTELBOT_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"settings file not found: {path}")
+        return path
+    for candidate in default_config_candidates(environ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    config_path: str | Path | None = None, environ: Mapping[str, str] = os.environ
+) -> tuple[Settings, Path | None]:
+    """Read, merge and validate settings. Raises ConfigError with file/variable and key named."""
+    path = resolve_config_path(config_path, environ)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    env_tree, env_origin = _env_overrides(environ)
+    try:
+        Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(str(path), exc)) from None
+    try:
+        settings = Settings.model_validate(_merge(data, env_tree))
+    except ValidationError as exc:
+        # The file alone was valid, so the culprit is an environment variable.
+        first = exc.errors()[0]
+        dotted = ".".join(str(p) for p in first["loc"][:2])
+        source = f"environment {env_origin.get(dotted, 'HOTELBOT_*')}"
+        raise ConfigError(_format_error(source, exc)) from None
+    return settings, path

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 async storage: SQLite (aiosqlite, default) and PostgreSQL (asyncpg)."""

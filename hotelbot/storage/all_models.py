@@ -1,0 +1,6 @@
+"""Imports every model module so `Base.metadata` knows every table (migrations, tests)."""
+
+from hotelbot.storage import models as models
+from hotelbot.storage.models import Base
+
+__all__ = ["Base", "models"]

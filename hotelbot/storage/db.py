@@ -1,0 +1,127 @@
+"""Engine set-up and transaction helpers for SQLite and PostgreSQL.
+
+SQLite is configured for a daemon that deletes upstream data after committing it:
+WAL (readers never block the writer), synchronous=FULL (a commit survives power loss; NORMAL
+could roll back a commit whose notification we already deleted at Green API), busy_timeout,
+foreign keys on. Write transactions start with BEGIN IMMEDIATE so a transaction that reads
+then writes cannot fail with "database is locked" half-way (the lock is taken up front and
+the busy handler applies), and writers inside one process queue on an asyncio lock instead of
+spinning in SQLite's busy handler. Read transactions use a separate engine with a plain BEGIN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from hotelbot.paths import ensure_private_dir
+
+
+def _prepare_sqlite_file(database: str) -> None:
+    """Create the directory (0700) and an empty database file (0600) before SQLite does.
+
+    SQLite would create the file with the process umask (often 0644): guest data must not be
+    world-readable.
+    """
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    ensure_private_dir(path.parent)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, *, busy_timeout_ms: int, immediate: bool) -> None:
+    begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take over transaction control from the driver (it would skip BEGIN for SELECTs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            f"PRAGMA busy_timeout={busy_timeout_ms}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA journal_size_limit=67108864",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin_sql)
+
+
+class Database:
+    """Owns the engines of one database. `write()` and `read()` each yield one transaction.
+
+    Contract: `write()` commits when the block exits normally and rolls back on an exception;
+    on SQLite it holds the database write lock for the whole block, so keep blocks short.
+    Create with `Database.open(url)`; always `await db.dispose()` (aiosqlite threads otherwise
+    keep the interpreter alive).
+    """
+
+    def __init__(self, url: str, write_engine: AsyncEngine, read_engine: AsyncEngine) -> None:
+        self.url = url
+        self.dialect = write_engine.dialect.name
+        self.engine = write_engine
+        self.read_engine = read_engine
+        self._write_gate = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    @classmethod
+    def open(cls, url: str, *, pool_size: int = 5, busy_timeout_ms: int = 5000) -> Database:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            _prepare_sqlite_file(parsed.database or "")
+            write = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+            read = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+            _install_sqlite_hooks(write, busy_timeout_ms=busy_timeout_ms, immediate=True)
+            _install_sqlite_hooks(read, busy_timeout_ms=busy_timeout_ms, immediate=False)
+        elif parsed.get_backend_name() == "postgresql":
+            options: dict[str, Any] = {
+                "pool_size": pool_size,
+                "max_overflow": pool_size,
+                # A PostgreSQL restart leaves dead connections in the pool; test them first.
+                "pool_pre_ping": True,
+                "pool_recycle": 1800,
+            }
+            write = create_async_engine(url, **options)
+            read = write
+        else:
+            raise ValueError(f"unsupported database backend {parsed.get_backend_name()!r}")
+        return cls(url, write, read)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        if self._write_gate is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_gate, self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.read_engine.connect() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
