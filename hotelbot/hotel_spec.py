@@ -177,7 +177,7 @@ def validate_hotels(raw: list[Any], source: str) -> list[HotelSpec]:
                 )
             seen[value] = index
     if problems:
-        raise ConfigError("invalid hotels file:\n  " + _describe(problems))
+        raise ConfigError("invalid hotel settings:\n  " + _describe(problems))
     return hotels
 
 

@@ -1,0 +1,65 @@
+"""Helpers shared by CLI commands: settings, database access, tables."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from hotelbot.settings import Settings
+    from hotelbot.storage.db import Database
+
+T = TypeVar("T")
+
+
+def load() -> Settings:
+    from hotelbot.settings import load_settings
+
+    settings, _ = load_settings(None, os.environ)
+    return settings
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@asynccontextmanager
+async def database(*, check: bool = True) -> AsyncIterator[Database]:
+    """Open the configured database; by default require an up-to-date schema."""
+    from hotelbot.storage.db import Database
+    from hotelbot.storage.schema import check_schema
+
+    settings = load()
+    db = Database.open(settings.database_url(), pool_size=2)
+    try:
+        if check:
+            await check_schema(db)
+        yield db
+    finally:
+        await db.dispose()
+
+
+def with_db(fn: Callable[[Database], Awaitable[T]], *, check: bool = True) -> T:
+    async def go() -> T:
+        async with database(check=check) as db:
+            return await fn(db)
+
+    return run(go())
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain aligned text table (no colours: works in journals, pipes and terminals)."""
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
+    return "\n".join([line, rule, *body])

@@ -1,0 +1,249 @@
+"""`hotelbot hotel ...`: manage hotels (import a TOML file, add, edit, enable, check ...)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hotelbot.cli import common
+from hotelbot.errors import UserError
+
+if TYPE_CHECKING:
+    from hotelbot.storage.db import Database
+    from hotelbot.storage.hotels import HotelRecord
+
+app = typer.Typer(help="Manage hotels (one Green API instance each).", no_args_is_help=True)
+
+Slug = Annotated[str, typer.Argument(help="The hotel's slug, e.g. grand-riga.")]
+
+
+async def _require(db: Database, slug: str) -> HotelRecord:
+    from hotelbot.storage.hotels import get_hotel
+
+    async with db.read() as conn:
+        record = await get_hotel(conn, slug)
+    if record is None:
+        raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
+    return record
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Hotels TOML file ([[hotels]] tables).")],
+) -> None:
+    """Add or update hotels from a TOML file (upsert by slug; idempotent).
+
+    Every entry is validated first: if any is bad, nothing is changed.
+    """
+    from hotelbot.hotel_spec import load_hotels_file
+    from hotelbot.storage.hotels import upsert_hotel
+
+    specs = load_hotels_file(file)
+
+    async def go(db: Database) -> list[tuple[str, str]]:
+        async with db.write() as conn:
+            return [(spec.slug, await upsert_hotel(conn, spec)) for spec in specs]
+
+    for slug, outcome in common.with_db(go):
+        typer.echo(f"{slug}: {outcome}")
+    for spec in specs:
+        if spec.api_token_env and not _env_set(spec.api_token_env):
+            typer.echo(
+                f"warning: {spec.slug}: {spec.api_token_env} is not set in this shell; "
+                "the daemon needs it in its environment",
+                err=True,
+            )
+
+
+def _env_set(name: str) -> bool:
+    import os
+
+    return bool(os.environ.get(name))
+
+
+@app.command("add")
+def add(
+    slug: Annotated[str, typer.Option(help="Stable id used by the CLI, e.g. grand-riga.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    instance_id: Annotated[str, typer.Option(help="Green API idInstance.")],
+    api_token_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the API token.")
+    ] = None,
+    api_token_stdin: Annotated[
+        bool, typer.Option(help="Read the API token from standard input (kept out of `ps`).")
+    ] = False,
+    api_url: Annotated[str, typer.Option(help="Per-instance API host.")] = "https://api.green-api.com",
+    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Riga.")] = "UTC",
+    staff_chat_id: Annotated[str | None, typer.Option(help="Chat id for staff alerts.")] = None,
+    default_language: Annotated[str, typer.Option(help="Guest language default.")] = "en",
+) -> None:
+    """Add one hotel (fails if the slug exists; use `hotel edit` to change one)."""
+    from hotelbot.hotel_spec import validate_hotels
+    from hotelbot.storage.hotels import get_hotel, upsert_hotel
+
+    entry: dict[str, Any] = {
+        "slug": slug, "name": name, "instance_id": instance_id, "api_url": api_url,
+        "timezone": timezone, "default_language": default_language,
+    }  # fmt: skip
+    if staff_chat_id:
+        entry["staff_chat_id"] = staff_chat_id
+    if api_token_stdin:
+        entry["api_token"] = sys.stdin.readline().strip()
+    if api_token_env:
+        entry["api_token_env"] = api_token_env
+    (spec,) = validate_hotels([entry], "hotel add")
+
+    async def go(db: Database) -> None:
+        async with db.write() as conn:
+            if await get_hotel(conn, slug) is not None:
+                raise UserError(f"hotel {slug!r} exists already (use `hotelbot hotel edit`)")
+            await upsert_hotel(conn, spec)
+
+    common.with_db(go)
+    typer.echo(f"{slug}: added")
+
+
+@app.command("list")
+def list_() -> None:
+    """List hotels."""
+    from hotelbot.storage.hotels import list_hotels
+
+    async def go(db: Database) -> list[HotelRecord]:
+        async with db.read() as conn:
+            return await list_hotels(conn)
+
+    hotels = common.with_db(go)
+    if not hotels:
+        typer.echo("no hotels yet: add some with `hotelbot hotel import FILE`")
+        return
+    rows = [
+        [h.slug, h.name, h.instance_id, "yes" if h.enabled else "no", h.timezone, h.instance_state or "?"]
+        for h in hotels
+    ]
+    typer.echo(common.table(["SLUG", "NAME", "INSTANCE", "ENABLED", "TIMEZONE", "STATE"], rows))
+
+
+@app.command("show")
+def show(
+    slug: Slug,
+    show_token: Annotated[bool, typer.Option(help="Also print the inline API token.")] = False,
+) -> None:
+    """Show one hotel's settings (the API token is hidden unless --show-token)."""
+
+    record = common.with_db(lambda db: _require(db, slug))
+    for key, value in record.spec_dict().items():
+        if key == "api_token" and show_token and record.api_token:
+            value = record.api_token
+        typer.echo(f"{key:22} {'' if value is None else value}")
+    typer.echo(f"{'instance_state':22} {record.instance_state or 'unknown'}")
+
+
+_EDITABLE = (
+    "name", "instance_id", "api_url", "api_token_env", "timezone", "staff_chat_id",
+    "default_language", "quiet_hours", "max_automated_per_day", "alert_cooldown_min",
+    "staff_pause_h", "groups_as_guests", "check_in_time", "check_out_time",
+)  # fmt: skip
+
+
+@app.command("edit")
+def edit(
+    slug: Slug,
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help=f"KEY=VALUE to change; keys: {', '.join(_EDITABLE)}."),
+    ],
+    api_token_stdin: Annotated[
+        bool, typer.Option(help="Replace the inline API token with one read from stdin.")
+    ] = False,
+) -> None:
+    """Change settings of a hotel, e.g. `hotel edit grand-riga --set timezone=Europe/Tallinn`."""
+    from hotelbot.hotel_spec import validate_hotels
+    from hotelbot.storage.hotels import upsert_hotel
+
+    changes: dict[str, Any] = {}
+    for item in set_:
+        key, sep, value = item.partition("=")
+        if not sep or key not in _EDITABLE:
+            raise UserError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(_EDITABLE)}")
+        changes[key] = value
+        if key in ("groups_as_guests",):
+            changes[key] = value.lower() in ("1", "true", "yes", "on")
+
+    async def go(db: Database) -> str:
+        record = await _require(db, slug)
+        entry = {k: v for k, v in record.spec_dict().items() if k != "api_token" and v is not None}
+        entry["quiet_hours"] = record.quiet_hours or "off"
+        if record.api_token:
+            entry["api_token"] = record.api_token
+        entry.update(changes)
+        if "api_token_env" in changes and changes["api_token_env"]:
+            entry.pop("api_token", None)
+        if api_token_stdin:
+            entry["api_token"] = sys.stdin.readline().strip()
+            entry.pop("api_token_env", None)
+        (spec,) = validate_hotels([entry], "hotel edit")
+        async with db.write() as conn:
+            return await upsert_hotel(conn, spec)
+
+    typer.echo(f"{slug}: {common.with_db(go)}")
+
+
+def _set_enabled(slug: str, enabled: bool) -> None:
+    from hotelbot.storage.hotels import set_enabled
+
+    async def go(db: Database) -> bool:
+        async with db.write() as conn:
+            return await set_enabled(conn, slug, enabled)
+
+    if not common.with_db(go):
+        raise UserError(f"no hotel with slug {slug!r}")
+    typer.echo(f"{slug}: {'enabled' if enabled else 'disabled'} (the daemon applies it within a minute)")
+
+
+@app.command("enable")
+def enable(slug: Slug) -> None:
+    """Start polling this hotel."""
+    _set_enabled(slug, True)
+
+
+@app.command("disable")
+def disable(slug: Slug) -> None:
+    """Stop polling this hotel (its data is kept)."""
+    _set_enabled(slug, False)
+
+
+@app.command("remove")
+def remove(
+    slug: Slug,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a hotel and everything stored for it."""
+    from hotelbot.storage.hotels import remove_hotel
+
+    if not yes and not typer.confirm(f"Delete hotel {slug} and all its messages?"):
+        raise typer.Exit(1)
+
+    async def go(db: Database) -> bool:
+        async with db.write() as conn:
+            return await remove_hotel(conn, slug)
+
+    if not common.with_db(go):
+        raise UserError(f"no hotel with slug {slug!r}")
+    typer.echo(f"{slug}: removed")
+
+
+@app.command("check")
+def check(
+    slug: Slug,
+    fix: Annotated[bool, typer.Option(help="Apply the settings hotelbot needs (restarts the instance).")] = False,
+) -> None:
+    """Ask Green API for the instance state and settings; say whether notifications can reach
+    the HTTP queue (webhookUrl empty, incomingWebhook on). Exit 0 only when all is well."""
+    from hotelbot.cli.hotel_check import run_check
+
+    ok = common.with_db(lambda db: run_check(db, slug, fix=fix, echo=typer.echo))
+    if not ok:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""The daemon: composition root, per-hotel pollers and background stages."""

@@ -1,0 +1,185 @@
+"""One hotel's poll loop: receive -> commit durably -> delete, strictly in queue order.
+
+Contract (at-least-once upstream, exactly-once in the database):
+* A notification is deleted at Green API only after its row is committed.
+* Receiving does not dequeue, so cancelling a receive (shutdown) loses nothing.
+* A commit that fails leaves the item at the queue head; the next receive returns it again.
+* A delete that fails is retried by receiving the same head again: the store is a no-op
+  (unique key) and the delete is repeated. `{"result": false}` means already gone: done.
+* An item that cannot be parsed is kept in dead_letters and deleted, so it never blocks.
+Errors never escape `run()`: they are classified, logged without secrets and backed off with
+full jitter; 401/403 mark the hotel unhealthy and retry slowly without touching other hotels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from loguru import logger
+
+from hotelbot.crashpoints import crash_point
+from hotelbot.daemon.health import HotelHealth
+from hotelbot.domain.backoff import Backoff
+from hotelbot.domain.inbound import MalformedDelivery
+from hotelbot.greenapi.client import GreenApiClient
+from hotelbot.greenapi.errors import (
+    BadResponse,
+    ErrorClass,
+    GreenApiError,
+    InstanceNotReady,
+    RateLimited,
+)
+from hotelbot.storage.ingest import IngestWriter, WriterClosed
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Step(StrEnum):
+    EMPTY = "empty"
+    STORED = "stored"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class HotelPoller:
+    """Polls one Green API instance. `run_once()` is one step; `run()` loops until `stop()`."""
+
+    def __init__(
+        self,
+        hotel_id: int,
+        slug: str,
+        client: GreenApiClient,
+        writer: IngestWriter,
+        *,
+        health: HotelHealth,
+        backoff: Backoff | None = None,
+        unhealthy_retry_s: float = 300.0,
+        min_empty_poll_interval_s: float = 1.0,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.hotel_id = hotel_id
+        self.slug = slug
+        self.client = client
+        self._writer = writer
+        self.health = health
+        self._backoff = backoff or Backoff()
+        self._unhealthy_retry_s = unhealthy_retry_s
+        self._min_empty_interval_s = min_empty_poll_interval_s
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._log = logger.bind(hotel=slug)
+        self._stopping = False
+        self._in_receive = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> Step:
+        """Receive one item (long poll) and handle it. Raises GreenApiError or storage errors."""
+        started = time.monotonic()
+        self._in_receive = True
+        try:
+            entry = await self.client.receive_notification()
+        finally:
+            self._in_receive = False
+        if entry is None:
+            self.health.mark_ok()
+            # A server answering "empty" instantly (misconfigured proxy, ignored
+            # receiveTimeout) must not turn this loop into a hot loop.
+            elapsed = time.monotonic() - started
+            if elapsed < self._min_empty_interval_s:
+                await self._sleep(self._min_empty_interval_s - elapsed)
+            return Step.EMPTY
+        if isinstance(entry, MalformedDelivery) and entry.receipt_id is None:
+            raise BadResponse("receiveNotification", f"unusable queue item: {entry.error}")
+        await self._writer.store(self.hotel_id, entry)
+        crash_point("after_commit_before_delete")
+        await self.client.delete_notification(entry.receipt_id)  # type: ignore[arg-type]
+        self.health.mark_ok()
+        self.health.received_total += 1
+        if isinstance(entry, MalformedDelivery):
+            self._log.warning(
+                "dead-lettered an unparseable notification receipt={} ({})",
+                entry.receipt_id,
+                entry.error,
+            )
+            return Step.DEAD_LETTERED
+        return Step.STORED
+
+    def start(self) -> asyncio.Task[None]:
+        self._task = asyncio.create_task(self.run(), name=f"poller:{self.slug}")
+        return self._task
+
+    def stop(self) -> None:
+        """Ask the loop to end. An in-flight receive is cancelled at once (safe: only delete
+        dequeues); an item being stored/deleted is finished first."""
+        self._stopping = True
+        if self._in_receive and self._task is not None:
+            self._task.cancel()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def run(self) -> None:
+        self.health.polling = True
+        try:
+            while not self._stopping:
+                try:
+                    await self.run_once()
+                    if self._backoff.failures:
+                        self._log.info("recovered after {} failed attempts", self._backoff.failures)
+                    self._backoff.reset()
+                except asyncio.CancelledError:
+                    if self._stopping:
+                        return
+                    raise
+                except WriterClosed:
+                    return
+                except Exception as exc:
+                    delay = self._on_error(exc)
+                    await self._pause(delay)
+        finally:
+            self.health.polling = False
+
+    def _on_error(self, exc: Exception) -> float:
+        if isinstance(exc, GreenApiError):
+            if exc.error_class is ErrorClass.HOTEL_FATAL:
+                delay = self._unhealthy_retry_s * self._rng.uniform(0.8, 1.2)
+                reason = f"{type(exc).__name__}: {exc}"
+                self.health.mark_failure(reason, fatal_reason=reason)
+                self._log.error("hotel unhealthy: {}; retrying in {:.0f} s", reason, delay)
+                return delay
+            if isinstance(exc, RateLimited):
+                delay = self._backoff.next_delay(exc.retry_after_s)
+            elif isinstance(exc, InstanceNotReady):
+                delay = self._backoff.next_delay(5.0)
+            else:
+                delay = self._backoff.next_delay()
+            self.health.mark_failure(f"{type(exc).__name__}: {exc}")
+            self._log.warning(
+                "{} ({}); attempt {}, next in {:.1f} s",
+                type(exc).__name__, exc, self._backoff.failures, delay,
+            )  # fmt: skip
+            return delay
+        # Storage trouble (locked, disk full, PostgreSQL down) or a bug: nothing was deleted,
+        # the item stays at the queue head; back off and try again.
+        delay = self._backoff.next_delay()
+        self.health.mark_failure(f"{type(exc).__name__}: {str(exc)[:200]}")
+        self._log.opt(exception=exc).error(
+            "poll step failed ({}); next attempt in {:.1f} s", type(exc).__name__, delay
+        )
+        return delay
+
+    async def _pause(self, delay_s: float) -> None:
+        """Sleep, but wake up promptly when asked to stop."""
+        self._in_receive = True  # a pause is as safe to cancel as a receive
+        try:
+            await self._sleep(delay_s)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        finally:
+            self._in_receive = False

@@ -1,0 +1,28 @@
+"""What one receiveNotification call can hand us, as typed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A well-formed queue item. `body_json` is the notification body re-serialised compactly;
+    `dedupe_key` identifies the event so a second delivery of it is recognised."""
+
+    receipt_id: int
+    type_webhook: str
+    dedupe_key: str
+    chat_id: str | None
+    id_message: str | None
+    body_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedDelivery:
+    """A queue item we cannot interpret. It is dead-lettered (kept verbatim) and then deleted
+    when `receipt_id` is known; without a receipt id it cannot be deleted at all."""
+
+    receipt_id: int | None
+    raw: str
+    error: str

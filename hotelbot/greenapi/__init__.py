@@ -1,0 +1,1 @@
+"""Green API (WhatsApp) adapter: HTTP client, error classes, wire parsing."""

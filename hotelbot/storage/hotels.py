@@ -1,0 +1,142 @@
+"""Hotel rows <-> HotelSpec / HotelRecord; upserts by slug."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.hotel_spec import HotelSpec
+from hotelbot.storage.models import Hotel, Notification
+from hotelbot.storage.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class HotelRecord:
+    """A hotel as stored. `api_token` is kept out of repr."""
+
+    id: int
+    slug: str
+    name: str
+    instance_id: str
+    api_url: str
+    api_token_env: str | None
+    timezone: str
+    staff_chat_id: str | None
+    default_language: str
+    enabled: bool
+    quiet_hours: str
+    max_automated_per_day: int
+    alert_cooldown_min: int
+    staff_pause_h: float
+    groups_as_guests: bool
+    check_in_time: str
+    check_out_time: str
+    instance_state: str | None
+    api_token: str | None = field(default=None, repr=False)
+
+    def spec_dict(self) -> dict[str, Any]:
+        """The operator-facing fields, as in hotels TOML (token only as a flag)."""
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "instance_id": self.instance_id,
+            "api_url": self.api_url,
+            "api_token": "(inline, hidden)" if self.api_token else None,
+            "api_token_env": self.api_token_env,
+            "timezone": self.timezone,
+            "staff_chat_id": self.staff_chat_id,
+            "default_language": self.default_language,
+            "enabled": self.enabled,
+            "quiet_hours": self.quiet_hours or "off",
+            "max_automated_per_day": self.max_automated_per_day,
+            "alert_cooldown_min": self.alert_cooldown_min,
+            "staff_pause_h": self.staff_pause_h,
+            "groups_as_guests": self.groups_as_guests,
+            "check_in_time": self.check_in_time,
+            "check_out_time": self.check_out_time,
+        }
+
+
+_COLUMNS = [
+    Hotel.id, Hotel.slug, Hotel.name, Hotel.instance_id, Hotel.api_url, Hotel.api_token_env,
+    Hotel.timezone, Hotel.staff_chat_id, Hotel.default_language, Hotel.enabled,
+    Hotel.quiet_hours, Hotel.max_automated_per_day, Hotel.alert_cooldown_min,
+    Hotel.staff_pause_h, Hotel.groups_as_guests, Hotel.check_in_time, Hotel.check_out_time,
+    Hotel.instance_state, Hotel.api_token,
+]  # fmt: skip
+
+
+def _record(row: Any) -> HotelRecord:
+    return HotelRecord(*row)
+
+
+def spec_values(spec: HotelSpec) -> dict[str, Any]:
+    values = spec.model_dump(exclude={"api_token"})
+    values["api_token"] = spec.api_token.get_secret_value() if spec.api_token else None
+    return values
+
+
+async def list_hotels(conn: AsyncConnection, *, enabled_only: bool = False) -> list[HotelRecord]:
+    query = select(*_COLUMNS).order_by(Hotel.slug)
+    if enabled_only:
+        query = query.where(Hotel.enabled.is_(True))
+    return [_record(row) for row in await conn.execute(query)]
+
+
+async def get_hotel(conn: AsyncConnection, slug: str) -> HotelRecord | None:
+    row = (await conn.execute(select(*_COLUMNS).where(Hotel.slug == slug))).first()
+    return None if row is None else _record(row)
+
+
+async def upsert_hotel(conn: AsyncConnection, spec: HotelSpec) -> str:
+    """Insert or update by slug. Returns "added", "updated" or "unchanged". Idempotent.
+
+    `enabled` is only changed when the spec sets it explicitly."""
+    values = spec_values(spec)
+    existing = await get_hotel(conn, spec.slug)
+    now = utcnow()
+    if existing is None:
+        await conn.execute(insert(Hotel).values(**values, created_at=now, updated_at=now))
+        return "added"
+    if "enabled" not in spec.model_fields_set:
+        # Re-importing a file must not re-enable a hotel an operator disabled on purpose.
+        values.pop("enabled")
+    changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+    if not changed:
+        return "unchanged"
+    await conn.execute(update(Hotel).where(Hotel.slug == spec.slug).values(**changed, updated_at=now))
+    return "updated"
+
+
+async def set_enabled(conn: AsyncConnection, slug: str, enabled: bool) -> bool:
+    result = await conn.execute(
+        update(Hotel).where(Hotel.slug == slug).values(enabled=enabled, updated_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
+async def remove_hotel(conn: AsyncConnection, slug: str) -> bool:
+    """Delete a hotel and (by cascade) everything stored for it."""
+    hotel_id = (await conn.execute(select(Hotel.id).where(Hotel.slug == slug))).scalar()
+    if hotel_id is None:
+        return False
+    # Explicit child delete too: SQLite enforces ON DELETE CASCADE only with foreign_keys=ON,
+    # which an external sqlite3 shell may not have set.
+    await conn.execute(delete(Notification).where(Notification.hotel_id == hotel_id))
+    await conn.execute(delete(Hotel).where(Hotel.id == hotel_id))
+    return True
+
+
+async def set_instance_state(conn: AsyncConnection, hotel_id: int, state: str) -> None:
+    await conn.execute(
+        update(Hotel)
+        .where(Hotel.id == hotel_id)
+        .values(instance_state=state, instance_state_at=utcnow())
+    )
+
+
+async def count_hotels(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(Hotel))).scalar_one())
