@@ -139,3 +139,38 @@ class HotelStatus(Base):
     last_ok_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     received_total: Mapped[int] = mapped_column(BigInteger, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboxMessage(Base):
+    """Every message hotelbot sends (alerts, scheduled messages, confirmations, manual sends).
+
+    Producers insert with a unique `idempotency_key` per logical message (e.g.
+    "alert:<message id>", "trigger:<trigger>:<stay>:<scheduled time>"), in the same
+    transaction as the decision that caused it, so a retried producer never enqueues twice.
+    The sender moves rows pending -> sending (committed before the HTTP call) -> sent | failed
+    | unknown (outcome ambiguous: reconciled from Green API before any resend).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("hotel_id", "idempotency_key"),
+        Index("ix_outbox_due", "state", "available_at"),
+        Index("ix_outbox_id_message", "hotel_id", "id_message"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    hotel_id: Mapped[int] = mapped_column(ForeignKey("hotels.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))  # alert | trigger | optout | manual | ...
+    chat_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), server_default="pending")
+    available_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    id_message: Mapped[str | None] = mapped_column(String(128))
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sending_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

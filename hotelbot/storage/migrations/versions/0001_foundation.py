@@ -1,4 +1,4 @@
-"""Foundation: hotels, raw notifications, dead letters, hotel runtime status.
+"""Foundation: hotels, raw notifications, dead letters, hotel runtime status, outbox.
 
 Revision ID: 0001_foundation
 Revises:
@@ -110,9 +110,39 @@ def upgrade() -> None:
         sa.Column("received_total", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("updated_at", UtcDateTime, nullable=False),
     )
+    op.create_table(
+        "outbox",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column(
+            "hotel_id",
+            sa.BigInteger,
+            sa.ForeignKey("hotels.id", ondelete="CASCADE", name="fk_outbox_hotel_id_hotels"),
+            nullable=False,
+        ),
+        sa.Column("idempotency_key", sa.String(300), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("chat_id", sa.String(64), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("available_at", UtcDateTime, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("id_message", sa.String(128), nullable=True),
+        sa.Column("delivery_status", sa.String(16), nullable=True),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+        sa.Column("sending_started_at", UtcDateTime, nullable=True),
+        sa.Column("sent_at", UtcDateTime, nullable=True),
+        sa.UniqueConstraint("hotel_id", "idempotency_key", name="uq_outbox_hotel_id"),
+    )
+    op.create_index("ix_outbox_due", "outbox", ["state", "available_at"])
+    op.create_index("ix_outbox_id_message", "outbox", ["hotel_id", "id_message"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_id_message", table_name="outbox")
+    op.drop_index("ix_outbox_due", table_name="outbox")
+    op.drop_table("outbox")
     op.drop_table("hotel_status")
     op.drop_table("dead_letters")
     op.drop_index("ix_notifications_hotel_received", table_name="notifications")

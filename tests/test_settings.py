@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotelbot.errors import ConfigError
+from hotelbot.settings import load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_example_settings_file_is_valid(clean_env: dict[str, str]) -> None:
+    settings, path = load_settings(REPO / "config" / "hotelbot.toml", clean_env)
+    assert path == REPO / "config" / "hotelbot.toml"
+    assert settings.greenapi.receive_timeout_s == 20
+
+
+def test_defaults_use_state_directory(clean_env: dict[str, str]) -> None:
+    env = dict(clean_env, STATE_DIRECTORY="/var/lib/hotelbot")
+    settings, path = load_settings(None, env)
+    assert path is None
+    assert settings.database_url(env) == "sqlite+aiosqlite:////var/lib/hotelbot/hotelbot.sqlite3"
+
+
+def test_unknown_key_names_file_and_key(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[greenapi]\nrecieve_timeout_s = 30\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(bad, clean_env)
+    assert str(bad) in str(info.value)
+    assert "greenapi.recieve_timeout_s: unknown key" in str(info.value)
+
+
+def test_out_of_range_value_is_rejected(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[greenapi]\nreceive_timeout_s = 90\n")
+    with pytest.raises(ConfigError, match="receive_timeout_s"):
+        load_settings(bad, clean_env)
+
+
+def test_environment_overrides_file(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[database]\nurl = "sqlite+aiosqlite:////tmp/a.db"\n')
+    env = dict(
+        clean_env,
+        HOTELBOT_CONFIG=str(cfg),
+        HOTELBOT_DATABASE_URL="postgresql+asyncpg://u@h/db",
+        HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="30",
+        HOTELBOT_LOG_LEVEL="debug",
+    )
+    settings, path = load_settings(None, env)
+    assert path == cfg
+    assert settings.database_url(env) == "postgresql+asyncpg://u@h/db"
+    assert settings.greenapi.receive_timeout_s == 30
+    assert settings.logging.level == "DEBUG"
+
+
+def test_unknown_environment_key_is_named(clean_env: dict[str, str]) -> None:
+    env = dict(clean_env, HOTELBOT_GREENAPI__NOPE="1")
+    with pytest.raises(ConfigError, match="HOTELBOT_GREENAPI__NOPE"):
+        load_settings(None, env)
+    env = dict(clean_env, HOTELBOT_WHATEVER="1")
+    with pytest.raises(ConfigError, match="HOTELBOT_WHATEVER"):
+        load_settings(None, env)
+
+
+def test_missing_named_file_is_an_error(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", clean_env)
+
+
+def test_bad_toml_is_reported(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[database\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(bad, clean_env)
+
+
+def test_bad_database_scheme(clean_env: dict[str, str]) -> None:
+    env = dict(clean_env, HOTELBOT_DATABASE_URL="mysql://x")
+    with pytest.raises(ConfigError, match="HOTELBOT_DATABASE_URL"):
+        load_settings(None, env)
