@@ -76,3 +76,58 @@ async def record_delivery_status(
         values["last_error"] = f"Green API status {status}"
     await conn.execute(update(OutboxMessage).where(OutboxMessage.id == row[0]).values(**values))
     return True
+
+
+async def record_echo(
+    conn: AsyncConnection, *, hotel_id: int, chat_id: str, id_message: str, text: str | None
+) -> int | None:
+    """Apply an outgoingAPIMessageReceived (Green API confirming a message sent via the API).
+
+    If a row already carries that idMessage it is confirmed sent. Otherwise a row whose send
+    outcome is uncertain (state sending/unknown: e.g. a read timeout after the request left)
+    with the same chat and text is the message that went out: it gets the idMessage and is
+    marked sent, so the sender never sends it again. Returns the row id, or None.
+    Idempotent: a duplicate echo matches the row by idMessage and changes nothing more.
+    """
+    from sqlalchemy import select, update
+
+    now = utcnow()
+    by_id = (
+        await conn.execute(
+            select(OutboxMessage.id, OutboxMessage.state).where(
+                OutboxMessage.hotel_id == hotel_id, OutboxMessage.id_message == id_message
+            )
+        )
+    ).first()
+    if by_id is not None:
+        if by_id[1] in ("sending", "unknown", "pending"):
+            await conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == by_id[0])
+                .values(state="sent", sent_at=now, updated_at=now)
+            )
+        return int(by_id[0])
+    if text is None:
+        return None
+    candidate = (
+        await conn.execute(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.hotel_id == hotel_id,
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.text == text,
+                OutboxMessage.state.in_(("sending", "unknown")),
+                OutboxMessage.id_message.is_(None),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+    ).first()
+    if candidate is None:
+        return None
+    await conn.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == candidate[0])
+        .values(state="sent", id_message=id_message, sent_at=now, updated_at=now)
+    )
+    return int(candidate[0])
