@@ -7,6 +7,8 @@ Contract (at-least-once upstream, exactly-once in the database):
 * A delete that fails is retried by receiving the same head again: the store is a no-op
   (unique key) and the delete is repeated. `{"result": false}` means already gone: done.
 * An item that cannot be parsed is kept in dead_letters and deleted, so it never blocks.
+  A response that is not even JSON is first received again (up to `malformed_retries`
+  times): it is more likely damaged in transit than a bad notification.
 Errors never escape `run()`: they are classified, logged without secrets and backed off with
 full jitter; 401/403 mark the hotel unhealthy and retry slowly without touching other hotels.
 """
@@ -42,6 +44,7 @@ class Step(StrEnum):
     EMPTY = "empty"
     STORED = "stored"
     DEAD_LETTERED = "dead_lettered"
+    ALREADY_GONE = "already_gone"  # delete said "not found": fine, but not proof of health
 
 
 class HotelPoller:
@@ -58,6 +61,7 @@ class HotelPoller:
         backoff: Backoff | None = None,
         unhealthy_retry_s: float = 300.0,
         min_empty_poll_interval_s: float = 1.0,
+        malformed_retries: int = 3,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -75,6 +79,9 @@ class HotelPoller:
         self._stopping = False
         self._in_receive = False
         self._task: asyncio.Task[None] | None = None
+        self._malformed_retries = malformed_retries
+        self._undeletable_receipt: int | None = None
+        self._malformed_seen: dict[int, int] = {}
 
     async def run_once(self) -> Step:
         """Receive one item (long poll) and handle it. Raises GreenApiError or storage errors."""
@@ -92,11 +99,28 @@ class HotelPoller:
             if elapsed < self._min_empty_interval_s:
                 await self._sleep(self._min_empty_interval_s - elapsed)
             return Step.EMPTY
-        if isinstance(entry, MalformedDelivery) and entry.receipt_id is None:
-            raise BadResponse("receiveNotification", f"unusable queue item: {entry.error}")
+        if isinstance(entry, MalformedDelivery):
+            if entry.receipt_id is None:
+                raise BadResponse("receiveNotification", f"unusable queue item: {entry.error}")
+            if entry.retryable:
+                seen = self._malformed_seen.get(entry.receipt_id, 0) + 1
+                self._malformed_seen = {entry.receipt_id: seen}
+                if seen < self._malformed_retries:
+                    raise BadResponse("receiveNotification", f"damaged response ({entry.error})")
+        if entry.receipt_id == self._undeletable_receipt:
+            # We deleted this receipt and Green API said "not found", yet it is still the
+            # head: repeating at full speed would be a hot loop. Back off instead.
+            self._undeletable_receipt = None
+            raise BadResponse(
+                "deleteNotification", f"queue head {entry.receipt_id} survives deletion"
+            )
         await self._writer.store(self.hotel_id, entry)
         crash_point("after_commit_before_delete")
-        await self.client.delete_notification(entry.receipt_id)  # type: ignore[arg-type]
+        receipt_id = entry.receipt_id
+        assert receipt_id is not None
+        if not await self.client.delete_notification(receipt_id):
+            self._undeletable_receipt = receipt_id  # already gone: fine, unless it comes back
+            return Step.ALREADY_GONE
         self.health.mark_ok()
         self.health.received_total += 1
         if isinstance(entry, MalformedDelivery):
@@ -128,7 +152,8 @@ class HotelPoller:
         try:
             while not self._stopping:
                 try:
-                    await self.run_once()
+                    if await self.run_once() is Step.ALREADY_GONE:
+                        continue  # keep the backoff: a head that survives deletion must slow us
                     if self._backoff.failures:
                         self._log.info("recovered after {} failed attempts", self._backoff.failures)
                     self._backoff.reset()

@@ -26,3 +26,6 @@ class MalformedDelivery:
     receipt_id: int | None
     raw: str
     error: str
+    # True when the text is not even JSON: more likely damaged in transit than a bad
+    # notification, so it is received again a few times before being dead-lettered.
+    retryable: bool = False

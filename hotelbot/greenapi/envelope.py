@@ -55,7 +55,7 @@ def parse_receive_response(raw: bytes) -> Delivery | MalformedDelivery | None:
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        return _malformed(raw, f"not JSON: {type(exc).__name__}")
+        return _malformed(raw, f"not JSON: {type(exc).__name__}", retryable=True)
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -78,7 +78,7 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _malformed(raw: bytes, error: str) -> MalformedDelivery:
+def _malformed(raw: bytes, error: str, *, retryable: bool = False) -> MalformedDelivery:
     match = _RECEIPT_RE.search(raw)
     receipt = int(match.group(1)) if match else None
-    return MalformedDelivery(receipt, _text(raw), error)
+    return MalformedDelivery(receipt, _text(raw), error, retryable)

@@ -1,0 +1,81 @@
+"""Test helpers: settings for fast tests, hotels pointing at the fake, running the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hotelbot.daemon.app import Daemon
+from hotelbot.hotel_spec import validate_hotels
+from hotelbot.settings import Settings
+from hotelbot.storage.db import Database
+from hotelbot.storage.hotels import upsert_hotel
+from hotelbot.storage.models import DeadLetter, Notification
+
+
+def fast_settings(db_url: str, **sections: dict[str, Any]) -> Settings:
+    data: dict[str, Any] = {
+        "database": {"url": db_url},
+        "greenapi": {"receive_timeout_s": 5, "backoff_min_s": 0.05, "backoff_max_s": 0.5,
+                     "unhealthy_retry_s": 5},
+        "daemon": {"drain_timeout_s": 5, "hotels_refresh_s": 1, "status_interval_s": 1},
+    }  # fmt: skip
+    for key, value in sections.items():
+        data.setdefault(key, {}).update(value)
+    return Settings.model_validate(data)
+
+
+async def add_hotels(
+    db: Database, fake_url: str, ids_tokens: list[tuple[str, str]], **extra: Any
+) -> None:
+    entries = [
+        {"slug": f"h{instance}", "name": f"Hotel {instance}", "instance_id": instance,
+         "api_token": token, "api_url": fake_url, "timezone": "Europe/Riga", **extra}
+        for instance, token in ids_tokens
+    ]  # fmt: skip
+    async with db.write() as conn:
+        for spec in validate_hotels(entries, "test"):
+            await upsert_hotel(conn, spec)
+
+
+@asynccontextmanager
+async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
+    daemon = Daemon(settings, environ={}, install_signal_handlers=False)
+    task = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 10)
+        yield daemon
+    finally:
+        daemon.request_stop()
+        code = await asyncio.wait_for(task, 20)
+        assert code == 0
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("condition not met in time")
+
+
+async def count(db: Database, model: Any, *where: Any) -> int:
+    async with db.read() as conn:
+        query = select(func.count()).select_from(model)
+        for clause in where:
+            query = query.where(clause)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def stored_notifications(db: Database) -> int:
+    return await count(db, Notification)
+
+
+async def dead_letters(db: Database) -> int:
+    return await count(db, DeadLetter)
