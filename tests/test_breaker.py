@@ -54,6 +54,7 @@ def test_opens_after_threshold_and_refuses_until_cooldown() -> None:
     assert until is not None
     # jitter only shortens the cooldown, by at most 20%
     assert clock.now_s + 8.0 <= until <= clock.now_s + 10.0
+    assert breaker.remaining_cooldown_s == until - clock.now_s
     clock.advance(7.9)
     assert not breaker.allow()
     assert breaker.times_opened == 1

@@ -25,6 +25,14 @@ from enum import StrEnum
 _JITTER_FRACTION = 0.2  # an opened circuit waits between 80% and 100% of its cooldown
 
 
+class CircuitOpenError(Exception):
+    """Raised by adapters that refuse a call because their circuit is open (nothing was sent).
+
+    Adapters usually mix it into their own error type, so callers can tell "skipped" from
+    "tried and failed" without importing the adapter.
+    """
+
+
 class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
@@ -76,6 +84,12 @@ class CircuitBreaker:
         """Clock reading at which an open circuit admits a probe; None unless OPEN."""
         self._refresh()
         return self._opened_until if self._state is BreakerState.OPEN else None
+
+    @property
+    def remaining_cooldown_s(self) -> float:
+        """Seconds until an open circuit admits a probe; 0.0 unless OPEN."""
+        until = self.opened_until
+        return max(0.0, until - self._clock()) if until is not None else 0.0
 
     @property
     def consecutive_failures(self) -> int:

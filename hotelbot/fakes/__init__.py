@@ -1,0 +1,1 @@
+"""Fake servers speaking real protocols, for the demo, tests and benchmarks."""
