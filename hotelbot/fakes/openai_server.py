@@ -176,6 +176,7 @@ class FakeOpenAI:
         self._actions: deque[_Action] = deque()
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
+        self._in_flight_changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -202,6 +203,11 @@ class FakeOpenAI:
     @property
     def request_count(self) -> int:
         return len(self.requests)
+
+    async def wait_in_flight(self, count: int = 1) -> None:
+        """Return once at least `count` requests are being handled (bound it with a timeout)."""
+        async with self._in_flight_changed:
+            await self._in_flight_changed.wait_for(lambda: self.in_flight >= count)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -240,12 +246,17 @@ class FakeOpenAI:
     # -- protocol ------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await self._count_in_flight(+1)
         try:
             return await self._answer(request)
         finally:
-            self.in_flight -= 1
+            await self._count_in_flight(-1)
+
+    async def _count_in_flight(self, delta: int) -> None:
+        async with self._in_flight_changed:
+            self.in_flight += delta
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._in_flight_changed.notify_all()
 
     async def _answer(self, request: web.Request) -> web.Response:
         authorization = request.headers.get("Authorization")
