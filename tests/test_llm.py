@@ -332,28 +332,24 @@ async def test_fake_serves_the_path_without_v1_and_releases_hung_requests_on_sto
 
 
 def test_fake_runs_as_a_module() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hotelbot.fakes.openai_server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().split()[-1]
-        request = urllib.request.Request(
-            f"{base_url}/chat/completions",
-            data=json.dumps(
-                {"model": "m", "messages": [{"role": "user", "content": "dirty room"}]}
-            ).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            body = json.load(response)
-        assert body["object"] == "chat.completion"
-        assert json.loads(body["choices"][0]["message"]["content"])["sentiment"] == "negative"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
+    command = [sys.executable, "-m", "hotelbot.fakes.openai_server", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            base_url = proc.stdout.readline().split()[-1]
+            payload = {"model": "m", "messages": [{"role": "user", "content": "dirty room"}]}
+            request = urllib.request.Request(
+                f"{base_url}/chat/completions",
+                data=json.dumps(payload).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                body = json.load(response)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=5)
+    assert body["object"] == "chat.completion"
+    assert json.loads(body["choices"][0]["message"]["content"])["sentiment"] == "negative"
 
 
 # -- settings -----------------------------------------------------------------------------
