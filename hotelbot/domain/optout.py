@@ -6,8 +6,9 @@ contains the word ("the water won't stop leaking") is an ordinary message. Optin
 automated messages only; staff can still answer the guest, and the guest can still write.
 
 Matching: case-insensitive, "ё" = "е", punctuation and emoji ignored, politeness words
-("please", "thanks", "пожалуйста", "спасибо") ignored at either end, and then the remaining
-words must equal one of the phrases below. Long messages are never keywords.
+("please", "thanks", "пожалуйста", "спасибо") ignored at either end, immediate repeats
+("stop stop") collapsed; the remaining words must then equal one of the phrases below.
+Long messages are never keywords.
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def _strip_polite(words: list[str]) -> list[str]:
 def classify_keyword(text: str) -> KeywordIntent | None:
     """ "stop" or "start" when the whole message is that intent, else None. Pure."""
     words = _normalise(text).split(" ")
+    # "STOP STOP STOP" is an emphatic stop: collapse immediate repeats first.
+    words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
     if len(words) > _MAX_WORDS + 2:
         return None
     phrase = " ".join(_strip_polite(words))
