@@ -203,5 +203,7 @@ def test_sysusers_and_tmpfiles_apply_to_an_empty_root(tmp_path: Path) -> None:
     )
     config = (tmp_path / "etc/hotelbot").stat()
     creds = (tmp_path / "etc/hotelbot/credentials").stat()
+    state = (tmp_path / "var/lib/hotelbot").stat()
     assert (config.st_mode & 0o7777, config.st_uid, config.st_gid) == (0o750, 0, int(gid))
     assert (creds.st_mode & 0o7777, creds.st_uid, creds.st_gid) == (0o700, 0, 0)
+    assert (state.st_mode & 0o7777, state.st_uid, state.st_gid) == (0o750, int(uid), int(gid))
