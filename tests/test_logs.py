@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from loguru import logger
 
 from hotelbot.logs import configure_logging, excerpt, is_journal_stream
@@ -106,6 +108,29 @@ def test_registry_clear_and_reregister() -> None:
     assert reg.redact("tok-0000") == "tok-0000"
     reg.register("tok-0000")
     assert reg.redact("tok-0000") == MASK
+
+
+_secret_text = st.text(
+    alphabet=st.characters(exclude_characters="*", exclude_categories=["Cs"]),
+    min_size=4,
+    max_size=40,
+).filter(lambda s: len(s.strip()) >= 4)
+
+
+@given(
+    secrets_=st.lists(_secret_text, min_size=1, max_size=30),
+    pick=st.integers(min_value=0),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+)
+def test_no_registered_secret_survives(
+    secrets_: list[str], pick: int, before: str, after: str
+) -> None:
+    reg = SecretRegistry()
+    for value in secrets_:
+        reg.register(value)
+    secret = secrets_[pick % len(secrets_)].strip()
+    assert secret not in reg.redact(before + secret + after)
 
 
 @pytest.mark.parametrize(
