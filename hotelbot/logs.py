@@ -125,7 +125,7 @@ def _body(record: Record) -> str:
     hotel = extra.get("hotel")
     if hotel is not None:
         parts.append(f"[{redact(str(hotel))}]")
-    parts.append(f"{record['name']}: {redact(record['message'])}")
+    parts.append(f"{record['name'] or '?'}: {redact(record['message'])}")
     parts.extend(f"{key}={_plain(value)}" for key, value in extra.items() if key != "hotel")
     return " ".join(parts)
 
