@@ -800,7 +800,8 @@ class FakeInstance:
 
     def _poll_finished(self, client_id: str, started: float) -> None:
         self._polls_in_flight[client_id] -= 1
-        self.poll_intervals.append(PollInterval(client_id, started, time.monotonic()))
+        if self._record_requests:
+            self.poll_intervals.append(PollInterval(client_id, started, time.monotonic()))
 
     def summary(self) -> dict[str, Any]:
         return {
