@@ -158,6 +158,7 @@ async def test_lifecycle_stamps_give_available_to_deleted_latency(
     assert latency is not None and latency >= 0
     assert item2.available_to_deleted_s is None
     assert inst.deleted_items() == [item1]
+    assert inst.latencies_s() == [latency]
 
 
 async def test_wait_drained_and_wait_sent(inst: FakeInstance, client: httpx.AsyncClient) -> None:
@@ -682,6 +683,8 @@ async def test_control_api_round_trip(fake: FakeGreenApi, client: httpx.AsyncCli
     assert fake.faults.error_rate_429 == 0.5
     bad = await client.post("/_fake/faults", json={"malformed_next": {"n": 1, "kind": "weird"}})
     assert bad.status_code == 400
+    latency = (await client.get("/_fake/latency")).json()
+    assert latency["count"] == 1 and latency["max_s"] >= 0
     stats = (await client.get("/_fake/stats")).json()
     assert stats["instances"] == 2 and stats["sent"] == 1
     listed = (await client.get("/_fake/instances")).json()["instances"]
