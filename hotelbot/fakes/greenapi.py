@@ -62,7 +62,9 @@ Fault body (every key optional): {"fail_next": {"n", "status"?, "methods"?},
 "rate_limit_next": {"n", "retry_after_s"?, "methods"?}, "drop_next": {"n", "methods"?,
 "after_effect"?}, "malformed_next": {"n", "kind"?}, "redeliver_next": n,
 "send_timeout_next": {"n", "stall_s"?}, "latency_s", "error_rate_500", "error_rate_429",
-"drop_rate", "clear": true}.
+"drop_rate", "clear": true}. Faults act after authentication (known instance, right token)
+and before the state check; a request uses at most one counted HTTP fault (drop, then
+fail, then rate limit; instance knobs before global ones).
 
 Every request's client is named by the optional `X-Hotelbot-Client` header; it is used for the
 request log and for `overlapping_pollers` (concurrent receiveNotification calls on one
