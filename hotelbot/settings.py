@@ -19,10 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hotelbot.errors import ConfigError
 from hotelbot.paths import default_config_candidates, default_database_url
+from hotelbot.sentiment.settings import LlmSettings
 
 _ENV_PREFIX = "HOTELBOT_"
 # Variables with the prefix that are not settings keys.
-_ENV_NOT_SETTINGS = {"HOTELBOT_CONFIG", "HOTELBOT_CRASH_AT", "HOTELBOT_TEST_PG_URL"}
+_ENV_NOT_SETTINGS = {
+    "HOTELBOT_CONFIG",
+    "HOTELBOT_CRASH_AT",
+    "HOTELBOT_TEST_PG_URL",
+    "HOTELBOT_DEEPSEEK_API_KEY",  # secrets: see credential() below
+    "HOTELBOT_PG_PASSWORD",
+}
 _ENV_SHORTCUTS = {
     "HOTELBOT_DATABASE_URL": ("database", "url"),
     "HOTELBOT_LOG_LEVEL": ("logging", "level"),
@@ -92,9 +99,36 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     sentiment: SentimentSettings = SentimentSettings()
+    llm: LlmSettings = LlmSettings()
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
-        return self.database.url or default_database_url(environ)
+        """The database URL; a PostgreSQL URL without a password gets the `pg_password`
+        credential (or HOTELBOT_PG_PASSWORD), so the password never sits in a config file."""
+        url = self.database.url or default_database_url(environ)
+        if url.startswith("postgresql") and "@" in url:
+            from sqlalchemy.engine import make_url
+
+            parsed = make_url(url)
+            password = credential("pg_password", environ)
+            if parsed.password is None and password:
+                url = parsed.set(password=password).render_as_string(hide_password=False)
+        return url
+
+
+def credential(name: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """A secret from systemd's $CREDENTIALS_DIRECTORY/<name>, else $HOTELBOT_<NAME>.
+
+    Whitespace is stripped and an empty value means "not set" (the unit's SetCredential=
+    fallback for a missing file is a lone newline)."""
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    if directory:
+        path = Path(directory) / name
+        if path.is_file():
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+    value = environ.get(f"HOTELBOT_{name.upper()}", "").strip()
+    return value or None
 
 
 def _format_error(source: str, err: ValidationError) -> str:

@@ -15,6 +15,7 @@ from hotelbot.greenapi.client import (
 )
 from hotelbot.greenapi.errors import GreenApiError
 from hotelbot.greenapi.transport import HttpxTransport
+from hotelbot.redact import register_secret
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import get_hotel, set_instance_state
 
@@ -27,6 +28,7 @@ async def run_check(db: Database, slug: str, *, fix: bool, echo: Callable[[str],
     token = resolve_token(record, os.environ)
     if token is None:
         raise UserError(f"{slug}: no API token ({record.api_token_env} is not set in this shell)")
+    register_secret(token)
     transport = HttpxTransport(connect_timeout_s=5.0)
     client = GreenApiClient(InstanceCredentials(record.api_url, record.instance_id, token), transport)
     try:

@@ -31,6 +31,7 @@ from hotelbot.domain.backoff import Backoff
 from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
+from hotelbot.redact import register_secret
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord, list_hotels
@@ -123,6 +124,10 @@ class Daemon:
 
     async def _start(self) -> None:
         url = self.settings.database_url(self.environ)
+        from sqlalchemy.engine import make_url
+
+        if make_url(url).password:
+            register_secret(str(make_url(url).password))
         self.db = Database.open(
             url,
             pool_size=self.settings.database.pool_size,
@@ -200,6 +205,7 @@ class Daemon:
                 log.error("not polling: {}", reason)
             health.healthy, health.unhealthy_reason, health.polling = False, reason, False
             return
+        register_secret(token)  # scrubbed from every log line from now on
         g = self.settings.greenapi
         transport = self._transports.create()
         client = GreenApiClient(

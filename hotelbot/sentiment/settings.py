@@ -58,7 +58,7 @@ def resolve_api_key(settings: LlmSettings, environ: Mapping[str, str]) -> str | 
     """The API key to use, or None when none is configured.
 
     Precedence: inline `settings.api_key`, then the systemd credential file
-    `$CREDENTIALS_DIRECTORY/deepseek_api_key`, then the env var named by `api_key_env`.
+    `$CREDENTIALS_DIRECTORY/deepseek_api_key`, then the env var named by `api_key_env`, then HOTELBOT_DEEPSEEK_API_KEY.
     Surrounding whitespace (a trailing newline in a file) is stripped; empty counts as unset.
     Reads one small file; raises nothing for a missing file (OSError while reading an
     existing one propagates: a credential that exists but cannot be read is a deploy bug).
@@ -75,4 +75,5 @@ def resolve_api_key(settings: LlmSettings, environ: Mapping[str, str]) -> str | 
             if from_file:
                 return from_file
     from_env = environ.get(settings.api_key_env, "").strip()
-    return from_env or None
+    # The systemd EnvironmentFile convention (docs/systemd.md): credential x <-> HOTELBOT_X.
+    return from_env or environ.get("HOTELBOT_DEEPSEEK_API_KEY", "").strip() or None
