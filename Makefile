@@ -1,11 +1,41 @@
+# Every target creates and uses the local virtualenv (.venv) by itself.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
 
-$(BIN)/hotelbot: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+.PHONY: venv run demo test lint typecheck pytest bench clean
 
-venv: $(BIN)/hotelbot
-.PHONY: venv
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The main job on its embedded default: SQLite + the built-in fake Green API, narrated.
+run: $(STAMP)
+	$(BIN)/hotelbot demo
+
+demo: run
+
+## Lint, type-check and the whole test suite (SQLite and PostgreSQL).
+test: lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check hotelbot tests
+	$(BIN)/ruff format --check hotelbot tests
+	$(BIN)/mypy --strict hotelbot
+
+typecheck: lint
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## Benchmarks (prints figures; not a test).
+bench: $(STAMP)
+	$(BIN)/python -m hotelbot.bench
+
+clean:
+	rm -rf $(VENV) .hotelbot-demo .mypy_cache .ruff_cache .pytest_cache *.egg-info

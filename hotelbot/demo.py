@@ -1,0 +1,219 @@
+"""`hotelbot demo`: the real daemon against the built-in fake Green API, narrated.
+
+Everything is real except WhatsApp: a fresh SQLite file, the migrations, the hotels, the
+daemon with its pollers, ingest, sentiment and outbox, and a fake Green API server on
+127.0.0.1 into which scripted guests "write" in English and Russian. The narration reads the
+database and the fake's records, so what it prints is what was actually stored and sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, select
+
+from hotelbot.fakes import shapes
+from hotelbot.fakes.greenapi import FakeGreenApi
+from hotelbot.hotel_spec import validate_hotels
+from hotelbot.settings import Settings
+from hotelbot.storage.db import Database
+from hotelbot.storage.hotels import upsert_hotel
+from hotelbot.storage.models import Notification
+from hotelbot.storage.schema import upgrade
+
+
+@dataclass(frozen=True)
+class DemoHotel:
+    slug: str
+    name: str
+    instance_id: str
+    timezone: str
+    language: str
+    staff_chat_id: str
+
+
+HOTELS = [
+    DemoHotel("grand-riga", "Grand Hotel Riga", "1101000001", "Europe/Riga", "en", "37120000000@c.us"),
+    DemoHotel("nevsky-spb", "Nevsky Boutique Hotel", "7103000002", "Europe/Moscow", "ru", "79010000000@c.us"),
+    DemoHotel("harbour-tallinn", "Harbour Inn Tallinn", "3301000003", "Europe/Tallinn", "en", "37250000000@c.us"),
+]  # fmt: skip
+
+# (seconds from start, hotel slug, guest phone, guest name, text)
+SCRIPT: list[tuple[float, str, str, str, str]] = [
+    (1.0, "grand-riga", "37121111111", "Anna", "Hi! We just arrived, the room is lovely, thank you 😊"),
+    (3.0, "nevsky-spb", "79212222222", "Ольга", "Добрый день! Можно поздний выезд завтра?"),
+    (5.0, "grand-riga", "37123333333", "Mark", "The AC in room 214 is not working and it's really hot"),
+    (7.0, "harbour-tallinn", "37254444444", "Liis", "Could you bring two extra pillows to room 12?"),
+    (9.0, "nevsky-spb", "79215555555", "Игорь", "До сих пор жду полотенца, уже два часа. Никто не отвечает"),
+    (11.0, "grand-riga", "37123333333", "Mark", "Still no one came. Seriously?"),
+    (13.0, "harbour-tallinn", "37256666666", "Tom", "Breakfast was great, best coffee in town!"),
+    (15.0, "nevsky-spb", "79217777777", "Анна", "Спасибо, всё отлично, номер чистый и тихий"),
+    (17.0, "grand-riga", "37128888888", "Sofia", "I was charged twice for the minibar 😡"),
+    (19.0, "harbour-tallinn", "37259999999", "Ben", "Great, another night without sleep thanks to the party upstairs"),
+    (21.0, "grand-riga", "37121111111", "Anna", "STOP"),
+    (23.0, "nevsky-spb", "79212222222", "Ольга", "Спасибо большое!"),
+]  # fmt: skip
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _clock() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+class Narrator:
+    """Prints what the database and the fake record, once each."""
+
+    def __init__(self, db: Database, fake: FakeGreenApi, slugs: dict[int, str]) -> None:
+        self._db = db
+        self._fake = fake
+        self._slugs = slugs
+        self._seen_notifications = 0
+        self._seen_sent: dict[str, int] = {}
+        self._seen_analysis: set[int] = set()
+        self._has_messages: bool | None = None
+
+    async def _tables(self) -> set[str]:
+        async with self._db.read() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+    async def step(self) -> None:
+        if self._has_messages is None:
+            self._has_messages = "messages" in await self._tables()
+        async with self._db.read() as conn:
+            rows = list(
+                await conn.execute(
+                    select(Notification.id, Notification.hotel_id, Notification.type_webhook,
+                           Notification.body)
+                    .where(Notification.id > self._seen_notifications)
+                    .order_by(Notification.id)
+                )
+            )  # fmt: skip
+        for note_id, hotel_id, kind, body_json in rows:
+            self._seen_notifications = note_id
+            if kind != "incomingMessageReceived":
+                continue
+            body = json.loads(body_json)
+            sender = (body.get("senderData") or {}).get("senderName", "?")
+            data = body.get("messageData") or {}
+            text = (data.get("textMessageData") or {}).get("textMessage", "")
+            _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- {sender}: {text!r}  [stored]")
+        if self._has_messages:
+            await self._narrate_analysis()
+        for instance_id, inst in self._fake.instances.items():
+            seen = self._seen_sent.get(instance_id, 0)
+            for sent in inst.sent[seen:]:
+                slug = next((h.slug for h in HOTELS if h.instance_id == instance_id), instance_id)
+                who = "STAFF" if any(h.staff_chat_id == sent.chat_id for h in HOTELS) else "guest"
+                first_line = sent.message.splitlines()[0] if sent.message else ""
+                _say(f"{_clock()}  {slug:<16} -> {who} {sent.chat_id}: {first_line!r}  [sent]")
+            self._seen_sent[instance_id] = len(inst.sent)
+
+    async def _narrate_analysis(self) -> None:
+        from sqlalchemy import text
+
+        query = text(
+            "SELECT id, hotel_id, sentiment, requires_attention, analyser, reason FROM messages "
+            "WHERE sentiment IS NOT NULL AND direction = 'in' ORDER BY id"
+        )
+        async with self._db.read() as conn:
+            rows = list(await conn.execute(query))
+        for msg_id, hotel_id, sentiment, attention, analyser, reason in rows:
+            if msg_id in self._seen_analysis:
+                continue
+            self._seen_analysis.add(msg_id)
+            flag = "NEEDS ATTENTION" if attention else "ok"
+            _say(
+                f"{_clock()}  {self._slugs[hotel_id]:<16}    sentiment: {sentiment}, {flag} "
+                f"({analyser}: {reason})"
+            )
+
+
+async def _seed(db: Database, fake_url: str) -> dict[int, str]:
+    entries: list[dict[str, Any]] = [
+        {"slug": h.slug, "name": h.name, "instance_id": h.instance_id, "api_token": f"demo-token-{h.slug}",
+         "api_url": fake_url, "timezone": h.timezone, "default_language": h.language,
+         "staff_chat_id": h.staff_chat_id, "alert_cooldown_min": 1}
+        for h in HOTELS
+    ]  # fmt: skip
+    async with db.write() as conn:
+        for spec in validate_hotels(entries, "demo"):
+            await upsert_hotel(conn, spec)
+    from hotelbot.storage.hotels import list_hotels
+
+    async with db.read() as conn:
+        return {h.id: h.slug for h in await list_hotels(conn)}
+
+
+async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0) -> int:
+    from hotelbot.daemon.app import Daemon
+    from hotelbot.logs import configure_logging
+
+    directory = Path(state_dir)
+    if directory.exists():
+        shutil.rmtree(directory)  # every demo starts from an empty database
+    directory.mkdir(mode=0o700, parents=True)
+    db_url = f"sqlite+aiosqlite:///{directory.resolve() / 'hotelbot.sqlite3'}"
+    configure_logging("WARNING", "text")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with FakeGreenApi() as fake:
+        for hotel in HOTELS:
+            fake.add_instance(hotel.instance_id, f"demo-token-{hotel.slug}")
+        db = Database.open(db_url)
+        await upgrade(db)
+        slugs = await _seed(db, fake.url)
+        settings = Settings.model_validate(
+            {"database": {"url": db_url}, "greenapi": {"receive_timeout_s": 5},
+             "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2}}
+        )  # fmt: skip
+        daemon = Daemon(settings, environ={}, install_signal_handlers=False)
+        daemon_task = asyncio.create_task(daemon.run())
+        await daemon.ready.wait()
+        _say(f"hotelbot demo: fake Green API at {fake.url}, database {directory / 'hotelbot.sqlite3'}")
+        _say(f"hotels: {', '.join(h.slug for h in HOTELS)}; guests start writing now "
+             f"({'Ctrl+C to stop' if forever else 'about half a minute, Ctrl+C to stop early'})\n")
+        narrator = Narrator(db, fake, slugs)
+        by_slug = {h.slug: h for h in HOTELS}
+        started = time.monotonic()
+        script = list(SCRIPT)
+        end_at = started + (SCRIPT[-1][0] + 8.0) / speed
+        while not stop.is_set():
+            now = time.monotonic()
+            while script and now - started >= script[0][0] / speed:
+                _, slug, phone, name, text = script.pop(0)
+                hotel = by_slug[slug]
+                fake.instance(hotel.instance_id).push(
+                    shapes.incoming_text(hotel.instance_id, f"{phone}@c.us", text, sender_name=name)
+                )
+            await narrator.step()
+            if not forever and now >= end_at:
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), 0.3)
+            except TimeoutError:
+                pass
+        daemon.request_stop()
+        code = await daemon_task
+        await narrator.step()
+        total_sent = sum(len(i.sent) for i in fake.instances.values())
+        _say(f"\ndemo finished: {narrator._seen_notifications} notifications stored, "
+             f"{total_sent} WhatsApp messages sent; explore it with:")
+        _say(f"  HOTELBOT_DATABASE_URL={db_url} hotelbot messages list")
+        await db.dispose()
+    return code
