@@ -1,0 +1,24 @@
+"""The README's first command runs the narrated demo: it must work end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_and_narrates(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "hotelbot", "demo", "--speed", "8",
+         "--state-dir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "grand-riga" in out and "nevsky-spb" in out
+    assert "До сих пор жду полотенца" in out  # Russian guest text stored and shown
+    assert "12 notifications stored" in out
+    assert (tmp_path / "demo" / "hotelbot.sqlite3").exists()
