@@ -7,6 +7,9 @@ Contract (at-least-once upstream, exactly-once in the database):
 * A delete that fails is retried by receiving the same head again: the store is a no-op
   (unique key) and the delete is repeated. `{"result": false}` means already gone: done.
 * An item that cannot be parsed is kept in dead_letters and deleted, so it never blocks.
+Leases (several daemons): `may_poll()` is asked before every receive; False (lease lost or
+self-fenced) ends the loop. A store rejected with LeaseLost also ends it, without deleting
+upstream: the hotel's new owner receives the same item and stores it once.
 Errors never escape `run()`: they are classified, logged without secrets and backed off with
 full jitter; 401/403 mark the hotel unhealthy and retry slowly without touching other hotels.
 """
@@ -34,6 +37,7 @@ from hotelbot.greenapi.errors import (
     RateLimited,
 )
 from hotelbot.storage.ingest import IngestWriter, WriterClosed
+from hotelbot.storage.leases import LeaseLost
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -60,6 +64,7 @@ class HotelPoller:
         min_empty_poll_interval_s: float = 1.0,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        may_poll: Callable[[], bool] | None = None,
     ) -> None:
         self.hotel_id = hotel_id
         self.slug = slug
@@ -75,6 +80,8 @@ class HotelPoller:
         self._stopping = False
         self._in_receive = False
         self._task: asyncio.Task[None] | None = None
+        self._may_poll = may_poll
+        self.lease_lost = False
 
     async def run_once(self) -> Step:
         """Receive one item (long poll) and handle it. Raises GreenApiError or storage errors."""
@@ -127,6 +134,10 @@ class HotelPoller:
         self.health.polling = True
         try:
             while not self._stopping:
+                if self._may_poll is not None and not self._may_poll():
+                    self._log.info("lease no longer valid: poller stops")
+                    self.lease_lost = True
+                    return
                 try:
                     await self.run_once()
                     if self._backoff.failures:
@@ -137,6 +148,11 @@ class HotelPoller:
                         return
                     raise
                 except WriterClosed:
+                    return
+                except LeaseLost:
+                    # Another daemon serves this hotel now; the item stays upstream for it.
+                    self._log.warning("store rejected, lease lost: poller stops, nothing deleted")
+                    self.lease_lost = True
                     return
                 except Exception as exc:
                     delay = self._on_error(exc)

@@ -129,9 +129,7 @@ async def heartbeat(conn: AsyncConnection, name: str, *, now: datetime | None = 
     pruned it): call register_daemon again."""
     clock = _DbClock(conn, now)
     result = await conn.execute(
-        update(RegisteredDaemon)
-        .where(RegisteredDaemon.id == name)
-        .values(heartbeat_at=clock.now)
+        update(RegisteredDaemon).where(RegisteredDaemon.id == name).values(heartbeat_at=clock.now)
     )
     return bool(result.rowcount)
 
@@ -221,7 +219,16 @@ async def claim_leases(
         .returning(HotelLease.hotel_id, HotelLease.epoch, HotelLease.expires_at)
     )
     rows = (await conn.execute(stmt)).all()
-    return sorted((Lease(int(r[0]), int(r[1]), r[2]) for r in rows), key=lambda x: x.hotel_id)
+    return _leases(rows)
+
+
+def _leases(rows: Iterable[Any]) -> list[Lease]:
+    leases = []
+    for row in rows:
+        expires_at = row[2]
+        assert isinstance(expires_at, datetime)  # set by the statement that returned it
+        leases.append(Lease(int(row[0]), int(row[1]), expires_at))
+    return sorted(leases, key=lambda lease: lease.hotel_id)
 
 
 def _held_pairs(held: Mapping[int, int]) -> ColumnElement[bool]:
@@ -249,7 +256,7 @@ async def renew_leases(
         .returning(HotelLease.hotel_id, HotelLease.epoch, HotelLease.expires_at)
     )
     rows = (await conn.execute(stmt)).all()
-    return sorted((Lease(int(r[0]), int(r[1]), r[2]) for r in rows), key=lambda x: x.hotel_id)
+    return _leases(rows)
 
 
 async def release_leases(conn: AsyncConnection, owner: str, held: Mapping[int, int]) -> int:
