@@ -411,6 +411,12 @@ class Ownership:
         now = self._clock()
         return {h for h, until in self._valid_until.items() if now >= until}
 
+    def next_fence_deadline(self) -> float | None:
+        """The earliest monotonic time at which a currently valid lease self-fences."""
+        now = self._clock()
+        upcoming = [until for until in self._valid_until.values() if until > now]
+        return min(upcoming) if upcoming else None
+
     def epoch_of(self, hotel_id: int) -> int | None:
         """The epoch to act under, or None when the lease is not held or self-fenced."""
         return self._epochs.get(hotel_id) if self.is_valid(hotel_id) else None
