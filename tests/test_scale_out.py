@@ -1,0 +1,295 @@
+"""Several real daemon processes on one PostgreSQL, against the fake Green API in this loop.
+
+What is measured: overlap (receiveNotification calls of two daemons in flight on one instance
+at once, counted by the fake from the X-Hotelbot-Client header), load per daemon, takeover time
+after SIGKILL, writes of a daemon frozen with SIGSTOP past its lease, recovery after a
+PostgreSQL restart (on a private cluster, so other users of the shared server are not hit).
+Every pushed message must be stored exactly once. Figures are printed (run with -s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hotelbot.fakes import shapes
+from hotelbot.fakes.greenapi import FakeGreenApi
+from hotelbot.hotel_spec import HotelSpec
+from hotelbot.storage.db import Database
+from hotelbot.storage.hotels import upsert_hotel
+from hotelbot.storage.models import Hotel, Notification
+from hotelbot.storage.models_leases import HotelLease
+from hotelbot.storage.schema import upgrade
+from tests.conftest import create_pg_database, drop_pg_database, require_postgres
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(90)]
+
+TTL_S = 6.0
+RENEW_S = 2.0  # ttl / 3 (default)
+INSTANCE_BASE = 1101000000
+CHAT = "79001234568@c.us"
+
+
+@dataclass
+class DaemonProc:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@dataclass
+class Cluster:
+    """The fake, the database and the daemon processes of one test."""
+
+    fake: FakeGreenApi
+    db: Database
+    db_url: str
+    tmp: Path
+    hotel_ids: dict[str, int] = field(default_factory=dict)  # instance id -> hotel id
+    daemons: dict[str, DaemonProc] = field(default_factory=dict)
+    pushed: list[str] = field(default_factory=list)  # id_message of every pushed message
+
+    def spawn(self, name: str, **env_extra: str) -> DaemonProc:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
+        env.update(
+            HOTELBOT_DATABASE_URL=self.db_url,
+            HOTELBOT_DAEMON_NAME=name,
+            HOTELBOT_LEASES__TTL_S=str(TTL_S),
+            HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="5",
+            HOTELBOT_GREENAPI__BACKOFF_MAX_S="1",
+            HOTELBOT_DAEMON__DRAIN_TIMEOUT_S="3",
+            HOTELBOT_LOG_LEVEL="INFO",
+            HOTELBOT_LOG_FORMAT="text",
+            HOME=str(self.tmp / "home"),
+        )
+        env.update(env_extra)
+        log_path = self.tmp / f"{name}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "hotelbot", "run"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=str(Path(__file__).resolve().parents[1]),
+            )
+        daemon = DaemonProc(name, proc, log_path)
+        self.daemons[name] = daemon
+        return daemon
+
+    def push(self, instance_id: str) -> None:
+        id_message = f"M{len(self.pushed):06d}"
+        body = shapes.incoming_text(instance_id, CHAT, "hello", id_message=id_message)
+        self.fake.instance(instance_id).push(body)
+        self.pushed.append(id_message)
+
+    def push_random(self, count: int, rng: random.Random, only: list[str] | None = None) -> None:
+        instances = only or list(self.hotel_ids)
+        for _ in range(count):
+            self.push(rng.choice(instances))
+
+    async def owners(self) -> dict[int, str]:
+        """Hotel id -> owner of every unexpired lease."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(HotelLease.hotel_id, HotelLease.owner).where(
+                    HotelLease.owner.is_not(None), HotelLease.expires_at > func.now()
+                )
+            )
+            return {int(r[0]): str(r[1]) for r in rows}
+
+    async def per_owner(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for owner in (await self.owners()).values():
+            counts[owner] = counts.get(owner, 0) + 1
+        return counts
+
+    def overlaps(self) -> int:
+        return sum(inst.overlap_count for inst in self.fake.instances.values())
+
+    def pending(self) -> int:
+        return sum(inst.pending_count for inst in self.fake.instances.values())
+
+    async def stored(self) -> tuple[int, int]:
+        """(rows, distinct id_message) in notifications."""
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(func.count(), func.count(func.distinct(Notification.id_message)))
+                )
+            ).one()
+        return int(row[0]), int(row[1])
+
+    async def assert_exactly_once(self) -> None:
+        rows, distinct = await self.stored()
+        assert (rows, distinct) == (len(self.pushed), len(self.pushed)), (
+            f"stored {rows} rows / {distinct} distinct for {len(self.pushed)} pushed"
+        )
+
+    def stop_all(self) -> None:
+        for daemon in self.daemons.values():
+            if daemon.proc.poll() is None:
+                with _suppress_lookup():
+                    os.kill(daemon.proc.pid, signal.SIGCONT)
+                    daemon.proc.kill()
+        for daemon in self.daemons.values():
+            with _suppress_lookup():
+                daemon.proc.wait(timeout=10)
+
+
+@contextmanager
+def _suppress_lookup() -> Iterator[None]:
+    try:
+        yield
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+
+
+async def wait_for(
+    what: str, predicate: Callable[[], Awaitable[bool]], timeout_s: float, cluster: Cluster
+) -> float:
+    """Poll until `predicate()`; returns the seconds waited. Fails with daemon log tails."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        try:
+            if await predicate():
+                return time.monotonic() - started
+        except Exception:  # the database may be restarting
+            pass
+        await asyncio.sleep(0.1)
+    tails = "\n".join(f"--- {d.name}\n{d.log()[-3000:]}" for d in cluster.daemons.values())
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{tails}")
+
+
+async def add_hotels(cluster: Cluster, count: int) -> None:
+    async with cluster.db.write() as conn:
+        for i in range(count):
+            instance_id = str(INSTANCE_BASE + i)
+            cluster.fake.add_instance(instance_id, f"token{i}")
+            spec = HotelSpec(
+                slug=f"h{i:02d}",
+                name=f"Hotel {i}",
+                instance_id=instance_id,
+                api_token=f"token{i}",
+                api_url=cluster.fake.url,
+            )
+            await upsert_hotel(conn, spec)
+    async with cluster.db.read() as conn:
+        for hotel_id, instance_id in await conn.execute(select(Hotel.id, Hotel.instance_id)):
+            cluster.hotel_ids[str(instance_id)] = int(hotel_id)
+
+
+@asynccontextmanager
+async def cluster_on(db_url: str, hotels: int, **fake_options: float) -> AsyncIterator[Cluster]:
+    db = Database.open(db_url)
+    await upgrade(db)
+    tmp = Path(tempfile.mkdtemp(prefix="hb-scale-"))
+    async with FakeGreenApi(**fake_options) as fake:  # type: ignore[arg-type]
+        cluster = Cluster(fake, db, db_url, tmp)
+        try:
+            await add_hotels(cluster, hotels)
+            yield cluster
+        finally:
+            cluster.stop_all()
+            await db.dispose()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_available() -> None:
+    require_postgres()  # runs asyncio.run(): must be a sync fixture
+
+
+@pytest.fixture
+async def pg_url(pg_available: None) -> AsyncIterator[str]:
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+def first_poll_after(
+    cluster: Cluster, instance_id: str, since: float, exclude: str
+) -> float | None:
+    starts = [
+        p.started_mono
+        for p in cluster.fake.instance(instance_id).poll_intervals
+        if p.client_id != exclude and p.started_mono >= since
+    ]
+    return min(starts) if starts else None
+
+
+# -- tests --------------------------------------------------------------------------------------
+
+
+async def test_three_daemons_share_thirty_hotels_and_take_over_a_killed_one(pg_url: str) -> None:
+    rng = random.Random(6)
+    async with cluster_on(pg_url, 30) as cluster:
+        for name in ("d1", "d2", "d3"):
+            cluster.spawn(name)
+
+        async def balanced() -> bool:
+            counts = await cluster.per_owner()
+            return sum(counts.values()) == 30 and len(counts) == 3 and max(counts.values()) <= 11
+
+        balance_s = await wait_for("an even split", balanced, 30, cluster)
+        await asyncio.sleep(1.0)  # pollers of the last claims start
+        split = await cluster.per_owner()
+        cluster.push_random(60, rng)
+        await wait_for("drain", lambda: _true(cluster.pending() == 0), 15, cluster)
+        overlaps_before_kill = cluster.overlaps()
+
+        owners = await cluster.owners()
+        victim = "d1"
+        victim_hotels = [i for i, h in cluster.hotel_ids.items() if owners.get(h) == victim]
+        killed_at = time.monotonic()
+        cluster.daemons[victim].proc.send_signal(signal.SIGKILL)
+        cluster.push_random(40, rng, only=victim_hotels)  # waiting for the takeover
+        cluster.push_random(20, rng)
+
+        async def taken_over() -> bool:
+            now_owners = await cluster.owners()
+            return all(
+                now_owners.get(cluster.hotel_ids[i]) not in (None, victim) for i in victim_hotels
+            )
+
+        await wait_for("takeover", taken_over, TTL_S + RENEW_S + 10, cluster)
+        await wait_for("drain after takeover", lambda: _true(cluster.pending() == 0), 15, cluster)
+        takeover_s = max(
+            (first_poll_after(cluster, i, killed_at, victim) or float("inf")) - killed_at
+            for i in victim_hotels
+        )
+        await cluster.assert_exactly_once()
+        after = await cluster.per_owner()
+        print(
+            f"\nscale-out: split {split} after {balance_s:.1f} s; after SIGKILL of {victim}: "
+            f"{after}; takeover (first poll by the new owner) {takeover_s:.1f} s "
+            f"(ttl {TTL_S} s, renew {RENEW_S} s); overlaps {cluster.overlaps()} "
+            f"(before kill {overlaps_before_kill}); {len(cluster.pushed)} pushed, stored once"
+        )
+        assert all(9 <= n <= 11 for n in split.values()), split
+        assert takeover_s <= TTL_S + RENEW_S + 3, takeover_s
+        assert cluster.overlaps() == 0
+        assert sorted(after.values()) == [15, 15]
+
+
+async def _true(value: bool) -> bool:
+    return value
