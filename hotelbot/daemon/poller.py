@@ -149,9 +149,12 @@ class HotelPoller:
                     raise
                 except WriterClosed:
                     return
-                except LeaseLost:
+                except LeaseLost as exc:
                     # Another daemon serves this hotel now; the item stays upstream for it.
-                    self._log.warning("store rejected, lease lost: poller stops, nothing deleted")
+                    self._log.warning(
+                        "store rejected, lease lost ({}): poller stops, nothing deleted",
+                        "database fence" if exc.by_database else "self-fence",
+                    )
                     self.lease_lost = True
                     return
                 except Exception as exc:

@@ -177,7 +177,7 @@ class IngestWriter:
             if item.future.done():
                 continue
             if index in rejected:
-                item.future.set_exception(LeaseLost(item.hotel_id))
+                item.future.set_exception(LeaseLost(item.hotel_id, by_database=True))
             else:
                 item.future.set_result(None)
         if changed:

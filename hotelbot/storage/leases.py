@@ -54,9 +54,11 @@ class LeaseLost(RuntimeError):
     lease was never held). Nothing of the rejected write was committed; the caller must stop
     acting for the hotel (in particular: not delete the notification upstream)."""
 
-    def __init__(self, hotel_id: int) -> None:
-        super().__init__(f"lease of hotel {hotel_id} is no longer held by this daemon")
+    def __init__(self, hotel_id: int, *, by_database: bool = False) -> None:
+        where = "the database" if by_database else "the self-fence"
+        super().__init__(f"lease of hotel {hotel_id} is no longer held (rejected by {where})")
         self.hotel_id = hotel_id
+        self.by_database = by_database
 
 
 @dataclass(frozen=True, slots=True)
