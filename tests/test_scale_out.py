@@ -15,11 +15,12 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,3 +344,113 @@ async def test_frozen_daemon_does_not_write_for_hotels_it_lost(pg_url: str) -> N
         )
         assert cluster.overlaps() == 0
         assert rejected + self_fenced >= 1, log[-3000:]
+
+
+# -- PostgreSQL restart (private cluster: the shared server at :5432 is used by other tests) ----
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster in a temp dir, run as the `postgres` user (we are root
+    in this environment); restartable without disturbing anyone else."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="hb-pg-"))
+        self.data = self.dir / "data"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *argv: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *argv],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def init(self) -> None:
+        shutil.chown(self.dir, "postgres")
+        self._as_postgres(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+            "--no-sync", "-E", "UTF8",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "30",
+            "-l", str(self.dir / "server.log"), "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not shutil.which("runuser"):
+        pytest.skip("needs root and PostgreSQL 15 binaries to run a private cluster")
+    server = PrivatePostgres()
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.mark.parametrize("down_s", [2.0, TTL_S + 2])  # shorter / longer than the lease ttl
+async def test_daemons_recover_from_a_postgres_restart(
+    private_postgres: PrivatePostgres, down_s: float
+) -> None:
+    rng = random.Random(8)
+    async with cluster_on(private_postgres.url, 10) as cluster:
+        cluster.spawn("a")
+        cluster.spawn("b")
+
+        async def balanced() -> bool:
+            return sorted((await cluster.per_owner()).values()) == [5, 5]
+
+        await wait_for("an even split", balanced, 30, cluster)
+        cluster.push_random(20, rng)
+        await wait_for("drain", lambda: _true(cluster.pending() == 0), 15, cluster)
+
+        async def keep_pushing() -> None:
+            while True:
+                cluster.push_random(1, rng)
+                await asyncio.sleep(0.1)
+
+        pusher = asyncio.create_task(keep_pushing())
+        try:
+            await asyncio.sleep(0.5)
+            down_at = time.monotonic()
+            # Immediate stop = crash: no clean disconnects, in-flight transactions lost.
+            await asyncio.to_thread(private_postgres.stop, "immediate")
+            await asyncio.sleep(down_s)
+            await asyncio.to_thread(private_postgres.start)
+            measured_down_s = time.monotonic() - down_at
+            await asyncio.sleep(1.0)
+        finally:
+            pusher.cancel()
+            await asyncio.gather(pusher, return_exceptions=True)
+        recovered_s = await wait_for("recovery", balanced, 30, cluster)
+        await wait_for("drain after restart", lambda: _true(cluster.pending() == 0), 20, cluster)
+        await cluster.assert_exactly_once()
+        alive = [d.name for d in cluster.daemons.values() if d.proc.poll() is None]
+        fenced = sum(d.log().count("not renewed in time") for d in cluster.daemons.values())
+        print(
+            f"\nPostgreSQL restart: down {measured_down_s:.1f} s, self-fence events {fenced}, "
+            f"leases balanced again "
+            f"{recovered_s:.1f} s later; overlaps {cluster.overlaps()}; "
+            f"{len(cluster.pushed)} pushed, stored once; daemons alive: {alive}"
+        )
+        assert alive == ["a", "b"]
+        assert cluster.overlaps() == 0
