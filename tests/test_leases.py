@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
 from hotelbot.daemon.ownership import LeaseManager
@@ -57,7 +58,7 @@ async def add_hotels(db: Database, count: int) -> list[int]:
                 slug=f"h{i:02d}",
                 name=f"Hotel {i}",
                 instance_id=str(1101000000 + i),
-                api_token=f"token{i}",
+                api_token=SecretStr(f"token{i}"),
                 api_url="http://127.0.0.1:9",
             )
             await upsert_hotel(conn, spec)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from hotelbot.fakes import shapes
@@ -184,7 +185,7 @@ async def add_hotels(cluster: Cluster, count: int) -> None:
                 slug=f"h{i:02d}",
                 name=f"Hotel {i}",
                 instance_id=instance_id,
-                api_token=f"token{i}",
+                api_token=SecretStr(f"token{i}"),
                 api_url=cluster.fake.url,
             )
             await upsert_hotel(conn, spec)

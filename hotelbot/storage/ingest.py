@@ -24,7 +24,7 @@ import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,7 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.inbound import Delivery, MalformedDelivery
 from hotelbot.storage.db import Database
-from hotelbot.storage.leases import LeaseLost, bound_idle_in_transaction, lock_owned_epochs
+from hotelbot.storage.leases import (
+    LeaseLost,
+    LeaseView,
+    bound_idle_in_transaction,
+    lock_owned_epochs,
+)
 from hotelbot.storage.models import DeadLetter, Notification
 from hotelbot.storage.types import utcnow
 
@@ -46,15 +51,6 @@ class _Item:
     received_at: datetime
     future: asyncio.Future[None]
     epoch: int | None = None  # lease epoch the item was received under (with a fence)
-
-
-class LeaseView(Protocol):
-    """What the writer needs to fence writes: storage/leases.py `Ownership` provides it."""
-
-    @property
-    def owner(self) -> str: ...
-
-    def epoch_of(self, hotel_id: int) -> int | None: ...
 
 
 class WriterClosed(RuntimeError):

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import QueryableAttribute
 
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_leases import HotelLease, RegisteredDaemon
@@ -59,6 +60,16 @@ class LeaseLost(RuntimeError):
         super().__init__(f"lease of hotel {hotel_id} is no longer held (rejected by {where})")
         self.hotel_id = hotel_id
         self.by_database = by_database
+
+
+class LeaseView(Protocol):
+    """What a fenced writer needs: whose leases, and the epoch held for a hotel (None = do not
+    act). `Ownership` implements it; writers take this protocol so tests can pass their own."""
+
+    @property
+    def owner(self) -> str: ...
+
+    def epoch_of(self, hotel_id: int) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +306,11 @@ async def count_held_by_others(
 
 
 def lease_held(
-    hotel_id: int | ColumnElement[int], owner: str, epoch: int, *, lock: bool = True
+    hotel_id: int | ColumnElement[int] | QueryableAttribute[int],
+    owner: str,
+    epoch: int,
+    *,
+    lock: bool = True,
 ) -> Exists:
     """SQL `EXISTS(...)`: the lease of `hotel_id` (a value or a column, e.g. Outbox.hotel_id)
     is held by `owner` at `epoch`. Put it in the WHERE of an UPDATE/DELETE, or of the SELECT of
@@ -430,6 +445,7 @@ class Ownership:
 __all__ = [
     "Lease",
     "LeaseLost",
+    "LeaseView",
     "Ownership",
     "bound_idle_in_transaction",
     "claim_leases",
