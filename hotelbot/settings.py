@@ -39,6 +39,8 @@ class DatabaseSettings(_Section):
     url: str = ""  # empty = SQLite file in the state directory
     pool_size: int = Field(default=5, ge=1, le=100)
     busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    # PostgreSQL reached through PgBouncer in transaction pooling mode (docs/scale-out.md).
+    pgbouncer: bool = False
 
     @field_validator("url")
     @classmethod

@@ -137,6 +137,7 @@ class Daemon:
             url,
             pool_size=self.settings.database.pool_size,
             busy_timeout_ms=self.settings.database.busy_timeout_ms,
+            pgbouncer=self.settings.database.pgbouncer,  # leases (scale-out)
         )
         await check_schema(self.db)
         # --- leases (scale-out) ---
