@@ -455,3 +455,92 @@ async def test_daemons_recover_from_a_postgres_restart(
         )
         assert alive == ["a", "b"]
         assert cluster.overlaps() == 0
+
+
+# -- behind PgBouncer in transaction pooling mode -----------------------------------------------
+
+
+class PgBouncer:
+    """PgBouncer in front of the shared server, transaction pooling, fewer server connections
+    than clients (so consecutive transactions of one client land on different backends)."""
+
+    def __init__(self, database: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="hb-pgb-"))
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+        (self.dir / "users.txt").write_text('"postgres" ""\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            "* = host=127.0.0.1 port=5432\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.dir / 'users.txt'}\n"
+            "pool_mode = transaction\ndefault_pool_size = 3\nmax_client_conn = 100\n"
+            "ignore_startup_parameters = extra_float_digits\n"
+            f"logfile = {self.dir / 'pgbouncer.log'}\npidfile = {self.dir / 'pgbouncer.pid'}\n"
+        )
+        shutil.chown(self.dir, "postgres")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        # PgBouncer refuses to run as root.
+        self.proc = subprocess.Popen(
+            ["runuser", "-u", "postgres", "--", "pgbouncer", str(self.dir / "pgbouncer.ini")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("pgbouncer did not start")
+
+    def remove(self) -> None:
+        pid_file = self.dir / "pgbouncer.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def test_daemons_behind_pgbouncer_transaction_pooling(pg_url: str) -> None:
+    if not shutil.which("pgbouncer") or os.geteuid() != 0 or not shutil.which("runuser"):
+        pytest.skip("needs the pgbouncer binary and root (to run it as postgres)")
+    from sqlalchemy.engine import make_url
+
+    bouncer = PgBouncer(str(make_url(pg_url).database))
+    bouncer.start()
+    rng = random.Random(9)
+    try:
+        async with cluster_on(pg_url, 10) as cluster:
+            for name in ("a", "b"):
+                cluster.spawn(
+                    name,
+                    HOTELBOT_DATABASE_URL=bouncer.url,
+                    HOTELBOT_DATABASE__PGBOUNCER="true",
+                )
+
+            async def balanced() -> bool:
+                return sorted((await cluster.per_owner()).values()) == [5, 5]
+
+            await wait_for("an even split through PgBouncer", balanced, 30, cluster)
+            cluster.push_random(40, rng)
+            await wait_for("drain", lambda: _true(cluster.pending() == 0), 20, cluster)
+            await cluster.assert_exactly_once()
+            errors = sum(d.log().count("ERROR") for d in cluster.daemons.values())
+            print(
+                f"\nPgBouncer (transaction mode, 3 server connections): split 5/5, "
+                f"{len(cluster.pushed)} pushed, stored once, overlaps {cluster.overlaps()}, "
+                f"error lines {errors}"
+            )
+            assert cluster.overlaps() == 0
+            assert errors == 0, "\n".join(d.log()[-2000:] for d in cluster.daemons.values())
+    finally:
+        bouncer.remove()
