@@ -215,6 +215,7 @@ class Daemon:
                 logger.warning("could not re-read hotels: {}", type(exc).__name__)
         wanted = {hotel_id: r for hotel_id, r in self._hotels.items() if hotel_id in valid}
         async with self._runners_lock:
+            stopping: list[_Runner] = []
             for hotel_id in list(self._runners):
                 runner = self._runners[hotel_id]
                 record = wanted.get(hotel_id)
@@ -227,10 +228,12 @@ class Daemon:
                 ):
                     reason = "not ours" if hotel_id not in valid else "hotel changed or ended"
                     logger.bind(hotel=runner.record.slug).info("stopping poller ({})", reason)
-                    await self._stop_runner(runner)
+                    stopping.append(runner)
                     del self._runners[hotel_id]
                     if record is None:
                         self.health.pop(hotel_id, None)
+            # Together: losing many leases at once must not take drain_timeout_s per hotel.
+            await asyncio.gather(*(self._stop_runner(runner) for runner in stopping))
             for hotel_id, record in wanted.items():
                 if hotel_id not in self._runners:
                     self._start_runner(record)
