@@ -11,12 +11,17 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
+from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.ownership import LeaseManager
+from hotelbot.daemon.poller import HotelPoller
+from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.inbound import Delivery
 from hotelbot.fakes import shapes
+from hotelbot.fakes.greenapi import FakeGreenApi
+from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.envelope import parse_receive_response
 from hotelbot.hotel_spec import HotelSpec
-from hotelbot.settings import LeaseSettings
+from hotelbot.settings import GreenApiSettings, LeaseSettings
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import set_enabled, upsert_hotel
 from hotelbot.storage.ingest import IngestWriter
@@ -213,6 +218,52 @@ async def test_ingest_of_a_daemon_that_lost_its_lease_is_rejected(db: Database) 
         await writer_a.close()
         await writer_b.close()
         await asyncio.gather(*tasks)
+
+
+async def test_poller_stops_without_deleting_when_the_database_rejects_its_store(
+    db: Database,
+) -> None:
+    ids = await add_hotels(db, 1)
+    clock = FakeClock()
+    own = Ownership("a", ttl_s=TTL_S, margin_s=10, clock=clock)
+    t0 = utcnow()
+    async with db.write() as conn:
+        claimed = await claim_leases(conn, "a", limit=1, ttl_s=TTL_S, now=t0)
+    own.record(claimed, started_mono=clock.t)
+    # b takes over while a's own clock noticed nothing (the worst case the database fence is for).
+    async with db.write() as conn:
+        await claim_leases(conn, "b", limit=1, ttl_s=TTL_S, now=t0 + timedelta(seconds=31))
+    writer = IngestWriter(db, fence=own)
+    writer_task = asyncio.create_task(writer.run())
+    async with FakeGreenApi(long_poll_scale=0.05) as fake:
+        instance = fake.add_instance("1101000000", "token0")
+        instance.push(shapes.incoming_text("1101000000", "79001234568@c.us", "hello"))
+        transport = TransportFactory(GreenApiSettings(), client_id="a").create()
+        client = GreenApiClient(
+            InstanceCredentials(fake.url, "1101000000", "token0"),
+            transport,
+            receive_timeout_s=5,
+            request_timeout_s=5,
+            poll_timeout_margin_s=5,
+        )
+        poller = HotelPoller(
+            ids[0],
+            "h00",
+            client,
+            writer,
+            health=HotelHealth(ids[0], "h00"),
+            may_poll=lambda: own.is_valid(ids[0]),
+        )
+        try:
+            await asyncio.wait_for(poller.run(), timeout=10)
+        finally:
+            await transport.aclose()
+            await writer.close()
+            await writer_task
+        assert poller.lease_lost
+        assert instance.pending_count == 1 and instance.deleted == []  # left for b
+    assert writer.fenced_rejections == 1
+    assert await notification_count(db) == 0
 
 
 async def test_guarded_update_affects_nothing_for_a_stale_epoch(db: Database) -> None:

@@ -153,11 +153,7 @@ class LeaseManager:
             await self._report_sqlite_block(enabled)
 
     async def _self_fence(self) -> None:
-        fenced = self._reported_valid & self.ownership.fenced_ids()
-        if fenced:
-            self._log.warning(
-                "{} lease(s) not renewed in time: stopping their pollers now", len(fenced)
-            )
+        if self._reported_valid & self.ownership.fenced_ids():
             await self._changed()
 
     async def _heartbeat_and_renew(self) -> None:
@@ -228,6 +224,11 @@ class LeaseManager:
 
     async def _changed(self) -> None:
         valid = self.ownership.valid_ids()
+        fenced = (self._reported_valid - valid) & self.ownership.fenced_ids()
+        if fenced:
+            self._log.warning(
+                "{} lease(s) not renewed in time: stopping their pollers now", len(fenced)
+            )
         if valid != self._reported_valid:
             self._reported_valid = valid
             await self._on_change()
