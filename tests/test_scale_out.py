@@ -347,6 +347,37 @@ async def test_frozen_daemon_does_not_write_for_hotels_it_lost(pg_url: str) -> N
         assert rejected + self_fenced >= 1, log[-3000:]
 
 
+async def test_sigterm_releases_leases_for_an_immediate_handover(pg_url: str) -> None:
+    async with cluster_on(pg_url, 6) as cluster:
+        leaving = cluster.spawn("a")
+        cluster.spawn("b")
+
+        async def balanced() -> bool:
+            return sorted((await cluster.per_owner()).values()) == [3, 3]
+
+        await wait_for("an even split", balanced, 30, cluster)
+        leaving.proc.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        exit_code = await asyncio.to_thread(leaving.proc.wait, 15)
+        exited_s = time.monotonic() - stopped_at
+
+        async def all_b() -> bool:
+            return (await cluster.per_owner()) == {"b": 6}
+
+        await wait_for("handover to b", all_b, RENEW_S + 5, cluster)
+        handover_s = time.monotonic() - stopped_at
+        cluster.push_random(12, random.Random(10))
+        await wait_for("drain", lambda: _true(cluster.pending() == 0), 15, cluster)
+        await cluster.assert_exactly_once()
+        print(
+            f"\nSIGTERM: a exited {exit_code} after {exited_s:.1f} s; all hotels with b "
+            f"{handover_s:.1f} s after the signal (renew {RENEW_S} s, ttl {TTL_S} s)"
+        )
+        assert exit_code == 0
+        assert "released 3 lease(s)" in leaving.log()
+        assert cluster.overlaps() == 0
+
+
 # -- PostgreSQL restart (private cluster: the shared server at :5432 is used by other tests) ----
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

@@ -283,10 +283,13 @@ class Daemon:
     # -- shutdown ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         started = time.monotonic()
-        # --- leases (scale-out): no more claims or reconciles while stopping ---
+        # --- leases (scale-out): no more claims or reconciles while stopping. Under the lock,
+        # so a reconcile that is stopping pollers finishes that first (its pollers are no
+        # longer in _runners, and would otherwise be left running). ---
         if self._lease_task is not None:
-            self._lease_task.cancel()
-            await asyncio.gather(self._lease_task, return_exceptions=True)
+            async with self._runners_lock:
+                self._lease_task.cancel()
+                await asyncio.gather(self._lease_task, return_exceptions=True)
         runners = list(self._runners.values())
         for runner in runners:
             runner.poller.stop()
