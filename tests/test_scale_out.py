@@ -380,7 +380,17 @@ async def test_sigterm_releases_leases_for_an_immediate_handover(pg_url: str) ->
 
 # -- PostgreSQL restart (private cluster: the shared server at :5432 is used by other tests) ----
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _pg_bin() -> Path:
+    """Debian's server binaries (/usr/lib/postgresql/<major>/bin), newest major first."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
+    return found[-1].parent if found else Path("/nonexistent")
+
+
+PG_BIN = _pg_bin()
 
 
 class PrivatePostgres:
@@ -429,7 +439,7 @@ class PrivatePostgres:
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or not shutil.which("runuser"):
-        pytest.skip("needs root and PostgreSQL 15 binaries to run a private cluster")
+        pytest.skip("needs root and the PostgreSQL server binaries to run a private cluster")
     server = PrivatePostgres()
     try:
         server.init()

@@ -219,10 +219,13 @@ async def claim_leases(
         .order_by(HotelLease.hotel_id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=HotelLease)
+        # A CTE with a locking clause is evaluated exactly once (PostgreSQL never inlines it),
+        # so the LIMIT and the row locks apply to one candidate set.
+        .cte("candidates")
     )
     stmt = (
         update(HotelLease)
-        .where(HotelLease.hotel_id.in_(candidates.scalar_subquery()))
+        .where(HotelLease.hotel_id.in_(select(candidates.c.hotel_id)))
         .values(
             owner=owner,
             epoch=HotelLease.epoch + 1,
