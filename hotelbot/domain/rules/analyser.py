@@ -302,7 +302,10 @@ class RuleAnalyser:
                 state.total *= BEFORE_CONTRAST
                 state.weight = AFTER_CONTRAST
                 continue
-            if entry.intensity:
+            if entry.intensity and (
+                entry.valence is None or self._valence_follows(tokens, index)
+            ):
+                # "ужасно шумно": an intensifier; "ужасно!" on its own: a sentiment word
                 boost = entry.intensity
                 boost_at = index
                 continue
@@ -323,6 +326,12 @@ class RuleAnalyser:
             state.clause_faults.append("")
         state.close_sentence()
         return state
+
+    def _valence_follows(self, tokens: list[Token], index: int) -> bool:
+        following = index + 1
+        if following >= len(tokens) or tokens[following].kind != WORD:
+            return False
+        return self._lexicon.entry(tokens[following].text).valence is not None
 
     @staticmethod
     def _phrases(

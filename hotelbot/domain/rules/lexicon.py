@@ -83,7 +83,7 @@ __all__ = [
     "matches",
 ]
 
-BUILTIN_FILES: Final = ("any.toml", "en.toml", "ru.toml")
+BUILTIN_FILES: Final = ("any.toml", "en.toml", "ru_general.toml", "ru.toml")
 MAX_VALENCE: Final = 4.0
 MIN_STEM_LEN: Final = 3
 GAP: Final = "~"
