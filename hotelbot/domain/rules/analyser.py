@@ -54,6 +54,7 @@ URGENT_VALENCE: Final = -1.5
 # A complaint whose message is not clearly positive overall is negative in tone.
 COMPLAINT_POSITIVE_FLOOR: Final = 0.45
 REQUEST_POSITIVE_FLOOR: Final = 0.5
+QUESTION_DAMPING: Final = 0.8
 
 _SENTENCE_END: Final = frozenset(".!?…")
 _SARCASM_RE: Final = (
@@ -83,6 +84,7 @@ class _Reading:
         "request",
         "sarcasm",
         "sentence_marker",
+        "sentence_positive",
         "sentence_topics",
         "topics",
         "total",
@@ -98,6 +100,7 @@ class _Reading:
         self.sarcasm = False
         self.request = False
         self.sentence_marker = False
+        self.sentence_positive = 0.0
         self.complaints: list[str] = []
         self.urgent: list[str] = []
         self.topics: list[str] = []
@@ -269,8 +272,12 @@ class RuleAnalyser:
                 neg_until = -1
                 text = token.text
                 state.exclaims += text.count("!")
+                if "?" in text and state.sentence_positive > 0:
+                    # asking for something good ("could you recommend a good place?") is no praise
+                    state.total -= QUESTION_DAMPING * state.sentence_positive
                 if any(ch in _SENTENCE_END for ch in text):
                     state.close_sentence()
+                    state.sentence_positive = 0.0
                 else:
                     state.close_clause()
                 continue
@@ -321,6 +328,8 @@ class RuleAnalyser:
                 valence *= NEGATED_POSITIVE_FACTOR if valence > 0 else NEGATED_NEGATIVE_FACTOR
                 neg_used = True
             state.total += valence * state.weight
+            if valence > 0:
+                state.sentence_positive += valence * state.weight
         if not neg_used:
             state.total += neg_bare * state.weight
             state.clause_faults.append("")
@@ -345,9 +354,22 @@ class RuleAnalyser:
             kind = phrase.kind
             if kind in seen:
                 continue
-            end = _match_end(phrase, tokens, index) if phrase.length > 1 else index
-            if end < 0:
-                continue
+            if phrase.length > 1:
+                # cheap rejection on the second element before the full match
+                second = phrase.matchers[1]
+                if second is not None:
+                    if index + 1 >= len(tokens):
+                        continue
+                    following = tokens[index + 1].text
+                    if following not in second[0] and not (
+                        second[1] and matches(second, following)
+                    ):
+                        continue
+                end = _match_end(phrase, tokens, index)
+                if end < 0:
+                    continue
+            else:
+                end = index
             seen.add(kind)
             if kind == PhraseKind.SENTIMENT:
                 value = phrase.value
@@ -377,7 +399,9 @@ class RuleAnalyser:
             elif kind == PhraseKind.OBJECT:
                 state.clause_objects.append(phrase.label)
             elif kind == PhraseKind.REQUEST:
+                # consumed: the "не" of "не могли бы" is politeness, not negation
                 state.sentence_marker = True
+                consumed = max(consumed, end)
             elif kind == PhraseKind.TOPIC:
                 state.sentence_topics.append(phrase.label)
             elif kind == PhraseKind.SARCASM:

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import importlib.resources
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -143,16 +144,13 @@ class Phrase:
     value: float
     label: str
     matchers: tuple[Matcher | None, ...] = ()
+    length: int = 1
 
     @classmethod
     def build(cls, key: str, kind: str, value: float, label: str) -> Phrase:
         elements = tuple(key.split(" "))
         matchers = tuple(None if e == GAP else compile_element(e) for e in elements)
-        return cls(elements, kind, value, label, matchers)
-
-    @property
-    def length(self) -> int:
-        return len(self.elements)
+        return cls(elements, kind, value, label, matchers, len(elements))
 
 
 def is_stem(element: str) -> bool:
@@ -221,7 +219,8 @@ def _merge_file(raw: _Raw, name: str, data: Mapping[str, object]) -> None:
                 raise LexiconError(
                     f"{name}: {table}.{key}: {number} is outside [-{MAX_VALENCE}, {MAX_VALENCE}]"
                 )
-            target[norm] = number
+            # a one-word "phrase" is a word: store it there so file order decides overrides
+            (raw.words if table == "phrases" and " " not in norm else target)[norm] = number
     for table in _STR_TABLES:
         entries = _table(name, data, table)
         labels: dict[str, str] = getattr(raw, table)
@@ -258,7 +257,7 @@ def _table(name: str, data: Mapping[str, object], table: str) -> Mapping[str, ob
 class _StemMap:
     """Exact tokens plus stem prefixes; the longest matching stem wins."""
 
-    __slots__ = ("exact", "max_stem", "stems")
+    __slots__ = ("exact", "max_stem", "min_stem", "stems")
 
     def __init__(self, entries: Mapping[str, float]) -> None:
         self.exact: dict[str, float] = {}
@@ -269,6 +268,7 @@ class _StemMap:
             else:
                 self.exact[key] = value
         self.max_stem = max((len(s) for s in self.stems), default=0)
+        self.min_stem = min((len(s) for s in self.stems), default=0)
 
     def get(self, token: str) -> float | None:
         value = self.exact.get(token)
@@ -276,7 +276,7 @@ class _StemMap:
             return value
         stems = self.stems
         upper = min(len(token), self.max_stem)
-        lower = max(MIN_STEM_LEN, len(token) - MAX_STEM_TAIL)
+        lower = max(self.min_stem, len(token) - MAX_STEM_TAIL)
         for end in range(upper, lower - 1, -1):
             value = stems.get(token[:end])
             if value is not None:
@@ -307,6 +307,7 @@ class TokenEntry:
 
 
 _EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
+_TRIPLE_RE: Final = re.compile(r"(.)\1\1")
 _CACHE_LIMIT: Final = 200_000
 
 
@@ -340,10 +341,6 @@ class Lexicon:
             phrases += [Phrase.build(k, kind, 0.0, v) for k, v in table.items()]
         phrases += [Phrase.build(k, PhraseKind.REQUEST, 0.0, "") for k in raw.requests]
         phrases += [Phrase.build(k, PhraseKind.SARCASM, 0.0, "") for k in raw.sarcasm]
-        # single-token sentiment "phrases" are just words
-        for key, value in raw.phrases.items():
-            if " " not in key:
-                self._valence.exact[key] = value
         # Longest first, so the first full match at a position is the best one.
         phrases.sort(key=lambda p: -p.length)
         self._first_exact: dict[str, list[Phrase]] = {}
@@ -386,10 +383,8 @@ class Lexicon:
         if cached is not None:
             return cached
         entry = self._compute(token)
-        if entry is _EMPTY_ENTRY and len(token) > 3:
-            squeezed = _squeeze(token)
-            if squeezed != token:
-                entry = self._compute(squeezed)
+        if entry is _EMPTY_ENTRY and len(token) > 3 and _TRIPLE_RE.search(token):
+            entry = self._compute(_squeeze(token))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[token] = entry
@@ -403,8 +398,9 @@ class Lexicon:
         intensity = self._intensity.get(token) or 0.0
         contrast = token in self._contrast
         found: list[Phrase] = list(self._first_exact.get(token, ()))
+        size = len(token)
         for length in self._stem_lengths:
-            if length <= len(token) <= length + MAX_STEM_TAIL:
+            if length <= size <= length + MAX_STEM_TAIL:
                 found += self._first_stem.get(token[:length], ())
         found.sort(key=lambda p: -p.length)
         if valence is None and negator is None and not intensity and not contrast and not found:
