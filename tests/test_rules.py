@@ -175,7 +175,17 @@ def test_language_hint_wins(analyser: RuleAnalyser) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "😀" * 50, "!!!???", "a" * 10_000, "плохо " * 2_000, "(((((", ")" * 500, "\x00\uffff"],
+    [
+        "",
+        "   ",
+        "😀" * 50,
+        "!!!???",
+        "a" * 10_000,
+        "плохо " * 2_000,
+        "(((((",
+        ")" * 500,
+        "\x00\uffff",
+    ],
 )
 def test_robust_inputs(analyser: RuleAnalyser, text: str) -> None:
     verdict = analyser.analyse(text)
@@ -246,16 +256,14 @@ language = "en"
         ('language = "en"\n[words]\ngood = 9.0\n', "words.good"),
         ('language = "en"\n[problems]\nnoisy = 3\n', "problems.noisy"),
         ('language = "en"\n[wordz]\ngood = 1.0\n', "wordz"),
-        ('[words]\ngood = 1.0\n', "language"),
+        ("[words]\ngood = 1.0\n", "language"),
         ('language = "en"\n[words]\n"ab*" = -1.0\n', "words.ab*"),
         ('language = "en"\n[negators]\nnot = true\n', "negators.not"),
         ('language = "en"\n[contrast]\nwords = "but"\n', "contrast.words"),
         ('language = "en"\n[words\n', "invalid TOML"),
     ],
 )
-def test_bad_extension_file_names_file_and_key(
-    tmp_path: Path, content: str, expected: str
-) -> None:
+def test_bad_extension_file_names_file_and_key(tmp_path: Path, content: str, expected: str) -> None:
     bad = tmp_path / "bad_hotel.toml"
     bad.write_text(content, encoding="utf-8")
     with pytest.raises(LexiconError) as error:

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="warm passes (median reported)")
     args = parser.parse_args(argv)
     if not args.data.exists():
-        print(f"no eval data at {args.data}", file=sys.stderr)
+        sys.stderr.write(f"no eval data at {args.data}\n")
         return 2
     texts = _texts(args.data)
     pinning = _pin_one_cpu()
@@ -59,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     load_ms = (time.perf_counter() - load_started) * 1000
     cold = _rate(analyser, texts)
     warm = statistics.median(_rate(analyser, texts) for _ in range(max(1, args.rounds)))
-    print(f"rules analyser: {len(texts)} messages, {pinning}, lexicon load {load_ms:.0f} ms")
-    print(f"cold cache: {cold:,.0f} messages/s")
-    print(f"warm cache: {warm:,.0f} messages/s (median of {args.rounds})")
+    out = sys.stdout
+    out.write(f"rules analyser: {len(texts)} messages, {pinning}, lexicon load {load_ms:.0f} ms\n")
+    out.write(f"cold cache: {cold:,.0f} messages/s\n")
+    out.write(f"warm cache: {warm:,.0f} messages/s (median of {args.rounds})\n")
     return 0
 
 

@@ -15,7 +15,14 @@ from hotelbot.domain.rules.analyser import RuleAnalyser
 from hotelbot.domain.rules.language import detect_language
 from hotelbot.domain.rules.lexicon import Lexicon, LexiconError
 
-__all__ = ["Lexicon", "LexiconError", "RuleAnalyser", "analyse", "default_analyser", "detect_language"]
+__all__ = [
+    "Lexicon",
+    "LexiconError",
+    "RuleAnalyser",
+    "analyse",
+    "default_analyser",
+    "detect_language",
+]
 
 
 @lru_cache(maxsize=1)

@@ -182,7 +182,7 @@ class RuleAnalyser:
         """Return the verdict for one message. Deterministic; never raises."""
         try:
             return self._analyse(text if isinstance(text, str) else str(text), language_hint)
-        except Exception:  # noqa: BLE001 - a fallback analyser must answer; a bug must not stall
+        except Exception:
             return Verdict(Sentiment.NEUTRAL, 0.0, False, "unreadable", UNDETERMINED, self.name)
 
     def _analyse(self, text: str, language_hint: str | None) -> Verdict:
@@ -216,9 +216,7 @@ class RuleAnalyser:
             sentiment = Sentiment.NEUTRAL
             score = max(min(score, POSITIVE_THRESHOLD / 2), NEGATIVE_THRESHOLD / 2)
 
-        attention = bool(complaints or urgent or state.request) or (
-            sentiment is Sentiment.NEGATIVE
-        )
+        attention = bool(complaints or urgent or state.request) or (sentiment is Sentiment.NEGATIVE)
         if urgent:
             reason = f"urgent: {urgent[0]}"
         elif complaints:
@@ -309,9 +307,7 @@ class RuleAnalyser:
                 state.total *= BEFORE_CONTRAST
                 state.weight = AFTER_CONTRAST
                 continue
-            if entry.intensity and (
-                entry.valence is None or self._valence_follows(tokens, index)
-            ):
+            if entry.intensity and (entry.valence is None or self._valence_follows(tokens, index)):
                 # "ужасно шумно": an intensifier; "ужасно!" on its own: a sentiment word
                 boost = entry.intensity
                 boost_at = index

@@ -27,7 +27,7 @@ def detect_language(
     stopwords: Mapping[str, frozenset[str]],
     known_words: int = 0,
 ) -> str:
-    """"en", "ru" or "und".
+    """ "en", "ru" or "und".
 
     The script with more words wins (so a mostly Russian message with "wifi" in it is "ru").
     A Cyrillic majority is Russian; a Latin majority is English if at least one English

@@ -75,12 +75,12 @@ from typing import Final
 __all__ = [
     "BUILTIN_FILES",
     "GAP",
-    "Matcher",
-    "TokenEntry",
     "Lexicon",
     "LexiconError",
+    "Matcher",
     "Phrase",
     "PhraseKind",
+    "TokenEntry",
     "matches",
 ]
 
@@ -121,7 +121,7 @@ Matcher = tuple[frozenset[str], tuple[str, ...]]  # exact forms, stems (no "*")
 
 
 def compile_element(element: str) -> Matcher:
-    """"горяч*|тепл*|hot" -> ({"hot"}, ("горяч", "тепл"))."""
+    """ "горяч*|тепл*|hot" -> ({"hot"}, ("горяч", "тепл"))."""
     exact: set[str] = set()
     stems: list[str] = []
     for alternative in element.split("|"):
@@ -203,7 +203,7 @@ def _merge_file(raw: _Raw, name: str, data: Mapping[str, object]) -> None:
         raise LexiconError(f"{name}: {unknown[0]}: unknown table (known: {sorted(_KNOWN_KEYS)})")
     language = data.get("language")
     if not isinstance(language, str) or not language.strip():
-        raise LexiconError(f"{name}: language: required, a language code such as \"en\" or \"any\"")
+        raise LexiconError(f'{name}: language: required, a language code such as "en" or "any"')
     language = language.strip().lower()
     raw.languages.append(language)
     for table in _FLOAT_TABLES:
@@ -289,7 +289,7 @@ def matches(matcher: Matcher, token: str) -> bool:
     exact, stems = matcher
     if token in exact:
         return True
-    for stem in stems:
+    for stem in stems:  # noqa: SIM110 - a plain loop beats any() over a generator here
         if token.startswith(stem) and len(token) - len(stem) <= MAX_STEM_TAIL:
             return True
     return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
-__all__ = ["Token", "WORD", "NUMBER", "PUNCT", "SYMBOL", "tokenize"]
+__all__ = ["NUMBER", "PUNCT", "SYMBOL", "WORD", "Token", "tokenize"]
 
 WORD: Final = "w"
 NUMBER: Final = "n"
