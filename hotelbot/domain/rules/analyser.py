@@ -55,6 +55,8 @@ URGENT_VALENCE: Final = -1.5
 COMPLAINT_POSITIVE_FLOOR: Final = 0.45
 REQUEST_POSITIVE_FLOOR: Final = 0.5
 QUESTION_DAMPING: Final = 0.8
+EXCESS_VALENCE: Final = -0.8
+_EXCESS: Final = frozenset(("too", "слишком", "чересчур"))
 
 _SENTENCE_END: Final = frozenset(".!?…")
 _SARCASM_RE: Final = (
@@ -253,6 +255,7 @@ class RuleAnalyser:
         words = [t for t in tokens if t.kind == WORD]
         shouting = bool(words) and all(t.caps or len(t.text) < 2 for t in words)
         neg_until = -1  # last token index a pending negation reaches
+        neg_at = -10  # index of the pending negator
         neg_used = True
         neg_bare = 0.0
         boost = 0.0
@@ -283,7 +286,9 @@ class RuleAnalyser:
                 continue
             entry: TokenEntry = lexicon.entry(token.text)
             if entry.phrases:
-                consumed = self._phrases(entry, tokens, index, state, index <= neg_until)
+                consumed = self._phrases(
+                    entry, tokens, index, state, index <= neg_until, index - neg_at <= 2
+                )
                 if consumed >= index:
                     if index <= neg_until:
                         neg_used = True
@@ -294,6 +299,7 @@ class RuleAnalyser:
                     state.total += neg_bare * state.weight
                     state.clause_faults.append("")
                 neg_until = index + NEGATION_WINDOW
+                neg_at = index
                 neg_used = False
                 neg_bare = entry.negator
                 continue
@@ -306,6 +312,11 @@ class RuleAnalyser:
                 state.close_clause()
                 state.total *= BEFORE_CONTRAST
                 state.weight = AFTER_CONTRAST
+                continue
+            if entry.intensity and token.text in _EXCESS and not self._valence_follows(tokens, index):
+                # "too big", "слишком далеко": excess is a complaint even for neutral words
+                if index + 1 < count and tokens[index + 1].kind == WORD:
+                    state.total += EXCESS_VALENCE * state.weight
                 continue
             if entry.intensity and (entry.valence is None or self._valence_follows(tokens, index)):
                 # "ужасно шумно": an intensifier; "ужасно!" on its own: a sentiment word
@@ -340,7 +351,12 @@ class RuleAnalyser:
 
     @staticmethod
     def _phrases(
-        entry: TokenEntry, tokens: list[Token], index: int, state: _Reading, negated: bool
+        entry: TokenEntry,
+        tokens: list[Token],
+        index: int,
+        state: _Reading,
+        negated: bool,
+        denied: bool,
     ) -> int:
         """Apply the phrases that start at `index`; return the last token they consume
         (or -1 when none consumes tokens: objects, markers and topics only annotate)."""
@@ -375,7 +391,7 @@ class RuleAnalyser:
                 state.known += 1
                 consumed = max(consumed, end)
             elif kind == PhraseKind.PROBLEM:
-                if negated and phrase.length == 1:
+                if denied and phrase.length == 1:
                     # "not dirty", "не грязно": the problem is denied
                     state.total += 0.3 * state.weight
                 else:
@@ -387,7 +403,7 @@ class RuleAnalyser:
                 state.total += URGENT_VALENCE * state.weight
                 consumed = max(consumed, end)
             elif kind == PhraseKind.FAULT:
-                if not (negated and phrase.length == 1):
+                if not (denied and phrase.length == 1):
                     state.clause_faults.append(phrase.label)
                 if phrase.length > 1:
                     # a single word ("slow", "cold") keeps its own valence as well

@@ -342,7 +342,7 @@ class Lexicon:
         phrases += [Phrase.build(k, PhraseKind.REQUEST, 0.0, "") for k in raw.requests]
         phrases += [Phrase.build(k, PhraseKind.SARCASM, 0.0, "") for k in raw.sarcasm]
         # Longest first, so the first full match at a position is the best one.
-        phrases.sort(key=lambda p: -p.length)
+        phrases.sort(key=_phrase_order)
         self._first_exact: dict[str, list[Phrase]] = {}
         self._first_stem: dict[str, list[Phrase]] = {}
         for phrase in phrases:
@@ -384,7 +384,10 @@ class Lexicon:
             return cached
         entry = self._compute(token)
         if entry is _EMPTY_ENTRY and len(token) > 3 and _TRIPLE_RE.search(token):
-            entry = self._compute(_squeeze(token))
+            # "goooood" -> "good", then "waaay" -> "way"
+            entry = self._compute(_squeeze(token, 2))
+            if entry is _EMPTY_ENTRY:
+                entry = self._compute(_squeeze(token, 1))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[token] = entry
@@ -402,7 +405,7 @@ class Lexicon:
         for length in self._stem_lengths:
             if length <= size <= length + MAX_STEM_TAIL:
                 found += self._first_stem.get(token[:length], ())
-        found.sort(key=lambda p: -p.length)
+        found.sort(key=_phrase_order)
         if valence is None and negator is None and not intensity and not contrast and not found:
             return _EMPTY_ENTRY
         return TokenEntry(valence, negator, intensity, contrast, tuple(found))
@@ -418,15 +421,19 @@ class Lexicon:
         return None
 
 
-def _squeeze(token: str) -> str:
-    """Collapse letters repeated 3+ times to two ("goooood" -> "good", "sooo" -> "soo")."""
+def _phrase_order(phrase: Phrase) -> tuple[int, bool]:
+    """Longest first; at equal length an exact sequence beats one with a gap."""
+    return (-phrase.length, GAP in phrase.elements)
+
+
+def _squeeze(token: str, keep: int) -> str:
+    """Collapse runs of a repeated letter to `keep` letters ("goooood" -> "good" for 2)."""
     out: list[str] = []
     for ch in token:
-        if len(out) >= 2 and out[-1] == ch and out[-2] == ch:
+        if len(out) >= keep and all(c == ch for c in out[-keep:]):
             continue
         out.append(ch)
-    squeezed = "".join(out)
-    return squeezed
+    return "".join(out)
 
 
 def _parse(name: str, text: str) -> Mapping[str, object]:
