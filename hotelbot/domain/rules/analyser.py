@@ -37,8 +37,8 @@ ANALYSER_NAME: Final = "rules"
 # Longer texts are cut: guest messages are short, and the cut keeps the worst case bounded.
 MAX_CHARS: Final = 8_000
 
-POSITIVE_THRESHOLD: Final = 0.25
-NEGATIVE_THRESHOLD: Final = -0.08
+POSITIVE_THRESHOLD: Final = 0.2
+NEGATIVE_THRESHOLD: Final = -0.05
 SQUASH_ALPHA: Final = 15.0
 NEGATION_WINDOW: Final = 3
 NEGATED_POSITIVE_FACTOR: Final = -0.75  # "not good": clearly negative
