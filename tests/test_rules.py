@@ -201,7 +201,7 @@ def test_empty_message_is_neutral(analyser: RuleAnalyser) -> None:
     assert verdict.language == "und"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_gives_a_valid_verdict(text: str) -> None:
     verdict = analyse(text)

@@ -99,11 +99,12 @@ def tokenize(text: str) -> list[Token]:
                 append(Token("not", WORD, caps))
                 continue
             if low.endswith("n't"):
-                append(Token(low[:-3], WORD, caps))
+                if len(low) > 3:
+                    append(Token(low[:-3], WORD, caps))
                 append(Token("not", WORD, caps))
                 continue
             head, _, tail = low.partition("'")
-            append(Token(head, WORD, caps))
+            append(Token(head, WORD, caps))  # the regex guarantees letters on both sides
             if tail not in ("re", "ve", "ll", "d", "m", "s"):  # 's, 're carry no sentiment
                 append(Token(tail, WORD, caps))
         elif punct:
