@@ -59,6 +59,7 @@ EXCESS_VALENCE: Final = -0.8
 _EXCESS: Final = frozenset(("too", "слишком", "чересчур"))
 
 _SENTENCE_END: Final = frozenset(".!?…")
+_REPEAT_WORDS: Final = frozenset(("another", "again", "more", "once", "опять", "снова", "еще"))
 _SARCASM_RE: Final = (
     # "Excellent service as always... NOT"
     re.compile(r"(?:\.\.+|…|,|!|-)\s*not\s*[.!]*\s*$", re.IGNORECASE),
@@ -83,6 +84,7 @@ class _Reading:
         "complaints",
         "exclaims",
         "known",
+        "repeat_word",
         "request",
         "sarcasm",
         "sentence_marker",
@@ -100,6 +102,7 @@ class _Reading:
         self.exclaims = 0
         self.known = 0
         self.sarcasm = False
+        self.repeat_word = False  # "another", "опять"...: needed by the "great, another" pattern
         self.request = False
         self.sentence_marker = False
         self.sentence_positive = 0.0
@@ -193,7 +196,12 @@ class RuleAnalyser:
         state = self._read(tokens)
         lexicon = self._lexicon
         if not state.sarcasm and len(text) < 2_000:
-            state.sarcasm = any(rx.search(text) for rx in _SARCASM_RE)
+            # cheap token checks first: both patterns need a word only they look for
+            last_words = [t.text for t in tokens[-3:] if t.kind == WORD]
+            if last_words and last_words[-1] == "not":
+                state.sarcasm = _SARCASM_RE[0].search(text) is not None
+            if not state.sarcasm and state.repeat_word:
+                state.sarcasm = _SARCASM_RE[1].search(text) is not None
 
         total = state.total
         if state.sarcasm and total > -1.0:
@@ -284,6 +292,8 @@ class RuleAnalyser:
                 continue
             if index <= skip_until or kind == NUMBER:
                 continue
+            if token.text in _REPEAT_WORDS:
+                state.repeat_word = True
             entry: TokenEntry = lexicon.entry(token.text)
             if entry.phrases:
                 consumed = self._phrases(
