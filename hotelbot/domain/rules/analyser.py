@@ -323,7 +323,8 @@ class RuleAnalyser:
                 state.total *= BEFORE_CONTRAST
                 state.weight = AFTER_CONTRAST
                 continue
-            if entry.intensity and token.text in _EXCESS and not self._valence_follows(tokens, index):
+            excess = token.text in _EXCESS
+            if excess and entry.intensity and not self._valence_follows(tokens, index):
                 # "too big", "слишком далеко": excess is a complaint even for neutral words
                 if index + 1 < count and tokens[index + 1].kind == WORD:
                     state.total += EXCESS_VALENCE * state.weight
