@@ -59,18 +59,18 @@ EXCESS_VALENCE: Final = -0.8
 _EXCESS: Final = frozenset(("too", "слишком", "чересчур"))
 
 _SENTENCE_END: Final = frozenset(".!?…")
-_REPEAT_WORDS: Final = frozenset(("another", "again", "more", "once", "опять", "снова", "еще"))
-_SARCASM_RE: Final = (
-    # "Excellent service as always... NOT"
-    re.compile(r"(?:\.\.+|…|,|!|-)\s*not\s*[.!]*\s*$", re.IGNORECASE),
-    # "Great, another night without sleep"; "Отлично, опять ..."
-    re.compile(
-        r"(?:^|[\s.!,])(?:great|fantastic|wonderful|perfect|brilliant|lovely|awesome|"
-        r"excellent|amazing|super|just what i needed|отлично|прекрасно|замечательно|"
-        r"великолепно|супер|класс|здорово|чудесно)\s*[,!.…]+\s*"
-        r"(?:another|again|more|once again|опять|снова|еще|ещё)\b",
-        re.IGNORECASE,
-    ),
+_REPEAT_WORDS: Final = frozenset(
+    ("another", "again", "more", "once", "опять", "снова", "еще", "just")
+)
+_SARCASM_END_RE: Final = re.compile(r"(?:\.\.+|…|,|!|-)\s*not\s*[.!]*\s*$", re.IGNORECASE)
+# Weaker cues: trusted only when the message also names something bad ("Great, another night
+# without sleep" is sarcasm; "Great, more towels arrived" is not).
+_SARCASM_CUE_RE: Final = re.compile(
+    r"(?:^|[\s.!,])(?:(?:great|fantastic|wonderful|perfect|brilliant|lovely|awesome|excellent|"
+    r"amazing|super|отлично|прекрасно|замечательно|великолепно|супер|класс|здорово|чудесно)"
+    r"\s*[,!.…]+\s*(?:another|again|more|once again|опять|снова|еще)\b"
+    r"|just great|ну спасибо|ага,? конечно|ну конечно)",
+    re.IGNORECASE,
 )
 
 
@@ -84,6 +84,7 @@ class _Reading:
         "complaints",
         "exclaims",
         "known",
+        "negative_seen",
         "repeat_word",
         "request",
         "sarcasm",
@@ -102,6 +103,7 @@ class _Reading:
         self.exclaims = 0
         self.known = 0
         self.sarcasm = False
+        self.negative_seen = False  # a negative word, problem or complaint occurred
         self.repeat_word = False  # "another", "опять"...: needed by the "great, another" pattern
         self.request = False
         self.sentence_marker = False
@@ -121,6 +123,7 @@ class _Reading:
             else:
                 category = next((f for f in self.clause_faults if f), "")
             if category:
+                self.negative_seen = True
                 # an amenity complaint names the clause better than a problem word inside it
                 self.complaints.insert(self.clause_mark, category)
                 self.total += COMPLAINT_VALENCE * self.weight
@@ -199,9 +202,10 @@ class RuleAnalyser:
             # cheap token checks first: both patterns need a word only they look for
             last_words = [t.text for t in tokens[-3:] if t.kind == WORD]
             if last_words and last_words[-1] == "not":
-                state.sarcasm = _SARCASM_RE[0].search(text) is not None
-            if not state.sarcasm and state.repeat_word:
-                state.sarcasm = _SARCASM_RE[1].search(text) is not None
+                # "Excellent service as always... NOT"
+                state.sarcasm = _SARCASM_END_RE.search(text) is not None
+            if not state.sarcasm and state.negative_seen and (state.repeat_word or "ну" in text):
+                state.sarcasm = _SARCASM_CUE_RE.search(text.replace("ё", "е")) is not None
 
         total = state.total
         if state.sarcasm and total > -1.0:
@@ -348,6 +352,8 @@ class RuleAnalyser:
             state.total += valence * state.weight
             if valence > 0:
                 state.sentence_positive += valence * state.weight
+            else:
+                state.negative_seen = True
         if not neg_used:
             state.total += neg_bare * state.weight
             state.clause_faults.append("")
@@ -408,9 +414,11 @@ class RuleAnalyser:
                 else:
                     state.complaints.append(phrase.label)
                     state.total += PROBLEM_VALENCE * state.weight
+                    state.negative_seen = True
                 consumed = max(consumed, end)
             elif kind == PhraseKind.URGENT:
                 state.urgent.append(phrase.label)
+                state.negative_seen = True
                 state.total += URGENT_VALENCE * state.weight
                 consumed = max(consumed, end)
             elif kind == PhraseKind.FAULT:
