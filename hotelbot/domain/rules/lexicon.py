@@ -352,7 +352,7 @@ class Lexicon:
                 self._first_exact.setdefault(form, []).append(phrase)
             for stem in first[1]:
                 self._first_stem.setdefault(stem, []).append(phrase)
-        self._stem_lengths = sorted({len(s) for s in self._first_stem}, reverse=True)
+        self._min_stem_len = min((len(s) for s in self._first_stem), default=MIN_STEM_LEN)
         self._cache: dict[str, TokenEntry] = {}
 
     @classmethod
@@ -402,10 +402,13 @@ class Lexicon:
         contrast = token in self._contrast
         found: list[Phrase] = list(self._first_exact.get(token, ()))
         size = len(token)
-        for length in self._stem_lengths:
-            if length <= size <= length + MAX_STEM_TAIL:
-                found += self._first_stem.get(token[:length], ())
-        found.sort(key=_phrase_order)
+        first_stem = self._first_stem
+        for length in range(max(self._min_stem_len, size - MAX_STEM_TAIL), size + 1):
+            more = first_stem.get(token[:length])
+            if more:
+                found += more
+        if len(found) > 1:
+            found.sort(key=_phrase_order)
         if valence is None and negator is None and not intensity and not contrast and not found:
             return _EMPTY_ENTRY
         return TokenEntry(valence, negator, intensity, contrast, tuple(found))
