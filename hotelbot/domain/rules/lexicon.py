@@ -67,7 +67,7 @@ import importlib.resources
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -88,9 +88,9 @@ BUILTIN_FILES: Final = ("any.toml", "en.toml", "ru_general.toml", "ru.toml")
 MAX_VALENCE: Final = 4.0
 MIN_STEM_LEN: Final = 3
 GAP: Final = "~"
-# How many extra characters a stem entry may absorb. Russian endings are at most four letters
-# ("-ого", "-ается" minus the stem vowel); a longer tail usually means a different word
-# ("стар*" must not swallow "стартовать").
+# How many characters a stem may absorb after it. Russian endings are short ("плох" + "ого",
+# "работа" + "ют"); a longer tail usually means a different word ("дел*" must not reach
+# "деликатес"). Short stems still over-match, so the data files list exact forms for them.
 MAX_STEM_TAIL: Final = 5
 
 _LIST_TABLES: Final = ("contrast", "stopwords", "requests", "sarcasm")
@@ -121,7 +121,7 @@ Matcher = tuple[frozenset[str], tuple[str, ...]]  # exact forms, stems (no "*")
 
 
 def compile_element(element: str) -> Matcher:
-    """ "горяч*|тепл*|hot" -> ({"hot"}, ("горяч", "тепл"))."""
+    """Compile one element: "горяч*|тепл*|hot" gives ({"hot"}, ("горяч", "тепл"))."""
     exact: set[str] = set()
     stems: list[str] = []
     for alternative in element.split("|"):
@@ -444,8 +444,3 @@ def _parse(name: str, text: str) -> Mapping[str, object]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LexiconError(f"{name}: invalid TOML: {exc}") from exc
-
-
-def iter_sources(lexicon: Lexicon) -> Iterable[str]:
-    """The files a lexicon was built from, in merge order (for diagnostics)."""
-    return iter(lexicon.sources)
