@@ -55,6 +55,7 @@ URGENT_VALENCE: Final = -1.5
 COMPLAINT_POSITIVE_FLOOR: Final = 0.45
 REQUEST_POSITIVE_FLOOR: Final = 0.5
 QUESTION_DAMPING: Final = 0.8
+INFO_TOPIC: Final = "info"  # a request topic that marks a question for information
 EXCESS_VALENCE: Final = -0.8
 _EXCESS: Final = frozenset(("too", "слишком", "чересчур"))
 
@@ -133,16 +134,18 @@ class _Reading:
 
     def close_sentence(self) -> None:
         self.close_clause()
-        if self.sentence_marker and self.sentence_topics:
+        topics = self.sentence_topics
+        if self.sentence_marker and topics and INFO_TOPIC not in topics:
+            # "could you bring pillows": staff must act; "could you tell me when...": a question
             self.request = True
-            self.topics.extend(self.sentence_topics)
+            self.topics.extend(topics)
         self.sentence_marker = False
         self.sentence_topics.clear()
 
 
 def _match_end(phrase: Phrase, tokens: list[Token], start: int) -> int:
     """Index of the last token of `phrase` matched at `start` (first element already known to
-    match), or -1. A GAP skips up to two words or numbers, never punctuation."""
+    match), or -1. A GAP skips up to two words or numbers and any commas, no other punctuation."""
     matchers = phrase.matchers
     count = len(tokens)
     position = start + 1
@@ -152,16 +155,25 @@ def _match_end(phrase: Phrase, tokens: list[Token], start: int) -> int:
         if matcher is None:
             following = matchers[index + 1]
             assert following is not None
-            for skip in range(3):
-                at = position + skip
-                if at >= count or tokens[at].kind == PUNCT:
+            at = position
+            skipped = 0
+            while True:
+                if at >= count:
                     return -1
-                if matches(following, tokens[at].text):
-                    position = at + 1
-                    index += 2
+                token = tokens[at]
+                if token.kind == PUNCT:
+                    if token.text != ",":
+                        return -1
+                    at += 1  # "позовите, пожалуйста, менеджера": commas are free
+                    continue
+                if matches(following, token.text):
                     break
-            else:
-                return -1
+                skipped += 1
+                if skipped > 2:
+                    return -1
+                at += 1
+            position = at + 1
+            index += 2
             continue
         if position >= count or tokens[position].kind == PUNCT:
             return -1

@@ -51,8 +51,9 @@ File format (every table is optional except ``language``)::
     [requests]                 # polite request markers ("could you", "можно")
     words = ["could you"]
 
-    [request_topics]           # phrase -> what is asked for ("late checkout"); "" = generic
-    "late checkout" = "late checkout"   # (a request = a marker + a topic in one sentence)
+    [request_topics]           # phrase -> what is asked for ("late checkout"); "" = generic;
+    "late checkout" = "late checkout"   # "info" = asks for information ("tell", "подскажите"),
+                               # which is no request. A request = marker + topic in one sentence.
 
     [sarcasm]                  # phrases that reliably mark sarcasm ("thanks for nothing")
     words = ["yeah right"]
