@@ -309,7 +309,7 @@ class TokenEntry:
 
 _EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
 _TRIPLE_RE: Final = re.compile(r"(.)\1\1")
-_CACHE_LIMIT: Final = 200_000
+_CACHE_LIMIT: Final = 100_000
 
 
 class Lexicon:
