@@ -27,7 +27,14 @@ import re
 from typing import Final
 
 from hotelbot.domain.rules.language import UNDETERMINED, detect_language
-from hotelbot.domain.rules.lexicon import Lexicon, Phrase, PhraseKind, TokenEntry, matches
+from hotelbot.domain.rules.lexicon import (
+    EMPTY_ENTRY,
+    Lexicon,
+    Phrase,
+    PhraseKind,
+    TokenEntry,
+    matches,
+)
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.sentiment import Sentiment, Verdict
 
@@ -276,8 +283,10 @@ class RuleAnalyser:
     def _read(self, tokens: list[Token]) -> _Reading:
         lexicon = self._lexicon
         state = _Reading()
-        words = [t for t in tokens if t.kind == WORD]
-        shouting = bool(words) and all(t.caps or len(t.text) < 2 for t in words)
+        shouting = any(t.caps for t in tokens) and all(
+            t.caps or len(t.text) < 2 for t in tokens if t.kind == WORD
+        )
+        entry_of = lexicon.entry
         neg_until = -1  # last token index a pending negation reaches
         neg_at = -10  # index of the pending negator
         neg_used = True
@@ -286,16 +295,14 @@ class RuleAnalyser:
         boost_at = -10
         skip_until = -1
         count = len(tokens)
-        for index in range(count):
-            token = tokens[index]
-            kind = token.kind
+        for index, token in enumerate(tokens):
+            text, kind, caps = token
             if kind == PUNCT:
                 if not neg_used:
                     state.total += neg_bare * state.weight
                     state.clause_faults.append("")
                     neg_used = True
                 neg_until = -1
-                text = token.text
                 state.exclaims += text.count("!")
                 if "?" in text and state.sentence_positive > 0:
                     # asking for something good ("could you recommend a good place?") is no praise
@@ -308,9 +315,11 @@ class RuleAnalyser:
                 continue
             if index <= skip_until or kind == NUMBER:
                 continue
-            if token.text in _REPEAT_WORDS:
+            entry: TokenEntry = entry_of(text)
+            if entry is EMPTY_ENTRY:
+                continue  # most tokens: nothing to do
+            if text in _REPEAT_WORDS:
                 state.repeat_word = True
-            entry: TokenEntry = lexicon.entry(token.text)
             if entry.phrases:
                 consumed = self._phrases(
                     entry, tokens, index, state, index <= neg_until, index - neg_at <= 2
@@ -339,24 +348,25 @@ class RuleAnalyser:
                 state.total *= BEFORE_CONTRAST
                 state.weight = AFTER_CONTRAST
                 continue
-            excess = token.text in _EXCESS
-            if excess and entry.intensity and not self._valence_follows(tokens, index):
-                # "too big", "слишком далеко": excess is a complaint even for neutral words
-                if index + 1 < count and tokens[index + 1].kind == WORD:
-                    state.total += EXCESS_VALENCE * state.weight
-                continue
-            if entry.intensity and (entry.valence is None or self._valence_follows(tokens, index)):
-                # "ужасно шумно": an intensifier; "ужасно!" on its own: a sentiment word
-                boost = entry.intensity
-                boost_at = index
-                continue
+            if entry.intensity:
+                follows = self._valence_follows(tokens, index)
+                if text in _EXCESS and not follows:
+                    # "too big", "слишком далеко": excess is a complaint even for neutral words
+                    if index + 1 < count and tokens[index + 1].kind == WORD:
+                        state.total += EXCESS_VALENCE * state.weight
+                    continue
+                if entry.valence is None or follows:
+                    # "ужасно шумно": an intensifier; "ужасно!" on its own: a sentiment word
+                    boost = entry.intensity
+                    boost_at = index
+                    continue
             valence = entry.valence
             if valence is None:
                 continue
             state.known += 1
             if index - boost_at <= 2:
                 valence *= 1.0 + boost * (1.0 if index - boost_at == 1 else 0.5)
-            if token.caps and not shouting:
+            if caps and not shouting:
                 valence *= 1.0 + CAPS_BOOST
             if index <= neg_until and kind == WORD:
                 valence *= NEGATED_POSITIVE_FACTOR if valence > 0 else NEGATED_NEGATIVE_FACTOR

@@ -75,6 +75,7 @@ from typing import Final
 
 __all__ = [
     "BUILTIN_FILES",
+    "EMPTY_ENTRY",
     "GAP",
     "Lexicon",
     "LexiconError",
@@ -307,7 +308,7 @@ class TokenEntry:
     phrases: tuple[Phrase, ...]
 
 
-_EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
+EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
 _TRIPLE_RE: Final = re.compile(r"(.)\1\1")
 _CACHE_LIMIT: Final = 100_000
 
@@ -384,10 +385,10 @@ class Lexicon:
         if cached is not None:
             return cached
         entry = self._compute(token)
-        if entry is _EMPTY_ENTRY and len(token) > 3 and _TRIPLE_RE.search(token):
+        if entry is EMPTY_ENTRY and len(token) > 3 and _TRIPLE_RE.search(token):
             # "goooood" -> "good", then "waaay" -> "way"
             entry = self._compute(_squeeze(token, 2))
-            if entry is _EMPTY_ENTRY:
+            if entry is EMPTY_ENTRY:
                 entry = self._compute(_squeeze(token, 1))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
@@ -411,7 +412,7 @@ class Lexicon:
         if len(found) > 1:
             found.sort(key=_phrase_order)
         if valence is None and negator is None and not intensity and not contrast and not found:
-            return _EMPTY_ENTRY
+            return EMPTY_ENTRY
         return TokenEntry(valence, negator, intensity, contrast, tuple(found))
 
     def _negated_prefix(self, token: str) -> float | None:
