@@ -14,10 +14,15 @@ How a message is read (all in one pass over its tokens):
   the tone negative and always sets ``requires_attention``, whatever the rest of the message says.
 - A request (a polite marker such as "could you" / "можно" plus something to bring, book or
   arrange) needs attention but is neutral in tone; urgent safety words always need attention.
-- Sarcasm is only trusted when it is explicit: "... NOT" at the end, "great, another ...",
-  or a listed marker ("yeah right", "(сарказм)"); then positive words count as negative.
+  A question for information ("could you tell me...", "подскажите") is no request, and
+  praise words inside a question ("can you recommend a good place?") are mostly discounted.
+- "too" / "слишком" before a word with no valence of its own ("too big") is a mild complaint.
+- Sarcasm is only trusted when it is explicit: "... NOT" at the end, a listed marker ("yeah
+  right", "(сарказм)"), or a cue like "great, another ..." / "ну спасибо" in a message that also
+  names something bad; then the positive words count as negative.
 
-The score is the summed valence squashed into [-1, 1] (s / sqrt(s² + 15)).
+The score is the summed valence squashed into [-1, 1] (s / sqrt(s² + 15)); >= 0.2 is positive,
+<= -0.05 negative. The thresholds were chosen on the dev halves of the shared eval sets.
 """
 
 from __future__ import annotations
