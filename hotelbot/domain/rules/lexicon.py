@@ -58,7 +58,8 @@ File format (every table is optional except ``language``)::
     [sarcasm]                  # phrases that reliably mark sarcasm ("thanks for nothing")
     words = ["yeah right"]
 
-Everything is lowercased when loaded, and "ё" is read as "е". Loading is pure apart from reading
+To neutralise a built-in word in a hotel file, give it 0 ("late" = 0.0). Everything is
+lowercased when loaded, and "ё" is read as "е". Loading is pure apart from reading
 the files; the compiled ``Lexicon`` is immutable and safe to share between threads and tasks.
 """
 
