@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -291,3 +293,15 @@ def test_rules_package_is_pure() -> None:
             else:
                 continue
             assert not roots & FORBIDDEN_IMPORTS, f"{path.name} imports {roots & FORBIDDEN_IMPORTS}"
+
+
+def test_importing_rules_loads_no_io_library() -> None:
+    # a fresh interpreter: transitive imports count too, not only this package's own lines
+    code = (
+        "import sys, hotelbot.domain.rules as r; r.analyse('ok');"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(FORBIDDEN_IMPORTS)!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
