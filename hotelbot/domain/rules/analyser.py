@@ -288,9 +288,7 @@ class RuleAnalyser:
     def _read(self, tokens: list[Token]) -> _Reading:
         lexicon = self._lexicon
         state = _Reading()
-        shouting = any(t.caps for t in tokens) and all(
-            t.caps or len(t.text) < 2 for t in tokens if t.kind == WORD
-        )
+        shouting: bool | None = None  # the whole message in capitals; worked out when needed
         entry_of = lexicon.entry
         neg_until = -1  # last token index a pending negation reaches
         neg_at = -10  # index of the pending negator
@@ -327,7 +325,7 @@ class RuleAnalyser:
                 state.repeat_word = True
             if entry.phrases:
                 consumed = self._phrases(
-                    entry, tokens, index, state, index <= neg_until, index - neg_at <= 2
+                    lexicon, entry, tokens, index, state, index <= neg_until, index - neg_at <= 2
                 )
                 if consumed >= index:
                     if index <= neg_until:
@@ -371,8 +369,11 @@ class RuleAnalyser:
             state.known += 1
             if index - boost_at <= 2:
                 valence *= 1.0 + boost * (1.0 if index - boost_at == 1 else 0.5)
-            if caps and not shouting:
-                valence *= 1.0 + CAPS_BOOST
+            if caps:
+                if shouting is None:
+                    shouting = all(t.caps or len(t.text) < 2 for t in tokens if t.kind == WORD)
+                if not shouting:
+                    valence *= 1.0 + CAPS_BOOST
             if index <= neg_until and kind == WORD:
                 valence *= NEGATED_POSITIVE_FACTOR if valence > 0 else NEGATED_NEGATIVE_FACTOR
                 neg_used = True
@@ -395,6 +396,7 @@ class RuleAnalyser:
 
     @staticmethod
     def _phrases(
+        lexicon: Lexicon,
         entry: TokenEntry,
         tokens: list[Token],
         index: int,
@@ -406,21 +408,12 @@ class RuleAnalyser:
         (or -1 when none consumes tokens: objects, markers and topics only annotate)."""
         consumed = -1
         seen: set[str] = set()
-        for phrase in entry.phrases:
+        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        for phrase in lexicon.candidates(entry, tokens[index].text, following):
             kind = phrase.kind
             if kind in seen:
                 continue
             if phrase.length > 1:
-                # cheap rejection on the second element before the full match
-                second = phrase.matchers[1]
-                if second is not None:
-                    if index + 1 >= len(tokens):
-                        continue
-                    following = tokens[index + 1].text
-                    if following not in second[0] and not (
-                        second[1] and matches(second, following)
-                    ):
-                        continue
                 end = _match_end(phrase, tokens, index)
                 if end < 0:
                     continue

@@ -357,6 +357,7 @@ class Lexicon:
                 self._first_stem.setdefault(stem, []).append(phrase)
         self._min_stem_len = min((len(s) for s in self._first_stem), default=MIN_STEM_LEN)
         self._cache: dict[str, TokenEntry] = {}
+        self._pair_cache: dict[tuple[str, str], tuple[Phrase, ...]] = {}
 
     @classmethod
     def load(cls, extra_paths: Sequence[Path] = ()) -> Lexicon:
@@ -395,6 +396,26 @@ class Lexicon:
             self._cache.clear()
         self._cache[token] = entry
         return entry
+
+    def candidates(self, entry: TokenEntry, token: str, following: str) -> tuple[Phrase, ...]:
+        """The phrases of `entry` (for `token`) that can still match when the next token is
+        `following`: one-word phrases, phrases whose second element matches it, and phrases
+        with a gap there. Cached per token pair, so "не" with its hundred phrases costs one
+        dict lookup after the first time."""
+        key = (token, following)
+        found = self._pair_cache.get(key)
+        if found is None:
+            found = tuple(
+                phrase
+                for phrase in entry.phrases
+                if phrase.length == 1
+                or (second := phrase.matchers[1]) is None
+                or matches(second, following)
+            )
+            if len(self._pair_cache) >= _CACHE_LIMIT:
+                self._pair_cache.clear()
+            self._pair_cache[key] = found
+        return found
 
     def _compute(self, token: str) -> TokenEntry:
         valence = self._valence.get(token)
