@@ -116,9 +116,20 @@ class SentimentStage:
         )
 
 
+def _concrete(verdict: Verdict) -> bool:
+    return verdict.requires_attention and (
+        bool(verdict.categories) or verdict.reason.startswith(("complaint", "urgent", "request"))
+    )
+
+
 def _with_safety_net(llm_verdict: Verdict, rules_verdict: Verdict) -> Verdict:
-    """The LLM verdict, raised to requires_attention when the rules flag a problem it missed."""
-    if llm_verdict.requires_attention or not rules_verdict.requires_attention:
+    """The LLM verdict, raised to requires_attention when the rules flag a problem it missed.
+
+    Only a concrete finding of the rules counts (a named problem, an urgent word or a
+    request: a non-empty `categories` or a complaint/urgent/request reason); a merely
+    negative tone does not override the LLM, which reads tone better than a lexicon.
+    """
+    if llm_verdict.requires_attention or not _concrete(rules_verdict):
         return llm_verdict
     reason = f"{llm_verdict.reason}; rules: {rules_verdict.reason}"
     if len(reason) > _MAX_REASON_CHARS:
