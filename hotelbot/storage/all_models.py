@@ -1,6 +1,8 @@
 """Imports every model module so `Base.metadata` knows every table (migrations, tests)."""
 
 from hotelbot.storage import models as models
+from hotelbot.storage import models_stays as models_stays
+from hotelbot.storage import models_triggers as models_triggers
 from hotelbot.storage.models import Base
 
-__all__ = ["Base", "models"]
+__all__ = ["Base", "models", "models_stays", "models_triggers"]
