@@ -42,10 +42,10 @@ class TokenBucket:
         return False
 
     def drain_until(self, now_s: float, pause_s: float) -> None:
-        """Empty the bucket so the next token comes `pause_s` from now (a 429's
-        Retry-After)."""
+        """Empty the bucket so that exactly one token is available `pause_s` from now (a
+        429's Retry-After)."""
         self._refill(now_s)
-        self.tokens = -pause_s * self.rate_per_s
+        self.tokens = min(self.tokens, 1.0 - pause_s * self.rate_per_s)
         self.updated_s = now_s
 
 
