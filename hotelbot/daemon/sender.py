@@ -295,6 +295,8 @@ class OutboxSender:
             return False
         except GreenApiError as exc:  # any other class: treat as ambiguous, never resend blind
             return await self._unknown(item, f"{exc}", now, report)
+        except Exception as exc:  # e.g. the client closed under us: ambiguous as well
+            return await self._unknown(item, type(exc).__name__, now, report)
         async with self.db.write() as conn:
             await mark_sent(conn, item.id, id_message=id_message, now=now)
         report.counts["sent"] += 1
