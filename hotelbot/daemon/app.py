@@ -150,9 +150,7 @@ class Daemon:
         # --- scheduling (begin) ---
         self.scheduler = Scheduler(self.db, name=self.name)
         self.scheduler.start()
-        self.sender = OutboxSender(
-            self.db, self.client_for, hotel_ids=lambda: list(self._runners)
-        )
+        self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
         self.sender.start()
         # --- scheduling (end) ---
         self.ready.set()
@@ -237,9 +235,7 @@ class Daemon:
             backoff=Backoff(g.backoff_min_s, g.backoff_max_s),
             unhealthy_retry_s=g.unhealthy_retry_s,
         )
-        self._runners[record.id] = _Runner(
-            record, token, poller, poller.start(), transport, client
-        )
+        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport, client)
         log.info("polling instance {} at {}", record.instance_id, record.api_url)
 
     async def _stop_runner(self, runner: _Runner) -> None:
