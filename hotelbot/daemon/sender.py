@@ -32,8 +32,10 @@ Reconciling an `unknown` row (rule):
    The one unavoidable duplicate: Green API accepted the message but it shows up neither as
    an echo nor in the journal within `reconcile_window_s` (default 180 s; the journal may lag
    up to ~2 min, and a message queued on an instance that went offline appears only once it
-   is sent). Rows left in `sending` by a crash are made `unknown` at start-up
-   (`recover`) and follow the same rule.
+   is sent). Rows left in `sending` by a crash become `unknown` once `stale_sending_s` old
+   (`recover`, run at start-up and every few seconds) and follow the same rule. After
+   `max_attempts` ambiguous attempts without any trace the row is `failed` (shown by
+   `hotelbot outbox list --state failed`), not retried forever.
 
 Quiet hours are not applied here: the scheduler sets `available_at` for automated messages;
 manual sends and staff alerts go out at once.
@@ -392,10 +394,20 @@ class OutboxSender:
                         report.counts["reconciled"] += 1
                     continue
                 age = now - (item.sending_started_at or item.available_at)
-                if age >= self.reconcile_window and await mark_retry(
+                if age < self.reconcile_window:
+                    continue
+                if item.attempts >= self.max_attempts:
+                    # Every attempt ended ambiguous and left no trace: stop and show it.
+                    if await mark_failed(
+                        conn, item.id, now=now, from_states=("unknown",),
+                        error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                    ):  # fmt: skip
+                        report.counts["failed"] += 1
+                    continue
+                if await mark_retry(
                     conn, item.id, available_at=now,
                     error="no trace of the message at Green API: sending again", now=now,
-                    count_attempt=False, from_states=("unknown",),
+                    from_states=("unknown",),
                 ):  # fmt: skip
                     report.counts["requeued"] += 1
 
@@ -418,11 +430,13 @@ class OutboxSender:
         self._supervisor = None
 
     async def _supervise(self) -> None:
-        try:
-            await self.recover()
-        except Exception as exc:
-            logger.warning("outbox recovery failed: {}", type(exc).__name__)
         while not self._stopping.is_set():
+            try:
+                # Also after start-up: a row a crashed process left in `sending` moments
+                # before this one started becomes unknown once it is `stale_sending_s` old.
+                await self.recover()
+            except Exception as exc:
+                logger.warning("outbox recovery failed: {}", type(exc).__name__)
             wanted = set(self.hotel_ids())
             for hotel_id in list(self._tasks):
                 if hotel_id not in wanted or self._tasks[hotel_id].done():
