@@ -253,7 +253,7 @@ class Daemon:
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.sender is not None:
-            await self.sender.stop()
+            await self.sender.stop(self.settings.daemon.drain_timeout_s)
         # --- scheduling (end) ---
         runners = list(self._runners.values())
         for runner in runners:

@@ -296,7 +296,13 @@ class Scheduler:
             except Exception as exc:  # an unknown zone name must not stop other hotels
                 logger.bind(hotel=hotel.slug).error("cannot schedule: {}", exc)
                 continue
-            report.merge(await self._run_hotel(policy, now))
+            try:
+                report.merge(await self._run_hotel(policy, now))
+            except Exception as exc:  # one hotel's bad data must not stop the others
+                logger.bind(hotel=hotel.slug).error(
+                    "scheduler failed for this hotel: {}: {}", type(exc).__name__, exc
+                )
+                report.outcomes["error"] += 1
         self.last_report = report
         self.ticks += 1
         return report
@@ -365,8 +371,12 @@ class Scheduler:
     # -- APScheduler clock -------------------------------------------------------------------
     def start(self) -> None:
         """Start ticking on the running event loop (interval job + next-due date jobs)."""
+        import logging
+
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+        # APScheduler logs every job run at INFO; our own tick logs what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         aps = AsyncIOScheduler(timezone=UTC)
         aps.add_job(
             self._tick,

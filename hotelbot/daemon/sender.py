@@ -419,12 +419,16 @@ class OutboxSender:
     def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise(), name="outbox-sender")
 
-    async def stop(self) -> None:
-        """Stop after the sends in flight finish. Idempotent."""
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop after the sends in flight finish (at most `timeout_s`; a send cut short is
+        left `sending` and reconciled after the restart). Idempotent."""
         self._stopping.set()
         self._wake.set()
         tasks = [t for t in (self._supervisor, *self._tasks.values()) if t is not None]
         if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         self._supervisor = None
