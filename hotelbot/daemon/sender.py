@@ -8,7 +8,8 @@ Per hotel and step (`run_once`):
 2. Reconcile `unknown` rows (see below).
 3. Claim due `pending` rows (at most the tokens in the hotel's bucket: `rate_per_s`
    sustained, `burst` at once) -> `sending`, committed before the HTTP call. Automated rows
-   (kind "trigger") of a guest who opted out meanwhile are cancelled instead.
+   (kind "trigger") are cancelled instead when, since they were decided, the guest opted
+   out, the stay was cancelled or the trigger was disabled.
 4. `send_message` each:
    * 200 -> `sent` with the idMessage;
    * the request surely had no effect (NetworkError.request_sent False, 429, 500, 503, other
@@ -81,6 +82,7 @@ from hotelbot.storage.outbox import (
     mark_unknown,
     recover_stale_sending,
 )
+from hotelbot.storage.triggers import withdrawn_messages
 from hotelbot.storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -224,13 +226,20 @@ class OutboxSender:
             return report
         async with self.db.write() as conn:
             items = await claim_due(conn, hotel_id=hotel_id, now=now, limit=tokens)
-            automated = sorted({i.chat_id for i in items if i.kind in AUTOMATED_KINDS})
-            facts = await self.guest_facts(conn, hotel_id, automated) if automated else {}
+            # Automated messages may have waited hours (quiet hours, daily cap): re-check
+            # what could have changed since they were decided.
+            automated = [i for i in items if i.kind in AUTOMATED_KINDS]
+            chats = sorted({i.chat_id for i in automated})
+            facts = await self.guest_facts(conn, hotel_id, chats) if chats else {}
+            withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
             ready: list[OutboxItem] = []
             for item in items:
                 fact = facts.get(item.chat_id)
+                reason = withdrawn.get(item.id)
                 if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
-                    await mark_cancelled(conn, item.id, reason="guest opted out", now=now)
+                    reason = "guest opted out"
+                if reason is not None and item.kind in AUTOMATED_KINDS:
+                    await mark_cancelled(conn, item.id, reason=reason, now=now)
                     report.counts["cancelled"] += 1
                 else:
                     ready.append(item)
