@@ -298,8 +298,8 @@ async def test_deferred_messages_are_withdrawn_if_stay_cancelled_or_trigger_disa
     ]
     await make_trigger(rig.db, rig.hotel_id, "welcome", "at check-in")
     extra = await make_trigger(rig.db, rig.hotel_id, "extra", "at check-in")
-    report = await Scheduler(rig.db).run_once(riga_23)
-    assert dict(report.outcomes) == {"deferred:quiet_hours": 6}
+    decided = await Scheduler(rig.db).run_once(riga_23)
+    assert dict(decided.outcomes) == {"deferred:quiet_hours": 6}
     async with rig.db.write() as conn:
         await update_stay(conn, stays[0], {"status": "cancelled"})
         await edit_trigger(conn, extra, enabled=False)
