@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelbot.daemon.scheduler import Scheduler, fire_message_triggers
+from hotelbot.daemon.scheduler import Scheduler, fire_message_triggers, message_hook
 from hotelbot.domain.fire_times import StayStatus
 from hotelbot.domain.triggers import parse_trigger
 from hotelbot.storage.db import Database
@@ -331,3 +332,28 @@ async def test_missing_template_value_is_skipped_not_sent_with_a_hole(sdb: Datab
     report = await Scheduler(sdb).run_once(local(RIGA, 2026, 6, 2, 10, 5))
     assert dict(report.outcomes) == {"skipped:missing_value": 1}
     assert await outbox_rows(sdb) == []
+
+
+@dataclass(frozen=True)
+class Info:
+    """Shaped like the processor's GuestMessageInfo (only the fields the hook reads)."""
+
+    hotel_id: int
+    chat_id: str
+    text: str | None
+    sent_at: datetime
+    is_first_message: bool
+    keyword: str | None = None
+
+
+async def test_processor_message_hook_ignores_stop_and_fires_keywords(sdb: Database) -> None:
+    hotel = await make_hotel(sdb)
+    await make_stay(sdb, hotel, check_in=date(2026, 6, 1), check_out=date(2026, 6, 5))
+    await make_trigger(sdb, hotel, "breakfast", "on keyword breakfast", {"en": "7:00-10:30"})
+    at = local(RIGA, 2026, 6, 2, 12, 0)
+    hook = message_hook(clock=lambda: at)
+    chat = "37120000001@c.us"
+    async with sdb.write() as conn:
+        await hook(conn, Info(hotel, chat, "STOP breakfast", at, False, keyword="stop"))
+        await hook(conn, Info(hotel, chat, "When is breakfast?", at, False))
+    assert [r["text"] for r in await outbox_rows(sdb)] == ["7:00-10:30"]

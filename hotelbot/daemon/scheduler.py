@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from loguru import logger
@@ -481,3 +481,49 @@ async def fire_message_triggers(
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
+
+
+class GuestMessage(Protocol):
+    """The fields of the processor's GuestMessageInfo (branch `understanding`) this hook
+    reads; any object with them works."""
+
+    @property
+    def hotel_id(self) -> int: ...
+    @property
+    def chat_id(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def sent_at(self) -> datetime: ...
+    @property
+    def is_first_message(self) -> bool: ...
+    @property
+    def keyword(self) -> str | None: ...
+
+
+def message_hook(
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    guest_facts: GuestFactsSource = load_guest_facts,
+    decided_by: str | None = None,
+) -> Callable[[AsyncConnection, GuestMessage], Awaitable[None]]:
+    """A processor message hook (`Processor.add_message_hook(message_hook())`) that decides
+    the first-message and keyword triggers for each incoming guest message, inside the
+    processor's transaction. STOP/START keyword messages trigger nothing."""
+
+    async def hook(conn: AsyncConnection, info: GuestMessage) -> None:
+        if info.keyword is not None:
+            return
+        await fire_message_triggers(
+            conn,
+            hotel_id=info.hotel_id,
+            chat_id=info.chat_id,
+            text=info.text,
+            received_at=info.sent_at,
+            first_message=info.is_first_message,
+            now=clock(),
+            guest_facts=guest_facts,
+            decided_by=decided_by,
+        )
+
+    return hook
