@@ -43,7 +43,6 @@ from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.stays import StayRecord, current_stay, list_stays
 from hotelbot.storage.triggers import (
-    FireKey,
     TriggerRecord,
     decided_fires,
     list_fires,
@@ -64,6 +63,7 @@ AUTOMATED_KINDS = ("trigger",)
 DEFAULT_TICK_S = 20.0
 DEFAULT_LOOKBACK_S = 2 * 86_400
 _ADVISORY_NAMESPACE = 7401  # pg_advisory_xact_lock(namespace, hotel_id)
+_CHUNK = 200  # fires decided per write transaction
 
 
 def _hhmm(value: str, default: time) -> time:
@@ -338,30 +338,31 @@ class Scheduler:
         if not due:
             return report
         due.sort(key=lambda item: (item[0], item[1].id, item[2].id))
-        async with self.db.write() as conn:
-            await _lock_hotel(conn, policy.id)
-            # Re-read under the lock: another scheduler may have decided some meanwhile.
-            decided = await decided_fires(conn, policy.id, since=since)
-            chats = sorted({stay.chat_id for _, _, stay in due})
-            facts_by_chat = await self.guest_facts(conn, policy.id, chats)
-            for at, trigger, stay in due:
-                key: FireKey = (trigger.id, stay.id, at)
-                if key in decided:
-                    continue
-                guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
-                outcome = await decide_fire(
-                    conn,
-                    policy=policy,
-                    trigger=trigger,
-                    stay=stay,
-                    scheduled_for=at,
-                    now=now,
-                    facts_opted_out=guest.opted_out,
-                    facts_paused_until=guest.staff_paused_until,
-                    decided_by=self.name,
-                )
-                if outcome is not None:
-                    report.outcomes[outcome] += 1
+        # Chunks keep each write transaction (and SQLite's write lock) short after a long
+        # downtime; the fire log's unique key makes a chunk boundary harmless.
+        for start in range(0, len(due), _CHUNK):
+            chunk = due[start : start + _CHUNK]
+            async with self.db.write() as conn:
+                await _lock_hotel(conn, policy.id)
+                chats = sorted({stay.chat_id for _, _, stay in chunk})
+                facts_by_chat = await self.guest_facts(conn, policy.id, chats)
+                for at, trigger, stay in chunk:
+                    guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
+                    # Decided meanwhile by another scheduler: record_fire's ON CONFLICT
+                    # makes this a no-op returning None.
+                    outcome = await decide_fire(
+                        conn,
+                        policy=policy,
+                        trigger=trigger,
+                        stay=stay,
+                        scheduled_for=at,
+                        now=now,
+                        facts_opted_out=guest.opted_out,
+                        facts_paused_until=guest.staff_paused_until,
+                        decided_by=self.name,
+                    )
+                    if outcome is not None:
+                        report.outcomes[outcome] += 1
         if report.outcomes:
             logger.bind(hotel=policy.slug).info(
                 "trigger fires decided: {}", dict(sorted(report.outcomes.items()))
