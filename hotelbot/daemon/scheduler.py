@@ -176,9 +176,11 @@ async def decide_fire(
     """
     facts = stay.facts(policy.tz, default_language=policy.default_language)
     co_at = check_out_at(facts, default_check_out=policy.default_check_out)
-    sent_today = await count_automated_today(
-        conn, hotel_id=policy.id, chat_id=stay.chat_id, now=now, tz=policy.tz
-    )
+    sent_today = 0
+    if policy.daily_cap is not None:
+        sent_today = await count_automated_today(
+            conn, hotel_id=policy.id, chat_id=stay.chat_id, now=now, tz=policy.tz
+        )
     decision = decide(
         now,
         scheduled_for,
