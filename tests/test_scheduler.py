@@ -357,3 +357,24 @@ async def test_processor_message_hook_ignores_stop_and_fires_keywords(sdb: Datab
         await hook(conn, Info(hotel, chat, "STOP breakfast", at, False, keyword="stop"))
         await hook(conn, Info(hotel, chat, "When is breakfast?", at, False))
     assert [r["text"] for r in await outbox_rows(sdb)] == ["7:00-10:30"]
+
+
+async def test_apscheduler_date_job_fires_before_the_next_interval_tick(sdb: Database) -> None:
+    hotel = await make_hotel(sdb, quiet_hours="off")
+    due = datetime.now(UTC) + timedelta(seconds=1.0)
+    await make_stay(
+        sdb, hotel, check_in=date(2030, 1, 1), check_out=date(2030, 1, 3), created_at=due
+    )
+    await make_trigger(sdb, hotel, "booked", "on stay created")
+    scheduler = Scheduler(sdb, tick_s=30)  # the interval alone would not fire for 30 s
+    scheduler.start()
+    try:
+        for _ in range(50):
+            if await outbox_rows(sdb):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await scheduler.stop()
+    [row] = await outbox_rows(sdb)
+    assert row["available_at"] >= due
+    assert scheduler.ticks == 2  # the immediate first tick, then the date job

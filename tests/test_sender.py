@@ -311,3 +311,30 @@ async def test_deferred_messages_are_withdrawn_if_stay_cancelled_or_trigger_disa
         r["last_error"] for r in await outbox_rows(rig.db) if r["state"] == "cancelled"
     )
     assert reasons == ["stay cancelled", "stay cancelled", "trigger disabled", "trigger disabled"]
+
+
+async def test_connection_refused_is_retried_and_ambiguity_without_trace_ends_failed(
+    srig: Rig,
+) -> None:
+    rig = srig
+    transport = HttpxTransport(connect_timeout_s=1.0)
+    dead = GreenApiClient(InstanceCredentials("http://127.0.0.1:1", INSTANCE, TOKEN), transport)
+    try:
+        outbox_id = await rig.enqueue("Nobody listens")
+        sender = OutboxSender(
+            rig.db, lambda _: dead, hotel_ids=lambda: [rig.hotel_id], clock=rig.clock
+        )
+        assert (await sender.run_once(rig.hotel_id))["retry"] == 1  # surely not sent
+        assert (await rig.row(outbox_id))["state"] == "pending"
+    finally:
+        await transport.aclose()
+    # Ambiguous every time and never in the journal: after max_attempts it is failed.
+    rig.instance.faults.fail_next(1, 504, methods=["sendMessage"])
+    other = await rig.enqueue("Lost in a gateway")
+    sender = rig.sender(max_attempts=1, reconcile_window_s=60)
+    assert (await sender.run_once(rig.hotel_id))["unknown"] >= 1
+    rig.clock.advance(61)
+    await sender.run_once(rig.hotel_id)
+    row = await rig.row(other)
+    assert row["state"] == "failed" and "ambiguous" in row["last_error"]
+    assert "Lost in a gateway" not in rig.sent_texts()
