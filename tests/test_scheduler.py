@@ -378,3 +378,20 @@ async def test_apscheduler_date_job_fires_before_the_next_interval_tick(sdb: Dat
     [row] = await outbox_rows(sdb)
     assert row["available_at"] >= due
     assert scheduler.ticks == 2  # the immediate first tick, then the date job
+
+
+async def test_post_stay_message_goes_out_but_importing_an_ended_stay_greets_nobody(
+    sdb: Database,
+) -> None:
+    hotel = await make_hotel(sdb, quiet_hours="off")
+    now = local(RIGA, 2026, 6, 5, 13, 0)
+    # Imported today, the stay ended at 11:00 today.
+    await make_stay(
+        sdb, hotel, check_in=date(2026, 6, 1), check_out=date(2026, 6, 5),
+        created_at=now - timedelta(minutes=1), status=StayStatus.CHECKED_OUT,
+    )  # fmt: skip
+    await make_trigger(sdb, hotel, "booked", "on stay created")
+    await make_trigger(sdb, hotel, "thanks", "2h after check-out")
+    report = await Scheduler(sdb).run_once(now)
+    assert dict(report.outcomes) == {"enqueued": 1, "skipped:after_checkout": 1}
+    assert [r["text"] for r in await outbox_rows(sdb)] == ["thanks for Anna"]

@@ -186,8 +186,10 @@ async def decide_fire(
         scheduled_for,
         stay_status=facts.status,
         # A message meant for the stay (scheduled before check-out) is stale once the guest
-        # has left; post-stay messages (scheduled at/after check-out) are not.
-        is_welcome_like=scheduled_for < co_at,
+        # has left; post-stay messages (scheduled at/after check-out) are not. Event
+        # triggers (booking confirmation, first-message and keyword replies) are about the
+        # stay itself: importing a stay that already ended must not greet the guest.
+        is_welcome_like=isinstance(trigger.spec, EventTrigger) or scheduled_for < co_at,
         check_out_at=co_at,
         opted_out=facts_opted_out,
         staff_paused_until=facts_paused_until,
