@@ -338,3 +338,20 @@ async def test_connection_refused_is_retried_and_ambiguity_without_trace_ends_fa
     row = await rig.row(other)
     assert row["state"] == "failed" and "ambiguous" in row["last_error"]
     assert "Lost in a gateway" not in rig.sent_texts()
+
+
+async def test_a_429_mid_batch_gives_the_rest_back_untouched(srig: Rig) -> None:
+    rig = srig
+    rig.instance.faults.rate_limit_next(1, retry_after_s=10, methods=["sendMessage"])
+    ids = [await rig.enqueue(f"b{i}") for i in range(3)]
+    sender = rig.sender(rate_per_s=1.0, burst=3)
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["retry"], report["held"], report["sent"]) == (1, 2, 0)
+    rows = [await rig.row(i) for i in ids]
+    assert [r["attempts"] for r in rows] == [1, 0, 0]
+    assert rig.instance.request_counts["sendMessage"] == 1  # nothing hammered after the 429
+    rig.clock.advance(12)
+    for _ in range(3):
+        await sender.run_once(rig.hotel_id)
+        rig.clock.advance(1)
+    assert sorted(rig.sent_texts()) == ["b0", "b1", "b2"]

@@ -244,20 +244,30 @@ class OutboxSender:
                 else:
                     ready.append(item)
         for index, item in enumerate(ready):
-            state.bucket.take(now.timestamp())
-            held = await self._send_one(hotel_id, client, state, item, now, report)
-            if held:
-                # Give the rest back untouched: the hotel cannot send at all right now.
-                async with self.db.write() as conn:
-                    for rest in ready[index + 1 :]:
-                        await mark_retry(
-                            conn, rest.id, available_at=rest.available_at,
-                            error=state.hold_reason or "hotel held", now=now,
-                            count_attempt=False,
-                        )  # fmt: skip
-                        report.counts["held"] += 1
+            # Claims never exceed the tokens, so this only fails after a 429 drained them.
+            if not state.bucket.take(now.timestamp()):
+                await self._give_back(ready[index:], "rate limited: waiting", now, report)
+                break
+            if await self._send_one(hotel_id, client, state, item, now, report):
+                await self._give_back(
+                    ready[index + 1 :], state.hold_reason or "hotel held", now, report
+                )
                 break
         return report
+
+    async def _give_back(
+        self, items: list[OutboxItem], reason: str, now: datetime, report: SendReport
+    ) -> None:
+        """Claimed rows not attempted: back to pending untouched (no attempt spent)."""
+        if not items:
+            return
+        async with self.db.write() as conn:
+            for item in items:
+                await mark_retry(
+                    conn, item.id, available_at=item.available_at, error=reason, now=now,
+                    count_attempt=False,
+                )  # fmt: skip
+                report.counts["held"] += 1
 
     async def _send_one(
         self,
