@@ -395,3 +395,16 @@ async def test_post_stay_message_goes_out_but_importing_an_ended_stay_greets_nob
     report = await Scheduler(sdb).run_once(now)
     assert dict(report.outcomes) == {"enqueued": 1, "skipped:after_checkout": 1}
     assert [r["text"] for r in await outbox_rows(sdb)] == ["thanks for Anna"]
+
+
+async def test_a_new_trigger_catches_up_within_grace_but_records_nothing_older(
+    sdb: Database,
+) -> None:
+    hotel = await make_hotel(sdb)
+    await make_stay(sdb, hotel, check_in=date(2026, 6, 1), check_out=date(2026, 6, 8))
+    created = local(RIGA, 2026, 6, 4, 10, 5)
+    await make_trigger(sdb, hotel, "morning", "daily at 10:00", created_at=created)
+    report = await Scheduler(sdb).run_once(created + timedelta(seconds=20))
+    # The June 2 and 3 fires predate the trigger: neither sent nor logged as missed.
+    assert dict(report.outcomes) == {"enqueued": 1}
+    assert [f[2] for f in await fires(sdb)] == [local(RIGA, 2026, 6, 4, 10)]

@@ -324,15 +324,24 @@ class Scheduler:
             decided = await decided_fires(conn, policy.id, since=since)
         due: list[tuple[datetime, TriggerRecord, StayRecord]] = []
         window_end = now + timedelta(microseconds=1)
+        kwargs: dict[str, Any] = {
+            "default_check_in": policy.default_check_in,
+            "default_check_out": policy.default_check_out,
+        }
+        facts_by_stay = {
+            stay.id: stay.facts(policy.tz, default_language=policy.default_language)
+            for stay in stays
+        }
         for trigger in triggers:
+            # A trigger acts from its creation on (less its grace, so one added at 09:05
+            # still catches the 09:00 fire): no "missed" records from before it existed.
+            start = max(since, trigger.created_at - timedelta(seconds=trigger.grace_s))
+            if start >= ahead:
+                continue
             for stay in stays:
-                facts = stay.facts(policy.tz, default_language=policy.default_language)
-                kwargs: dict[str, Any] = {
-                    "default_check_in": policy.default_check_in,
-                    "default_check_out": policy.default_check_out,
-                }
+                facts = facts_by_stay[stay.id]
                 for at in fire_times(
-                    trigger.spec, facts, window_start=since, window_end=ahead, **kwargs
+                    trigger.spec, facts, window_start=start, window_end=ahead, **kwargs
                 ):
                     if at >= window_end:
                         if report.next_due is None or at < report.next_due:
@@ -344,8 +353,8 @@ class Scheduler:
         due.sort(key=lambda item: (item[0], item[1].id, item[2].id))
         # Chunks keep each write transaction (and SQLite's write lock) short after a long
         # downtime; the fire log's unique key makes a chunk boundary harmless.
-        for start in range(0, len(due), _CHUNK):
-            chunk = due[start : start + _CHUNK]
+        for offset in range(0, len(due), _CHUNK):
+            chunk = due[offset : offset + _CHUNK]
             async with self.db.write() as conn:
                 await _lock_hotel(conn, policy.id)
                 chats = sorted({stay.chat_id for _, _, stay in chunk})
