@@ -30,6 +30,8 @@ from loguru import logger
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
+from hotelbot.daemon.scheduler import Scheduler
+from hotelbot.daemon.sender import OutboxSender
 from hotelbot.daemon.status_writer import write_status
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
@@ -55,6 +57,7 @@ class _Runner:
     poller: HotelPoller
     task: asyncio.Task[None]
     transport: Transport
+    client: GreenApiClient
 
 
 def resolve_token(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
@@ -93,6 +96,14 @@ class Daemon:
         self._lease_task: asyncio.Task[None] | None = None
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
+        # scheduling: trigger scheduler and outbox sender (started in _start)
+        self.scheduler: Scheduler | None = None
+        self.sender: OutboxSender | None = None
+
+    def client_for(self, hotel_id: int) -> GreenApiClient | None:
+        """The Green API client of a hotel being polled (None if it is not running)."""
+        runner = self._runners.get(hotel_id)
+        return None if runner is None else runner.client
 
     # -- control ----------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -163,6 +174,13 @@ class Daemon:
         # --- leases (scale-out): first round claims hotels and starts their pollers ---
         await self.leases.start()
         self._lease_task = asyncio.create_task(self.leases.run(), name="lease-manager")
+        # --- scheduling (begin) ---
+        # Only hotels this daemon polls (holds a lease for): one decider per hotel.
+        self.scheduler = Scheduler(self.db, name=self.name, hotel_ids=lambda: list(self._runners))
+        self.scheduler.start()
+        self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
+        self.sender.start()
+        # --- scheduling (end) ---
         self.ready.set()
         logger.info(
             "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), database {}",
@@ -275,7 +293,7 @@ class Daemon:
             unhealthy_retry_s=g.unhealthy_retry_s,
             may_poll=None if ownership is None else (lambda: ownership.is_valid(record.id)),
         )
-        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport)
+        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport, client)
         log.info("polling instance {} at {}", record.instance_id, record.api_url)
 
     async def _stop_runner(self, runner: _Runner) -> None:
@@ -296,6 +314,12 @@ class Daemon:
             async with self._runners_lock:
                 self._lease_task.cancel()
                 await asyncio.gather(self._lease_task, return_exceptions=True)
+        # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.sender is not None:
+            await self.sender.stop(self.settings.daemon.drain_timeout_s)
+        # --- scheduling (end) ---
         runners = list(self._runners.values())
         for runner in runners:
             runner.poller.stop()

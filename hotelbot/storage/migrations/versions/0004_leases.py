@@ -13,7 +13,7 @@ from alembic import op
 from hotelbot.storage.types import UtcDateTime
 
 revision = "0004_leases"
-down_revision = "0001_foundation"
+down_revision = "0003_stays_triggers"
 branch_labels = None
 depends_on = None
 
