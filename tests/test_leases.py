@@ -419,3 +419,34 @@ def test_lease_settings_defaults_and_validation() -> None:
     assert (short.renew_every_s, short.fence_margin_s) == (2, 2)
     with pytest.raises(ValueError, match="renew_interval_s"):
         LeaseSettings(ttl_s=6, renew_interval_s=5)
+
+
+async def test_leases_of_a_crashed_daemon_on_this_host_are_reclaimed_at_once(db: Database) -> None:
+    """A restart after a crash must not wait a TTL for its predecessor's leases."""
+    from hotelbot.storage.leases import (
+        claim_leases,
+        ensure_lease_rows,
+        reap_dead_local_daemons,
+        register_daemon,
+    )
+
+    await add_hotels(db, 2)
+    async with db.write() as conn:
+        await ensure_lease_rows(conn)
+        await register_daemon(conn, "host-a:111", host="host-a", pid=111)
+        await register_daemon(conn, "host-b:222", host="host-b", pid=222)
+        await claim_leases(conn, "host-a:111", limit=1, ttl_s=300)
+        await claim_leases(conn, "host-b:222", limit=1, ttl_s=300)
+    async with db.write() as conn:
+        reaped = await reap_dead_local_daemons(
+            conn, me="host-a:999", host="host-a", is_alive=lambda pid: pid != 111
+        )
+        assert reaped == ["host-a:111"]
+        # Only the dead local owner's row became free; the other host's lease is untouched.
+        got = await claim_leases(conn, "host-a:999", limit=5, ttl_s=300)
+    assert len(got) == 1
+    async with db.write() as conn:
+        again = await reap_dead_local_daemons(
+            conn, me="host-a:999", host="host-a", is_alive=lambda pid: pid != 111
+        )
+    assert again == []

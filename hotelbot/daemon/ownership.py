@@ -39,7 +39,9 @@ from hotelbot.storage.leases import (
     ensure_lease_rows,
     fair_quota,
     heartbeat,
+    pid_alive,
     prune_daemons,
+    reap_dead_local_daemons,
     register_daemon,
     release_leases,
     renew_leases,
@@ -164,6 +166,11 @@ class LeaseManager:
             if not await heartbeat(conn, self.name):
                 await register_daemon(conn, self.name, host=self._host, pid=self._pid)
             await prune_daemons(conn, older_than_s=_PRUNE_AFTER_TTLS * ttl_s)
+            reaped = await reap_dead_local_daemons(
+                conn, me=self.name, host=self._host, is_alive=pid_alive
+            )
+            if reaped:
+                self._log.info("took back the leases of crashed daemon(s) on this host: {}", reaped)
             await ensure_lease_rows(conn)
             renewed = await renew_leases(conn, self.name, held, ttl_s=ttl_s)
         self.ownership.record(renewed, started_mono=started)

@@ -172,6 +172,48 @@ async def prune_daemons(
     return int(result.rowcount or 0)
 
 
+async def reap_dead_local_daemons(
+    conn: AsyncConnection, *, me: str, host: str, is_alive: Callable[[int], bool]
+) -> list[str]:
+    """Free the leases of daemons on *this* host whose process is gone, at once.
+
+    Without this, a daemon restarted after a crash (new pid, so a new name) would wait a
+    whole TTL for its predecessor's leases to expire: on a single-host SQLite install that is
+    a needless outage after every crash. Only same-host owners can be checked (by pid); other
+    hosts' leases still expire by TTL. A reused pid makes the dead look alive: the safe side.
+    Returns the names reaped. Idempotent.
+    """
+    rows = (
+        await conn.execute(
+            select(RegisteredDaemon.id, RegisteredDaemon.pid).where(
+                RegisteredDaemon.host == host, RegisteredDaemon.id != me
+            )
+        )
+    ).all()
+    dead = [name for name, pid in rows if not is_alive(int(pid))]
+    if dead:
+        await conn.execute(
+            update(HotelLease)
+            .where(HotelLease.owner.in_(dead))
+            .values(owner=None, expires_at=None)
+        )
+        await conn.execute(delete(RegisteredDaemon).where(RegisteredDaemon.id.in_(dead)))
+    return dead
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists (signal 0 probes without sending anything)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 # -- leases -------------------------------------------------------------------------------------
 
 
