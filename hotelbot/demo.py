@@ -55,6 +55,7 @@ SCRIPT: list[tuple[float, str, str, str, str]] = [
     (9.0, "nevsky-spb", "79215555555", "Игорь", "До сих пор жду полотенца, уже два часа. Никто не отвечает"),
     (11.0, "grand-riga", "37123333333", "Mark", "Still no one came. Seriously?"),
     (13.0, "harbour-tallinn", "37256666666", "Tom", "Breakfast was great, best coffee in town!"),
+    (14.0, "grand-riga", "37128888888", "Sofia", "What's the wifi password?"),
     (15.0, "nevsky-spb", "79217777777", "Анна", "Спасибо, всё отлично, номер чистый и тихий"),
     (17.0, "grand-riga", "37128888888", "Sofia", "I was charged twice for the minibar 😡"),
     (19.0, "harbour-tallinn", "37259999999", "Ben", "Great, another night without sleep thanks to the party upstairs"),
@@ -80,9 +81,11 @@ class Narrator:
         self._fake = fake
         self._slugs = slugs
         self._seen_notifications = 0
+        self.guest_messages = 0
         self._seen_sent: dict[str, int] = {}
         self._seen_analysis: set[int] = set()
         self._has_messages: bool | None = None
+        self._seen_held: set[int] = set()
 
     async def _tables(self) -> set[str]:
         async with self._db.read() as conn:
@@ -108,9 +111,11 @@ class Narrator:
             sender = (body.get("senderData") or {}).get("senderName", "?")
             data = body.get("messageData") or {}
             text = (data.get("textMessageData") or {}).get("textMessage", "")
+            self.guest_messages += 1
             _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- {sender}: {text!r}  [stored]")
         if self._has_messages:
             await self._narrate_analysis()
+        await self._narrate_held()
         for instance_id, inst in self._fake.instances.items():
             seen = self._seen_sent.get(instance_id, 0)
             for sent in inst.sent[seen:]:
@@ -119,6 +124,33 @@ class Narrator:
                 first_line = sent.message.splitlines()[0] if sent.message else ""
                 _say(f"{_clock()}  {slug:<16} -> {who} {sent.chat_id}: {first_line!r}  [sent]")
             self._seen_sent[instance_id] = len(inst.sent)
+
+    async def _narrate_held(self) -> None:
+        """Automated messages the policy held back (quiet hours, caps): shown once each."""
+        from datetime import timedelta
+        from zoneinfo import ZoneInfo
+
+        from hotelbot.storage.models import OutboxMessage
+        from hotelbot.storage.types import utcnow
+
+        later = utcnow() + timedelta(seconds=30)
+        async with self._db.read() as conn:
+            rows = list(
+                await conn.execute(
+                    select(OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.kind,
+                           OutboxMessage.chat_id, OutboxMessage.available_at)
+                    .where(OutboxMessage.state == "pending", OutboxMessage.available_at > later)
+                )
+            )  # fmt: skip
+        zones = {h.slug: h.timezone for h in HOTELS}
+        for out_id, hotel_id, kind, chat_id, available_at in rows:
+            if out_id in self._seen_held:
+                continue
+            self._seen_held.add(out_id)
+            slug = self._slugs[hotel_id]
+            local = available_at.astimezone(ZoneInfo(zones[slug])).strftime("%H:%M local")
+            _say(f"{_clock()}  {slug:<16}    {kind} for {chat_id} held until {local} "
+                 "(quiet hours: never sent at night, never dropped)")
 
     async def _narrate_analysis(self) -> None:
         from sqlalchemy import text
@@ -140,11 +172,75 @@ class Narrator:
             )
 
 
+# Quiet hours: off for two hotels so their scheduled messages go out during the demo; the
+# third keeps the default 22:00-09:00 window, so at night you see a message held, not sent.
+QUIET_HOURS = {"grand-riga": "off", "harbour-tallinn": "off", "nevsky-spb": "22:00-09:00"}
+
+WELCOME = {
+    "en": "Welcome to {hotel_name}, {first_name}! Your room {room} is ready. Write to us here "
+          "any time. (Reply STOP to stop automated messages.)",
+    "ru": "Добро пожаловать в {hotel_name}, {first_name}! Ваш номер {room} готов. Пишите нам "
+          "сюда в любое время. (Ответьте СТОП, чтобы отключить автоматические сообщения.)",
+}  # fmt: skip
+WIFI = {
+    "en": "Wi-Fi: network {hotel_name} Guest, the password is printed on your key card.",
+    "ru": "Wi-Fi: сеть {hotel_name} Guest, пароль напечатан на карте-ключе.",
+}
+CHECKOUT = {
+    "en": "Good morning {first_name}! Check-out is at {check_out_time} today. Safe travels!",
+    "ru": "Доброе утро, {first_name}! Выезд сегодня до {check_out_time}. Хорошей дороги!",
+}
+
+
+async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
+    """A stay for every scripted guest (checked in an hour ago, leaving in two days) and three
+    triggers per hotel: a welcome when the stay is created, a keyword answer, and a checkout
+    reminder (which fires on checkout day, after the demo)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from hotelbot.domain.fire_times import StayStatus
+    from hotelbot.domain.stay_input import StayInput
+    from hotelbot.domain.templates import Template
+    from hotelbot.domain.triggers import parse_trigger
+    from hotelbot.storage.stays import upsert_stay
+    from hotelbot.storage.triggers import add_trigger
+
+    ids = {slug: hotel_id for hotel_id, slug in slugs.items()}
+    by_slug = {h.slug: h for h in HOTELS}
+    guests = {(slug, phone, name) for _, slug, phone, name, _ in SCRIPT}
+    async with db.write() as conn:
+        for room, (slug, phone, name) in enumerate(sorted(guests), start=101):
+            hotel = by_slug[slug]
+            local_now = datetime.now(ZoneInfo(hotel.timezone))
+            arrived = (local_now - timedelta(hours=1)).replace(second=0, microsecond=0)
+            await upsert_stay(
+                conn,
+                ids[slug],
+                StayInput(
+                    chat_id=f"{phone}@c.us", guest_name=name, room=str(room),
+                    check_in=arrived.date(), check_in_time=arrived.time(),
+                    check_out=arrived.date() + timedelta(days=2),
+                    language=hotel.language, status=StayStatus.IN_HOUSE,
+                ),
+            )  # fmt: skip
+        for hotel_id in ids.values():
+            for name, spec, texts in (
+                ("welcome", "on stay created grace 1h", WELCOME),
+                ("wifi", "on keyword wifi, wi-fi, вайфай, пароль", WIFI),
+                ("checkout-reminder", "on check-out day at 08:00", CHECKOUT),
+            ):
+                await add_trigger(
+                    conn, hotel_id=hotel_id, name=name, spec=parse_trigger(spec),
+                    template=Template(texts, fallback_language="en"),
+                )  # fmt: skip
+
+
 async def _seed(db: Database, fake_url: str) -> dict[int, str]:
     entries: list[dict[str, Any]] = [
         {"slug": h.slug, "name": h.name, "instance_id": h.instance_id, "api_token": f"demo-token-{h.slug}",
          "api_url": fake_url, "timezone": h.timezone, "default_language": h.language,
-         "staff_chat_id": h.staff_chat_id, "alert_cooldown_min": 1}
+         "staff_chat_id": h.staff_chat_id, "alert_cooldown_min": 1, "quiet_hours": QUIET_HOURS[h.slug]}
         for h in HOTELS
     ]  # fmt: skip
     async with db.write() as conn:
@@ -153,7 +249,9 @@ async def _seed(db: Database, fake_url: str) -> dict[int, str]:
     from hotelbot.storage.hotels import list_hotels
 
     async with db.read() as conn:
-        return {h.id: h.slug for h in await list_hotels(conn)}
+        slugs = {h.id: h.slug for h in await list_hotels(conn)}
+    await _seed_stays_and_triggers(db, slugs)
+    return slugs
 
 
 async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0) -> int:
@@ -180,7 +278,7 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         slugs = await _seed(db, fake.url)
         settings = Settings.model_validate(
             {"database": {"url": db_url}, "greenapi": {"receive_timeout_s": 5},
-             "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2}}
+             "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2, "scheduler_tick_s": 2}}
         )  # fmt: skip
         daemon = Daemon(settings, environ={}, install_signal_handlers=False)
         daemon_task = asyncio.create_task(daemon.run())
@@ -212,7 +310,7 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         code = await daemon_task
         await narrator.step()
         total_sent = sum(len(i.sent) for i in fake.instances.values())
-        _say(f"\ndemo finished: {narrator._seen_notifications} notifications stored, "
+        _say(f"\ndemo finished: {narrator.guest_messages} guest messages stored, "
              f"{total_sent} WhatsApp messages sent; explore it with:")
         _say(f"  HOTELBOT_DATABASE_URL={db_url} hotelbot messages list")
         await db.dispose()

@@ -78,6 +78,8 @@ class DaemonSettings(_Section):
     drain_timeout_s: float = Field(default=10.0, gt=0, le=120)
     hotels_refresh_s: float = Field(default=15.0, ge=1, le=3600)
     status_interval_s: float = Field(default=5.0, ge=1, le=300)
+    # How often the trigger scheduler re-reads stays/triggers (CLI edits apply within it).
+    scheduler_tick_s: float = Field(default=20.0, ge=0.5, le=60)
 
 
 # --- leases (scale-out; see docs/scale-out.md) ---------------------------------------------

@@ -20,5 +20,8 @@ def test_demo_runs_and_narrates(tmp_path: Path) -> None:
     out = result.stdout
     assert "grand-riga" in out and "nevsky-spb" in out
     assert "До сих пор жду полотенца" in out  # Russian guest text stored and shown
-    assert "12 notifications stored" in out
+    assert "13 guest messages stored" in out
+    assert out.count("[stored]") == 13
+    # The welcome trigger fires for the hotels without quiet hours, through the outbox.
+    assert "Welcome to Grand Hotel Riga, Mark!" in out and "[sent]" in out
     assert (tmp_path / "demo" / "hotelbot.sqlite3").exists()

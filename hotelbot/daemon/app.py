@@ -176,7 +176,12 @@ class Daemon:
         self._lease_task = asyncio.create_task(self.leases.run(), name="lease-manager")
         # --- scheduling (begin) ---
         # Only hotels this daemon polls (holds a lease for): one decider per hotel.
-        self.scheduler = Scheduler(self.db, name=self.name, hotel_ids=lambda: list(self._runners))
+        self.scheduler = Scheduler(
+            self.db,
+            name=self.name,
+            hotel_ids=lambda: list(self._runners),
+            tick_s=self.settings.daemon.scheduler_tick_s,
+        )
         self.scheduler.start()
         self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
         self.sender.start()
