@@ -1,0 +1,1 @@
+"""Sentiment adapters: the LLM analyser, the combined rules+LLM stage, their settings."""
