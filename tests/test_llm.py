@@ -216,6 +216,20 @@ async def test_malformed_output_is_rejected_and_counts_for_the_breaker(
     assert (await analyser.analyse(COMPLAINT)).analyser == "llm"  # next one is fine
 
 
+async def test_one_blank_answer_is_asked_again_two_are_a_failure(
+    fake: FakeOpenAI, make_analyser: AnalyserFactory
+) -> None:
+    analyser = make_analyser()
+    fake.malformed_next(1, kind="blank")
+    assert (await analyser.analyse(COMPLAINT)).analyser == "llm"
+    assert fake.request_count == 2
+    fake.malformed_next(2, kind="blank")
+    with pytest.raises(AnalyserUnavailable, match="blank"):
+        await analyser.analyse(COMPLAINT)
+    assert fake.request_count == 4
+    assert analyser.breaker.consecutive_failures == 1
+
+
 async def test_descriptive_fields_are_tidied_not_rejected(
     fake: FakeOpenAI, make_analyser: AnalyserFactory
 ) -> None:

@@ -29,9 +29,11 @@ from typing import Literal
 
 from aiohttp import web
 
-MalformedKind = Literal["not_json", "wrong_fields", "out_of_range"]
+MalformedKind = Literal["not_json", "wrong_fields", "out_of_range", "blank"]
 
 _MALFORMED_CONTENT: dict[str, str] = {
+    # DeepSeek's JSON mode replaces output it cannot parse as JSON with spaces
+    "blank": "   ",
     "not_json": "Sure! The guest sounds fairly happy overall.",
     "wrong_fields": json.dumps({"label": "positive", "confidence": 0.9}),
     "out_of_range": json.dumps(

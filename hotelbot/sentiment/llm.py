@@ -45,6 +45,10 @@ Answer with one JSON object and nothing else, with exactly these keys:
 - "reason": at most 12 English words naming the issue, e.g. "complaint: no hot water";
   never copy the guest's words;
 - "language": the ISO 639-1 code of the guest message ("en", "ru", ...), or "und".
+
+Example JSON output:
+{"sentiment": "negative", "score": -0.6, "requires_attention": true,
+ "reason": "complaint: no hot water", "language": "en"}
 """
 
 _ISO_639_1 = re.compile(r"^[a-z]{2}$")
@@ -88,7 +92,8 @@ class LlmAnalyser:
     """`SentimentAnalyser` over `openai.AsyncOpenAI` (`name = "llm"`).
 
     Contract of `analyse()`:
-    * sends at most one request (the SDK may retry it `max_retries` times on its own);
+    * sends one request, or two when the first answer is blank (the SDK may also retry
+      each `max_retries` times on its own, for transport errors and 408/409/429/5xx);
     * at most `max_concurrency` requests are in flight across all callers;
     * refuses immediately, with no network, when the breaker is open (`LlmCircuitOpen`);
     * returns within `deadline_s` (slot wait + SDK attempts + SDK backoff), else raises;
@@ -170,13 +175,11 @@ class LlmAnalyser:
         ]
         try:
             async with asyncio.timeout_at(deadline):
-                completion = await self._client.chat.completions.create(
-                    model=self._model,
-                    messages=messages,
-                    response_format={"type": "json_object"},
-                    temperature=0.0,
-                    max_tokens=_MAX_COMPLETION_TOKENS,
-                )
+                completion = await self._create(messages)
+                if _is_blank(completion):
+                    # DeepSeek's JSON mode blanks output it cannot parse as JSON (its docs
+                    # say so and suggest a retry); one more try usually gets an answer
+                    completion = await self._create(messages)
             verdict = _verdict_from(completion)
         except asyncio.CancelledError:
             self._breaker.record_abandoned()
@@ -187,6 +190,15 @@ class LlmAnalyser:
             raise AnalyserUnavailable(f"LLM call failed: {_describe(exc)}") from exc
         self._record_success(time.monotonic() - started_s)
         return verdict
+
+    async def _create(self, messages: list[ChatCompletionMessageParam]) -> ChatCompletion:
+        return await self._client.chat.completions.create(
+            model=self._model,
+            messages=messages,
+            response_format={"type": "json_object"},
+            temperature=0.0,
+            max_tokens=_MAX_COMPLETION_TOKENS,
+        )
 
     def _record_failure(self, exc: Exception, elapsed_s: float) -> None:
         was_open = self._breaker.state is BreakerState.OPEN
@@ -212,13 +224,20 @@ class LlmAnalyser:
         logger.debug("llm answered in {:.2f}s", elapsed_s)
 
 
+def _is_blank(completion: ChatCompletion) -> bool:
+    if not completion.choices:
+        return False  # malformed rather than blank; asking again would not help
+    content = completion.choices[0].message.content
+    return content is None or not content.strip()
+
+
 def _verdict_from(completion: ChatCompletion) -> Verdict:
     """Raises _InvalidOutput when the completion does not carry a valid answer."""
     if not completion.choices:
         raise _InvalidOutput("completion has no choices")
     content = completion.choices[0].message.content
-    if not content:
-        raise _InvalidOutput("completion has no content")
+    if content is None or not content.strip():
+        raise _InvalidOutput("completion content is blank")
     try:
         answer = LlmAnswer.model_validate_json(content)
     except ValidationError as exc:
