@@ -321,9 +321,11 @@ class Processor:
             logger.warning("processor: cannot record failures: {}", type(exc).__name__)
             return
         for work in works:
+            # Only the error class in the log: exception messages may quote guest text
+            # (database errors include the statement parameters). The row keeps the detail.
             logger.warning(
                 "notification {} not processed (attempt {}): {}",
-                work.notification_id, work.attempts + 1, work.error,
+                work.notification_id, work.attempts + 1, _error_class(work.error),
             )  # fmt: skip
         self.failed_total += len(given_up)
         for work in given_up:
@@ -360,3 +362,8 @@ class Processor:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+
+
+def _error_class(error: str | None) -> str:
+    """"apply: IntegrityError" out of "apply: IntegrityError: <details>"."""
+    return ":".join((error or "unknown").split(":", 2)[:2])

@@ -415,10 +415,10 @@ async def _apply_messages(
             edits.append((work, event))
         elif event.kind is MessageKind.DELETED and event.target_id:
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
-                          "deleted": True, "reaction": None, "u": now})  # fmt: skip
+                          "is_del": True, "emoji": None, "u": now})  # fmt: skip
         elif event.kind is MessageKind.REACTION and event.target_id:
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
-                          "deleted": False, "reaction": event.text or None, "u": now})  # fmt: skip
+                          "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
             attention.append(_Attention(key, mkey, event.text, work.verdict.reason))
         if event.kind not in MODIFIER_KINDS and event.kind is not MessageKind.POLL_UPDATE:
@@ -480,8 +480,9 @@ async def _apply_flags(conn: AsyncConnection, flags: list[dict[str, Any]]) -> No
         Message.chat_id == bindparam("c"),
         Message.id_message == bindparam("t"),
     )
-    deletions = [f for f in flags if f["deleted"]]
-    reactions = [f for f in flags if not f["deleted"]]
+    # Parameter names must not equal column names: SQLAlchemy would add them to SET.
+    deletions = [f for f in flags if f["is_del"]]
+    reactions = [f for f in flags if not f["is_del"]]
     if deletions:
         stmt = update(Message).where(where).values(deleted=True, updated_at=bindparam("u"))
         await conn.execute(stmt, deletions)
@@ -489,7 +490,7 @@ async def _apply_flags(conn: AsyncConnection, flags: list[dict[str, Any]]) -> No
         stmt = (
             update(Message)
             .where(where)
-            .values(reaction=bindparam("reaction"), updated_at=bindparam("u"))
+            .values(reaction=bindparam("emoji"), updated_at=bindparam("u"))
         )
         await conn.execute(stmt, reactions)
 
@@ -666,41 +667,46 @@ async def _write_states(
 ) -> None:
     dirty = [g for g in guests.values() if g.dirty]
     if dirty:
-        stmt = (
-            update(Guest)
-            .where(Guest.id == bindparam("gid"))
-            .values(
-                name=bindparam("name"),
-                language=bindparam("language"),
-                opted_out=bindparam("opted_out"),
-                opted_out_at=bindparam("opted_out_at"),
-                first_message_at=bindparam("first_message_at"),
-                updated_at=bindparam("u"),
-            )
+        guest_cols = ["name", "language", "opted_out", "opted_out_at", "first_message_at"]
+        await _update_many(
+            conn,
+            Guest,
+            guest_cols,
+            [(g.id, [getattr(g, n) for n in guest_cols]) for g in dirty],
+            now,
         )
-        await conn.execute(
-            stmt,
-            [
-                {"gid": g.id, "name": g.name, "language": g.language, "opted_out": g.opted_out,
-                 "opted_out_at": g.opted_out_at, "first_message_at": g.first_message_at, "u": now}
-                for g in dirty
-            ],
-        )  # fmt: skip
     touched = [c for c in convs.values() if c.touched]
     if touched:
-        names = [
+        conv_cols = [
             "last_message_at", "last_guest_message_at", "last_staff_reply_at",
             "handled_by_staff_until", "last_alert_at", "open_alert_id", "suppressed_alerts",
             "last_suppressed_message_id",
         ]  # fmt: skip
-        stmt = (
-            update(Conversation)
-            .where(Conversation.id == bindparam("cid"))
-            .values({n: bindparam(n) for n in names}, updated_at=bindparam("u"))
-        )
-        await conn.execute(
-            stmt, [{"cid": c.id, "u": now, **{n: getattr(c, n) for n in names}} for c in touched]
-        )
+        await _update_many(
+            conn, Conversation, conv_cols,
+            [(c.id, [getattr(c, n) for n in conv_cols]) for c in touched], now,
+        )  # fmt: skip
+
+
+async def _update_many(
+    conn: AsyncConnection,
+    model: type[Guest] | type[Conversation],
+    columns: list[str],
+    rows: list[tuple[int, list[Any]]],
+    now: datetime,
+) -> None:
+    """One executemany UPDATE by primary key. Parameter names get a "p_" prefix: a
+    bindparam named like a column is reserved by SQLAlchemy for the SET clause."""
+    stmt = (
+        update(model)
+        .where(model.id == bindparam("p_id"))
+        .values({**{n: bindparam(f"p_{n}") for n in columns}, "updated_at": bindparam("p_u")})
+    )
+    params = [
+        {"p_id": row_id, "p_u": now, **{f"p_{n}": v for n, v in zip(columns, values, strict=True)}}
+        for row_id, values in rows
+    ]
+    await conn.execute(stmt, params)
 
 
 async def _mark_processed(conn: AsyncConnection, works: Iterable[Work], now: datetime) -> None:
