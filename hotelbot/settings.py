@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hotelbot.errors import ConfigError
 from hotelbot.paths import default_config_candidates, default_database_url
+from hotelbot.sentiment.settings import LlmSettings
 
 _ENV_PREFIX = "HOTELBOT_"
 # Variables with the prefix that are not settings keys.
@@ -92,6 +93,7 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     sentiment: SentimentSettings = SentimentSettings()
+    llm: LlmSettings = LlmSettings()  # the LLM sentiment analyser (off by default)
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
         return self.database.url or default_database_url(environ)

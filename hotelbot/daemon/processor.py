@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from loguru import logger
 from sqlalchemy import select
@@ -39,7 +40,7 @@ from hotelbot.domain.events import (
     OutgoingMessage,
 )
 from hotelbot.domain.optout import classify_keyword
-from hotelbot.domain.sentiment import SentimentAnalyser
+from hotelbot.domain.sentiment import Verdict
 from hotelbot.greenapi.wire import interpret
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification
@@ -56,6 +57,14 @@ from hotelbot.storage.understanding import (
 )
 
 Clock = Callable[[], datetime]
+
+
+class Analyser(Protocol):
+    """What the processor needs from sentiment: the SentimentStage, or any analyser.
+    An object with `llm_configured = False` is trusted never to await I/O (run inline)."""
+
+    async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict: ...
+
 
 # Kinds whose text is a person's own words worth judging (captions and button labels too).
 _NOT_ANALYSED = frozenset(
@@ -74,7 +83,7 @@ class Processor:
     def __init__(
         self,
         db: Database,
-        analyser: SentimentAnalyser,
+        analyser: Analyser,
         *,
         max_concurrency: int = 8,
         batch_size: int = 500,
@@ -365,5 +374,5 @@ class Processor:
 
 
 def _error_class(error: str | None) -> str:
-    """"apply: IntegrityError" out of "apply: IntegrityError: <details>"."""
+    """ "apply: IntegrityError" out of "apply: IntegrityError: <details>"."""
     return ":".join((error or "unknown").split(":", 2)[:2])
