@@ -50,16 +50,20 @@ def _root(
 
 
 def _register() -> None:
+    from hotelbot.cli import conversations as conversations_cli
     from hotelbot.cli import db as db_cli
     from hotelbot.cli import demo as demo_cli
     from hotelbot.cli import hotel as hotel_cli
     from hotelbot.cli import messages as messages_cli
     from hotelbot.cli import run as run_cli
+    from hotelbot.cli import sentiment as sentiment_cli
 
     app.add_typer(db_cli.app, name="db")
     app.add_typer(hotel_cli.app, name="hotel")
     app.add_typer(messages_cli.app, name="messages")
+    app.add_typer(conversations_cli.app, name="conversations")
     run_cli.register(app)
+    sentiment_cli.register(app)
     demo_cli.register(app)
 
 
