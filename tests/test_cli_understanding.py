@@ -34,8 +34,9 @@ def test_jsonl_protocol_over_a_pipe(clean_env: dict[str, str]) -> None:
     assert proc.stdin is not None and proc.stdout is not None
     answers = []
     try:
-        for line in ['{"text": "The room is dirty and the staff were rude"}', "not json",
-                     '{"nope": 1}', "", '{"text": "Thank you, lovely stay!", "id": 3}']:  # fmt: skip
+        lines = ['{"text": "The room is dirty and the staff were rude"}', "not json",
+                 '{"nope": 1}', "", '{"text": "Thank you, lovely stay!", "id": 3}']  # fmt: skip
+        for line in lines:
             proc.stdin.write(line + "\n")
             proc.stdin.flush()
             answers.append(json.loads(proc.stdout.readline()))
