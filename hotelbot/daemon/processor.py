@@ -42,17 +42,15 @@ from hotelbot.domain.events import (
 from hotelbot.domain.optout import classify_keyword
 from hotelbot.domain.sentiment import Verdict
 from hotelbot.greenapi.wire import interpret
+from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
+from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
 from hotelbot.storage.models import Notification
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.understanding import (
-    BatchResult,
-    HotelPolicy,
     MessageHook,
     Work,
     apply_batch,
-    apply_followups,
-    load_hotel_policies,
     record_failures,
 )
 
