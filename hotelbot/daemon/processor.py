@@ -46,6 +46,7 @@ from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
 from hotelbot.storage.models import Notification
+from hotelbot.storage.models_messaging import Conversation
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.understanding import (
     MessageHook,
@@ -340,9 +341,14 @@ class Processor:
                          self._max_attempts)  # fmt: skip
 
     async def _followups(self) -> None:
-        if not self._hotels:
-            async with self._db.read() as conn:
+        """Send follow-up alerts that are due. Reads first, so an idle daemon does not take
+        the SQLite write lock every scan."""
+        async with self._db.read() as conn:
+            if not self._hotels:
                 self._hotels = await load_hotel_policies(conn)
+            query = select(Conversation.id).where(Conversation.suppressed_alerts > 0).limit(1)
+            if (await conn.execute(query)).first() is None:
+                return
         async with self._db.write() as conn:
             result = await apply_followups(conn, self._hotels, now=self._clock())
         self._account(result)
