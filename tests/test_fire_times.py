@@ -16,6 +16,7 @@ from hotelbot.domain.fire_times import (
     check_in_at,
     check_out_at,
     fire_times,
+    first_pending_fire,
     local_time_exists,
     next_fire_after,
     relative_fire_time,
@@ -349,6 +350,23 @@ def test_next_fire_after_relative_and_events() -> None:
     assert next_fire_after(created, MAY_STAY, EVER_START) == MAY_STAY.created_at
     with pytest.raises(ValueError, match="timezone-aware"):
         next_fire_after(spec, MAY_STAY, datetime(2026, 1, 1))
+
+
+def test_first_pending_fire_catches_up_within_grace_only() -> None:
+    spec = parse_trigger("daily at 09:00 grace 1h")
+    nine = fires(spec, MAY_STAY)[0]  # 11 May 09:00 local
+    # Learned about the stay 59 minutes after a fire: that fire is still pending.
+    assert first_pending_fire(spec, MAY_STAY, nine + 59 * timedelta(minutes=1)) == nine
+    assert first_pending_fire(spec, MAY_STAY, nine + timedelta(hours=1)) == nine  # boundary
+    # Later than the grace: skip to the next day's fire.
+    later = first_pending_fire(spec, MAY_STAY, nine + timedelta(hours=1, seconds=1))
+    assert later == nine + timedelta(days=1)
+    # Before any fire: the first one.
+    assert first_pending_fire(spec, MAY_STAY, EVER_START) == nine
+    # After the stay: nothing.
+    assert first_pending_fire(spec, MAY_STAY, utc(2026, 6, 1)) is None
+    with pytest.raises(ValueError, match="timezone-aware"):
+        first_pending_fire(spec, MAY_STAY, datetime(2026, 5, 11, 9))
 
 
 def test_next_fire_after_far_offset() -> None:

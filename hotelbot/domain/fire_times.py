@@ -244,8 +244,8 @@ def next_fire_after(
     """
     _require_aware(after, "after")
     _check_zone(stay, hotel_tz)
-    # Every fire of every kind lies before check-out + a year plus the creation time, so this
-    # window bound is safe; the maths above never iterates beyond the stay itself.
+    # No fire lies beyond check-out + 366 days (the largest offset) or after created_at, so
+    # 400 days past the latest of them is a safe end; recurring maths is clamped to the stay.
     horizon_candidates = [
         check_out_at(stay, default_check_out=default_check_out),
         check_in_at(stay, default_check_in=default_check_in),
@@ -264,3 +264,31 @@ def next_fire_after(
         window_end=horizon,
     )
     return fires[0] if fires else None
+
+
+def first_pending_fire(
+    spec: TriggerSpec,
+    stay: StayFacts,
+    now: datetime,
+    *,
+    hotel_tz: ZoneInfo | None = None,
+    default_check_in: time = DEFAULT_CHECK_IN_TIME,
+    default_check_out: time = DEFAULT_CHECK_OUT_TIME,
+) -> datetime | None:
+    """The earliest fire that is not yet beyond its grace at `now`, or None.
+
+    Use it when the scheduler first learns of a stay (a late booking) or resumes after
+    downtime: a fire that passed at most `spec.grace_s` ago is returned (the send policy then
+    sends it at once), older ones are passed over, and future ones are returned as they are.
+    Equivalent to `next_fire_after(spec, stay, now - grace_s - 1 µs)`.
+    """
+    _require_aware(now, "now")
+    lookback = timedelta(seconds=spec.grace_s, microseconds=1)
+    return next_fire_after(
+        spec,
+        stay,
+        now.astimezone(UTC) - lookback,
+        hotel_tz=hotel_tz,
+        default_check_in=default_check_in,
+        default_check_out=default_check_out,
+    )
