@@ -55,12 +55,16 @@ Control routes (ours, snake_case JSON, no auth; loopback only):
     GET|POST /_fake/instances/{id}/faults               read / change the instance's faults
     GET|POST /_fake/faults                              same for the global (all instances) faults
     GET  /_fake/stats                                   totals over all instances
+    GET  /_fake/latency                                 available-to-deleted latency summary
+         over all deleted items (count, mean_s, p50_s, p95_s, p99_s, max_s)
 
 Fault body (every key optional): {"fail_next": {"n", "status"?, "methods"?},
 "rate_limit_next": {"n", "retry_after_s"?, "methods"?}, "drop_next": {"n", "methods"?,
 "after_effect"?}, "malformed_next": {"n", "kind"?}, "redeliver_next": n,
 "send_timeout_next": {"n", "stall_s"?}, "latency_s", "error_rate_500", "error_rate_429",
-"drop_rate", "clear": true}.
+"drop_rate", "clear": true}. Faults act after authentication (known instance, right token)
+and before the state check; a request uses at most one counted HTTP fault (drop, then
+fail, then rate limit; instance knobs before global ones).
 
 Every request's client is named by the optional `X-Hotelbot-Client` header; it is used for the
 request log and for `overlapping_pollers` (concurrent receiveNotification calls on one
@@ -618,6 +622,11 @@ class FakeInstance:
         """Deleted items in deletion order (for latency figures)."""
         return [self.notifications[rid] for rid in self.deleted]
 
+    def latencies_s(self) -> list[float]:
+        """Seconds from "available" (queue head) to deleted, per deleted item, in order."""
+        values = (self.notifications[rid].available_to_deleted_s for rid in self.deleted)
+        return [value for value in values if value is not None]
+
     async def wait_drained(self, timeout_s: float) -> None:
         """Return once the queue is empty; raises TimeoutError after `timeout_s`."""
         async with asyncio.timeout(timeout_s):
@@ -800,7 +809,8 @@ class FakeInstance:
 
     def _poll_finished(self, client_id: str, started: float) -> None:
         self._polls_in_flight[client_id] -= 1
-        self.poll_intervals.append(PollInterval(client_id, started, time.monotonic()))
+        if self._record_requests:
+            self.poll_intervals.append(PollInterval(client_id, started, time.monotonic()))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -849,6 +859,7 @@ def _drop(request: web.Request) -> None:
     raise _Dropped
 
 
+_DELETED_TEXT = '{"result": true, "reason": ""}'
 _HTTP_REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
 
 _Handler = Callable[[FakeInstance, web.Request, str], Awaitable[web.Response]]
@@ -982,6 +993,26 @@ class FakeGreenApi:
         client id already had one in flight (0 = pollers never overlapped)."""
         return self.instance(instance_id).overlap_count
 
+    def latency_summary(self) -> dict[str, Any]:
+        """Available-to-deleted latency over every deleted item of every instance:
+        count, mean, p50, p95, p99, max (seconds; None when nothing was deleted)."""
+        values = sorted(v for inst in self._instances.values() for v in inst.latencies_s())
+        if not values:
+            return {"count": 0, "mean_s": None, "p50_s": None, "p95_s": None, "p99_s": None,
+                    "max_s": None}  # fmt: skip
+
+        def pick(fraction: float) -> float:
+            return values[min(len(values) - 1, int(fraction * len(values)))]
+
+        return {
+            "count": len(values),
+            "mean_s": sum(values) / len(values),
+            "p50_s": pick(0.50),
+            "p95_s": pick(0.95),
+            "p99_s": pick(0.99),
+            "max_s": values[-1],
+        }
+
     def stats(self) -> dict[str, Any]:
         """Totals over all instances (O(instances); for reports, not per request)."""
         per_method: dict[str, int] = {}
@@ -1012,6 +1043,7 @@ class FakeGreenApi:
         app.router.add_route("*", api + "/{arg}", self._dispatch)
         app.router.add_get("/_fake/health", self._c_health)
         app.router.add_get("/_fake/stats", self._c_stats)
+        app.router.add_get("/_fake/latency", self._c_latency)
         app.router.add_get("/_fake/faults", self._c_global_faults)
         app.router.add_post("/_fake/faults", self._c_global_faults)
         app.router.add_get("/_fake/instances", self._c_list)
@@ -1130,7 +1162,9 @@ class FakeGreenApi:
         is_head = instance.head is not None and instance.head.receipt_id == receipt_id
         redeliver = is_head and (instance.faults.take_redeliver() or self.faults.take_redeliver())
         result, reason = instance._delete(receipt_id, redeliver)
-        return _json({"result": result, "reason": reason})
+        if result:
+            return web.Response(text=_DELETED_TEXT, content_type="application/json")
+        return _json({"result": False, "reason": reason})
 
     async def _send_message(
         self, instance: FakeInstance, request: web.Request, client_id: str
@@ -1266,6 +1300,9 @@ class FakeGreenApi:
 
     async def _c_stats(self, request: web.Request) -> web.Response:
         return _json(self.stats())
+
+    async def _c_latency(self, request: web.Request) -> web.Response:
+        return _json(self.latency_summary())
 
     async def _c_list(self, request: web.Request) -> web.Response:
         return _json({"instances": [inst.summary() for inst in self._instances.values()]})
