@@ -393,3 +393,20 @@ async def test_groups_only_count_as_guests_when_configured(
     assert await count(db, Guest) == (1 if groups_as_guests else 0)
     assert await count(db, Alert) == (1 if groups_as_guests else 0)
     assert await count(db, Message) == 1
+
+
+async def test_room_lookup_names_the_room_in_the_alert(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    asked: list[tuple[int, int | None, str]] = []
+
+    async def room(conn: AsyncConnection, hotel: int, guest_id: int | None, chat: str) -> str:
+        asked.append((hotel, guest_id, chat))
+        return "214"
+
+    processor = Processor(db, FakeAnalyser())
+    processor.set_room_lookup(room)
+    await ingest(db, hotel_id, [text(GUEST, "The heating is broken", "R1")])
+    await processor.run_once()
+    [(alert_text,)] = await rows(db, OutboxMessage.text)
+    assert "room 214" in alert_text and "The heating is broken" in alert_text
+    assert asked[0][0] == hotel_id and asked[0][1] is not None and asked[0][2] == GUEST

@@ -33,6 +33,7 @@ from typing import Protocol
 from loguru import logger
 from sqlalchemy import select
 
+from hotelbot.crashpoints import crash_point
 from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
 from hotelbot.domain.events import (
     IncomingMessage,
@@ -50,6 +51,7 @@ from hotelbot.storage.models_messaging import Conversation
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.understanding import (
     MessageHook,
+    RoomLookup,
     Work,
     apply_batch,
     record_failures,
@@ -103,6 +105,7 @@ class Processor:
         self._max_attempts = max_attempts
         self._clock = clock
         self._hooks: list[MessageHook] = []
+        self._room_lookup: RoomLookup | None = None
         self._chains: dict[tuple[int, str], deque[Work]] = {}
         self._in_flight: dict[int, Work] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -121,6 +124,11 @@ class Processor:
         """Run `await hook(conn, info)` for every incoming guest message, inside the
         transaction that records it (see `hotelbot.storage.understanding.MessageHook`)."""
         self._hooks.append(hook)
+
+    def set_room_lookup(self, lookup: RoomLookup | None) -> None:
+        """Let staff alerts name the guest's room: `await lookup(conn, hotel_id, guest_id,
+        chat_id)` runs in the processing transaction when an alert is written."""
+        self._room_lookup = lookup
 
     def notify(self, notification_ids: Sequence[int]) -> None:
         """Wake-up hint from the ingest writer: these rows were inserted or changed."""
@@ -314,8 +322,15 @@ class Processor:
     async def _write(self, works: list[Work]) -> None:
         async with self._db.write() as conn:
             result = await apply_batch(
-                conn, works, self._hotels, now=self._clock(), hooks=self._hooks
+                conn,
+                works,
+                self._hotels,
+                now=self._clock(),
+                hooks=self._hooks,
+                room_lookup=self._room_lookup,
             )
+            crash_point("processor_before_commit")  # fault tests: all of it rolls back
+        crash_point("processor_after_commit")
         self._account(result)
         self.processed_total += result.processed
 
@@ -350,7 +365,9 @@ class Processor:
             if (await conn.execute(query)).first() is None:
                 return
         async with self._db.write() as conn:
-            result = await apply_followups(conn, self._hotels, now=self._clock())
+            result = await apply_followups(
+                conn, self._hotels, now=self._clock(), room_lookup=self._room_lookup
+            )
         self._account(result)
 
     def _account(self, result: BatchResult) -> None:

@@ -7,7 +7,7 @@ caller's transaction. A replay records nothing new and sends nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,7 +95,12 @@ async def record_alerts(
 
 
 async def apply_followups(
-    conn: AsyncConnection, hotels: Mapping[int, HotelPolicy], *, now: datetime
+    conn: AsyncConnection,
+    hotels: Mapping[int, HotelPolicy],
+    *,
+    now: datetime,
+    room_lookup: Callable[[AsyncConnection, int, int | None, str], Awaitable[str | None]]
+    | None = None,
 ) -> BatchResult:
     """Send the follow-up alert of every conversation whose cooldown ended with messages
     counted. Idempotent: the follow-up is recorded against the newest counted message."""
@@ -108,6 +113,7 @@ async def apply_followups(
             Conversation.last_alert_at,
             Conversation.suppressed_alerts,
             Conversation.last_suppressed_message_id,
+            Conversation.guest_id,
             Guest.name,
             Message.text,
             Message.reason,
@@ -117,14 +123,16 @@ async def apply_followups(
         .where(Conversation.suppressed_alerts > 0)
     )
     for row in list(await conn.execute(query)):
-        conv_id, hotel_id, chat_id, last_alert_at, count, suppressed_id, name, text, reason = row
+        conv_id, hotel_id, chat_id, last_alert_at, count, suppressed_id, guest_id = row[:7]
+        name, text, reason = row[7:]
         hotel = hotels.get(hotel_id)
         if hotel is None or suppressed_id is None:
             continue
         cooldown = timedelta(minutes=hotel.alert_cooldown_min)
         if not policy.followup_due(now, cooldown, policy.CooldownState(last_alert_at, count)):
             continue
-        subject = policy.AlertSubject(name, chat_id, policy.phone_of(chat_id))
+        room = await room_lookup(conn, hotel.id, guest_id, chat_id) if room_lookup else None
+        subject = policy.AlertSubject(name, chat_id, policy.phone_of(chat_id), room)
         reason = reason or "needs attention"
         draft = AlertDraft(
             hotel.id,

@@ -101,6 +101,11 @@ class GuestMessageInfo:
 # failing item is recorded with process_error.
 MessageHook = Callable[[AsyncConnection, GuestMessageInfo], Awaitable[None]]
 
+# (conn, hotel_id, guest_id or None, chat_id) -> the guest's room now, or None. Called in
+# the processing transaction only when an alert is about to be written (rare), so stays
+# (another feature) can put the room number into staff alerts.
+RoomLookup = Callable[[AsyncConnection, int, int | None, str], Awaitable[str | None]]
+
 
 @dataclass(slots=True)
 class _GuestState:
@@ -157,6 +162,7 @@ async def apply_batch(
     *,
     now: datetime,
     hooks: Sequence[MessageHook] = (),
+    room_lookup: RoomLookup | None = None,
 ) -> BatchResult:
     """Apply `works` (interpreted, analysed, in notification order) in the caller's
     transaction and mark their notifications processed. Raises whatever the database or a
@@ -168,7 +174,7 @@ async def apply_batch(
         if isinstance(w.event, IncomingMessage | OutgoingMessage) and w.hotel_id in hotels
     ]
     if messages:
-        await _apply_messages(conn, messages, hotels, now, hooks, result)
+        await _apply_messages(conn, messages, hotels, now, hooks, room_lookup, result)
     ours = await _our_status_targets(conn, works)
     for work in works:
         event = work.event
@@ -361,6 +367,7 @@ async def _apply_messages(
     hotels: Mapping[int, HotelPolicy],
     now: datetime,
     hooks: Sequence[MessageHook],
+    room_lookup: RoomLookup | None,
     result: BatchResult,
 ) -> None:
     guests, convs = await _load_states(conn, works, hotels, now)
@@ -428,7 +435,7 @@ async def _apply_messages(
             ids[tkey] = target
             akey = (edit.hotel_id, edit_event.chat_id)
             attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason))
-    await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, result)
+    await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
     for item, item_event, item_at, is_first in followups:
         await _after_message(conn, item, item_event, item_at, is_first, ids, convs, guests, hooks)
     await _write_states(conn, guests, convs, now)
@@ -515,6 +522,7 @@ async def _decide_alerts(
     guests: Mapping[Key, _GuestState],
     hotels: Mapping[int, HotelPolicy],
     now: datetime,
+    room_lookup: RoomLookup | None,
     result: BatchResult,
 ) -> None:
     pending = [(a, ids[a.message_key]) for a in attention if a.message_key in ids]
@@ -534,8 +542,10 @@ async def _decide_alerts(
             conv.last_suppressed_message_id = message_id
             continue
         guest = guests.get(item.key)
+        guest_id = guest.id if guest else None
+        room = await room_lookup(conn, hotel.id, guest_id, item.key[1]) if room_lookup else None
         subject = policy.AlertSubject(guest.name if guest else None, item.key[1],
-                                      policy.phone_of(item.key[1]))  # fmt: skip
+                                      policy.phone_of(item.key[1]), room)  # fmt: skip
         text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
                                         conv.suppressed_alerts, text)))  # fmt: skip
