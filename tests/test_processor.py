@@ -410,3 +410,47 @@ async def test_room_lookup_names_the_room_in_the_alert(db: Database) -> None:
     [(alert_text,)] = await rows(db, OutboxMessage.text)
     assert "room 214" in alert_text and "The heating is broken" in alert_text
     assert asked[0][0] == hotel_id and asked[0][1] is not None and asked[0][2] == GUEST
+
+
+_CRASH_SCRIPT = """
+import asyncio, sys
+from hotelbot.daemon.processor import Processor
+from hotelbot.domain.rules import RuleAnalyser
+from hotelbot.sentiment.stage import SentimentStage
+from hotelbot.storage.db import Database
+
+async def main() -> None:
+    db = Database.open(sys.argv[1])
+    await Processor(db, SentimentStage(RuleAnalyser(), None)).run_once()
+    await db.dispose()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("crash_at", ["processor_before_commit", "processor_after_commit"])
+async def test_killed_between_steps_alerts_exactly_once(
+    sqlite_url: str, crash_at: str, clean_env: dict[str, str]
+) -> None:
+    import sys
+
+    from hotelbot.storage.schema import upgrade
+
+    db = Database.open(sqlite_url)
+    try:
+        await upgrade(db)
+        hotel_id = await make_hotel(db)
+        await ingest(db, hotel_id, [text(GUEST, "The room is dirty and nobody answers", "K1"),
+                                    text(GUEST2, "Thank you, lovely stay", "K2")])  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _CRASH_SCRIPT, sqlite_url,
+            env={**clean_env, "HOTELBOT_CRASH_AT": crash_at},
+        )  # fmt: skip
+        assert await asyncio.wait_for(proc.wait(), 60) == 137  # died like SIGKILL
+        left = await count(db, Notification, Notification.processed_at.is_(None))
+        assert left == (2 if crash_at == "processor_before_commit" else 0)
+        assert await Processor(db, FakeAnalyser()).run_once() == left
+        assert await count(db, Alert) == 1 and await count(db, OutboxMessage) == 1
+        assert await count(db, Message) == 2
+    finally:
+        await db.dispose()
