@@ -48,13 +48,13 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Conversation
+from hotelbot.storage.notification_state import record_failures
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.understanding import (
     MessageHook,
     RoomLookup,
     Work,
     apply_batch,
-    record_failures,
 )
 
 Clock = Callable[[], datetime]

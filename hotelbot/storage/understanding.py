@@ -14,7 +14,7 @@ placeholder replaced by the real text) never enqueues a second alert or confirma
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,13 +45,13 @@ from hotelbot.domain.optout import (
 )
 from hotelbot.domain.sentiment import Verdict
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
+from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
-from hotelbot.storage.models import Notification, OutboxMessage
-from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
+from hotelbot.storage.models import OutboxMessage
+from hotelbot.storage.models_messaging import Alert, Message
+from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
-
-Key = tuple[int, str]  # (hotel_id, chat_id)
 
 
 @dataclass(slots=True)
@@ -108,32 +108,6 @@ RoomLookup = Callable[[AsyncConnection, int, int | None, str], Awaitable[str | N
 
 
 @dataclass(slots=True)
-class _GuestState:
-    id: int
-    name: str | None
-    language: str | None
-    opted_out: bool
-    first_message_at: datetime | None
-    dirty: bool = False
-    opted_out_at: datetime | None = None
-
-
-@dataclass(slots=True)
-class _ConvState:
-    id: int
-    guest_id: int | None
-    last_message_at: datetime | None
-    last_guest_message_at: datetime | None
-    last_staff_reply_at: datetime | None
-    handled_by_staff_until: datetime | None
-    last_alert_at: datetime | None
-    open_alert_id: int | None
-    suppressed_alerts: int
-    last_suppressed_message_id: int | None
-    touched: bool = False
-
-
-@dataclass(slots=True)
 class _Attention:
     """A message that requires attention, decided after its row id is known."""
 
@@ -185,7 +159,7 @@ async def apply_batch(
                 )
         elif not isinstance(event, IncomingMessage | OutgoingMessage):
             await _apply_other(conn, work, hotels.get(work.hotel_id))
-    await _mark_processed(conn, works, now)
+    await mark_processed(conn, works, now)
     result.processed = len(works)
     return result
 
@@ -221,78 +195,6 @@ async def _apply_other(conn: AsyncConnection, work: Work, hotel: HotelPolicy | N
         )
     elif isinstance(event, IncomingCall):
         logger.bind(hotel=slug).debug("incoming call {}", event.status)
-
-
-_GUEST_COLUMNS = (
-    Guest.hotel_id, Guest.chat_id, Guest.id, Guest.name, Guest.language, Guest.opted_out,
-    Guest.first_message_at, Guest.opted_out_at,
-)  # fmt: skip
-_CONV_COLUMNS = (
-    Conversation.hotel_id, Conversation.chat_id, Conversation.id, Conversation.guest_id,
-    Conversation.last_message_at, Conversation.last_guest_message_at,
-    Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
-    Conversation.last_alert_at, Conversation.open_alert_id, Conversation.suppressed_alerts,
-    Conversation.last_suppressed_message_id,
-)  # fmt: skip
-
-
-async def _read_guests(conn: AsyncConnection, keys: list[Key]) -> dict[Key, _GuestState]:
-    query = select(*_GUEST_COLUMNS).where(tuple_(Guest.hotel_id, Guest.chat_id).in_(keys))
-    return {
-        (r[0], r[1]): _GuestState(r[2], r[3], r[4], bool(r[5]), r[6], False, r[7])
-        for r in await conn.execute(query)
-    }
-
-
-async def _read_convs(conn: AsyncConnection, keys: list[Key]) -> dict[Key, _ConvState]:
-    query = select(*_CONV_COLUMNS).where(
-        tuple_(Conversation.hotel_id, Conversation.chat_id).in_(keys)
-    )
-    return {
-        (r[0], r[1]): _ConvState(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
-        for r in await conn.execute(query)
-    }
-
-
-async def _load_states(
-    conn: AsyncConnection,
-    works: Sequence[Work],
-    hotels: Mapping[int, HotelPolicy],
-    now: datetime,
-) -> tuple[dict[Key, _GuestState], dict[Key, _ConvState]]:
-    """Read the batch's guests and conversations; create the missing ones (ON CONFLICT DO
-    NOTHING, so a concurrent creator is harmless) and read those. Known chats: two SELECTs."""
-    keys: dict[Key, bool] = {}
-    for w in works:
-        assert isinstance(w.event, MessageEvent)
-        keys[(w.hotel_id, w.event.chat_id)] = w.event.is_group
-    guest_keys = [k for k in keys if hotels[k[0]].is_guest_chat(k[1])]
-    guests = await _read_guests(conn, guest_keys) if guest_keys else {}
-    missing = [k for k in guest_keys if k not in guests]
-    if missing:
-        stmt = _insert(conn, Guest).on_conflict_do_nothing(
-            index_elements=[Guest.hotel_id, Guest.chat_id]
-        )
-        await conn.execute(
-            stmt,
-            [{"hotel_id": h, "chat_id": c, "phone": policy.phone_of(c), "created_at": now,
-              "updated_at": now} for h, c in missing],
-        )  # fmt: skip
-        guests.update(await _read_guests(conn, missing))
-    convs = await _read_convs(conn, list(keys))
-    missing = [k for k in keys if k not in convs]
-    if missing:
-        stmt = _insert(conn, Conversation).on_conflict_do_nothing(
-            index_elements=[Conversation.hotel_id, Conversation.chat_id]
-        )
-        await conn.execute(
-            stmt,
-            [{"hotel_id": h, "chat_id": c, "guest_id": guests[(h, c)].id if (h, c) in guests
-              else None, "is_group": keys[(h, c)], "created_at": now, "updated_at": now}
-             for h, c in missing],
-        )  # fmt: skip
-        convs.update(await _read_convs(conn, missing))
-    return guests, convs
 
 
 def _message_row(
@@ -370,7 +272,12 @@ async def _apply_messages(
     room_lookup: RoomLookup | None,
     result: BatchResult,
 ) -> None:
-    guests, convs = await _load_states(conn, works, hotels, now)
+    keys: dict[Key, bool] = {}
+    for w in works:
+        assert isinstance(w.event, MessageEvent)
+        keys[(w.hotel_id, w.event.chat_id)] = w.event.is_group
+    guest_keys = [k for k in keys if hotels[k[0]].is_guest_chat(k[1])]
+    guests, convs = await load_states(conn, keys, guest_keys, now)
     rows: dict[tuple[int, str, str], dict[str, Any]] = {}
     attention: list[_Attention] = []
     edits: list[tuple[Work, MessageEvent]] = []
@@ -438,10 +345,10 @@ async def _apply_messages(
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
     for item, item_event, item_at, is_first in followups:
         await _after_message(conn, item, item_event, item_at, is_first, ids, convs, guests, hooks)
-    await _write_states(conn, guests, convs, now)
+    await write_states(conn, guests, convs, now)
 
 
-def _staff_replied(conv: _ConvState, hotel: HotelPolicy, sent_at: datetime) -> None:
+def _staff_replied(conv: ConvState, hotel: HotelPolicy, sent_at: datetime) -> None:
     """Staff typed on the phone: they are on it. Automated messages pause for
     staff_pause_h, and alerts counted during the cooldown need no follow-up any more."""
     conv.last_staff_reply_at = _later(conv.last_staff_reply_at, sent_at)
@@ -451,7 +358,7 @@ def _staff_replied(conv: _ConvState, hotel: HotelPolicy, sent_at: datetime) -> N
     conv.last_suppressed_message_id = None
 
 
-def _update_guest(guest: _GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
+def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
     name = event.contact_name or event.sender_name
     if name and name != guest.name:
         guest.name, guest.dirty = name[:200], True
@@ -518,8 +425,8 @@ async def _decide_alerts(
     conn: AsyncConnection,
     attention: list[_Attention],
     ids: Mapping[tuple[int, str, str], int],
-    convs: Mapping[Key, _ConvState],
-    guests: Mapping[Key, _GuestState],
+    convs: Mapping[Key, ConvState],
+    guests: Mapping[Key, GuestState],
     hotels: Mapping[int, HotelPolicy],
     now: datetime,
     room_lookup: RoomLookup | None,
@@ -530,7 +437,7 @@ async def _decide_alerts(
         return
     query = select(Alert.message_id).where(Alert.message_id.in_([m for _, m in pending]))
     existing = set((await conn.execute(query)).scalars())
-    drafts: list[tuple[_ConvState, AlertDraft]] = []
+    drafts: list[tuple[ConvState, AlertDraft]] = []
     for item, message_id in pending:
         if message_id in existing:
             continue  # a replay: this message was alerted (or summarised) already
@@ -564,8 +471,8 @@ async def _after_message(
     sent_at: datetime,
     is_first: bool,
     ids: Mapping[tuple[int, str, str], int],
-    convs: Mapping[Key, _ConvState],
-    guests: Mapping[Key, _GuestState],
+    convs: Mapping[Key, ConvState],
+    guests: Mapping[Key, GuestState],
     hooks: Sequence[MessageHook],
 ) -> None:
     """Opt-out confirmation and message hooks for one incoming guest message."""
@@ -603,96 +510,3 @@ async def _after_message(
     )
     for hook in hooks:
         await hook(conn, info)
-
-
-async def _write_states(
-    conn: AsyncConnection,
-    guests: Mapping[Key, _GuestState],
-    convs: Mapping[Key, _ConvState],
-    now: datetime,
-) -> None:
-    dirty = [g for g in guests.values() if g.dirty]
-    if dirty:
-        guest_cols = ["name", "language", "opted_out", "opted_out_at", "first_message_at"]
-        await _update_many(
-            conn,
-            Guest,
-            guest_cols,
-            [(g.id, [getattr(g, n) for n in guest_cols]) for g in dirty],
-            now,
-        )
-    touched = [c for c in convs.values() if c.touched]
-    if touched:
-        conv_cols = [
-            "last_message_at", "last_guest_message_at", "last_staff_reply_at",
-            "handled_by_staff_until", "last_alert_at", "open_alert_id", "suppressed_alerts",
-            "last_suppressed_message_id",
-        ]  # fmt: skip
-        await _update_many(
-            conn, Conversation, conv_cols,
-            [(c.id, [getattr(c, n) for n in conv_cols]) for c in touched], now,
-        )  # fmt: skip
-
-
-async def _update_many(
-    conn: AsyncConnection,
-    model: type[Guest] | type[Conversation],
-    columns: list[str],
-    rows: list[tuple[int, list[Any]]],
-    now: datetime,
-) -> None:
-    """One executemany UPDATE by primary key. Parameter names get a "p_" prefix: a
-    bindparam named like a column is reserved by SQLAlchemy for the SET clause."""
-    stmt = (
-        update(model)
-        .where(model.id == bindparam("p_id"))
-        .values({**{n: bindparam(f"p_{n}") for n in columns}, "updated_at": bindparam("p_u")})
-    )
-    params = [
-        {"p_id": row_id, "p_u": now, **{f"p_{n}": v for n, v in zip(columns, values, strict=True)}}
-        for row_id, values in rows
-    ]
-    await conn.execute(stmt, params)
-
-
-async def _mark_processed(conn: AsyncConnection, works: Iterable[Work], now: datetime) -> None:
-    # receipt_id in the condition: if the ingest writer replaced the body meanwhile (a new
-    # delivery, e.g. the real text after {{SWE001}}), the row stays unprocessed for the
-    # new body.
-    stmt = (
-        update(Notification)
-        .where(Notification.id == bindparam("nid"), Notification.receipt_id == bindparam("rid"))
-        .values(processed_at=now, process_error=None)
-    )
-    params = [{"nid": w.notification_id, "rid": w.receipt_id} for w in works]
-    if params:
-        await conn.execute(stmt, params)
-
-
-async def record_failures(
-    conn: AsyncConnection, works: Sequence[Work], *, now: datetime, max_attempts: int
-) -> list[Work]:
-    """Count a failed attempt for each work (error text in process_error, no guest text).
-    Works that reached `max_attempts` are marked processed: failed for good. Returns those."""
-    given_up = [w for w in works if w.attempts + 1 >= max_attempts]
-    stmt = (
-        update(Notification)
-        .where(Notification.id == bindparam("nid"), Notification.receipt_id == bindparam("rid"))
-        .values(
-            process_attempts=Notification.process_attempts + 1,
-            process_error=bindparam("err"),
-            processed_at=bindparam("at"),
-        )
-    )
-    params = [
-        {
-            "nid": w.notification_id,
-            "rid": w.receipt_id,
-            "err": (w.error or "unknown error")[:1000],
-            "at": now if w in given_up else None,
-        }
-        for w in works
-    ]
-    if params:
-        await conn.execute(stmt, params)
-    return given_up
