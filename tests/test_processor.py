@@ -261,12 +261,24 @@ async def test_alerts_exactly_once_when_rows_are_processed_twice(db: Database) -
 
 
 async def test_no_staff_chat_records_the_alert_unsent(db: Database) -> None:
+    from loguru import logger
+
     hotel_id = await make_hotel(db, staff_chat_id=None)
-    await ingest(db, hotel_id, [text(GUEST, "broken", "B1")])
-    processor = Processor(db, FakeAnalyser())
-    await processor.run_once()
-    assert await rows(db, Alert.state, Alert.outbox_id) == [("unsent", None)]
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING", format="{message}")
+    try:
+        processor = Processor(db, FakeAnalyser())
+        await ingest(db, hotel_id, [text(GUEST, "broken", "B1")])
+        await processor.run_once()
+        await ingest(db, hotel_id, [text(GUEST2, "dirty sheets", "B2")])
+        await processor.run_once()
+    finally:
+        logger.remove(sink)
+    assert await rows(db, Alert.state, Alert.outbox_id) == [("unsent", None)] * 2
     assert await count(db, OutboxMessage) == 0
+    warnings = [line for line in lines if "no staff_chat_id" in line]
+    assert len(warnings) == 1  # once per hotel, not per alert
+    assert not any("dirty sheets" in line or "broken" in line for line in lines)
 
 
 async def test_resumes_after_a_crash(db: Database) -> None:
