@@ -466,3 +466,12 @@ async def test_killed_between_steps_alerts_exactly_once(
         assert await count(db, Message) == 2
     finally:
         await db.dispose()
+
+
+async def test_owned_hotels_limits_what_is_interpreted(db: Database) -> None:
+    mine = await make_hotel(db)
+    other = await make_hotel(db, slug="hillside", instance_id="1101000002")
+    await ingest(db, mine, [text(GUEST, "hello", "H1")])
+    await ingest(db, other, [text(GUEST, "hello", "H2")])
+    assert await Processor(db, FakeAnalyser(), owned_hotels=lambda: [mine]).run_once() == 1
+    assert await rows(db, Message.hotel_id) == [(mine,)]

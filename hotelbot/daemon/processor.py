@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -92,6 +92,7 @@ class Processor:
         scan_interval_s: float = 5.0,
         max_attempts: int = 3,
         clock: Clock = utcnow,
+        owned_hotels: Callable[[], Collection[int]] | None = None,
     ) -> None:
         self._db = db
         self._analyser = analyser
@@ -104,6 +105,10 @@ class Processor:
         self._scan_interval_s = scan_interval_s
         self._max_attempts = max_attempts
         self._clock = clock
+        # With several daemons on one PostgreSQL, each should interpret only the hotels it
+        # holds the lease of (cooldown decisions assume one writer per conversation).
+        # None = every hotel (one daemon per database, the SQLite case).
+        self._owned_hotels = owned_hotels
         self._hooks: list[MessageHook] = []
         self._room_lookup: RoomLookup | None = None
         self._chains: dict[tuple[int, str], deque[Work]] = {}
@@ -205,6 +210,8 @@ class Processor:
                 .order_by(Notification.id)
                 .limit(self._batch_size)
             )
+            if self._owned_hotels is not None:
+                query = query.where(Notification.hotel_id.in_(list(self._owned_hotels())))
             self._more = False  # a hint arriving during the read sets it again
             rows = list(await conn.execute(query))
         if len(rows) == self._batch_size:
@@ -218,6 +225,8 @@ class Processor:
             self._in_flight[nid] = work
             fresh += 1
             await self._dispatch(work, body)
+            if fresh % 64 == 0:
+                await asyncio.sleep(0)  # let pollers run between slices of a big batch
         return fresh
 
     async def _dispatch(self, work: Work, body: str) -> None:
