@@ -81,11 +81,18 @@ class FakeAnalyser:
         self.seen: list[str] = []
         self.gate = asyncio.Event()
         self.started_slow = asyncio.Event()
+        self.running = 0
+        self.max_running = 0
 
     async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
-        if "slow" in text:
-            self.started_slow.set()
-            await self.gate.wait()
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            if "slow" in text:
+                self.started_slow.set()
+                await self.gate.wait()
+        finally:
+            self.running -= 1
         self.seen.append(text)
         bad = any(word in text.lower() for word in ("angry", "broken", "dirty"))
         return Verdict(

@@ -475,3 +475,19 @@ async def test_owned_hotels_limits_what_is_interpreted(db: Database) -> None:
     await ingest(db, other, [text(GUEST, "hello", "H2")])
     assert await Processor(db, FakeAnalyser(), owned_hotels=lambda: [mine]).run_once() == 1
     assert await rows(db, Message.hotel_id) == [(mine,)]
+
+
+async def test_concurrency_is_bounded(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    analyser = FakeAnalyser()
+    slow = [text(f"7900000000{i}@c.us", f"slow {i}", f"L{i}") for i in range(6)]
+    await ingest(db, hotel_id, slow)
+    processor = Processor(db, analyser, max_concurrency=2)
+    task = asyncio.create_task(processor.run_once())
+    await asyncio.wait_for(analyser.started_slow.wait(), 5)
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert analyser.running == 2  # the other four wait for a slot
+    analyser.gate.set()
+    assert await asyncio.wait_for(task, 10) == 6
+    assert analyser.max_running == 2
