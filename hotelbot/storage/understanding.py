@@ -121,6 +121,11 @@ def _insert(conn: AsyncConnection, table: Any) -> Any:
     return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
 
+def _cut(value: str | None, limit: int) -> str | None:
+    """Fit a free-form wire string into its column (PostgreSQL rejects longer values)."""
+    return value if value is None or len(value) <= limit else value[:limit]
+
+
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None:
         return b
@@ -213,11 +218,11 @@ def _message_row(
         "from_api": isinstance(event, OutgoingMessage) and event.from_api,
         "kind": event.kind.value,
         "type_message": event.type_message[:64],
-        "sender_id": event.sender_id,
-        "sender_name": event.sender_name,
+        "sender_id": _cut(event.sender_id, 64),
+        "sender_name": _cut(event.sender_name, 200),
         "text": event.text,
         "undecryptable": event.undecryptable,
-        "target_id": event.target_id,
+        "target_id": _cut(event.target_id, 128),
         "sent_at": sent_at,
         "notification_id": work.notification_id,
         **_verdict_values(verdict, sent_at if verdict else None),
