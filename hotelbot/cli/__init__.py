@@ -50,6 +50,7 @@ def _root(
 
 
 def _register() -> None:
+    from hotelbot.cli import conversations as conversations_cli
     from hotelbot.cli import db as db_cli
     from hotelbot.cli import demo as demo_cli
     from hotelbot.cli import hotel as hotel_cli
@@ -59,6 +60,7 @@ def _register() -> None:
     from hotelbot.cli import send as send_cli
     from hotelbot.cli import stay as stay_cli
     from hotelbot.cli import trigger as trigger_cli
+    from hotelbot.cli import sentiment as sentiment_cli
 
     app.add_typer(db_cli.app, name="db")
     app.add_typer(hotel_cli.app, name="hotel")
@@ -68,7 +70,9 @@ def _register() -> None:
     app.add_typer(trigger_cli.app, name="trigger")
     app.add_typer(outbox_cli.app, name="outbox")
     send_cli.register(app)
+    app.add_typer(conversations_cli.app, name="conversations")
     run_cli.register(app)
+    sentiment_cli.register(app)
     demo_cli.register(app)
 
 

@@ -31,7 +31,9 @@ from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
 from hotelbot.daemon.scheduler import Scheduler
+from hotelbot.daemon.scheduler import message_hook as scheduler_message_hook
 from hotelbot.daemon.sender import OutboxSender
+from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.status_writer import write_status
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
@@ -39,10 +41,12 @@ from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
 from hotelbot.redact import register_secret
+from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
+from hotelbot.storage.stays import room_of_current_stay
 from hotelbot.storage.schema import check_schema
 
 
@@ -99,6 +103,10 @@ class Daemon:
         # scheduling: trigger scheduler and outbox sender (started in _start)
         self.scheduler: Scheduler | None = None
         self.sender: OutboxSender | None = None
+        # understanding: interpretation, sentiment, alerts (see daemon/processor.py)
+        self.processor: Processor | None = None
+        self._stage: BuiltStage | None = None
+        self._processor_task: asyncio.Task[None] | None = None
 
     def client_for(self, hotel_id: int) -> GreenApiClient | None:
         """The Green API client of a hotel being polled (None if it is not running)."""
@@ -156,6 +164,7 @@ class Daemon:
             pgbouncer=self.settings.database.pgbouncer,  # leases (scale-out)
         )
         await check_schema(self.db)
+        self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
         # --- leases (scale-out) ---
         self.leases = LeaseManager(
             self.db, self.settings.leases, self.name, on_change=self._reconcile
@@ -166,6 +175,21 @@ class Daemon:
             idle_in_transaction_timeout_s=self.settings.leases.fence_margin_s,
         )
         self._writer_task = asyncio.create_task(self.writer.run(), name="ingest-writer")
+        # -- understanding: the processor starts after the ingest writer, woken by its commits
+        self.processor = Processor(
+            self.db,
+            self._stage.stage,
+            max_concurrency=self.settings.sentiment.max_concurrency,
+            # PostgreSQL with several daemons: interpret only the hotels this one holds.
+            owned_hotels=None if self.db.is_sqlite else (lambda: list(self._runners)),
+        )
+        # Event triggers (first message, keyword) are decided in the processing transaction;
+        # staff alerts carry the guest's room from their current stay.
+        self.processor.add_message_hook(scheduler_message_hook(decided_by=self.name))
+        self.processor.set_room_lookup(room_of_current_stay)
+        self.writer.on_commit(self.processor.notify)
+        self._processor_task = asyncio.create_task(self.processor.run(), name="processor")
+        logger.info("sentiment: rules, LLM {}", self._stage.llm_status)
         self._transports = TransportFactory(self.settings.greenapi, client_id=self.name)
         if self._install_signals:
             self._install_signal_handlers()
@@ -342,6 +366,7 @@ class Daemon:
                 await asyncio.wait_for(self._writer_task, timeout=self.settings.daemon.drain_timeout_s)
             except TimeoutError:
                 logger.error("ingest writer did not finish in time")
+        await self._stop_processor()  # understanding: after pollers and the writer
         if self.db is not None:
             await self._write_status()
         for runner in runners:
@@ -363,7 +388,26 @@ class Daemon:
         )  # fmt: skip
         await self._close_resources()
 
+    async def _stop_processor(self) -> None:
+        """Stop the processor (it commits finished analyses; unfinished ones stay
+        unprocessed and are redone after the restart), then close the LLM client."""
+        if self.processor is not None and self._processor_task is not None:
+            self.processor.stop()
+            done, _ = await asyncio.wait(
+                {self._processor_task}, timeout=self.settings.daemon.drain_timeout_s
+            )
+            if not done:
+                logger.error("processor did not finish in time")
+                self._processor_task.cancel()
+                await asyncio.gather(self._processor_task, return_exceptions=True)
+        if self._stage is not None:
+            await self._stage.aclose()
+            self._stage = None
+
     async def _close_resources(self) -> None:
+        if self._stage is not None:
+            await self._stage.aclose()
+            self._stage = None
         if self.db is not None:
             await self.db.dispose()
             self.db = None

@@ -207,3 +207,11 @@ async def current_stay(
         if best is None or key < best[:2]:
             best = (*key, record)
     return None if best is None else best[2]
+
+
+async def room_of_current_stay(
+    conn: AsyncConnection, hotel_id: int, guest_id: int | None, chat_id: str
+) -> str | None:
+    """The room of the guest's current stay (for staff alerts), or None. Read-only."""
+    stay = await current_stay(conn, hotel_id, chat_id, utcnow())
+    return None if stay is None else stay.room

@@ -1,0 +1,517 @@
+"""Writes what the processor understood: one call = one transaction over a batch.
+
+`apply_batch(conn, works, ...)` upserts guests, conversations and messages, applies edits,
+deletions, reactions, delivery statuses and echoes, decides staff alerts (cooldown per
+conversation), enqueues alerts and opt-out confirmations into the outbox, runs the message
+hooks, and marks the notifications processed - all on the caller's connection, so either
+all of it commits or none of it does. Statements are batched (executemany / IN lists);
+per-row round trips remain only for rare events (edits, statuses, echoes, alerts).
+
+Idempotence: messages are keyed (hotel, chat, idMessage), alerts (hotel, message), outbox
+rows (hotel, idempotency key). Re-applying a batch (a replay after a crash, a {{SWE001}}
+placeholder replaced by the real text) never enqueues a second alert or confirmation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from loguru import logger
+from sqlalchemy import Insert, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.domain import alerts as policy
+from hotelbot.domain.events import (
+    MODIFIER_KINDS,
+    DeliveryStatus,
+    Event,
+    IncomingCall,
+    IncomingMessage,
+    InstanceStateChanged,
+    InstanceStatusChanged,
+    MessageEvent,
+    MessageKind,
+    OutgoingMessage,
+    QuotaExceeded,
+)
+from hotelbot.domain.optout import (
+    KeywordIntent,
+    confirmation_language,
+    confirmation_text,
+)
+from hotelbot.domain.sentiment import Verdict
+from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
+from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
+from hotelbot.storage.hotel_policy import HotelPolicy
+from hotelbot.storage.hotels import set_instance_state
+from hotelbot.storage.models import OutboxMessage
+from hotelbot.storage.models_messaging import Alert, Message
+from hotelbot.storage.notification_state import mark_processed
+from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
+
+
+@dataclass(slots=True)
+class Work:
+    """One notification on its way through the processor (mutable by the processor only)."""
+
+    notification_id: int
+    hotel_id: int
+    receipt_id: int
+    received_at: datetime
+    attempts: int
+    event: Event | None = None
+    verdict: Verdict | None = None
+    keyword: KeywordIntent | None = None
+    error: str | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GuestMessageInfo:
+    """What a message hook learns about one incoming guest message (see `MessageHook`).
+
+    `is_first_message`: the first incoming message ever stored for this guest (it may be a
+    {{SWE001}} placeholder with `text` None). `keyword`: "stop"/"start" when the whole
+    message was an opt-out/opt-in keyword (`opted_out` already reflects it).
+    """
+
+    hotel_id: int
+    guest_id: int
+    conversation_id: int
+    message_id: int
+    chat_id: str
+    id_message: str
+    kind: str
+    text: str | None
+    sent_at: datetime
+    is_first_message: bool
+    keyword: KeywordIntent | None
+    opted_out: bool
+    language: str | None
+
+
+# Runs inside the processing transaction, after the message rows are written. It may
+# write with `conn` (same transaction) and must be idempotent: a replayed notification
+# (e.g. a placeholder replaced by the real text) calls it again for the same message_id.
+# Raising fails the whole batch; the processor then retries the items one by one and the
+# failing item is recorded with process_error.
+MessageHook = Callable[[AsyncConnection, GuestMessageInfo], Awaitable[None]]
+
+# (conn, hotel_id, guest_id or None, chat_id) -> the guest's room now, or None. Called in
+# the processing transaction only when an alert is about to be written (rare), so stays
+# (another feature) can put the room number into staff alerts.
+RoomLookup = Callable[[AsyncConnection, int, int | None, str], Awaitable[str | None]]
+
+
+@dataclass(slots=True)
+class _Attention:
+    """A message that requires attention, decided after its row id is known."""
+
+    key: Key
+    message_key: tuple[int, str, str]
+    text: str | None
+    reason: str
+
+
+def _insert(conn: AsyncConnection, table: Any) -> Any:
+    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
+
+
+def _cut(value: str | None, limit: int) -> str | None:
+    """Fit a free-form wire string into its column (PostgreSQL rejects longer values)."""
+    return value if value is None or len(value) <= limit else value[:limit]
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+async def apply_batch(
+    conn: AsyncConnection,
+    works: Sequence[Work],
+    hotels: Mapping[int, HotelPolicy],
+    *,
+    now: datetime,
+    hooks: Sequence[MessageHook] = (),
+    room_lookup: RoomLookup | None = None,
+) -> BatchResult:
+    """Apply `works` (interpreted, analysed, in notification order) in the caller's
+    transaction and mark their notifications processed. Raises whatever the database or a
+    hook raises; the caller rolls back and may retry item by item."""
+    result = BatchResult()
+    messages = [
+        w
+        for w in works
+        if isinstance(w.event, IncomingMessage | OutgoingMessage) and w.hotel_id in hotels
+    ]
+    if messages:
+        await _apply_messages(conn, messages, hotels, now, hooks, room_lookup, result)
+    ours = await _our_status_targets(conn, works)
+    for work in works:
+        event = work.event
+        if isinstance(event, DeliveryStatus):
+            if (work.hotel_id, event.id_message) in ours:
+                await record_delivery_status(
+                    conn, hotel_id=work.hotel_id, id_message=event.id_message, status=event.status
+                )
+        elif not isinstance(event, IncomingMessage | OutgoingMessage):
+            await _apply_other(conn, work, hotels.get(work.hotel_id))
+    await mark_processed(conn, works, now)
+    result.processed = len(works)
+    return result
+
+
+async def _our_status_targets(conn: AsyncConnection, works: Sequence[Work]) -> set[tuple[int, str]]:
+    """(hotel, idMessage) of the statuses in `works` that concern an outbox row. One query:
+    statuses of messages staff typed on the phone (no outbox row) cost nothing more."""
+    keys = {(w.hotel_id, w.event.id_message) for w in works if isinstance(w.event, DeliveryStatus)}
+    if not keys:
+        return set()
+    query = select(OutboxMessage.hotel_id, OutboxMessage.id_message).where(
+        tuple_(OutboxMessage.hotel_id, OutboxMessage.id_message).in_(list(keys))
+    )
+    return {(int(r[0]), str(r[1])) for r in await conn.execute(query)}
+
+
+async def _apply_other(conn: AsyncConnection, work: Work, hotel: HotelPolicy | None) -> None:
+    event = work.event
+    slug = hotel.slug if hotel else str(work.hotel_id)
+    if isinstance(event, InstanceStateChanged):
+        await set_instance_state(conn, work.hotel_id, event.state)
+        if event.is_authorized:
+            logger.bind(hotel=slug).info("instance state: authorized")
+        else:
+            logger.bind(hotel=slug).warning(
+                "instance state: {} (not authorized: nothing is received or sent)", event.state
+            )
+    elif isinstance(event, InstanceStatusChanged):
+        logger.bind(hotel=slug).info("instance socket {}", event.status)
+    elif isinstance(event, QuotaExceeded):
+        logger.bind(hotel=slug).warning(
+            "Green API quota exceeded ({}: {}/{})", event.status, event.used, event.total
+        )
+    elif isinstance(event, IncomingCall):
+        logger.bind(hotel=slug).debug("incoming call {}", event.status)
+
+
+def _message_row(
+    work: Work, event: MessageEvent, conv_id: int, sent_at: datetime
+) -> dict[str, Any]:
+    incoming = isinstance(event, IncomingMessage)
+    modifier = event.kind in MODIFIER_KINDS
+    verdict = None if modifier and event.kind is not MessageKind.REACTION else work.verdict
+    return {
+        "hotel_id": work.hotel_id,
+        "conversation_id": conv_id,
+        "chat_id": event.chat_id,
+        "id_message": event.id_message,
+        "direction": "in" if incoming else "out",
+        "from_staff": isinstance(event, OutgoingMessage) and event.from_phone,
+        "from_api": isinstance(event, OutgoingMessage) and event.from_api,
+        "kind": event.kind.value,
+        "type_message": event.type_message[:64],
+        "sender_id": _cut(event.sender_id, 64),
+        "sender_name": _cut(event.sender_name, 200),
+        "text": event.text,
+        "undecryptable": event.undecryptable,
+        "target_id": _cut(event.target_id, 128),
+        "sent_at": sent_at,
+        "notification_id": work.notification_id,
+        **_verdict_values(verdict, sent_at if verdict else None),
+    }
+
+
+def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, Any]:
+    if verdict is None:
+        return {
+            "sentiment": None,
+            "score": None,
+            "requires_attention": False,
+            "reason": None,
+            "language": None,
+            "analyser": None,
+            "analysed_at": None,
+        }
+    return {
+        "sentiment": verdict.sentiment.value,
+        "score": verdict.score,
+        "requires_attention": verdict.requires_attention,
+        "reason": verdict.reason[:200],
+        "language": verdict.language[:8],
+        "analyser": verdict.analyser[:32],
+        "analysed_at": at,
+    }
+
+
+def _message_upsert(conn: AsyncConnection) -> Insert:
+    stmt = _insert(conn, Message)
+    ex = stmt.excluded
+    replaced = [
+        "conversation_id", "kind", "type_message", "sender_id", "sender_name", "text",
+        "undecryptable", "target_id", "sent_at", "notification_id", "sentiment", "score",
+        "requires_attention", "reason", "language", "analyser", "analysed_at", "updated_at",
+    ]  # fmt: skip
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=[Message.hotel_id, Message.chat_id, Message.id_message],
+        set_={name: ex[name] for name in replaced},
+        # Never replace real text by a late placeholder, nor an edited text by the original.
+        where=and_(~Message.edited, or_(Message.undecryptable, ~ex.undecryptable)),
+    )
+    return upsert.returning(Message.id, Message.hotel_id, Message.chat_id, Message.id_message)
+
+
+async def _apply_messages(
+    conn: AsyncConnection,
+    works: Sequence[Work],
+    hotels: Mapping[int, HotelPolicy],
+    now: datetime,
+    hooks: Sequence[MessageHook],
+    room_lookup: RoomLookup | None,
+    result: BatchResult,
+) -> None:
+    keys: dict[Key, bool] = {}
+    for w in works:
+        assert isinstance(w.event, MessageEvent)
+        keys[(w.hotel_id, w.event.chat_id)] = w.event.is_group
+    guest_keys = [k for k in keys if hotels[k[0]].is_guest_chat(k[1])]
+    guests, convs = await load_states(conn, keys, guest_keys, now)
+    rows: dict[tuple[int, str, str], dict[str, Any]] = {}
+    attention: list[_Attention] = []
+    edits: list[tuple[Work, MessageEvent]] = []
+    flags: list[dict[str, Any]] = []  # deletions and reactions applied to their targets
+    followups: list[tuple[Work, MessageEvent, datetime, bool]] = []  # hooks + keywords
+    for work in works:
+        event = work.event
+        assert isinstance(event, MessageEvent)
+        key = (work.hotel_id, event.chat_id)
+        hotel = hotels[work.hotel_id]
+        conv = convs[key]
+        guest = guests.get(key)
+        sent_at = event.timestamp or work.received_at
+        mkey = (work.hotel_id, event.chat_id, event.id_message)
+        rows[mkey] = _message_row(work, event, conv.id, sent_at)
+        conv.touched = True
+        conv.last_message_at = _later(conv.last_message_at, sent_at)
+        if isinstance(event, OutgoingMessage):
+            if event.from_phone:
+                _staff_replied(conv, hotel, sent_at)
+            else:
+                await record_echo(
+                    conn,
+                    hotel_id=work.hotel_id,
+                    chat_id=event.chat_id,
+                    id_message=event.id_message,
+                    text=event.text,
+                )
+            continue
+        if guest is None:
+            continue  # a group (not treated as guests) or the staff chat: stored only
+        assert isinstance(event, IncomingMessage)
+        conv.last_guest_message_at = _later(conv.last_guest_message_at, sent_at)
+        _update_guest(guest, event, work, sent_at)
+        if event.kind is MessageKind.EDITED and event.target_id:
+            edits.append((work, event))
+        elif event.kind is MessageKind.DELETED and event.target_id:
+            flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
+                          "is_del": True, "emoji": None, "u": now})  # fmt: skip
+        elif event.kind is MessageKind.REACTION and event.target_id:
+            flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
+                          "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
+        elif work.verdict is not None and work.verdict.requires_attention:
+            attention.append(_Attention(key, mkey, event.text, work.verdict.reason))
+        if event.kind not in MODIFIER_KINDS and event.kind is not MessageKind.POLL_UPDATE:
+            is_first = guest.first_message_at is None
+            if guest.first_message_at is None:
+                guest.first_message_at, guest.dirty = sent_at, True
+            followups.append((work, event, sent_at, is_first))
+    ids: dict[tuple[int, str, str], int] = {}
+    if rows:
+        values = [{**r, "created_at": now, "updated_at": now} for r in rows.values()]
+        for r in await conn.execute(_message_upsert(conn), values):
+            ids[(r[1], r[2], r[3])] = int(r[0])
+    if flags:
+        await _apply_flags(conn, flags)
+    for edit, edit_event in edits:
+        target = await _apply_edit(conn, edit, edit_event, now)
+        verdict = edit.verdict
+        if target is not None and verdict is not None and verdict.requires_attention:
+            tkey = (edit.hotel_id, edit_event.chat_id, edit_event.target_id or "")
+            ids[tkey] = target
+            akey = (edit.hotel_id, edit_event.chat_id)
+            attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason))
+    await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
+    for item, item_event, item_at, is_first in followups:
+        await _after_message(conn, item, item_event, item_at, is_first, ids, convs, guests, hooks)
+    await write_states(conn, guests, convs, now)
+
+
+def _staff_replied(conv: ConvState, hotel: HotelPolicy, sent_at: datetime) -> None:
+    """Staff typed on the phone: they are on it. Automated messages pause for
+    staff_pause_h, and alerts counted during the cooldown need no follow-up any more."""
+    conv.last_staff_reply_at = _later(conv.last_staff_reply_at, sent_at)
+    pause_until = sent_at + timedelta(hours=hotel.staff_pause_h)
+    conv.handled_by_staff_until = _later(conv.handled_by_staff_until, pause_until)
+    conv.suppressed_alerts = 0
+    conv.last_suppressed_message_id = None
+
+
+def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
+    name = event.contact_name or event.sender_name
+    if name and name != guest.name:
+        guest.name, guest.dirty = name[:200], True
+    verdict = work.verdict
+    if (
+        verdict is not None
+        and verdict.language not in ("", "und")
+        and verdict.language != guest.language
+    ):
+        guest.language, guest.dirty = verdict.language[:8], True
+    if work.keyword == "stop" and not guest.opted_out:
+        guest.opted_out, guest.opted_out_at, guest.dirty = True, at, True
+    elif work.keyword == "start" and guest.opted_out:
+        guest.opted_out, guest.opted_out_at, guest.dirty = False, None, True
+
+
+async def _apply_flags(conn: AsyncConnection, flags: list[dict[str, Any]]) -> None:
+    where = and_(
+        Message.hotel_id == bindparam("h"),
+        Message.chat_id == bindparam("c"),
+        Message.id_message == bindparam("t"),
+    )
+    # Parameter names must not equal column names: SQLAlchemy would add them to SET.
+    deletions = [f for f in flags if f["is_del"]]
+    reactions = [f for f in flags if not f["is_del"]]
+    if deletions:
+        stmt = update(Message).where(where).values(deleted=True, updated_at=bindparam("u"))
+        await conn.execute(stmt, deletions)
+    if reactions:
+        stmt = (
+            update(Message)
+            .where(where)
+            .values(reaction=bindparam("emoji"), updated_at=bindparam("u"))
+        )
+        await conn.execute(stmt, reactions)
+
+
+async def _apply_edit(
+    conn: AsyncConnection, work: Work, event: MessageEvent, now: datetime
+) -> int | None:
+    """The target row gets the new text and the new verdict. Returns its id (None when
+    the original is not stored: the edit row itself still keeps the new text)."""
+    stmt = (
+        update(Message)
+        .where(
+            Message.hotel_id == work.hotel_id,
+            Message.chat_id == event.chat_id,
+            Message.id_message == event.target_id,
+        )
+        .values(
+            text=event.text,
+            edited=True,
+            undecryptable=False,
+            updated_at=now,
+            **_verdict_values(work.verdict, now if work.verdict else None),
+        )
+        .returning(Message.id)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else int(row[0])
+
+
+async def _decide_alerts(
+    conn: AsyncConnection,
+    attention: list[_Attention],
+    ids: Mapping[tuple[int, str, str], int],
+    convs: Mapping[Key, ConvState],
+    guests: Mapping[Key, GuestState],
+    hotels: Mapping[int, HotelPolicy],
+    now: datetime,
+    room_lookup: RoomLookup | None,
+    result: BatchResult,
+) -> None:
+    pending = [(a, ids[a.message_key]) for a in attention if a.message_key in ids]
+    if not pending:
+        return
+    query = select(Alert.message_id).where(Alert.message_id.in_([m for _, m in pending]))
+    existing = set((await conn.execute(query)).scalars())
+    drafts: list[tuple[ConvState, AlertDraft]] = []
+    for item, message_id in pending:
+        if message_id in existing:
+            continue  # a replay: this message was alerted (or summarised) already
+        conv, hotel = convs[item.key], hotels[item.key[0]]
+        state = policy.CooldownState(conv.last_alert_at, conv.suppressed_alerts)
+        cooldown = timedelta(minutes=hotel.alert_cooldown_min)
+        if policy.decide(now, cooldown, state) is policy.AlertDecision.SUPPRESS:
+            conv.suppressed_alerts += 1
+            conv.last_suppressed_message_id = message_id
+            continue
+        guest = guests.get(item.key)
+        guest_id = guest.id if guest else None
+        room = await room_lookup(conn, hotel.id, guest_id, item.key[1]) if room_lookup else None
+        subject = policy.AlertSubject(guest.name if guest else None, item.key[1],
+                                      policy.phone_of(item.key[1]), room)  # fmt: skip
+        text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
+        drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
+                                        conv.suppressed_alerts, text)))  # fmt: skip
+        conv.last_alert_at = now
+        conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
+    if drafts:
+        alert_ids = await record_alerts(conn, [d for _, d in drafts], hotels, now, result)
+        for conv, draft in drafts:
+            conv.open_alert_id = alert_ids.get(draft.message_id, conv.open_alert_id)
+
+
+async def _after_message(
+    conn: AsyncConnection,
+    work: Work,
+    event: MessageEvent,
+    sent_at: datetime,
+    is_first: bool,
+    ids: Mapping[tuple[int, str, str], int],
+    convs: Mapping[Key, ConvState],
+    guests: Mapping[Key, GuestState],
+    hooks: Sequence[MessageHook],
+) -> None:
+    """Opt-out confirmation and message hooks for one incoming guest message."""
+    key = (work.hotel_id, event.chat_id)
+    message_id = ids.get((work.hotel_id, event.chat_id, event.id_message))
+    if message_id is None:
+        return  # the row was not replaced (a late placeholder): nothing new happened
+    guest = guests[key]
+    if work.keyword is not None and event.text:
+        language = confirmation_language(event.text, guest.language)
+        await enqueue(
+            conn,
+            hotel_id=work.hotel_id,
+            idempotency_key=f"keyword:{message_id}",
+            kind="optout" if work.keyword == "stop" else "optin",
+            chat_id=event.chat_id,
+            text=confirmation_text(work.keyword, language),
+        )
+    if not hooks:
+        return
+    info = GuestMessageInfo(
+        hotel_id=work.hotel_id,
+        guest_id=guest.id,
+        conversation_id=convs[key].id,
+        message_id=message_id,
+        chat_id=event.chat_id,
+        id_message=event.id_message,
+        kind=event.kind.value,
+        text=event.text,
+        sent_at=sent_at,
+        is_first_message=is_first,
+        keyword=work.keyword,
+        opted_out=guest.opted_out,
+        language=guest.language,
+    )
+    for hook in hooks:
+        await hook(conn, info)
