@@ -14,7 +14,7 @@ from hotelbot.storage.models import BigId
 from hotelbot.storage.types import UtcDateTime
 
 revision = "0003_stays_triggers"
-down_revision = "0001_foundation"
+down_revision = "0002_understanding"
 branch_labels = None
 depends_on = None
 
