@@ -52,15 +52,23 @@ def _root(
 def _register() -> None:
     from hotelbot.cli import db as db_cli
     from hotelbot.cli import demo as demo_cli
+    from hotelbot.cli import doctor as doctor_cli
+    from hotelbot.cli import guest as guest_cli
     from hotelbot.cli import hotel as hotel_cli
     from hotelbot.cli import messages as messages_cli
     from hotelbot.cli import run as run_cli
+    from hotelbot.cli import stats as stats_cli
+    from hotelbot.cli import status as status_cli
 
     app.add_typer(db_cli.app, name="db")
     app.add_typer(hotel_cli.app, name="hotel")
     app.add_typer(messages_cli.app, name="messages")
+    app.add_typer(guest_cli.app, name="guest")
     run_cli.register(app)
     demo_cli.register(app)
+    status_cli.register(app)  # [operations]
+    doctor_cli.register(app)
+    stats_cli.register(app)
 
 
 _register()
