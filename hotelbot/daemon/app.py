@@ -161,9 +161,9 @@ class Daemon:
             self._install_signal_handlers()
         self._hotels_due = 0.0
         await self._sync_hotels()
-        self._start_supervisor()  # [operations]
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
+        self._start_supervisor()  # [operations] watchdog pings only after READY=1
         logger.info(
             "hotelbot daemon {} started: {} hotel(s) polling, database {}",
             self.name, len(self._runners), self.db.dialect,
