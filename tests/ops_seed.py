@@ -110,11 +110,12 @@ async def seed(db: Database, now: datetime) -> Seeded:
                 ).returning(OutboxMessage.id)
             )  # fmt: skip
             outbox_ids.append(int(result.scalar_one()))
+        alert = {"hotel_id": hotel_id, "kind": "alert", "reason": "complaint", "state": "queued"}
         await conn.execute(insert(Alert), [
-            {"hotel_id": hotel_id, "message_id": a1, "conversation_id": conv[anna], "kind": "alert",
-             "reason": "complaint", "state": "queued", "outbox_id": outbox_ids[0], "created_at": old},
-            {"hotel_id": hotel_id, "message_id": b1, "conversation_id": conv[boris], "kind": "alert",
-             "reason": "complaint", "state": "queued", "outbox_id": outbox_ids[1], "created_at": now},
+            {**alert, "message_id": a1, "conversation_id": conv[anna],
+             "outbox_id": outbox_ids[0], "created_at": old},
+            {**alert, "message_id": b1, "conversation_id": conv[boris],
+             "outbox_id": outbox_ids[1], "created_at": now},
         ])  # fmt: skip
         stays = {}
         for chat, name, check_in, check_out in (
@@ -139,16 +140,14 @@ async def seed(db: Database, now: datetime) -> Seeded:
             for h, outcome in ((1, "enqueued"), (2, "deferred:quiet_hours"),
                                (3, "skipped:opted_out"), (4, "skipped:opted_out"))
         ])  # fmt: skip
+        note = {"hotel_id": hotel_id, "type_webhook": "incomingMessageReceived"}
         await conn.execute(insert(Notification), [
-            {"hotel_id": hotel_id, "receipt_id": 1, "type_webhook": "incomingMessageReceived",
-             "dedupe_key": "n1", "chat_id": anna, "id_message": "A1", "body": _body(anna, ANNA_TEXT),
-             "received_at": old, "processed_at": old},
-            {"hotel_id": hotel_id, "receipt_id": 2, "type_webhook": "incomingMessageReceived",
-             "dedupe_key": "n2", "chat_id": boris, "id_message": "B1",
+            {**note, "receipt_id": 1, "dedupe_key": "n1", "chat_id": anna, "id_message": "A1",
+             "body": _body(anna, ANNA_TEXT), "received_at": old, "processed_at": old},
+            {**note, "receipt_id": 2, "dedupe_key": "n2", "chat_id": boris, "id_message": "B1",
              "body": _body(boris, BORIS_TEXT), "received_at": now, "processed_at": None},
-            {"hotel_id": hotel_id, "receipt_id": 3, "type_webhook": "incomingMessageReceived",
-             "dedupe_key": "n3", "chat_id": boris, "id_message": "B2", "body": _body(boris, "thanks"),
-             "received_at": now, "processed_at": None},
+            {**note, "receipt_id": 3, "dedupe_key": "n3", "chat_id": boris, "id_message": "B2",
+             "body": _body(boris, "thanks"), "received_at": now, "processed_at": None},
         ])  # fmt: skip
         await conn.execute(insert(DeadLetter).values(
             hotel_id=hotel_id, receipt_id=9, fingerprint="f", raw=f"garbage {ANNA}@c.us",

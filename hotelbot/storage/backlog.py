@@ -14,11 +14,13 @@ OUTBOX_OPEN_STATES = ("pending", "sending", "unknown")
 async def backlog_counts(conn: AsyncConnection, hotel_id: int | None = None) -> tuple[int, int]:
     """(unprocessed notifications, open outbox messages), for one hotel or all. Read-only;
     both counts use indexed columns (the partial unprocessed index, ix_outbox_due)."""
-    unprocessed = select(func.count()).select_from(Notification).where(
-        Notification.processed_at.is_(None)
+    unprocessed = (
+        select(func.count()).select_from(Notification).where(Notification.processed_at.is_(None))
     )
-    outbox = select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.state.in_(OUTBOX_OPEN_STATES)
+    outbox = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.state.in_(OUTBOX_OPEN_STATES))
     )
     if hotel_id is not None:
         unprocessed = unprocessed.where(Notification.hotel_id == hotel_id)
