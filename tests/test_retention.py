@@ -127,3 +127,18 @@ def test_phone_digits_rejects_non_numbers(bad: str) -> None:
 def test_phone_digits_normalises() -> None:
     assert phone_digits("+371 2000-0001") == "37120000001"
     assert phone_digits("37120000001@c.us") == "37120000001"
+
+
+async def test_the_daemon_purges_on_start_and_keeps_current_data(db: Database, db_url: str) -> None:
+    from hotelbot.storage.types import utcnow
+    from tests.helpers import fast_settings, running_daemon, wait_for
+
+    await seed(db, utcnow())
+
+    async def anna_gone() -> bool:
+        return ANNA_TEXT not in await _all_text(db)
+
+    settings = fast_settings(db_url, privacy={"retention_days": 365})
+    async with running_daemon(settings):
+        await wait_for(anna_gone, 10)
+    assert BORIS_TEXT in await _all_text(db)
