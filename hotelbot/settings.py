@@ -107,7 +107,7 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     sentiment: SentimentSettings = SentimentSettings()
-    llm: LlmSettings = LlmSettings()
+    llm: LlmSettings = LlmSettings()  # the LLM sentiment analyser (off by default)
     privacy: PrivacySettings = PrivacySettings()
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:

@@ -50,6 +50,7 @@ def _root(
 
 
 def _register() -> None:
+    from hotelbot.cli import conversations as conversations_cli
     from hotelbot.cli import db as db_cli
     from hotelbot.cli import demo as demo_cli
     from hotelbot.cli import doctor as doctor_cli
@@ -57,6 +58,7 @@ def _register() -> None:
     from hotelbot.cli import hotel as hotel_cli
     from hotelbot.cli import messages as messages_cli
     from hotelbot.cli import run as run_cli
+    from hotelbot.cli import sentiment as sentiment_cli
     from hotelbot.cli import stats as stats_cli
     from hotelbot.cli import status as status_cli
 
@@ -64,7 +66,9 @@ def _register() -> None:
     app.add_typer(hotel_cli.app, name="hotel")
     app.add_typer(messages_cli.app, name="messages")
     app.add_typer(guest_cli.app, name="guest")
+    app.add_typer(conversations_cli.app, name="conversations")
     run_cli.register(app)
+    sentiment_cli.register(app)
     demo_cli.register(app)
     status_cli.register(app)  # [operations]
     doctor_cli.register(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -34,54 +33,58 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _text_of(body: dict[str, Any]) -> str:
-    data = body.get("messageData") or {}
-    for path in (("textMessageData", "textMessage"), ("extendedTextMessageData", "text"),
-                 ("fileMessageData", "caption"), ("editedMessageData", "textMessage")):
-        node: Any = data
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, str) and node:
-            return node
-    return f"<{data.get('typeMessage', body.get('typeWebhook', '?'))}>"
-
-
 @app.command("list")
 def list_(
     hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
-    since: Annotated[str | None, typer.Option(help="Only newer: 30m, 2h, 3d or an ISO date.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only newer: 30m, 2h, 3d or an ISO date.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest last.")] = 50,
+    attention: Annotated[
+        bool, typer.Option("--attention", help="Only messages that need staff attention.")
+    ] = False,
+    outgoing: Annotated[bool, typer.Option("--all", help="Include outgoing messages.")] = False,
 ) -> None:
-    """List incoming guest messages."""
+    """List guest messages as understood (kind, sentiment, attention)."""
     from sqlalchemy import select
 
-    from hotelbot.storage.models import Hotel, Notification
+    from hotelbot.storage.models import Hotel
+    from hotelbot.storage.models_messaging import Message
 
     since_at = parse_since(since) if since else None
 
     async def go(db: Database) -> list[Any]:
         query = (
-            select(Hotel.slug, Notification.received_at, Notification.chat_id, Notification.body)
-            .join(Hotel, Hotel.id == Notification.hotel_id)
-            .where(Notification.type_webhook == "incomingMessageReceived")
-            .order_by(Notification.id.desc())
+            select(
+                Message.sent_at, Hotel.slug, Message.chat_id, Message.direction,
+                Message.sender_name, Message.kind, Message.sentiment, Message.requires_attention,
+                Message.reason, Message.text,
+            )
+            .join(Hotel, Hotel.id == Message.hotel_id)
+            .order_by(Message.sent_at.desc(), Message.id.desc())
             .limit(limit)
-        )
+        )  # fmt: skip
+        if not outgoing:
+            query = query.where(Message.direction == "in")
+        if attention:
+            query = query.where(Message.requires_attention.is_(True))
         if hotel:
             query = query.where(Hotel.slug == hotel)
         if since_at:
-            query = query.where(Notification.received_at >= since_at)
+            query = query.where(Message.sent_at >= since_at)
         async with db.read() as conn:
             return list(await conn.execute(query))
 
     rows = list(reversed(common.with_db(go)))
     out = []
-    for slug, received_at, chat_id, body_json in rows:
-        body = json.loads(body_json)
-        sender = (body.get("senderData") or {}).get("senderName") or ""
-        text = _text_of(body).replace("\n", " ")
-        out.append([received_at.strftime("%Y-%m-%d %H:%M:%S"), slug, chat_id, sender, text[:80]])
+    for sent_at, slug, chat_id, direction, sender, kind, sentiment, needs, reason, text in rows:
+        shown = (text or f"<{kind}>").replace("\n", " ")[:80]
+        mood = (sentiment or "") + (" !" if needs else "")
+        who = (sender or "") if direction == "in" else "(hotel)"
+        out.append([sent_at.strftime("%Y-%m-%d %H:%M:%S"), slug, chat_id, who, mood,
+                    (reason or "") if needs else "", shown])  # fmt: skip
     if not out:
         typer.echo("no messages")
         return
-    typer.echo(common.table(["RECEIVED (UTC)", "HOTEL", "CHAT", "FROM", "TEXT"], out))
+    headers = ["SENT (UTC)", "HOTEL", "CHAT", "FROM", "SENTIMENT", "REASON", "TEXT"]
+    typer.echo(common.table(headers, out))

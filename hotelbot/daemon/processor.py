@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from loguru import logger
 from sqlalchemy import select
@@ -39,23 +40,30 @@ from hotelbot.domain.events import (
     OutgoingMessage,
 )
 from hotelbot.domain.optout import classify_keyword
-from hotelbot.domain.sentiment import SentimentAnalyser
+from hotelbot.domain.sentiment import Verdict
 from hotelbot.greenapi.wire import interpret
+from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
+from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
 from hotelbot.storage.models import Notification
+from hotelbot.storage.models_messaging import Conversation
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.understanding import (
-    BatchResult,
-    HotelPolicy,
     MessageHook,
     Work,
     apply_batch,
-    apply_followups,
-    load_hotel_policies,
     record_failures,
 )
 
 Clock = Callable[[], datetime]
+
+
+class Analyser(Protocol):
+    """What the processor needs from sentiment: the SentimentStage, or any analyser.
+    An object with `llm_configured = False` is trusted never to await I/O (run inline)."""
+
+    async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict: ...
+
 
 # Kinds whose text is a person's own words worth judging (captions and button labels too).
 _NOT_ANALYSED = frozenset(
@@ -74,7 +82,7 @@ class Processor:
     def __init__(
         self,
         db: Database,
-        analyser: SentimentAnalyser,
+        analyser: Analyser,
         *,
         max_concurrency: int = 8,
         batch_size: int = 500,
@@ -321,9 +329,11 @@ class Processor:
             logger.warning("processor: cannot record failures: {}", type(exc).__name__)
             return
         for work in works:
+            # Only the error class in the log: exception messages may quote guest text
+            # (database errors include the statement parameters). The row keeps the detail.
             logger.warning(
                 "notification {} not processed (attempt {}): {}",
-                work.notification_id, work.attempts + 1, work.error,
+                work.notification_id, work.attempts + 1, _error_class(work.error),
             )  # fmt: skip
         self.failed_total += len(given_up)
         for work in given_up:
@@ -331,9 +341,14 @@ class Processor:
                          self._max_attempts)  # fmt: skip
 
     async def _followups(self) -> None:
-        if not self._hotels:
-            async with self._db.read() as conn:
+        """Send follow-up alerts that are due. Reads first, so an idle daemon does not take
+        the SQLite write lock every scan."""
+        async with self._db.read() as conn:
+            if not self._hotels:
                 self._hotels = await load_hotel_policies(conn)
+            query = select(Conversation.id).where(Conversation.suppressed_alerts > 0).limit(1)
+            if (await conn.execute(query)).first() is None:
+                return
         async with self._db.write() as conn:
             result = await apply_followups(conn, self._hotels, now=self._clock())
         self._account(result)
@@ -360,3 +375,8 @@ class Processor:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+
+
+def _error_class(error: str | None) -> str:
+    """ "apply: IntegrityError" out of "apply: IntegrityError: <details>"."""
+    return ":".join((error or "unknown").split(":", 2)[:2])

@@ -15,7 +15,7 @@ placeholder replaced by the real text) never enqueues a second alert or confirma
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,31 +44,14 @@ from hotelbot.domain.optout import (
     confirmation_text,
 )
 from hotelbot.domain.sentiment import Verdict
+from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
+from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
-from hotelbot.storage.models import Notification
+from hotelbot.storage.models import Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
 
 Key = tuple[int, str]  # (hotel_id, chat_id)
-
-
-@dataclass(frozen=True, slots=True)
-class HotelPolicy:
-    """The hotel settings interpretation needs (a slice of the hotels row)."""
-
-    id: int
-    slug: str
-    staff_chat_id: str | None
-    alert_cooldown_min: int
-    staff_pause_h: float
-    groups_as_guests: bool
-
-    def is_guest_chat(self, chat_id: str) -> bool:
-        """Guest conversations: personal/@lid chats, groups only with groups_as_guests, and
-        never the staff chat itself."""
-        if chat_id == self.staff_chat_id:
-            return False
-        return self.groups_as_guests or not chat_id.endswith("@g.us")
 
 
 @dataclass(slots=True)
@@ -155,13 +138,6 @@ class _Attention:
     reason: str
 
 
-@dataclass(slots=True)
-class BatchResult:
-    processed: int = 0
-    alerts: int = 0
-    unsent_alert_hotels: set[int] = field(default_factory=set)
-
-
 def _insert(conn: AsyncConnection, table: Any) -> Any:
     return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
@@ -193,22 +169,37 @@ async def apply_batch(
     ]
     if messages:
         await _apply_messages(conn, messages, hotels, now, hooks, result)
+    ours = await _our_status_targets(conn, works)
     for work in works:
-        if not isinstance(work.event, IncomingMessage | OutgoingMessage):
+        event = work.event
+        if isinstance(event, DeliveryStatus):
+            if (work.hotel_id, event.id_message) in ours:
+                await record_delivery_status(
+                    conn, hotel_id=work.hotel_id, id_message=event.id_message, status=event.status
+                )
+        elif not isinstance(event, IncomingMessage | OutgoingMessage):
             await _apply_other(conn, work, hotels.get(work.hotel_id))
     await _mark_processed(conn, works, now)
     result.processed = len(works)
     return result
 
 
+async def _our_status_targets(conn: AsyncConnection, works: Sequence[Work]) -> set[tuple[int, str]]:
+    """(hotel, idMessage) of the statuses in `works` that concern an outbox row. One query:
+    statuses of messages staff typed on the phone (no outbox row) cost nothing more."""
+    keys = {(w.hotel_id, w.event.id_message) for w in works if isinstance(w.event, DeliveryStatus)}
+    if not keys:
+        return set()
+    query = select(OutboxMessage.hotel_id, OutboxMessage.id_message).where(
+        tuple_(OutboxMessage.hotel_id, OutboxMessage.id_message).in_(list(keys))
+    )
+    return {(int(r[0]), str(r[1])) for r in await conn.execute(query)}
+
+
 async def _apply_other(conn: AsyncConnection, work: Work, hotel: HotelPolicy | None) -> None:
     event = work.event
     slug = hotel.slug if hotel else str(work.hotel_id)
-    if isinstance(event, DeliveryStatus):
-        await record_delivery_status(
-            conn, hotel_id=work.hotel_id, id_message=event.id_message, status=event.status
-        )
-    elif isinstance(event, InstanceStateChanged):
+    if isinstance(event, InstanceStateChanged):
         await set_instance_state(conn, work.hotel_id, event.state)
         if event.is_authorized:
             logger.bind(hotel=slug).info("instance state: authorized")
@@ -226,79 +217,75 @@ async def _apply_other(conn: AsyncConnection, work: Work, hotel: HotelPolicy | N
         logger.bind(hotel=slug).debug("incoming call {}", event.status)
 
 
+_GUEST_COLUMNS = (
+    Guest.hotel_id, Guest.chat_id, Guest.id, Guest.name, Guest.language, Guest.opted_out,
+    Guest.first_message_at, Guest.opted_out_at,
+)  # fmt: skip
+_CONV_COLUMNS = (
+    Conversation.hotel_id, Conversation.chat_id, Conversation.id, Conversation.guest_id,
+    Conversation.last_message_at, Conversation.last_guest_message_at,
+    Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
+    Conversation.last_alert_at, Conversation.open_alert_id, Conversation.suppressed_alerts,
+    Conversation.last_suppressed_message_id,
+)  # fmt: skip
+
+
+async def _read_guests(conn: AsyncConnection, keys: list[Key]) -> dict[Key, _GuestState]:
+    query = select(*_GUEST_COLUMNS).where(tuple_(Guest.hotel_id, Guest.chat_id).in_(keys))
+    return {
+        (r[0], r[1]): _GuestState(r[2], r[3], r[4], bool(r[5]), r[6], False, r[7])
+        for r in await conn.execute(query)
+    }
+
+
+async def _read_convs(conn: AsyncConnection, keys: list[Key]) -> dict[Key, _ConvState]:
+    query = select(*_CONV_COLUMNS).where(
+        tuple_(Conversation.hotel_id, Conversation.chat_id).in_(keys)
+    )
+    return {
+        (r[0], r[1]): _ConvState(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        for r in await conn.execute(query)
+    }
+
+
 async def _load_states(
     conn: AsyncConnection,
     works: Sequence[Work],
     hotels: Mapping[int, HotelPolicy],
     now: datetime,
 ) -> tuple[dict[Key, _GuestState], dict[Key, _ConvState]]:
-    """Create missing guests/conversations (ON CONFLICT DO NOTHING), then read them."""
+    """Read the batch's guests and conversations; create the missing ones (ON CONFLICT DO
+    NOTHING, so a concurrent creator is harmless) and read those. Known chats: two SELECTs."""
     keys: dict[Key, bool] = {}
     for w in works:
         assert isinstance(w.event, MessageEvent)
         keys[(w.hotel_id, w.event.chat_id)] = w.event.is_group
     guest_keys = [k for k in keys if hotels[k[0]].is_guest_chat(k[1])]
-    guests: dict[Key, _GuestState] = {}
-    if guest_keys:
-        rows = [
-            {
-                "hotel_id": h,
-                "chat_id": c,
-                "phone": policy.phone_of(c),
-                "created_at": now,
-                "updated_at": now,
-            }
-            for h, c in guest_keys
-        ]
+    guests = await _read_guests(conn, guest_keys) if guest_keys else {}
+    missing = [k for k in guest_keys if k not in guests]
+    if missing:
         stmt = _insert(conn, Guest).on_conflict_do_nothing(
             index_elements=[Guest.hotel_id, Guest.chat_id]
         )
-        await conn.execute(stmt, rows)
-        query = select(
-            Guest.hotel_id,
-            Guest.chat_id,
-            Guest.id,
-            Guest.name,
-            Guest.language,
-            Guest.opted_out,
-            Guest.first_message_at,
-            Guest.opted_out_at,
-        ).where(tuple_(Guest.hotel_id, Guest.chat_id).in_(guest_keys))
-        for r in await conn.execute(query):
-            guests[(r[0], r[1])] = _GuestState(r[2], r[3], r[4], bool(r[5]), r[6], False, r[7])
-    conv_rows = [
-        {
-            "hotel_id": h,
-            "chat_id": c,
-            "guest_id": guests[(h, c)].id if (h, c) in guests else None,
-            "is_group": is_group,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for (h, c), is_group in keys.items()
-    ]
-    stmt = _insert(conn, Conversation).on_conflict_do_nothing(
-        index_elements=[Conversation.hotel_id, Conversation.chat_id]
-    )
-    await conn.execute(stmt, conv_rows)
-    conv_query = select(
-        Conversation.hotel_id,
-        Conversation.chat_id,
-        Conversation.id,
-        Conversation.guest_id,
-        Conversation.last_message_at,
-        Conversation.last_guest_message_at,
-        Conversation.last_staff_reply_at,
-        Conversation.handled_by_staff_until,
-        Conversation.last_alert_at,
-        Conversation.open_alert_id,
-        Conversation.suppressed_alerts,
-        Conversation.last_suppressed_message_id,
-    ).where(tuple_(Conversation.hotel_id, Conversation.chat_id).in_(list(keys)))
-    convs = {
-        (r[0], r[1]): _ConvState(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
-        for r in await conn.execute(conv_query)
-    }
+        await conn.execute(
+            stmt,
+            [{"hotel_id": h, "chat_id": c, "phone": policy.phone_of(c), "created_at": now,
+              "updated_at": now} for h, c in missing],
+        )  # fmt: skip
+        guests.update(await _read_guests(conn, missing))
+    convs = await _read_convs(conn, list(keys))
+    missing = [k for k in keys if k not in convs]
+    if missing:
+        stmt = _insert(conn, Conversation).on_conflict_do_nothing(
+            index_elements=[Conversation.hotel_id, Conversation.chat_id]
+        )
+        await conn.execute(
+            stmt,
+            [{"hotel_id": h, "chat_id": c, "guest_id": guests[(h, c)].id if (h, c) in guests
+              else None, "is_group": keys[(h, c)], "created_at": now, "updated_at": now}
+             for h, c in missing],
+        )  # fmt: skip
+        convs.update(await _read_convs(conn, missing))
     return guests, convs
 
 
@@ -415,10 +402,10 @@ async def _apply_messages(
             edits.append((work, event))
         elif event.kind is MessageKind.DELETED and event.target_id:
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
-                          "deleted": True, "reaction": None, "u": now})  # fmt: skip
+                          "is_del": True, "emoji": None, "u": now})  # fmt: skip
         elif event.kind is MessageKind.REACTION and event.target_id:
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
-                          "deleted": False, "reaction": event.text or None, "u": now})  # fmt: skip
+                          "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
             attention.append(_Attention(key, mkey, event.text, work.verdict.reason))
         if event.kind not in MODIFIER_KINDS and event.kind is not MessageKind.POLL_UPDATE:
@@ -480,8 +467,9 @@ async def _apply_flags(conn: AsyncConnection, flags: list[dict[str, Any]]) -> No
         Message.chat_id == bindparam("c"),
         Message.id_message == bindparam("t"),
     )
-    deletions = [f for f in flags if f["deleted"]]
-    reactions = [f for f in flags if not f["deleted"]]
+    # Parameter names must not equal column names: SQLAlchemy would add them to SET.
+    deletions = [f for f in flags if f["is_del"]]
+    reactions = [f for f in flags if not f["is_del"]]
     if deletions:
         stmt = update(Message).where(where).values(deleted=True, updated_at=bindparam("u"))
         await conn.execute(stmt, deletions)
@@ -489,7 +477,7 @@ async def _apply_flags(conn: AsyncConnection, flags: list[dict[str, Any]]) -> No
         stmt = (
             update(Message)
             .where(where)
-            .values(reaction=bindparam("reaction"), updated_at=bindparam("u"))
+            .values(reaction=bindparam("emoji"), updated_at=bindparam("u"))
         )
         await conn.execute(stmt, reactions)
 
@@ -532,13 +520,9 @@ async def _decide_alerts(
     pending = [(a, ids[a.message_key]) for a in attention if a.message_key in ids]
     if not pending:
         return
-    existing = set(
-        (
-            await conn.execute(
-                select(Alert.message_id).where(Alert.message_id.in_([m for _, m in pending]))
-            )
-        ).scalars()
-    )
+    query = select(Alert.message_id).where(Alert.message_id.in_([m for _, m in pending]))
+    existing = set((await conn.execute(query)).scalars())
+    drafts: list[tuple[_ConvState, AlertDraft]] = []
     for item, message_id in pending:
         if message_id in existing:
             continue  # a replay: this message was alerted (or summarised) already
@@ -553,61 +537,14 @@ async def _decide_alerts(
         subject = policy.AlertSubject(guest.name if guest else None, item.key[1],
                                       policy.phone_of(item.key[1]))  # fmt: skip
         text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
-        alert_id = await record_alert(
-            conn, hotel, conv.id, message_id, "alert", item.reason, conv.suppressed_alerts,
-            text, now, result,
-        )  # fmt: skip
-        conv.last_alert_at, conv.open_alert_id = now, alert_id
+        drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
+                                        conv.suppressed_alerts, text)))  # fmt: skip
+        conv.last_alert_at = now
         conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
-
-
-async def record_alert(
-    conn: AsyncConnection,
-    hotel: HotelPolicy,
-    conversation_id: int,
-    message_id: int,
-    kind: str,
-    reason: str,
-    more_count: int,
-    text: str,
-    now: datetime,
-    result: BatchResult,
-) -> int | None:
-    """Enqueue the alert to the staff chat (idempotency key "alert:<message id>") and record
-    it. Without a staff chat the alert is recorded with state "unsent". Idempotent."""
-    outbox_id = None
-    if hotel.staff_chat_id:
-        outbox_id = await enqueue(
-            conn,
-            hotel_id=hotel.id,
-            idempotency_key=f"alert:{message_id}",
-            kind="alert",
-            chat_id=hotel.staff_chat_id,
-            text=text,
-        )
-    else:
-        result.unsent_alert_hotels.add(hotel.id)
-    stmt = (
-        _insert(conn, Alert)
-        .values(
-            hotel_id=hotel.id,
-            message_id=message_id,
-            conversation_id=conversation_id,
-            kind=kind,
-            reason=reason[:200],
-            more_count=more_count,
-            state="queued" if hotel.staff_chat_id else "unsent",
-            outbox_id=outbox_id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[Alert.hotel_id, Alert.message_id])
-        .returning(Alert.id)
-    )
-    row = (await conn.execute(stmt)).first()
-    if row is None:
-        return None
-    result.alerts += 1
-    return int(row[0])
+    if drafts:
+        alert_ids = await record_alerts(conn, [d for _, d in drafts], hotels, now, result)
+        for conv, draft in drafts:
+            conv.open_alert_id = alert_ids.get(draft.message_id, conv.open_alert_id)
 
 
 async def _after_message(
@@ -666,41 +603,46 @@ async def _write_states(
 ) -> None:
     dirty = [g for g in guests.values() if g.dirty]
     if dirty:
-        stmt = (
-            update(Guest)
-            .where(Guest.id == bindparam("gid"))
-            .values(
-                name=bindparam("name"),
-                language=bindparam("language"),
-                opted_out=bindparam("opted_out"),
-                opted_out_at=bindparam("opted_out_at"),
-                first_message_at=bindparam("first_message_at"),
-                updated_at=bindparam("u"),
-            )
+        guest_cols = ["name", "language", "opted_out", "opted_out_at", "first_message_at"]
+        await _update_many(
+            conn,
+            Guest,
+            guest_cols,
+            [(g.id, [getattr(g, n) for n in guest_cols]) for g in dirty],
+            now,
         )
-        await conn.execute(
-            stmt,
-            [
-                {"gid": g.id, "name": g.name, "language": g.language, "opted_out": g.opted_out,
-                 "opted_out_at": g.opted_out_at, "first_message_at": g.first_message_at, "u": now}
-                for g in dirty
-            ],
-        )  # fmt: skip
     touched = [c for c in convs.values() if c.touched]
     if touched:
-        names = [
+        conv_cols = [
             "last_message_at", "last_guest_message_at", "last_staff_reply_at",
             "handled_by_staff_until", "last_alert_at", "open_alert_id", "suppressed_alerts",
             "last_suppressed_message_id",
         ]  # fmt: skip
-        stmt = (
-            update(Conversation)
-            .where(Conversation.id == bindparam("cid"))
-            .values({n: bindparam(n) for n in names}, updated_at=bindparam("u"))
-        )
-        await conn.execute(
-            stmt, [{"cid": c.id, "u": now, **{n: getattr(c, n) for n in names}} for c in touched]
-        )
+        await _update_many(
+            conn, Conversation, conv_cols,
+            [(c.id, [getattr(c, n) for n in conv_cols]) for c in touched], now,
+        )  # fmt: skip
+
+
+async def _update_many(
+    conn: AsyncConnection,
+    model: type[Guest] | type[Conversation],
+    columns: list[str],
+    rows: list[tuple[int, list[Any]]],
+    now: datetime,
+) -> None:
+    """One executemany UPDATE by primary key. Parameter names get a "p_" prefix: a
+    bindparam named like a column is reserved by SQLAlchemy for the SET clause."""
+    stmt = (
+        update(model)
+        .where(model.id == bindparam("p_id"))
+        .values({**{n: bindparam(f"p_{n}") for n in columns}, "updated_at": bindparam("p_u")})
+    )
+    params = [
+        {"p_id": row_id, "p_u": now, **{f"p_{n}": v for n, v in zip(columns, values, strict=True)}}
+        for row_id, values in rows
+    ]
+    await conn.execute(stmt, params)
 
 
 async def _mark_processed(conn: AsyncConnection, works: Iterable[Work], now: datetime) -> None:
@@ -744,71 +686,3 @@ async def record_failures(
     if params:
         await conn.execute(stmt, params)
     return given_up
-
-
-async def apply_followups(
-    conn: AsyncConnection, hotels: Mapping[int, HotelPolicy], *, now: datetime
-) -> BatchResult:
-    """Send the follow-up alert of every conversation whose cooldown ended with messages
-    counted. Idempotent: the follow-up is keyed by the newest counted message."""
-    result = BatchResult()
-    query = (
-        select(
-            Conversation.id,
-            Conversation.hotel_id,
-            Conversation.chat_id,
-            Conversation.last_alert_at,
-            Conversation.suppressed_alerts,
-            Conversation.last_suppressed_message_id,
-            Guest.name,
-            Message.text,
-            Message.reason,
-        )
-        .join(Message, Message.id == Conversation.last_suppressed_message_id)
-        .outerjoin(Guest, Guest.id == Conversation.guest_id)
-        .where(Conversation.suppressed_alerts > 0)
-    )
-    for row in list(await conn.execute(query)):
-        conv_id, hotel_id, chat_id, last_alert_at, count, suppressed_id, name, text, reason = row
-        hotel = hotels.get(hotel_id)
-        if hotel is None or suppressed_id is None:
-            continue
-        message_id = int(suppressed_id)
-        cooldown = timedelta(minutes=hotel.alert_cooldown_min)
-        if not policy.followup_due(now, cooldown, policy.CooldownState(last_alert_at, count)):
-            continue
-        subject = policy.AlertSubject(name, chat_id, policy.phone_of(chat_id))
-        body = policy.followup_text(subject, count, reason or "needs attention", text)
-        alert_id = await record_alert(
-            conn, hotel, conv_id, message_id, "followup", reason or "needs attention", count,
-            body, now, result,
-        )  # fmt: skip
-        await conn.execute(
-            update(Conversation)
-            .where(Conversation.id == conv_id)
-            .values(
-                suppressed_alerts=0,
-                last_suppressed_message_id=None,
-                last_alert_at=now,
-                open_alert_id=alert_id,
-                updated_at=now,
-            )
-        )
-    return result
-
-
-async def load_hotel_policies(conn: AsyncConnection) -> dict[int, HotelPolicy]:
-    from hotelbot.storage.models import Hotel
-
-    query = select(
-        Hotel.id,
-        Hotel.slug,
-        Hotel.staff_chat_id,
-        Hotel.alert_cooldown_min,
-        Hotel.staff_pause_h,
-        Hotel.groups_as_guests,
-    )
-    return {
-        r[0]: HotelPolicy(r[0], r[1], r[2] or None, int(r[3]), float(r[4]), bool(r[5]))
-        for r in await conn.execute(query)
-    }

@@ -14,10 +14,15 @@ How a message is read (all in one pass over its tokens):
   the tone negative and always sets ``requires_attention``, whatever the rest of the message says.
 - A request (a polite marker such as "could you" / "можно" plus something to bring, book or
   arrange) needs attention but is neutral in tone; urgent safety words always need attention.
-- Sarcasm is only trusted when it is explicit: "... NOT" at the end, "great, another ...",
-  or a listed marker ("yeah right", "(сарказм)"); then positive words count as negative.
+  A question for information ("could you tell me...", "подскажите") is no request, and
+  praise words inside a question ("can you recommend a good place?") are mostly discounted.
+- "too" / "слишком" before a word with no valence of its own ("too big") is a mild complaint.
+- Sarcasm is only trusted when it is explicit: "... NOT" at the end, a listed marker ("yeah
+  right", "(сарказм)"), or a cue like "great, another ..." / "ну спасибо" in a message that also
+  names something bad; then the positive words count as negative.
 
-The score is the summed valence squashed into [-1, 1] (s / sqrt(s² + 15)).
+The score is the summed valence squashed into [-1, 1] (s / sqrt(s² + 15)); >= 0.2 is positive,
+<= -0.05 negative. The thresholds were chosen on the dev halves of the shared eval sets.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ import re
 from typing import Final
 
 from hotelbot.domain.rules.language import UNDETERMINED, detect_language
-from hotelbot.domain.rules.lexicon import Lexicon, Phrase, PhraseKind, TokenEntry, matches
+from hotelbot.domain.rules.lexicon import (
+    EMPTY_ENTRY,
+    Lexicon,
+    Phrase,
+    PhraseKind,
+    TokenEntry,
+    matches,
+)
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.sentiment import Sentiment, Verdict
 
@@ -37,8 +49,8 @@ ANALYSER_NAME: Final = "rules"
 # Longer texts are cut: guest messages are short, and the cut keeps the worst case bounded.
 MAX_CHARS: Final = 8_000
 
-POSITIVE_THRESHOLD: Final = 0.25
-NEGATIVE_THRESHOLD: Final = -0.08
+POSITIVE_THRESHOLD: Final = 0.2
+NEGATIVE_THRESHOLD: Final = -0.05
 SQUASH_ALPHA: Final = 15.0
 NEGATION_WINDOW: Final = 3
 NEGATED_POSITIVE_FACTOR: Final = -0.75  # "not good": clearly negative
@@ -54,19 +66,24 @@ URGENT_VALENCE: Final = -1.5
 # A complaint whose message is not clearly positive overall is negative in tone.
 COMPLAINT_POSITIVE_FLOOR: Final = 0.45
 REQUEST_POSITIVE_FLOOR: Final = 0.5
+QUESTION_DAMPING: Final = 0.8
+INFO_TOPIC: Final = "info"  # a request topic that marks a question for information
+EXCESS_VALENCE: Final = -0.8
+_EXCESS: Final = frozenset(("too", "слишком", "чересчур"))
 
 _SENTENCE_END: Final = frozenset(".!?…")
-_SARCASM_RE: Final = (
-    # "Excellent service as always... NOT"
-    re.compile(r"(?:\.\.+|…|,|!|-)\s*not\s*[.!]*\s*$", re.IGNORECASE),
-    # "Great, another night without sleep"; "Отлично, опять ..."
-    re.compile(
-        r"(?:^|[\s.!,])(?:great|fantastic|wonderful|perfect|brilliant|lovely|awesome|"
-        r"excellent|amazing|super|just what i needed|отлично|прекрасно|замечательно|"
-        r"великолепно|супер|класс|здорово|чудесно)\s*[,!.…]+\s*"
-        r"(?:another|again|more|once again|опять|снова|еще|ещё)\b",
-        re.IGNORECASE,
-    ),
+_REPEAT_WORDS: Final = frozenset(
+    ("another", "again", "more", "once", "опять", "снова", "еще", "just")
+)
+_SARCASM_END_RE: Final = re.compile(r"(?:\.\.+|…|,|!|-)\s*not\s*[.!]*\s*$", re.IGNORECASE)
+# Weaker cues: trusted only when the message also names something bad ("Great, another night
+# without sleep" is sarcasm; "Great, more towels arrived" is not).
+_SARCASM_CUE_RE: Final = re.compile(
+    r"(?:^|[\s.!,])(?:(?:great|fantastic|wonderful|perfect|brilliant|lovely|awesome|excellent|"
+    r"amazing|super|отлично|прекрасно|замечательно|великолепно|супер|класс|здорово|чудесно)"
+    r"\s*[,!.…]+\s*(?:another|again|more|once again|опять|снова|еще)\b"
+    r"|just great|ну спасибо|ага,? конечно|ну конечно)",
+    re.IGNORECASE,
 )
 
 
@@ -80,9 +97,12 @@ class _Reading:
         "complaints",
         "exclaims",
         "known",
+        "negative_seen",
+        "repeat_word",
         "request",
         "sarcasm",
         "sentence_marker",
+        "sentence_positive",
         "sentence_topics",
         "topics",
         "total",
@@ -96,8 +116,11 @@ class _Reading:
         self.exclaims = 0
         self.known = 0
         self.sarcasm = False
+        self.negative_seen = False  # a negative word, problem or complaint occurred
+        self.repeat_word = False  # "another", "опять"...: needed by the "great, another" pattern
         self.request = False
         self.sentence_marker = False
+        self.sentence_positive = 0.0
         self.complaints: list[str] = []
         self.urgent: list[str] = []
         self.topics: list[str] = []
@@ -113,6 +136,7 @@ class _Reading:
             else:
                 category = next((f for f in self.clause_faults if f), "")
             if category:
+                self.negative_seen = True
                 # an amenity complaint names the clause better than a problem word inside it
                 self.complaints.insert(self.clause_mark, category)
                 self.total += COMPLAINT_VALENCE * self.weight
@@ -122,16 +146,18 @@ class _Reading:
 
     def close_sentence(self) -> None:
         self.close_clause()
-        if self.sentence_marker and self.sentence_topics:
+        topics = self.sentence_topics
+        if self.sentence_marker and topics and INFO_TOPIC not in topics:
+            # "could you bring pillows": staff must act; "could you tell me when...": a question
             self.request = True
-            self.topics.extend(self.sentence_topics)
+            self.topics.extend(topics)
         self.sentence_marker = False
         self.sentence_topics.clear()
 
 
 def _match_end(phrase: Phrase, tokens: list[Token], start: int) -> int:
     """Index of the last token of `phrase` matched at `start` (first element already known to
-    match), or -1. A GAP skips up to two words or numbers, never punctuation."""
+    match), or -1. A GAP skips up to two words or numbers and any commas, no other punctuation."""
     matchers = phrase.matchers
     count = len(tokens)
     position = start + 1
@@ -141,16 +167,25 @@ def _match_end(phrase: Phrase, tokens: list[Token], start: int) -> int:
         if matcher is None:
             following = matchers[index + 1]
             assert following is not None
-            for skip in range(3):
-                at = position + skip
-                if at >= count or tokens[at].kind == PUNCT:
+            at = position
+            skipped = 0
+            while True:
+                if at >= count:
                     return -1
-                if matches(following, tokens[at].text):
-                    position = at + 1
-                    index += 2
+                token = tokens[at]
+                if token.kind == PUNCT:
+                    if token.text != ",":
+                        return -1
+                    at += 1  # "позовите, пожалуйста, менеджера": commas are free
+                    continue
+                if matches(following, token.text):
                     break
-            else:
-                return -1
+                skipped += 1
+                if skipped > 2:
+                    return -1
+                at += 1
+            position = at + 1
+            index += 2
             continue
         if position >= count or tokens[position].kind == PUNCT:
             return -1
@@ -179,7 +214,7 @@ class RuleAnalyser:
         """Return the verdict for one message. Deterministic; never raises."""
         try:
             return self._analyse(text if isinstance(text, str) else str(text), language_hint)
-        except Exception:  # noqa: BLE001 - a fallback analyser must answer; a bug must not stall
+        except Exception:
             return Verdict(Sentiment.NEUTRAL, 0.0, False, "unreadable", UNDETERMINED, self.name)
 
     def _analyse(self, text: str, language_hint: str | None) -> Verdict:
@@ -188,7 +223,13 @@ class RuleAnalyser:
         state = self._read(tokens)
         lexicon = self._lexicon
         if not state.sarcasm and len(text) < 2_000:
-            state.sarcasm = any(rx.search(text) for rx in _SARCASM_RE)
+            # cheap token checks first: both patterns need a word only they look for
+            last_words = [t.text for t in tokens[-3:] if t.kind == WORD]
+            if last_words and last_words[-1] == "not":
+                # "Excellent service as always... NOT"
+                state.sarcasm = _SARCASM_END_RE.search(text) is not None
+            if not state.sarcasm and state.negative_seen and (state.repeat_word or "ну" in text):
+                state.sarcasm = _SARCASM_CUE_RE.search(text.replace("ё", "е")) is not None
 
         total = state.total
         if state.sarcasm and total > -1.0:
@@ -213,9 +254,7 @@ class RuleAnalyser:
             sentiment = Sentiment.NEUTRAL
             score = max(min(score, POSITIVE_THRESHOLD / 2), NEGATIVE_THRESHOLD / 2)
 
-        attention = bool(complaints or urgent or state.request) or (
-            sentiment is Sentiment.NEGATIVE
-        )
+        attention = bool(complaints or urgent or state.request) or (sentiment is Sentiment.NEGATIVE)
         if urgent:
             reason = f"urgent: {urgent[0]}"
         elif complaints:
@@ -249,36 +288,47 @@ class RuleAnalyser:
     def _read(self, tokens: list[Token]) -> _Reading:
         lexicon = self._lexicon
         state = _Reading()
-        words = [t for t in tokens if t.kind == WORD]
-        shouting = bool(words) and all(t.caps or len(t.text) < 2 for t in words)
+        shouting = any(t.caps for t in tokens) and all(
+            t.caps or len(t.text) < 2 for t in tokens if t.kind == WORD
+        )
+        entry_of = lexicon.entry
         neg_until = -1  # last token index a pending negation reaches
+        neg_at = -10  # index of the pending negator
         neg_used = True
         neg_bare = 0.0
         boost = 0.0
         boost_at = -10
         skip_until = -1
         count = len(tokens)
-        for index in range(count):
-            token = tokens[index]
-            kind = token.kind
+        for index, token in enumerate(tokens):
+            text, kind, caps = token
             if kind == PUNCT:
                 if not neg_used:
                     state.total += neg_bare * state.weight
                     state.clause_faults.append("")
                     neg_used = True
                 neg_until = -1
-                text = token.text
                 state.exclaims += text.count("!")
+                if "?" in text and state.sentence_positive > 0:
+                    # asking for something good ("could you recommend a good place?") is no praise
+                    state.total -= QUESTION_DAMPING * state.sentence_positive
                 if any(ch in _SENTENCE_END for ch in text):
                     state.close_sentence()
+                    state.sentence_positive = 0.0
                 else:
                     state.close_clause()
                 continue
             if index <= skip_until or kind == NUMBER:
                 continue
-            entry: TokenEntry = lexicon.entry(token.text)
+            entry: TokenEntry = entry_of(text)
+            if entry is EMPTY_ENTRY:
+                continue  # most tokens: nothing to do
+            if text in _REPEAT_WORDS:
+                state.repeat_word = True
             if entry.phrases:
-                consumed = self._phrases(entry, tokens, index, state, index <= neg_until)
+                consumed = self._phrases(
+                    entry, tokens, index, state, index <= neg_until, index - neg_at <= 2
+                )
                 if consumed >= index:
                     if index <= neg_until:
                         neg_used = True
@@ -289,6 +339,7 @@ class RuleAnalyser:
                     state.total += neg_bare * state.weight
                     state.clause_faults.append("")
                 neg_until = index + NEGATION_WINDOW
+                neg_at = index
                 neg_used = False
                 neg_bare = entry.negator
                 continue
@@ -303,30 +354,53 @@ class RuleAnalyser:
                 state.weight = AFTER_CONTRAST
                 continue
             if entry.intensity:
-                boost = entry.intensity
-                boost_at = index
-                continue
+                follows = self._valence_follows(tokens, index)
+                if text in _EXCESS and not follows:
+                    # "too big", "слишком далеко": excess is a complaint even for neutral words
+                    if index + 1 < count and tokens[index + 1].kind == WORD:
+                        state.total += EXCESS_VALENCE * state.weight
+                    continue
+                if entry.valence is None or follows:
+                    # "ужасно шумно": an intensifier; "ужасно!" on its own: a sentiment word
+                    boost = entry.intensity
+                    boost_at = index
+                    continue
             valence = entry.valence
             if valence is None:
                 continue
             state.known += 1
             if index - boost_at <= 2:
                 valence *= 1.0 + boost * (1.0 if index - boost_at == 1 else 0.5)
-            if token.caps and not shouting:
+            if caps and not shouting:
                 valence *= 1.0 + CAPS_BOOST
             if index <= neg_until and kind == WORD:
                 valence *= NEGATED_POSITIVE_FACTOR if valence > 0 else NEGATED_NEGATIVE_FACTOR
                 neg_used = True
             state.total += valence * state.weight
+            if valence > 0:
+                state.sentence_positive += valence * state.weight
+            else:
+                state.negative_seen = True
         if not neg_used:
             state.total += neg_bare * state.weight
             state.clause_faults.append("")
         state.close_sentence()
         return state
 
+    def _valence_follows(self, tokens: list[Token], index: int) -> bool:
+        following = index + 1
+        if following >= len(tokens) or tokens[following].kind != WORD:
+            return False
+        return self._lexicon.entry(tokens[following].text).valence is not None
+
     @staticmethod
     def _phrases(
-        entry: TokenEntry, tokens: list[Token], index: int, state: _Reading, negated: bool
+        entry: TokenEntry,
+        tokens: list[Token],
+        index: int,
+        state: _Reading,
+        negated: bool,
+        denied: bool,
     ) -> int:
         """Apply the phrases that start at `index`; return the last token they consume
         (or -1 when none consumes tokens: objects, markers and topics only annotate)."""
@@ -336,9 +410,22 @@ class RuleAnalyser:
             kind = phrase.kind
             if kind in seen:
                 continue
-            end = _match_end(phrase, tokens, index) if phrase.length > 1 else index
-            if end < 0:
-                continue
+            if phrase.length > 1:
+                # cheap rejection on the second element before the full match
+                second = phrase.matchers[1]
+                if second is not None:
+                    if index + 1 >= len(tokens):
+                        continue
+                    following = tokens[index + 1].text
+                    if following not in second[0] and not (
+                        second[1] and matches(second, following)
+                    ):
+                        continue
+                end = _match_end(phrase, tokens, index)
+                if end < 0:
+                    continue
+            else:
+                end = index
             seen.add(kind)
             if kind == PhraseKind.SENTIMENT:
                 value = phrase.value
@@ -348,19 +435,21 @@ class RuleAnalyser:
                 state.known += 1
                 consumed = max(consumed, end)
             elif kind == PhraseKind.PROBLEM:
-                if negated and phrase.length == 1:
+                if denied and phrase.length == 1:
                     # "not dirty", "не грязно": the problem is denied
                     state.total += 0.3 * state.weight
                 else:
                     state.complaints.append(phrase.label)
                     state.total += PROBLEM_VALENCE * state.weight
+                    state.negative_seen = True
                 consumed = max(consumed, end)
             elif kind == PhraseKind.URGENT:
                 state.urgent.append(phrase.label)
+                state.negative_seen = True
                 state.total += URGENT_VALENCE * state.weight
                 consumed = max(consumed, end)
             elif kind == PhraseKind.FAULT:
-                if not (negated and phrase.length == 1):
+                if not (denied and phrase.length == 1):
                     state.clause_faults.append(phrase.label)
                 if phrase.length > 1:
                     # a single word ("slow", "cold") keeps its own valence as well
@@ -368,7 +457,9 @@ class RuleAnalyser:
             elif kind == PhraseKind.OBJECT:
                 state.clause_objects.append(phrase.label)
             elif kind == PhraseKind.REQUEST:
+                # consumed: the "не" of "не могли бы" is politeness, not negation
                 state.sentence_marker = True
+                consumed = max(consumed, end)
             elif kind == PhraseKind.TOPIC:
                 state.sentence_topics.append(phrase.label)
             elif kind == PhraseKind.SARCASM:

@@ -27,7 +27,7 @@ def detect_language(
     stopwords: Mapping[str, frozenset[str]],
     known_words: int = 0,
 ) -> str:
-    """"en", "ru" or "und".
+    """ "en", "ru" or "und".
 
     The script with more words wins (so a mostly Russian message with "wifi" in it is "ru").
     A Cyrillic majority is Russian; a Latin majority is English if at least one English
@@ -35,14 +35,19 @@ def detect_language(
     cyrillic = latin = 0
     english_hits = 0
     en_stop = stopwords.get("en", frozenset())
-    for token in tokens:
-        if token.kind != WORD:
+    seen = 0
+    for text, kind, _caps in tokens:
+        if kind != WORD:
             continue
-        if is_cyrillic(token.text):
+        seen += 1
+        if seen > 60:
+            break  # the first sixty words decide; a 10k-character message costs no more
+        first = text[0]
+        if "\u0400" <= first <= "\u04ff":
             cyrillic += 1
-        elif token.text.isascii():
+        elif first < "\u0250":
             latin += 1
-            if token.text in en_stop:
+            if text in en_stop:
                 english_hits += 1
     if cyrillic == 0 and latin == 0:
         return UNDETERMINED

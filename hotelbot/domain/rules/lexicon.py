@@ -51,13 +51,15 @@ File format (every table is optional except ``language``)::
     [requests]                 # polite request markers ("could you", "можно")
     words = ["could you"]
 
-    [request_topics]           # phrase -> what is asked for ("late checkout"); "" = generic
-    "late checkout" = "late checkout"   # (a request = a marker + a topic in one sentence)
+    [request_topics]           # phrase -> what is asked for ("late checkout"); "" = generic;
+    "late checkout" = "late checkout"   # "info" = asks for information ("tell", "подскажите"),
+                               # which is no request. A request = marker + topic in one sentence.
 
     [sarcasm]                  # phrases that reliably mark sarcasm ("thanks for nothing")
     words = ["yeah right"]
 
-Everything is lowercased when loaded, and "ё" is read as "е". Loading is pure apart from reading
+To neutralise a built-in word in a hotel file, give it 0 ("late" = 0.0). Everything is
+lowercased when loaded, and "ё" is read as "е". Loading is pure apart from reading
 the files; the compiled ``Lexicon`` is immutable and safe to share between threads and tasks.
 """
 
@@ -65,31 +67,33 @@ from __future__ import annotations
 
 import importlib.resources
 import math
+import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 __all__ = [
     "BUILTIN_FILES",
+    "EMPTY_ENTRY",
     "GAP",
-    "Matcher",
-    "TokenEntry",
     "Lexicon",
     "LexiconError",
+    "Matcher",
     "Phrase",
     "PhraseKind",
+    "TokenEntry",
     "matches",
 ]
 
-BUILTIN_FILES: Final = ("any.toml", "en.toml", "ru.toml")
+BUILTIN_FILES: Final = ("any.toml", "en.toml", "ru_general.toml", "ru.toml")
 MAX_VALENCE: Final = 4.0
 MIN_STEM_LEN: Final = 3
 GAP: Final = "~"
-# How many extra characters a stem entry may absorb. Russian endings are at most four letters
-# ("-ого", "-ается" minus the stem vowel); a longer tail usually means a different word
-# ("стар*" must not swallow "стартовать").
+# How many characters a stem may absorb after it. Russian endings are short ("плох" + "ого",
+# "работа" + "ют"); a longer tail usually means a different word ("дел*" must not reach
+# "деликатес"). Short stems still over-match, so the data files list exact forms for them.
 MAX_STEM_TAIL: Final = 5
 
 _LIST_TABLES: Final = ("contrast", "stopwords", "requests", "sarcasm")
@@ -120,7 +124,7 @@ Matcher = tuple[frozenset[str], tuple[str, ...]]  # exact forms, stems (no "*")
 
 
 def compile_element(element: str) -> Matcher:
-    """"горяч*|тепл*|hot" -> ({"hot"}, ("горяч", "тепл"))."""
+    """Compile one element: "горяч*|тепл*|hot" gives ({"hot"}, ("горяч", "тепл"))."""
     exact: set[str] = set()
     stems: list[str] = []
     for alternative in element.split("|"):
@@ -143,16 +147,13 @@ class Phrase:
     value: float
     label: str
     matchers: tuple[Matcher | None, ...] = ()
+    length: int = 1
 
     @classmethod
     def build(cls, key: str, kind: str, value: float, label: str) -> Phrase:
         elements = tuple(key.split(" "))
         matchers = tuple(None if e == GAP else compile_element(e) for e in elements)
-        return cls(elements, kind, value, label, matchers)
-
-    @property
-    def length(self) -> int:
-        return len(self.elements)
+        return cls(elements, kind, value, label, matchers, len(elements))
 
 
 def is_stem(element: str) -> bool:
@@ -205,7 +206,7 @@ def _merge_file(raw: _Raw, name: str, data: Mapping[str, object]) -> None:
         raise LexiconError(f"{name}: {unknown[0]}: unknown table (known: {sorted(_KNOWN_KEYS)})")
     language = data.get("language")
     if not isinstance(language, str) or not language.strip():
-        raise LexiconError(f"{name}: language: required, a language code such as \"en\" or \"any\"")
+        raise LexiconError(f'{name}: language: required, a language code such as "en" or "any"')
     language = language.strip().lower()
     raw.languages.append(language)
     for table in _FLOAT_TABLES:
@@ -221,7 +222,8 @@ def _merge_file(raw: _Raw, name: str, data: Mapping[str, object]) -> None:
                 raise LexiconError(
                     f"{name}: {table}.{key}: {number} is outside [-{MAX_VALENCE}, {MAX_VALENCE}]"
                 )
-            target[norm] = number
+            # a one-word "phrase" is a word: store it there so file order decides overrides
+            (raw.words if table == "phrases" and " " not in norm else target)[norm] = number
     for table in _STR_TABLES:
         entries = _table(name, data, table)
         labels: dict[str, str] = getattr(raw, table)
@@ -258,7 +260,7 @@ def _table(name: str, data: Mapping[str, object], table: str) -> Mapping[str, ob
 class _StemMap:
     """Exact tokens plus stem prefixes; the longest matching stem wins."""
 
-    __slots__ = ("exact", "max_stem", "stems")
+    __slots__ = ("exact", "max_stem", "min_stem", "stems")
 
     def __init__(self, entries: Mapping[str, float]) -> None:
         self.exact: dict[str, float] = {}
@@ -269,6 +271,7 @@ class _StemMap:
             else:
                 self.exact[key] = value
         self.max_stem = max((len(s) for s in self.stems), default=0)
+        self.min_stem = min((len(s) for s in self.stems), default=0)
 
     def get(self, token: str) -> float | None:
         value = self.exact.get(token)
@@ -276,7 +279,7 @@ class _StemMap:
             return value
         stems = self.stems
         upper = min(len(token), self.max_stem)
-        lower = max(MIN_STEM_LEN, len(token) - MAX_STEM_TAIL)
+        lower = max(self.min_stem, len(token) - MAX_STEM_TAIL)
         for end in range(upper, lower - 1, -1):
             value = stems.get(token[:end])
             if value is not None:
@@ -289,7 +292,7 @@ def matches(matcher: Matcher, token: str) -> bool:
     exact, stems = matcher
     if token in exact:
         return True
-    for stem in stems:
+    for stem in stems:  # noqa: SIM110 - a plain loop beats any() over a generator here
         if token.startswith(stem) and len(token) - len(stem) <= MAX_STEM_TAIL:
             return True
     return False
@@ -306,8 +309,9 @@ class TokenEntry:
     phrases: tuple[Phrase, ...]
 
 
-_EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
-_CACHE_LIMIT: Final = 200_000
+EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
+_TRIPLE_RE: Final = re.compile(r"(.)\1\1")
+_CACHE_LIMIT: Final = 100_000
 
 
 class Lexicon:
@@ -340,12 +344,8 @@ class Lexicon:
             phrases += [Phrase.build(k, kind, 0.0, v) for k, v in table.items()]
         phrases += [Phrase.build(k, PhraseKind.REQUEST, 0.0, "") for k in raw.requests]
         phrases += [Phrase.build(k, PhraseKind.SARCASM, 0.0, "") for k in raw.sarcasm]
-        # single-token sentiment "phrases" are just words
-        for key, value in raw.phrases.items():
-            if " " not in key:
-                self._valence.exact[key] = value
         # Longest first, so the first full match at a position is the best one.
-        phrases.sort(key=lambda p: -p.length)
+        phrases.sort(key=_phrase_order)
         self._first_exact: dict[str, list[Phrase]] = {}
         self._first_stem: dict[str, list[Phrase]] = {}
         for phrase in phrases:
@@ -355,7 +355,7 @@ class Lexicon:
                 self._first_exact.setdefault(form, []).append(phrase)
             for stem in first[1]:
                 self._first_stem.setdefault(stem, []).append(phrase)
-        self._stem_lengths = sorted({len(s) for s in self._first_stem}, reverse=True)
+        self._min_stem_len = min((len(s) for s in self._first_stem), default=MIN_STEM_LEN)
         self._cache: dict[str, TokenEntry] = {}
 
     @classmethod
@@ -386,10 +386,11 @@ class Lexicon:
         if cached is not None:
             return cached
         entry = self._compute(token)
-        if entry is _EMPTY_ENTRY and len(token) > 3:
-            squeezed = _squeeze(token)
-            if squeezed != token:
-                entry = self._compute(squeezed)
+        if entry is EMPTY_ENTRY and len(token) > 3 and _TRIPLE_RE.search(token):
+            # "goooood" -> "good", then "waaay" -> "way"
+            entry = self._compute(_squeeze(token, 2))
+            if entry is EMPTY_ENTRY:
+                entry = self._compute(_squeeze(token, 1))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[token] = entry
@@ -403,12 +404,16 @@ class Lexicon:
         intensity = self._intensity.get(token) or 0.0
         contrast = token in self._contrast
         found: list[Phrase] = list(self._first_exact.get(token, ()))
-        for length in self._stem_lengths:
-            if length <= len(token) <= length + MAX_STEM_TAIL:
-                found += self._first_stem.get(token[:length], ())
-        found.sort(key=lambda p: -p.length)
+        size = len(token)
+        first_stem = self._first_stem
+        for length in range(max(self._min_stem_len, size - MAX_STEM_TAIL), size + 1):
+            more = first_stem.get(token[:length])
+            if more:
+                found += more
+        if len(found) > 1:
+            found.sort(key=_phrase_order)
         if valence is None and negator is None and not intensity and not contrast and not found:
-            return _EMPTY_ENTRY
+            return EMPTY_ENTRY
         return TokenEntry(valence, negator, intensity, contrast, tuple(found))
 
     def _negated_prefix(self, token: str) -> float | None:
@@ -422,15 +427,19 @@ class Lexicon:
         return None
 
 
-def _squeeze(token: str) -> str:
-    """Collapse letters repeated 3+ times to two ("goooood" -> "good", "sooo" -> "soo")."""
+def _phrase_order(phrase: Phrase) -> tuple[int, bool]:
+    """Longest first; at equal length an exact sequence beats one with a gap."""
+    return (-phrase.length, GAP in phrase.elements)
+
+
+def _squeeze(token: str, keep: int) -> str:
+    """Collapse runs of a repeated letter to `keep` letters ("goooood" -> "good" for 2)."""
     out: list[str] = []
     for ch in token:
-        if len(out) >= 2 and out[-1] == ch and out[-2] == ch:
+        if len(out) >= keep and all(c == ch for c in out[-keep:]):
             continue
         out.append(ch)
-    squeezed = "".join(out)
-    return squeezed
+    return "".join(out)
 
 
 def _parse(name: str, text: str) -> Mapping[str, object]:
@@ -438,8 +447,3 @@ def _parse(name: str, text: str) -> Mapping[str, object]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LexiconError(f"{name}: invalid TOML: {exc}") from exc
-
-
-def iter_sources(lexicon: Lexicon) -> Iterable[str]:
-    """The files a lexicon was built from, in merge order (for diagnostics)."""
-    return iter(lexicon.sources)

@@ -1,0 +1,189 @@
+"""`hotelbot conversations ...`: guest conversations, and marking one handled by staff."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hotelbot.cli import common
+from hotelbot.errors import UserError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from hotelbot.storage.db import Database
+
+app = typer.Typer(help="Guest conversations.", no_args_is_help=True)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@app.command("list")
+def list_(
+    hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, most recent first.")] = 50,
+) -> None:
+    """List conversations, most recently active first."""
+    from sqlalchemy import select
+
+    from hotelbot.storage.models import Hotel
+    from hotelbot.storage.models_messaging import Conversation, Guest
+
+    async def go(db: Database) -> list[Any]:
+        query = (
+            select(
+                Conversation.id, Hotel.slug, Conversation.chat_id, Guest.name,
+                Conversation.last_message_at, Conversation.last_staff_reply_at,
+                Conversation.handled_by_staff_until, Conversation.suppressed_alerts,
+                Guest.opted_out,
+            )
+            .join(Hotel, Hotel.id == Conversation.hotel_id)
+            .outerjoin(Guest, Guest.id == Conversation.guest_id)
+            .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+            .limit(limit)
+        )  # fmt: skip
+        if hotel:
+            query = query.where(Hotel.slug == hotel)
+        async with db.read() as conn:
+            return list(await conn.execute(query))
+
+    found = common.with_db(go)
+    if not found:
+        typer.echo("no conversations")
+        return
+    out = [
+        [cid, slug, chat, name or "", _when(last), _when(staff), _when(until),
+         counted or "", "yes" if opted else ""]
+        for cid, slug, chat, name, last, staff, until, counted, opted in found
+    ]  # fmt: skip
+    headers = ["ID", "HOTEL", "CHAT", "GUEST", "LAST MESSAGE (UTC)", "STAFF REPLY",
+               "HANDLED UNTIL", "COUNTED", "OPTED OUT"]  # fmt: skip
+    typer.echo(common.table(headers, out))
+
+
+async def _resolve(conn: AsyncConnection, ref: str, hotel: str | None) -> tuple[int, int, str]:
+    """(conversation id, hotel id, chat id) for an id or a chat id / phone number."""
+    from sqlalchemy import select
+
+    from hotelbot.storage.models import Hotel
+    from hotelbot.storage.models_messaging import Conversation
+
+    query = select(Conversation.id, Conversation.hotel_id, Conversation.chat_id).join(
+        Hotel, Hotel.id == Conversation.hotel_id
+    )
+    ref = ref.strip()
+    if ref.isdigit() and len(ref) < 10:
+        query = query.where(Conversation.id == int(ref))
+    else:
+        chat = ref if "@" in ref else f"{ref.lstrip('+')}@c.us"
+        query = query.where(Conversation.chat_id == chat)
+    if hotel:
+        query = query.where(Hotel.slug == hotel)
+    found = list(await conn.execute(query))
+    if not found:
+        raise UserError(f"no conversation {ref!r}" + (f" in hotel {hotel}" if hotel else ""))
+    if len(found) > 1:
+        raise UserError(f"{ref!r} is a chat in several hotels: add --hotel SLUG")
+    return int(found[0][0]), int(found[0][1]), str(found[0][2])
+
+
+@app.command("show")
+def show(
+    ref: Annotated[str, typer.Argument(metavar="ID|CHAT", help="Conversation id or chat id.")],
+    hotel: Annotated[
+        str | None, typer.Option(help="Hotel slug (when the chat is ambiguous).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many latest messages.")] = 50,
+) -> None:
+    """Show one conversation and its latest messages."""
+    from sqlalchemy import select
+
+    from hotelbot.storage.models_messaging import Conversation, Guest, Message
+
+    async def go(db: Database) -> tuple[Any, list[Any]]:
+        async with db.read() as conn:
+            conv_id, _, _ = await _resolve(conn, ref, hotel)
+            head = (
+                await conn.execute(
+                    select(Conversation.chat_id, Guest.name, Guest.phone, Guest.language,
+                           Guest.opted_out, Conversation.handled_by_staff_until)
+                    .outerjoin(Guest, Guest.id == Conversation.guest_id)
+                    .where(Conversation.id == conv_id)
+                )
+            ).one()  # fmt: skip
+            messages = list(
+                await conn.execute(
+                    select(Message.sent_at, Message.direction, Message.from_staff, Message.kind,
+                           Message.sentiment, Message.requires_attention, Message.text,
+                           Message.deleted, Message.edited)
+                    .where(Message.conversation_id == conv_id)
+                    .order_by(Message.sent_at.desc(), Message.id.desc())
+                    .limit(limit)
+                )
+            )  # fmt: skip
+        return head, messages
+
+    head, messages = common.with_db(go)
+    chat, name, phone, lang, opted, until = head
+    typer.echo(f"chat {chat}  guest {name or '-'}  phone {phone or '-'}  language {lang or '-'}")
+    typer.echo(f"opted out: {'yes' if opted else 'no'}  handled until: {_when(until) or '-'}")
+    rows = []
+    for sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited in reversed(
+        messages
+    ):
+        who = "guest" if direction == "in" else ("staff" if staff else "bot")
+        flags = ("!" if attention else "") + (" (deleted)" if deleted else "")
+        flags += " (edited)" if edited else ""
+        body = (text or f"<{kind}>").replace("\n", " ")[:80]
+        rows.append([_when(sent_at), who, sentiment or "", flags.strip(), body])
+    typer.echo(common.table(["SENT (UTC)", "FROM", "SENTIMENT", "FLAGS", "TEXT"], rows))
+
+
+@app.command("handled")
+def handled(
+    ref: Annotated[str, typer.Argument(metavar="ID|CHAT", help="Conversation id or chat id.")],
+    hours: Annotated[
+        float | None,
+        typer.Option(
+            help="Pause automated messages this long (default: the hotel's "
+            "staff_pause_h; 0 resumes them now)."
+        ),
+    ] = None,
+    hotel: Annotated[
+        str | None, typer.Option(help="Hotel slug (when the chat is ambiguous).")
+    ] = None,
+) -> None:
+    """Staff are handling this guest: pause automated messages to them."""  # fmt: skip
+    if hours is not None and not 0 <= hours <= 24 * 90:
+        raise UserError("--hours must be between 0 and 2160")
+    from sqlalchemy import select, update
+
+    from hotelbot.storage.models import Hotel
+    from hotelbot.storage.models_messaging import Conversation
+    from hotelbot.storage.types import utcnow
+
+    async def go(db: Database) -> tuple[str, datetime | None]:
+        async with db.write() as conn:
+            conv_id, hotel_id, chat = await _resolve(conn, ref, hotel)
+            pause_h = hours
+            if pause_h is None:
+                query = select(Hotel.staff_pause_h).where(Hotel.id == hotel_id)
+                pause_h = float((await conn.execute(query)).scalar_one())
+            now = utcnow()
+            until = now + timedelta(hours=pause_h) if pause_h > 0 else None
+            await conn.execute(
+                update(Conversation)
+                .where(Conversation.id == conv_id)
+                .values(handled_by_staff_until=until, updated_at=now)
+            )
+        return chat, until
+
+    chat, until = common.with_db(go)
+    if until is None:
+        typer.echo(f"{chat}: automated messages resume now")
+    else:
+        typer.echo(f"{chat}: handled by staff until {_when(until)} UTC")

@@ -1,0 +1,150 @@
+"""Recording staff alerts: the alert rows and their outbox messages, and cooldown follow-ups.
+
+Idempotent by construction: one alert per (hotel, message) and one outbox row per
+idempotency key "alert:<message id>", both inserted with ON CONFLICT DO NOTHING in the
+caller's transaction. A replay records nothing new and sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.domain import alerts as policy
+from hotelbot.storage.hotel_policy import HotelPolicy
+from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
+from hotelbot.storage.outbox import enqueue
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDraft:
+    """An alert decided but not yet recorded. `text` is what staff will read."""
+
+    hotel_id: int
+    conversation_id: int
+    message_id: int
+    kind: str  # alert | followup
+    reason: str
+    more_count: int
+    text: str
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one processing transaction did (for counters and once-only warnings)."""
+
+    processed: int = 0
+    alerts: int = 0
+    unsent_alert_hotels: set[int] = field(default_factory=set)
+
+
+async def record_alerts(
+    conn: AsyncConnection,
+    drafts: Sequence[AlertDraft],
+    hotels: Mapping[int, HotelPolicy],
+    now: datetime,
+    result: BatchResult,
+) -> dict[int, int]:
+    """Enqueue each alert to its hotel's staff chat (kind "alert", key "alert:<message id>")
+    and insert the alert rows in one statement. A hotel without a staff chat gets the row
+    with state "unsent" and no outbox message. Returns {message id: alert id} for the rows
+    inserted now (not for ones that existed)."""
+    rows: list[dict[str, Any]] = []
+    for draft in drafts:
+        staff_chat = hotels[draft.hotel_id].staff_chat_id
+        outbox_id = None
+        if staff_chat:
+            outbox_id = await enqueue(
+                conn,
+                hotel_id=draft.hotel_id,
+                idempotency_key=f"alert:{draft.message_id}",
+                kind="alert",
+                chat_id=staff_chat,
+                text=draft.text,
+            )
+        else:
+            result.unsent_alert_hotels.add(draft.hotel_id)
+        rows.append(
+            {
+                "hotel_id": draft.hotel_id,
+                "message_id": draft.message_id,
+                "conversation_id": draft.conversation_id,
+                "kind": draft.kind,
+                "reason": draft.reason[:200],
+                "more_count": draft.more_count,
+                "state": "queued" if staff_chat else "unsent",
+                "outbox_id": outbox_id,
+                "created_at": now,
+            }
+        )
+    if not rows:
+        return {}
+    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(Alert)
+    stmt = insert.on_conflict_do_nothing(
+        index_elements=[Alert.hotel_id, Alert.message_id]
+    ).returning(Alert.id, Alert.message_id)
+    inserted = {int(r[1]): int(r[0]) for r in await conn.execute(stmt, rows)}
+    result.alerts += len(inserted)
+    return inserted
+
+
+async def apply_followups(
+    conn: AsyncConnection, hotels: Mapping[int, HotelPolicy], *, now: datetime
+) -> BatchResult:
+    """Send the follow-up alert of every conversation whose cooldown ended with messages
+    counted. Idempotent: the follow-up is recorded against the newest counted message."""
+    result = BatchResult()
+    query = (
+        select(
+            Conversation.id,
+            Conversation.hotel_id,
+            Conversation.chat_id,
+            Conversation.last_alert_at,
+            Conversation.suppressed_alerts,
+            Conversation.last_suppressed_message_id,
+            Guest.name,
+            Message.text,
+            Message.reason,
+        )
+        .join(Message, Message.id == Conversation.last_suppressed_message_id)
+        .outerjoin(Guest, Guest.id == Conversation.guest_id)
+        .where(Conversation.suppressed_alerts > 0)
+    )
+    for row in list(await conn.execute(query)):
+        conv_id, hotel_id, chat_id, last_alert_at, count, suppressed_id, name, text, reason = row
+        hotel = hotels.get(hotel_id)
+        if hotel is None or suppressed_id is None:
+            continue
+        cooldown = timedelta(minutes=hotel.alert_cooldown_min)
+        if not policy.followup_due(now, cooldown, policy.CooldownState(last_alert_at, count)):
+            continue
+        subject = policy.AlertSubject(name, chat_id, policy.phone_of(chat_id))
+        reason = reason or "needs attention"
+        draft = AlertDraft(
+            hotel.id,
+            conv_id,
+            int(suppressed_id),
+            "followup",
+            reason,
+            count,
+            policy.followup_text(subject, count, reason, text),
+        )
+        alert_ids = await record_alerts(conn, [draft], hotels, now, result)
+        await conn.execute(
+            update(Conversation)
+            .where(Conversation.id == conv_id)
+            .values(
+                suppressed_alerts=0,
+                last_suppressed_message_id=None,
+                last_alert_at=now,
+                open_alert_id=alert_ids.get(draft.message_id),
+                updated_at=now,
+            )
+        )
+    return result

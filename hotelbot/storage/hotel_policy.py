@@ -1,0 +1,44 @@
+"""The slice of a hotel's settings that interpreting its messages needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.storage.models import Hotel
+
+
+@dataclass(frozen=True, slots=True)
+class HotelPolicy:
+    """The hotel settings interpretation needs (a slice of the hotels row)."""
+
+    id: int
+    slug: str
+    staff_chat_id: str | None
+    alert_cooldown_min: int
+    staff_pause_h: float
+    groups_as_guests: bool
+
+    def is_guest_chat(self, chat_id: str) -> bool:
+        """Guest conversations: personal/@lid chats, groups only with groups_as_guests, and
+        never the staff chat itself."""
+        if chat_id == self.staff_chat_id:
+            return False
+        return self.groups_as_guests or not chat_id.endswith("@g.us")
+
+
+async def load_hotel_policies(conn: AsyncConnection) -> dict[int, HotelPolicy]:
+    query = select(
+        Hotel.id,
+        Hotel.slug,
+        Hotel.staff_chat_id,
+        Hotel.alert_cooldown_min,
+        Hotel.staff_pause_h,
+        Hotel.groups_as_guests,
+    )
+    return {
+        r[0]: HotelPolicy(r[0], r[1], r[2] or None, int(r[3]), float(r[4]), bool(r[5]))
+        for r in await conn.execute(query)
+    }
