@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelbot.daemon.scheduler import Scheduler, fire_message_triggers
+from hotelbot.daemon.scheduler import Scheduler, fire_message_triggers, message_hook
 from hotelbot.domain.fire_times import StayStatus
 from hotelbot.domain.triggers import parse_trigger
 from hotelbot.storage.db import Database
@@ -331,3 +332,66 @@ async def test_missing_template_value_is_skipped_not_sent_with_a_hole(sdb: Datab
     report = await Scheduler(sdb).run_once(local(RIGA, 2026, 6, 2, 10, 5))
     assert dict(report.outcomes) == {"skipped:missing_value": 1}
     assert await outbox_rows(sdb) == []
+
+
+@dataclass(frozen=True)
+class Info:
+    """Shaped like the processor's GuestMessageInfo (only the fields the hook reads)."""
+
+    hotel_id: int
+    chat_id: str
+    text: str | None
+    sent_at: datetime
+    is_first_message: bool
+    keyword: str | None = None
+
+
+async def test_processor_message_hook_ignores_stop_and_fires_keywords(sdb: Database) -> None:
+    hotel = await make_hotel(sdb)
+    await make_stay(sdb, hotel, check_in=date(2026, 6, 1), check_out=date(2026, 6, 5))
+    await make_trigger(sdb, hotel, "breakfast", "on keyword breakfast", {"en": "7:00-10:30"})
+    at = local(RIGA, 2026, 6, 2, 12, 0)
+    hook = message_hook(clock=lambda: at)
+    chat = "37120000001@c.us"
+    async with sdb.write() as conn:
+        await hook(conn, Info(hotel, chat, "STOP breakfast", at, False, keyword="stop"))
+        await hook(conn, Info(hotel, chat, "When is breakfast?", at, False))
+    assert [r["text"] for r in await outbox_rows(sdb)] == ["7:00-10:30"]
+
+
+async def test_apscheduler_date_job_fires_before_the_next_interval_tick(sdb: Database) -> None:
+    hotel = await make_hotel(sdb, quiet_hours="off")
+    due = datetime.now(UTC) + timedelta(seconds=1.0)
+    await make_stay(
+        sdb, hotel, check_in=date(2030, 1, 1), check_out=date(2030, 1, 3), created_at=due
+    )
+    await make_trigger(sdb, hotel, "booked", "on stay created")
+    scheduler = Scheduler(sdb, tick_s=30)  # the interval alone would not fire for 30 s
+    scheduler.start()
+    try:
+        for _ in range(50):
+            if await outbox_rows(sdb):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await scheduler.stop()
+    [row] = await outbox_rows(sdb)
+    assert row["available_at"] >= due
+    assert scheduler.ticks == 2  # the immediate first tick, then the date job
+
+
+async def test_post_stay_message_goes_out_but_importing_an_ended_stay_greets_nobody(
+    sdb: Database,
+) -> None:
+    hotel = await make_hotel(sdb, quiet_hours="off")
+    now = local(RIGA, 2026, 6, 5, 13, 0)
+    # Imported today, the stay ended at 11:00 today.
+    await make_stay(
+        sdb, hotel, check_in=date(2026, 6, 1), check_out=date(2026, 6, 5),
+        created_at=now - timedelta(minutes=1), status=StayStatus.CHECKED_OUT,
+    )  # fmt: skip
+    await make_trigger(sdb, hotel, "booked", "on stay created")
+    await make_trigger(sdb, hotel, "thanks", "2h after check-out")
+    report = await Scheduler(sdb).run_once(now)
+    assert dict(report.outcomes) == {"enqueued": 1, "skipped:after_checkout": 1}
+    assert [r["text"] for r in await outbox_rows(sdb)] == ["thanks for Anna"]

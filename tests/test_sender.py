@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.daemon.scheduler import Scheduler
 from hotelbot.daemon.sender import OutboxSender
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
@@ -20,8 +21,10 @@ from hotelbot.storage.guest_facts import GuestPolicyFacts
 from hotelbot.storage.hotels import set_instance_state
 from hotelbot.storage.outbox import claim_due, enqueue, record_echo
 from hotelbot.storage.schema import upgrade
+from hotelbot.storage.stays import update_stay
+from hotelbot.storage.triggers import edit_trigger
 from hotelbot.storage.types import utcnow
-from tests.scheduling_helpers import make_hotel, outbox_rows
+from tests.scheduling_helpers import make_hotel, make_stay, make_trigger, outbox_rows
 
 INSTANCE = "1101000001"
 TOKEN = "secret-token"
@@ -274,3 +277,81 @@ async def test_automated_message_to_a_guest_who_opted_out_meanwhile_is_cancelled
     assert (await rig.row(automated))["state"] == "cancelled"
     assert (await rig.row(manual))["state"] == "sent"
     assert rig.sent_texts() == ["Your taxi is here"]
+
+
+async def test_deferred_messages_are_withdrawn_if_stay_cancelled_or_trigger_disabled(
+    srig: Rig,
+) -> None:
+    rig = srig
+    riga_23 = datetime(2026, 6, 1, 20, 5, tzinfo=UTC)  # 23:05 in Riga: quiet hours
+    stays = [
+        await make_stay(
+            rig.db,
+            rig.hotel_id,
+            phone=f"+37120000{i:03d}",
+            name=f"Guest{i} X",
+            check_in=date(2026, 6, 1),
+            check_out=date(2026, 6, 3),
+            check_in_time=time(23, 0),
+        )
+        for i in range(3)
+    ]
+    await make_trigger(rig.db, rig.hotel_id, "welcome", "at check-in")
+    extra = await make_trigger(rig.db, rig.hotel_id, "extra", "at check-in")
+    decided = await Scheduler(rig.db).run_once(riga_23)
+    assert dict(decided.outcomes) == {"deferred:quiet_hours": 6}
+    async with rig.db.write() as conn:
+        await update_stay(conn, stays[0], {"status": "cancelled"})
+        await edit_trigger(conn, extra, enabled=False)
+    # The deferred rows are due at 09:00 on June 2 (long past for the sender's clock).
+    report = await rig.sender(rate_per_s=100, burst=10).run_once(rig.hotel_id)
+    assert (report["cancelled"], report["sent"]) == (4, 2)
+    assert sorted(rig.sent_texts()) == ["welcome for Guest1", "welcome for Guest2"]
+    reasons = sorted(
+        r["last_error"] for r in await outbox_rows(rig.db) if r["state"] == "cancelled"
+    )
+    assert reasons == ["stay cancelled", "stay cancelled", "trigger disabled", "trigger disabled"]
+
+
+async def test_connection_refused_is_retried_and_ambiguity_without_trace_ends_failed(
+    srig: Rig,
+) -> None:
+    rig = srig
+    transport = HttpxTransport(connect_timeout_s=1.0)
+    dead = GreenApiClient(InstanceCredentials("http://127.0.0.1:1", INSTANCE, TOKEN), transport)
+    try:
+        outbox_id = await rig.enqueue("Nobody listens")
+        sender = OutboxSender(
+            rig.db, lambda _: dead, hotel_ids=lambda: [rig.hotel_id], clock=rig.clock
+        )
+        assert (await sender.run_once(rig.hotel_id))["retry"] == 1  # surely not sent
+        assert (await rig.row(outbox_id))["state"] == "pending"
+    finally:
+        await transport.aclose()
+    # Ambiguous every time and never in the journal: after max_attempts it is failed.
+    rig.instance.faults.fail_next(1, 504, methods=["sendMessage"])
+    other = await rig.enqueue("Lost in a gateway")
+    sender = rig.sender(max_attempts=1, reconcile_window_s=60)
+    assert (await sender.run_once(rig.hotel_id))["unknown"] >= 1
+    rig.clock.advance(61)
+    await sender.run_once(rig.hotel_id)
+    row = await rig.row(other)
+    assert row["state"] == "failed" and "ambiguous" in row["last_error"]
+    assert "Lost in a gateway" not in rig.sent_texts()
+
+
+async def test_a_429_mid_batch_gives_the_rest_back_untouched(srig: Rig) -> None:
+    rig = srig
+    rig.instance.faults.rate_limit_next(1, retry_after_s=10, methods=["sendMessage"])
+    ids = [await rig.enqueue(f"b{i}") for i in range(3)]
+    sender = rig.sender(rate_per_s=1.0, burst=3)
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["retry"], report["held"], report["sent"]) == (1, 2, 0)
+    rows = [await rig.row(i) for i in ids]
+    assert [r["attempts"] for r in rows] == [1, 0, 0]
+    assert rig.instance.request_counts["sendMessage"] == 1  # nothing hammered after the 429
+    rig.clock.advance(12)
+    for _ in range(3):
+        await sender.run_once(rig.hotel_id)
+        rig.clock.advance(1)
+    assert sorted(rig.sent_texts()) == ["b0", "b1", "b2"]

@@ -28,6 +28,8 @@ from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.poller import HotelPoller
 from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.reload import plan_reload
+from hotelbot.daemon.scheduler import Scheduler
+from hotelbot.daemon.sender import OutboxSender
 from hotelbot.daemon.status_writer import write_status
 from hotelbot.daemon.supervisor import Backlog, PollerProbe, Supervisor, status_line
 from hotelbot.daemon.transports import TransportFactory
@@ -56,6 +58,7 @@ class _Runner:
     poller: HotelPoller
     task: asyncio.Task[None]
     transport: Transport
+    client: GreenApiClient
 
 
 def resolve_token(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
@@ -103,6 +106,14 @@ class Daemon:
         self.processor: Processor | None = None
         self._stage: BuiltStage | None = None
         self._processor_task: asyncio.Task[None] | None = None
+        # scheduling: trigger scheduler and outbox sender (started in _start)
+        self.scheduler: Scheduler | None = None
+        self.sender: OutboxSender | None = None
+
+    def client_for(self, hotel_id: int) -> GreenApiClient | None:
+        """The Green API client of a hotel being polled (None if it is not running)."""
+        runner = self._runners.get(hotel_id)
+        return None if runner is None else runner.client
 
     # -- control ----------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -175,6 +186,12 @@ class Daemon:
             self._install_signal_handlers()
         self._hotels_due = 0.0
         await self._sync_hotels()
+        # --- scheduling (begin) ---
+        self.scheduler = Scheduler(self.db, name=self.name)
+        self.scheduler.start()
+        self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
+        self.sender.start()
+        # --- scheduling (end) ---
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
@@ -370,7 +387,7 @@ class Daemon:
             backoff=Backoff(g.backoff_min_s, g.backoff_max_s),
             unhealthy_retry_s=g.unhealthy_retry_s,
         )
-        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport)
+        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport, client)
         log.info("polling instance {} at {}", record.instance_id, record.api_url)
 
     async def _stop_runner(self, runner: _Runner) -> None:
@@ -386,6 +403,12 @@ class Daemon:
         started = time.monotonic()
         sdnotify.stopping("stopping: finishing in-flight work")  # [operations]
         await self._stop_supervisor()
+        # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.sender is not None:
+            await self.sender.stop(self.settings.daemon.drain_timeout_s)
+        # --- scheduling (end) ---
         runners = list(self._runners.values())
         for runner in runners:
             runner.poller.stop()

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from loguru import logger
@@ -43,7 +43,6 @@ from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.stays import StayRecord, current_stay, list_stays
 from hotelbot.storage.triggers import (
-    FireKey,
     TriggerRecord,
     decided_fires,
     list_fires,
@@ -64,6 +63,7 @@ AUTOMATED_KINDS = ("trigger",)
 DEFAULT_TICK_S = 20.0
 DEFAULT_LOOKBACK_S = 2 * 86_400
 _ADVISORY_NAMESPACE = 7401  # pg_advisory_xact_lock(namespace, hotel_id)
+_CHUNK = 200  # fires decided per write transaction
 
 
 def _hhmm(value: str, default: time) -> time:
@@ -176,16 +176,20 @@ async def decide_fire(
     """
     facts = stay.facts(policy.tz, default_language=policy.default_language)
     co_at = check_out_at(facts, default_check_out=policy.default_check_out)
-    sent_today = await count_automated_today(
-        conn, hotel_id=policy.id, chat_id=stay.chat_id, now=now, tz=policy.tz
-    )
+    sent_today = 0
+    if policy.daily_cap is not None:
+        sent_today = await count_automated_today(
+            conn, hotel_id=policy.id, chat_id=stay.chat_id, now=now, tz=policy.tz
+        )
     decision = decide(
         now,
         scheduled_for,
         stay_status=facts.status,
         # A message meant for the stay (scheduled before check-out) is stale once the guest
-        # has left; post-stay messages (scheduled at/after check-out) are not.
-        is_welcome_like=scheduled_for < co_at,
+        # has left; post-stay messages (scheduled at/after check-out) are not. Event
+        # triggers (booking confirmation, first-message and keyword replies) are about the
+        # stay itself: importing a stay that already ended must not greet the guest.
+        is_welcome_like=isinstance(trigger.spec, EventTrigger) or scheduled_for < co_at,
         check_out_at=co_at,
         opted_out=facts_opted_out,
         staff_paused_until=facts_paused_until,
@@ -296,7 +300,13 @@ class Scheduler:
             except Exception as exc:  # an unknown zone name must not stop other hotels
                 logger.bind(hotel=hotel.slug).error("cannot schedule: {}", exc)
                 continue
-            report.merge(await self._run_hotel(policy, now))
+            try:
+                report.merge(await self._run_hotel(policy, now))
+            except Exception as exc:  # one hotel's bad data must not stop the others
+                logger.bind(hotel=hotel.slug).error(
+                    "scheduler failed for this hotel: {}: {}", type(exc).__name__, exc
+                )
+                report.outcomes["error"] += 1
         self.last_report = report
         self.ticks += 1
         return report
@@ -332,30 +342,31 @@ class Scheduler:
         if not due:
             return report
         due.sort(key=lambda item: (item[0], item[1].id, item[2].id))
-        async with self.db.write() as conn:
-            await _lock_hotel(conn, policy.id)
-            # Re-read under the lock: another scheduler may have decided some meanwhile.
-            decided = await decided_fires(conn, policy.id, since=since)
-            chats = sorted({stay.chat_id for _, _, stay in due})
-            facts_by_chat = await self.guest_facts(conn, policy.id, chats)
-            for at, trigger, stay in due:
-                key: FireKey = (trigger.id, stay.id, at)
-                if key in decided:
-                    continue
-                guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
-                outcome = await decide_fire(
-                    conn,
-                    policy=policy,
-                    trigger=trigger,
-                    stay=stay,
-                    scheduled_for=at,
-                    now=now,
-                    facts_opted_out=guest.opted_out,
-                    facts_paused_until=guest.staff_paused_until,
-                    decided_by=self.name,
-                )
-                if outcome is not None:
-                    report.outcomes[outcome] += 1
+        # Chunks keep each write transaction (and SQLite's write lock) short after a long
+        # downtime; the fire log's unique key makes a chunk boundary harmless.
+        for start in range(0, len(due), _CHUNK):
+            chunk = due[start : start + _CHUNK]
+            async with self.db.write() as conn:
+                await _lock_hotel(conn, policy.id)
+                chats = sorted({stay.chat_id for _, _, stay in chunk})
+                facts_by_chat = await self.guest_facts(conn, policy.id, chats)
+                for at, trigger, stay in chunk:
+                    guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
+                    # Decided meanwhile by another scheduler: record_fire's ON CONFLICT
+                    # makes this a no-op returning None.
+                    outcome = await decide_fire(
+                        conn,
+                        policy=policy,
+                        trigger=trigger,
+                        stay=stay,
+                        scheduled_for=at,
+                        now=now,
+                        facts_opted_out=guest.opted_out,
+                        facts_paused_until=guest.staff_paused_until,
+                        decided_by=self.name,
+                    )
+                    if outcome is not None:
+                        report.outcomes[outcome] += 1
         if report.outcomes:
             logger.bind(hotel=policy.slug).info(
                 "trigger fires decided: {}", dict(sorted(report.outcomes.items()))
@@ -365,8 +376,12 @@ class Scheduler:
     # -- APScheduler clock -------------------------------------------------------------------
     def start(self) -> None:
         """Start ticking on the running event loop (interval job + next-due date jobs)."""
+        import logging
+
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+        # APScheduler logs every job run at INFO; our own tick logs what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         aps = AsyncIOScheduler(timezone=UTC)
         aps.add_job(
             self._tick,
@@ -471,3 +486,49 @@ async def fire_message_triggers(
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
+
+
+class GuestMessage(Protocol):
+    """The fields of the processor's GuestMessageInfo (branch `understanding`) this hook
+    reads; any object with them works."""
+
+    @property
+    def hotel_id(self) -> int: ...
+    @property
+    def chat_id(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def sent_at(self) -> datetime: ...
+    @property
+    def is_first_message(self) -> bool: ...
+    @property
+    def keyword(self) -> str | None: ...
+
+
+def message_hook(
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    guest_facts: GuestFactsSource = load_guest_facts,
+    decided_by: str | None = None,
+) -> Callable[[AsyncConnection, GuestMessage], Awaitable[None]]:
+    """A processor message hook (`Processor.add_message_hook(message_hook())`) that decides
+    the first-message and keyword triggers for each incoming guest message, inside the
+    processor's transaction. STOP/START keyword messages trigger nothing."""
+
+    async def hook(conn: AsyncConnection, info: GuestMessage) -> None:
+        if info.keyword is not None:
+            return
+        await fire_message_triggers(
+            conn,
+            hotel_id=info.hotel_id,
+            chat_id=info.chat_id,
+            text=info.text,
+            received_at=info.sent_at,
+            first_message=info.is_first_message,
+            now=clock(),
+            guest_facts=guest_facts,
+            decided_by=decided_by,
+        )
+
+    return hook

@@ -8,7 +8,8 @@ Per hotel and step (`run_once`):
 2. Reconcile `unknown` rows (see below).
 3. Claim due `pending` rows (at most the tokens in the hotel's bucket: `rate_per_s`
    sustained, `burst` at once) -> `sending`, committed before the HTTP call. Automated rows
-   (kind "trigger") of a guest who opted out meanwhile are cancelled instead.
+   (kind "trigger") are cancelled instead when, since they were decided, the guest opted
+   out, the stay was cancelled or the trigger was disabled.
 4. `send_message` each:
    * 200 -> `sent` with the idMessage;
    * the request surely had no effect (NetworkError.request_sent False, 429, 500, 503, other
@@ -32,8 +33,10 @@ Reconciling an `unknown` row (rule):
    The one unavoidable duplicate: Green API accepted the message but it shows up neither as
    an echo nor in the journal within `reconcile_window_s` (default 180 s; the journal may lag
    up to ~2 min, and a message queued on an instance that went offline appears only once it
-   is sent). Rows left in `sending` by a crash are made `unknown` at start-up
-   (`recover`) and follow the same rule.
+   is sent). Rows left in `sending` by a crash become `unknown` once `stale_sending_s` old
+   (`recover`, run at start-up and every few seconds) and follow the same rule. After
+   `max_attempts` ambiguous attempts without any trace the row is `failed` (shown by
+   `hotelbot outbox list --state failed`), not retried forever.
 
 Quiet hours are not applied here: the scheduler sets `available_at` for automated messages;
 manual sends and staff alerts go out at once.
@@ -79,6 +82,7 @@ from hotelbot.storage.outbox import (
     mark_unknown,
     recover_stale_sending,
 )
+from hotelbot.storage.triggers import withdrawn_messages
 from hotelbot.storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -222,31 +226,48 @@ class OutboxSender:
             return report
         async with self.db.write() as conn:
             items = await claim_due(conn, hotel_id=hotel_id, now=now, limit=tokens)
-            automated = sorted({i.chat_id for i in items if i.kind in AUTOMATED_KINDS})
-            facts = await self.guest_facts(conn, hotel_id, automated) if automated else {}
+            # Automated messages may have waited hours (quiet hours, daily cap): re-check
+            # what could have changed since they were decided.
+            automated = [i for i in items if i.kind in AUTOMATED_KINDS]
+            chats = sorted({i.chat_id for i in automated})
+            facts = await self.guest_facts(conn, hotel_id, chats) if chats else {}
+            withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
             ready: list[OutboxItem] = []
             for item in items:
                 fact = facts.get(item.chat_id)
+                reason = withdrawn.get(item.id)
                 if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
-                    await mark_cancelled(conn, item.id, reason="guest opted out", now=now)
+                    reason = "guest opted out"
+                if reason is not None and item.kind in AUTOMATED_KINDS:
+                    await mark_cancelled(conn, item.id, reason=reason, now=now)
                     report.counts["cancelled"] += 1
                 else:
                     ready.append(item)
         for index, item in enumerate(ready):
-            state.bucket.take(now.timestamp())
-            held = await self._send_one(hotel_id, client, state, item, now, report)
-            if held:
-                # Give the rest back untouched: the hotel cannot send at all right now.
-                async with self.db.write() as conn:
-                    for rest in ready[index + 1 :]:
-                        await mark_retry(
-                            conn, rest.id, available_at=rest.available_at,
-                            error=state.hold_reason or "hotel held", now=now,
-                            count_attempt=False,
-                        )  # fmt: skip
-                        report.counts["held"] += 1
+            # Claims never exceed the tokens, so this only fails after a 429 drained them.
+            if not state.bucket.take(now.timestamp()):
+                await self._give_back(ready[index:], "rate limited: waiting", now, report)
+                break
+            if await self._send_one(hotel_id, client, state, item, now, report):
+                await self._give_back(
+                    ready[index + 1 :], state.hold_reason or "hotel held", now, report
+                )
                 break
         return report
+
+    async def _give_back(
+        self, items: list[OutboxItem], reason: str, now: datetime, report: SendReport
+    ) -> None:
+        """Claimed rows not attempted: back to pending untouched (no attempt spent)."""
+        if not items:
+            return
+        async with self.db.write() as conn:
+            for item in items:
+                await mark_retry(
+                    conn, item.id, available_at=item.available_at, error=reason, now=now,
+                    count_attempt=False,
+                )  # fmt: skip
+                report.counts["held"] += 1
 
     async def _send_one(
         self,
@@ -295,6 +316,8 @@ class OutboxSender:
             return False
         except GreenApiError as exc:  # any other class: treat as ambiguous, never resend blind
             return await self._unknown(item, f"{exc}", now, report)
+        except Exception as exc:  # e.g. the client closed under us: ambiguous as well
+            return await self._unknown(item, type(exc).__name__, now, report)
         async with self.db.write() as conn:
             await mark_sent(conn, item.id, id_message=id_message, now=now)
         report.counts["sent"] += 1
@@ -390,10 +413,20 @@ class OutboxSender:
                         report.counts["reconciled"] += 1
                     continue
                 age = now - (item.sending_started_at or item.available_at)
-                if age >= self.reconcile_window and await mark_retry(
+                if age < self.reconcile_window:
+                    continue
+                if item.attempts >= self.max_attempts:
+                    # Every attempt ended ambiguous and left no trace: stop and show it.
+                    if await mark_failed(
+                        conn, item.id, now=now, from_states=("unknown",),
+                        error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                    ):  # fmt: skip
+                        report.counts["failed"] += 1
+                    continue
+                if await mark_retry(
                     conn, item.id, available_at=now,
                     error="no trace of the message at Green API: sending again", now=now,
-                    count_attempt=False, from_states=("unknown",),
+                    from_states=("unknown",),
                 ):  # fmt: skip
                     report.counts["requeued"] += 1
 
@@ -405,22 +438,28 @@ class OutboxSender:
     def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise(), name="outbox-sender")
 
-    async def stop(self) -> None:
-        """Stop after the sends in flight finish. Idempotent."""
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop after the sends in flight finish (at most `timeout_s`; a send cut short is
+        left `sending` and reconciled after the restart). Idempotent."""
         self._stopping.set()
         self._wake.set()
         tasks = [t for t in (self._supervisor, *self._tasks.values()) if t is not None]
         if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         self._supervisor = None
 
     async def _supervise(self) -> None:
-        try:
-            await self.recover()
-        except Exception as exc:
-            logger.warning("outbox recovery failed: {}", type(exc).__name__)
         while not self._stopping.is_set():
+            try:
+                # Also after start-up: a row a crashed process left in `sending` moments
+                # before this one started becomes unknown once it is `stale_sending_s` old.
+                await self.recover()
+            except Exception as exc:
+                logger.warning("outbox recovery failed: {}", type(exc).__name__)
             wanted = set(self.hotel_ids())
             for hotel_id in list(self._tasks):
                 if hotel_id not in wanted or self._tasks[hotel_id].done():

@@ -278,9 +278,16 @@ async def mark_unknown(conn: AsyncConnection, outbox_id: int, *, error: str, now
     )
 
 
-async def mark_failed(conn: AsyncConnection, outbox_id: int, *, error: str, now: datetime) -> bool:
+async def mark_failed(
+    conn: AsyncConnection,
+    outbox_id: int,
+    *,
+    error: str,
+    now: datetime,
+    from_states: tuple[str, ...] = ("sending",),
+) -> bool:
     return await _transition(
-        conn, outbox_id, ("sending",), {"state": "failed", "last_error": error, "updated_at": now}
+        conn, outbox_id, from_states, {"state": "failed", "last_error": error, "updated_at": now}
     )
 
 

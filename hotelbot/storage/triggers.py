@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.templates import Template
 from hotelbot.domain.triggers import TriggerSpec, trigger_from_dict, trigger_to_dict
+from hotelbot.storage.models import OutboxMessage
+from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.models_triggers import Trigger, TriggerFire
 from hotelbot.storage.types import utcnow
 
@@ -124,7 +126,16 @@ async def edit_trigger(
 
 
 async def remove_trigger(conn: AsyncConnection, trigger_id: int) -> bool:
-    """Delete a trigger and its fire log (outbox rows already enqueued stay)."""
+    """Delete a trigger and its fire log. Its messages still waiting in the outbox (e.g.
+    deferred by quiet hours) are cancelled; sent ones stay as they are."""
+    fired = select(TriggerFire.outbox_id).where(
+        TriggerFire.trigger_id == trigger_id, TriggerFire.outbox_id.is_not(None)
+    )
+    await conn.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(fired), OutboxMessage.state == "pending")
+        .values(state="cancelled", last_error="trigger removed", updated_at=utcnow())
+    )
     await conn.execute(delete(TriggerFire).where(TriggerFire.trigger_id == trigger_id))
     result = await conn.execute(delete(Trigger).where(Trigger.id == trigger_id))
     return bool(result.rowcount)
@@ -242,3 +253,26 @@ async def list_fires(
     if stay_id is not None:
         query = query.where(TriggerFire.stay_id == stay_id)
     return [FireRecord(*row) for row in await conn.execute(query)]
+
+
+async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> dict[int, str]:
+    """Which of these outbox rows belong to fires that should no longer be sent, with why:
+    the stay was cancelled or the trigger disabled after the message was enqueued (a
+    deferred message waits hours). Rows not from a trigger fire are never listed."""
+    if not outbox_ids:
+        return {}
+    rows = await conn.execute(
+        select(TriggerFire.outbox_id, Stay.status, Trigger.enabled)
+        .join(Stay, Stay.id == TriggerFire.stay_id)
+        .join(Trigger, Trigger.id == TriggerFire.trigger_id)
+        .where(TriggerFire.outbox_id.in_(outbox_ids))
+    )
+    withdrawn: dict[int, str] = {}
+    for outbox_id, status, enabled in rows:
+        if outbox_id is None:
+            continue
+        if status == "cancelled":
+            withdrawn[int(outbox_id)] = "stay cancelled"
+        elif not enabled:
+            withdrawn[int(outbox_id)] = "trigger disabled"
+    return withdrawn

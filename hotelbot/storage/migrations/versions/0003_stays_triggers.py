@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("decided_at", UtcDateTime, nullable=False),
         sa.Column("outcome", sa.String(48), nullable=False),
         sa.Column("trigger_version", sa.Integer, nullable=False),
-        sa.Column("outbox_id", sa.Integer, nullable=True),
+        sa.Column("outbox_id", sa.BigInteger, nullable=True),
         sa.Column("decided_by", sa.String(200), nullable=True),
         sa.UniqueConstraint(
             "trigger_id",
