@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hotelbot.errors import ConfigError
 from hotelbot.paths import default_config_candidates, default_database_url
@@ -46,6 +46,8 @@ class DatabaseSettings(_Section):
     url: str = ""  # empty = SQLite file in the state directory
     pool_size: int = Field(default=5, ge=1, le=100)
     busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    # PostgreSQL reached through PgBouncer in transaction pooling mode (docs/scale-out.md).
+    pgbouncer: bool = False
 
     @field_validator("url")
     @classmethod
@@ -76,6 +78,33 @@ class DaemonSettings(_Section):
     drain_timeout_s: float = Field(default=10.0, gt=0, le=120)
     hotels_refresh_s: float = Field(default=15.0, ge=1, le=3600)
     status_interval_s: float = Field(default=5.0, ge=1, le=300)
+
+
+# --- leases (scale-out; see docs/scale-out.md) ---------------------------------------------
+class LeaseSettings(_Section):
+    """How daemons share hotels. A crashed daemon's hotels are taken over within about
+    ttl_s + renew_interval_s; a daemon that cannot renew stops acting after ttl_s - margin_s."""
+
+    ttl_s: float = Field(default=30.0, ge=3, le=3600)
+    renew_interval_s: float | None = Field(default=None, gt=0, le=1200)  # None = ttl_s / 3
+    margin_s: float | None = Field(default=None, ge=0, le=1200)  # None = ttl_s / 3
+
+    @property
+    def renew_every_s(self) -> float:
+        return self.ttl_s / 3 if self.renew_interval_s is None else self.renew_interval_s
+
+    @property
+    def fence_margin_s(self) -> float:
+        return self.ttl_s / 3 if self.margin_s is None else self.margin_s
+
+    @model_validator(mode="after")
+    def _renew_before_fence(self) -> LeaseSettings:
+        if self.renew_every_s >= self.ttl_s - self.fence_margin_s:
+            raise ValueError(
+                "renew_interval_s must be smaller than ttl_s - margin_s, or every lease would "
+                "self-fence before it is renewed"
+            )
+        return self
 
 
 class LoggingSettings(_Section):
@@ -109,6 +138,7 @@ class Settings(_Section):
     sentiment: SentimentSettings = SentimentSettings()
     llm: LlmSettings = LlmSettings()  # the LLM sentiment analyser (off by default)
     privacy: PrivacySettings = PrivacySettings()
+    leases: LeaseSettings = LeaseSettings()
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """The database URL; a PostgreSQL URL without a password gets the `pg_password`

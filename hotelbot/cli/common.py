@@ -35,7 +35,7 @@ async def database(*, check: bool = True) -> AsyncIterator[Database]:
     from hotelbot.storage.schema import check_schema
 
     settings = load()
-    db = Database.open(settings.database_url(), pool_size=2)
+    db = Database.open(settings.database_url(), pool_size=2, pgbouncer=settings.database.pgbouncer)
     try:
         if check:
             await check_schema(db)

@@ -16,7 +16,10 @@ def upgrade() -> None:
     from hotelbot.storage.db import Database
 
     async def go() -> tuple[str | None, str | None]:
-        db = Database.open(common.load().database_url(), pool_size=1)
+        settings = common.load()
+        db = Database.open(
+            settings.database_url(), pool_size=1, pgbouncer=settings.database.pgbouncer
+        )
         try:
             return await schema.upgrade(db)
         finally:

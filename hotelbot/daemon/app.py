@@ -7,6 +7,10 @@ main loop (re-read the hotel list, write status) -> shutdown on SIGTERM/SIGINT:
      items being stored/deleted are finished, bounded by drain_timeout_s;
   2. the ingest writer commits what is queued and stops;
   3. final status write, HTTP clients closed, database engines disposed.
+Leases (several daemons on one database, docs/scale-out.md): the hotels polled are the enabled
+hotels this daemon holds a valid lease for. The LeaseManager task claims/renews/balances them
+and calls `_reconcile()` after every change; at shutdown the leases are released after the
+pollers stopped and the ingest writer committed.
 A second SIGTERM/SIGINT exits at once (status 1): nothing committed is lost, and anything not
 yet deleted upstream is redelivered after the restart.
 """
@@ -25,6 +29,7 @@ from loguru import logger
 
 from hotelbot import sdnotify
 from hotelbot.daemon.health import HotelHealth
+from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
 from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.reload import plan_reload
@@ -114,6 +119,11 @@ class Daemon:
         """The Green API client of a hotel being polled (None if it is not running)."""
         runner = self._runners.get(hotel_id)
         return None if runner is None else runner.client
+        # --- leases (scale-out) ---
+        self.leases: LeaseManager | None = None
+        self._lease_task: asyncio.Task[None] | None = None
+        self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
+        self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
 
     # -- control ----------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -169,10 +179,19 @@ class Daemon:
             url,
             pool_size=self.settings.database.pool_size,
             busy_timeout_ms=self.settings.database.busy_timeout_ms,
+            pgbouncer=self.settings.database.pgbouncer,  # leases (scale-out)
         )
         await check_schema(self.db)
         self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
-        self.writer = IngestWriter(self.db)
+        # --- leases (scale-out) ---
+        self.leases = LeaseManager(
+            self.db, self.settings.leases, self.name, on_change=self._reconcile
+        )
+        self.writer = IngestWriter(
+            self.db,
+            fence=self.leases.ownership,
+            idle_in_transaction_timeout_s=self.settings.leases.fence_margin_s,
+        )
         self._writer_task = asyncio.create_task(self.writer.run(), name="ingest-writer")
         # -- understanding: the processor starts after the ingest writer, woken by its commits
         self.processor = Processor(
@@ -192,12 +211,15 @@ class Daemon:
         self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
         self.sender.start()
         # --- scheduling (end) ---
+        # --- leases (scale-out): first round claims hotels and starts their pollers ---
+        await self.leases.start()
+        self._lease_task = asyncio.create_task(self.leases.run(), name="lease-manager")
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
         logger.info(
-            "hotelbot daemon {} started: {} hotel(s) polling, database {}",
-            self.name, len(self._runners), self.db.dialect,
+            "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), database {}",
+            self.name, len(self._runners), len(self._hotels), self.db.dialect,
         )  # fmt: skip
 
     async def _main_loop(self) -> None:
@@ -235,8 +257,8 @@ class Daemon:
         probes = []
         for hotel_id, runner in self._runners.items():
             health = self.health.get(hotel_id)
-            if health is None:
-                continue
+            if health is None or runner.poller.stopping or runner.poller.lease_lost:
+                continue  # ending on purpose (stop, reload, lease handed over): not a hang
             probes.append(
                 PollerProbe(
                     runner.record.slug,
@@ -306,8 +328,9 @@ class Daemon:
                 logger.info("reload: applied {}", ", ".join(plan.applied))
             if plan.greenapi_changed:
                 self._transports = TransportFactory(self.settings.greenapi, client_id=self.name)
-                for hotel_id in list(self._runners):  # restarted by _sync_hotels below
-                    await self._stop_runner(self._runners.pop(hotel_id))
+                async with self._runners_lock:  # restarted by _sync_hotels below
+                    for hotel_id in list(self._runners):
+                        await self._stop_runner(self._runners.pop(hotel_id))
         try:
             await self._sync_hotels()
         except Exception as exc:
@@ -338,24 +361,51 @@ class Daemon:
             logger.warning("could not write hotel status: {}", type(exc).__name__)
 
     # -- hotels -----------------------------------------------------------------------------
-    async def _sync_hotels(self) -> None:
-        """Start pollers for new/changed enabled hotels, stop the rest. Idempotent."""
+    async def _load_hotels(self) -> None:
         assert self.db is not None
         async with self.db.read() as conn:
-            wanted = {h.id: h for h in await list_hotels(conn, enabled_only=True)}
-        for hotel_id in list(self._runners):
-            runner = self._runners[hotel_id]
-            record = wanted.get(hotel_id)
-            token = resolve_token(record, self.environ) if record else None
-            if record is None or token != runner.token or _connection_changed(runner.record, record):
-                logger.bind(hotel=runner.record.slug).info("stopping poller (hotel changed or disabled)")
-                await self._stop_runner(runner)
-                del self._runners[hotel_id]
-                if record is None:
-                    self.health.pop(hotel_id, None)
-        for hotel_id, record in wanted.items():
-            if hotel_id not in self._runners:
-                self._start_runner(record)
+            self._hotels = {h.id: h for h in await list_hotels(conn, enabled_only=True)}
+
+    async def _sync_hotels(self) -> None:
+        """Re-read the hotel list, then reconcile the pollers. Idempotent."""
+        await self._load_hotels()
+        await self._reconcile()
+
+    async def _reconcile(self) -> None:
+        """Start pollers for enabled hotels this daemon holds a valid lease for, stop the rest
+        (also restarts pollers that ended). Idempotent. Touches the database only to re-read
+        the hotel list when a held hotel is not known yet, so it can stop pollers while the
+        database is down."""
+        valid: set[int] = set() if self.leases is None else self.leases.ownership.valid_ids()
+        if valid - self._hotels.keys():
+            try:
+                await self._load_hotels()
+            except Exception as exc:
+                logger.warning("could not re-read hotels: {}", type(exc).__name__)
+        wanted = {hotel_id: r for hotel_id, r in self._hotels.items() if hotel_id in valid}
+        async with self._runners_lock:
+            stopping: list[_Runner] = []
+            for hotel_id in list(self._runners):
+                runner = self._runners[hotel_id]
+                record = wanted.get(hotel_id)
+                token = resolve_token(record, self.environ) if record else None
+                if (
+                    record is None
+                    or token != runner.token
+                    or _connection_changed(runner.record, record)
+                    or runner.task.done()
+                ):
+                    reason = "not ours" if hotel_id not in valid else "hotel changed or ended"
+                    logger.bind(hotel=runner.record.slug).info("stopping poller ({})", reason)
+                    stopping.append(runner)
+                    del self._runners[hotel_id]
+                    if record is None:
+                        self.health.pop(hotel_id, None)
+            # Together: losing many leases at once must not take drain_timeout_s per hotel.
+            await asyncio.gather(*(self._stop_runner(runner) for runner in stopping))
+            for hotel_id, record in wanted.items():
+                if hotel_id not in self._runners:
+                    self._start_runner(record)
 
     def _start_runner(self, record: HotelRecord) -> None:
         assert self.writer is not None and self._transports is not None
@@ -378,6 +428,7 @@ class Daemon:
             request_timeout_s=g.request_timeout_s,
             poll_timeout_margin_s=g.poll_timeout_margin_s,
         )
+        ownership = None if self.leases is None else self.leases.ownership
         poller = HotelPoller(
             record.id,
             record.slug,
@@ -386,6 +437,7 @@ class Daemon:
             health=health,
             backoff=Backoff(g.backoff_min_s, g.backoff_max_s),
             unhealthy_retry_s=g.unhealthy_retry_s,
+            may_poll=None if ownership is None else (lambda: ownership.is_valid(record.id)),
         )
         self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport, client)
         log.info("polling instance {} at {}", record.instance_id, record.api_url)
@@ -409,6 +461,13 @@ class Daemon:
         if self.sender is not None:
             await self.sender.stop(self.settings.daemon.drain_timeout_s)
         # --- scheduling (end) ---
+        # --- leases (scale-out): no more claims or reconciles while stopping. Under the lock,
+        # so a reconcile that is stopping pollers finishes that first (its pollers are no
+        # longer in _runners, and would otherwise be left running). ---
+        if self._lease_task is not None:
+            async with self._runners_lock:
+                self._lease_task.cancel()
+                await asyncio.gather(self._lease_task, return_exceptions=True)
         runners = list(self._runners.values())
         for runner in runners:
             runner.poller.stop()
@@ -432,6 +491,15 @@ class Daemon:
         for runner in runners:
             await runner.transport.aclose()
         self._runners.clear()
+        # --- leases (scale-out): pollers stopped and writes committed; now let others in ---
+        if self.leases is not None and self.db is not None:
+            try:
+                await self.leases.release_all()
+            except Exception as exc:
+                logger.warning(
+                    "could not release leases ({}); they expire in {:.0f} s",
+                    type(exc).__name__, self.settings.leases.ttl_s,
+                )  # fmt: skip
         received = sum(h.received_total for h in self.health.values())
         logger.info(
             "stopped in {:.1f} s: {} hotel(s), {} notification(s) stored this run, {} poller(s) cancelled",

@@ -9,6 +9,9 @@ Contract (at-least-once upstream, exactly-once in the database):
 * An item that cannot be parsed is kept in dead_letters and deleted, so it never blocks.
   A response that is not even JSON is first received again (up to `malformed_retries`
   times): it is more likely damaged in transit than a bad notification.
+Leases (several daemons): `may_poll()` is asked before every receive; False (lease lost or
+self-fenced) ends the loop. A store rejected with LeaseLost also ends it, without deleting
+upstream: the hotel's new owner receives the same item and stores it once.
 Errors never escape `run()`: they are classified, logged without secrets and backed off with
 full jitter; 401/403 mark the hotel unhealthy and retry slowly without touching other hotels.
 """
@@ -36,6 +39,7 @@ from hotelbot.greenapi.errors import (
     RateLimited,
 )
 from hotelbot.storage.ingest import IngestWriter, WriterClosed
+from hotelbot.storage.leases import LeaseLost
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -64,6 +68,7 @@ class HotelPoller:
         malformed_retries: int = 3,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        may_poll: Callable[[], bool] | None = None,
     ) -> None:
         self.hotel_id = hotel_id
         self.slug = slug
@@ -82,6 +87,8 @@ class HotelPoller:
         self._malformed_retries = malformed_retries
         self._undeletable_receipt: int | None = None
         self._malformed_seen: dict[int, int] = {}
+        self._may_poll = may_poll
+        self.lease_lost = False
 
     async def run_once(self) -> Step:
         """Receive one item (long poll) and handle it. Raises GreenApiError or storage errors."""
@@ -151,6 +158,10 @@ class HotelPoller:
         self.health.polling = True
         try:
             while not self._stopping:
+                if self._may_poll is not None and not self._may_poll():
+                    self._log.info("lease no longer valid: poller stops")
+                    self.lease_lost = True
+                    return
                 try:
                     if await self.run_once() is Step.ALREADY_GONE:
                         continue  # keep the backoff: a head that survives deletion must slow us
@@ -162,6 +173,14 @@ class HotelPoller:
                         return
                     raise
                 except WriterClosed:
+                    return
+                except LeaseLost as exc:
+                    # Another daemon serves this hotel now; the item stays upstream for it.
+                    self._log.warning(
+                        "store rejected, lease lost ({}): poller stops, nothing deleted",
+                        "database fence" if exc.by_database else "self-fence",
+                    )
+                    self.lease_lost = True
                     return
                 except Exception as exc:
                     delay = self._on_error(exc)

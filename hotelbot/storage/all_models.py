@@ -1,9 +1,10 @@
 """Imports every model module so `Base.metadata` knows every table (migrations, tests)."""
 
 from hotelbot.storage import models as models
+from hotelbot.storage import models_leases as models_leases
 from hotelbot.storage import models_messaging as models_messaging
 from hotelbot.storage import models_stays as models_stays
 from hotelbot.storage import models_triggers as models_triggers
 from hotelbot.storage.models import Base
 
-__all__ = ["Base", "models", "models_messaging", "models_stays", "models_triggers"]
+__all__ = ["Base", "models", "models_leases", "models_messaging", "models_stays", "models_triggers"]

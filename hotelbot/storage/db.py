@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -64,6 +65,12 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, busy_timeout_ms: int, immediat
         conn.exec_driver_sql(begin_sql)
 
 
+def _unique_statement_name() -> str:
+    # Behind PgBouncer a backend may already hold asyncpg's counter-based name from
+    # another client.
+    return f"__hb_{uuid.uuid4().hex}__"
+
+
 class Database:
     """Owns the engines of one database. `write()` and `read()` each yield one transaction.
 
@@ -81,7 +88,13 @@ class Database:
         self._write_gate = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @classmethod
-    def open(cls, url: str, *, pool_size: int = 5, busy_timeout_ms: int = 5000) -> Database:
+    def open(
+        cls, url: str, *, pool_size: int = 5, busy_timeout_ms: int = 5000, pgbouncer: bool = False
+    ) -> Database:
+        """`pgbouncer=True`: the server is reached through PgBouncer in transaction pooling
+        mode (before 1.21, or without max_prepared_statements): no prepared statement
+        survives a transaction, so asyncpg's and SQLAlchemy's statement caches are off and
+        every prepared statement gets a unique name (docs/scale-out.md)."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             _prepare_sqlite_file(parsed.database or "")
@@ -97,6 +110,12 @@ class Database:
                 "pool_pre_ping": True,
                 "pool_recycle": 1800,
             }
+            if pgbouncer:
+                options["connect_args"] = {
+                    "statement_cache_size": 0,
+                    "prepared_statement_cache_size": 0,
+                    "prepared_statement_name_func": _unique_statement_name,
+                }
             write = create_async_engine(url, **options)
             read = write
         else:

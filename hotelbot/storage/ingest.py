@@ -9,6 +9,12 @@ Idempotence: rows are keyed (hotel_id, dedupe_key). A duplicate delivery with th
 changes nothing; one with a different body (a {{SWE001}} placeholder replaced by the real text)
 replaces the body and marks the row unprocessed again. Dead letters are keyed by a fingerprint
 of the raw text.
+
+Fencing (several daemons, see storage/leases.py): with a `fence`, each item carries the lease
+epoch its hotel was held under when `store()` was called, and the commit transaction locks the
+hotel's lease row and compares (owner, epoch). Items whose lease moved on are left out of the
+commit and their `store()` raises LeaseLost, so a daemon that was paused past its lease never
+commits (and therefore never deletes upstream) for a hotel another daemon now serves.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.inbound import Delivery, MalformedDelivery
 from hotelbot.storage.db import Database
+from hotelbot.storage.leases import (
+    LeaseLost,
+    LeaseView,
+    bound_idle_in_transaction,
+    lock_owned_epochs,
+)
 from hotelbot.storage.models import DeadLetter, Notification
 from hotelbot.storage.types import utcnow
 
@@ -38,6 +50,7 @@ class _Item:
     entry: Delivery | MalformedDelivery
     received_at: datetime
     future: asyncio.Future[None]
+    epoch: int | None = None  # lease epoch the item was received under (with a fence)
 
 
 class WriterClosed(RuntimeError):
@@ -80,9 +93,19 @@ class IngestWriter:
     then nothing of that batch is committed and the caller must not delete upstream.
     """
 
-    def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = 1000,
+        fence: LeaseView | None = None,
+        idle_in_transaction_timeout_s: float = 10.0,
+    ) -> None:
         self._db = db
         self._max_batch = max_batch
+        self._fence = fence
+        self._idle_tx_timeout_s = idle_in_transaction_timeout_s
+        self.fenced_rejections = 0
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._closed = False
         self._listeners: list[CommitListener] = []
@@ -94,10 +117,18 @@ class IngestWriter:
         self._listeners.append(listener)
 
     async def store(self, hotel_id: int, entry: Delivery | MalformedDelivery) -> None:
+        """Return once `entry` is committed. Raises WriterClosed after close(), LeaseLost
+        (with a fence) when this daemon does not hold the hotel's lease (nothing committed),
+        or whatever the commit raised."""
         if self._closed:
             raise WriterClosed("ingest writer is closed")
+        epoch: int | None = None
+        if self._fence is not None:
+            epoch = self._fence.epoch_of(hotel_id)
+            if epoch is None:
+                raise LeaseLost(hotel_id)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(hotel_id, entry, utcnow(), future))
+        self._queue.put_nowait(_Item(hotel_id, entry, utcnow(), future, epoch))
         # Shield: a poller cancelled while waiting must not cancel the shared commit.
         await asyncio.shield(future)
 
@@ -129,16 +160,21 @@ class IngestWriter:
 
     async def _commit(self, batch: list[_Item]) -> None:
         try:
-            changed = await self._write(batch)
+            changed, rejected = await self._write(batch)
         except Exception as exc:
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(exc)
             return
         self.commits += 1
-        self.rows += len(batch)
-        for item in batch:
-            if not item.future.done():
+        self.rows += len(batch) - len(rejected)
+        self.fenced_rejections += len(rejected)
+        for index, item in enumerate(batch):
+            if item.future.done():
+                continue
+            if index in rejected:
+                item.future.set_exception(LeaseLost(item.hotel_id, by_database=True))
+            else:
                 item.future.set_result(None)
         if changed:
             for listener in self._listeners:
@@ -146,7 +182,22 @@ class IngestWriter:
                 if result is not None:
                     await result
 
-    async def _write(self, batch: list[_Item]) -> list[int]:
+    async def _write(self, batch: list[_Item]) -> tuple[list[int], set[int]]:
+        """Commit the batch; returns (changed notification ids, indices of fenced items)."""
+        async with self._db.write() as conn:
+            rejected: set[int] = set()
+            if self._fence is not None:
+                await bound_idle_in_transaction(conn, self._idle_tx_timeout_s)
+                owned = await lock_owned_epochs(
+                    conn, self._fence.owner, {item.hotel_id for item in batch}
+                )
+                rejected = {
+                    i for i, item in enumerate(batch) if owned.get(item.hotel_id) != item.epoch
+                }
+            accepted = [item for i, item in enumerate(batch) if i not in rejected]
+            return await self._write_rows(conn, accepted), rejected
+
+    async def _write_rows(self, conn: AsyncConnection, batch: list[_Item]) -> list[int]:
         notes: list[dict[str, Any]] = []
         dead: list[dict[str, Any]] = []
         for item in batch:
@@ -176,11 +227,10 @@ class IngestWriter:
                     }
                 )
         changed: list[int] = []
-        async with self._db.write() as conn:
-            if notes:
-                changed = await self._upsert_notes(conn, notes)
-            if dead:
-                await conn.execute(dead_letter_insert(self._db), dead)
+        if notes:
+            changed = await self._upsert_notes(conn, notes)
+        if dead:
+            await conn.execute(dead_letter_insert(self._db), dead)
         return changed
 
     async def _upsert_notes(self, conn: AsyncConnection, notes: list[dict[str, Any]]) -> list[int]:
