@@ -114,16 +114,16 @@ class Daemon:
         # scheduling: trigger scheduler and outbox sender (started in _start)
         self.scheduler: Scheduler | None = None
         self.sender: OutboxSender | None = None
-
-    def client_for(self, hotel_id: int) -> GreenApiClient | None:
-        """The Green API client of a hotel being polled (None if it is not running)."""
-        runner = self._runners.get(hotel_id)
-        return None if runner is None else runner.client
         # --- leases (scale-out) ---
         self.leases: LeaseManager | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
+
+    def client_for(self, hotel_id: int) -> GreenApiClient | None:
+        """The Green API client of a hotel being polled (None if it is not running)."""
+        runner = self._runners.get(hotel_id)
+        return None if runner is None else runner.client
 
     # -- control ----------------------------------------------------------------------------
     def request_stop(self) -> None:
