@@ -42,7 +42,7 @@ from hotelbot.domain.backoff import Backoff
 from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
-from hotelbot.redact import register_secret
+from hotelbot.redact import redact, register_secret
 from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.settings import Settings, load_settings
 from hotelbot.storage.backlog import backlog_counts
@@ -302,7 +302,8 @@ class Daemon:
                     list(self.health.values()), backlog=None,
                     extra=f"database unavailable ({type(exc).__name__})",
                 )  # fmt: skip
-        return status_line(list(self.health.values()), backlog=backlog)
+        # Error texts come from upstream answers: mask any registered secret, as in logs.
+        return redact(status_line(list(self.health.values()), backlog=backlog))
 
     async def _reload(self) -> None:
         """SIGHUP: apply changed settings and re-sync hotels; in-flight work continues.
@@ -333,10 +334,25 @@ class Daemon:
                         await self._stop_runner(self._runners.pop(hotel_id))
         try:
             await self._sync_hotels()
+            await self._lease_round_now()
         except Exception as exc:
             logger.warning("reload: could not re-read hotels: {}", type(exc).__name__)
         self._hotels_due = time.monotonic() + self.settings.daemon.hotels_refresh_s
         sdnotify.ready(await self._status_text())
+
+    async def _lease_round_now(self) -> None:
+        """Claim leases for newly added hotels now rather than at the next lease round. The
+        lease task is replaced (never two rounds at once); cancelling it is what shutdown
+        does too, so it is safe mid-round."""
+        if self.leases is None or self._lease_task is None:
+            return
+        async with self._runners_lock:
+            self._lease_task.cancel()
+            await asyncio.gather(self._lease_task, return_exceptions=True)
+        try:
+            await self.leases.tick()
+        finally:
+            self._lease_task = asyncio.create_task(self.leases.run(), name="lease-manager")
 
     async def _purge(self) -> None:
         privacy = self.settings.privacy
