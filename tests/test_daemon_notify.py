@@ -9,7 +9,8 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from hotelbot.daemon.supervisor import PollerProbe, Supervisor, watchdog_verdict
 from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.storage.db import Database
+from hotelbot.storage.schema import upgrade
 from tests.helpers import add_hotels, fast_settings, stored_notifications, wait_for
 
 
@@ -43,37 +45,40 @@ class Listener:
         return next(m for m in self.messages if m[0].startswith(key + "="))
 
 
-@pytest.fixture(params=["path", "abstract"])
-def notify_socket(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[socket.socket]:
+def _bind(sock: socket.socket, kind: str, tmp: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if kind == "path":
+        address = str(Path(tmp, "notify.sock"))  # /tmp keeps it under the 108-byte limit
+        sock.bind(address)
+        monkeypatch.setenv("NOTIFY_SOCKET", address)
+    else:
+        name = f"hb-test-{uuid.uuid4().hex}"
+        sock.bind("\0" + name)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+    sock.setblocking(False)
+    monkeypatch.setenv("WATCHDOG_USEC", "300000")  # ping every 0.15 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+
+
+@asynccontextmanager
+async def listening(kind: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Listener]:
     with (
         socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock,
         tempfile.TemporaryDirectory(prefix="hb-") as tmp,
     ):
-        if request.param == "path":
-            address = str(Path(tmp, "notify.sock"))  # /tmp keeps it under the 108-byte limit
-            sock.bind(address)
-            monkeypatch.setenv("NOTIFY_SOCKET", address)
-        else:
-            name = f"hb-test-{uuid.uuid4().hex}"
-            sock.bind("\0" + name)
-            monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
-        sock.setblocking(False)
-        monkeypatch.setenv("WATCHDOG_USEC", "300000")  # ping every 0.15 s
-        monkeypatch.delenv("WATCHDOG_PID", raising=False)
-        yield sock
+        _bind(sock, kind, tmp, monkeypatch)
+        collector = Listener(sock)
+        task = asyncio.create_task(collector.run())
+        try:
+            yield collector
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.fixture
-async def listener(notify_socket: socket.socket) -> AsyncIterator[Listener]:
-    collector = Listener(notify_socket)
-    task = asyncio.create_task(collector.run())
-    try:
+async def listener(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Listener]:
+    async with listening("abstract", monkeypatch) as collector:
         yield collector
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_lifecycle_notifications_in_order(
@@ -125,6 +130,27 @@ def _has(listener: Listener, key: str, n: int) -> Callable[[], Awaitable[bool]]:
         return listener.keys().count(key) >= n
 
     return check
+
+
+async def test_path_socket_ready_watchdog_stopping(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database.open(sqlite_url)
+    await upgrade(db)
+    await db.dispose()
+    async with listening("path", monkeypatch) as listener:
+        daemon = Daemon(fast_settings(sqlite_url), environ={}, install_signal_handlers=False)
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready.wait(), 10)
+        await wait_for(_has(listener, "WATCHDOG", 2), 10)
+        daemon.request_stop()
+        assert await asyncio.wait_for(task, 20) == 0
+        await wait_for(_has(listener, "STOPPING", 1), 5)
+    keys = listener.keys()
+    assert keys[0] == "READY" and keys[-1] == "STOPPING"
+    assert (
+        listener.first("READY")[1] == "STATUS=0/0 hotels polling; backlog: 0 to process, 0 to send"
+    )
 
 
 async def test_no_notifications_without_notify_socket(

@@ -42,10 +42,13 @@ def _line(out: str, start: str) -> str:
 
 async def test_status_fresh_then_stale(db: Database, db_url: str, tmp_path: Path) -> None:
     seeded = await seed(db, utcnow())
+    env = _env(db_url, tmp_path)
+    code, out = await _cli(env, "status")
+    assert code == 0, out
+    assert "NO (never polled)" in _line(out, "riga")
     health = HotelHealth(seeded.hotel_id, "riga", polling=True)
     health.mark_ok()
     await write_status(db, "host-a:42", [health])
-    env = _env(db_url, tmp_path)
     code, out = await _cli(env, "status")
     assert code == 0, out
     row = _line(out, "riga")
@@ -70,13 +73,6 @@ async def test_status_fresh_then_stale(db: Database, db_url: str, tmp_path: Path
     assert code == 0, out
     assert "NO (status stale)" in _line(out, "riga")
     assert "is the daemon running?" in out
-
-
-async def test_status_of_a_hotel_never_polled(db: Database, db_url: str, tmp_path: Path) -> None:
-    await seed(db, utcnow())
-    code, out = await _cli(_env(db_url, tmp_path), "status")
-    assert code == 0, out
-    assert "NO (never polled)" in _line(out, "riga")
 
 
 async def test_stats_sections(db: Database, db_url: str, tmp_path: Path) -> None:
