@@ -124,13 +124,22 @@ class SentimentSettings(_Section):
     max_concurrency: int = Field(default=32, ge=1, le=1024)
 
 
+class PrivacySettings(_Section):
+    # Message text, guest names and raw notification bodies are purged this many days after
+    # the guest's last activity (check-out or last message); counts and sentiment labels
+    # stay for statistics. 0 = keep forever.
+    retention_days: int = Field(default=365, ge=0, le=36_500)
+    purge_interval_h: float = Field(default=24.0, ge=0.01, le=24 * 30)
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     greenapi: GreenApiSettings = GreenApiSettings()
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     sentiment: SentimentSettings = SentimentSettings()
-    llm: LlmSettings = LlmSettings()
+    llm: LlmSettings = LlmSettings()  # the LLM sentiment analyser (off by default)
+    privacy: PrivacySettings = PrivacySettings()
     leases: LeaseSettings = LeaseSettings()
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:

@@ -53,27 +53,35 @@ def _register() -> None:
     from hotelbot.cli import conversations as conversations_cli
     from hotelbot.cli import db as db_cli
     from hotelbot.cli import demo as demo_cli
+    from hotelbot.cli import doctor as doctor_cli
+    from hotelbot.cli import guest as guest_cli
     from hotelbot.cli import hotel as hotel_cli
     from hotelbot.cli import messages as messages_cli
     from hotelbot.cli import outbox as outbox_cli
     from hotelbot.cli import run as run_cli
     from hotelbot.cli import send as send_cli
+    from hotelbot.cli import sentiment as sentiment_cli
+    from hotelbot.cli import stats as stats_cli
+    from hotelbot.cli import status as status_cli
     from hotelbot.cli import stay as stay_cli
     from hotelbot.cli import trigger as trigger_cli
-    from hotelbot.cli import sentiment as sentiment_cli
 
     app.add_typer(db_cli.app, name="db")
     app.add_typer(hotel_cli.app, name="hotel")
     app.add_typer(messages_cli.app, name="messages")
+    app.add_typer(guest_cli.app, name="guest")
+    app.add_typer(conversations_cli.app, name="conversations")
     # scheduling: stays, triggers, outbox, manual send
     app.add_typer(stay_cli.app, name="stay")
     app.add_typer(trigger_cli.app, name="trigger")
     app.add_typer(outbox_cli.app, name="outbox")
     send_cli.register(app)
-    app.add_typer(conversations_cli.app, name="conversations")
     run_cli.register(app)
     sentiment_cli.register(app)
     demo_cli.register(app)
+    status_cli.register(app)  # [operations]
+    doctor_cli.register(app)
+    stats_cli.register(app)
 
 
 _register()

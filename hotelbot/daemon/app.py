@@ -22,27 +22,31 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from loguru import logger
 
+from hotelbot import sdnotify
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
+from hotelbot.daemon.processor import Processor
+from hotelbot.daemon.reload import plan_reload
 from hotelbot.daemon.scheduler import Scheduler
 from hotelbot.daemon.scheduler import message_hook as scheduler_message_hook
 from hotelbot.daemon.sender import OutboxSender
-from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.status_writer import write_status
+from hotelbot.daemon.supervisor import Backlog, PollerProbe, Supervisor, status_line
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
 from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
-from hotelbot.redact import register_secret
+from hotelbot.redact import redact, register_secret
 from hotelbot.sentiment.factory import BuiltStage, build_stage
-from hotelbot.settings import Settings
+from hotelbot.settings import Settings, load_settings
+from hotelbot.storage.backlog import backlog_counts
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
@@ -82,9 +86,19 @@ class Daemon:
         *,
         environ: Mapping[str, str] | None = None,
         install_signal_handlers: bool = True,
+        settings_loader: Callable[[], Settings] | None = None,
     ) -> None:
         self.settings = settings
         self.environ = dict(os.environ if environ is None else environ)
+        # [operations] SIGHUP re-reads settings with this (default: the same file and
+        # environment as at start-up); it may raise ConfigError, which keeps the old ones.
+        self._load_settings = settings_loader or (lambda: load_settings(None, self.environ)[0])
+        self._wake = asyncio.Event()
+        self._reload_requested = False
+        self._supervisor: Supervisor | None = None
+        self._supervisor_task: asyncio.Task[None] | None = None
+        self._purge_due = 0.0
+        self.reloads = 0
         self.name = settings.daemon.name or default_daemon_name()
         self._install_signals = install_signal_handlers
         self._stop = asyncio.Event()
@@ -95,18 +109,18 @@ class Daemon:
         self._runners: dict[int, _Runner] = {}
         self._transports: TransportFactory | None = None
         self.ready = asyncio.Event()
+        # understanding: interpretation, sentiment, alerts (see daemon/processor.py)
+        self.processor: Processor | None = None
+        self._stage: BuiltStage | None = None
+        self._processor_task: asyncio.Task[None] | None = None
+        # scheduling: trigger scheduler and outbox sender (started in _start)
+        self.scheduler: Scheduler | None = None
+        self.sender: OutboxSender | None = None
         # --- leases (scale-out) ---
         self.leases: LeaseManager | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
-        # scheduling: trigger scheduler and outbox sender (started in _start)
-        self.scheduler: Scheduler | None = None
-        self.sender: OutboxSender | None = None
-        # understanding: interpretation, sentiment, alerts (see daemon/processor.py)
-        self.processor: Processor | None = None
-        self._stage: BuiltStage | None = None
-        self._processor_task: asyncio.Task[None] | None = None
 
     def client_for(self, hotel_id: int) -> GreenApiClient | None:
         """The Green API client of a hotel being polled (None if it is not running)."""
@@ -116,6 +130,12 @@ class Daemon:
     # -- control ----------------------------------------------------------------------------
     def request_stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        """What SIGHUP does: re-read settings and hotels in the main loop (not in the handler)."""
+        self._reload_requested = True
+        self._wake.set()
 
     def _on_signal(self, name: str) -> None:
         self._signals_seen += 1
@@ -123,19 +143,18 @@ class Daemon:
             logger.warning("second {}: exiting now without draining", name)
             os._exit(1)
         logger.info("{} received: stopping (send it again to exit at once)", name)
-        self._stop.set()
+        self.request_stop()
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig.name)
-        # Until reload is implemented, SIGHUP re-reads the hotel list instead of killing us
-        # (Python's default action for SIGHUP is to terminate).
+        # Python's default action for SIGHUP is to terminate: catch it before READY=1.
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
 
     def _on_sighup(self) -> None:
-        logger.info("SIGHUP: re-reading the hotel list")
-        self._hotels_due = 0.0
+        logger.info("SIGHUP received: reloading settings and the hotel list")
+        self.request_reload()
 
     # -- run --------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -143,6 +162,7 @@ class Daemon:
             await self._start()
         except (ConfigError, SchemaError) as exc:
             logger.error("cannot start: {}", exc)
+            sdnotify.status("cannot start: see the log")  # [operations]
             await self._close_resources()
             return EXIT_CONFIG
         try:
@@ -211,6 +231,8 @@ class Daemon:
         self.sender.start()
         # --- scheduling (end) ---
         self.ready.set()
+        sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
+        self._start_supervisor()  # [operations] watchdog pings only after READY=1
         logger.info(
             "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), database {}",
             self.name, len(self._runners), len(self._hotels), self.db.dialect,
@@ -220,6 +242,10 @@ class Daemon:
         status_every = self.settings.daemon.status_interval_s
         status_due = time.monotonic()
         while not self._stop.is_set():
+            if self._reload_requested:  # [operations] SIGHUP
+                self._reload_requested = False
+                await self._reload()
+                status_due = 0.0
             now = time.monotonic()
             if now >= self._hotels_due:
                 try:
@@ -229,12 +255,135 @@ class Daemon:
                 self._hotels_due = now + self.settings.daemon.hotels_refresh_s
             if now >= status_due:
                 await self._write_status()
+                sdnotify.status(await self._status_text())  # [operations]
+                status_every = self.settings.daemon.status_interval_s
                 status_due = now + status_every
-            wait_s = max(0.05, min(self._hotels_due, status_due) - time.monotonic())
+            if now >= self._purge_due:  # [operations] retention
+                await self._purge()
+            next_due = min(self._hotels_due, status_due, self._purge_due)
+            wait_s = max(0.05, next_due - time.monotonic())
             try:
-                await asyncio.wait_for(self._stop.wait(), timeout=wait_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
             except TimeoutError:
                 pass
+            self._wake.clear()
+
+    # -- [operations] supervision, reload, retention -----------------------------------------
+    def _poller_probes(self) -> list[PollerProbe]:
+        probes = []
+        for hotel_id, runner in self._runners.items():
+            health = self.health.get(hotel_id)
+            if health is None or runner.poller.stopping or runner.poller.lease_lost:
+                continue  # ending on purpose (stop, reload, lease handed over): not a hang
+            probes.append(
+                PollerProbe(
+                    runner.record.slug,
+                    not runner.task.done(),
+                    health.last_progress,
+                    health.quiet_until,
+                )
+            )
+        return probes
+
+    def _start_supervisor(self) -> None:
+        interval_s = sdnotify.watchdog_interval_s()
+        if interval_s is None:
+            return  # no WatchdogSec=: nothing to ping
+        g = self.settings.greenapi
+        # The longest legitimate silence of a poller: a long poll that runs into its read
+        # timeout, twice, plus storing and deleting one item.
+        stall_after_s = 2 * (g.receive_timeout_s + g.poll_timeout_margin_s) + g.request_timeout_s
+        self._supervisor = Supervisor(
+            self._poller_probes,
+            interval_s=interval_s,
+            stall_after_s=stall_after_s,
+            max_loop_lag_s=max(1.0, min(5.0, interval_s)),
+        )
+        self._supervisor_task = asyncio.create_task(self._supervisor.run(), name="supervisor")
+
+    async def _stop_supervisor(self) -> None:
+        if self._supervisor_task is not None:
+            self._supervisor_task.cancel()
+            await asyncio.gather(self._supervisor_task, return_exceptions=True)
+            self._supervisor_task = None
+
+    async def _status_text(self) -> str:
+        backlog = None
+        if self.db is not None:
+            try:
+                async with self.db.read() as conn:
+                    backlog = Backlog(*await backlog_counts(conn))
+            except Exception as exc:  # the database being down is itself worth showing
+                return status_line(
+                    list(self.health.values()), backlog=None,
+                    extra=f"database unavailable ({type(exc).__name__})",
+                )  # fmt: skip
+        # Error texts come from upstream answers: mask any registered secret, as in logs.
+        return redact(status_line(list(self.health.values()), backlog=backlog))
+
+    async def _reload(self) -> None:
+        """SIGHUP: apply changed settings and re-sync hotels; in-flight work continues.
+
+        Always answers RELOADING=1 with READY=1, also when the new file is invalid (then the
+        running settings stay and the error is logged)."""
+        sdnotify.reloading("reloading settings and hotels")
+        self.reloads += 1
+        try:
+            loaded = self._load_settings()
+        except ConfigError as exc:
+            logger.error("reload: keeping the running settings: {}", exc)
+        else:
+            plan = plan_reload(self.settings, loaded)
+            self.settings = plan.settings
+            if plan.logging_changed:
+                from hotelbot.logs import configure_logging
+
+                configure_logging(self.settings.logging.level, self.settings.logging.format)
+            for key in plan.needs_restart:
+                logger.warning("reload: {} changed; it takes effect after a restart", key)
+            if plan.applied:
+                logger.info("reload: applied {}", ", ".join(plan.applied))
+            if plan.greenapi_changed:
+                self._transports = TransportFactory(self.settings.greenapi, client_id=self.name)
+                async with self._runners_lock:  # restarted by _sync_hotels below
+                    for hotel_id in list(self._runners):
+                        await self._stop_runner(self._runners.pop(hotel_id))
+        try:
+            await self._sync_hotels()
+            await self._lease_round_now()
+        except Exception as exc:
+            logger.warning("reload: could not re-read hotels: {}", type(exc).__name__)
+        self._hotels_due = time.monotonic() + self.settings.daemon.hotels_refresh_s
+        sdnotify.ready(await self._status_text())
+
+    async def _lease_round_now(self) -> None:
+        """Claim leases for newly added hotels now rather than at the next lease round. The
+        lease task is replaced (never two rounds at once); cancelling it is what shutdown
+        does too, so it is safe mid-round."""
+        if self.leases is None or self._lease_task is None:
+            return
+        async with self._runners_lock:
+            self._lease_task.cancel()
+            await asyncio.gather(self._lease_task, return_exceptions=True)
+        try:
+            await self.leases.tick()
+        finally:
+            self._lease_task = asyncio.create_task(self.leases.run(), name="lease-manager")
+
+    async def _purge(self) -> None:
+        privacy = self.settings.privacy
+        self._purge_due = time.monotonic() + privacy.purge_interval_h * 3600
+        if privacy.retention_days <= 0 or self.db is None:
+            return
+        from hotelbot.ops.retention import purge_expired
+
+        try:
+            result = await purge_expired(self.db, retention_days=privacy.retention_days)
+        except Exception as exc:
+            logger.opt(exception=exc).error("retention purge failed; retrying next time")
+            return
+        if result.total:
+            logger.info("retention purge ({} days): {}", privacy.retention_days, result.summary())
 
     async def _write_status(self) -> None:
         assert self.db is not None
@@ -336,6 +485,14 @@ class Daemon:
     # -- shutdown ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         started = time.monotonic()
+        sdnotify.stopping("stopping: finishing in-flight work")  # [operations]
+        await self._stop_supervisor()
+        # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.sender is not None:
+            await self.sender.stop(self.settings.daemon.drain_timeout_s)
+        # --- scheduling (end) ---
         # --- leases (scale-out): no more claims or reconciles while stopping. Under the lock,
         # so a reconcile that is stopping pollers finishes that first (its pollers are no
         # longer in _runners, and would otherwise be left running). ---
@@ -343,12 +500,6 @@ class Daemon:
             async with self._runners_lock:
                 self._lease_task.cancel()
                 await asyncio.gather(self._lease_task, return_exceptions=True)
-        # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-        if self.sender is not None:
-            await self.sender.stop(self.settings.daemon.drain_timeout_s)
-        # --- scheduling (end) ---
         runners = list(self._runners.values())
         for runner in runners:
             runner.poller.stop()

@@ -23,6 +23,9 @@ class HotelHealth:
     consecutive_failures: int = 0
     # Monotonic time of the last loop iteration of any kind (watchdog progress signal).
     last_progress: float = field(default_factory=time.monotonic)
+    # Monotonic time until which the poller sleeps on purpose (backoff after an error); the
+    # watchdog does not expect progress before then.
+    quiet_until: float = 0.0
 
     def mark_ok(self) -> None:
         now = utcnow()

@@ -220,6 +220,7 @@ class HotelPoller:
     async def _pause(self, delay_s: float) -> None:
         """Sleep, but wake up promptly when asked to stop."""
         self._in_receive = True  # a pause is as safe to cancel as a receive
+        self.health.quiet_until = time.monotonic() + delay_s  # a deliberate pause is not a stall
         try:
             await self._sleep(delay_s)
         except asyncio.CancelledError:

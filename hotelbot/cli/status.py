@@ -1,0 +1,81 @@
+"""`hotelbot status`: per-hotel polling state, backlog and alerts, read from the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = max(0.0, (now - when).total_seconds())
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.0f} d ago"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("status")
+    def status() -> None:
+        """Per hotel: polling or not (and by which daemon), last successful poll, backlog,
+        outbox, last alert, why unhealthy. Works while the daemon runs; says when the status
+        is stale (no daemon has written it recently)."""
+        from hotelbot.cli import common
+        from hotelbot.storage.db import Database
+        from hotelbot.storage.reports import HotelStatusRow, hotel_status_report
+        from hotelbot.storage.types import utcnow
+
+        settings = common.load()
+        # The daemon writes every status_interval_s; three missed writes = no daemon.
+        stale_after_s = 3 * settings.daemon.status_interval_s + 5
+
+        async def go(db: Database) -> tuple[list[HotelStatusRow], datetime]:
+            now = utcnow()
+            async with db.read() as conn:
+                return await hotel_status_report(conn, now=now, stale_after_s=stale_after_s), now
+
+        rows, now = common.with_db(go)
+        if not rows:
+            typer.echo(
+                "no hotels yet: add one with `hotelbot hotel add` or `hotelbot hotel import`"
+            )
+            return
+        table = []
+        for r in rows:
+            if not r.enabled:
+                polling = "disabled"
+            elif r.stale:
+                polling = "NO (status stale)" if r.daemon else "NO (never polled)"
+            else:
+                polling = f"yes ({r.lease_owner or r.daemon})" if r.polling else "NO"
+            health = "ok" if r.healthy else f"UNHEALTHY: {r.unhealthy_reason}"
+            if r.healthy and r.last_error and not r.stale:
+                health = f"ok (last error: {r.last_error[:60]})"
+            table.append(
+                [
+                    r.slug, polling, _ago(r.last_ok_at, now), r.unprocessed,
+                    f"{r.outbox_open}/{r.outbox_failed}", _ago(r.last_alert_at, now),
+                    r.instance_state or "?", health,
+                ]
+            )  # fmt: skip
+        typer.echo(
+            common.table(
+                ["hotel", "polling", "last ok poll", "to process", "outbox open/failed",
+                 "last alert", "instance", "health"],
+                table,
+            )
+        )  # fmt: skip
+        stale = [r for r in rows if r.enabled and r.stale]
+        if stale:
+            ages = [r.status_age_s for r in stale if r.status_age_s is not None]
+            since = f" (last status {min(ages):.0f} s ago)" if ages else ""
+            typer.echo(
+                f"\nstatus is stale for {len(stale)} enabled hotel(s){since}: "
+                "is the daemon running? (`systemctl status hotelbot`)"
+            )

@@ -1,0 +1,1 @@
+"""Operator tooling: health checks, data protection, reports (no CLI code here)."""

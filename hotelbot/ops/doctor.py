@@ -1,0 +1,350 @@
+"""`hotelbot doctor`: every check an operator would otherwise do by hand, one line each.
+
+Checks, in order: settings file; database reachable and schema current; private state
+directory; clock (system vs PostgreSQL); time zone data; per enabled hotel: time zone,
+token, Green API state and queue settings; the LLM when enabled (one tiny call).
+Each check yields OK, WARN or FAIL with advice for anything not OK. Network checks are
+bounded by short timeouts and hotels are checked concurrently. Never prints a token or key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hotelbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hotelbot.settings import Settings
+    from hotelbot.storage.db import Database
+    from hotelbot.storage.hotels import HotelRecord
+
+# Clock skew against the database that starts to matter (leases and schedules use both).
+CLOCK_WARN_S = 2.0
+CLOCK_FAIL_S = 30.0
+_NETWORK_TIMEOUT_S = 10.0
+_HOTEL_CONCURRENCY = 8
+T = TypeVar("T")
+
+
+class Level(StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    level: Level
+    name: str
+    detail: str
+    advice: str | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"{self.level.value:<4} {self.name}: {self.detail}"]
+        if self.advice and self.level is not Level.OK:
+            out.append(f"     -> {self.advice}")
+        return out
+
+
+def exit_code(checks: list[Check]) -> int:
+    """0 when everything is OK, 1 when anything failed, 2 when there are only warnings."""
+    levels = {c.level for c in checks}
+    if Level.FAIL in levels:
+        return 1
+    return 2 if Level.WARN in levels else 0
+
+
+Echo = Callable[[Check], None]
+
+
+async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
+    """Run every check, reporting each through `echo` as soon as it is known."""
+    checks: list[Check] = []
+
+    def report(check: Check) -> None:
+        checks.append(check)
+        echo(check)
+
+    from hotelbot.settings import load_settings
+
+    try:
+        settings, path = load_settings(None, environ)
+    except ConfigError as exc:
+        report(Check(Level.FAIL, "settings", str(exc), "fix the named key, then run doctor again"))
+        return checks
+    report(Check(Level.OK, "settings", str(path) if path else "no settings file: defaults"))
+    report(_check_tzdata())
+    db = await _open_database(settings, environ, report)
+    if db is None:
+        return checks
+    try:
+        if not await _check_schema(db, report):
+            return checks
+        _check_state_dir(db, report)
+        await _check_clock(db, report)
+        from hotelbot.storage.hotels import list_hotels
+
+        async with db.read() as conn:
+            hotels = await list_hotels(conn, enabled_only=True)
+        if not hotels:
+            report(Check(Level.WARN, "hotels", "no enabled hotel", "add one: `hotelbot hotel add`"))
+        limit = asyncio.Semaphore(_HOTEL_CONCURRENCY)
+
+        async def one(record: HotelRecord) -> list[Check]:
+            async with limit:
+                return await _check_hotel(record, settings, environ)
+
+        for results in await asyncio.gather(*(one(h) for h in hotels)):
+            for check in results:
+                report(check)
+        await _check_llm(settings, environ, report)
+    finally:
+        await db.dispose()
+    return checks
+
+
+def _check_tzdata() -> Check:
+    try:
+        ZoneInfo("Europe/Riga")
+    except ZoneInfoNotFoundError:
+        return Check(
+            Level.FAIL, "time zones", "no time zone data",
+            "install the tzdata package (system or `pip install tzdata`)",
+        )  # fmt: skip
+    return Check(Level.OK, "time zones", "time zone data available")
+
+
+async def _open_database(
+    settings: Settings, environ: Mapping[str, str], report: Echo
+) -> Database | None:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from hotelbot.storage.db import Database
+
+    url = settings.database_url(environ)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        db = Database.open(url, pool_size=2)
+    except Exception as exc:
+        report(Check(Level.FAIL, "database", f"{shown}: {type(exc).__name__}: {exc}"))
+        return None
+    try:
+        async with asyncio.timeout(_NETWORK_TIMEOUT_S), db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        await db.dispose()
+        advice = (
+            "is PostgreSQL running and the URL/credential right? (`[database] url`, pg_password)"
+            if url.startswith("postgresql")
+            else "does the state directory exist and belong to this user?"
+        )
+        report(Check(Level.FAIL, "database", f"{shown}: cannot connect ({_short(exc)})", advice))
+        return None
+    report(Check(Level.OK, "database", f"{db.dialect} reachable ({shown})"))
+    return db
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+
+
+async def _check_schema(db: Database, report: Echo) -> bool:
+    from hotelbot.storage.schema import SCHEMA_HEAD, current_revision
+
+    current = await current_revision(db)
+    if current == SCHEMA_HEAD:
+        report(Check(Level.OK, "schema", f"up to date ({current})"))
+        return True
+    if current is None:
+        report(Check(Level.FAIL, "schema", "not initialised", "run `hotelbot db upgrade`"))
+    else:
+        report(
+            Check(
+                Level.FAIL, "schema", f"at {current}, this hotelbot needs {SCHEMA_HEAD}",
+                "run `hotelbot db upgrade` (if the database is newer, upgrade hotelbot instead)",
+            )
+        )  # fmt: skip
+    return False
+
+
+def _check_state_dir(db: Database, report: Echo) -> None:
+    if not db.is_sqlite:
+        return
+    from sqlalchemy.engine import make_url
+
+    database = make_url(db.url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    loose = [p for p in (path.parent, path) if p.exists() and os.stat(p).st_mode & 0o077]
+    if loose:
+        modes = ", ".join(f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in loose)
+        report(
+            Check(
+                Level.WARN, "privacy", f"readable by others: {modes}",
+                f"chmod 700 {path.parent} && chmod 600 {path}*",
+            )
+        )  # fmt: skip
+    else:
+        report(Check(Level.OK, "privacy", f"{path} is private to its owner"))
+
+
+async def _check_clock(db: Database, report: Echo) -> None:
+    if db.is_sqlite:
+        report(Check(Level.OK, "clock", "SQLite: the system clock is the only clock"))
+        return
+    from sqlalchemy import text
+
+    before = time.time()
+    async with db.read() as conn:
+        query = text("SELECT extract(epoch from clock_timestamp())")
+        db_now = (await conn.execute(query)).scalar_one()
+    after = time.time()
+    skew_s = float(db_now) - (before + after) / 2
+    detail = f"system clock vs PostgreSQL: {skew_s:+.2f} s"
+    if abs(skew_s) >= CLOCK_FAIL_S:
+        report(Check(Level.FAIL, "clock", detail, "enable NTP on both hosts (timedatectl)"))
+    elif abs(skew_s) >= CLOCK_WARN_S:
+        report(Check(Level.WARN, "clock", detail, "enable NTP on both hosts (timedatectl)"))
+    else:
+        report(Check(Level.OK, "clock", detail))
+
+
+async def _check_hotel(
+    record: HotelRecord, settings: Settings, environ: Mapping[str, str]
+) -> list[Check]:
+    from hotelbot.daemon.app import resolve_token
+    from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials, settings_problems
+    from hotelbot.greenapi.errors import GreenApiError
+    from hotelbot.greenapi.transport import HttpxTransport
+    from hotelbot.redact import register_secret
+
+    name = f"hotel {record.slug}"
+    checks = []
+    try:
+        ZoneInfo(record.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        checks.append(
+            Check(
+                Level.FAIL, name, f"unknown time zone {record.timezone!r}",
+                f"`hotelbot hotel edit {record.slug} --set timezone=Europe/Riga` (an IANA name)",
+            )
+        )  # fmt: skip
+    token = resolve_token(record, environ)
+    if token is None:
+        checks.append(
+            Check(
+                Level.FAIL, name, f"no API token: ${record.api_token_env} is not set here",
+                f"set {record.api_token_env} in the daemon's environment (and in this shell "
+                "for doctor), or store the token with `hotelbot hotel edit --api-token-stdin`",
+            )
+        )  # fmt: skip
+        return checks
+    register_secret(token)
+    transport = HttpxTransport(connect_timeout_s=min(5.0, settings.greenapi.connect_timeout_s))
+    client = GreenApiClient(
+        InstanceCredentials(record.api_url, record.instance_id, token),
+        transport,
+        request_timeout_s=_NETWORK_TIMEOUT_S,
+    )
+    try:
+        async with asyncio.timeout(2 * _NETWORK_TIMEOUT_S + 5):
+            state = await client.get_state_instance()
+            instance_settings = await client.get_settings()
+    except (GreenApiError, TimeoutError) as exc:
+        checks.append(
+            Check(
+                Level.FAIL, name, f"Green API instance {record.instance_id}: {_short(exc)}",
+                "check api_url/instance_id/token in the Green API console "
+                "(401/403 = wrong token; timeouts = network or Green API down)",
+            )
+        )  # fmt: skip
+        return checks
+    finally:
+        await transport.aclose()
+    if state != "authorized":
+        checks.append(
+            Check(
+                Level.FAIL, name, f"instance state {state}",
+                "scan the QR code in the Green API console (WhatsApp > Linked devices)"
+                if state == "notAuthorized"
+                else "wait for the instance to start, or restart it in the console",
+            )
+        )  # fmt: skip
+    problems = settings_problems(instance_settings)
+    blocking = [p for p in problems if "recommended" not in p]
+    if blocking:
+        checks.append(
+            Check(
+                Level.FAIL, name, "notifications miss the HTTP queue: " + "; ".join(blocking),
+                f"`hotelbot hotel check {record.slug} --fix`",
+            )
+        )  # fmt: skip
+    elif problems:
+        checks.append(
+            Check(
+                Level.WARN, name, "; ".join(problems), f"`hotelbot hotel check {record.slug} --fix`"
+            )
+        )
+    if state == "authorized" and not problems:
+        checks.append(Check(Level.OK, name, "authorized; notifications reach the HTTP queue"))
+    return checks
+
+
+async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Echo) -> None:
+    llm = settings.llm
+    if not llm.enabled:
+        report(Check(Level.OK, "llm", "disabled: rule-based sentiment only"))
+        return
+    from hotelbot.redact import register_secret
+    from hotelbot.sentiment.settings import resolve_api_key
+
+    key = resolve_api_key(llm, environ)
+    if key is None:
+        report(
+            Check(
+                Level.FAIL, "llm", "enabled but no API key found",
+                f"provide the deepseek_api_key credential or set ${llm.api_key_env}",
+            )
+        )  # fmt: skip
+        return
+    register_secret(key)
+    from hotelbot.sentiment.llm import build_llm_analyser
+
+    analyser = build_llm_analyser(llm, key)
+    started = time.monotonic()
+    try:
+        verdict = await _bounded(analyser.analyse("Thank you, everything is fine."), llm.deadline_s)
+    except Exception as exc:
+        report(
+            Check(
+                Level.FAIL, "llm", f"{llm.model} at {llm.base_url}: {_short(exc)}",
+                "check base_url, model and key; hotelbot falls back to rules meanwhile",
+            )
+        )  # fmt: skip
+        return
+    finally:
+        await analyser.aclose()
+    elapsed_ms = (time.monotonic() - started) * 1000
+    report(
+        Check(
+            Level.OK, "llm",
+            f"{llm.model} answered in {elapsed_ms:.0f} ms (test verdict: {verdict.sentiment})",
+        )
+    )  # fmt: skip
+
+
+async def _bounded(awaitable: Awaitable[T], timeout_s: float) -> T:
+    async with asyncio.timeout(timeout_s + 1):
+        return await awaitable

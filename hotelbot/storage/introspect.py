@@ -1,0 +1,55 @@
+"""Which tables and columns the connected database has, for code that must cope with a
+schema from an older or newer hotelbot (operator reports, privacy tools).
+
+Such code names tables with lightweight `sqlalchemy.table()` constructs built from what is
+present, so a feature whose tables are not there yet reads as "not available" rather than
+failing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Date, TableClause, column, inspect, table
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
+
+from hotelbot.storage.types import UtcDateTime
+
+Schema = dict[str, frozenset[str]]
+
+# hotelbot's naming rules give each column's type away: "*_at" are aware UTC timestamps,
+# check_in/check_out are calendar dates. Typed columns make binds and results convert the
+# same way as through the mapped models (SQLite stores naive UTC text).
+_DATES = frozenset({"check_in", "check_out"})
+
+
+def _type_of(name: str) -> TypeEngine[object] | None:
+    if name.endswith("_at"):
+        return UtcDateTime()  # type: ignore[return-value]
+    if name in _DATES:
+        return Date()  # type: ignore[return-value]
+    return None
+
+
+def _read(sync_conn: Connection) -> Schema:
+    inspector = inspect(sync_conn)
+    return {
+        name: frozenset(col["name"] for col in inspector.get_columns(name))
+        for name in inspector.get_table_names()
+    }
+
+
+async def read_schema(conn: AsyncConnection) -> Schema:
+    """Table name -> column names, as the database has them now. Read-only."""
+    return await conn.run_sync(_read)
+
+
+def has(schema: Schema, name: str, *columns: str) -> bool:
+    present = schema.get(name)
+    return present is not None and set(columns) <= present
+
+
+def view(schema: Schema, name: str, *columns: str) -> TableClause | None:
+    """A `table()` with the given columns, or None unless the table has all of them."""
+    if not has(schema, name, *columns):
+        return None
+    return table(name, *(column(c, _type_of(c)) for c in columns))

@@ -1,0 +1,300 @@
+"""Read-only reports for operators: per-hotel status and activity statistics.
+
+Both read only the database, so they work while a daemon runs (the daemon writes
+hotel_status every few seconds) and on a database whose feature tables are missing (a
+section then says "not available" instead of failing). Days are UTC calendar days.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.storage.backlog import OUTBOX_OPEN_STATES
+from hotelbot.storage.introspect import Schema, read_schema, view
+from hotelbot.storage.models import Hotel, HotelStatus, Notification, OutboxMessage
+
+
+@dataclass(frozen=True, slots=True)
+class HotelStatusRow:
+    slug: str
+    enabled: bool
+    instance_state: str | None
+    polling: bool
+    daemon: str | None
+    stale: bool  # no fresh status from a daemon: what is shown may be old
+    status_age_s: float | None
+    healthy: bool
+    unhealthy_reason: str | None
+    last_error: str | None
+    last_ok_at: datetime | None
+    unprocessed: int
+    outbox_open: int
+    outbox_failed: int
+    last_alert_at: datetime | None
+    lease_owner: str | None
+
+
+async def _counts_by_hotel(conn: AsyncConnection, query: object) -> dict[int, int]:
+    return {int(h): int(n) for h, n in await conn.execute(query)}  # type: ignore[call-overload]
+
+
+async def hotel_status_report(
+    conn: AsyncConnection, *, now: datetime, stale_after_s: float
+) -> list[HotelStatusRow]:
+    """One row per hotel (enabled or not), ordered by slug."""
+    schema = await read_schema(conn)
+    hotels = (
+        await conn.execute(
+            select(Hotel.id, Hotel.slug, Hotel.enabled, Hotel.instance_state).order_by(Hotel.slug)
+        )
+    ).all()
+    status = {
+        row.hotel_id: row
+        for row in await conn.execute(
+            select(
+                HotelStatus.hotel_id, HotelStatus.daemon, HotelStatus.polling,
+                HotelStatus.healthy, HotelStatus.unhealthy_reason, HotelStatus.last_error,
+                HotelStatus.last_ok_at, HotelStatus.updated_at,
+            )
+        )
+    }  # fmt: skip
+    unprocessed = await _counts_by_hotel(
+        conn,
+        select(Notification.hotel_id, func.count())
+        .where(Notification.processed_at.is_(None))
+        .group_by(Notification.hotel_id),
+    )
+    outbox: dict[tuple[int, str], int] = {
+        (int(h), str(s)): int(n)
+        for h, s, n in await conn.execute(
+            select(OutboxMessage.hotel_id, OutboxMessage.state, func.count()).group_by(
+                OutboxMessage.hotel_id, OutboxMessage.state
+            )
+        )
+    }
+    last_alert: dict[int, datetime] = {}
+    alerts = view(schema, "alerts", "hotel_id", "created_at")
+    if alerts is not None:
+        query = select(alerts.c.hotel_id, func.max(alerts.c.created_at)).group_by(alerts.c.hotel_id)
+        last_alert = {int(h): t for h, t in await conn.execute(query) if t is not None}
+    owners: dict[int, str | None] = {}
+    leases = view(schema, "hotel_leases", "hotel_id", "owner", "expires_at")
+    if leases is not None:
+        query = select(leases.c.hotel_id, leases.c.owner, leases.c.expires_at)
+        for lease in await conn.execute(query):
+            live = lease.expires_at is not None and lease.expires_at > now
+            owners[int(lease.hotel_id)] = lease.owner if live else None
+    rows = []
+    for hotel in hotels:
+        st = status.get(hotel.id)
+        age_s = (now - st.updated_at).total_seconds() if st is not None else None
+        stale = age_s is None or age_s > stale_after_s
+        rows.append(
+            HotelStatusRow(
+                slug=hotel.slug,
+                enabled=bool(hotel.enabled),
+                instance_state=hotel.instance_state,
+                polling=bool(st.polling) and not stale if st is not None else False,
+                daemon=st.daemon if st is not None else None,
+                stale=stale,
+                status_age_s=age_s,
+                healthy=bool(st.healthy) if st is not None else True,
+                unhealthy_reason=st.unhealthy_reason if st is not None else None,
+                last_error=st.last_error if st is not None else None,
+                last_ok_at=st.last_ok_at if st is not None else None,
+                unprocessed=unprocessed.get(hotel.id, 0),
+                outbox_open=sum(outbox.get((hotel.id, s), 0) for s in OUTBOX_OPEN_STATES),
+                outbox_failed=outbox.get((hotel.id, "failed"), 0),
+                last_alert_at=last_alert.get(hotel.id),
+                lease_owner=owners.get(hotel.id),
+            )
+        )
+    return rows
+
+
+# -- statistics ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One table of `hotelbot stats`; `unavailable` is set (and rows empty) when the tables
+    it needs are missing."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+    unavailable: str | None = None
+
+
+def _days(since: datetime, now: datetime) -> list[date]:
+    first, last = since.date(), now.date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _unavailable(title: str, headers: Sequence[str], what: str) -> Section:
+    return Section(title, tuple(headers), (), f"not available: {what} not in this database")
+
+
+def _fmt_minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+async def _messages_section(
+    conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime, now: datetime
+) -> Section:
+    headers = ("day", "in", "out staff", "out bot", "positive", "neutral", "negative", "pending")
+    title = "Messages and guest sentiment"
+    m = view(schema, "messages", "hotel_id", "direction", "from_staff", "sent_at", "sentiment")
+    if m is None:
+        return _unavailable(title, headers, "the messages table")
+    query = select(m.c.sent_at, m.c.direction, m.c.from_staff, m.c.sentiment).where(
+        m.c.sent_at >= since
+    )
+    if hotel_id is not None:
+        query = query.where(m.c.hotel_id == hotel_id)
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    for sent_at, direction, from_staff, sentiment in await conn.execute(query):
+        day = per_day[sent_at.date()]
+        if direction == "in":
+            day["in"] += 1
+            day[sentiment or "pending"] += 1
+        else:
+            day["out staff" if from_staff else "out bot"] += 1
+    rows = tuple((d.isoformat(), *(per_day[d][h] for h in headers[1:])) for d in _days(since, now))
+    total = Counter[str]()
+    for counter in per_day.values():
+        total.update(counter)
+    return Section(title, headers, (*rows, ("total", *(total[h] for h in headers[1:]))))
+
+
+async def _alerts_section(
+    conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime, now: datetime
+) -> Section:
+    headers = ("day", "alerts", "answered", "median reply", "slowest reply", "unanswered")
+    title = "Staff alerts and time to first staff reply"
+    a = view(schema, "alerts", "hotel_id", "message_id", "created_at")
+    m = view(schema, "messages", "id", "hotel_id", "chat_id", "direction", "from_staff", "sent_at")
+    if a is None or m is None:
+        return _unavailable(title, headers, "the alerts/messages tables")
+    query = (
+        select(a.c.created_at, m.c.hotel_id, m.c.chat_id, m.c.sent_at)
+        .join(m, m.c.id == a.c.message_id)
+        .where(a.c.created_at >= since)
+    )
+    replies_q = select(m.c.hotel_id, m.c.chat_id, m.c.sent_at).where(
+        m.c.direction == "out", m.c.from_staff.is_(True), m.c.sent_at >= since
+    )
+    if hotel_id is not None:
+        query = query.where(a.c.hotel_id == hotel_id)
+        replies_q = replies_q.where(m.c.hotel_id == hotel_id)
+    replies: dict[tuple[int, str], list[datetime]] = defaultdict(list)
+    for h, chat, sent_at in await conn.execute(replies_q):
+        replies[(h, chat)].append(sent_at)
+    for times in replies.values():
+        times.sort()
+    per_day: dict[date, list[float | None]] = defaultdict(list)
+    for created_at, h, chat, guest_sent_at in await conn.execute(query):
+        times = replies.get((h, chat), [])
+        i = bisect.bisect_right(times, guest_sent_at)
+        wait_s = (times[i] - guest_sent_at).total_seconds() if i < len(times) else None
+        per_day[created_at.date()].append(wait_s)
+
+    def row(label: str, waits: list[float | None]) -> tuple[object, ...]:
+        answered = [w for w in waits if w is not None]
+        return (
+            label,
+            len(waits),
+            len(answered),
+            _fmt_minutes(statistics.median(answered)) if answered else "-",
+            _fmt_minutes(max(answered)) if answered else "-",
+            len(waits) - len(answered),
+        )
+
+    rows = [row(d.isoformat(), per_day.get(d, [])) for d in _days(since, now)]
+    rows.append(row("total", [w for ws in per_day.values() for w in ws]))
+    return Section(title, headers, tuple(rows))
+
+
+def _outcome_group(outcome: str) -> str:
+    if outcome in ("enqueued", "sent"):
+        return "sent"
+    if outcome.startswith("deferred"):
+        return "deferred"
+    return "skipped"  # skipped:*, missed
+
+
+async def _triggers_section(
+    conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime
+) -> Section:
+    headers = ("trigger", "sent", "deferred", "skipped", "top skip reason")
+    title = "Scheduled messages (trigger fires decided)"
+    f = view(schema, "trigger_fires", "hotel_id", "trigger_id", "decided_at", "outcome")
+    t = view(schema, "triggers", "id", "name")
+    if f is None or t is None:
+        return _unavailable(title, headers, "the triggers/trigger_fires tables")
+    query = (
+        select(t.c.name, f.c.outcome, func.count())
+        .join(t, t.c.id == f.c.trigger_id)
+        .where(f.c.decided_at >= since)
+        .group_by(t.c.name, f.c.outcome)
+    )
+    if hotel_id is not None:
+        query = query.where(f.c.hotel_id == hotel_id)
+    groups: dict[str, Counter[str]] = defaultdict(Counter)
+    reasons: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, outcome, n in await conn.execute(query):
+        group = _outcome_group(str(outcome))
+        groups[name][group] += int(n)
+        if group == "skipped":
+            reasons[name][str(outcome).removeprefix("skipped:")] += int(n)
+    rows = []
+    for name in sorted(groups):
+        top = reasons[name].most_common(1)
+        rows.append(
+            (
+                name,
+                groups[name]["sent"],
+                groups[name]["deferred"],
+                groups[name]["skipped"],
+                top[0][0] if top else "-",
+            )
+        )
+    return Section(title, headers, tuple(rows))
+
+
+async def _optouts_section(
+    conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime
+) -> Section:
+    headers = ("day", "opt-outs")
+    title = "Opt-outs (guests who asked for no automated messages)"
+    g = view(schema, "guests", "hotel_id", "opted_out", "opted_out_at")
+    if g is None:
+        return _unavailable(title, headers, "the guests table")
+    query = select(g.c.opted_out_at).where(g.c.opted_out_at >= since)
+    if hotel_id is not None:
+        query = query.where(g.c.hotel_id == hotel_id)
+    per_day = Counter(when.date() for (when,) in await conn.execute(query))
+    rows = [(d.isoformat(), n) for d, n in sorted(per_day.items())]
+    rows.append(("total", sum(per_day.values())))
+    return Section(title, headers, tuple(rows))
+
+
+async def stats_report(
+    conn: AsyncConnection, *, hotel_id: int | None, days: int, now: datetime
+) -> list[Section]:
+    """Activity of the last `days` UTC days (today included), for one hotel or all."""
+    since = datetime.combine(now.date() - timedelta(days=days - 1), datetime.min.time(), now.tzinfo)
+    schema = await read_schema(conn)
+    return [
+        await _messages_section(conn, schema, hotel_id, since, now),
+        await _alerts_section(conn, schema, hotel_id, since, now),
+        await _triggers_section(conn, schema, hotel_id, since),
+        await _optouts_section(conn, schema, hotel_id, since),
+    ]
