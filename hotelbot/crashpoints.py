@@ -12,5 +12,5 @@ _TARGET = os.environ.get("HOTELBOT_CRASH_AT", "")
 
 
 def crash_point(name: str) -> None:
-    if _TARGET and _TARGET == name:
+    if _TARGET and name == _TARGET:
         os._exit(137)

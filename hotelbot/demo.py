@@ -9,6 +9,7 @@ database and the fake's records, so what it prints is what was actually stored a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import signal
@@ -149,8 +150,10 @@ class Narrator:
             self._seen_held.add(out_id)
             slug = self._slugs[hotel_id]
             local = available_at.astimezone(ZoneInfo(zones[slug])).strftime("%H:%M local")
-            _say(f"{_clock()}  {slug:<16}    {kind} for {chat_id} held until {local} "
-                 "(quiet hours: never sent at night, never dropped)")
+            _say(
+                f"{_clock()}  {slug:<16}    {kind} for {chat_id} held until {local} "
+                "(quiet hours: never sent at night, never dropped)"
+            )
 
     async def _narrate_analysis(self) -> None:
         from sqlalchemy import text
@@ -254,15 +257,21 @@ async def _seed(db: Database, fake_url: str) -> dict[int, str]:
     return slugs
 
 
+def _fresh_state_dir(state_dir: str) -> Path:
+    """Every demo starts from an empty database: remove the previous run's directory."""
+    directory = Path(state_dir).resolve()
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(mode=0o700, parents=True)
+    return directory
+
+
 async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0) -> int:
     from hotelbot.daemon.app import Daemon
     from hotelbot.logs import configure_logging
 
-    directory = Path(state_dir)
-    if directory.exists():
-        shutil.rmtree(directory)  # every demo starts from an empty database
-    directory.mkdir(mode=0o700, parents=True)
-    db_url = f"sqlite+aiosqlite:///{directory.resolve() / 'hotelbot.sqlite3'}"
+    directory = _fresh_state_dir(state_dir)
+    db_url = f"sqlite+aiosqlite:///{directory / 'hotelbot.sqlite3'}"
     configure_logging("WARNING", "text")
 
     stop = asyncio.Event()
@@ -283,9 +292,13 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         daemon = Daemon(settings, environ={}, install_signal_handlers=False)
         daemon_task = asyncio.create_task(daemon.run())
         await daemon.ready.wait()
-        _say(f"hotelbot demo: fake Green API at {fake.url}, database {directory / 'hotelbot.sqlite3'}")
-        _say(f"hotels: {', '.join(h.slug for h in HOTELS)}; guests start writing now "
-             f"({'Ctrl+C to stop' if forever else 'about half a minute, Ctrl+C to stop early'})\n")
+        _say(
+            f"hotelbot demo: fake Green API at {fake.url}, database {directory / 'hotelbot.sqlite3'}"
+        )
+        _say(
+            f"hotels: {', '.join(h.slug for h in HOTELS)}; guests start writing now "
+            f"({'Ctrl+C to stop' if forever else 'about half a minute, Ctrl+C to stop early'})\n"
+        )
         narrator = Narrator(db, fake, slugs)
         by_slug = {h.slug: h for h in HOTELS}
         started = time.monotonic()
@@ -302,16 +315,16 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
             await narrator.step()
             if not forever and now >= end_at:
                 break
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.3)
-            except TimeoutError:
-                pass
         daemon.request_stop()
         code = await daemon_task
         await narrator.step()
         total_sent = sum(len(i.sent) for i in fake.instances.values())
-        _say(f"\ndemo finished: {narrator.guest_messages} guest messages stored, "
-             f"{total_sent} WhatsApp messages sent; explore it with:")
+        _say(
+            f"\ndemo finished: {narrator.guest_messages} guest messages stored, "
+            f"{total_sent} WhatsApp messages sent; explore it with:"
+        )
         _say(f"  HOTELBOT_DATABASE_URL={db_url} hotelbot messages list")
         await db.dispose()
     return code

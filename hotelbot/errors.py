@@ -8,7 +8,9 @@ class HotelbotError(Exception):
 
 
 class UserError(HotelbotError):
-    """A mistake by the operator (bad argument, unknown hotel). The CLI prints it without a traceback."""
+    """A mistake by the operator (bad argument, unknown hotel).
+
+    The CLI prints it without a traceback."""
 
 
 class ConfigError(UserError):

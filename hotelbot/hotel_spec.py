@@ -44,7 +44,9 @@ def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Riga)") from None
+        raise ValueError(
+            f"unknown timezone {value!r} (use an IANA name like Europe/Riga)"
+        ) from None
     return value
 
 
@@ -84,7 +86,7 @@ class HotelSpec(BaseModel):
     def _instance(cls, value: object) -> object:
         value = str(value) if isinstance(value, int) else value
         if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
-            raise ValueError("Green API idInstance: digits only, e.g. \"1101000001\"")
+            raise ValueError('Green API idInstance: digits only, e.g. "1101000001"')
         return value
 
     @field_validator("api_token_env")
@@ -127,7 +129,7 @@ class HotelSpec(BaseModel):
             return ""
         start, sep, end = value.partition("-")
         if not sep:
-            raise ValueError("expected HH:MM-HH:MM, e.g. 22:00-09:00, or \"off\"")
+            raise ValueError('expected HH:MM-HH:MM, e.g. 22:00-09:00, or "off"')
         parse_hhmm(start)
         parse_hhmm(end)
         return f"{start.strip()}-{end.strip()}"
@@ -191,7 +193,9 @@ def load_hotels_file(path: Path) -> list[HotelSpec]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"hotels"})
     if unknown:
-        raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(unknown)} (expected [[hotels]])")
+        raise ConfigError(
+            f"{path}: unknown top-level key(s): {', '.join(unknown)} (expected [[hotels]])"
+        )
     raw = data.get("hotels")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{path}: no [[hotels]] tables found")

@@ -19,9 +19,7 @@ from sqlalchemy.engine import make_url
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
 
-PG_URL = os.environ.get(
-    "HOTELBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("HOTELBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, str | None] = {}
 
 

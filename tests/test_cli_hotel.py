@@ -38,8 +38,15 @@ def _hotels(path: Path, url: str = "https://api.green-api.com", token: str = "to
 
 def test_version_and_help(cli: CliRunner) -> None:
     assert "hotelbot 0.1.0" in cli.invoke(app, ["--version"]).output
-    for args in (["--help"], ["hotel", "--help"], ["hotel", "import", "--help"], ["db", "--help"],
-                 ["messages", "list", "--help"], ["run", "--help"], ["demo", "--help"]):
+    for args in (
+        ["--help"],
+        ["hotel", "--help"],
+        ["hotel", "import", "--help"],
+        ["db", "--help"],
+        ["messages", "list", "--help"],
+        ["run", "--help"],
+        ["demo", "--help"],
+    ):
         result = cli.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.output, args
 
@@ -66,8 +73,18 @@ def test_list_show_hides_token_edit_enable_disable_remove(cli: CliRunner, tmp_pa
     shown = cli.invoke(app, ["hotel", "show", "alpha"]).output
     assert "tok-123456" not in shown and "(inline, hidden)" in shown
     assert "tok-123456" in cli.invoke(app, ["hotel", "show", "alpha", "--show-token"]).output
-    edited = cli.invoke(app, ["hotel", "edit", "alpha", "--set", "timezone=Europe/Tallinn",
-                              "--set", "quiet_hours=23:00-08:00"])
+    edited = cli.invoke(
+        app,
+        [
+            "hotel",
+            "edit",
+            "alpha",
+            "--set",
+            "timezone=Europe/Tallinn",
+            "--set",
+            "quiet_hours=23:00-08:00",
+        ],
+    )
     assert edited.exit_code == 0 and "updated" in edited.output
     shown = cli.invoke(app, ["hotel", "show", "alpha"]).output
     assert "Europe/Tallinn" in shown and "23:00-08:00" in shown and "tok-123456" not in shown
@@ -86,14 +103,38 @@ def test_list_show_hides_token_edit_enable_disable_remove(cli: CliRunner, tmp_pa
 def test_add_reads_token_from_stdin(cli: CliRunner) -> None:
     result = cli.invoke(
         app,
-        ["hotel", "add", "--slug", "gamma", "--name", "Gamma", "--instance-id", "1101000003",
-         "--api-token-stdin", "--timezone", "Europe/Riga"],
+        [
+            "hotel",
+            "add",
+            "--slug",
+            "gamma",
+            "--name",
+            "Gamma",
+            "--instance-id",
+            "1101000003",
+            "--api-token-stdin",
+            "--timezone",
+            "Europe/Riga",
+        ],
         input="stdin-token-999\n",
     )
     assert result.exit_code == 0, result.output
     assert "stdin-token-999" in cli.invoke(app, ["hotel", "show", "gamma", "--show-token"]).output
-    dup = cli.invoke(app, ["hotel", "add", "--slug", "gamma", "--name", "G", "--instance-id",
-                           "1101000004", "--api-token-env", "X"])
+    dup = cli.invoke(
+        app,
+        [
+            "hotel",
+            "add",
+            "--slug",
+            "gamma",
+            "--name",
+            "G",
+            "--instance-id",
+            "1101000004",
+            "--api-token-env",
+            "X",
+        ],
+    )
     assert dup.exit_code != 0
 
 
@@ -132,8 +173,11 @@ def test_hotel_check_reports_and_fixes_settings(
     cli: CliRunner, tmp_path: Path, fake_in_thread: tuple[FakeGreenApi, str]
 ) -> None:
     fake, url = fake_in_thread
-    fake.add_instance("1101000001", "tok-123456", settings={"webhookUrl": "https://x.example/h",
-                                                            "incomingWebhook": "no"})
+    fake.add_instance(
+        "1101000001",
+        "tok-123456",
+        settings={"webhookUrl": "https://x.example/h", "incomingWebhook": "no"},
+    )
     cli.invoke(app, ["hotel", "import", str(_hotels(tmp_path / "h.toml", url=url))])
     result = cli.invoke(app, ["hotel", "check", "alpha"])
     assert result.exit_code == 1

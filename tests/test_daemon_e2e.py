@@ -20,8 +20,10 @@ async def test_drains_several_hotels_each_message_stored_once(db: Database, db_u
         pushed = {}
         for instance, token in ids:
             inst = fake.add_instance(instance, token)
-            bodies = [shapes.incoming_text(instance, f"3712000000{n % 3}@c.us", f"msg {n}")
-                      for n in range(25)]
+            bodies = [
+                shapes.incoming_text(instance, f"3712000000{n % 3}@c.us", f"msg {n}")
+                for n in range(25)
+            ]
             inst.push_many(bodies)
             pushed[instance] = {b["idMessage"] for b in bodies}
         await add_hotels(db, fake.url, ids)
@@ -56,7 +58,9 @@ async def test_wrong_token_does_not_stop_other_hotels(db: Database, db_url: str)
     async with FakeGreenApi() as fake:
         good = fake.add_instance("1101000001", "good")
         bad = fake.add_instance("1101000002", "real-token")
-        good.push_many([shapes.incoming_text("1101000001", "37120000001@c.us", f"m{i}") for i in range(5)])
+        good.push_many(
+            [shapes.incoming_text("1101000001", "37120000001@c.us", f"m{i}") for i in range(5)]
+        )
         bad.push(shapes.incoming_text("1101000002", "37120000001@c.us", "stuck"))
         await add_hotels(db, fake.url, [("1101000001", "good"), ("1101000002", "wrong-token")])
         async with running_daemon(fast_settings(db_url)) as daemon:
@@ -70,7 +74,9 @@ async def test_wrong_token_does_not_stop_other_hotels(db: Database, db_url: str)
             assert bad.request_counts.get("receiveNotification", 0) <= 2
         assert bad.pending_count == 1
         async with db.read() as conn:
-            status = dict(list(await conn.execute(select(HotelStatus.hotel_id, HotelStatus.healthy))))
+            status = dict(
+                list(await conn.execute(select(HotelStatus.hotel_id, HotelStatus.healthy)))
+            )
         assert sorted(status.values()) == [False, True]
 
 
@@ -127,14 +133,18 @@ async def test_5xx_on_delete_is_retried_and_stored_once(db: Database, db_url: st
         inst = fake.add_instance("1101000001", "tok")
         inst.faults.fail_next(2, status=503, methods=["deleteNotification"])
         inst.faults.drop_next(1, methods=["deleteNotification"], after_effect=False)
-        inst.push_many([shapes.incoming_text("1101000001", "37120000001@c.us", f"m{i}") for i in range(3)])
+        inst.push_many(
+            [shapes.incoming_text("1101000001", "37120000001@c.us", f"m{i}") for i in range(3)]
+        )
         await add_hotels(db, fake.url, [("1101000001", "tok")])
         async with running_daemon(fast_settings(db_url)):
             await inst.wait_drained(10)
         assert await count(db, Notification) == 3
 
 
-async def test_head_that_survives_deletion_is_backed_off_not_spun(db: Database, db_url: str) -> None:
+async def test_head_that_survives_deletion_is_backed_off_not_spun(
+    db: Database, db_url: str
+) -> None:
     async with FakeGreenApi() as fake:
         inst = fake.add_instance("1101000001", "tok")
         # Served verbatim with a receiptId that is not the real one: every delete says false.

@@ -1,4 +1,5 @@
-"""The real `hotelbot` command as a sysadmin runs it, in subprocesses: signals, crashes, restarts."""
+"""The real `hotelbot` command as a sysadmin runs it, in subprocesses: signals, crashes,
+restarts."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import sys
 from pathlib import Path
 
 from hotelbot.fakes import shapes
-from hotelbot.fakes.greenapi import FakeGreenApi
+from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification
-from tests.helpers import count
+from tests.helpers import count, wait_for
+
+
+async def _deleted_at_least(inst: FakeInstance, n: int) -> bool:
+    return len(inst.deleted) >= n
+
 
 PY = sys.executable
 
@@ -82,7 +88,9 @@ async def test_sysadmin_flow_upgrade_import_run_sigterm(db_url: str, tmp_path: P
             )
         code, out = await _cli(env, "db", "upgrade")
         assert code == 0, out
-        code, out = await _cli(env, "hotel", "import", str(_hotels_toml(tmp_path / "h.toml", fake.url, instances)))
+        code, out = await _cli(
+            env, "hotel", "import", str(_hotels_toml(tmp_path / "h.toml", fake.url, instances))
+        )
         assert code == 0 and "added" in out, out
         proc = await _start_daemon(env)
         try:
@@ -92,7 +100,7 @@ async def test_sysadmin_flow_upgrade_import_run_sigterm(db_url: str, tmp_path: P
             code, out = await _stop(proc)
         assert code == 0, out
         assert "stopped in" in out
-        for instance, token in instances:
+        for _, token in instances:
             assert token not in out  # tokens never logged
         db = Database.open(db_url)
         try:
@@ -125,7 +133,9 @@ async def test_sigkill_between_commit_and_delete_loses_nothing_stores_once(
     env = _env(db_url, tmp_path)
     async with FakeGreenApi() as fake:
         inst = fake.add_instance("1101000001", "tok")
-        inst.push_many([shapes.incoming_text("1101000001", "37120000001@c.us", f"m{n}") for n in range(5)])
+        inst.push_many(
+            [shapes.incoming_text("1101000001", "37120000001@c.us", f"m{n}") for n in range(5)]
+        )
         assert (await _cli(env, "db", "upgrade"))[0] == 0
         hotels = _hotels_toml(tmp_path / "h.toml", fake.url, [("1101000001", "tok")])
         assert (await _cli(env, "hotel", "import", str(hotels)))[0] == 0
@@ -153,13 +163,14 @@ async def test_sigterm_mid_run_and_restart_lose_nothing(db_url: str, tmp_path: P
         inst = fake.add_instance("1101000001", "tok")
         inst.faults.latency_s = 0.02  # slow enough to catch it mid-run
         total = 200
-        inst.push_many([shapes.incoming_text("1101000001", "37120000001@c.us", f"m{n}") for n in range(total)])
+        inst.push_many(
+            [shapes.incoming_text("1101000001", "37120000001@c.us", f"m{n}") for n in range(total)]
+        )
         assert (await _cli(env, "db", "upgrade"))[0] == 0
         hotels = _hotels_toml(tmp_path / "h.toml", fake.url, [("1101000001", "tok")])
         assert (await _cli(env, "hotel", "import", str(hotels)))[0] == 0
         proc = await _start_daemon(env)
-        while len(inst.deleted) < 20:
-            await asyncio.sleep(0.05)
+        await wait_for(lambda: _deleted_at_least(inst, 20), timeout_s=30)
         code, out = await _stop(proc)
         assert code == 0, out
         assert 0 < inst.pending_count < total

@@ -39,7 +39,9 @@ def _version(value: bool) -> None:
 def _root(
     config: Annotated[
         str | None,
-        typer.Option("--config", "-c", help="Settings file (overrides $HOTELBOT_CONFIG).", metavar="PATH"),
+        typer.Option(
+            "--config", "-c", help="Settings file (overrides $HOTELBOT_CONFIG).", metavar="PATH"
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")

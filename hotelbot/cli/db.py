@@ -6,7 +6,9 @@ import typer
 
 from hotelbot.cli import common
 
-app = typer.Typer(help="Database schema: create or upgrade it, show its version.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: create or upgrade it, show its version.", no_args_is_help=True
+)
 
 
 @app.command("upgrade")

@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
         forever: Annotated[
             bool, typer.Option(help="Keep running after the script until Ctrl+C.")
         ] = False,
-        speed: Annotated[float, typer.Option(help="Script speed factor (2 = twice as fast).")] = 1.0,
+        speed: Annotated[
+            float, typer.Option(help="Script speed factor (2 = twice as fast).")
+        ] = 1.0,
     ) -> None:
         """Start a fake Green API with demo hotels and scripted guests (English and Russian),
         run the real daemon against it on a fresh SQLite file, and narrate what happens.

@@ -75,7 +75,9 @@ def add(
     api_token_stdin: Annotated[
         bool, typer.Option(help="Read the API token from standard input (kept out of `ps`).")
     ] = False,
-    api_url: Annotated[str, typer.Option(help="Per-instance API host.")] = "https://api.green-api.com",
+    api_url: Annotated[
+        str, typer.Option(help="Per-instance API host.")
+    ] = "https://api.green-api.com",
     timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Riga.")] = "UTC",
     staff_chat_id: Annotated[str | None, typer.Option(help="Chat id for staff alerts.")] = None,
     default_language: Annotated[str, typer.Option(help="Guest language default.")] = "en",
@@ -120,7 +122,14 @@ def list_() -> None:
         typer.echo("no hotels yet: add some with `hotelbot hotel import FILE`")
         return
     rows = [
-        [h.slug, h.name, h.instance_id, "yes" if h.enabled else "no", h.timezone, h.instance_state or "?"]
+        [
+            h.slug,
+            h.name,
+            h.instance_id,
+            "yes" if h.enabled else "no",
+            h.timezone,
+            h.instance_state or "?",
+        ]
         for h in hotels
     ]
     typer.echo(common.table(["SLUG", "NAME", "INSTANCE", "ENABLED", "TIMEZONE", "STATE"], rows))
@@ -167,7 +176,9 @@ def edit(
     for item in set_:
         key, sep, value = item.partition("=")
         if not sep or key not in _EDITABLE:
-            raise UserError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(_EDITABLE)}")
+            raise UserError(
+                f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(_EDITABLE)}"
+            )
         changes[key] = value
         if key in ("groups_as_guests",):
             changes[key] = value.lower() in ("1", "true", "yes", "on")
@@ -179,7 +190,7 @@ def edit(
         if record.api_token:
             entry["api_token"] = record.api_token
         entry.update(changes)
-        if "api_token_env" in changes and changes["api_token_env"]:
+        if changes.get("api_token_env"):
             entry.pop("api_token", None)
         if api_token_stdin:
             entry["api_token"] = sys.stdin.readline().strip()
@@ -200,7 +211,9 @@ def _set_enabled(slug: str, enabled: bool) -> None:
 
     if not common.with_db(go):
         raise UserError(f"no hotel with slug {slug!r}")
-    typer.echo(f"{slug}: {'enabled' if enabled else 'disabled'} (the daemon applies it within a minute)")
+    typer.echo(
+        f"{slug}: {'enabled' if enabled else 'disabled'} (the daemon applies it within a minute)"
+    )
 
 
 @app.command("enable")
@@ -238,7 +251,9 @@ def remove(
 @app.command("check")
 def check(
     slug: Slug,
-    fix: Annotated[bool, typer.Option(help="Apply the settings hotelbot needs (restarts the instance).")] = False,
+    fix: Annotated[
+        bool, typer.Option(help="Apply the settings hotelbot needs (restarts the instance).")
+    ] = False,
 ) -> None:
     """Ask Green API for the instance state and settings; say whether notifications can reach
     the HTTP queue (webhookUrl empty, incomingWebhook on). Exit 0 only when all is well."""

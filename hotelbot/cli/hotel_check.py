@@ -30,7 +30,9 @@ async def run_check(db: Database, slug: str, *, fix: bool, echo: Callable[[str],
         raise UserError(f"{slug}: no API token ({record.api_token_env} is not set in this shell)")
     register_secret(token)
     transport = HttpxTransport(connect_timeout_s=5.0)
-    client = GreenApiClient(InstanceCredentials(record.api_url, record.instance_id, token), transport)
+    client = GreenApiClient(
+        InstanceCredentials(record.api_url, record.instance_id, token), transport
+    )
     try:
         try:
             state = await client.get_state_instance()
@@ -47,8 +49,10 @@ async def run_check(db: Database, slug: str, *, fix: bool, echo: Callable[[str],
         for problem in problems:
             echo(f"  - {problem}")
         if problems and fix:
-            echo("applying the required settings; Green API restarts the instance to apply them "
-                 "(it can take up to 5 minutes; messages are queued meanwhile)")
+            echo(
+                "applying the required settings; Green API restarts the instance to apply them "
+                "(it can take up to 5 minutes; messages are queued meanwhile)"
+            )
             await client.set_settings(REQUIRED_SETTINGS)
             echo("settings sent; run `hotelbot hotel check` again in a few minutes to verify")
         elif problems:

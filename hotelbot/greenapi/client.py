@@ -159,7 +159,7 @@ class GreenApiClient:
         idempotent, the caller treats both as done."""
         data = await self._call_json("DELETE", "deleteNotification", path_arg=str(receipt_id))
         if not isinstance(data, dict) or not isinstance(data.get("result"), bool):
-            raise BadResponse("deleteNotification", "expected {\"result\": bool}")
+            raise BadResponse("deleteNotification", 'expected {"result": bool}')
         return bool(data["result"])
 
     async def send_message(
@@ -175,13 +175,13 @@ class GreenApiClient:
             body["quotedMessageId"] = quoted_message_id
         data = await self._call_json("POST", "sendMessage", body=body)
         if not isinstance(data, dict) or not isinstance(data.get("idMessage"), str):
-            raise BadResponse("sendMessage", "expected {\"idMessage\": str}")
+            raise BadResponse("sendMessage", 'expected {"idMessage": str}')
         return str(data["idMessage"])
 
     async def get_state_instance(self) -> str:
         data = await self._call_json("GET", "getStateInstance")
         if not isinstance(data, dict) or not isinstance(data.get("stateInstance"), str):
-            raise BadResponse("getStateInstance", "expected {\"stateInstance\": str}")
+            raise BadResponse("getStateInstance", 'expected {"stateInstance": str}')
         return str(data["stateInstance"])
 
     async def get_settings(self) -> dict[str, Any]:
@@ -212,8 +212,12 @@ def settings_problems(settings: dict[str, Any]) -> list[str]:
         problems.append("webhookUrl is set: notifications go to that URL instead of the queue")
     if settings.get("incomingWebhook") != "yes":
         problems.append("incomingWebhook is off: guest messages are not queued")
-    for key in ("outgoingWebhook", "outgoingAPIMessageWebhook", "outgoingMessageWebhook",
-                "stateWebhook"):
+    for key in (
+        "outgoingWebhook",
+        "outgoingAPIMessageWebhook",
+        "outgoingMessageWebhook",
+        "stateWebhook",
+    ):
         if settings.get(key) != "yes":
             problems.append(f"{key} is off (recommended on)")
     return problems

@@ -58,7 +58,8 @@ def resolve_api_key(settings: LlmSettings, environ: Mapping[str, str]) -> str | 
     """The API key to use, or None when none is configured.
 
     Precedence: inline `settings.api_key`, then the systemd credential file
-    `$CREDENTIALS_DIRECTORY/deepseek_api_key`, then the env var named by `api_key_env`, then HOTELBOT_DEEPSEEK_API_KEY.
+    `$CREDENTIALS_DIRECTORY/deepseek_api_key`, then the env var named by `api_key_env`,
+    then HOTELBOT_DEEPSEEK_API_KEY.
     Surrounding whitespace (a trailing newline in a file) is stripped; empty counts as unset.
     Reads one small file; raises nothing for a missing file (OSError while reading an
     existing one propagates: a credential that exists but cannot be read is a deploy bug).

@@ -107,7 +107,9 @@ async def upsert_hotel(conn: AsyncConnection, spec: HotelSpec) -> str:
     changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
     if not changed:
         return "unchanged"
-    await conn.execute(update(Hotel).where(Hotel.slug == spec.slug).values(**changed, updated_at=now))
+    await conn.execute(
+        update(Hotel).where(Hotel.slug == spec.slug).values(**changed, updated_at=now)
+    )
     return "updated"
 
 

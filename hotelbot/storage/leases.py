@@ -193,9 +193,7 @@ async def reap_dead_local_daemons(
     dead = [name for name, pid in rows if not is_alive(int(pid))]
     if dead:
         await conn.execute(
-            update(HotelLease)
-            .where(HotelLease.owner.in_(dead))
-            .values(owner=None, expires_at=None)
+            update(HotelLease).where(HotelLease.owner.in_(dead)).values(owner=None, expires_at=None)
         )
         await conn.execute(delete(RegisteredDaemon).where(RegisteredDaemon.id.in_(dead)))
     return dead
