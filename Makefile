@@ -9,3 +9,8 @@ $(BIN)/hotelbot: pyproject.toml
 
 venv: $(BIN)/hotelbot
 .PHONY: venv
+
+# Throughput/latency/CPU/RSS of the daemon vs a bare aiohttp loop (a few minutes).
+bench: venv
+	$(BIN)/python -m hotelbot.bench $(BENCH_ARGS)
+.PHONY: bench
