@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -314,7 +315,11 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
         return result
     finally:
         if profiler is not None:
-            stop(profiler, timeout_s=60)
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+            try:
+                profiler.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                stop(profiler)
         code = stop(daemon, timeout_s=30)
         log.close()
         if code not in (0, None):
@@ -331,8 +336,9 @@ def _start_profiler(pid: int, svg: str) -> subprocess.Popen[bytes] | None:
     if not Path(py_spy).exists():
         sys.stderr.write("py-spy not found (pip install py-spy); not profiling\n")
         return None
+    fmt = "flamegraph" if svg.endswith(".svg") else "raw"  # raw = collapsed stacks
     return subprocess.Popen(
-        [py_spy, "record", "--pid", str(pid), "-o", svg, "--rate", "200"],
+        [py_spy, "record", "--pid", str(pid), "-o", svg, "--rate", "200", "--format", fmt],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
