@@ -99,7 +99,7 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     sentiment: SentimentSettings = SentimentSettings()
-    llm: LlmSettings = LlmSettings()
+    llm: LlmSettings = LlmSettings()  # the LLM sentiment analyser (off by default)
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """The database URL; a PostgreSQL URL without a password gets the `pg_password`

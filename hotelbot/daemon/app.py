@@ -25,6 +25,7 @@ from loguru import logger
 
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.poller import HotelPoller
+from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.status_writer import write_status
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
@@ -32,6 +33,7 @@ from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
 from hotelbot.redact import register_secret
+from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord, list_hotels
@@ -83,6 +85,10 @@ class Daemon:
         self._runners: dict[int, _Runner] = {}
         self._transports: TransportFactory | None = None
         self.ready = asyncio.Event()
+        # understanding: interpretation, sentiment, alerts (see daemon/processor.py)
+        self.processor: Processor | None = None
+        self._stage: BuiltStage | None = None
+        self._processor_task: asyncio.Task[None] | None = None
 
     # -- control ----------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -134,8 +140,16 @@ class Daemon:
             busy_timeout_ms=self.settings.database.busy_timeout_ms,
         )
         await check_schema(self.db)
+        self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
         self.writer = IngestWriter(self.db)
         self._writer_task = asyncio.create_task(self.writer.run(), name="ingest-writer")
+        # -- understanding: the processor starts after the ingest writer, woken by its commits
+        self.processor = Processor(
+            self.db, self._stage.stage, max_concurrency=self.settings.sentiment.max_concurrency
+        )
+        self.writer.on_commit(self.processor.notify)
+        self._processor_task = asyncio.create_task(self.processor.run(), name="processor")
+        logger.info("sentiment: rules, LLM {}", self._stage.llm_status)
         self._transports = TransportFactory(self.settings.greenapi, client_id=self.name)
         if self._install_signals:
             self._install_signal_handlers()
@@ -255,6 +269,7 @@ class Daemon:
                 await asyncio.wait_for(self._writer_task, timeout=self.settings.daemon.drain_timeout_s)
             except TimeoutError:
                 logger.error("ingest writer did not finish in time")
+        await self._stop_processor()  # understanding: after pollers and the writer
         if self.db is not None:
             await self._write_status()
         for runner in runners:
@@ -267,7 +282,26 @@ class Daemon:
         )  # fmt: skip
         await self._close_resources()
 
+    async def _stop_processor(self) -> None:
+        """Stop the processor (it commits finished analyses; unfinished ones stay
+        unprocessed and are redone after the restart), then close the LLM client."""
+        if self.processor is not None and self._processor_task is not None:
+            self.processor.stop()
+            done, _ = await asyncio.wait(
+                {self._processor_task}, timeout=self.settings.daemon.drain_timeout_s
+            )
+            if not done:
+                logger.error("processor did not finish in time")
+                self._processor_task.cancel()
+                await asyncio.gather(self._processor_task, return_exceptions=True)
+        if self._stage is not None:
+            await self._stage.aclose()
+            self._stage = None
+
     async def _close_resources(self) -> None:
+        if self._stage is not None:
+            await self._stage.aclose()
+            self._stage = None
         if self.db is not None:
             await self.db.dispose()
             self.db = None

@@ -1,6 +1,7 @@
 """Imports every model module so `Base.metadata` knows every table (migrations, tests)."""
 
 from hotelbot.storage import models as models
+from hotelbot.storage import models_messaging as models_messaging
 from hotelbot.storage.models import Base
 
-__all__ = ["Base", "models"]
+__all__ = ["Base", "models", "models_messaging"]

@@ -1,0 +1,378 @@
+"""The processor: turns committed notifications into conversations, verdicts and alerts.
+
+It runs from the database, after the poller has committed and deleted a notification, so a
+slow LLM never holds a hotel's Green API queue. Rows with `processed_at IS NULL` are the
+work list: after a crash or restart the next processor simply finds them again.
+
+Flow per notification: interpret (pure) -> sentiment (outside any transaction, at most
+`max_concurrency` analyses at once) -> one short write transaction per batch that writes
+message rows, alerts, outbox rows and marks the notifications processed. Because those are
+one transaction, nothing is applied twice and nothing is lost between the steps.
+
+Order: notifications of one chat are committed in the order they were stored, even when a
+later one finishes its analysis first; other chats never wait for a slow one (only the
+concurrency bound limits them).
+
+Failures: an item whose interpretation or analysis raises (a bug, not an LLM outage - the
+sentiment stage falls back to rules by itself) gets `process_attempts`/`process_error`; it
+is retried by the next periodic scan and given up (marked processed, error kept) after
+`max_attempts`. If a whole batch transaction fails, its items are retried one per
+transaction, so one poisonous item cannot block the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from loguru import logger
+from sqlalchemy import select
+
+from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
+from hotelbot.domain.events import (
+    IncomingMessage,
+    MessageKind,
+    OutgoingMessage,
+)
+from hotelbot.domain.optout import classify_keyword
+from hotelbot.domain.sentiment import Verdict
+from hotelbot.greenapi.wire import interpret
+from hotelbot.storage.db import Database
+from hotelbot.storage.models import Notification
+from hotelbot.storage.types import utcnow
+from hotelbot.storage.understanding import (
+    BatchResult,
+    HotelPolicy,
+    MessageHook,
+    Work,
+    apply_batch,
+    apply_followups,
+    load_hotel_policies,
+    record_failures,
+)
+
+Clock = Callable[[], datetime]
+
+
+class Analyser(Protocol):
+    """What the processor needs from sentiment: the SentimentStage, or any analyser.
+    An object with `llm_configured = False` is trusted never to await I/O (run inline)."""
+
+    async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict: ...
+
+
+# Kinds whose text is a person's own words worth judging (captions and button labels too).
+_NOT_ANALYSED = frozenset(
+    {MessageKind.REACTION, MessageKind.DELETED, MessageKind.POLL_UPDATE, MessageKind.UNKNOWN}
+)
+
+
+class Processor:
+    """Interprets, analyses and records stored notifications; alerts staff.
+
+    `run()` until `stop()`; `run_once()` processes everything due now and returns how many
+    notifications it completed (tests step it). `notify(ids)` is the IngestWriter's
+    on_commit listener: a wake-up hint only, the database stays the truth.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        analyser: Analyser,
+        *,
+        max_concurrency: int = 8,
+        batch_size: int = 500,
+        max_in_flight: int = 5000,
+        scan_interval_s: float = 5.0,
+        max_attempts: int = 3,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = db
+        self._analyser = analyser
+        # A stage with no LLM answers without ever awaiting I/O: analyse inline then, it is
+        # several times cheaper than a task per message.
+        self._inline = getattr(analyser, "llm_configured", True) is False
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._batch_size = batch_size
+        self._max_in_flight = max_in_flight
+        self._scan_interval_s = scan_interval_s
+        self._max_attempts = max_attempts
+        self._clock = clock
+        self._hooks: list[MessageHook] = []
+        self._chains: dict[tuple[int, str], deque[Work]] = {}
+        self._in_flight: dict[int, Work] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cursor = 0  # highest notification id dispatched in the current sweep
+        self._more = True  # the last fetch was full, or a hint arrived: fetch again
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._hotels: dict[int, HotelPolicy] = {}
+        self._warned_no_staff_chat: set[int] = set()
+        self.processed_total = 0
+        self.failed_total = 0
+        self.alerts_total = 0
+
+    # -- public API ---------------------------------------------------------------------
+    def add_message_hook(self, hook: MessageHook) -> None:
+        """Run `await hook(conn, info)` for every incoming guest message, inside the
+        transaction that records it (see `hotelbot.storage.understanding.MessageHook`)."""
+        self._hooks.append(hook)
+
+    def notify(self, notification_ids: Sequence[int]) -> None:
+        """Wake-up hint from the ingest writer: these rows were inserted or changed."""
+        if notification_ids:
+            lowest = min(notification_ids)
+            if lowest <= self._cursor:
+                # A row we passed was replaced (e.g. the real text after {{SWE001}}).
+                self._cursor = lowest - 1
+        self._more = True
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask run() to return after committing what has been analysed; analyses still
+        running are cancelled (their notifications stay unprocessed for the next start)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Process everything due now (a full sweep) and wait for it; send due follow-ups.
+        Returns the number of notifications completed (processed or given up)."""
+        self._cursor, self._more = 0, True
+        done = 0
+        while True:
+            fetched = await self._fetch_and_dispatch()
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            done += await self._commit_ready()
+            if fetched == 0 and not self._in_flight:
+                break
+        await self._followups()
+        return done
+
+    async def run(self) -> None:
+        """Process continuously until stop(): hints wake it at once, a periodic scan picks
+        up anything else (rows left by a crash, retries, follow-ups due)."""
+        next_scan = 0.0
+        while not self._stopping:
+            try:
+                now = time.monotonic()
+                if now >= next_scan:
+                    self._cursor, self._more = 0, True
+                    await self._followups()
+                    next_scan = now + self._scan_interval_s
+                if self._more and len(self._in_flight) < self._max_in_flight:
+                    await self._fetch_and_dispatch()
+                await self._commit_ready()
+            except Exception as exc:  # database briefly unavailable: keep going
+                logger.warning("processor: {}: retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+            if self._more and len(self._in_flight) < self._max_in_flight:
+                continue
+            self._wake.clear()
+            if self._ready_exists():
+                continue
+            timeout_s = max(0.0, next_scan - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout_s)
+        await self._drain()
+
+    # -- fetching and analysis --------------------------------------------------------------
+    async def _fetch_and_dispatch(self) -> int:
+        async with self._db.read() as conn:
+            self._hotels = await load_hotel_policies(conn)
+            query = (
+                select(
+                    Notification.id,
+                    Notification.hotel_id,
+                    Notification.receipt_id,
+                    Notification.received_at,
+                    Notification.process_attempts,
+                    Notification.body,
+                )
+                .where(Notification.processed_at.is_(None), Notification.id > self._cursor)
+                .order_by(Notification.id)
+                .limit(self._batch_size)
+            )
+            self._more = False  # a hint arriving during the read sets it again
+            rows = list(await conn.execute(query))
+        if len(rows) == self._batch_size:
+            self._more = True
+        fresh = 0
+        for nid, hotel_id, receipt_id, received_at, attempts, body in rows:
+            self._cursor = max(self._cursor, nid)
+            if nid in self._in_flight:
+                continue
+            work = Work(nid, hotel_id, receipt_id, received_at, attempts)
+            self._in_flight[nid] = work
+            fresh += 1
+            await self._dispatch(work, body)
+        return fresh
+
+    async def _dispatch(self, work: Work, body: str) -> None:
+        try:
+            work.event = interpret(body)
+            text = self._text_to_analyse(work)
+        except Exception as exc:  # a bug in interpretation: count it, never block others
+            work.error, work.done = f"interpret: {type(exc).__name__}: {exc}", True
+            self._chain(work, str(work.notification_id))
+            return
+        event = work.event
+        chat = event.chat_id if isinstance(event, IncomingMessage | OutgoingMessage) else None
+        self._chain(work, chat or f"#{work.notification_id}")
+        if text is None:
+            work.done = True
+        elif self._inline:
+            await self._analyse(work, text)
+        else:
+            task = asyncio.create_task(self._analyse_bounded(work, text))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _chain(self, work: Work, chat: str) -> None:
+        self._chains.setdefault((work.hotel_id, chat), deque()).append(work)
+
+    def _text_to_analyse(self, work: Work) -> str | None:
+        """The text to judge, or None; also sets the keyword and reaction verdicts."""
+        event = work.event
+        if not isinstance(event, IncomingMessage) or event.undecryptable:
+            return None
+        hotel = self._hotels.get(work.hotel_id)
+        if hotel is None or not hotel.is_guest_chat(event.chat_id):
+            return None
+        if event.kind is MessageKind.REACTION:
+            if event.text and is_negative_reaction(event.text):
+                work.verdict = reaction_verdict()
+            return None
+        if event.kind in _NOT_ANALYSED or not event.text or not event.text.strip():
+            return None
+        work.keyword = classify_keyword(event.text)
+        return None if work.keyword is not None else event.text
+
+    async def _analyse_bounded(self, work: Work, text: str) -> None:
+        async with self._slots:
+            await self._analyse(work, text)
+        self._wake.set()
+
+    async def _analyse(self, work: Work, text: str) -> None:
+        try:
+            work.verdict = await self._analyser.analyse(text)
+        except Exception as exc:  # the stage falls back to rules itself: this is a bug
+            work.error = f"analyse: {type(exc).__name__}"
+        work.done = True
+
+    # -- committing ---------------------------------------------------------------------------
+    def _ready_exists(self) -> bool:
+        return any(chain and chain[0].done for chain in self._chains.values())
+
+    def _take_ready(self) -> list[Work]:
+        """Works whose analysis is done and whose earlier same-chat works are done too,
+        in notification order."""
+        ready: list[Work] = []
+        for key in list(self._chains):
+            chain = self._chains[key]
+            while chain and chain[0].done:
+                ready.append(chain.popleft())
+            if not chain:
+                del self._chains[key]
+        ready.sort(key=lambda w: w.notification_id)
+        return ready
+
+    async def _commit_ready(self) -> int:
+        ready = self._take_ready()
+        done = 0
+        for start in range(0, len(ready), self._batch_size):
+            done += await self._commit(ready[start : start + self._batch_size])
+        return done
+
+    async def _commit(self, works: list[Work]) -> int:
+        failed = [w for w in works if w.error is not None]
+        good = [w for w in works if w.error is None]
+        try:
+            if good:
+                await self._write(good)
+        except Exception as exc:
+            logger.warning(
+                "processor: batch of {} failed ({}): retrying one by one",
+                len(good), type(exc).__name__,
+            )  # fmt: skip
+            for work in good:
+                try:
+                    await self._write([work])
+                except Exception as item_exc:
+                    work.error = f"apply: {type(item_exc).__name__}: {item_exc}"[:1000]
+                    failed.append(work)
+        if failed:
+            await self._record_failures(failed)
+        for work in works:
+            self._in_flight.pop(work.notification_id, None)
+        return len(works)
+
+    async def _write(self, works: list[Work]) -> None:
+        async with self._db.write() as conn:
+            result = await apply_batch(
+                conn, works, self._hotels, now=self._clock(), hooks=self._hooks
+            )
+        self._account(result)
+        self.processed_total += result.processed
+
+    async def _record_failures(self, works: list[Work]) -> None:
+        try:
+            async with self._db.write() as conn:
+                given_up = await record_failures(
+                    conn, works, now=self._clock(), max_attempts=self._max_attempts
+                )
+        except Exception as exc:
+            logger.warning("processor: cannot record failures: {}", type(exc).__name__)
+            return
+        for work in works:
+            # Only the error class in the log: exception messages may quote guest text
+            # (database errors include the statement parameters). The row keeps the detail.
+            logger.warning(
+                "notification {} not processed (attempt {}): {}",
+                work.notification_id, work.attempts + 1, _error_class(work.error),
+            )  # fmt: skip
+        self.failed_total += len(given_up)
+        for work in given_up:
+            logger.error("notification {} given up after {} attempts", work.notification_id,
+                         self._max_attempts)  # fmt: skip
+
+    async def _followups(self) -> None:
+        if not self._hotels:
+            async with self._db.read() as conn:
+                self._hotels = await load_hotel_policies(conn)
+        async with self._db.write() as conn:
+            result = await apply_followups(conn, self._hotels, now=self._clock())
+        self._account(result)
+
+    def _account(self, result: BatchResult) -> None:
+        self.alerts_total += result.alerts
+        for hotel_id in result.unsent_alert_hotels - self._warned_no_staff_chat:
+            self._warned_no_staff_chat.add(hotel_id)
+            hotel = self._hotels.get(hotel_id)
+            logger.bind(hotel=hotel.slug if hotel else hotel_id).warning(
+                "a guest needs attention but the hotel has no staff_chat_id: alert recorded, "
+                "not sent (set staff_chat_id in the hotels file)"
+            )
+
+    async def _drain(self) -> None:
+        """On stop: cancel running analyses, commit what is complete."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        try:
+            await self._commit_ready()
+        except Exception as exc:
+            logger.warning("processor: final commit failed: {}", type(exc).__name__)
+        self._chains.clear()
+        self._in_flight.clear()
+
+
+def _error_class(error: str | None) -> str:
+    """ "apply: IntegrityError" out of "apply: IntegrityError: <details>"."""
+    return ":".join((error or "unknown").split(":", 2)[:2])

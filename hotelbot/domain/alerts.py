@@ -1,0 +1,134 @@
+"""Staff alert policy (pure): when a message that needs attention alerts staff, and the text.
+
+Cooldown per conversation: the first message needing attention alerts at once; further
+ones within `cooldown` of that alert are only counted. When the cooldown has passed, the
+next one alerts again and mentions how many were counted ("+4 more messages"); if none
+comes, a follow-up summarises the counted ones (`followup_due`). So one angry guest writing
+five messages in a minute gives staff two WhatsApp messages, not five.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from hotelbot.domain.sentiment import Sentiment, Verdict
+
+EXCERPT_CHARS = 160
+
+
+class AlertDecision(StrEnum):
+    ALERT = "alert"  # send an alert now
+    SUPPRESS = "suppress"  # within the cooldown: count it for the follow-up
+
+
+@dataclass(frozen=True, slots=True)
+class CooldownState:
+    """What a conversation remembers about alerts (columns of `conversations`)."""
+
+    last_alert_at: datetime | None
+    suppressed: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSubject:
+    """Who the alert is about. `room` is filled in once stays are known (None until then)."""
+
+    name: str | None
+    chat_id: str
+    phone: str | None = None
+    room: str | None = None
+
+    def label(self) -> str:
+        who = self.name or self.phone or self.chat_id
+        if self.phone and self.name:
+            who = f"{self.name} ({self.phone})"
+        return f"{who}, room {self.room}" if self.room else who
+
+
+def decide(now: datetime, cooldown: timedelta, state: CooldownState) -> AlertDecision:
+    """ALERT when no alert was sent for this conversation within `cooldown`, else SUPPRESS."""
+    if state.last_alert_at is None or now - state.last_alert_at >= cooldown:
+        return AlertDecision.ALERT
+    return AlertDecision.SUPPRESS
+
+
+def followup_due(now: datetime, cooldown: timedelta, state: CooldownState) -> bool:
+    """True when counted messages are waiting and the cooldown since the last alert is over."""
+    return (
+        state.suppressed > 0
+        and state.last_alert_at is not None
+        and now - state.last_alert_at >= cooldown
+    )
+
+
+def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    """The message on one line, cut at `limit` characters (an ellipsis marks the cut)."""
+    if not text:
+        return ""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def alert_text(subject: AlertSubject, reason: str, text: str | None, earlier: int = 0) -> str:
+    """The WhatsApp text sent to the staff chat for one message needing attention.
+
+    `earlier` = messages needing attention that were counted (not alerted) since the last
+    alert. Staff see the guest's words here on purpose; logs never do.
+    """
+    lines = [f"⚠️ Guest needs attention: {subject.label()}", f"Reason: {reason}"]
+    quoted = excerpt(text)
+    if quoted:
+        lines.append(f"“{quoted}”")
+    if earlier > 0:
+        lines.append(f"(+{earlier} more {_messages(earlier)} from this guest since the last alert)")
+    return "\n".join(lines)
+
+
+def followup_text(subject: AlertSubject, count: int, reason: str, latest: str | None) -> str:
+    """The follow-up after the cooldown: `count` more messages needed attention."""
+    lines = [
+        f"⚠️ +{count} more {_messages(count)} from this guest: {subject.label()}",
+        f"Latest reason: {reason}",
+    ]
+    quoted = excerpt(latest)
+    if quoted:
+        lines.append(f"Latest: “{quoted}”")
+    return "\n".join(lines)
+
+
+def _messages(count: int) -> str:
+    return "message" if count == 1 else "messages"
+
+
+def phone_of(chat_id: str) -> str | None:
+    """ "+<digits>" for a personal @c.us chat; None for groups and @lid ids (not numbers)."""
+    local, _, domain = chat_id.partition("@")
+    if domain != "c.us" or not local.isdigit():
+        return None
+    return f"+{local}"
+
+
+# Reactions that say "unhappy" about a message (ours, usually): a weak signal, no alert alone.
+NEGATIVE_REACTIONS = frozenset(
+    {"👎", "😡", "😠", "🤬", "😤", "💩", "😞", "😢", "😭", "🙁", "☹️", "☹"}
+)
+
+
+def is_negative_reaction(emoji: str) -> bool:
+    """True for a thumbs-down/angry/sad reaction (skin-tone modifiers ignored)."""
+    base = "".join(ch for ch in emoji if not 0x1F3FB <= ord(ch) <= 0x1F3FF).strip()
+    return base in NEGATIVE_REACTIONS
+
+
+def reaction_verdict() -> Verdict:
+    """The verdict recorded on a negative reaction row (analyser "reaction")."""
+    return Verdict(
+        sentiment=Sentiment.NEGATIVE,
+        score=-0.5,
+        requires_attention=False,
+        reason="negative reaction",
+        language="und",
+        analyser="reaction",
+    )

@@ -1,0 +1,29 @@
+"""Rule-based sentiment for guest chat messages (English and Russian), pure and in-process.
+
+`RuleAnalyser(lexicon=None).analyse(text, language_hint=None) -> Verdict` is the fallback used
+when the LLM is unavailable and the fast first pass in the daemon. The module-level
+`analyse(text) -> dict` is the same with the built-in lexicon, shaped for
+``score_sentiment.py --callable hotelbot.domain.rules:analyse``. The lexicon format, and how a
+hotel extends it, is described in `hotelbot.domain.rules.lexicon`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hotelbot.domain.rules.analyser import RuleAnalyser
+from hotelbot.domain.rules.language import detect_language
+from hotelbot.domain.rules.lexicon import Lexicon, LexiconError
+
+__all__ = ["Lexicon", "LexiconError", "RuleAnalyser", "analyse", "default_analyser", "detect_language"]
+
+
+@lru_cache(maxsize=1)
+def default_analyser() -> RuleAnalyser:
+    """The analyser with the built-in lexicon, built once per process (loading takes ~ms)."""
+    return RuleAnalyser()
+
+
+def analyse(text: str) -> dict[str, object]:
+    """Analyse one message with the built-in lexicon; returns `Verdict.as_dict()`. Never raises."""
+    return default_analyser().analyse(text).as_dict()

@@ -1,0 +1,445 @@
+"""Loading, validating and compiling the rule analyser's lexicon files.
+
+A lexicon is a set of TOML files. The built-in ones live in ``hotelbot/domain/rules/data``
+(``any.toml`` for emoji and emoticons, ``en.toml``, ``ru.toml``); a hotel may add its own files in
+the same format through ``Lexicon.load(extra_paths)``. Files are merged in order, so a later file
+overrides an earlier file's entry with the same key and adds new ones. Because English and Russian
+are written in different scripts, all languages share one merged table: a Latin token can only hit
+an English entry and a Cyrillic token a Russian one, which is what lets mixed messages be scored.
+
+File format (every table is optional except ``language``)::
+
+    language = "en"            # ISO 639-1 code of the entries, or "any" (emoji, emoticons)
+
+    [words]                    # token -> valence in [-4, 4]; > 0 pleased, < 0 unhappy
+    good = 1.9
+    "disappoint*" = -2.2       # trailing "*": any token that starts with the stem (the stem
+                               # must be >= 3 letters; for Russian, the usual way to cover forms)
+
+    [phrases]                  # token sequence -> valence, matched before single words
+    "not bad" = 1.2            # elements may be stems ("work*"); "~" skips up to two tokens
+    "waste ~ money" = -2.5
+
+    [emoji]                    # emoji or emoticon -> valence
+    "😡" = -3.0
+
+    [negators]                 # word -> valence added when nothing follows it to negate
+    not = -0.4                 # ("it does not charge" is a complaint); 0 for "no", "нет"
+
+    [intensifiers]             # word -> boost of the next sentiment word: 0.3 = 30 % stronger,
+    very = 0.3                 # negative values damp ("slightly" = -0.5)
+
+    [contrast]                 # the clause after these words decides ("but", "но", "зато")
+    words = ["but", "however"]
+
+    [stopwords]                # frequent function words, used to recognise the language
+    words = ["the", "and"]
+
+    [problems]                 # phrase -> problem category; a hit is a complaint
+    "dirty" = "cleanliness"
+    "still waiting" = "waiting"
+
+    [urgent]                   # phrase -> category; safety matters, always need attention
+    "fire" = "fire"
+
+    [objects]                  # amenity phrase -> category. An object plus a fault in the
+    "wifi" = "wifi"            # same clause is a complaint about that category
+
+    [faults]                   # phrase -> category used when the clause names no object;
+    "broken" = "broken"        # "" = only counts together with an object ("no", "cold")
+
+    [requests]                 # polite request markers ("could you", "можно")
+    words = ["could you"]
+
+    [request_topics]           # phrase -> what is asked for ("late checkout"); "" = generic
+    "late checkout" = "late checkout"   # (a request = a marker + a topic in one sentence)
+
+    [sarcasm]                  # phrases that reliably mark sarcasm ("thanks for nothing")
+    words = ["yeah right"]
+
+Everything is lowercased when loaded, and "ё" is read as "е". Loading is pure apart from reading
+the files; the compiled ``Lexicon`` is immutable and safe to share between threads and tasks.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "BUILTIN_FILES",
+    "GAP",
+    "Matcher",
+    "TokenEntry",
+    "Lexicon",
+    "LexiconError",
+    "Phrase",
+    "PhraseKind",
+    "matches",
+]
+
+BUILTIN_FILES: Final = ("any.toml", "en.toml", "ru.toml")
+MAX_VALENCE: Final = 4.0
+MIN_STEM_LEN: Final = 3
+GAP: Final = "~"
+# How many extra characters a stem entry may absorb. Russian endings are at most four letters
+# ("-ого", "-ается" minus the stem vowel); a longer tail usually means a different word
+# ("стар*" must not swallow "стартовать").
+MAX_STEM_TAIL: Final = 5
+
+_LIST_TABLES: Final = ("contrast", "stopwords", "requests", "sarcasm")
+_FLOAT_TABLES: Final = ("words", "phrases", "emoji", "negators", "intensifiers")
+_STR_TABLES: Final = ("problems", "urgent", "objects", "faults", "request_topics")
+_KNOWN_KEYS: Final = frozenset(("language", *_LIST_TABLES, *_FLOAT_TABLES, *_STR_TABLES))
+
+
+class LexiconError(ValueError):
+    """A lexicon file is unreadable or has an invalid key or value. The message names the file
+    and the key (``"extra.toml: words.good: ..."``)."""
+
+
+class PhraseKind:
+    """Kinds of multi-token entries (plain strings keep the hot loop free of enum lookups)."""
+
+    SENTIMENT: Final = "sentiment"
+    PROBLEM: Final = "problem"
+    URGENT: Final = "urgent"
+    OBJECT: Final = "object"
+    FAULT: Final = "fault"
+    REQUEST: Final = "request"
+    TOPIC: Final = "topic"
+    SARCASM: Final = "sarcasm"
+
+
+Matcher = tuple[frozenset[str], tuple[str, ...]]  # exact forms, stems (no "*")
+
+
+def compile_element(element: str) -> Matcher:
+    """"горяч*|тепл*|hot" -> ({"hot"}, ("горяч", "тепл"))."""
+    exact: set[str] = set()
+    stems: list[str] = []
+    for alternative in element.split("|"):
+        if is_stem(alternative):
+            stems.append(alternative[:-1])
+        elif alternative:
+            exact.add(alternative)
+    return frozenset(exact), tuple(stems)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One compiled entry matched on token sequences.
+
+    ``elements`` are exact tokens, stems ending in "*", alternatives joined by "|", or ``GAP``.
+    ``value`` is a valence for sentiment phrases; ``label`` is the category/topic otherwise."""
+
+    elements: tuple[str, ...]
+    kind: str
+    value: float
+    label: str
+    matchers: tuple[Matcher | None, ...] = ()
+
+    @classmethod
+    def build(cls, key: str, kind: str, value: float, label: str) -> Phrase:
+        elements = tuple(key.split(" "))
+        matchers = tuple(None if e == GAP else compile_element(e) for e in elements)
+        return cls(elements, kind, value, label, matchers)
+
+    @property
+    def length(self) -> int:
+        return len(self.elements)
+
+
+def is_stem(element: str) -> bool:
+    """A "stem*" entry: letters followed by "*" (":*" is an emoticon, not a stem)."""
+    return len(element) > 1 and element.endswith("*") and element[:-1].isalpha()
+
+
+def _norm(key: str) -> str:
+    return " ".join(key.strip().lower().replace("ё", "е").split())
+
+
+@dataclass(slots=True)
+class _Raw:
+    """Merged, not yet compiled file contents (later files override earlier ones)."""
+
+    words: dict[str, float] = field(default_factory=dict)
+    phrases: dict[str, float] = field(default_factory=dict)
+    emoji: dict[str, float] = field(default_factory=dict)
+    negators: dict[str, float] = field(default_factory=dict)
+    intensifiers: dict[str, float] = field(default_factory=dict)
+    contrast: set[str] = field(default_factory=set)
+    stopwords: dict[str, set[str]] = field(default_factory=dict)
+    requests: set[str] = field(default_factory=set)
+    sarcasm: set[str] = field(default_factory=set)
+    problems: dict[str, str] = field(default_factory=dict)
+    urgent: dict[str, str] = field(default_factory=dict)
+    objects: dict[str, str] = field(default_factory=dict)
+    faults: dict[str, str] = field(default_factory=dict)
+    request_topics: dict[str, str] = field(default_factory=dict)
+    languages: list[str] = field(default_factory=list)
+
+
+def _check_key(name: str, table: str, key: object) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise LexiconError(f"{name}: {table}: empty or non-text key {key!r}")
+    norm = _norm(key)
+    for element in norm.replace("|", " ").split(" "):
+        if is_stem(element) and len(element) - 1 < MIN_STEM_LEN:
+            raise LexiconError(
+                f"{name}: {table}.{key}: stem {element!r} is shorter than {MIN_STEM_LEN} letters"
+            )
+    if norm.startswith(GAP) or norm.endswith(GAP):
+        raise LexiconError(f"{name}: {table}.{key}: a phrase cannot start or end with {GAP!r}")
+    return norm
+
+
+def _merge_file(raw: _Raw, name: str, data: Mapping[str, object]) -> None:
+    unknown = sorted(set(data) - _KNOWN_KEYS)
+    if unknown:
+        raise LexiconError(f"{name}: {unknown[0]}: unknown table (known: {sorted(_KNOWN_KEYS)})")
+    language = data.get("language")
+    if not isinstance(language, str) or not language.strip():
+        raise LexiconError(f"{name}: language: required, a language code such as \"en\" or \"any\"")
+    language = language.strip().lower()
+    raw.languages.append(language)
+    for table in _FLOAT_TABLES:
+        entries = _table(name, data, table)
+        target: dict[str, float] = getattr(raw, table)
+        for key, value in entries.items():
+            norm = _check_key(name, table, key)
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not is_number or not math.isfinite(float(value)):  # type: ignore[arg-type]
+                raise LexiconError(f"{name}: {table}.{key}: expected a number, got {value!r}")
+            number = float(value)  # type: ignore[arg-type]
+            if abs(number) > MAX_VALENCE:
+                raise LexiconError(
+                    f"{name}: {table}.{key}: {number} is outside [-{MAX_VALENCE}, {MAX_VALENCE}]"
+                )
+            target[norm] = number
+    for table in _STR_TABLES:
+        entries = _table(name, data, table)
+        labels: dict[str, str] = getattr(raw, table)
+        for key, value in entries.items():
+            norm = _check_key(name, table, key)
+            if not isinstance(value, str):
+                raise LexiconError(f"{name}: {table}.{key}: expected a text label, got {value!r}")
+            labels[norm] = value.strip().lower()
+    for table in _LIST_TABLES:
+        entries = _table(name, data, table)
+        extra = set(entries) - {"words"}
+        if extra:
+            raise LexiconError(f"{name}: {table}.{sorted(extra)[0]}: only 'words' is allowed")
+        words = entries.get("words", [])
+        if not isinstance(words, list):
+            raise LexiconError(f"{name}: {table}.words: expected a list of text")
+        normed = set()
+        for item in words:
+            normed.add(_check_key(name, f"{table}.words", item))
+        if table == "stopwords":
+            raw.stopwords.setdefault(language, set()).update(normed)
+        else:
+            target_set: set[str] = getattr(raw, table)
+            target_set.update(normed)
+
+
+def _table(name: str, data: Mapping[str, object], table: str) -> Mapping[str, object]:
+    value = data.get(table, {})
+    if not isinstance(value, dict):
+        raise LexiconError(f"{name}: {table}: expected a table, got {type(value).__name__}")
+    return value
+
+
+class _StemMap:
+    """Exact tokens plus stem prefixes; the longest matching stem wins."""
+
+    __slots__ = ("exact", "max_stem", "stems")
+
+    def __init__(self, entries: Mapping[str, float]) -> None:
+        self.exact: dict[str, float] = {}
+        self.stems: dict[str, float] = {}
+        for key, value in entries.items():
+            if is_stem(key):
+                self.stems[key[:-1]] = value
+            else:
+                self.exact[key] = value
+        self.max_stem = max((len(s) for s in self.stems), default=0)
+
+    def get(self, token: str) -> float | None:
+        value = self.exact.get(token)
+        if value is not None or not self.stems:
+            return value
+        stems = self.stems
+        upper = min(len(token), self.max_stem)
+        lower = max(MIN_STEM_LEN, len(token) - MAX_STEM_TAIL)
+        for end in range(upper, lower - 1, -1):
+            value = stems.get(token[:end])
+            if value is not None:
+                return value
+        return None
+
+
+def matches(matcher: Matcher, token: str) -> bool:
+    """Whether a compiled phrase element matches a token (stems absorb a short ending only)."""
+    exact, stems = matcher
+    if token in exact:
+        return True
+    for stem in stems:
+        if token.startswith(stem) and len(token) - len(stem) <= MAX_STEM_TAIL:
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEntry:
+    """Everything the lexicon knows about one token, computed once and cached."""
+
+    valence: float | None
+    negator: float | None
+    intensity: float
+    contrast: bool
+    phrases: tuple[Phrase, ...]
+
+
+_EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
+_CACHE_LIMIT: Final = 200_000
+
+
+class Lexicon:
+    """The compiled, merged lexicon. Build it with `Lexicon.load`; it is immutable afterwards
+    apart from an internal per-token cache (bounded; concurrent use only risks recomputation)."""
+
+    def __init__(self, raw: _Raw, sources: Sequence[str]) -> None:
+        self.sources: tuple[str, ...] = tuple(sources)
+        self.languages: tuple[str, ...] = tuple(dict.fromkeys(raw.languages))
+        valences = dict(raw.words)
+        valences.update(raw.emoji)
+        self._valence = _StemMap(valences)
+        self._negators = _StemMap(raw.negators)
+        self._intensity = _StemMap(raw.intensifiers)
+        self._contrast = frozenset(raw.contrast)
+        self.stopwords: dict[str, frozenset[str]] = {
+            lang: frozenset(words) for lang, words in raw.stopwords.items()
+        }
+        phrases: list[Phrase] = []
+        phrases += [
+            Phrase.build(k, PhraseKind.SENTIMENT, v, "") for k, v in raw.phrases.items() if " " in k
+        ]
+        for kind, table in (
+            (PhraseKind.PROBLEM, raw.problems),
+            (PhraseKind.URGENT, raw.urgent),
+            (PhraseKind.OBJECT, raw.objects),
+            (PhraseKind.FAULT, raw.faults),
+            (PhraseKind.TOPIC, raw.request_topics),
+        ):
+            phrases += [Phrase.build(k, kind, 0.0, v) for k, v in table.items()]
+        phrases += [Phrase.build(k, PhraseKind.REQUEST, 0.0, "") for k in raw.requests]
+        phrases += [Phrase.build(k, PhraseKind.SARCASM, 0.0, "") for k in raw.sarcasm]
+        # single-token sentiment "phrases" are just words
+        for key, value in raw.phrases.items():
+            if " " not in key:
+                self._valence.exact[key] = value
+        # Longest first, so the first full match at a position is the best one.
+        phrases.sort(key=lambda p: -p.length)
+        self._first_exact: dict[str, list[Phrase]] = {}
+        self._first_stem: dict[str, list[Phrase]] = {}
+        for phrase in phrases:
+            first = phrase.matchers[0]
+            assert first is not None  # _check_key rejects a leading GAP
+            for form in first[0]:
+                self._first_exact.setdefault(form, []).append(phrase)
+            for stem in first[1]:
+                self._first_stem.setdefault(stem, []).append(phrase)
+        self._stem_lengths = sorted({len(s) for s in self._first_stem}, reverse=True)
+        self._cache: dict[str, TokenEntry] = {}
+
+    @classmethod
+    def load(cls, extra_paths: Sequence[Path] = ()) -> Lexicon:
+        """Read the built-in files, then each extra file in order (later ones override).
+
+        Raises `LexiconError` naming the file and key for any unreadable or invalid file."""
+        raw = _Raw()
+        sources: list[str] = []
+        package = importlib.resources.files("hotelbot.domain.rules") / "data"
+        for name in BUILTIN_FILES:
+            text = (package / name).read_text(encoding="utf-8")
+            _merge_file(raw, name, _parse(name, text))
+            sources.append(f"builtin:{name}")
+        for path in extra_paths:
+            name = str(path)
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LexiconError(f"{name}: cannot read: {exc}") from exc
+            _merge_file(raw, name, _parse(name, text))
+            sources.append(name)
+        return cls(raw, sources)
+
+    def entry(self, token: str) -> TokenEntry:
+        """What the lexicon knows about `token` (lowercased). Cached; never raises."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            return cached
+        entry = self._compute(token)
+        if entry is _EMPTY_ENTRY and len(token) > 3:
+            squeezed = _squeeze(token)
+            if squeezed != token:
+                entry = self._compute(squeezed)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[token] = entry
+        return entry
+
+    def _compute(self, token: str) -> TokenEntry:
+        valence = self._valence.get(token)
+        if valence is None:
+            valence = self._negated_prefix(token)
+        negator = self._negators.get(token)
+        intensity = self._intensity.get(token) or 0.0
+        contrast = token in self._contrast
+        found: list[Phrase] = list(self._first_exact.get(token, ()))
+        for length in self._stem_lengths:
+            if length <= len(token) <= length + MAX_STEM_TAIL:
+                found += self._first_stem.get(token[:length], ())
+        found.sort(key=lambda p: -p.length)
+        if valence is None and negator is None and not intensity and not contrast and not found:
+            return _EMPTY_ENTRY
+        return TokenEntry(valence, negator, intensity, contrast, tuple(found))
+
+    def _negated_prefix(self, token: str) -> float | None:
+        # "неприятно", "недоволен", "unhelpful", "uncomfortable": a negating prefix on a
+        # known word flips it. Only for remainders long enough to be words of their own.
+        for prefix in ("не", "un"):
+            if token.startswith(prefix) and len(token) - len(prefix) >= 4:
+                inner = self._valence.get(token[len(prefix) :])
+                if inner is not None:
+                    return -inner * 0.8 if inner > 0 else -inner * 0.4
+        return None
+
+
+def _squeeze(token: str) -> str:
+    """Collapse letters repeated 3+ times to two ("goooood" -> "good", "sooo" -> "soo")."""
+    out: list[str] = []
+    for ch in token:
+        if len(out) >= 2 and out[-1] == ch and out[-2] == ch:
+            continue
+        out.append(ch)
+    squeezed = "".join(out)
+    return squeezed
+
+
+def _parse(name: str, text: str) -> Mapping[str, object]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LexiconError(f"{name}: invalid TOML: {exc}") from exc
+
+
+def iter_sources(lexicon: Lexicon) -> Iterable[str]:
+    """The files a lexicon was built from, in merge order (for diagnostics)."""
+    return iter(lexicon.sources)

@@ -1,0 +1,49 @@
+"""Build the sentiment stage from settings: rules always, the LLM when configured."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotelbot.errors import ConfigError
+from hotelbot.sentiment.llm import LlmAnalyser, build_llm_analyser
+from hotelbot.sentiment.settings import resolve_api_key
+from hotelbot.sentiment.stage import SentimentStage
+from hotelbot.settings import Settings
+
+
+@dataclass
+class BuiltStage:
+    """The stage plus what must be closed with it. `llm_status` is "configured",
+    "not configured" (llm.enabled is false) or "no API key" (enabled, key missing)."""
+
+    stage: SentimentStage
+    llm: LlmAnalyser | None
+    llm_status: str
+
+    async def aclose(self) -> None:
+        if self.llm is not None:
+            await self.llm.aclose()
+
+
+def build_stage(settings: Settings, environ: Mapping[str, str]) -> BuiltStage:
+    """Rules (built-in lexicon + sentiment.extra_lexicon_files) and, when llm.enabled and an
+    API key is found, the LLM. Raises ConfigError for an unreadable/invalid lexicon file.
+    Opens no connection."""
+    from hotelbot.domain.rules import Lexicon, LexiconError, RuleAnalyser
+
+    try:
+        lexicon = Lexicon.load([Path(p) for p in settings.sentiment.extra_lexicon_files])
+    except LexiconError as exc:
+        raise ConfigError(f"sentiment.extra_lexicon_files: {exc}") from None
+    rules = RuleAnalyser(lexicon)
+    llm: LlmAnalyser | None = None
+    status = "not configured"
+    if settings.llm.enabled:
+        key = resolve_api_key(settings.llm, environ)
+        if key is None:
+            status = "no API key"
+        else:
+            llm, status = build_llm_analyser(settings.llm, key), "configured"
+    return BuiltStage(SentimentStage(rules, llm), llm, status)

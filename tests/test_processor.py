@@ -1,0 +1,395 @@
+"""Processor over real parts: real-shaped bodies -> IngestWriter -> Processor -> tables."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.daemon.processor import Processor
+from hotelbot.fakes import shapes
+from hotelbot.storage.db import Database
+from hotelbot.storage.ingest import IngestWriter
+from hotelbot.storage.models import Hotel, Notification, OutboxMessage
+from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
+from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.understanding import GuestMessageInfo
+from tests.processor_helpers import (
+    INSTANCE,
+    STAFF_CHAT,
+    FakeAnalyser,
+    FakeClock,
+    count,
+    ingest,
+    make_hotel,
+)
+
+GUEST = "79001234568@c.us"
+GUEST2 = "79001234569@c.us"
+GROUP = shapes.EXAMPLE_GROUP_CHAT
+TS = 1_763_726_400  # 2025-11-21 12:00 UTC
+
+
+def text(chat: str, body: str, id_message: str, ts: int = TS, **kw: Any) -> dict[str, Any]:
+    return shapes.incoming_text(INSTANCE, chat, body, id_message=id_message, timestamp=ts, **kw)
+
+
+async def rows(db: Database, *columns: Any, where: Any = None) -> list[Any]:
+    async with db.read() as conn:
+        query = select(*columns)
+        if where is not None:
+            query = query.where(where)
+        return list(await conn.execute(query.order_by(columns[0])))
+
+
+async def test_every_notification_type_is_interpreted_and_stored(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    s = "ORIG1"
+    bodies = [
+        text(GUEST, "Hello, is breakfast included?", s, sender_name="Anna"),
+        shapes.incoming_extended_text(INSTANCE, GUEST, "see https://x"),
+        shapes.incoming_reply(INSTANCE, GUEST, "yes", quoted_id=s),
+        shapes.incoming_quoted_legacy(INSTANCE, GUEST, "ok", quoted_id=s),
+        shapes.incoming_image(INSTANCE, GUEST, caption="the lamp is broken"),
+        shapes.incoming_video(INSTANCE, GUEST),
+        shapes.incoming_document(INSTANCE, GUEST),
+        shapes.incoming_audio(INSTANCE, GUEST),
+        shapes.incoming_sticker(INSTANCE, GUEST),
+        shapes.incoming_location(INSTANCE, GUEST),
+        shapes.incoming_contact(INSTANCE, GUEST),
+        shapes.incoming_contacts_array(INSTANCE, GUEST),
+        shapes.incoming_reaction(INSTANCE, GUEST, "👍", stanza_id=s),
+        shapes.incoming_poll(INSTANCE, GUEST, "Dinner?", ["7", "8"]),
+        shapes.incoming_poll_update(INSTANCE, GUEST, stanza_id=s, name="D", votes={"7": [GUEST]}),
+        shapes.incoming_buttons_response(INSTANCE, GUEST, stanza_id=s),
+        shapes.incoming_template_button_reply(INSTANCE, GUEST, stanza_id=s),
+        shapes.incoming_list_response(INSTANCE, GUEST, stanza_id=s),
+        shapes.incoming_interactive_buttons_response(INSTANCE, GUEST, stanza_id=s),
+        shapes.incoming_unknown_type(INSTANCE, GUEST),
+        shapes.incoming_group_text(INSTANCE, GROUP, GUEST, "dirty pool, angry"),
+        shapes.outgoing_message(INSTANCE, GUEST, "We are on it"),
+        shapes.outgoing_api_message(INSTANCE, GUEST, "Welcome!"),
+        shapes.outgoing_status(INSTANCE, GUEST, "NOPE", "delivered"),
+        shapes.state_instance_changed(INSTANCE, "authorized"),
+        shapes.status_instance_changed(INSTANCE, "online"),
+        shapes.incoming_call(INSTANCE, GUEST, "offer"),
+        shapes.quota_exceeded(INSTANCE),
+        shapes.device_info(INSTANCE),
+        shapes.incoming_block(INSTANCE),
+        shapes.unknown_webhook(INSTANCE),
+        shapes.incoming_edited(INSTANCE, GUEST, "Is breakfast free?", stanza_id=s),
+        shapes.incoming_deleted(INSTANCE, GUEST, stanza_id=s),
+    ]
+    await ingest(db, hotel_id, bodies)
+    analyser = FakeAnalyser()
+    processor = Processor(db, analyser)
+    assert await processor.run_once() == len(bodies)
+    assert await count(db, Notification, Notification.processed_at.is_(None)) == 0
+    assert await count(db, Notification, Notification.process_error.is_not(None)) == 0
+    assert await processor.run_once() == 0
+
+    stored = await rows(db, Message.kind, Message.direction, Message.chat_id)
+    message_bodies = [b for b in bodies if "messageData" in b]
+    assert len(stored) == len(message_bodies)
+    kinds = {k for k, _, _ in stored}
+    assert {"text", "extended_text", "quoted", "image", "video", "document", "audio", "sticker",
+            "location", "contact", "contacts", "reaction", "poll", "poll_update", "buttons_reply",
+            "template_button_reply", "list_reply", "interactive_reply", "unknown", "edited",
+            "deleted"} <= kinds  # fmt: skip
+    [original] = await rows(
+        db, Message.text, Message.edited, Message.deleted, Message.reaction, Message.analyser,
+        where=Message.id_message == s,
+    )  # fmt: skip
+    assert original == ("Is breakfast free?", True, True, "👍", "fake")
+    # staff reply from the phone vs our own API message
+    out = await rows(db, Message.text, Message.from_staff, Message.from_api,
+                     where=Message.direction == "out")  # fmt: skip
+    assert sorted(out) == [("We are on it", True, False), ("Welcome!", False, True)]
+    # the group is stored but not a guest conversation: not analysed, no guest, no alert
+    [group] = await rows(db, Conversation.is_group, Conversation.guest_id,
+                         where=Conversation.chat_id == GROUP)  # fmt: skip
+    assert group == (True, None)
+    assert not any("pool" in t for t in analyser.seen)
+    assert await count(db, Guest) == 1
+    [guest] = await rows(db, Guest.name, Guest.phone, Guest.language, Guest.first_message_at)
+    # the latest push name wins ("Anna" first, then the builders' default "Guest")
+    assert guest[:3] == ("Guest", "+79001234568", "en") and guest[3] is not None
+    # the image caption was judged and alerted; nothing else needed attention
+    assert await count(db, Alert) == 1
+    [conv] = await rows(db, Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
+                        where=Conversation.chat_id == GUEST)  # fmt: skip
+    assert conv[0] is not None and conv[1] is not None and conv[1] > conv[0]
+    async with db.read() as conn:
+        state = (await conn.execute(select(Hotel.instance_state))).scalar_one()
+    assert state == "authorized"
+
+
+async def test_placeholder_then_real_text_is_analysed_once_with_the_real_text(
+    db: Database,
+) -> None:
+    hotel_id = await make_hotel(db)
+    analyser = FakeAnalyser()
+    processor = Processor(db, analyser)
+    await ingest(db, hotel_id, [shapes.incoming_swe_placeholder(INSTANCE, GUEST, id_message="M1")])
+    assert await processor.run_once() == 1
+    [row] = await rows(db, Message.text, Message.undecryptable, Message.analysed_at)
+    assert row == (None, True, None)
+    assert analyser.seen == []
+    await ingest(db, hotel_id, [text(GUEST, "The shower is broken", "M1")])
+    assert await processor.run_once() == 1
+    [row] = await rows(db, Message.text, Message.undecryptable, Message.requires_attention)
+    assert row == ("The shower is broken", False, True)
+    assert analyser.seen == ["The shower is broken"]
+    assert await count(db, Message) == 1 and await count(db, Alert) == 1
+
+
+async def test_a_late_placeholder_never_replaces_real_text(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    processor = Processor(db, FakeAnalyser())
+    await ingest(db, hotel_id, [text(GUEST, "Hello", "M1")])
+    await processor.run_once()
+    await ingest(db, hotel_id, [shapes.incoming_swe_placeholder(INSTANCE, GUEST, id_message="M1")])
+    await processor.run_once()
+    assert await rows(db, Message.text, Message.undecryptable) == [("Hello", False)]
+
+
+async def test_edit_reanalyses_and_can_alert(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    analyser = FakeAnalyser()
+    processor = Processor(db, analyser)
+    await ingest(db, hotel_id, [text(GUEST, "Room is fine", "M1")])
+    await processor.run_once()
+    await ingest(
+        db, hotel_id, [shapes.incoming_edited(INSTANCE, GUEST, "Room is dirty", stanza_id="M1")]
+    )
+    await processor.run_once()
+    [row] = await rows(db, Message.text, Message.edited, Message.requires_attention, Message.id,
+                       where=Message.id_message == "M1")  # fmt: skip
+    assert row[:3] == ("Room is dirty", True, True)
+    assert await rows(db, Alert.message_id) == [(row[3],)]
+    assert analyser.seen == ["Room is fine", "Room is dirty"]
+
+
+async def test_negative_reaction_is_recorded_as_a_signal(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    await ingest(
+        db, hotel_id, [shapes.incoming_reaction(INSTANCE, GUEST, "👎🏽", stanza_id="OUR1")]
+    )
+    await Processor(db, FakeAnalyser()).run_once()
+    [row] = await rows(db, Message.kind, Message.sentiment, Message.requires_attention,
+                       Message.analyser)  # fmt: skip
+    assert row == ("reaction", "negative", False, "reaction")
+
+
+async def test_statuses_and_echoes_update_the_outbox(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    async with db.write() as conn:
+        sent_id = await enqueue(conn, hotel_id=hotel_id, idempotency_key="a", kind="manual",
+                                chat_id=GUEST, text="Hi")  # fmt: skip
+        unknown_id = await enqueue(conn, hotel_id=hotel_id, idempotency_key="b", kind="manual",
+                                   chat_id=GUEST, text="Your room is ready")  # fmt: skip
+        await conn.execute(update(OutboxMessage).where(OutboxMessage.id == sent_id)
+                           .values(state="sent", id_message="OUT1"))  # fmt: skip
+        await conn.execute(update(OutboxMessage).where(OutboxMessage.id == unknown_id)
+                           .values(state="unknown"))  # fmt: skip
+    await ingest(db, hotel_id, [
+        shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "delivered"),
+        shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "read"),
+        shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "delivered"),  # late: no regression
+        shapes.outgoing_api_message(INSTANCE, GUEST, "Your room is ready", id_message="OUT2"),
+    ])  # fmt: skip
+    await Processor(db, FakeAnalyser()).run_once()
+    got = await rows(db, OutboxMessage.id, OutboxMessage.state, OutboxMessage.id_message,
+                     OutboxMessage.delivery_status)  # fmt: skip
+    assert got == [(sent_id, "sent", "OUT1", "read"), (unknown_id, "sent", "OUT2", None)]
+
+
+async def test_state_change_updates_the_hotel(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    await ingest(db, hotel_id, [shapes.state_instance_changed(INSTANCE, "notAuthorized")])
+    await Processor(db, FakeAnalyser()).run_once()
+    assert await rows(db, Hotel.instance_state) == [("notAuthorized",)]
+
+
+async def test_cooldown_one_alert_then_one_followup(db: Database) -> None:
+    hotel_id = await make_hotel(db, alert_cooldown_min=30)
+    clock = FakeClock()
+    processor = Processor(db, FakeAnalyser(), clock=clock)
+    angry = [text(GUEST, f"I am angry ({i})", f"A{i}", ts=TS + i) for i in range(5)]
+    await ingest(db, hotel_id, angry)
+    assert await processor.run_once() == 5
+    assert await count(db, Alert) == 1 and await count(db, OutboxMessage) == 1
+    clock.advance(minutes=10)
+    await processor.run_once()
+    assert await count(db, OutboxMessage) == 1  # still cooling down
+    clock.advance(minutes=21)
+    await processor.run_once()
+    await processor.run_once()
+    texts = [t for _, t in await rows(db, OutboxMessage.id, OutboxMessage.text)]
+    assert len(texts) == 2
+    assert "+4 more messages" in texts[1] and "I am angry (4)" in texts[1]
+    assert all(chat == STAFF_CHAT for (chat,) in await rows(db, OutboxMessage.chat_id))
+    kinds = await rows(db, Alert.id, Alert.kind, Alert.more_count, Alert.state)
+    assert [k[1:] for k in kinds] == [("alert", 0, "queued"), ("followup", 4, "queued")]
+
+
+async def test_alert_after_cooldown_mentions_the_counted_messages(db: Database) -> None:
+    hotel_id = await make_hotel(db, alert_cooldown_min=30)
+    clock = FakeClock()
+    processor = Processor(db, FakeAnalyser(), clock=clock)
+    await ingest(db, hotel_id, [text(GUEST, "angry 1", "A1"), text(GUEST, "angry 2", "A2")])
+    await processor.run_once()
+    clock.advance(minutes=31)
+    await ingest(db, hotel_id, [text(GUEST, "angry 3", "A3")])
+    await processor.run_once()
+    texts = [t for _, t in await rows(db, OutboxMessage.id, OutboxMessage.text)]
+    assert len(texts) == 2 and "(+1 more message from this guest" in texts[1]
+
+
+async def test_alerts_exactly_once_when_rows_are_processed_twice(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    await ingest(db, hotel_id, [text(GUEST, "broken tap", "B1"), text(GUEST2, "dirty", "B2")])
+    await Processor(db, FakeAnalyser()).run_once()
+    async with db.write() as conn:  # as if the commit marking them processed had been lost
+        await conn.execute(update(Notification).values(processed_at=None))
+    assert await Processor(db, FakeAnalyser()).run_once() == 2
+    assert await count(db, Alert) == 2 and await count(db, OutboxMessage) == 2
+    assert await count(db, Message) == 2
+
+
+async def test_no_staff_chat_records_the_alert_unsent(db: Database) -> None:
+    hotel_id = await make_hotel(db, staff_chat_id=None)
+    await ingest(db, hotel_id, [text(GUEST, "broken", "B1")])
+    processor = Processor(db, FakeAnalyser())
+    await processor.run_once()
+    assert await rows(db, Alert.state, Alert.outbox_id) == [("unsent", None)]
+    assert await count(db, OutboxMessage) == 0
+
+
+async def test_resumes_after_a_crash(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    bodies = [text(GUEST, "hi", "C0"), text(GUEST, "slow and broken", "C1"),
+              text(GUEST, "angry now", "C2"), text(GUEST2, "dirty", "C3")]  # fmt: skip
+    await ingest(db, hotel_id, bodies)
+    stuck = FakeAnalyser()
+    first = Processor(db, stuck, scan_interval_s=0.05)
+    task = asyncio.create_task(first.run())
+    await asyncio.wait_for(stuck.started_slow.wait(), 5)
+    for _ in range(200):  # until GUEST2 (another chat) is committed
+        if await count(db, Message, Message.chat_id == GUEST2):
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()  # the process dies: no drain, no final commit
+    await asyncio.gather(task, return_exceptions=True)
+    assert await count(db, Notification, Notification.processed_at.is_(None)) == 2
+    after_restart = FakeAnalyser()
+    after_restart.gate.set()
+    assert await Processor(db, after_restart).run_once() == 2
+    assert await count(db, Notification, Notification.processed_at.is_(None)) == 0
+    assert await count(db, Message) == 4
+    assert await count(db, Alert) == 2  # one per conversation (cooldown), never duplicated
+
+
+async def test_slow_analysis_blocks_neither_other_chats_nor_ingest(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    analyser = FakeAnalyser()
+    processor = Processor(db, analyser, max_concurrency=4, scan_interval_s=30)
+    writer = IngestWriter(db)
+    writer.on_commit(processor.notify)
+    writer_task = asyncio.create_task(writer.run())
+    task = asyncio.create_task(processor.run())
+    try:
+        await ingest(db, hotel_id, [text(GUEST, "slow reply please", "S1")], writer)
+        await asyncio.wait_for(analyser.started_slow.wait(), 5)
+        # the same chat: must wait for S1 (order); another chat: must not
+        await ingest(db, hotel_id, [text(GUEST, "second", "S2")], writer)
+        others = [text(GUEST2, f"other {i}", f"O{i}") for i in range(50)]
+        await ingest(db, hotel_id, others, writer)  # ingest keeps committing meanwhile
+        for _ in range(500):
+            if await count(db, Message, Message.chat_id == GUEST2) == 50:
+                break
+            await asyncio.sleep(0.01)
+        assert await count(db, Message, Message.chat_id == GUEST2) == 50
+        assert await count(db, Message, Message.chat_id == GUEST) == 0  # S2 waits behind S1
+        analyser.gate.set()
+        for _ in range(500):
+            if await count(db, Notification, Notification.processed_at.is_(None)) == 0:
+                break
+            await asyncio.sleep(0.01)
+        got = await rows(db, Message.id, Message.id_message, where=Message.chat_id == GUEST)
+        assert [m for _, m in got] == ["S1", "S2"]  # committed in order
+    finally:
+        processor.stop()
+        await asyncio.wait_for(task, 5)
+        await writer.close()
+        await writer_task
+
+
+async def test_optout_keywords_and_message_hook(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    seen: list[GuestMessageInfo] = []
+
+    async def hook(conn: AsyncConnection, info: GuestMessageInfo) -> None:
+        assert conn.in_transaction()
+        seen.append(info)
+
+    processor = Processor(db, FakeAnalyser())
+    processor.add_message_hook(hook)
+    await ingest(db, hotel_id, [text(GUEST, "Hello", "K0"), text(GUEST, "STOP", "K1", ts=TS + 1)])
+    await processor.run_once()
+    assert await rows(db, Guest.opted_out) == [(True,)]
+    await ingest(db, hotel_id, [text(GUEST, "Старт", "K2", ts=TS + 2)])
+    await processor.run_once()
+    assert await rows(db, Guest.opted_out, Guest.opted_out_at) == [(False, None)]
+    confirmations = await rows(
+        db, OutboxMessage.id, OutboxMessage.kind, OutboxMessage.chat_id, OutboxMessage.text
+    )
+    assert [(k, c) for _, k, c, _ in confirmations] == [("optout", GUEST), ("optin", GUEST)]
+    assert "СТОП" in confirmations[1][3]  # answered in Russian
+    assert [(i.id_message, i.is_first_message, i.keyword) for i in seen] == [
+        ("K0", True, None),
+        ("K1", False, "stop"),
+        ("K2", False, "start"),
+    ]
+    assert seen[1].opted_out and not seen[2].opted_out
+
+
+async def test_a_failing_item_is_retried_then_given_up_and_never_blocks_others(
+    db: Database,
+) -> None:
+    hotel_id = await make_hotel(db)
+
+    async def hook(conn: AsyncConnection, info: GuestMessageInfo) -> None:
+        if info.chat_id == GUEST2:
+            raise RuntimeError("bug in a hook")
+
+    processor = Processor(db, FakeAnalyser(), max_attempts=2)
+    processor.add_message_hook(hook)
+    await ingest(db, hotel_id, [text(GUEST, "fine", "F1"), text(GUEST2, "boom", "F2")])
+    await processor.run_once()
+    got = await rows(db, Notification.id_message, Notification.processed_at.is_not(None),
+                     Notification.process_attempts, Notification.process_error)  # fmt: skip
+    assert [(m, p, a) for m, p, a, _ in got] == [("F1", True, 0), ("F2", False, 1)]
+    assert "RuntimeError" in got[1][3]
+    await processor.run_once()
+    got = await rows(db, Notification.processed_at.is_not(None), Notification.process_attempts,
+                     where=Notification.id_message == "F2")  # fmt: skip
+    assert got == [(True, 2)]  # given up: marked processed, error kept
+    assert processor.failed_total == 1
+
+
+@pytest.mark.parametrize("groups_as_guests", [False, True])
+async def test_groups_only_count_as_guests_when_configured(
+    db: Database, groups_as_guests: bool
+) -> None:
+    hotel_id = await make_hotel(db, groups_as_guests=groups_as_guests)
+    analyser = FakeAnalyser()
+    body = shapes.incoming_group_text(INSTANCE, GROUP, GUEST, "angry", id_message="G1")
+    await ingest(db, hotel_id, [body])
+    await Processor(db, analyser).run_once()
+    assert await count(db, Guest) == (1 if groups_as_guests else 0)
+    assert await count(db, Alert) == (1 if groups_as_guests else 0)
+    assert await count(db, Message) == 1
