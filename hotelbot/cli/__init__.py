@@ -54,11 +54,20 @@ def _register() -> None:
     from hotelbot.cli import demo as demo_cli
     from hotelbot.cli import hotel as hotel_cli
     from hotelbot.cli import messages as messages_cli
+    from hotelbot.cli import outbox as outbox_cli
     from hotelbot.cli import run as run_cli
+    from hotelbot.cli import send as send_cli
+    from hotelbot.cli import stay as stay_cli
+    from hotelbot.cli import trigger as trigger_cli
 
     app.add_typer(db_cli.app, name="db")
     app.add_typer(hotel_cli.app, name="hotel")
     app.add_typer(messages_cli.app, name="messages")
+    # scheduling: stays, triggers, outbox, manual send
+    app.add_typer(stay_cli.app, name="stay")
+    app.add_typer(trigger_cli.app, name="trigger")
+    app.add_typer(outbox_cli.app, name="outbox")
+    send_cli.register(app)
     run_cli.register(app)
     demo_cli.register(app)
 

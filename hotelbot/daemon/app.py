@@ -26,6 +26,8 @@ from loguru import logger
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.poller import HotelPoller
 from hotelbot.daemon.processor import Processor
+from hotelbot.daemon.scheduler import Scheduler
+from hotelbot.daemon.sender import OutboxSender
 from hotelbot.daemon.status_writer import write_status
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
@@ -52,6 +54,7 @@ class _Runner:
     poller: HotelPoller
     task: asyncio.Task[None]
     transport: Transport
+    client: GreenApiClient
 
 
 def resolve_token(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
@@ -89,6 +92,14 @@ class Daemon:
         self.processor: Processor | None = None
         self._stage: BuiltStage | None = None
         self._processor_task: asyncio.Task[None] | None = None
+        # scheduling: trigger scheduler and outbox sender (started in _start)
+        self.scheduler: Scheduler | None = None
+        self.sender: OutboxSender | None = None
+
+    def client_for(self, hotel_id: int) -> GreenApiClient | None:
+        """The Green API client of a hotel being polled (None if it is not running)."""
+        runner = self._runners.get(hotel_id)
+        return None if runner is None else runner.client
 
     # -- control ----------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -155,6 +166,12 @@ class Daemon:
             self._install_signal_handlers()
         self._hotels_due = 0.0
         await self._sync_hotels()
+        # --- scheduling (begin) ---
+        self.scheduler = Scheduler(self.db, name=self.name)
+        self.scheduler.start()
+        self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
+        self.sender.start()
+        # --- scheduling (end) ---
         self.ready.set()
         logger.info(
             "hotelbot daemon {} started: {} hotel(s) polling, database {}",
@@ -238,7 +255,7 @@ class Daemon:
             backoff=Backoff(g.backoff_min_s, g.backoff_max_s),
             unhealthy_retry_s=g.unhealthy_retry_s,
         )
-        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport)
+        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport, client)
         log.info("polling instance {} at {}", record.instance_id, record.api_url)
 
     async def _stop_runner(self, runner: _Runner) -> None:
@@ -252,6 +269,12 @@ class Daemon:
     # -- shutdown ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         started = time.monotonic()
+        # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.sender is not None:
+            await self.sender.stop(self.settings.daemon.drain_timeout_s)
+        # --- scheduling (end) ---
         runners = list(self._runners.values())
         for runner in runners:
             runner.poller.stop()

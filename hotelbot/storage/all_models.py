@@ -2,6 +2,8 @@
 
 from hotelbot.storage import models as models
 from hotelbot.storage import models_messaging as models_messaging
+from hotelbot.storage import models_stays as models_stays
+from hotelbot.storage import models_triggers as models_triggers
 from hotelbot.storage.models import Base
 
-__all__ = ["Base", "models", "models_messaging"]
+__all__ = ["Base", "models", "models_messaging", "models_stays", "models_triggers"]

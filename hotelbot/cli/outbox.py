@@ -1,0 +1,63 @@
+"""`hotelbot outbox list`: what hotelbot sent or will send."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hotelbot.cli import common
+from hotelbot.errors import UserError
+
+if TYPE_CHECKING:
+    from hotelbot.storage.db import Database
+    from hotelbot.storage.outbox import OutboxItem
+
+app = typer.Typer(help="Outgoing messages (the outbox).", no_args_is_help=True)
+
+STATES = ("pending", "sending", "sent", "unknown", "failed", "cancelled")
+
+
+@app.command("list")
+def list_(
+    hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
+    state: Annotated[str | None, typer.Option(help=f"Only this state: {'|'.join(STATES)}.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    show_text: Annotated[bool, typer.Option(help="Show message texts (guest data).")] = False,
+) -> None:
+    """List outbox messages, newest first."""
+    from hotelbot.storage.hotels import get_hotel, list_hotels
+    from hotelbot.storage.outbox import list_outbox
+
+    if state is not None and state not in STATES:
+        raise UserError(f"--state {state!r}: expected one of {', '.join(STATES)}")
+
+    async def go(db: Database) -> tuple[list[OutboxItem], dict[int, str]]:
+        async with db.read() as conn:
+            hotel_id = None
+            if hotel:
+                record = await get_hotel(conn, hotel)
+                if record is None:
+                    raise UserError(f"no hotel with slug {hotel!r}")
+                hotel_id = record.id
+            slugs = {h.id: h.slug for h in await list_hotels(conn)}
+            return await list_outbox(conn, hotel_id=hotel_id, state=state, limit=limit), slugs
+
+    items, slugs = common.with_db(go)
+    if not items:
+        typer.echo("outbox is empty" if state is None else f"no {state} messages")
+        return
+    rows = []
+    for item in items:
+        row: list[object] = [
+            item.id, slugs.get(item.hotel_id), item.kind, item.chat_id, item.state,
+            item.delivery_status, item.attempts,
+            item.available_at.strftime("%Y-%m-%d %H:%M:%SZ"), item.last_error,
+        ]  # fmt: skip
+        if show_text:
+            row.append(item.text if len(item.text) <= 60 else item.text[:57] + "...")
+        rows.append(row)
+    headers = ["id", "hotel", "kind", "chat", "state", "delivery", "tries", "due (UTC)", "error"]
+    if show_text:
+        headers.append("text")
+    typer.echo(common.table(headers, rows))

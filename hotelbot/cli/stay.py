@@ -1,0 +1,340 @@
+"""`hotelbot stay ...`: guests' stays (bookings) that scheduled messages are about."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hotelbot.cli import common
+from hotelbot.errors import UserError
+
+if TYPE_CHECKING:
+    from hotelbot.domain.stay_input import StayInput
+    from hotelbot.storage.db import Database
+    from hotelbot.storage.hotels import HotelRecord
+    from hotelbot.storage.stays import StayRecord
+
+_IMPORT_HELP = """Add or update stays from a CSV file (UTF-8, header row).
+
+Columns (any order; names case-insensitive):
+phone, name, check_in, check_out (required);
+room, language, check_in_time, check_out_time, status, external_ref, hotel (optional).
+Dates YYYY-MM-DD, times HH:MM (hotel local), status booked|in_house|checked_out|cancelled,
+phone like +371 2000 0000. `hotel` (a slug) is needed in each row unless --hotel is given.
+
+Every row is validated first; bad rows are listed by line number and nothing is imported
+(unless --skip-bad). A stay is matched by external_ref when given, else by
+(hotel, phone, check_in): importing the same file again changes nothing.
+"""
+
+app = typer.Typer(help="Guests' stays (bookings).", no_args_is_help=True)
+
+Slug = Annotated[str, typer.Argument(help="The hotel's slug.")]
+StayId = Annotated[int, typer.Argument(help="Stay id (see `hotelbot stay list`).")]
+
+
+async def _hotel(db: Database, slug: str) -> HotelRecord:
+    from hotelbot.storage.hotels import get_hotel
+
+    async with db.read() as conn:
+        record = await get_hotel(conn, slug)
+    if record is None:
+        raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
+    return record
+
+
+def _parse(row: dict[str, str | None]) -> StayInput:
+    from hotelbot.domain.stay_input import StayInputError, parse_stay_row
+
+    try:
+        return parse_stay_row(row)
+    except StayInputError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _opt_row(**values: Any) -> dict[str, str | None]:
+    return {k: None if v is None else str(v) for k, v in values.items()}
+
+
+@app.command("add")
+def add(
+    slug: Slug,
+    phone: Annotated[str, typer.Option(help="Guest phone, e.g. +371 2000 0000.")],
+    name: Annotated[str, typer.Option(help="Guest name.")],
+    check_in: Annotated[str, typer.Option(help="Check-in date YYYY-MM-DD (hotel local).")],
+    check_out: Annotated[str, typer.Option(help="Check-out date YYYY-MM-DD.")],
+    room: Annotated[str | None, typer.Option(help="Room number.")] = None,
+    language: Annotated[str | None, typer.Option(help="Guest language (en, ru, ...).")] = None,
+    check_in_time: Annotated[str | None, typer.Option(help="HH:MM; default: hotel's.")] = None,
+    check_out_time: Annotated[str | None, typer.Option(help="HH:MM; default: hotel's.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="booked|in_house|checked_out|cancelled.")
+    ] = None,
+    ref: Annotated[str | None, typer.Option(help="Booking id in your PMS (unique).")] = None,
+) -> None:
+    """Add a stay (or update the one with the same booking id / phone + check-in)."""
+    from hotelbot.storage.stays import upsert_stay
+
+    stay = _parse(
+        _opt_row(
+            phone=phone, name=name, check_in=check_in, check_out=check_out, room=room,
+            language=language, check_in_time=check_in_time, check_out_time=check_out_time,
+            status=status, external_ref=ref,
+        )
+    )  # fmt: skip
+
+    async def go(db: Database) -> tuple[int, str]:
+        hotel = await _hotel(db, slug)
+        async with db.write() as conn:
+            return await upsert_stay(conn, hotel.id, stay)
+
+    stay_id, outcome = common.with_db(go)
+    typer.echo(f"stay {stay_id}: {outcome}")
+
+
+_EDITABLE = {
+    "name": "guest_name",
+    "room": "room",
+    "language": "language",
+    "check_in": "check_in",
+    "check_out": "check_out",
+    "check_in_time": "check_in_time",
+    "check_out_time": "check_out_time",
+    "status": "status",
+    "ref": "external_ref",
+}
+
+
+@app.command("edit")
+def edit(
+    stay_id: StayId,
+    phone: Annotated[str | None, typer.Option(help="Guest phone.")] = None,
+    name: Annotated[str | None, typer.Option(help="Guest name.")] = None,
+    check_in: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    check_out: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    room: Annotated[str | None, typer.Option(help="Room number.")] = None,
+    language: Annotated[str | None, typer.Option(help="Guest language.")] = None,
+    check_in_time: Annotated[str | None, typer.Option(help="HH:MM.")] = None,
+    check_out_time: Annotated[str | None, typer.Option(help="HH:MM.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="booked|in_house|checked_out|cancelled.")
+    ] = None,
+    ref: Annotated[str | None, typer.Option(help="Booking id.")] = None,
+) -> None:
+    """Change fields of a stay. Scheduled messages follow on the scheduler's next tick."""
+    from hotelbot.storage.stays import get_stay, update_stay
+
+    given = {
+        "phone": phone, "name": name, "check_in": check_in, "check_out": check_out,
+        "room": room, "language": language, "check_in_time": check_in_time,
+        "check_out_time": check_out_time, "status": status, "ref": ref,
+    }  # fmt: skip
+    if all(v is None for v in given.values()):
+        raise UserError("nothing to change: give at least one option (see --help)")
+
+    async def go(db: Database) -> None:
+        async with db.write() as conn:
+            current = await get_stay(conn, stay_id)
+            if current is None:
+                raise UserError(f"no stay {stay_id}")
+            merged = _opt_row(
+                phone=phone or current.chat_id,
+                name=name or current.guest_name,
+                check_in=check_in or current.check_in,
+                check_out=check_out or current.check_out,
+                room=room if room is not None else current.room,
+                language=language or current.language,
+                check_in_time=check_in_time or current.check_in_time,
+                check_out_time=check_out_time or current.check_out_time,
+                status=status or current.status,
+                external_ref=ref or current.external_ref,
+            )
+            stay = _parse(merged)
+            changes = {
+                "chat_id": stay.chat_id, "guest_name": stay.guest_name, "room": stay.room,
+                "check_in": stay.check_in, "check_out": stay.check_out,
+                "check_in_time": _hhmm(stay.check_in_time),
+                "check_out_time": _hhmm(stay.check_out_time), "language": stay.language,
+                "status": stay.status.value, "external_ref": stay.external_ref,
+            }  # fmt: skip
+            await update_stay(conn, stay_id, changes)
+
+    common.with_db(go)
+    typer.echo(f"stay {stay_id}: updated")
+
+
+def _hhmm(value: Any) -> str | None:
+    return None if value is None else str(value.strftime("%H:%M"))
+
+
+@app.command("cancel")
+def cancel(stay_id: StayId) -> None:
+    """Mark a stay cancelled: no more automated messages for it."""
+    from hotelbot.storage.stays import update_stay
+
+    async def go(db: Database) -> bool:
+        async with db.write() as conn:
+            return await update_stay(conn, stay_id, {"status": "cancelled"})
+
+    if not common.with_db(go):
+        raise UserError(f"no stay {stay_id}")
+    typer.echo(f"stay {stay_id}: cancelled")
+
+
+@app.command("list")
+def list_(
+    hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include stays that ended.")] = False,
+) -> None:
+    """List stays (by default those not yet ended)."""
+    from hotelbot.storage.hotels import list_hotels
+    from hotelbot.storage.stays import list_stays
+
+    async def go(db: Database) -> tuple[list[StayRecord], dict[int, str]]:
+        hotel_id = (await _hotel(db, hotel)).id if hotel else None
+        async with db.read() as conn:
+            slugs = {h.id: h.slug for h in await list_hotels(conn)}
+            stays = await list_stays(
+                conn, hotel_id=hotel_id, status=status,
+                check_out_from=None if all_ else (datetime.now(UTC) - timedelta(days=1)).date(),
+            )  # fmt: skip
+        return stays, slugs
+
+    stays, slugs = common.with_db(go)
+    if not stays:
+        typer.echo("no stays")
+        return
+    rows = [
+        (s.id, slugs.get(s.hotel_id), s.guest_name, s.chat_id, s.room, s.check_in, s.check_out,
+         s.status, s.external_ref)
+        for s in stays
+    ]  # fmt: skip
+    headers = ("id", "hotel", "guest", "chat", "room", "in", "out", "status", "ref")
+    typer.echo(common.table(headers, rows))
+
+
+@app.command("show")
+def show(stay_id: StayId) -> None:
+    """Show one stay and the decisions taken for its scheduled messages."""
+    from hotelbot.storage.stays import get_stay
+    from hotelbot.storage.triggers import list_fires
+
+    async def go(db: Database) -> tuple[StayRecord | None, list[Any]]:
+        async with db.read() as conn:
+            stay = await get_stay(conn, stay_id)
+            fires = await list_fires(conn, stay_id=stay_id) if stay else []
+        return stay, fires
+
+    stay, fires = common.with_db(go)
+    if stay is None:
+        raise UserError(f"no stay {stay_id}")
+    for key in ("id", "hotel_id", "guest_name", "chat_id", "room", "check_in", "check_out",
+                "check_in_time", "check_out_time", "language", "status", "external_ref",
+                "created_at", "updated_at"):  # fmt: skip
+        typer.echo(f"{key:15} {getattr(stay, key)}")
+    if fires:
+        typer.echo("")
+        rows = [(f.trigger_id, f.scheduled_for.isoformat(), f.outcome, f.outbox_id) for f in fires]
+        typer.echo(common.table(("trigger", "scheduled_for (UTC)", "outcome", "outbox"), rows))
+
+
+def read_stay_csv(
+    path: Path, default_hotel: str | None
+) -> tuple[list[tuple[int, StayInput]], list[str]]:
+    """(line number, stay) for good rows and "line N: problem" for bad ones. Raises UserError
+    for an unreadable file or a bad header."""
+    from hotelbot.domain.stay_input import StayInputError, check_columns, parse_stay_row
+
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    good: list[tuple[int, StayInput]] = []
+    bad: list[str] = []
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise UserError(f"{path}: empty file (a header row is required)")
+        problems = check_columns(header)
+        if problems:
+            raise UserError(f"{path}: line 1: " + "; ".join(problems))
+        names = [h.strip().lower() for h in header]
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(names):
+                bad.append(f"line {line}: {len(row)} fields, the header has {len(names)}")
+                continue
+            try:
+                stay = parse_stay_row(dict(zip(names, row, strict=True)))
+            except StayInputError as exc:
+                bad.append(f"line {line}: {exc}")
+                continue
+            if stay.hotel is None:
+                if default_hotel is None:
+                    bad.append(f"line {line}: no hotel column value and no --hotel given")
+                    continue
+                stay = replace(stay, hotel=default_hotel)
+            good.append((line, stay))
+    return good, bad
+
+
+@app.command("import", help=_IMPORT_HELP)
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV file.")],
+    hotel: Annotated[str | None, typer.Option(help="Hotel slug for rows without one.")] = None,
+    skip_bad: Annotated[
+        bool, typer.Option(help="Import the good rows even if some are bad.")
+    ] = False,
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from hotelbot.storage.hotels import list_hotels
+    from hotelbot.storage.stays import upsert_stay
+
+    good, bad = read_stay_csv(file, hotel)
+
+    async def go(db: Database) -> dict[str, int]:
+        async with db.read() as conn:
+            hotel_ids = {h.slug: h.id for h in await list_hotels(conn)}
+        for line, stay in good:
+            if stay.hotel not in hotel_ids:
+                bad.append(f"line {line}: no hotel with slug {stay.hotel!r}")
+        bad.sort(key=lambda text: int(text.split(":")[0].split()[1]))
+        for problem in bad:
+            typer.echo(problem, err=True)
+        if bad and not skip_bad:
+            raise UserError(f"{len(bad)} bad row(s): nothing imported (fix them or use --skip-bad)")
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "skipped": len(bad)}
+        conflicts: list[str] = []
+        async with db.write() as conn:
+            for line, stay in good:
+                if stay.hotel not in hotel_ids:
+                    continue
+                try:
+                    async with conn.begin_nested():
+                        _, outcome = await upsert_stay(conn, hotel_ids[stay.hotel or ""], stay)
+                except IntegrityError:
+                    conflicts.append(
+                        f"line {line}: same phone and check-in as another stay with a "
+                        "different external_ref"
+                    )
+                    continue
+                counts[outcome] += 1
+            for problem in conflicts:
+                typer.echo(problem, err=True)
+            if conflicts and not skip_bad:
+                raise UserError(f"{len(conflicts)} conflicting row(s): nothing imported")
+        counts["skipped"] += len(conflicts)
+        return counts
+
+    counts = common.with_db(go)
+    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

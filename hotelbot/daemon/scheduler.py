@@ -1,0 +1,530 @@
+"""The trigger scheduler: turns due (trigger, stay, instant) fires into outbox rows, once.
+
+The database is the source of truth; APScheduler 3.x (`AsyncIOScheduler`, in-memory job
+store only) is just the clock: an interval job every `tick_s` plus a one-off date job at the
+next fire due before the following tick. Each tick (`run_once`) re-reads hotels, triggers and
+stays, so CLI edits apply on the next tick without a restart.
+
+Exactly once. Per hotel, one write transaction (PostgreSQL: under a transaction-scoped
+advisory lock for that hotel; SQLite: BEGIN IMMEDIATE) decides every new fire with the pure
+send policy and inserts the fire-log row (UNIQUE trigger, stay, scheduled_for; ON CONFLICT DO
+NOTHING) together with the outbox row (idempotency key
+"trigger:<trigger>:<stay>:<scheduled_for ISO>"). A restart, a double start, a clock jump back
+or two daemons on one PostgreSQL can only find the fire decided already. A fire is decided
+once: a deferral (quiet hours, daily cap, staff pause) is an outbox row whose
+`available_at` is the deferral time.
+
+Catch-up: each tick looks back `lookback_s` (default 2 days). A fire older than its grace is
+recorded as "missed" and never sent; fires older than the lookback are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from loguru import logger
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
+from hotelbot.domain.quiet_hours import QuietHours
+from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
+from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
+from hotelbot.domain.triggers import EventKind, EventTrigger, keyword_matches
+from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
+from hotelbot.storage.hotels import HotelRecord, list_hotels
+from hotelbot.storage.models import OutboxMessage
+from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.stays import StayRecord, current_stay, list_stays
+from hotelbot.storage.triggers import (
+    TriggerRecord,
+    decided_fires,
+    list_fires,
+    list_triggers,
+    record_fire,
+    set_fire_outcome,
+)
+from hotelbot.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from hotelbot.storage.db import Database
+
+AUTOMATED_KINDS = ("trigger",)
+"""Outbox kinds counted by the daily cap and re-checked for opt-out by the sender."""
+
+DEFAULT_TICK_S = 20.0
+DEFAULT_LOOKBACK_S = 2 * 86_400
+_ADVISORY_NAMESPACE = 7401  # pg_advisory_xact_lock(namespace, hotel_id)
+_CHUNK = 200  # fires decided per write transaction
+
+
+def _hhmm(value: str, default: time) -> time:
+    try:
+        hh, mm = value.split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class HotelPolicy:
+    """What the scheduler needs of a hotel row, parsed once per tick."""
+
+    id: int
+    slug: str
+    name: str
+    tz: ZoneInfo
+    quiet_hours: QuietHours
+    daily_cap: int | None
+    default_language: str
+    default_check_in: time
+    default_check_out: time
+
+    @classmethod
+    def of(cls, hotel: HotelRecord) -> HotelPolicy:
+        try:
+            quiet = QuietHours.parse(hotel.quiet_hours)
+        except ValueError:
+            quiet = QuietHours()  # never fail open: a broken setting means the default window
+        return cls(
+            id=hotel.id,
+            slug=hotel.slug,
+            name=hotel.name,
+            tz=ZoneInfo(hotel.timezone),
+            quiet_hours=quiet,
+            # 0 in the hotel settings means "no cap" (send_policy takes None for that).
+            daily_cap=hotel.max_automated_per_day or None,
+            default_language=hotel.default_language,
+            default_check_in=_hhmm(hotel.check_in_time, time(15, 0)),
+            default_check_out=_hhmm(hotel.check_out_time, time(11, 0)),
+        )
+
+
+@dataclass
+class TickReport:
+    """Outcome counts of one `run_once` ("enqueued", "deferred:quiet_hours", "missed", ...),
+    and the earliest fire expected after it (None: none within the look-ahead)."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    next_due: datetime | None = None
+
+    def merge(self, other: TickReport) -> None:
+        self.outcomes.update(other.outcomes)
+        if other.next_due is not None and (self.next_due is None or other.next_due < self.next_due):
+            self.next_due = other.next_due
+
+
+def fire_key(trigger_id: int, stay_id: int, scheduled_for: datetime) -> str:
+    """The outbox idempotency key of a trigger fire."""
+    return f"trigger:{trigger_id}:{stay_id}:{scheduled_for.astimezone(UTC).isoformat()}"
+
+
+async def count_automated_today(
+    conn: AsyncConnection, *, hotel_id: int, chat_id: str, now: datetime, tz: ZoneInfo
+) -> int:
+    """Automated messages to this chat going out on the local day of `now`: outbox rows of an
+    automated kind with available_at inside that day, not failed or cancelled (rows still
+    pending count: the cap is about what the guest will receive today)."""
+    day = now.astimezone(tz).date()
+    start = resolve_local(day, time(0), tz)
+    end = resolve_local(day + timedelta(days=1), time(0), tz)
+    query = select(func.count()).where(
+        OutboxMessage.hotel_id == hotel_id,
+        OutboxMessage.chat_id == chat_id,
+        OutboxMessage.kind.in_(AUTOMATED_KINDS),
+        OutboxMessage.available_at >= start,
+        OutboxMessage.available_at < end,
+        OutboxMessage.state.not_in(("failed", "cancelled")),
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def _lock_hotel(conn: AsyncConnection, hotel_id: int) -> None:
+    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs this so two
+    # daemons deciding the same hotel see each other's fires and daily-cap counts.
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :hotel)"),
+            {"ns": _ADVISORY_NAMESPACE, "hotel": hotel_id},
+        )
+
+
+async def decide_fire(
+    conn: AsyncConnection,
+    *,
+    policy: HotelPolicy,
+    trigger: TriggerRecord,
+    stay: StayRecord,
+    scheduled_for: datetime,
+    now: datetime,
+    facts_opted_out: bool,
+    facts_paused_until: datetime | None,
+    decided_by: str | None,
+) -> str | None:
+    """Decide one fire and record it (fire log + outbox row) in the caller's transaction.
+
+    Returns the outcome, or None when the fire was decided before (by anyone). May run any
+    number of times for the same fire: only the first records anything.
+    """
+    facts = stay.facts(policy.tz, default_language=policy.default_language)
+    co_at = check_out_at(facts, default_check_out=policy.default_check_out)
+    sent_today = await count_automated_today(
+        conn, hotel_id=policy.id, chat_id=stay.chat_id, now=now, tz=policy.tz
+    )
+    decision = decide(
+        now,
+        scheduled_for,
+        stay_status=facts.status,
+        # A message meant for the stay (scheduled before check-out) is stale once the guest
+        # has left; post-stay messages (scheduled at/after check-out) are not.
+        is_welcome_like=scheduled_for < co_at,
+        check_out_at=co_at,
+        opted_out=facts_opted_out,
+        staff_paused_until=facts_paused_until,
+        sent_today_count=sent_today,
+        daily_cap=policy.daily_cap,
+        quiet_hours=policy.quiet_hours,
+        tz=policy.tz,
+        grace_s=trigger.grace_s,
+    )
+    body: str | None = None
+    available_at = now
+    if isinstance(decision, Skip):
+        outcome = "missed" if decision.reason is SkipReason.MISSED else f"skipped:{decision.reason}"
+    elif isinstance(decision, Defer) and decision.reason is DeferReason.NOT_DUE:
+        return None  # not due yet: nothing to record, a later tick decides it
+    else:
+        values = stay_values(
+            facts,
+            hotel_name=policy.name,
+            default_check_in=policy.default_check_in,
+            default_check_out=policy.default_check_out,
+        )
+        try:
+            body = render(trigger.template, facts.language, values)
+        except MissingValueError:
+            outcome = "skipped:missing_value"
+        except TemplateError:
+            outcome = "skipped:bad_template"
+        else:
+            if isinstance(decision, Send):
+                outcome = "enqueued"
+            else:
+                outcome = f"deferred:{decision.reason}"
+                available_at = decision.until
+    fire_id = await record_fire(
+        conn,
+        hotel_id=policy.id,
+        trigger_id=trigger.id,
+        stay_id=stay.id,
+        scheduled_for=scheduled_for,
+        outcome=outcome,
+        trigger_version=trigger.version,
+        decided_at=now,
+        decided_by=decided_by,
+    )
+    if fire_id is None:
+        return None
+    if body is not None:
+        outbox_id = await enqueue(
+            conn,
+            hotel_id=policy.id,
+            idempotency_key=fire_key(trigger.id, stay.id, scheduled_for),
+            kind="trigger",
+            chat_id=stay.chat_id,
+            text=body,
+            available_at=available_at,
+        )
+        await set_fire_outcome(conn, fire_id, outcome=outcome, outbox_id=outbox_id)
+    return outcome
+
+
+class Scheduler:
+    """Decides trigger fires for every enabled hotel. `run_once(now)` is one step (tests call
+    it with their own clock); `start()`/`stop()` run it from an APScheduler clock.
+
+    Safe to run in several processes against one database (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        name: str | None = None,
+        tick_s: float = DEFAULT_TICK_S,
+        lookback_s: float = DEFAULT_LOOKBACK_S,
+        guest_facts: GuestFactsSource = load_guest_facts,
+        hotel_ids: Callable[[], Iterable[int]] | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.name = name
+        self.tick_s = tick_s
+        self.lookback = timedelta(seconds=lookback_s)
+        self.guest_facts = guest_facts
+        self._hotel_ids = hotel_ids
+        self._lock = asyncio.Lock()
+        self._aps: AsyncIOScheduler | None = None
+        self.last_report: TickReport | None = None
+        self.ticks = 0
+
+    # -- one step ----------------------------------------------------------------------------
+    async def run_once(self, now: datetime | None = None) -> TickReport:
+        """Decide every fire scheduled in [now - lookback, now] that nobody decided yet.
+
+        Idempotent and safe to run concurrently with other schedulers on the same database.
+        Raises database errors (the caller logs and retries on the next tick)."""
+        now = (now or self.clock()).astimezone(UTC)
+        async with self.db.read() as conn:
+            hotels = await list_hotels(conn, enabled_only=True)
+        wanted = None if self._hotel_ids is None else set(self._hotel_ids())
+        report = TickReport()
+        for hotel in hotels:
+            if wanted is not None and hotel.id not in wanted:
+                continue
+            try:
+                policy = HotelPolicy.of(hotel)
+            except Exception as exc:  # an unknown zone name must not stop other hotels
+                logger.bind(hotel=hotel.slug).error("cannot schedule: {}", exc)
+                continue
+            try:
+                report.merge(await self._run_hotel(policy, now))
+            except Exception as exc:  # one hotel's bad data must not stop the others
+                logger.bind(hotel=hotel.slug).error(
+                    "scheduler failed for this hotel: {}: {}", type(exc).__name__, exc
+                )
+                report.outcomes["error"] += 1
+        self.last_report = report
+        self.ticks += 1
+        return report
+
+    async def _run_hotel(self, policy: HotelPolicy, now: datetime) -> TickReport:
+        report = TickReport()
+        since = now - self.lookback
+        ahead = now + timedelta(seconds=max(self.tick_s, 1.0) * 2)
+        async with self.db.read() as conn:
+            triggers = await list_triggers(conn, hotel_id=policy.id, enabled_only=True)
+            if not triggers:
+                return report
+            first_day = since.astimezone(policy.tz).date() - timedelta(days=1)
+            stays = await list_stays(conn, hotel_id=policy.id, check_out_from=first_day)
+            decided = await decided_fires(conn, policy.id, since=since)
+        due: list[tuple[datetime, TriggerRecord, StayRecord]] = []
+        window_end = now + timedelta(microseconds=1)
+        for trigger in triggers:
+            for stay in stays:
+                facts = stay.facts(policy.tz, default_language=policy.default_language)
+                kwargs: dict[str, Any] = {
+                    "default_check_in": policy.default_check_in,
+                    "default_check_out": policy.default_check_out,
+                }
+                for at in fire_times(
+                    trigger.spec, facts, window_start=since, window_end=ahead, **kwargs
+                ):
+                    if at >= window_end:
+                        if report.next_due is None or at < report.next_due:
+                            report.next_due = at
+                    elif (trigger.id, stay.id, at) not in decided:
+                        due.append((at, trigger, stay))
+        if not due:
+            return report
+        due.sort(key=lambda item: (item[0], item[1].id, item[2].id))
+        # Chunks keep each write transaction (and SQLite's write lock) short after a long
+        # downtime; the fire log's unique key makes a chunk boundary harmless.
+        for start in range(0, len(due), _CHUNK):
+            chunk = due[start : start + _CHUNK]
+            async with self.db.write() as conn:
+                await _lock_hotel(conn, policy.id)
+                chats = sorted({stay.chat_id for _, _, stay in chunk})
+                facts_by_chat = await self.guest_facts(conn, policy.id, chats)
+                for at, trigger, stay in chunk:
+                    guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
+                    # Decided meanwhile by another scheduler: record_fire's ON CONFLICT
+                    # makes this a no-op returning None.
+                    outcome = await decide_fire(
+                        conn,
+                        policy=policy,
+                        trigger=trigger,
+                        stay=stay,
+                        scheduled_for=at,
+                        now=now,
+                        facts_opted_out=guest.opted_out,
+                        facts_paused_until=guest.staff_paused_until,
+                        decided_by=self.name,
+                    )
+                    if outcome is not None:
+                        report.outcomes[outcome] += 1
+        if report.outcomes:
+            logger.bind(hotel=policy.slug).info(
+                "trigger fires decided: {}", dict(sorted(report.outcomes.items()))
+            )
+        return report
+
+    # -- APScheduler clock -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start ticking on the running event loop (interval job + next-due date jobs)."""
+        import logging
+
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        # APScheduler logs every job run at INFO; our own tick logs what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        aps = AsyncIOScheduler(timezone=UTC)
+        aps.add_job(
+            self._tick,
+            "interval",
+            seconds=self.tick_s,
+            id="scheduler-tick",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        aps.start()
+        self._aps = aps
+
+    async def _tick(self) -> None:
+        async with self._lock:
+            try:
+                report = await self.run_once()
+            except Exception as exc:  # database down: the next tick retries
+                logger.warning("scheduler tick failed: {}: {}", type(exc).__name__, exc)
+                return
+        if report.next_due is not None and self._aps is not None and self._aps.running:
+            # The clock may be injected; APScheduler runs on real time. Convert the delay.
+            delay_s = (report.next_due - self.clock()).total_seconds()
+            if 0 <= delay_s < self.tick_s:
+                self._aps.add_job(
+                    self._tick,
+                    "date",
+                    run_date=datetime.now(UTC) + timedelta(seconds=delay_s + 0.05),
+                    id="scheduler-next-due",
+                    replace_existing=True,
+                    misfire_grace_time=None,
+                )
+
+    async def stop(self) -> None:
+        """Stop the clock and wait for a tick in progress. Idempotent."""
+        if self._aps is not None and self._aps.running:
+            self._aps.shutdown(wait=False)
+        self._aps = None
+        async with self._lock:
+            pass
+
+
+# --- event triggers (called by the message processor) --------------------------------------
+
+
+async def fire_message_triggers(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    chat_id: str,
+    text: str | None,
+    received_at: datetime,
+    first_message: bool,
+    now: datetime | None = None,
+    guest_facts: GuestFactsSource = load_guest_facts,
+    decided_by: str | None = None,
+) -> list[str]:
+    """Decide "on first message" and "on keyword" triggers for one incoming guest message.
+
+    Call it inside the processor's transaction that stores the message (no network I/O
+    here). The message is linked to `current_stay`; without a stay nothing fires. The fire
+    instant is `received_at`, so re-processing the same message decides nothing new; a
+    first-message trigger fires at most once per stay. Returns the outcomes recorded.
+    """
+    now = (now or utcnow()).astimezone(UTC)
+    hotel = next((h for h in await list_hotels(conn) if h.id == hotel_id), None)
+    if hotel is None or not hotel.enabled:
+        return []
+    stay = await current_stay(conn, hotel_id, chat_id, received_at)
+    if stay is None:
+        return []
+    matching: list[TriggerRecord] = []
+    for trigger in await list_triggers(conn, hotel_id=hotel_id, enabled_only=True):
+        spec = trigger.spec
+        if not isinstance(spec, EventTrigger):
+            continue
+        if spec.event is EventKind.FIRST_MESSAGE and first_message:
+            if await list_fires(conn, trigger_id=trigger.id, stay_id=stay.id):
+                continue
+            matching.append(trigger)
+        elif spec.event is EventKind.KEYWORD and text and keyword_matches(spec, text):
+            matching.append(trigger)
+    if not matching:
+        return []
+    policy = HotelPolicy.of(hotel)
+    await _lock_hotel(conn, hotel_id)
+    facts = (await guest_facts(conn, hotel_id, [chat_id])).get(chat_id, NO_FACTS)
+    outcomes: list[str] = []
+    for trigger in matching:
+        outcome = await decide_fire(
+            conn,
+            policy=policy,
+            trigger=trigger,
+            stay=stay,
+            scheduled_for=received_at.astimezone(UTC),
+            now=now,
+            facts_opted_out=facts.opted_out,
+            facts_paused_until=facts.staff_paused_until,
+            decided_by=decided_by,
+        )
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+class GuestMessage(Protocol):
+    """The fields of the processor's GuestMessageInfo (branch `understanding`) this hook
+    reads; any object with them works."""
+
+    @property
+    def hotel_id(self) -> int: ...
+    @property
+    def chat_id(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def sent_at(self) -> datetime: ...
+    @property
+    def is_first_message(self) -> bool: ...
+    @property
+    def keyword(self) -> str | None: ...
+
+
+def message_hook(
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    guest_facts: GuestFactsSource = load_guest_facts,
+    decided_by: str | None = None,
+) -> Callable[[AsyncConnection, GuestMessage], Awaitable[None]]:
+    """A processor message hook (`Processor.add_message_hook(message_hook())`) that decides
+    the first-message and keyword triggers for each incoming guest message, inside the
+    processor's transaction. STOP/START keyword messages trigger nothing."""
+
+    async def hook(conn: AsyncConnection, info: GuestMessage) -> None:
+        if info.keyword is not None:
+            return
+        await fire_message_triggers(
+            conn,
+            hotel_id=info.hotel_id,
+            chat_id=info.chat_id,
+            text=info.text,
+            received_at=info.sent_at,
+            first_message=info.is_first_message,
+            now=clock(),
+            guest_facts=guest_facts,
+            decided_by=decided_by,
+        )
+
+    return hook

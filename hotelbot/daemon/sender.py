@@ -1,0 +1,474 @@
+"""The outbox sender: delivers outbox rows through each hotel's Green API instance.
+
+Per hotel and step (`run_once`):
+
+1. Held? A hotel whose instance is known not to be authorized (hotels.instance_state), or
+   that answered "not authorized"/401/403/466 recently, sends nothing until `hold_s` passes;
+   its rows wait as they are (no attempts spent).
+2. Reconcile `unknown` rows (see below).
+3. Claim due `pending` rows (at most the tokens in the hotel's bucket: `rate_per_s`
+   sustained, `burst` at once) -> `sending`, committed before the HTTP call. Automated rows
+   (kind "trigger") are cancelled instead when, since they were decided, the guest opted
+   out, the stay was cancelled or the trigger was disabled.
+4. `send_message` each:
+   * 200 -> `sent` with the idMessage;
+   * the request surely had no effect (NetworkError.request_sent False, 429, 500, 503, other
+     5xx except 502/504) -> `pending` again, due after an exponential backoff (a 429's
+     Retry-After is a floor and also pauses the hotel's bucket); after `max_attempts` ->
+     `failed`;
+   * ambiguous (NetworkError.request_sent True, 502, 504, an unreadable 200) -> `unknown`;
+   * instance not ready / 401 / 403 / 466 -> `pending` without spending the attempt, hotel
+     held; other 4xx -> `failed` (our request is wrong, repeating it cannot help).
+
+Reconciling an `unknown` row (rule):
+   a. the processor's `record_echo` (outgoingAPIMessageReceived) may mark it `sent` at any
+      time (CAS on the state, never overwritten);
+   b. once the row is `reconcile_after_s` old (measured from sending_started_at), the sender
+      reads `lastOutgoingMessages` (at most one call per hotel per `journal_interval_s`,
+      respecting the 1 request/s limit) and marks the row `sent` when an entry has the same
+      chat and text, a timestamp no earlier than sending_started_at - `clock_slack_s`, and an
+      idMessage no other outbox row owns;
+   c. when no entry matched and the row is `reconcile_window_s` old, it goes back to
+      `pending` and is sent again.
+   The one unavoidable duplicate: Green API accepted the message but it shows up neither as
+   an echo nor in the journal within `reconcile_window_s` (default 180 s; the journal may lag
+   up to ~2 min, and a message queued on an instance that went offline appears only once it
+   is sent). Rows left in `sending` by a crash become `unknown` once `stale_sending_s` old
+   (`recover`, run at start-up and every few seconds) and follow the same rule. After
+   `max_attempts` ambiguous attempts without any trace the row is `failed` (shown by
+   `hotelbot outbox list --state failed`), not retried forever.
+
+Quiet hours are not applied here: the scheduler sets `available_at` for automated messages;
+manual sends and staff alerts go out at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from sqlalchemy import select
+
+from hotelbot.domain.token_bucket import TokenBucket, retry_delay_s
+from hotelbot.greenapi.errors import (
+    BadRequest,
+    BadResponse,
+    GreenApiError,
+    InstanceNotReady,
+    NetworkError,
+    QuotaExceeded,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
+from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
+from hotelbot.storage.models import Hotel
+from hotelbot.storage.outbox import (
+    OutboxItem,
+    claim_due,
+    known_id_messages,
+    list_unknown,
+    mark_cancelled,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    mark_unknown,
+    recover_stale_sending,
+)
+from hotelbot.storage.triggers import withdrawn_messages
+from hotelbot.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from hotelbot.greenapi.client import GreenApiClient
+    from hotelbot.storage.db import Database
+
+AUTOMATED_KINDS = ("trigger",)
+SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
+
+
+@dataclass
+class _HotelState:
+    bucket: TokenBucket
+    held_until: datetime | None = None
+    hold_reason: str | None = None
+    journal_at: datetime | None = None
+
+
+@dataclass
+class SendReport:
+    """Counts of one step: sent, retry, unknown, failed, cancelled, reconciled, requeued,
+    held (rows left waiting because the hotel is held)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+
+def _journal_text(entry: dict[str, Any]) -> str | None:
+    for key in ("textMessage",):
+        value = entry.get(key)
+        if isinstance(value, str):
+            return value
+    extended = entry.get("extendedTextMessage")
+    if isinstance(extended, dict) and isinstance(extended.get("text"), str):
+        return str(extended["text"])
+    return None
+
+
+class OutboxSender:
+    """Sends outbox rows for every hotel that has a client. Use `recover()` once at start,
+    then `run_once(hotel_id)` per step (tests) or `start()`/`stop()` (daemon)."""
+
+    def __init__(
+        self,
+        db: Database,
+        clients: Callable[[int], GreenApiClient | None],
+        *,
+        hotel_ids: Callable[[], Iterable[int]],
+        clock: Callable[[], datetime] = utcnow,
+        rate_per_s: float = 1.0,
+        burst: int = 3,
+        batch: int = 10,
+        retry_base_s: float = 5.0,
+        retry_max_s: float = 600.0,
+        max_attempts: int = 8,
+        hold_s: float = 60.0,
+        reconcile_after_s: float = 15.0,
+        reconcile_window_s: float = 180.0,
+        journal_interval_s: float = 5.0,
+        clock_slack_s: float = 120.0,
+        stale_sending_s: float = 90.0,
+        poll_s: float = 1.0,
+        guest_facts: GuestFactsSource = load_guest_facts,
+    ) -> None:
+        self.db = db
+        self.clients = clients
+        self.hotel_ids = hotel_ids
+        self.clock = clock
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.batch = batch
+        self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
+        self.max_attempts = max_attempts
+        self.hold = timedelta(seconds=hold_s)
+        self.reconcile_after = timedelta(seconds=reconcile_after_s)
+        self.reconcile_window = timedelta(seconds=reconcile_window_s)
+        self.journal_interval = timedelta(seconds=journal_interval_s)
+        self.clock_slack_s = clock_slack_s
+        self.stale_sending = timedelta(seconds=stale_sending_s)
+        self.poll_s = poll_s
+        self.guest_facts = guest_facts
+        self._hotels: dict[int, _HotelState] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+
+    def _state(self, hotel_id: int) -> _HotelState:
+        state = self._hotels.get(hotel_id)
+        if state is None:
+            state = _HotelState(TokenBucket(self.rate_per_s, self.burst))
+            self._hotels[hotel_id] = state
+        return state
+
+    def is_held(self, hotel_id: int, now: datetime | None = None) -> bool:
+        state = self._hotels.get(hotel_id)
+        now = now or self.clock()
+        return bool(state and state.held_until and state.held_until > now)
+
+    # -- start-up ----------------------------------------------------------------------------
+    async def recover(self, now: datetime | None = None) -> int:
+        """Rows left in `sending` (older than `stale_sending_s`) become `unknown`. Idempotent;
+        returns how many changed."""
+        now = now or self.clock()
+        async with self.db.write() as conn:
+            changed = await recover_stale_sending(
+                conn, started_before=now - self.stale_sending, now=now
+            )
+        if changed:
+            logger.warning(
+                "{} outbox message(s) were interrupted while sending: reconciling", changed
+            )
+        return changed
+
+    # -- one step ----------------------------------------------------------------------------
+    async def run_once(self, hotel_id: int, now: datetime | None = None) -> SendReport:
+        """Reconcile, claim and send for one hotel (rules in the module docstring). Never
+        sleeps; sends at most the tokens available. Raises database errors only."""
+        now = (now or self.clock()).astimezone(UTC)
+        report = SendReport()
+        client = self.clients(hotel_id)
+        if client is None:
+            return report
+        state = self._state(hotel_id)
+        async with self.db.read() as conn:
+            instance_state = (
+                await conn.execute(select(Hotel.instance_state).where(Hotel.id == hotel_id))
+            ).scalar()
+        if instance_state is not None and instance_state not in SENDABLE_STATES:
+            report.counts["held"] += 1
+            return report
+        if state.held_until is not None and state.held_until > now:
+            report.counts["held"] += 1
+            return report
+        await self._reconcile(hotel_id, client, state, now, report)
+        tokens = min(self.batch, state.bucket.available(now.timestamp()))
+        if tokens <= 0:
+            return report
+        async with self.db.write() as conn:
+            items = await claim_due(conn, hotel_id=hotel_id, now=now, limit=tokens)
+            # Automated messages may have waited hours (quiet hours, daily cap): re-check
+            # what could have changed since they were decided.
+            automated = [i for i in items if i.kind in AUTOMATED_KINDS]
+            chats = sorted({i.chat_id for i in automated})
+            facts = await self.guest_facts(conn, hotel_id, chats) if chats else {}
+            withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
+            ready: list[OutboxItem] = []
+            for item in items:
+                fact = facts.get(item.chat_id)
+                reason = withdrawn.get(item.id)
+                if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
+                    reason = "guest opted out"
+                if reason is not None and item.kind in AUTOMATED_KINDS:
+                    await mark_cancelled(conn, item.id, reason=reason, now=now)
+                    report.counts["cancelled"] += 1
+                else:
+                    ready.append(item)
+        for index, item in enumerate(ready):
+            state.bucket.take(now.timestamp())
+            held = await self._send_one(hotel_id, client, state, item, now, report)
+            if held:
+                # Give the rest back untouched: the hotel cannot send at all right now.
+                async with self.db.write() as conn:
+                    for rest in ready[index + 1 :]:
+                        await mark_retry(
+                            conn, rest.id, available_at=rest.available_at,
+                            error=state.hold_reason or "hotel held", now=now,
+                            count_attempt=False,
+                        )  # fmt: skip
+                        report.counts["held"] += 1
+                break
+        return report
+
+    async def _send_one(
+        self,
+        hotel_id: int,
+        client: GreenApiClient,
+        state: _HotelState,
+        item: OutboxItem,
+        now: datetime,
+        report: SendReport,
+    ) -> bool:
+        """Send one claimed row and record the outcome. Returns True if the hotel is now
+        held."""
+        log = logger.bind(hotel_id=hotel_id, outbox_id=item.id)
+        try:
+            id_message = await client.send_message(item.chat_id, item.text)
+        except NetworkError as exc:
+            if exc.request_sent:
+                return await self._unknown(item, f"{exc}", now, report)
+            return await self._retry(item, f"{exc}", now, report)
+        except RateLimited as exc:
+            pause_s = exc.retry_after_s or self.retry_base_s
+            state.bucket.drain_until(now.timestamp(), pause_s)
+            return await self._retry(item, f"{exc}", now, report, hint_s=exc.retry_after_s)
+        except ServerError as exc:
+            if exc.maybe_applied:
+                return await self._unknown(item, f"{exc}", now, report)
+            return await self._retry(item, f"{exc}", now, report)
+        except BadResponse as exc:
+            return await self._unknown(item, f"{exc}", now, report)
+        except (InstanceNotReady, Unauthorized, QuotaExceeded) as exc:
+            state.held_until = now + self.hold
+            state.hold_reason = str(exc)
+            log.warning("hotel cannot send ({}): holding its outbox", exc)
+            async with self.db.write() as conn:
+                await mark_retry(
+                    conn, item.id, available_at=item.available_at, error=str(exc), now=now,
+                    count_attempt=False,
+                )  # fmt: skip
+            report.counts["held"] += 1
+            return True
+        except BadRequest as exc:
+            log.error("outbox message rejected by Green API: {}", exc)
+            async with self.db.write() as conn:
+                await mark_failed(conn, item.id, error=str(exc), now=now)
+            report.counts["failed"] += 1
+            return False
+        except GreenApiError as exc:  # any other class: treat as ambiguous, never resend blind
+            return await self._unknown(item, f"{exc}", now, report)
+        except Exception as exc:  # e.g. the client closed under us: ambiguous as well
+            return await self._unknown(item, type(exc).__name__, now, report)
+        async with self.db.write() as conn:
+            await mark_sent(conn, item.id, id_message=id_message, now=now)
+        report.counts["sent"] += 1
+        log.debug("sent outbox message as {}", id_message)
+        return False
+
+    async def _retry(
+        self,
+        item: OutboxItem,
+        error: str,
+        now: datetime,
+        report: SendReport,
+        *,
+        hint_s: float | None = None,
+    ) -> bool:
+        async with self.db.write() as conn:
+            if item.attempts >= self.max_attempts:
+                await mark_failed(
+                    conn, item.id, error=f"gave up after {item.attempts}: {error}", now=now
+                )
+                report.counts["failed"] += 1
+                return False
+            delay_s = retry_delay_s(
+                item.attempts, base_s=self.retry_base_s, max_s=self.retry_max_s, hint_s=hint_s
+            )
+            await mark_retry(
+                conn, item.id, available_at=now + timedelta(seconds=delay_s), error=error, now=now
+            )
+        report.counts["retry"] += 1
+        return False
+
+    async def _unknown(
+        self, item: OutboxItem, error: str, now: datetime, report: SendReport
+    ) -> bool:
+        async with self.db.write() as conn:
+            await mark_unknown(conn, item.id, error=error, now=now)
+        report.counts["unknown"] += 1
+        logger.bind(outbox_id=item.id).warning("send outcome unknown ({}): will reconcile", error)
+        return False
+
+    # -- reconciliation ----------------------------------------------------------------------
+    async def _reconcile(
+        self,
+        hotel_id: int,
+        client: GreenApiClient,
+        state: _HotelState,
+        now: datetime,
+        report: SendReport,
+    ) -> None:
+        async with self.db.read() as conn:
+            unknown = await list_unknown(conn, hotel_id=hotel_id)
+        ripe = [
+            u
+            for u in unknown
+            if now - (u.sending_started_at or u.available_at) >= self.reconcile_after
+        ]
+        if not ripe:
+            return
+        if state.journal_at is not None and now - state.journal_at < self.journal_interval:
+            return
+        state.journal_at = now
+        oldest = min(u.sending_started_at or u.available_at for u in ripe)
+        minutes = min(1440, math.ceil((now - oldest).total_seconds() / 60) + 5)
+        try:
+            journal = await client.last_outgoing_messages(minutes=minutes)
+        except GreenApiError as exc:
+            logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
+            return
+        entries = [
+            (str(e["idMessage"]), str(e.get("chatId")), _journal_text(e), e.get("timestamp"))
+            for e in journal
+            if isinstance(e.get("idMessage"), str)
+        ]
+        async with self.db.write() as conn:
+            taken = await known_id_messages(conn, hotel_id=hotel_id, ids=[e[0] for e in entries])
+            for item in ripe:
+                started = (item.sending_started_at or item.available_at).timestamp()
+                match = next(
+                    (
+                        e
+                        for e in entries
+                        if e[0] not in taken
+                        and e[1] == item.chat_id
+                        and e[2] == item.text
+                        and isinstance(e[3], int | float)
+                        and e[3] >= started - self.clock_slack_s
+                    ),
+                    None,
+                )
+                if match is not None:
+                    if await mark_sent(conn, item.id, id_message=match[0], now=now):
+                        taken.add(match[0])
+                        report.counts["reconciled"] += 1
+                    continue
+                age = now - (item.sending_started_at or item.available_at)
+                if age < self.reconcile_window:
+                    continue
+                if item.attempts >= self.max_attempts:
+                    # Every attempt ended ambiguous and left no trace: stop and show it.
+                    if await mark_failed(
+                        conn, item.id, now=now, from_states=("unknown",),
+                        error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                    ):  # fmt: skip
+                        report.counts["failed"] += 1
+                    continue
+                if await mark_retry(
+                    conn, item.id, available_at=now,
+                    error="no trace of the message at Green API: sending again", now=now,
+                    from_states=("unknown",),
+                ):  # fmt: skip
+                    report.counts["requeued"] += 1
+
+    # -- background loop ---------------------------------------------------------------------
+    def wake(self) -> None:
+        """Ask the loops to look at the outbox now (e.g. after a manual enqueue)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise(), name="outbox-sender")
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop after the sends in flight finish (at most `timeout_s`; a send cut short is
+        left `sending` and reconciled after the restart). Idempotent."""
+        self._stopping.set()
+        self._wake.set()
+        tasks = [t for t in (self._supervisor, *self._tasks.values()) if t is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._supervisor = None
+
+    async def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                # Also after start-up: a row a crashed process left in `sending` moments
+                # before this one started becomes unknown once it is `stale_sending_s` old.
+                await self.recover()
+            except Exception as exc:
+                logger.warning("outbox recovery failed: {}", type(exc).__name__)
+            wanted = set(self.hotel_ids())
+            for hotel_id in list(self._tasks):
+                if hotel_id not in wanted or self._tasks[hotel_id].done():
+                    task = self._tasks.pop(hotel_id)
+                    if not task.done():
+                        task.cancel()
+            for hotel_id in wanted - set(self._tasks):
+                self._tasks[hotel_id] = asyncio.create_task(
+                    self._hotel_loop(hotel_id), name=f"outbox-sender-{hotel_id}"
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=5.0)
+
+    async def _hotel_loop(self, hotel_id: int) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.run_once(hotel_id)
+            except Exception as exc:  # database briefly unavailable: try again next round
+                logger.bind(hotel_id=hotel_id).warning("outbox step failed: {}", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+            self._wake.clear()

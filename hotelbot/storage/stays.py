@@ -1,0 +1,209 @@
+"""Stay rows <-> StayInput / StayRecord / StayFacts.
+
+Upserts identify a stay by (hotel, external_ref) when it has one, else by (hotel, chat,
+check-in date); re-importing the same data changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.domain.fire_times import StayFacts, StayStatus
+from hotelbot.domain.stay_input import StayInput
+from hotelbot.storage.models import Hotel
+from hotelbot.storage.models_stays import Stay
+from hotelbot.storage.types import utcnow
+
+UpsertResult = Literal["added", "updated", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class StayRecord:
+    id: int
+    hotel_id: int
+    chat_id: str
+    guest_name: str
+    room: str | None
+    check_in: date
+    check_out: date
+    check_in_time: str | None
+    check_out_time: str | None
+    language: str | None
+    status: str
+    external_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def facts(self, tz: ZoneInfo, *, default_language: str) -> StayFacts:
+        """The scheduling view of this stay in the hotel's zone."""
+        return StayFacts(
+            hotel_tz=tz,
+            check_in=self.check_in,
+            check_out=self.check_out,
+            status=StayStatus(self.status),
+            language=self.language or default_language,
+            guest_name=self.guest_name,
+            room=self.room,
+            created_at=self.created_at,
+            check_in_time=_time_or_none(self.check_in_time),
+            check_out_time=_time_or_none(self.check_out_time),
+        )
+
+
+def _time_or_none(value: str | None) -> time | None:
+    if not value:
+        return None
+    hh, mm = value.split(":")
+    return time(int(hh), int(mm))
+
+
+def _hhmm(value: time | None) -> str | None:
+    return None if value is None else value.strftime("%H:%M")
+
+
+_COLUMNS = [getattr(Stay, f.name) for f in fields(StayRecord)]
+
+
+def _record(row: Any) -> StayRecord:
+    return StayRecord(*row)
+
+
+def _values(stay: StayInput) -> dict[str, Any]:
+    return {
+        "chat_id": stay.chat_id,
+        "guest_name": stay.guest_name,
+        "room": stay.room,
+        "check_in": stay.check_in,
+        "check_out": stay.check_out,
+        "check_in_time": _hhmm(stay.check_in_time),
+        "check_out_time": _hhmm(stay.check_out_time),
+        "language": stay.language,
+        "status": stay.status.value,
+        "external_ref": stay.external_ref,
+    }
+
+
+async def find_existing(conn: AsyncConnection, hotel_id: int, stay: StayInput) -> StayRecord | None:
+    """The stored stay this input describes (by external_ref, else by chat + check-in)."""
+    query = select(*_COLUMNS).where(Stay.hotel_id == hotel_id)
+    if stay.external_ref:
+        query = query.where(Stay.external_ref == stay.external_ref)
+    else:
+        query = query.where(
+            Stay.chat_id == stay.chat_id,
+            Stay.check_in == stay.check_in,
+        )
+    row = (await conn.execute(query)).first()
+    return None if row is None else _record(row)
+
+
+async def upsert_stay(
+    conn: AsyncConnection, hotel_id: int, stay: StayInput, *, now: datetime | None = None
+) -> tuple[int, UpsertResult]:
+    """Insert or update; returns (stay id, what happened). Idempotent for equal input.
+
+    Run inside one write transaction (SQLite: BEGIN IMMEDIATE serialises it). Two concurrent
+    imports of a new stay on PostgreSQL make one of them fail on the unique key; re-running
+    it is safe."""
+    now = now or utcnow()
+    values = _values(stay)
+    existing = await find_existing(conn, hotel_id, stay)
+    if existing is None:
+        new_id = (
+            await conn.execute(
+                insert(Stay)
+                .values(hotel_id=hotel_id, **values, created_at=now, updated_at=now)
+                .returning(Stay.id)
+            )
+        ).scalar_one()
+        return int(new_id), "added"
+    if existing.external_ref and not stay.external_ref:
+        values.pop("external_ref")  # a row without a ref never erases a known booking id
+    changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+    if not changed:
+        return existing.id, "unchanged"
+    await conn.execute(update(Stay).where(Stay.id == existing.id).values(**changed, updated_at=now))
+    return existing.id, "updated"
+
+
+async def update_stay(
+    conn: AsyncConnection, stay_id: int, changes: dict[str, Any], *, now: datetime | None = None
+) -> bool:
+    """Apply column changes (names as in StayRecord). Returns False for an unknown id."""
+    result = await conn.execute(
+        update(Stay).where(Stay.id == stay_id).values(**changes, updated_at=now or utcnow())
+    )
+    return bool(result.rowcount)
+
+
+async def get_stay(conn: AsyncConnection, stay_id: int) -> StayRecord | None:
+    row = (await conn.execute(select(*_COLUMNS).where(Stay.id == stay_id))).first()
+    return None if row is None else _record(row)
+
+
+async def list_stays(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int | None = None,
+    status: str | None = None,
+    check_out_from: date | None = None,
+    limit: int | None = None,
+) -> list[StayRecord]:
+    """Stays ordered by check-in, then id; filters are optional."""
+    query = select(*_COLUMNS).order_by(Stay.check_in, Stay.id)
+    if hotel_id is not None:
+        query = query.where(Stay.hotel_id == hotel_id)
+    if status is not None:
+        query = query.where(Stay.status == status)
+    if check_out_from is not None:
+        query = query.where(Stay.check_out >= check_out_from)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_record(row) for row in await conn.execute(query)]
+
+
+CURRENT_BEFORE_DAYS = 7
+CURRENT_AFTER_DAYS = 2
+
+
+async def current_stay(
+    conn: AsyncConnection, hotel_id: int, chat_id: str, at: datetime
+) -> StayRecord | None:
+    """The stay a guest message at instant `at` belongs to, or None.
+
+    Candidates: the chat's stays at this hotel that are not cancelled and whose dates, widened
+    by 7 days before check-in and 2 days after check-out, contain the hotel-local date of
+    `at`. The one closest to that date wins (0 when the date is inside the stay); on a tie the
+    later check-in (a guest who extends with a new booking). Read-only.
+    """
+    tz_name = (await conn.execute(select(Hotel.timezone).where(Hotel.id == hotel_id))).scalar()
+    if tz_name is None:
+        return None
+    day = at.astimezone(ZoneInfo(tz_name)).date()
+    rows = await conn.execute(
+        select(*_COLUMNS).where(
+            Stay.hotel_id == hotel_id,
+            Stay.chat_id == chat_id,
+            Stay.status != StayStatus.CANCELLED.value,
+            Stay.check_in <= day + timedelta(days=CURRENT_BEFORE_DAYS),
+            Stay.check_out >= day - timedelta(days=CURRENT_AFTER_DAYS),
+        )
+    )
+    best: tuple[int, int, StayRecord] | None = None
+    for record in (_record(r) for r in rows):
+        if record.check_in <= day <= record.check_out:
+            distance = 0
+        elif day < record.check_in:
+            distance = (record.check_in - day).days
+        else:
+            distance = (day - record.check_out).days
+        key = (distance, -record.check_in.toordinal())
+        if best is None or key < best[:2]:
+            best = (*key, record)
+    return None if best is None else best[2]

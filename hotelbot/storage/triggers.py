@@ -1,0 +1,278 @@
+"""Trigger rows <-> TriggerRecord (spec and template parsed), and the fire log.
+
+Every edit bumps `version`. The fire log's unique key (trigger, stay, scheduled instant) is
+the exactly-once guarantee of the scheduler: `record_fire` inserts with ON CONFLICT DO
+NOTHING and tells the caller whether it won.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.domain.templates import Template
+from hotelbot.domain.triggers import TriggerSpec, trigger_from_dict, trigger_to_dict
+from hotelbot.storage.models import OutboxMessage
+from hotelbot.storage.models_stays import Stay
+from hotelbot.storage.models_triggers import Trigger, TriggerFire
+from hotelbot.storage.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRecord:
+    id: int
+    hotel_id: int
+    name: str
+    spec: TriggerSpec
+    template: Template
+    enabled: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def grace_s(self) -> int:
+        return self.spec.grace_s
+
+
+_COLUMNS = [
+    Trigger.id, Trigger.hotel_id, Trigger.name, Trigger.spec, Trigger.template,
+    Trigger.enabled, Trigger.version, Trigger.created_at, Trigger.updated_at,
+]  # fmt: skip
+
+
+def _record(row: Any) -> TriggerRecord:
+    return TriggerRecord(
+        id=int(row[0]),
+        hotel_id=int(row[1]),
+        name=row[2],
+        spec=trigger_from_dict(json.loads(row[3])),
+        template=Template.from_dict(json.loads(row[4])),
+        enabled=bool(row[5]),
+        version=int(row[6]),
+        created_at=row[7],
+        updated_at=row[8],
+    )
+
+
+def _spec_json(spec: TriggerSpec) -> str:
+    return json.dumps(trigger_to_dict(spec), sort_keys=True)
+
+
+def _template_json(template: Template) -> str:
+    return json.dumps(template.to_dict(), sort_keys=True, ensure_ascii=False)
+
+
+async def add_trigger(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    name: str,
+    spec: TriggerSpec,
+    template: Template,
+    enabled: bool = True,
+    now: datetime | None = None,
+) -> int:
+    """Insert a trigger (validate spec and template before). Raises IntegrityError when the
+    hotel already has a trigger with that name."""
+    now = now or utcnow()
+    new_id = (
+        await conn.execute(
+            insert(Trigger)
+            .values(
+                hotel_id=hotel_id,
+                name=name,
+                spec=_spec_json(spec),
+                template=_template_json(template),
+                grace_s=spec.grace_s,
+                enabled=enabled,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(Trigger.id)
+        )
+    ).scalar_one()
+    return int(new_id)
+
+
+async def edit_trigger(
+    conn: AsyncConnection,
+    trigger_id: int,
+    *,
+    spec: TriggerSpec | None = None,
+    template: Template | None = None,
+    enabled: bool | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Change what is given and bump the version. False for an unknown id. The scheduler
+    reads triggers on every tick, so the change applies to fires not yet decided."""
+    values: dict[str, Any] = {"version": Trigger.version + 1, "updated_at": now or utcnow()}
+    if spec is not None:
+        values["spec"] = _spec_json(spec)
+        values["grace_s"] = spec.grace_s
+    if template is not None:
+        values["template"] = _template_json(template)
+    if enabled is not None:
+        values["enabled"] = enabled
+    result = await conn.execute(update(Trigger).where(Trigger.id == trigger_id).values(**values))
+    return bool(result.rowcount)
+
+
+async def remove_trigger(conn: AsyncConnection, trigger_id: int) -> bool:
+    """Delete a trigger and its fire log. Its messages still waiting in the outbox (e.g.
+    deferred by quiet hours) are cancelled; sent ones stay as they are."""
+    fired = select(TriggerFire.outbox_id).where(
+        TriggerFire.trigger_id == trigger_id, TriggerFire.outbox_id.is_not(None)
+    )
+    await conn.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(fired), OutboxMessage.state == "pending")
+        .values(state="cancelled", last_error="trigger removed", updated_at=utcnow())
+    )
+    await conn.execute(delete(TriggerFire).where(TriggerFire.trigger_id == trigger_id))
+    result = await conn.execute(delete(Trigger).where(Trigger.id == trigger_id))
+    return bool(result.rowcount)
+
+
+async def list_triggers(
+    conn: AsyncConnection, *, hotel_id: int | None = None, enabled_only: bool = False
+) -> list[TriggerRecord]:
+    query = select(*_COLUMNS).order_by(Trigger.hotel_id, Trigger.name)
+    if hotel_id is not None:
+        query = query.where(Trigger.hotel_id == hotel_id)
+    if enabled_only:
+        query = query.where(Trigger.enabled.is_(True))
+    return [_record(row) for row in await conn.execute(query)]
+
+
+async def get_trigger(conn: AsyncConnection, hotel_id: int, name: str) -> TriggerRecord | None:
+    row = (
+        await conn.execute(
+            select(*_COLUMNS).where(Trigger.hotel_id == hotel_id, Trigger.name == name)
+        )
+    ).first()
+    return None if row is None else _record(row)
+
+
+# --- fire log ------------------------------------------------------------------------------
+
+
+FireKey = tuple[int, int, datetime]
+"""(trigger id, stay id, scheduled_for in UTC)."""
+
+
+async def decided_fires(conn: AsyncConnection, hotel_id: int, *, since: datetime) -> set[FireKey]:
+    """Keys of fires already decided for this hotel, scheduled at or after `since`."""
+    rows = await conn.execute(
+        select(TriggerFire.trigger_id, TriggerFire.stay_id, TriggerFire.scheduled_for).where(
+            TriggerFire.hotel_id == hotel_id, TriggerFire.scheduled_for >= since
+        )
+    )
+    return {(int(r[0]), int(r[1]), r[2]) for r in rows}
+
+
+async def record_fire(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    trigger_id: int,
+    stay_id: int,
+    scheduled_for: datetime,
+    outcome: str,
+    trigger_version: int,
+    decided_at: datetime,
+    decided_by: str | None = None,
+) -> int | None:
+    """Claim a fire: returns the new fire-log id, or None when another process (or an
+    earlier run) decided it already. Call in the transaction that also writes the outbox
+    row; on None, write nothing else."""
+    insert_fn = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    stmt = (
+        insert_fn(TriggerFire)
+        .values(
+            hotel_id=hotel_id,
+            trigger_id=trigger_id,
+            stay_id=stay_id,
+            scheduled_for=scheduled_for,
+            decided_at=decided_at,
+            outcome=outcome,
+            trigger_version=trigger_version,
+            decided_by=decided_by,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[TriggerFire.trigger_id, TriggerFire.stay_id, TriggerFire.scheduled_for]
+        )
+        .returning(TriggerFire.id)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else int(row[0])
+
+
+async def set_fire_outcome(
+    conn: AsyncConnection, fire_id: int, *, outcome: str, outbox_id: int | None
+) -> None:
+    await conn.execute(
+        update(TriggerFire)
+        .where(TriggerFire.id == fire_id)
+        .values(outcome=outcome, outbox_id=outbox_id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FireRecord:
+    trigger_id: int
+    stay_id: int
+    scheduled_for: datetime
+    decided_at: datetime
+    outcome: str
+    outbox_id: int | None
+
+
+async def list_fires(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int | None = None,
+    trigger_id: int | None = None,
+    stay_id: int | None = None,
+) -> list[FireRecord]:
+    query = select(
+        TriggerFire.trigger_id, TriggerFire.stay_id, TriggerFire.scheduled_for,
+        TriggerFire.decided_at, TriggerFire.outcome, TriggerFire.outbox_id,
+    ).order_by(TriggerFire.scheduled_for, TriggerFire.id)  # fmt: skip
+    if hotel_id is not None:
+        query = query.where(TriggerFire.hotel_id == hotel_id)
+    if trigger_id is not None:
+        query = query.where(TriggerFire.trigger_id == trigger_id)
+    if stay_id is not None:
+        query = query.where(TriggerFire.stay_id == stay_id)
+    return [FireRecord(*row) for row in await conn.execute(query)]
+
+
+async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> dict[int, str]:
+    """Which of these outbox rows belong to fires that should no longer be sent, with why:
+    the stay was cancelled or the trigger disabled after the message was enqueued (a
+    deferred message waits hours). Rows not from a trigger fire are never listed."""
+    if not outbox_ids:
+        return {}
+    rows = await conn.execute(
+        select(TriggerFire.outbox_id, Stay.status, Trigger.enabled)
+        .join(Stay, Stay.id == TriggerFire.stay_id)
+        .join(Trigger, Trigger.id == TriggerFire.trigger_id)
+        .where(TriggerFire.outbox_id.in_(outbox_ids))
+    )
+    withdrawn: dict[int, str] = {}
+    for outbox_id, status, enabled in rows:
+        if outbox_id is None:
+            continue
+        if status == "cancelled":
+            withdrawn[int(outbox_id)] = "stay cancelled"
+        elif not enabled:
+            withdrawn[int(outbox_id)] = "trigger disabled"
+    return withdrawn

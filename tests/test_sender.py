@@ -1,0 +1,313 @@
+"""Outbox sender against the fake Green API over real HTTP: retries, ambiguous sends,
+reconciliation, holds and pacing. The sender's clock is controlled; HTTP is real."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.daemon.scheduler import Scheduler
+from hotelbot.daemon.sender import OutboxSender
+from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
+from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
+from hotelbot.greenapi.transport import HttpxTransport
+from hotelbot.storage.db import Database
+from hotelbot.storage.guest_facts import GuestPolicyFacts
+from hotelbot.storage.hotels import set_instance_state
+from hotelbot.storage.outbox import claim_due, enqueue, record_echo
+from hotelbot.storage.schema import upgrade
+from hotelbot.storage.stays import update_stay
+from hotelbot.storage.triggers import edit_trigger
+from hotelbot.storage.types import utcnow
+from tests.scheduling_helpers import make_hotel, make_stay, make_trigger, outbox_rows
+
+INSTANCE = "1101000001"
+TOKEN = "secret-token"
+CHAT = "37120000001@c.us"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@dataclass
+class Rig:
+    db: Database
+    fake: FakeGreenApi
+    instance: FakeInstance
+    client: GreenApiClient
+    hotel_id: int
+    clock: Clock
+
+    def sender(self, **kwargs: Any) -> OutboxSender:
+        return OutboxSender(
+            self.db,
+            lambda hotel_id: self.client if hotel_id == self.hotel_id else None,
+            hotel_ids=lambda: [self.hotel_id],
+            clock=self.clock,
+            **kwargs,
+        )
+
+    async def enqueue(self, text: str, *, kind: str = "manual", key: str | None = None) -> int:
+        async with self.db.write() as conn:
+            outbox_id = await enqueue(
+                conn, hotel_id=self.hotel_id, idempotency_key=key or f"test:{text}", kind=kind,
+                chat_id=CHAT, text=text, available_at=self.clock.now,
+            )  # fmt: skip
+        assert outbox_id is not None
+        return outbox_id
+
+    async def row(self, outbox_id: int) -> dict[str, Any]:
+        return next(r for r in await outbox_rows(self.db) if r["id"] == outbox_id)
+
+    def sent_texts(self) -> list[str]:
+        return [s.message for s in self.instance.sent]
+
+
+async def _rig(db: Database, request_timeout_s: float = 2.0) -> AsyncIterator[Rig]:
+    async with FakeGreenApi() as fake:
+        instance = fake.add_instance(INSTANCE, TOKEN)
+        transport = HttpxTransport(connect_timeout_s=2.0)
+        client = GreenApiClient(
+            InstanceCredentials(fake.url, INSTANCE, TOKEN),
+            transport,
+            request_timeout_s=request_timeout_s,
+        )
+        hotel_id = await make_hotel(db, api_url=fake.url, instance_id=INSTANCE)
+        try:
+            yield Rig(db, fake, instance, client, hotel_id, Clock())
+        finally:
+            await transport.aclose()
+
+
+@pytest.fixture
+async def rig(db: Database) -> AsyncIterator[Rig]:
+    async for r in _rig(db):
+        yield r
+
+
+@pytest.fixture
+async def srig(sqlite_url: str) -> AsyncIterator[Rig]:
+    """SQLite only (the sender's storage paths run on both backends in the `rig` tests)."""
+    database = Database.open(sqlite_url)
+    await upgrade(database)
+    try:
+        async for r in _rig(database, request_timeout_s=0.4):
+            yield r
+    finally:
+        await database.dispose()
+
+
+async def test_sends_a_message_and_records_its_id(rig: Rig) -> None:
+    outbox_id = await rig.enqueue("Hello")
+    report = await rig.sender().run_once(rig.hotel_id)
+    assert report["sent"] == 1
+    row = await rig.row(outbox_id)
+    assert row["state"] == "sent"
+    assert row["id_message"] == rig.instance.sent[0].id_message
+    assert rig.sent_texts() == ["Hello"]
+
+
+async def test_a_500_is_retried_after_backoff_and_sent_once(rig: Rig) -> None:
+    rig.instance.faults.fail_next(1, 500, methods=["sendMessage"])
+    outbox_id = await rig.enqueue("Retry me")
+    sender = rig.sender(retry_base_s=5)
+    assert (await sender.run_once(rig.hotel_id))["retry"] == 1
+    row = await rig.row(outbox_id)
+    assert (row["state"], row["attempts"]) == ("pending", 1)
+    assert row["available_at"] == rig.clock.now + timedelta(seconds=5)
+    assert not (await sender.run_once(rig.hotel_id)).counts  # not due yet
+    rig.clock.advance(5)
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 1
+    assert rig.sent_texts() == ["Retry me"]
+    assert (await rig.row(outbox_id))["state"] == "sent"
+
+
+async def test_a_504_is_not_resent_until_reconciliation_finds_no_trace(rig: Rig) -> None:
+    # A gateway 504 that really had no effect: the fake does not record the message.
+    rig.instance.faults.fail_next(1, 504, methods=["sendMessage"])
+    outbox_id = await rig.enqueue("Maybe sent")
+    sender = rig.sender(reconcile_after_s=15, reconcile_window_s=180, journal_interval_s=5)
+    assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
+    for seconds in (5, 20, 60):  # inside the window: never resent, the journal is consulted
+        rig.clock.advance(seconds)
+        report = await sender.run_once(rig.hotel_id)
+        assert report["sent"] == 0
+        assert (await rig.row(outbox_id))["state"] == "unknown"
+    assert rig.sent_texts() == []
+    assert rig.instance.request_counts.get("lastOutgoingMessages", 0) >= 1
+    rig.clock.advance(120)  # 205 s after the attempt: no trace -> requeued and sent
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["requeued"], report["sent"]) == (1, 1)
+    assert rig.sent_texts() == ["Maybe sent"]
+
+
+async def test_timed_out_send_that_went_through_is_reconciled_from_the_journal(
+    srig: Rig,
+) -> None:
+    rig = srig
+    # The fake records the message, then stalls past the client's read timeout.
+    rig.instance.faults.send_timeout_next(1, stall_s=1.0)
+    outbox_id = await rig.enqueue("Sent but timed out")
+    sender = rig.sender(reconcile_after_s=15)
+    assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
+    assert len(rig.instance.sent) == 1
+    rig.clock.advance(20)
+    assert (await sender.run_once(rig.hotel_id))["reconciled"] == 1
+    row = await rig.row(outbox_id)
+    assert (row["state"], row["id_message"]) == ("sent", rig.instance.sent[0].id_message)
+    rig.clock.advance(600)
+    await sender.run_once(rig.hotel_id)
+    assert rig.sent_texts() == ["Sent but timed out"]  # exactly one send at Green API
+
+
+async def test_the_api_echo_reconciles_an_ambiguous_send(srig: Rig) -> None:
+    rig = srig
+    rig.instance.faults.send_timeout_next(1)  # recorded, then 504
+    outbox_id = await rig.enqueue("Echoed")
+    sender = rig.sender()
+    assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
+    # What the processor does with the outgoingAPIMessageReceived from the queue.
+    [echo] = [
+        b for b in rig.instance.pending_bodies if b["typeWebhook"] == "outgoingAPIMessageReceived"
+    ]
+    async with rig.db.write() as conn:
+        matched = await record_echo(
+            conn, hotel_id=rig.hotel_id, chat_id=echo["senderData"]["chatId"],
+            id_message=echo["idMessage"],
+            text=echo["messageData"]["textMessageData"]["textMessage"],
+        )  # fmt: skip
+    assert matched == outbox_id
+    rig.clock.advance(600)
+    await sender.run_once(rig.hotel_id)
+    assert (await rig.row(outbox_id))["state"] == "sent"
+    assert rig.sent_texts() == ["Echoed"]
+
+
+async def test_rows_left_sending_by_a_crash_are_reconciled_not_resent(srig: Rig) -> None:
+    rig = srig
+    outbox_id = await rig.enqueue("Crash in flight")
+    async with rig.db.write() as conn:
+        await claim_due(conn, hotel_id=rig.hotel_id, now=rig.clock.now, limit=10)
+    rig.instance.record_send(CHAT, "Crash in flight")  # the HTTP call had gone through
+    rig.clock.advance(100)
+    sender = rig.sender(stale_sending_s=90)  # a new daemon process
+    assert await sender.recover() == 1
+    assert (await rig.row(outbox_id))["state"] == "unknown"
+    assert (await sender.run_once(rig.hotel_id))["reconciled"] == 1
+    rig.clock.advance(600)
+    await sender.run_once(rig.hotel_id)
+    assert rig.sent_texts() == ["Crash in flight"]
+
+
+async def test_unauthorized_instance_holds_the_outbox_without_burning_attempts(
+    srig: Rig,
+) -> None:
+    rig = srig
+    rig.instance.set_state("notAuthorized")
+    first = await rig.enqueue("one")
+    await rig.enqueue("two")
+    sender = rig.sender(hold_s=60)
+    assert (await sender.run_once(rig.hotel_id))["held"] == 2
+    assert sender.is_held(rig.hotel_id)
+    assert (await rig.row(first))["attempts"] == 0
+    sends_before = rig.instance.request_counts["sendMessage"]
+    rig.clock.advance(30)
+    assert (await sender.run_once(rig.hotel_id))["held"] == 1
+    assert rig.instance.request_counts["sendMessage"] == sends_before  # no hammering
+    rig.instance.set_state("authorized")
+    rig.clock.advance(31)
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 2
+    # The hotel's stored instance state holds it too, without any request.
+    async with rig.db.write() as conn:
+        await set_instance_state(conn, rig.hotel_id, "notAuthorized")
+    await rig.enqueue("three")
+    assert (await sender.run_once(rig.hotel_id))["held"] == 1
+    assert rig.sent_texts() == ["one", "two"]
+
+
+async def test_429_retry_after_is_honoured_and_sends_are_paced(srig: Rig) -> None:
+    rig = srig
+    rig.instance.faults.rate_limit_next(1, retry_after_s=30, methods=["sendMessage"])
+    limited = await rig.enqueue("limited")
+    sender = rig.sender(rate_per_s=1.0, burst=3)
+    assert (await sender.run_once(rig.hotel_id))["retry"] == 1
+    assert (await rig.row(limited))["available_at"] >= rig.clock.now + timedelta(seconds=30)
+    for i in range(5):
+        await rig.enqueue(f"m{i}")
+    rig.clock.advance(30)
+    # The 429 paused the hotel's bucket for 30 s: one token now, then 1/s up to a burst of 3.
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 1
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 0  # same instant: no tokens
+    rig.clock.advance(2)
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 2
+    rig.clock.advance(10)
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 3
+    assert sorted(rig.sent_texts()) == ["limited", "m0", "m1", "m2", "m3", "m4"]
+
+
+class OptedOut:
+    async def __call__(
+        self, conn: AsyncConnection, hotel_id: int, chat_ids: Sequence[str]
+    ) -> Mapping[str, GuestPolicyFacts]:
+        return {c: GuestPolicyFacts(opted_out=True) for c in chat_ids}
+
+
+async def test_automated_message_to_a_guest_who_opted_out_meanwhile_is_cancelled(
+    srig: Rig,
+) -> None:
+    rig = srig
+    automated = await rig.enqueue("Good morning", kind="trigger")
+    manual = await rig.enqueue("Your taxi is here", kind="manual")
+    report = await rig.sender(guest_facts=OptedOut()).run_once(rig.hotel_id)
+    assert (report["cancelled"], report["sent"]) == (1, 1)
+    assert (await rig.row(automated))["state"] == "cancelled"
+    assert (await rig.row(manual))["state"] == "sent"
+    assert rig.sent_texts() == ["Your taxi is here"]
+
+
+async def test_deferred_messages_are_withdrawn_if_stay_cancelled_or_trigger_disabled(
+    srig: Rig,
+) -> None:
+    rig = srig
+    riga_23 = datetime(2026, 6, 1, 20, 5, tzinfo=UTC)  # 23:05 in Riga: quiet hours
+    stays = [
+        await make_stay(
+            rig.db,
+            rig.hotel_id,
+            phone=f"+37120000{i:03d}",
+            name=f"Guest{i} X",
+            check_in=date(2026, 6, 1),
+            check_out=date(2026, 6, 3),
+            check_in_time=time(23, 0),
+        )
+        for i in range(3)
+    ]
+    await make_trigger(rig.db, rig.hotel_id, "welcome", "at check-in")
+    extra = await make_trigger(rig.db, rig.hotel_id, "extra", "at check-in")
+    decided = await Scheduler(rig.db).run_once(riga_23)
+    assert dict(decided.outcomes) == {"deferred:quiet_hours": 6}
+    async with rig.db.write() as conn:
+        await update_stay(conn, stays[0], {"status": "cancelled"})
+        await edit_trigger(conn, extra, enabled=False)
+    # The deferred rows are due at 09:00 on June 2 (long past for the sender's clock).
+    report = await rig.sender(rate_per_s=100, burst=10).run_once(rig.hotel_id)
+    assert (report["cancelled"], report["sent"]) == (4, 2)
+    assert sorted(rig.sent_texts()) == ["welcome for Guest1", "welcome for Guest2"]
+    reasons = sorted(
+        r["last_error"] for r in await outbox_rows(rig.db) if r["state"] == "cancelled"
+    )
+    assert reasons == ["stay cancelled", "stay cancelled", "trigger disabled", "trigger disabled"]
