@@ -36,7 +36,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--error-rate-500", type=float, default=0.0)
     parser.add_argument("--error-rate-429", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0)
-    parser.add_argument("--complaint-share", type=float, default=0.25)
+    parser.add_argument(
+        "--complaint-share",
+        type=float,
+        default=0.1,
+        help="share of messages that are complaints (alert staff)",
+    )
     parser.add_argument(
         "--idle", action="store_true", help="after draining, measure idle CPU and requests/s"
     )

@@ -44,11 +44,13 @@ COMPLAINTS = (
     "Very disappointed: there is no hot water and the bathroom smells awful.",
     "The noise from the bar kept us awake all night, worst hotel experience ever.",
 )
-QUESTIONS = (
+QUESTIONS = (  # none of these needs staff attention (checked against the rule analyser)
     "Hello, what time is breakfast served tomorrow?",
-    "Could we get a late check-out at 1 pm please?",
+    "Hi! We will arrive around 6 pm today.",
     "Is there parking near the hotel? Thanks!",
+    "What is the wifi password?",
     "Thank you, the room is lovely and the staff are very kind.",
+    "Good morning, is the pool open today?",
 )
 
 

@@ -40,7 +40,7 @@ from hotelbot.bench.procs import (
 class Scenario:
     hotels: int
     messages: int
-    complaint_share: float = 0.25
+    complaint_share: float = 0.1
     error_rate_500: float = 0.0
     error_rate_429: float = 0.0
     drop_rate: float = 0.0
