@@ -171,6 +171,8 @@ class Daemon:
         self.scheduler.start()
         self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
         self.sender.start()
+        if self.processor is not None:  # bench: alerts leave at once, not at the next poll
+            self.processor.on_commit(self.sender.wake)
         # --- scheduling (end) ---
         self.ready.set()
         logger.info(

@@ -104,6 +104,7 @@ class Processor:
         self._max_attempts = max_attempts
         self._clock = clock
         self._hooks: list[MessageHook] = []
+        self._commit_listeners: list[Callable[[set[int]], None]] = []
         self._chains: dict[tuple[int, str], deque[Work]] = {}
         self._in_flight: dict[int, Work] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -122,6 +123,11 @@ class Processor:
         """Run `await hook(conn, info)` for every incoming guest message, inside the
         transaction that records it (see `hotelbot.storage.understanding.MessageHook`)."""
         self._hooks.append(hook)
+
+    def on_commit(self, listener: Callable[[set[int]], None]) -> None:
+        """Call `listener(hotel_ids)` after each committed batch that raised alerts (e.g. to
+        wake the outbox sender of those hotels at once instead of at its next poll)."""
+        self._commit_listeners.append(listener)
 
     def notify(self, notification_ids: Sequence[int]) -> None:
         """Wake-up hint from the ingest writer: these rows were inserted or changed."""
@@ -319,6 +325,10 @@ class Processor:
             )
         self._account(result)
         self.processed_total += result.processed
+        if result.alerts and self._commit_listeners:
+            hotel_ids = {work.hotel_id for work in works}
+            for listener in self._commit_listeners:
+                listener(hotel_ids)
 
     async def _record_failures(self, works: list[Work]) -> None:
         try:
