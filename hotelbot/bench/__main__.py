@@ -91,13 +91,14 @@ _ROWS: tuple[tuple[str, str, int], ...] = (
     ("p95 available->deleted ms", "p95_ms", 1),
     ("p99 available->deleted ms", "p99_ms", 1),
     ("max available->deleted ms", "max_ms", 1),
-    ("CPU ms per message", "cpu_ms_per_msg", 3),
+    ("CPU ms/msg until deleted", "cpu_ms_per_msg", 3),
+    ("CPU ms/msg incl. processing", "cpu_ms_per_msg_total", 3),
     ("requests per message", "requests_per_msg", 2),
     ("peak RSS MB (VmHWM)", "peak_rss_mb", 1),
     ("open fds", "open_fds", 0),
     ("fake server CPU % (its core)", "fake_cpu_pct", 0),
 )
-_RATIO_KEYS = {"acks_per_s", "p99_ms", "cpu_ms_per_msg", "peak_rss_mb"}
+_RATIO_KEYS = {"acks_per_s", "p99_ms", "cpu_ms_per_msg", "cpu_ms_per_msg_total", "peak_rss_mb"}
 
 
 def _table(result: ScenarioResult) -> str:

@@ -326,7 +326,9 @@ class Processor:
         self._account(result)
         self.processed_total += result.processed
         if result.alerts and self._commit_listeners:
-            hotel_ids = {work.hotel_id for work in works}
+            hotel_ids = {
+                w.hotel_id for w in works if w.verdict is not None and w.verdict.requires_attention
+            }
             for listener in self._commit_listeners:
                 listener(hotel_ids)
 

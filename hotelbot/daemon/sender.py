@@ -505,7 +505,7 @@ class OutboxSender:
         # the ticker while the hotel has outbox rows. An idle hotel costs no timer and no
         # query (1,000 loops each polling every second cost ~20-45% of a core).
         wake = self._wakes.setdefault(hotel_id, asyncio.Event())
-        wake.set()
+        wake.set()  # one first step: rows a previous run left behind (the ticker may lag)
         try:
             while not self._stopping.is_set():
                 await wake.wait()
