@@ -20,7 +20,11 @@ from typing import Any
 from hotelbot.bench.procs import python_module
 from hotelbot.bench.runner import Scenario, ScenarioResult, SubjectResult, run_scenario
 
-MICRO_BENCHMARKS = ("hotelbot.bench.rules_bench", "hotelbot.bench.cli_startup")
+MICRO_BENCHMARKS = (
+    "hotelbot.bench.transport_bench",
+    "hotelbot.bench.rules_bench",
+    "hotelbot.bench.cli_startup",
+)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -46,7 +50,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--idle", action="store_true", help="after draining, measure idle CPU and requests/s"
     )
     parser.add_argument("--idle-window-s", type=float, default=20.0)
-    parser.add_argument("--transport", choices=("httpx", "aiohttp"), default="httpx")
+    parser.add_argument("--transport", choices=("httpx", "aiohttp"), default="aiohttp")
     parser.add_argument("--receive-timeout-s", type=int, default=20)
     parser.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, log)")
