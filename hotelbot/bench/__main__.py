@@ -100,6 +100,7 @@ _ROWS: tuple[tuple[str, str, int], ...] = (
     ("requests per message", "requests_per_msg", 2),
     ("peak RSS MB (VmHWM)", "peak_rss_mb", 1),
     ("open fds", "open_fds", 0),
+    ("start-up s (spawn -> all polling)", "startup_s", 1),
     ("fake server CPU % (its core)", "fake_cpu_pct", 0),
 )
 _RATIO_KEYS = {"acks_per_s", "p99_ms", "cpu_ms_per_msg", "cpu_ms_per_msg_total", "peak_rss_mb"}

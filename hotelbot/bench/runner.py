@@ -73,6 +73,7 @@ class SubjectResult:
     cpu_ms_per_msg_total: float = 0.0  # push .. processed and alerted (+ settle_s)
     requests_per_msg: float = 0.0
     peak_rss_mb: float = 0.0
+    startup_s: float = 0.0  # spawn .. every hotel's warm-up message deleted
     fake_cpu_pct: float = 0.0
     open_fds: int = 0
     alerts: int = 0
@@ -186,6 +187,7 @@ def _measure(
     tag: str,
     *,
     wait_alerts: bool,
+    spawned_at: float,
 ) -> SubjectResult:
     result = SubjectResult(subject)
     total = scenario.hotels * scenario.messages
@@ -194,6 +196,7 @@ def _measure(
     fake.call("push", messages=1, tag=f"{tag}-warmup", complaint_share=0.0)
     if not fake.wait_drained(before + scenario.hotels, timeout_s=60 + scenario.hotels * 0.05):
         result.notes.append("warm-up did not drain within the time limit")
+    result.startup_s = time.monotonic() - spawned_at
     # Let the warm-up's downstream work (processing, start-up scans) finish first.
     time.sleep(scenario.settle_s)
     faults = {
@@ -275,6 +278,7 @@ def _fill(result: SubjectResult, report: dict[str, Any], cpu_used_s: float) -> N
 
 
 def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
+    spawned_at = time.monotonic()
     proc = subprocess.Popen(
         python_module(
             "hotelbot.bench.bare_loop",
@@ -292,7 +296,10 @@ def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
         assert proc.stdout is not None
         proc.stdout.readline()  # "ready"
         bare = Scenario(**{**scenario.__dict__, "idle_window_s": 0.0})
-        return _measure(fake, proc.pid, "bare aiohttp loop", bare, "bare", wait_alerts=False)
+        return _measure(
+            fake, proc.pid, "bare aiohttp loop", bare, "bare",
+            wait_alerts=False, spawned_at=spawned_at,
+        )  # fmt: skip
     finally:
         stop(proc)
         if proc.stdout is not None:
@@ -314,6 +321,7 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
             python_module("hotelbot", *args), env=env, check=True, stdout=subprocess.DEVNULL
         )
     log = (workdir / "daemon.log").open("w")
+    spawned_at = time.monotonic()
     daemon = subprocess.Popen(
         python_module("hotelbot", "run"), env=env, stdout=log, stderr=subprocess.STDOUT
     )
@@ -321,7 +329,10 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
     try:
         if scenario.profile_svg:
             profiler = _start_profiler(daemon.pid, scenario.profile_svg)
-        result = _measure(fake, daemon.pid, "hotelbot", scenario, "hotelbot", wait_alerts=True)
+        result = _measure(
+            fake, daemon.pid, "hotelbot", scenario, "hotelbot",
+            wait_alerts=True, spawned_at=spawned_at,
+        )  # fmt: skip
         if daemon.poll() is not None:
             result.notes.append(f"daemon exited early with status {daemon.returncode}")
         return result
