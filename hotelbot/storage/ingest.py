@@ -176,7 +176,9 @@ class IngestWriter:
                     }
                 )
         changed: list[int] = []
-        async with self._db.write() as conn:
+        # Priority: pollers wait on this commit before deleting upstream; processor and
+        # sender transactions queued for the write lock go after it (bounded, see WriteGate).
+        async with self._db.write(priority=True) as conn:
             if notes:
                 changed = await self._upsert_notes(conn, notes)
             if dead:
