@@ -75,7 +75,9 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_request_returns_status_body_and_headers(server: str, make_transport: Factory) -> None:
+async def test_request_returns_status_body_and_headers(
+    server: str, make_transport: Factory
+) -> None:
     transport = make_transport()
     try:
         response = await transport.request(
