@@ -33,9 +33,9 @@ typecheck: lint
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## Benchmarks (prints figures; not a test).
+## Benchmarks (prints figures; not a test). Extra options: make bench BENCH_ARGS='--hotels 10'.
 bench: $(STAMP)
-	$(BIN)/python -m hotelbot.bench
+	$(BIN)/python -m hotelbot.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .hotelbot-demo .mypy_cache .ruff_cache .pytest_cache *.egg-info

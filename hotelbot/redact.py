@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from typing import TypeAlias
 from urllib.parse import quote
 
@@ -106,11 +107,20 @@ class SecretRegistry:
 
         Values shorter than :data:`MIN_SECRET_LENGTH` after stripping whitespace are ignored.
         """
-        value = value.strip()
-        if len(value) < MIN_SECRET_LENGTH:
+        self.register_many([value])
+
+    def register_many(self, values: Iterable[str]) -> None:
+        """`register` for many values with ONE pattern rebuild (a daemon starting 1,000
+        hotels otherwise rebuilds a growing pattern per token: quadratic start-up)."""
+        added: set[str] = set()
+        for value in values:
+            value = value.strip()
+            if len(value) >= MIN_SECRET_LENGTH:
+                added.update((value, quote(value, safe="")))
+        if not added:
             return
         with self._lock:
-            new = self._secrets | {value, quote(value, safe="")}
+            new = self._secrets | added
             if new != self._secrets:
                 self._secrets = new
                 self._pattern = re.compile(_alternation(new))
@@ -145,6 +155,11 @@ default_registry = SecretRegistry()
 def register_secret(value: str) -> None:
     """Register ``value`` with the process-wide registry; idempotent, ignores short values."""
     default_registry.register(value)
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """`register_secret` for many values at once (one pattern rebuild)."""
+    default_registry.register_many(values)
 
 
 def redact(text: str) -> str:

@@ -111,6 +111,7 @@ class Processor:
         self._owned_hotels = owned_hotels
         self._hooks: list[MessageHook] = []
         self._room_lookup: RoomLookup | None = None
+        self._commit_listeners: list[Callable[[set[int]], None]] = []
         self._chains: dict[tuple[int, str], deque[Work]] = {}
         self._in_flight: dict[int, Work] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -134,6 +135,10 @@ class Processor:
         """Let staff alerts name the guest's room: `await lookup(conn, hotel_id, guest_id,
         chat_id)` runs in the processing transaction when an alert is written."""
         self._room_lookup = lookup
+    def on_commit(self, listener: Callable[[set[int]], None]) -> None:
+        """Call `listener(hotel_ids)` after each committed batch that raised alerts (e.g. to
+        wake the outbox sender of those hotels at once instead of at its next poll)."""
+        self._commit_listeners.append(listener)
 
     def notify(self, notification_ids: Sequence[int]) -> None:
         """Wake-up hint from the ingest writer: these rows were inserted or changed."""
@@ -342,6 +347,12 @@ class Processor:
         crash_point("processor_after_commit")
         self._account(result)
         self.processed_total += result.processed
+        if result.alerts and self._commit_listeners:
+            hotel_ids = {
+                w.hotel_id for w in works if w.verdict is not None and w.verdict.requires_attention
+            }
+            for listener in self._commit_listeners:
+                listener(hotel_ids)
 
     async def _record_failures(self, works: list[Work]) -> None:
         try:

@@ -1,10 +1,11 @@
-"""Builds HTTP transports for hotels: one small client per hotel, one shared SSL context."""
+"""Builds HTTP transports for hotels: one small client per hotel (httpx or aiohttp, per
+`greenapi.transport`), one shared SSL context."""
 
 from __future__ import annotations
 
 import ssl
 
-from hotelbot.greenapi.transport import HttpxTransport, Transport
+from hotelbot.greenapi.transport import AiohttpTransport, HttpxTransport, Transport
 from hotelbot.settings import GreenApiSettings
 
 
@@ -19,6 +20,13 @@ class TransportFactory:
 
     def create(self) -> Transport:
         # 3 connections: the long poll, a delete/send racing it, and one spare.
+        if self._settings.transport == "aiohttp":
+            return AiohttpTransport(
+                connect_timeout_s=self._settings.connect_timeout_s,
+                max_connections=3,
+                ssl_context=self._ssl,
+                headers=self._headers,
+            )
         return HttpxTransport(
             connect_timeout_s=self._settings.connect_timeout_s,
             max_connections=3,

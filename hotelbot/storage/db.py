@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,6 +70,57 @@ def _unique_statement_name() -> str:
     # Behind PgBouncer a backend may already hold asyncpg's counter-based name from
     # another client.
     return f"__hb_{uuid.uuid4().hex}__"
+class WriteGate:
+    """The in-process SQLite write lock, with a fast lane.
+
+    Plain waiters are served in arrival order. `priority` waiters (the ingest writer: a
+    guest message is deleted upstream only after its commit, so its commit latency is the
+    poll loop's latency) go before plain ones, but at most `max_priority_run` times in a
+    row while plain waiters wait: with the default 1, ingest and background writers
+    alternate under contention, so an ingest commit waits for at most one background
+    transaction (not the whole queue of them) and background stages are never starved.
+    Cancellation-safe: a waiter cancelled after being handed the lock passes it on.
+    """
+
+    def __init__(self, max_priority_run: int = 1) -> None:
+        self._locked = False
+        self._priority: deque[asyncio.Future[None]] = deque()
+        self._plain: deque[asyncio.Future[None]] = deque()
+        self._max_run = max_priority_run
+        self._run = 0
+
+    async def acquire(self, *, priority: bool = False) -> None:
+        if not self._locked:  # unlocked = no live waiters (a hand-over keeps it locked)
+            self._priority.clear()  # only cancelled waiters can be left here
+            self._plain.clear()
+            self._locked = True
+            self._run = self._run + 1 if priority else 0
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._priority if priority else self._plain).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._hand_over()  # we were given the lock but will not use it
+            raise
+
+    def release(self) -> None:
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        plain_waiting = any(not w.done() for w in self._plain)
+        queues = (self._priority, self._plain)
+        if plain_waiting and self._run >= self._max_run:
+            queues = (self._plain, self._priority)
+        for queue in queues:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    self._run = self._run + 1 if queue is self._priority else 0
+                    waiter.set_result(None)  # the lock stays taken, now by that waiter
+                    return
+        self._locked = False
 
 
 class Database:
@@ -85,7 +137,7 @@ class Database:
         self.dialect = write_engine.dialect.name
         self.engine = write_engine
         self.read_engine = read_engine
-        self._write_gate = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._write_gate = WriteGate() if self.dialect == "sqlite" else None
 
     @classmethod
     def open(
@@ -127,13 +179,19 @@ class Database:
         return self.dialect == "sqlite"
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, priority: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One write transaction. `priority` (SQLite): jump the queue of writers waiting
+        in this process (see WriteGate); for latency-critical short transactions only."""
         if self._write_gate is None:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_gate, self.engine.begin() as conn:
-            yield conn
+        await self._write_gate.acquire(priority=priority)
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        finally:
+            self._write_gate.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

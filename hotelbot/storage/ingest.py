@@ -183,8 +183,11 @@ class IngestWriter:
                     await result
 
     async def _write(self, batch: list[_Item]) -> tuple[list[int], set[int]]:
-        """Commit the batch; returns (changed notification ids, indices of fenced items)."""
-        async with self._db.write() as conn:
+        """Commit the batch; returns (changed notification ids, indices of fenced items).
+
+        Priority write: pollers wait on this commit before deleting upstream; processor and
+        sender transactions queued for the write lock go after it (bounded, see WriteGate)."""
+        async with self._db.write(priority=True) as conn:
             rejected: set[int] = set()
             if self._fence is not None:
                 await bound_idle_in_transaction(conn, self._idle_tx_timeout_s)

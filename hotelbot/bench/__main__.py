@@ -1,0 +1,195 @@
+"""`python -m hotelbot.bench` (`make bench`): throughput, latency, CPU and memory of the real
+daemon against the fake Green API, next to a bare aiohttp loop measured in the same run.
+
+Without --hotels it runs the default suite: 100 hotels x 40 queued messages, then 1,000
+hotels x 1 message followed by an idle window, then the micro-benchmarks that exist (rule
+analyser, CLI start-up). With --hotels it runs that one scenario. `--json` prints one JSON
+document instead of tables. Figures are printed, never asserted: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from hotelbot.bench.procs import python_module
+from hotelbot.bench.runner import Scenario, ScenarioResult, SubjectResult, run_scenario
+
+MICRO_BENCHMARKS = (
+    "hotelbot.bench.transport_bench",
+    "hotelbot.bench.rules_bench",
+    "hotelbot.bench.cli_startup",
+)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m hotelbot.bench", description=__doc__)
+    parser.add_argument("--hotels", type=int, help="hotels (instances); omit for the suite")
+    parser.add_argument("--messages", type=int, default=40, help="queued messages per hotel")
+    parser.add_argument(
+        "--llm-latency-s",
+        type=float,
+        default=None,
+        help="start the fake OpenAI server with this latency and enable [llm]",
+    )
+    parser.add_argument("--error-rate-500", type=float, default=0.0)
+    parser.add_argument("--error-rate-429", type=float, default=0.0)
+    parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--complaint-share",
+        type=float,
+        default=0.1,
+        help="share of messages that are complaints (alert staff)",
+    )
+    parser.add_argument(
+        "--idle", action="store_true", help="after draining, measure idle CPU and requests/s"
+    )
+    parser.add_argument("--idle-window-s", type=float, default=20.0)
+    parser.add_argument("--transport", choices=("httpx", "aiohttp"), default="aiohttp")
+    parser.add_argument("--receive-timeout-s", type=int, default=20)
+    parser.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, log)")
+    parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of the daemon")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser.parse_args(argv)  # fmt: skip
+
+
+def _scenarios(args: argparse.Namespace) -> list[Scenario]:
+    common: dict[str, Any] = {
+        "complaint_share": args.complaint_share,
+        "error_rate_500": args.error_rate_500,
+        "error_rate_429": args.error_rate_429,
+        "drop_rate": args.drop_rate,
+        "llm_latency_s": args.llm_latency_s,
+        "transport": args.transport,
+        "receive_timeout_s": args.receive_timeout_s,
+        "keep_dir": args.keep,
+        "profile_svg": args.profile,
+    }
+    if args.hotels is not None:
+        idle = args.idle_window_s if args.idle else 0.0
+        return [Scenario(args.hotels, args.messages, idle_window_s=idle, **common)]
+    return [
+        Scenario(100, 40, **common),
+        Scenario(1000, 1, idle_window_s=args.idle_window_s, **common),
+    ]
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+_ROWS: tuple[tuple[str, str, int], ...] = (
+    ("messages acked", "messages", 0),
+    ("acks/s", "acks_per_s", 0),
+    ("p50 available->deleted ms", "p50_ms", 1),
+    ("p95 available->deleted ms", "p95_ms", 1),
+    ("p99 available->deleted ms", "p99_ms", 1),
+    ("max available->deleted ms", "max_ms", 1),
+    ("CPU ms/msg until deleted", "cpu_ms_per_msg", 3),
+    ("CPU ms/msg incl. processing", "cpu_ms_per_msg_total", 3),
+    ("requests per message", "requests_per_msg", 2),
+    ("peak RSS MB (VmHWM)", "peak_rss_mb", 1),
+    ("open fds", "open_fds", 0),
+    ("start-up s (spawn -> all polling)", "startup_s", 1),
+    ("fake server CPU % (its core)", "fake_cpu_pct", 0),
+)
+_RATIO_KEYS = {"acks_per_s", "p99_ms", "cpu_ms_per_msg", "cpu_ms_per_msg_total", "peak_rss_mb"}
+
+
+def _table(result: ScenarioResult) -> str:
+    s = result.scenario
+    ratios = result.ratios()
+    title = f"== {s.name} (transport {s.transport}, receiveTimeout {s.receive_timeout_s} s"
+    if s.llm_latency_s is not None:
+        title += f", LLM {s.llm_latency_s} s"
+    faults = [f"{k} {v}" for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429),
+                                        ("drop", s.drop_rate)) if v]  # fmt: skip
+    if faults:
+        title += ", faults " + ", ".join(faults)
+    lines = [title + ")"]
+    lines.append(f"{'':32}{'hotelbot':>14}{'bare loop':>14}{'ratio':>9}")
+    for label, key, digits in _ROWS:
+        hb = getattr(result.hotelbot, key)
+        bare = getattr(result.bare, key)
+        ratio = _ratio(ratios.get(key)) if key in _RATIO_KEYS else ""
+        lines.append(f"{label:32}{_fmt(hb, digits):>14}{_fmt(bare, digits):>14}{ratio:>9}")
+    hb = result.hotelbot
+    if hb.complaints:
+        lines.append(
+            f"{'staff alerts (complaints)':32}{f'{hb.alerts}/{hb.complaints}':>14}"
+            f"   p50 {_fmt(hb.alert_p50_ms)} ms, p95 {_fmt(hb.alert_p95_ms)} ms, "
+            f"p99 {_fmt(hb.alert_p99_ms)} ms (available -> sendMessage to staff)"
+        )
+    if hb.idle_cpu_pct is not None:
+        lines.append(
+            f"{'idle (' + _fmt(hb.idle_window_s, 0) + ' s window)':32}"
+            f"{_fmt(hb.idle_cpu_pct, 2) + ' % CPU':>14}"
+            f"   {_fmt(hb.idle_requests_per_s, 1)} requests/s"
+        )
+    for subject in (result.hotelbot, result.bare):
+        for note in subject.notes:
+            lines.append(f"  note ({subject.subject}): {note}")
+    return "\n".join(lines)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _micro(as_json: bool) -> dict[str, Any]:
+    outputs: dict[str, Any] = {}
+    for module in MICRO_BENCHMARKS:
+        if importlib.util.find_spec(module) is None:
+            outputs[module] = None
+            if not as_json:
+                _out(f"== {module}: not present in this tree (skipped)")
+            continue
+        done = subprocess.run(python_module(module), capture_output=True, text=True, check=False)
+        outputs[module] = {"status": done.returncode, "output": done.stdout}
+        if not as_json:
+            _out(f"== {module}")
+            _out(done.stdout.rstrip())
+            if done.returncode:
+                _out(f"(exit status {done.returncode}) {done.stderr[-500:]}")
+    return outputs
+
+
+def _subject_dict(subject: SubjectResult) -> dict[str, Any]:
+    return asdict(subject)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    results: list[dict[str, Any]] = []
+    for scenario in _scenarios(args):
+        result = run_scenario(scenario)
+        if args.json:
+            results.append(
+                {
+                    "scenario": asdict(scenario),
+                    "hotelbot": _subject_dict(result.hotelbot),
+                    "bare": _subject_dict(result.bare),
+                    "ratios": result.ratios(),
+                }
+            )
+        else:
+            _out(_table(result) + "\n")
+    micro = {} if args.no_micro or args.hotels is not None else _micro(args.json)
+    if args.json:
+        _out(json.dumps({"scenarios": results, "micro": micro}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""Smoke test: the benchmark harness runs end to end and prints its table.
+
+It starts real processes (fake Green API, bare loop, daemon); figures are not asserted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_bench_runs_and_prints_its_table() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hotelbot.bench", "--hotels", "3", "--messages", "5"],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "== 3 hotels x 5 msg" in out
+    assert "acks/s" in out and "p99 available->deleted ms" in out
+    # Every message was acked by both subjects.
+    acked = next(line for line in out.splitlines() if line.startswith("messages acked"))
+    assert acked.split()[2:4] == ["15", "15"], acked
