@@ -85,9 +85,10 @@ class DaemonSettings(_Section):
 # --- leases (scale-out; see docs/scale-out.md) ---------------------------------------------
 class LeaseSettings(_Section):
     """How daemons share hotels. A crashed daemon's hotels are taken over within about
-    ttl_s + renew_interval_s; a daemon that cannot renew stops acting after ttl_s - margin_s."""
+    ttl_s + renew_interval_s (default 20 + 6.7 s; at once by a daemon restarted on the same
+    host); a daemon that cannot renew stops acting after ttl_s - margin_s."""
 
-    ttl_s: float = Field(default=30.0, ge=3, le=3600)
+    ttl_s: float = Field(default=20.0, ge=3, le=3600)
     renew_interval_s: float | None = Field(default=None, gt=0, le=1200)  # None = ttl_s / 3
     margin_s: float | None = Field(default=None, ge=0, le=1200)  # None = ttl_s / 3
 
