@@ -18,6 +18,7 @@ yet deleted upstream is redelivered after the restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -50,8 +51,8 @@ from hotelbot.storage.backlog import backlog_counts
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
-from hotelbot.storage.stays import room_of_current_stay
 from hotelbot.storage.schema import check_schema
+from hotelbot.storage.stays import room_of_current_stay
 
 
 def default_daemon_name() -> str:
@@ -78,7 +79,9 @@ def resolve_token(record: HotelRecord, environ: Mapping[str, str]) -> str | None
 
 
 class Daemon:
-    """`await Daemon(settings).run()` runs until `request_stop()` or a signal; returns an exit code."""
+    """`await Daemon(settings).run()` runs until `request_stop()` or a signal.
+
+    Returns the process exit code (0 clean stop, 78 bad configuration or schema)."""
 
     def __init__(
         self,
@@ -264,10 +267,8 @@ class Daemon:
                 await self._purge()
             next_due = min(self._hotels_due, status_due, self._purge_due)
             wait_s = max(0.05, next_due - time.monotonic())
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     # -- [operations] supervision, reload, retention -----------------------------------------
@@ -520,7 +521,9 @@ class Daemon:
         if self.writer is not None:
             await self.writer.close()
             try:
-                await asyncio.wait_for(self._writer_task, timeout=self.settings.daemon.drain_timeout_s)
+                await asyncio.wait_for(
+                    self._writer_task, timeout=self.settings.daemon.drain_timeout_s
+                )
             except TimeoutError:
                 logger.error("ingest writer did not finish in time")
         await self._stop_processor()  # understanding: after pollers and the writer
@@ -540,7 +543,8 @@ class Daemon:
                 )  # fmt: skip
         received = sum(h.received_total for h in self.health.values())
         logger.info(
-            "stopped in {:.1f} s: {} hotel(s), {} notification(s) stored this run, {} poller(s) cancelled",
+            "stopped in {:.1f} s: {} hotel(s), {} notification(s) stored this run, "
+            "{} poller(s) cancelled",
             time.monotonic() - started, len(runners), received, cancelled,
         )  # fmt: skip
         await self._close_resources()

@@ -70,6 +70,8 @@ def _unique_statement_name() -> str:
     # Behind PgBouncer a backend may already hold asyncpg's counter-based name from
     # another client.
     return f"__hb_{uuid.uuid4().hex}__"
+
+
 class WriteGate:
     """The in-process SQLite write lock, with a fast lane.
 

@@ -64,7 +64,7 @@ def _insert(db: Database, table: Any) -> Any:
 def notification_upsert(db: Database) -> Insert:
     stmt = _insert(db, Notification)
     excluded = stmt.excluded
-    return stmt.on_conflict_do_update(
+    upsert: Insert = stmt.on_conflict_do_update(
         index_elements=[Notification.hotel_id, Notification.dedupe_key],
         set_={
             "body": excluded.body,
@@ -75,11 +75,15 @@ def notification_upsert(db: Database) -> Insert:
         },
         where=Notification.body != excluded.body,
     ).returning(Notification.id)
+    return upsert
 
 
 def dead_letter_insert(db: Database) -> Insert:
     stmt = _insert(db, DeadLetter)
-    return stmt.on_conflict_do_nothing(index_elements=[DeadLetter.hotel_id, DeadLetter.fingerprint])
+    insert: Insert = stmt.on_conflict_do_nothing(
+        index_elements=[DeadLetter.hotel_id, DeadLetter.fingerprint]
+    )
+    return insert
 
 
 def fingerprint(raw: str) -> str:
