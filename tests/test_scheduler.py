@@ -21,7 +21,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.guest_facts import GuestPolicyFacts
 from hotelbot.storage.schema import upgrade
 from hotelbot.storage.stays import update_stay
-from hotelbot.storage.triggers import edit_trigger
+from hotelbot.storage.triggers import edit_trigger, schedulable_hotel_ids
 from tests.scheduling_helpers import fires, make_hotel, make_stay, make_trigger, outbox_rows
 
 RIGA = ZoneInfo("Europe/Riga")
@@ -408,3 +408,31 @@ async def test_a_new_trigger_catches_up_within_grace_but_records_nothing_older(
     # The June 2 and 3 fires predate the trigger: neither sent nor logged as missed.
     assert dict(report.outcomes) == {"enqueued": 1}
     assert [f[2] for f in await fires(sdb)] == [local(RIGA, 2026, 6, 4, 10)]
+
+
+async def test_a_tick_reads_only_hotels_with_enabled_triggers_and_current_stays(
+    db: Database,
+) -> None:
+    now = local(RIGA, 2026, 6, 2, 10, 1)
+    ids: dict[str, int] = {}
+    for n, slug in enumerate(("both", "no-stay", "no-trigger", "disabled", "old-stay")):
+        ids[slug] = await make_hotel(db, slug, instance_id=f"11010000{10 + n}")
+    for slug in ("both", "no-trigger", "disabled"):
+        await make_stay(db, ids[slug], check_in=date(2026, 6, 1), check_out=date(2026, 6, 5))
+    await make_stay(db, ids["old-stay"], check_in=date(2026, 3, 1), check_out=date(2026, 3, 5))
+    triggers = {
+        slug: await make_trigger(db, ids[slug], "morning", "daily at 10:00")
+        for slug in ("both", "no-stay", "disabled", "old-stay")
+    }
+    async with db.write() as conn:
+        await edit_trigger(conn, triggers["disabled"], enabled=False)
+    async with db.read() as conn:
+        found = await schedulable_hotel_ids(conn, check_out_from=date(2026, 5, 29))
+    assert found == {ids["both"]}
+    scheduler = Scheduler(db)
+    assert dict((await scheduler.run_once(now)).outcomes) == {"enqueued": 1}
+    # A stay added between ticks (CLI import) is scheduled by the next tick.
+    await make_stay(db, ids["no-stay"], check_in=date(2026, 6, 1), check_out=date(2026, 6, 5))
+    report = await scheduler.run_once(now + timedelta(seconds=20))
+    assert dict(report.outcomes) == {"enqueued": 1}
+    assert {row["hotel_id"] for row in await outbox_rows(db)} == {ids["both"], ids["no-stay"]}

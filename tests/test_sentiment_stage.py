@@ -166,3 +166,30 @@ async def test_analyse_with_forces_one_analyser(fake: FakeOpenAI, llm: LlmAnalys
     fake.fail_next(1, status=500)
     with pytest.raises(AnalyserUnavailable):
         await stage.analyse_with("llm", "hello")
+
+
+def _import_probe(llm_enabled: bool) -> tuple[str, bool]:
+    """Build the stage in a fresh interpreter; report its LLM status and whether the openai SDK
+    got imported (it costs start-up time and RSS, so only a configured LLM may import it)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from hotelbot.settings import Settings\n"
+        "from hotelbot.sentiment.factory import build_stage\n"
+        f"s = Settings.model_validate({{'llm': {{'enabled': {llm_enabled}}}}})\n"
+        "built = build_stage(s, {'DEEPSEEK_API_KEY': 'k'})\n"
+        "print(json.dumps([built.llm_status, 'openai' in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    status, imported = json.loads(out)
+    return str(status), bool(imported)
+
+
+def test_the_openai_sdk_is_imported_only_for_a_configured_llm() -> None:
+    assert _import_probe(llm_enabled=False) == ("not configured", False)
+    assert _import_probe(llm_enabled=True) == ("configured", True)

@@ -37,7 +37,7 @@ from hotelbot.daemon.reload import plan_reload
 from hotelbot.daemon.scheduler import Scheduler
 from hotelbot.daemon.scheduler import message_hook as scheduler_message_hook
 from hotelbot.daemon.sender import OutboxSender
-from hotelbot.daemon.status_writer import write_status
+from hotelbot.daemon.status_writer import StatusWriter
 from hotelbot.daemon.supervisor import Backlog, PollerProbe, Supervisor, status_line
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
@@ -99,6 +99,7 @@ class Daemon:
         self._wake = asyncio.Event()
         self._reload_requested = False
         self._supervisor: Supervisor | None = None
+        self._status_writer: StatusWriter | None = None
         self._supervisor_task: asyncio.Task[None] | None = None
         self._purge_due = 0.0
         self.reloads = 0
@@ -391,7 +392,10 @@ class Daemon:
     async def _write_status(self) -> None:
         assert self.db is not None
         try:
-            await write_status(self.db, self.name, self.health.values())
+            if self._status_writer is None:  # writes changed rows; all every 2 intervals
+                self._status_writer = StatusWriter(self.db, self.name)
+            refresh_s = 2 * self.settings.daemon.status_interval_s
+            await self._status_writer.write(self.health.values(), refresh_s=refresh_s)
         except Exception as exc:
             logger.warning("could not write hotel status: {}", type(exc).__name__)
 

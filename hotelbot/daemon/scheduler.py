@@ -3,7 +3,9 @@
 The database is the source of truth; APScheduler 3.x (`AsyncIOScheduler`, in-memory job
 store only) is just the clock: an interval job every `tick_s` plus a one-off date job at the
 next fire due before the following tick. Each tick (`run_once`) re-reads hotels, triggers and
-stays, so CLI edits apply on the next tick without a restart.
+stays, so CLI edits apply on the next tick without a restart. One query first finds the hotels
+with an enabled trigger and a current or upcoming stay; only those are read further, and a
+write transaction is opened only when a fire is due, so idle hotels cost nothing per tick.
 
 Exactly once. Per hotel, one write transaction (PostgreSQL: under a transaction-scoped
 advisory lock for that hotel; SQLite: BEGIN IMMEDIATE) decides every new fire with the pure
@@ -38,7 +40,7 @@ from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReas
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
 from hotelbot.domain.triggers import EventKind, EventTrigger, keyword_matches
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
-from hotelbot.storage.hotels import HotelRecord, list_hotels
+from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.stays import StayRecord, current_stay, list_stays
@@ -48,6 +50,7 @@ from hotelbot.storage.triggers import (
     list_fires,
     list_triggers,
     record_fire,
+    schedulable_hotel_ids,
     set_fire_outcome,
 )
 from hotelbot.storage.types import utcnow
@@ -288,12 +291,18 @@ class Scheduler:
         Idempotent and safe to run concurrently with other schedulers on the same database.
         Raises database errors (the caller logs and retries on the next tick)."""
         now = (now or self.clock()).astimezone(UTC)
-        async with self.db.read() as conn:
-            hotels = await list_hotels(conn, enabled_only=True)
-        wanted = None if self._hotel_ids is None else set(self._hotel_ids())
         report = TickReport()
+        wanted = None if self._hotel_ids is None else set(self._hotel_ids())
+        # _run_hotel reads stays from (since in the hotel's zone) - 1 day; a zone is at most
+        # 14 h from UTC, so two days before the UTC date covers every zone.
+        check_out_from = (now - self.lookback).date() - timedelta(days=2)
+        async with self.db.read() as conn:
+            candidates = await schedulable_hotel_ids(conn, check_out_from=check_out_from)
+            if wanted is not None:
+                candidates &= wanted
+            hotels = await list_hotels(conn, enabled_only=True) if candidates else []
         for hotel in hotels:
-            if wanted is not None and hotel.id not in wanted:
+            if hotel.id not in candidates:
                 continue
             try:
                 policy = HotelPolicy.of(hotel)
@@ -457,17 +466,24 @@ async def fire_message_triggers(
     first-message trigger fires at most once per stay. Returns the outcomes recorded.
     """
     now = (now or utcnow()).astimezone(UTC)
-    hotel = next((h for h in await list_hotels(conn) if h.id == hotel_id), None)
+    # Cheapest check first: most hotels have no message triggers, and this runs for every
+    # incoming message inside the processor's write transaction.
+    events = [
+        (trigger, trigger.spec)
+        for trigger in await list_triggers(conn, hotel_id=hotel_id, enabled_only=True)
+        if isinstance(trigger.spec, EventTrigger)
+        and trigger.spec.event in (EventKind.FIRST_MESSAGE, EventKind.KEYWORD)
+    ]
+    if not events:
+        return []
+    hotel = await get_hotel_by_id(conn, hotel_id)
     if hotel is None or not hotel.enabled:
         return []
     stay = await current_stay(conn, hotel_id, chat_id, received_at)
     if stay is None:
         return []
     matching: list[TriggerRecord] = []
-    for trigger in await list_triggers(conn, hotel_id=hotel_id, enabled_only=True):
-        spec = trigger.spec
-        if not isinstance(spec, EventTrigger):
-            continue
+    for trigger, spec in events:
         if spec.event is EventKind.FIRST_MESSAGE and first_message:
             if await list_fires(conn, trigger_id=trigger.id, stay_id=stay.id):
                 continue

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotelbot.errors import ConfigError
-from hotelbot.sentiment.llm import LlmAnalyser, build_llm_analyser
 from hotelbot.sentiment.settings import resolve_api_key
 from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.settings import Settings
+
+if TYPE_CHECKING:
+    # The openai SDK (and its httpx stack) costs several MB of RSS and import time; it is
+    # imported only when an LLM is actually built (llm.enabled and an API key).
+    from hotelbot.sentiment.llm import LlmAnalyser
 
 
 @dataclass
@@ -45,5 +50,7 @@ def build_stage(settings: Settings, environ: Mapping[str, str]) -> BuiltStage:
         if key is None:
             status = "no API key"
         else:
+            from hotelbot.sentiment.llm import build_llm_analyser
+
             llm, status = build_llm_analyser(settings.llm, key), "configured"
     return BuiltStage(SentimentStage(rules, llm), llm, status)

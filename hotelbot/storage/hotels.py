@@ -86,6 +86,12 @@ async def list_hotels(conn: AsyncConnection, *, enabled_only: bool = False) -> l
     return [_record(row) for row in await conn.execute(query)]
 
 
+async def get_hotel_by_id(conn: AsyncConnection, hotel_id: int) -> HotelRecord | None:
+    """One hotel by primary key (None if it does not exist)."""
+    row = (await conn.execute(select(*_COLUMNS).where(Hotel.id == hotel_id))).first()
+    return None if row is None else _record(row)
+
+
 async def get_hotel(conn: AsyncConnection, slug: str) -> HotelRecord | None:
     row = (await conn.execute(select(*_COLUMNS).where(Hotel.slug == slug))).first()
     return None if row is None else _record(row)

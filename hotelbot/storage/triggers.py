@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -150,6 +150,20 @@ async def list_triggers(
     if enabled_only:
         query = query.where(Trigger.enabled.is_(True))
     return [_record(row) for row in await conn.execute(query)]
+
+
+async def schedulable_hotel_ids(conn: AsyncConnection, *, check_out_from: date) -> set[int]:
+    """Hotels with at least one enabled trigger and at least one stay checking out on or after
+    `check_out_from`: the only hotels a scheduler tick can find a fire for. One query (the
+    stays index on (hotel_id, check_out) answers the EXISTS), so hotels without triggers or
+    current stays cost nothing per tick."""
+    has_stay = (
+        select(Stay.id)
+        .where(Stay.hotel_id == Trigger.hotel_id, Stay.check_out >= check_out_from)
+        .exists()
+    )
+    query = select(Trigger.hotel_id).where(Trigger.enabled.is_(True), has_stay).distinct()
+    return {int(hotel_id) for hotel_id in (await conn.execute(query)).scalars()}
 
 
 async def get_trigger(conn: AsyncConnection, hotel_id: int, name: str) -> TriggerRecord | None:
