@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.daemon.scheduler import Scheduler, fire_message_triggers, message_hook
@@ -436,3 +437,38 @@ async def test_a_tick_reads_only_hotels_with_enabled_triggers_and_current_stays(
     report = await scheduler.run_once(now + timedelta(seconds=20))
     assert dict(report.outcomes) == {"enqueued": 1}
     assert {row["hotel_id"] for row in await outbox_rows(db)} == {ids["both"], ids["no-stay"]}
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """A LeaseView as the lease manager would hold it."""
+
+    owner: str
+    epochs: Mapping[int, int]
+
+    def epoch_of(self, hotel_id: int) -> int | None:
+        return self.epochs.get(hotel_id)
+
+
+async def test_a_scheduler_whose_lease_epoch_is_stale_decides_nothing(db: Database) -> None:
+    """Fencing: after another daemon claimed the hotel (epoch bumped), a paused daemon's
+    scheduler must not commit decisions; the current holder's scheduler does."""
+    from hotelbot.storage.leases import claim_leases, ensure_lease_rows
+
+    hotel = await make_hotel(db)
+    await make_stay(db, hotel, phone="+37120000200", check_in=date(2026, 6, 1),
+                    check_out=date(2026, 6, 5))  # fmt: skip
+    await make_trigger(db, hotel, "morning", "daily at 10:00")
+    async with db.write() as conn:
+        await ensure_lease_rows(conn)
+        (old,) = await claim_leases(conn, "daemon-a", limit=1, ttl_s=60)
+    async with db.write() as conn:  # the lease expires and daemon-b takes over: epoch + 1
+        await conn.execute(text("UPDATE hotel_leases SET expires_at = NULL, owner = NULL"))
+        (new,) = await claim_leases(conn, "daemon-b", limit=1, ttl_s=60)
+    assert new.epoch == old.epoch + 1
+    at = local(RIGA, 2026, 6, 2, 10, 5)
+    stale = Scheduler(db, lease=_Lease("daemon-a", {old.hotel_id: old.epoch}))
+    assert not (await stale.run_once(at)).outcomes
+    assert await fires(db) == [] and await outbox_rows(db) == []
+    current = Scheduler(db, lease=_Lease("daemon-b", {new.hotel_id: new.epoch}))
+    assert dict((await current.run_once(at)).outcomes) == {"enqueued": 1}

@@ -229,6 +229,7 @@ class Daemon:
             name=self.name,
             hotel_ids=lambda: list(self._runners),
             tick_s=self.settings.daemon.scheduler_tick_s,
+            lease=self.leases.ownership if self.leases is not None else None,
         )
         self.scheduler.start()
         self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))

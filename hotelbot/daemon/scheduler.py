@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from hotelbot.storage.db import Database
+from hotelbot.storage.leases import LeaseView, holds_lease
 
 AUTOMATED_KINDS = ("trigger",)
 """Outbox kinds counted by the daily cap and re-checked for opt-out by the sender."""
@@ -271,8 +272,13 @@ class Scheduler:
         lookback_s: float = DEFAULT_LOOKBACK_S,
         guest_facts: GuestFactsSource = load_guest_facts,
         hotel_ids: Callable[[], Iterable[int]] | None = None,
+        lease: LeaseView | None = None,
     ) -> None:
         self.db = db
+        # Fencing (several daemons): each decision transaction first checks, and locks, this
+        # daemon's lease epoch for the hotel, so a daemon that was paused past its lease and
+        # lost the hotel cannot commit a decision after another daemon took it over.
+        self._lease = lease
         self.clock = clock
         self.name = name
         self.tick_s = tick_s
@@ -283,6 +289,12 @@ class Scheduler:
         self._aps: AsyncIOScheduler | None = None
         self.last_report: TickReport | None = None
         self.ticks = 0
+
+    async def _holds_lease(self, conn: AsyncConnection, hotel_id: int) -> bool:
+        if self._lease is None:
+            return True
+        epoch = self._lease.epoch_of(hotel_id)
+        return epoch is not None and await holds_lease(conn, hotel_id, self._lease.owner, epoch)
 
     # -- one step ----------------------------------------------------------------------------
     async def run_once(self, now: datetime | None = None) -> TickReport:
@@ -366,6 +378,9 @@ class Scheduler:
             chunk = due[offset : offset + _CHUNK]
             async with self.db.write() as conn:
                 await _lock_hotel(conn, policy.id)
+                if not await self._holds_lease(conn, policy.id):
+                    logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
+                    return report
                 chats = sorted({stay.chat_id for _, _, stay in chunk})
                 facts_by_chat = await self.guest_facts(conn, policy.id, chats)
                 for at, trigger, stay in chunk:
