@@ -13,6 +13,12 @@ Order: notifications of one chat are committed in the order they were stored, ev
 later one finishes its analysis first; other chats never wait for a slow one (only the
 concurrency bound limits them).
 
+Latency of staff alerts: of the works ready to commit, the chats with a message that
+requires attention go first, in their own transaction, so a complaint is not queued behind
+hundreds of ordinary messages of other chats; then the rest follows in transactions of at
+most `commit_batch_size` works, so no single transaction holds the SQLite write lock long
+(the outbox sender claiming the new alert, and the ingest writer, get it between them).
+
 Failures: an item whose interpretation or analysis raises (a bug, not an LLM outage - the
 sentiment stage falls back to rules by itself) gets `process_attempts`/`process_error`; it
 is retried by the next periodic scan and given up (marked processed, error kept) after
@@ -88,6 +94,7 @@ class Processor:
         *,
         max_concurrency: int = 8,
         batch_size: int = 500,
+        commit_batch_size: int = 64,
         max_in_flight: int = 5000,
         scan_interval_s: float = 5.0,
         max_attempts: int = 3,
@@ -101,6 +108,7 @@ class Processor:
         self._inline = getattr(analyser, "llm_configured", True) is False
         self._slots = asyncio.Semaphore(max_concurrency)
         self._batch_size = batch_size
+        self._commit_batch_size = max(1, commit_batch_size)
         self._max_in_flight = max_in_flight
         self._scan_interval_s = scan_interval_s
         self._max_attempts = max_attempts
@@ -135,6 +143,7 @@ class Processor:
         """Let staff alerts name the guest's room: `await lookup(conn, hotel_id, guest_id,
         chat_id)` runs in the processing transaction when an alert is written."""
         self._room_lookup = lookup
+
     def on_commit(self, listener: Callable[[set[int]], None]) -> None:
         """Call `listener(hotel_ids)` after each committed batch that raised alerts (e.g. to
         wake the outbox sender of those hotels at once instead of at its next poll)."""
@@ -290,24 +299,39 @@ class Processor:
     def _ready_exists(self) -> bool:
         return any(chain and chain[0].done for chain in self._chains.values())
 
-    def _take_ready(self) -> list[Work]:
-        """Works whose analysis is done and whose earlier same-chat works are done too,
-        in notification order."""
-        ready: list[Work] = []
+    def _take_ready(self) -> tuple[list[Work], list[Work]]:
+        """Works whose analysis is done and whose earlier same-chat works are done too, as
+        (urgent, rest), each in notification order. `urgent` holds every ready work of the
+        chats where one of them requires attention (a chat is never split between the two,
+        so committing `urgent` first keeps each chat's order)."""
+        urgent: list[Work] = []
+        rest: list[Work] = []
         for key in list(self._chains):
             chain = self._chains[key]
+            taken: list[Work] = []
             while chain and chain[0].done:
-                ready.append(chain.popleft())
+                taken.append(chain.popleft())
             if not chain:
                 del self._chains[key]
-        ready.sort(key=lambda w: w.notification_id)
-        return ready
+            if any(_requires_attention(w) for w in taken):
+                urgent.extend(taken)
+            else:
+                rest.extend(taken)
+        urgent.sort(key=lambda w: w.notification_id)
+        rest.sort(key=lambda w: w.notification_id)
+        return urgent, rest
 
     async def _commit_ready(self) -> int:
-        ready = self._take_ready()
+        urgent, rest = self._take_ready()
         done = 0
-        for start in range(0, len(ready), self._batch_size):
-            done += await self._commit(ready[start : start + self._batch_size])
+        size = self._commit_batch_size
+        for ready in (urgent, rest):
+            for start in range(0, len(ready), size):
+                if done:
+                    # Let the tasks this commit woke (the outbox sender of a new alert)
+                    # queue for the write lock before the next transaction takes it.
+                    await asyncio.sleep(0)
+                done += await self._commit(ready[start : start + size])
         return done
 
     async def _commit(self, works: list[Work]) -> int:
@@ -412,6 +436,10 @@ class Processor:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+
+
+def _requires_attention(work: Work) -> bool:
+    return work.error is None and work.verdict is not None and work.verdict.requires_attention
 
 
 def _error_class(error: str | None) -> str:
