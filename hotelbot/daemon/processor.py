@@ -15,9 +15,11 @@ concurrency bound limits them).
 
 Latency of staff alerts: of the works ready to commit, the chats with a message that
 requires attention go first, in their own transaction, so a complaint is not queued behind
-hundreds of ordinary messages of other chats; then the rest follows in transactions of at
-most `commit_batch_size` works, so no single transaction holds the SQLite write lock long
-(the outbox sender claiming the new alert, and the ingest writer, get it between them).
+hundreds of ordinary messages of other chats. The rest is committed one transaction of at
+most `commit_batch_size` works per loop round: between two of them the loop fetches and
+analyses what arrived meanwhile, so a complaint in a backlog of thousands is found and
+committed before the backlog's ordinary messages are written, and no transaction holds the
+SQLite write lock long (the outbox sender claiming the new alert gets it in between).
 
 Failures: an item whose interpretation or analysis raises (a bug, not an LLM outage - the
 sentiment stage falls back to rules by itself) gets `process_attempts`/`process_error`; it
@@ -299,32 +301,46 @@ class Processor:
     def _ready_exists(self) -> bool:
         return any(chain and chain[0].done for chain in self._chains.values())
 
-    def _take_ready(self) -> tuple[list[Work], list[Work]]:
+    def _take_ready(self, rest_limit: int | None) -> tuple[list[Work], list[Work]]:
         """Works whose analysis is done and whose earlier same-chat works are done too, as
-        (urgent, rest), each in notification order. `urgent` holds every ready work of the
-        chats where one of them requires attention (a chat is never split between the two,
-        so committing `urgent` first keeps each chat's order)."""
+        (urgent, rest), each in notification order and removed from their chains. `urgent`
+        holds every ready work of the chats where one of them requires attention; `rest`
+        at most `rest_limit` (None: all) ready works of the other chats, each chat's taken
+        from its head, so what stays behind is always later than what was taken and
+        per-chat order holds whatever is committed first."""
         urgent: list[Work] = []
-        rest: list[Work] = []
+        calm: list[tuple[int, tuple[int, str], int]] = []  # (oldest id, chain, ready count)
         for key in list(self._chains):
             chain = self._chains[key]
-            taken: list[Work] = []
-            while chain and chain[0].done:
-                taken.append(chain.popleft())
+            ready = 0
+            while ready < len(chain) and chain[ready].done:
+                ready += 1
+            if any(_requires_attention(chain[i]) for i in range(ready)):
+                urgent.extend(chain.popleft() for _ in range(ready))
+                if not chain:
+                    del self._chains[key]
+            elif ready:
+                calm.append((chain[0].notification_id, key, ready))
+        rest: list[Work] = []
+        for _, key, ready in sorted(calm):  # the chats waiting longest first
+            if rest_limit is not None:
+                ready = min(ready, rest_limit - len(rest))
+                if ready <= 0:
+                    break
+            chain = self._chains[key]
+            rest.extend(chain.popleft() for _ in range(ready))  # a chain's head first
             if not chain:
                 del self._chains[key]
-            if any(_requires_attention(w) for w in taken):
-                urgent.extend(taken)
-            else:
-                rest.extend(taken)
         urgent.sort(key=lambda w: w.notification_id)
         rest.sort(key=lambda w: w.notification_id)
         return urgent, rest
 
-    async def _commit_ready(self) -> int:
-        urgent, rest = self._take_ready()
-        done = 0
+    async def _commit_ready(self, *, everything: bool = False) -> int:
+        """Commit the urgent ready works, then one transaction of the others (all of them
+        when `everything`). Returns how many were completed."""
         size = self._commit_batch_size
+        urgent, rest = self._take_ready(None if everything else size)
+        done = 0
         for ready in (urgent, rest):
             for start in range(0, len(ready), size):
                 if done:
@@ -431,7 +447,7 @@ class Processor:
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         try:
-            await self._commit_ready()
+            await self._commit_ready(everything=True)
         except Exception as exc:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
