@@ -290,8 +290,8 @@ async def test_resumes_after_a_crash(db: Database) -> None:
     first = Processor(db, stuck, scan_interval_s=0.05)
     task = asyncio.create_task(first.run())
     await asyncio.wait_for(stuck.started_slow.wait(), 5)
-    for _ in range(200):  # until GUEST2 (another chat) is committed
-        if await count(db, Message, Message.chat_id == GUEST2):
+    for _ in range(200):  # until C0 and GUEST2 (another chat) are committed
+        if await count(db, Message) == 2:
             break
         await asyncio.sleep(0.01)
     task.cancel()  # the process dies: no drain, no final commit
@@ -460,7 +460,9 @@ async def test_killed_between_steps_alerts_exactly_once(
         )  # fmt: skip
         assert await asyncio.wait_for(proc.wait(), 60) == 137  # died like SIGKILL
         left = await count(db, Notification, Notification.processed_at.is_(None))
-        assert left == (2 if crash_at == "processor_before_commit" else 0)
+        # The complaining chat commits first, in its own transaction: the crash after that
+        # commit leaves the other chat's message for the restart.
+        assert left == (2 if crash_at == "processor_before_commit" else 1)
         assert await Processor(db, FakeAnalyser()).run_once() == left
         assert await count(db, Alert) == 1 and await count(db, OutboxMessage) == 1
         assert await count(db, Message) == 2
@@ -491,3 +493,20 @@ async def test_concurrency_is_bounded(db: Database) -> None:
     analyser.gate.set()
     assert await asyncio.wait_for(task, 10) == 6
     assert analyser.max_running == 2
+
+
+async def test_chats_needing_attention_are_committed_first_and_in_order(db: Database) -> None:
+    """A complaint is not queued behind other chats' ordinary messages: its chat (all of
+    its ready messages, in order) is committed before them, in small transactions."""
+    hotel_id = await make_hotel(db)
+    processor = Processor(db, FakeAnalyser(), commit_batch_size=4)
+    processed_at_alert: list[int] = []
+    processor.on_commit(lambda _hotels: processed_at_alert.append(processor.processed_total))
+    calm = [text(GUEST2, f"thanks {i}", f"C{i}", ts=TS + i) for i in range(10)]
+    complaint = [text(GUEST, "hello", "G1", ts=TS + 20), text(GUEST, "angry now", "G2", ts=TS + 21)]
+    await ingest(db, hotel_id, [*calm, *complaint])
+    assert await processor.run_once() == 12
+    assert processed_at_alert == [2]  # only the complaining chat was committed by then
+    assert await count(db, Alert) == 1 and await count(db, Message) == 12
+    got = await rows(db, Message.id, Message.id_message, where=Message.chat_id == GUEST)
+    assert [m for _, m in got] == ["G1", "G2"]

@@ -13,6 +13,14 @@ Order: notifications of one chat are committed in the order they were stored, ev
 later one finishes its analysis first; other chats never wait for a slow one (only the
 concurrency bound limits them).
 
+Latency of staff alerts: of the works ready to commit, the chats with a message that
+requires attention go first, in their own transaction, so a complaint is not queued behind
+hundreds of ordinary messages of other chats. The rest is committed one transaction of at
+most `commit_batch_size` works per loop round: between two of them the loop fetches and
+analyses what arrived meanwhile, so a complaint in a backlog of thousands is found and
+committed before the backlog's ordinary messages are written, and no transaction holds the
+SQLite write lock long (the outbox sender claiming the new alert gets it in between).
+
 Failures: an item whose interpretation or analysis raises (a bug, not an LLM outage - the
 sentiment stage falls back to rules by itself) gets `process_attempts`/`process_error`; it
 is retried by the next periodic scan and given up (marked processed, error kept) after
@@ -88,6 +96,7 @@ class Processor:
         *,
         max_concurrency: int = 8,
         batch_size: int = 500,
+        commit_batch_size: int = 64,
         max_in_flight: int = 5000,
         scan_interval_s: float = 5.0,
         max_attempts: int = 3,
@@ -101,6 +110,7 @@ class Processor:
         self._inline = getattr(analyser, "llm_configured", True) is False
         self._slots = asyncio.Semaphore(max_concurrency)
         self._batch_size = batch_size
+        self._commit_batch_size = max(1, commit_batch_size)
         self._max_in_flight = max_in_flight
         self._scan_interval_s = scan_interval_s
         self._max_attempts = max_attempts
@@ -135,6 +145,7 @@ class Processor:
         """Let staff alerts name the guest's room: `await lookup(conn, hotel_id, guest_id,
         chat_id)` runs in the processing transaction when an alert is written."""
         self._room_lookup = lookup
+
     def on_commit(self, listener: Callable[[set[int]], None]) -> None:
         """Call `listener(hotel_ids)` after each committed batch that raised alerts (e.g. to
         wake the outbox sender of those hotels at once instead of at its next poll)."""
@@ -290,24 +301,53 @@ class Processor:
     def _ready_exists(self) -> bool:
         return any(chain and chain[0].done for chain in self._chains.values())
 
-    def _take_ready(self) -> list[Work]:
-        """Works whose analysis is done and whose earlier same-chat works are done too,
-        in notification order."""
-        ready: list[Work] = []
+    def _take_ready(self, rest_limit: int | None) -> tuple[list[Work], list[Work]]:
+        """Works whose analysis is done and whose earlier same-chat works are done too, as
+        (urgent, rest), each in notification order and removed from their chains. `urgent`
+        holds every ready work of the chats where one of them requires attention; `rest`
+        at most `rest_limit` (None: all) ready works of the other chats, each chat's taken
+        from its head, so what stays behind is always later than what was taken and
+        per-chat order holds whatever is committed first."""
+        urgent: list[Work] = []
+        calm: list[tuple[int, tuple[int, str], int]] = []  # (oldest id, chain, ready count)
         for key in list(self._chains):
             chain = self._chains[key]
-            while chain and chain[0].done:
-                ready.append(chain.popleft())
+            ready = 0
+            while ready < len(chain) and chain[ready].done:
+                ready += 1
+            if any(_requires_attention(chain[i]) for i in range(ready)):
+                urgent.extend(chain.popleft() for _ in range(ready))
+                if not chain:
+                    del self._chains[key]
+            elif ready:
+                calm.append((chain[0].notification_id, key, ready))
+        rest: list[Work] = []
+        for _, key, ready in sorted(calm):  # the chats waiting longest first
+            if rest_limit is not None:
+                ready = min(ready, rest_limit - len(rest))
+                if ready <= 0:
+                    break
+            chain = self._chains[key]
+            rest.extend(chain.popleft() for _ in range(ready))  # a chain's head first
             if not chain:
                 del self._chains[key]
-        ready.sort(key=lambda w: w.notification_id)
-        return ready
+        urgent.sort(key=lambda w: w.notification_id)
+        rest.sort(key=lambda w: w.notification_id)
+        return urgent, rest
 
-    async def _commit_ready(self) -> int:
-        ready = self._take_ready()
+    async def _commit_ready(self, *, everything: bool = False) -> int:
+        """Commit the urgent ready works, then one transaction of the others (all of them
+        when `everything`). Returns how many were completed."""
+        size = self._commit_batch_size
+        urgent, rest = self._take_ready(None if everything else size)
         done = 0
-        for start in range(0, len(ready), self._batch_size):
-            done += await self._commit(ready[start : start + self._batch_size])
+        for ready in (urgent, rest):
+            for start in range(0, len(ready), size):
+                if done:
+                    # Let the tasks this commit woke (the outbox sender of a new alert)
+                    # queue for the write lock before the next transaction takes it.
+                    await asyncio.sleep(0)
+                done += await self._commit(ready[start : start + size])
         return done
 
     async def _commit(self, works: list[Work]) -> int:
@@ -407,11 +447,15 @@ class Processor:
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         try:
-            await self._commit_ready()
+            await self._commit_ready(everything=True)
         except Exception as exc:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+
+
+def _requires_attention(work: Work) -> bool:
+    return work.error is None and work.verdict is not None and work.verdict.requires_attention
 
 
 def _error_class(error: str | None) -> str:

@@ -215,17 +215,20 @@ class OutboxSender:
         if client is None:
             return report
         state = self._state(hotel_id)
+        # One read transaction for both: each costs a round trip through the driver's
+        # thread, and this runs for every hotel woken by a new alert.
         async with self.db.read() as conn:
             instance_state = (
                 await conn.execute(select(Hotel.instance_state).where(Hotel.id == hotel_id))
             ).scalar()
+            unknown = await list_unknown(conn, hotel_id=hotel_id)
         if instance_state is not None and instance_state not in SENDABLE_STATES:
             report.counts["held"] += 1
             return report
         if state.held_until is not None and state.held_until > now:
             report.counts["held"] += 1
             return report
-        await self._reconcile(hotel_id, client, state, now, report)
+        await self._reconcile(hotel_id, client, state, unknown, now, report)
         tokens = min(self.batch, state.bucket.available(now.timestamp()))
         if tokens <= 0:
             return report
@@ -369,11 +372,11 @@ class OutboxSender:
         hotel_id: int,
         client: GreenApiClient,
         state: _HotelState,
+        unknown: list[OutboxItem],
         now: datetime,
         report: SendReport,
     ) -> None:
-        async with self.db.read() as conn:
-            unknown = await list_unknown(conn, hotel_id=hotel_id)
+        """Settle `unknown` rows (read just before) by the rule in the module docstring."""
         ripe = [
             u
             for u in unknown
