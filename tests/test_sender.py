@@ -355,3 +355,34 @@ async def test_a_429_mid_batch_gives_the_rest_back_untouched(srig: Rig) -> None:
         await sender.run_once(rig.hotel_id)
         rig.clock.advance(1)
     assert sorted(rig.sent_texts()) == ["b0", "b1", "b2"]
+
+
+@dataclass(frozen=True)
+class _Lease:
+    owner: str
+    epochs: dict[int, int]
+
+    def epoch_of(self, hotel_id: int) -> int | None:
+        return self.epochs.get(hotel_id)
+
+
+async def test_a_sender_whose_lease_epoch_is_stale_claims_nothing(rig: Rig) -> None:
+    """Fencing: a daemon paused past its lease must not send for a hotel another daemon took
+    over; the current holder sends it, once."""
+    from sqlalchemy import text
+
+    from hotelbot.storage.leases import claim_leases, ensure_lease_rows
+
+    async with rig.db.write() as conn:
+        await ensure_lease_rows(conn)
+        (old,) = await claim_leases(conn, "daemon-a", limit=1, ttl_s=60)
+        await conn.execute(text("UPDATE hotel_leases SET expires_at = NULL, owner = NULL"))
+        (new,) = await claim_leases(conn, "daemon-b", limit=1, ttl_s=60)
+    outbox_id = await rig.enqueue("Fenced")
+    stale = rig.sender(lease=_Lease("daemon-a", {old.hotel_id: old.epoch}))
+    report = await stale.run_once(rig.hotel_id)
+    assert report["not_ours"] == 1 and rig.sent_texts() == []
+    assert (await rig.row(outbox_id))["state"] == "pending"
+    current = rig.sender(lease=_Lease("daemon-b", {new.hotel_id: new.epoch}))
+    assert (await current.run_once(rig.hotel_id))["sent"] == 1
+    assert rig.sent_texts() == ["Fenced"]

@@ -232,7 +232,12 @@ class Daemon:
             lease=self.leases.ownership if self.leases is not None else None,
         )
         self.scheduler.start()
-        self.sender = OutboxSender(self.db, self.client_for, hotel_ids=lambda: list(self._runners))
+        self.sender = OutboxSender(
+            self.db,
+            self.client_for,
+            hotel_ids=lambda: list(self._runners),
+            lease=self.leases.ownership if self.leases is not None else None,
+        )
         self.sender.start()
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
             self.processor.on_commit(self.sender.wake)

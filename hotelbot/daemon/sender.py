@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.token_bucket import TokenBucket, retry_delay_s
 from hotelbot.greenapi.errors import (
@@ -69,6 +70,7 @@ from hotelbot.greenapi.errors import (
     Unauthorized,
 )
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
+from hotelbot.storage.leases import LeaseView, holds_lease
 from hotelbot.storage.models import Hotel, OutboxMessage
 from hotelbot.storage.outbox import (
     OutboxItem,
@@ -104,7 +106,7 @@ class _HotelState:
 @dataclass
 class SendReport:
     """Counts of one step: sent, retry, unknown, failed, cancelled, reconciled, requeued,
-    held (rows left waiting because the hotel is held)."""
+    held (rows left waiting because the hotel is held), not_ours (lease lost: nothing claimed)."""
 
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -148,8 +150,13 @@ class OutboxSender:
         stale_sending_s: float = 90.0,
         poll_s: float = 1.0,
         guest_facts: GuestFactsSource = load_guest_facts,
+        lease: LeaseView | None = None,
     ) -> None:
         self.db = db
+        # Fencing (several daemons): the claim transaction checks, and locks, this daemon's
+        # lease epoch for the hotel, so a daemon paused past its lease claims nothing after
+        # another daemon took the hotel over.
+        self._lease = lease
         self.clients = clients
         self.hotel_ids = hotel_ids
         self.clock = clock
@@ -233,6 +240,9 @@ class OutboxSender:
         if tokens <= 0:
             return report
         async with self.db.write() as conn:
+            if not await self._holds_lease(conn, hotel_id):
+                report.counts["not_ours"] += 1
+                return report
             items = await claim_due(conn, hotel_id=hotel_id, now=now, limit=tokens)
             # Automated messages may have waited hours (quiet hours, daily cap): re-check
             # what could have changed since they were decided.
@@ -439,6 +449,12 @@ class OutboxSender:
                     report.counts["requeued"] += 1
 
     # -- background loop ---------------------------------------------------------------------
+    async def _holds_lease(self, conn: AsyncConnection, hotel_id: int) -> bool:
+        if self._lease is None:
+            return True
+        epoch = self._lease.epoch_of(hotel_id)
+        return epoch is not None and await holds_lease(conn, hotel_id, self._lease.owner, epoch)
+
     def wake(self, hotel_ids: Iterable[int] | None = None) -> None:
         """Ask the loops (of `hotel_ids`, default all) to look at the outbox now (e.g. after
         an enqueue). A hint only: a missed wake-up is caught by the next `poll_s` round."""
