@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start a fake Green API with demo hotels and scripted guests (English and Russian),
         run the real daemon against it on a fresh SQLite file, and narrate what happens.
-        Ends after the script (about a minute) unless --forever; Ctrl+C stops it any time."""
+        Ends after the script (about half a minute) unless --forever; Ctrl+C stops it any time."""
         import asyncio
 
         from hotelbot.demo import run_demo
