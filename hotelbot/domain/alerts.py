@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from hotelbot.domain.display import for_people
 from hotelbot.domain.sentiment import Sentiment, Verdict
 
 EXCERPT_CHARS = 160
@@ -41,10 +42,13 @@ class AlertSubject:
     room: str | None = None
 
     def label(self) -> str:
-        who = self.name or self.phone or self.chat_id
-        if self.phone and self.name:
-            who = f"{self.name} ({self.phone})"
-        return f"{who}, room {self.room}" if self.room else who
+        """Who, for a staff chat: the guest-chosen name is sanitised (one line, no controls)."""
+        name = for_people(self.name, max_chars=60)
+        room = for_people(self.room, max_chars=16)
+        who = name or self.phone or for_people(self.chat_id, max_chars=64)
+        if self.phone and name:
+            who = f"{name} ({self.phone})"
+        return f"{who}, room {room}" if room else who
 
 
 def decide(now: datetime, cooldown: timedelta, state: CooldownState) -> AlertDecision:
@@ -64,11 +68,8 @@ def followup_due(now: datetime, cooldown: timedelta, state: CooldownState) -> bo
 
 
 def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
-    """The message on one line, cut at `limit` characters (an ellipsis marks the cut)."""
-    if not text:
-        return ""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    """The message on one line, sanitised, cut at `limit` characters (an ellipsis marks it)."""
+    return for_people(text, max_chars=limit)
 
 
 def alert_text(subject: AlertSubject, reason: str, text: str | None, earlier: int = 0) -> str:
@@ -77,7 +78,7 @@ def alert_text(subject: AlertSubject, reason: str, text: str | None, earlier: in
     `earlier` = messages needing attention that were counted (not alerted) since the last
     alert. Staff see the guest's words here on purpose; logs never do.
     """
-    lines = [f"⚠️ Guest needs attention: {subject.label()}", f"Reason: {reason}"]
+    lines = [f"⚠️ Guest needs attention: {subject.label()}", f"Reason: {for_people(reason)}"]
     quoted = excerpt(text)
     if quoted:
         lines.append(f"“{quoted}”")
@@ -90,7 +91,7 @@ def followup_text(subject: AlertSubject, count: int, reason: str, latest: str | 
     """The follow-up after the cooldown: `count` more messages needed attention."""
     lines = [
         f"⚠️ +{count} more {_messages(count)} from this guest: {subject.label()}",
-        f"Latest reason: {reason}",
+        f"Latest reason: {for_people(reason)}",
     ]
     quoted = excerpt(latest)
     if quoted:
