@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from hotelbot.domain.categories import AttentionCategory
+
 
 class Sentiment(StrEnum):
     POSITIVE = "positive"
@@ -21,7 +23,8 @@ class Verdict:
     tone: "still waiting for towels" is neutral in tone but needs staff. `reason` is a
     short label-like explanation ("complaint: no hot water"), never the guest's text.
     `language` is an ISO 639-1 code ("en", "ru") or "und" when unknown. `analyser`
-    names who answered ("rules", "llm").
+    names who answered ("rules", "llm"). `category` is the main reason someone has to act
+    (None when nobody has to); `categories` holds finer detail ("hot water", "fire").
     """
 
     sentiment: Sentiment
@@ -31,6 +34,12 @@ class Verdict:
     language: str
     analyser: str
     categories: tuple[str, ...] = field(default=())
+    category: AttentionCategory | None = None
+
+    @property
+    def is_emergency(self) -> bool:
+        """True when the guest reports an emergency (alerts go out at once, urgent)."""
+        return self.category is AttentionCategory.EMERGENCY
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -41,6 +50,7 @@ class Verdict:
             "language": self.language,
             "analyser": self.analyser,
             "categories": list(self.categories),
+            "category": self.category.value if self.category else None,
         }
 
 
