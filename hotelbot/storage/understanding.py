@@ -40,9 +40,11 @@ from hotelbot.domain.events import (
 )
 from hotelbot.domain.optout import (
     KeywordIntent,
+    confirmation_key,
     confirmation_language,
     confirmation_text,
 )
+from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.sentiment import Verdict
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
 from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
@@ -349,7 +351,10 @@ async def _apply_messages(
             attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason))
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
     for item, item_event, item_at, is_first in followups:
-        await _after_message(conn, item, item_event, item_at, is_first, ids, convs, guests, hooks)
+        await _after_message(
+            conn, hotels[item.hotel_id], item, item_event, item_at, is_first, ids, convs,
+            guests, hooks,
+        )  # fmt: skip
     await write_states(conn, guests, convs, now)
 
 
@@ -471,6 +476,7 @@ async def _decide_alerts(
 
 async def _after_message(
     conn: AsyncConnection,
+    hotel: HotelPolicy,
     work: Work,
     event: MessageEvent,
     sent_at: datetime,
@@ -488,11 +494,12 @@ async def _after_message(
     guest = guests[key]
     if work.keyword is not None and event.text:
         language = confirmation_language(event.text, guest.language)
+        local_day = sent_at.astimezone(hotel.zone).date()
         await enqueue(
             conn,
             hotel_id=work.hotel_id,
-            idempotency_key=f"keyword:{message_id}",
-            kind="optout" if work.keyword == "stop" else "optin",
+            idempotency_key=confirmation_key(work.keyword, event.chat_id, local_day),
+            kind=OutboxKind.OPTOUT if work.keyword == "stop" else OutboxKind.OPTIN,
             chat_id=event.chat_id,
             text=confirmation_text(work.keyword, language),
         )
