@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from hotelbot.daemon.processor import Processor
+from hotelbot.domain.categories import AttentionCategory, EmergencyKind
+from hotelbot.domain.sentiment import Sentiment, Verdict
 from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.models_messaging import Alert, Guest
+from hotelbot.storage.models_messaging import Alert, Guest, Message
 from tests.processor_helpers import (
     INSTANCE,
     STAFF_CHAT,
@@ -66,3 +68,38 @@ async def _outbox_kinds(db: Database, chat: str) -> list[Any]:
     async with db.read() as conn:
         query = select(OutboxMessage.kind).where(OutboxMessage.chat_id == chat)
         return list(await conn.execute(query))
+
+
+class CategoryAnalyser:
+    """Rules-like fake with categories: "broken" is a complaint, "fire" an emergency."""
+
+    name = "fake"
+    llm_configured = False
+
+    async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
+        lowered = text.lower()
+        category = None
+        categories: tuple[str, ...] = ()
+        if "fire" in lowered:
+            category, categories = AttentionCategory.EMERGENCY, (EmergencyKind.FIRE.value,)
+        elif "broken" in lowered:
+            category = AttentionCategory.COMPLAINT
+        return Verdict(
+            sentiment=Sentiment.NEGATIVE if category else Sentiment.NEUTRAL,
+            score=-0.8 if category else 0.0,
+            requires_attention=category is not None,
+            reason=f"{category.value}: test" if category else "neutral",
+            language="en",
+            analyser="fake",
+            categories=categories,
+            category=category,
+        )
+
+
+async def test_the_verdict_category_is_stored_with_the_message(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    await ingest(db, hotel_id, [text(GUEST, "The lamp is broken", "M1"), text(GUEST2, "Hi", "M2")])
+    await Processor(db, CategoryAnalyser(), clock=FakeClock()).run_once()
+    async with db.read() as conn:
+        stored = dict(list(await conn.execute(select(Message.id_message, Message.category))))
+    assert stored == {"M1": "complaint", "M2": None}

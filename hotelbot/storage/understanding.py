@@ -240,6 +240,7 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
             "reason": None,
             "language": None,
             "analyser": None,
+            "category": None,
             "analysed_at": None,
         }
     return {
@@ -249,6 +250,7 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
         "reason": verdict.reason[:200],
         "language": verdict.language[:8],
         "analyser": verdict.analyser[:32],
+        "category": verdict.category.value if verdict.category else None,
         "analysed_at": at,
     }
 
@@ -259,7 +261,8 @@ def _message_upsert(conn: AsyncConnection) -> Insert:
     replaced = [
         "conversation_id", "kind", "type_message", "sender_id", "sender_name", "text",
         "undecryptable", "target_id", "sent_at", "notification_id", "sentiment", "score",
-        "requires_attention", "reason", "language", "analyser", "analysed_at", "updated_at",
+        "requires_attention", "reason", "language", "analyser", "category", "analysed_at",
+        "updated_at",
     ]  # fmt: skip
     upsert: Insert = stmt.on_conflict_do_update(
         index_elements=[Message.hotel_id, Message.chat_id, Message.id_message],
