@@ -26,7 +26,7 @@ test: lint pytest
 lint: $(STAMP)
 	$(BIN)/ruff check hotelbot tests
 	$(BIN)/ruff format --check hotelbot tests
-	$(BIN)/mypy --strict hotelbot
+	$(BIN)/mypy --strict hotelbot tests
 
 typecheck: lint
 

@@ -20,7 +20,8 @@ async def _take(gate: WriteGate, name: str, order: list[str], *, priority: bool)
 
 
 async def test_priority_waiter_goes_before_earlier_plain_waiters() -> None:
-    gate, order = WriteGate(), []
+    gate = WriteGate()
+    order: list[str] = []
     await gate.acquire()
     tasks = [
         asyncio.create_task(_take(gate, "plain1", order, priority=False)),
@@ -34,7 +35,8 @@ async def test_priority_waiter_goes_before_earlier_plain_waiters() -> None:
 
 
 async def test_plain_waiters_get_a_turn_after_a_run_of_priority_grants() -> None:
-    gate, order = WriteGate(max_priority_run=2), []
+    gate = WriteGate(max_priority_run=2)
+    order: list[str] = []
     await gate.acquire()
     tasks = [asyncio.create_task(_take(gate, "plain", order, priority=False))]
     tasks += [asyncio.create_task(_take(gate, f"p{i}", order, priority=True)) for i in range(4)]
@@ -45,7 +47,8 @@ async def test_plain_waiters_get_a_turn_after_a_run_of_priority_grants() -> None
 
 
 async def test_cancelled_waiters_do_not_strand_the_lock() -> None:
-    gate, order = WriteGate(), []
+    gate = WriteGate()
+    order: list[str] = []
     await gate.acquire()
     doomed = asyncio.create_task(gate.acquire(priority=True))
     later = asyncio.create_task(_take(gate, "later", order, priority=False))
