@@ -1,7 +1,7 @@
 """Hardening: dead letters keep raw bytes safely encoded; the opt-out suppression list.
 
-Revision ID: 0005_hardening
-Revises: 0004_leases
+Revision ID: 0006_hardening
+Revises: 0005_alerts
 Create Date: 2026-11-22
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 from hotelbot.storage.models import BigId
 from hotelbot.storage.types import UtcDateTime
 
-revision = "0005_hardening"
-down_revision = "0004_leases"
+revision = "0006_hardening"
+down_revision = "0005_alerts"
 branch_labels = None
 depends_on = None
 
