@@ -22,6 +22,7 @@ from hotelbot.domain.outbox import DEFAULT_POLICIES, Lane, LanePolicy
 from hotelbot.errors import ConfigError
 from hotelbot.paths import default_config_candidates, default_database_url
 from hotelbot.sentiment.settings import LlmSettings
+from hotelbot.url_policy import secret_url_problem
 
 _ENV_PREFIX = "HOTELBOT_"
 # Variables with the prefix that are not settings keys.
@@ -183,6 +184,15 @@ class Settings(_Section):
     privacy: PrivacySettings = PrivacySettings()
     leases: LeaseSettings = LeaseSettings()
     outbox: OutboxSettings = OutboxSettings()
+
+    @field_validator("llm")
+    @classmethod
+    def _llm_key_over_https(cls, value: LlmSettings) -> LlmSettings:
+        # The API key travels in a header to base_url: never in clear over the network.
+        problem = secret_url_problem(value.base_url)
+        if problem is not None:
+            raise ValueError(f"base_url: {problem}")
+        return value
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """The database URL; a PostgreSQL URL without a password gets the `pg_password`

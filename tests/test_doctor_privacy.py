@@ -84,7 +84,7 @@ async def test_doctor_all_well_then_each_failure_explained(
         await add_hotels(db, fake.url, [("1101000002", "unused")])
         async with db.write() as conn:
             await conn.execute(text(
-                "UPDATE hotels SET api_token = NULL, api_token_env = 'H2_TOKEN' "
+                "UPDATE hotels SET api_token = NULL, api_token_env = 'GREENAPI_TOKEN_H2' "
                 "WHERE instance_id = '1101000002'"
             ))  # fmt: skip
         env["DEEPSEEK_API_KEY"] = "sk-wrong"
@@ -93,7 +93,7 @@ async def test_doctor_all_well_then_each_failure_explained(
         assert "FAIL hotel h1101000001: instance state notAuthorized" in out
         assert "scan the QR code" in out
         assert "webhookUrl is set" in out and "hotel check h1101000001 --fix" in out
-        assert "FAIL hotel h1101000002: no API token: $H2_TOKEN is not set here" in out
+        assert "FAIL hotel h1101000002: no API token: $GREENAPI_TOKEN_H2 is not set here" in out
         assert _levels(out)["llm"] == "FAIL"
         assert "falls back to rules" in out
 
