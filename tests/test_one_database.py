@@ -178,6 +178,19 @@ def test_unreadable_settings_hotels_and_database_exit_78_naming_the_path(tmp_pat
         assert "root:root 0000" in line and "hotelbot-admin" in line
 
 
+def _foreign_file(path: Path) -> None:
+    """An empty file of mode 0600 that belongs to nobody."""
+    path.write_bytes(b"")
+    os.chown(path, 65534, 65534)
+    path.chmod(0o600)
+
+
+def _open_files_of_child(pid: int) -> set[str]:
+    """What the only child of `pid` has open (hotelbot-admin's child is the daemon)."""
+    (child,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {os.readlink(fd) for fd in Path(f"/proc/{child}/fd").iterdir()}
+
+
 @needs_root
 async def test_the_daemon_exits_78_with_one_line_naming_an_unusable_database(
     tmp_path: Path,
@@ -192,9 +205,7 @@ async def test_the_daemon_exits_78_with_one_line_naming_an_unusable_database(
     assert len(errors) == 1 and f"no database at {db}" in errors[0], err
     assert not db.exists()
     assert _cli(env, "db", "upgrade")[0] == 0
-    Path(f"{db}-wal").write_bytes(b"")
-    os.chown(f"{db}-wal", 65534, 65534)
-    Path(f"{db}-wal").chmod(0o600)
+    _foreign_file(Path(f"{db}-wal"))
     code, _, err = _cli(env, "run", prefix=NO_DAC)
     assert code == 78
     errors = [line for line in err.splitlines() if "ERROR" in line]
@@ -331,8 +342,7 @@ async def test_admin_db_upgrade_and_the_daemon_run_as_the_unit_use_one_file(
                     fields += (await loop.sock_recv(sock, 65536)).decode()
             instance.push(shapes.incoming_text("1101000001", "37120000001@c.us", "Hello there"))
             await instance.wait_drained(20)
-            (child,) = Path(f"/proc/{daemon.pid}/task/{daemon.pid}/children").read_text().split()
-            open_files = {os.readlink(fd) for fd in Path(f"/proc/{child}/fd").iterdir()}
+            open_files = _open_files_of_child(daemon.pid)
             assert str(db) in open_files
             assert not any(f.endswith(".sqlite3") and f != str(db) for f in open_files)
             code, out, _ = _admin(unit, "messages", "list", env=env)

@@ -25,7 +25,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from loguru import logger
 
@@ -42,19 +42,22 @@ from hotelbot.daemon.status_writer import StatusWriter
 from hotelbot.daemon.supervisor import Backlog, PollerProbe, Supervisor, status_line
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
+from hotelbot.error_text import describe
 from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
+from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
 from hotelbot.redact import redact, register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.sentiment.settings import resolve_api_key
 from hotelbot.settings import Settings, load_settings
 from hotelbot.storage.backlog import backlog_counts
-from hotelbot.storage.db import Database
+from hotelbot.storage.db import Database, PgSessionLimits
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.schema import check_schema
 from hotelbot.storage.stays import room_of_current_stay
+from hotelbot.url_policy import secret_url_problem
 
 
 def default_daemon_name() -> str:
@@ -64,7 +67,7 @@ def default_daemon_name() -> str:
 @dataclass
 class _Runner:
     record: HotelRecord
-    token: str
+    token: str = field(repr=False)
     poller: HotelPoller
     task: asyncio.Task[None]
     transport: Transport
@@ -72,11 +75,28 @@ class _Runner:
 
 
 def resolve_token(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
+    """The hotel's Green API token: stored, or from its api_token_env variable (only a name
+    with the GREENAPI_TOKEN_ prefix is read, whatever the database says)."""
     if record.api_token:
         return record.api_token
-    if record.api_token_env:
+    if record.api_token_env and token_env_problem(record.api_token_env) is None:
         value = environ.get(record.api_token_env, "").strip()
         return value or None
+    return None
+
+
+def connection_problem(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
+    """Why the daemon will not poll this hotel (checked at run time too: a row edited in the
+    database bypasses the CLI's validation), or None."""
+    url_problem = secret_url_problem(record.api_url)
+    if url_problem is not None:
+        return f"api_url {record.api_url!r}: {url_problem}"
+    if not record.api_token and record.api_token_env:
+        env_problem = token_env_problem(record.api_token_env)
+        if env_problem is not None:
+            return f"api_token_env {record.api_token_env!r}: {env_problem}"
+    if resolve_token(record, environ) is None:
+        return f"no API token: environment variable {record.api_token_env} is not set"
     return None
 
 
@@ -162,6 +182,24 @@ class Daemon:
         logger.info("SIGHUP received: reloading settings and the hotel list")
         self.request_reload()
 
+    def _register_known_secrets(self, url: str) -> None:
+        """Secrets known before the database is read: its password (in the URL, or the
+        pg_password credential), the LLM key, and every variable a hotel may take its token
+        from (the GREENAPI_TOKEN_ prefix). Hotel tokens stored in the database are registered
+        as soon as the hotel list is read (sqlalchemy never logs result rows: logs.py)."""
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+        found = [str(password)] if password else []
+        if self.settings.llm.enabled:
+            from hotelbot.sentiment.settings import resolve_api_key
+
+            key = resolve_api_key(self.settings.llm, self.environ)
+            if key:
+                found.append(key)
+        found.extend(v for k, v in self.environ.items() if k.startswith(TOKEN_ENV_PREFIX))
+        register_secrets(found)
+
     # -- run --------------------------------------------------------------------------------
     async def run(self) -> int:
         try:
@@ -179,10 +217,7 @@ class Daemon:
 
     async def _start(self) -> None:
         url = self.settings.database_url(self.environ)
-        from sqlalchemy.engine import make_url
-
-        if make_url(url).password:
-            register_secret(str(make_url(url).password))
+        self._register_known_secrets(url)  # before any query or log line could show them
         # The daemon never creates a database: a missing SQLite file is an error naming it
         # (exit 78), so a daemon and the admin commands can never work on different files.
         self.db = Database.open(
@@ -190,6 +225,8 @@ class Daemon:
             pool_size=self.settings.database.pool_size,
             busy_timeout_ms=self.settings.database.busy_timeout_ms,
             pgbouncer=self.settings.database.pgbouncer,  # leases (scale-out)
+            # No frozen session may keep lease-row locks until its lease expires.
+            pg_limits=PgSessionLimits.for_lease_ttl(self.settings.leases.ttl_s),
             create=False,
         )
         await check_schema(self.db)
@@ -198,11 +235,7 @@ class Daemon:
         self.leases = LeaseManager(
             self.db, self.settings.leases, self.name, on_change=self._reconcile
         )
-        self.writer = IngestWriter(
-            self.db,
-            fence=self.leases.ownership,
-            idle_in_transaction_timeout_s=self.settings.leases.fence_margin_s,
-        )
+        self.writer = IngestWriter(self.db, fence=self.leases.ownership)
         self._writer_task = asyncio.create_task(self.writer.run(), name="ingest-writer")
         # -- understanding: the processor starts after the ingest writer, woken by its commits
         self.processor = Processor(
@@ -247,6 +280,7 @@ class Daemon:
             self.db,
             self.client_for,
             hotel_ids=lambda: list(self._runners),
+            policies=self.settings.outbox.policies(),
             lease=self.leases.ownership if self.leases is not None else None,
         )
         self.sender.start()
@@ -401,7 +435,7 @@ class Daemon:
         try:
             result = await purge_expired(self.db, retention_days=privacy.retention_days)
         except Exception as exc:
-            logger.opt(exception=exc).error("retention purge failed; retrying next time")
+            logger.error("retention purge failed ({}); retrying next time", describe(exc))
             return
         if result.total:
             logger.info("retention purge ({} days): {}", privacy.retention_days, result.summary())
@@ -472,8 +506,9 @@ class Daemon:
         health = self.health.setdefault(record.id, HotelHealth(record.id, record.slug))
         token = resolve_token(record, self.environ)
         log = logger.bind(hotel=record.slug)
-        if token is None:
-            reason = f"no API token: environment variable {record.api_token_env} is not set"
+        reason = connection_problem(record, self.environ)
+        if reason is not None or token is None:
+            reason = reason or "no API token"
             if health.unhealthy_reason != reason:
                 log.error("not polling: {}", reason)
             health.healthy, health.unhealthy_reason, health.polling = False, reason, False

@@ -106,6 +106,7 @@ async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
         for results in await asyncio.gather(*(one(h) for h in hotels)):
             for check in results:
                 report(check)
+        await _check_dead_letters(db, hotels, report)
         await _check_llm(settings, environ, report)
     finally:
         await db.dispose()
@@ -303,6 +304,29 @@ async def _check_hotel(
     if state == "authorized" and not problems:
         checks.append(Check(Level.OK, name, "authorized; notifications reach the HTTP queue"))
     return checks
+
+
+async def _check_dead_letters(db: Database, hotels: list[HotelRecord], report: Echo) -> None:
+    """Queue items set aside in the last 24 h (they could not be parsed or stored): the
+    hotel's queue kept flowing, but what they carried reached nobody."""
+    from datetime import timedelta
+
+    from hotelbot.storage.reports import dead_letter_counts
+    from hotelbot.storage.types import utcnow
+
+    async with db.read() as conn:
+        counts = await dead_letter_counts(conn, since=utcnow() - timedelta(hours=24))
+    for hotel in hotels:
+        n = counts.get(hotel.id, 0)
+        if n:
+            report(
+                Check(
+                    Level.WARN, f"hotel {hotel.slug}",
+                    f"{n} queue item(s) could not be stored in the last 24 h (set aside)",
+                    f"`hotelbot dead-letters list --hotel {hotel.slug}`; if it keeps "
+                    "happening, report it with the `why` column",
+                )
+            )  # fmt: skip
 
 
 async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Echo) -> None:

@@ -16,7 +16,7 @@ from hotelbot.errors import ConfigError, SchemaError
 from hotelbot.storage.db import Database
 
 # The newest migration this code knows. tests/test_schema.py checks it equals Alembic's head.
-SCHEMA_HEAD = "0004_leases"
+SCHEMA_HEAD = "0006_hardening"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -24,6 +24,10 @@ def _alembic_upgrade(connection: Connection, target: str) -> None:
     from alembic import command
     from alembic.config import Config
 
+    if connection.dialect.name == "postgresql":
+        # Migrations may rewrite big tables: no statement bound (lock waits stay bounded, so
+        # a migration cannot queue every daemon's statement behind a lock for long).
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
