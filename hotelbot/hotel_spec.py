@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from hotelbot.errors import ConfigError
+from hotelbot.files import read_text
 from hotelbot.url_policy import secret_url_problem
 
 DEFAULT_API_URL = "https://api.green-api.com"
@@ -206,10 +207,9 @@ def validate_hotels(raw: list[Any], source: str) -> list[HotelSpec]:
 
 def load_hotels_file(path: Path) -> list[HotelSpec]:
     """Parse and validate a hotels TOML file. Raises ConfigError; returns at least one hotel."""
+    text = read_text(path, "hotels file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"hotels file not found: {path}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"hotels"})

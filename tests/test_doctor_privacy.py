@@ -98,9 +98,21 @@ async def test_doctor_all_well_then_each_failure_explained(
         assert "falls back to rules" in out
 
 
+def _touch_new(path: Path) -> None:
+    assert not path.exists()
+    path.touch()
+
+
 async def test_doctor_uninitialised_database_and_bad_settings(db_url: str, tmp_path: Path) -> None:
     code, out = await _cli(_env(db_url, tmp_path), "doctor")
     assert code == 1
+    if db_url.startswith("sqlite"):  # doctor creates nothing: the missing file is named
+        path = db_url.removeprefix("sqlite+aiosqlite:///")
+        assert f"FAIL database: no database at {path}: run `hotelbot db upgrade`" in out
+        assert "-> database chosen by environment variable HOTELBOT_DATABASE_URL" in out
+        _touch_new(Path(path))  # an empty file: the schema check comes next
+        code, out = await _cli(_env(db_url, tmp_path), "doctor")
+        assert code == 1
     assert "FAIL schema: not initialised" in out and "hotelbot db upgrade" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("[privacy]\nretention_dayz = 3\n")

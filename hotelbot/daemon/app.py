@@ -4,7 +4,8 @@ in order. Nothing else in hotelbot installs signal handlers or owns long-lived t
 Lifecycle: start-up (database, schema check, ingest writer, signal handlers, hotel pollers) ->
 main loop (re-read the hotel list, write status) -> shutdown on SIGTERM/SIGINT:
   1. pollers stop receiving (in-flight long polls are cancelled: safe, only delete dequeues);
-     items being stored/deleted are finished, bounded by drain_timeout_s;
+     items being stored/deleted are finished. The whole drain (sender, pollers, ingest
+     writer, processor) shares one budget, drain_timeout_s;
   2. the ingest writer commits what is queued and stops;
   3. final status write, HTTP clients closed, database engines disposed.
 Leases (several daemons on one database, docs/scale-out.md): the hotels polled are the enabled
@@ -48,6 +49,7 @@ from hotelbot.greenapi.transport import Transport
 from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
 from hotelbot.redact import redact, register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
+from hotelbot.sentiment.settings import resolve_api_key
 from hotelbot.settings import Settings, load_settings
 from hotelbot.storage.backlog import backlog_counts
 from hotelbot.storage.db import Database, PgSessionLimits
@@ -216,6 +218,8 @@ class Daemon:
     async def _start(self) -> None:
         url = self.settings.database_url(self.environ)
         self._register_known_secrets(url)  # before any query or log line could show them
+        # The daemon never creates a database: a missing SQLite file is an error naming it
+        # (exit 78), so a daemon and the admin commands can never work on different files.
         self.db = Database.open(
             url,
             pool_size=self.settings.database.pool_size,
@@ -223,6 +227,7 @@ class Daemon:
             pgbouncer=self.settings.database.pgbouncer,  # leases (scale-out)
             # No frozen session may keep lease-row locks until its lease expires.
             pg_limits=PgSessionLimits.for_lease_ttl(self.settings.leases.ttl_s),
+            create=False,
         )
         await check_schema(self.db)
         self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
@@ -247,6 +252,12 @@ class Daemon:
         self.writer.on_commit(self.processor.notify)
         self._processor_task = asyncio.create_task(self.processor.run(), name="processor")
         logger.info("sentiment: rules, LLM {}", self._stage.llm_status)
+        if not self.settings.llm.enabled and resolve_api_key(self.settings.llm, self.environ):
+            # Guest text goes to a third party only on an explicit choice (docs/systemd.md).
+            logger.warning(
+                "an LLM API key is present but [llm] enabled = false: guest messages are "
+                "judged by the rules only (set enabled = true in the settings file to use it)"
+            )
         self._transports = TransportFactory(self.settings.greenapi, client_id=self.name)
         if self._install_signals:
             self._install_signal_handlers()
@@ -280,8 +291,8 @@ class Daemon:
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
         logger.info(
-            "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), database {}",
-            self.name, len(self._runners), len(self._hotels), self.db.dialect,
+            "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), {}",
+            self.name, len(self._runners), len(self._hotels), self.db.location,
         )  # fmt: skip
 
     async def _main_loop(self) -> None:
@@ -537,13 +548,21 @@ class Daemon:
     # -- shutdown ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         started = time.monotonic()
+        # One budget for the whole drain: every stage below waits at most for what is left of
+        # drain_timeout_s, so the process is done within it (plus closing), well inside the
+        # unit's TimeoutStopSec.
+        deadline = started + self.settings.daemon.drain_timeout_s
+
+        def left_s() -> float:
+            return max(0.1, deadline - time.monotonic())
+
         sdnotify.stopping("stopping: finishing in-flight work")  # [operations]
         await self._stop_supervisor()
         # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.sender is not None:
-            await self.sender.stop(self.settings.daemon.drain_timeout_s)
+            await self.sender.stop(left_s())
         # --- scheduling (end) ---
         # --- leases (scale-out): no more claims or reconciles while stopping. Under the lock,
         # so a reconcile that is stopping pollers finishes that first (its pollers are no
@@ -558,7 +577,7 @@ class Daemon:
         tasks = {r.task for r in runners}
         cancelled = 0
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.settings.daemon.drain_timeout_s)
+            _, pending = await asyncio.wait(tasks, timeout=left_s())
             for task in pending:
                 task.cancel()
             cancelled = len(pending)
@@ -566,12 +585,10 @@ class Daemon:
         if self.writer is not None:
             await self.writer.close()
             try:
-                await asyncio.wait_for(
-                    self._writer_task, timeout=self.settings.daemon.drain_timeout_s
-                )
+                await asyncio.wait_for(self._writer_task, timeout=left_s())
             except TimeoutError:
                 logger.error("ingest writer did not finish in time")
-        await self._stop_processor()  # understanding: after pollers and the writer
+        await self._stop_processor(left_s())  # understanding: after pollers and the writer
         if self.db is not None:
             await self._write_status()
         for runner in runners:
@@ -594,14 +611,12 @@ class Daemon:
         )  # fmt: skip
         await self._close_resources()
 
-    async def _stop_processor(self) -> None:
+    async def _stop_processor(self, timeout_s: float) -> None:
         """Stop the processor (it commits finished analyses; unfinished ones stay
         unprocessed and are redone after the restart), then close the LLM client."""
         if self.processor is not None and self._processor_task is not None:
             self.processor.stop()
-            done, _ = await asyncio.wait(
-                {self._processor_task}, timeout=self.settings.daemon.drain_timeout_s
-            )
+            done, _ = await asyncio.wait({self._processor_task}, timeout=timeout_s)
             if not done:
                 logger.error("processor did not finish in time")
                 self._processor_task.cancel()

@@ -83,7 +83,7 @@ async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
         return checks
     report(Check(Level.OK, "settings", str(path) if path else "no settings file: defaults"))
     report(_check_tzdata())
-    db = await _open_database(settings, environ, report)
+    db = await _open_database(settings, path, environ, report)
     if db is None:
         return checks
     try:
@@ -125,17 +125,20 @@ def _check_tzdata() -> Check:
 
 
 async def _open_database(
-    settings: Settings, environ: Mapping[str, str], report: Echo
+    settings: Settings, settings_path: Path | None, environ: Mapping[str, str], report: Echo
 ) -> Database | None:
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
 
+    from hotelbot.settings import database_choice
     from hotelbot.storage.db import Database
 
-    url = settings.database_url(environ)
-    shown = make_url(url).render_as_string(hide_password=True)
+    choice = database_choice(settings, settings_path, environ)
+    url, shown = choice.url, choice.location
     try:
-        db = Database.open(url, pool_size=2)
+        db = Database.open(url, pool_size=2, create=False)
+    except ConfigError as exc:
+        report(Check(Level.FAIL, "database", str(exc), f"database chosen by {choice.origin}"))
+        return None
     except Exception as exc:
         report(Check(Level.FAIL, "database", f"{shown}: {type(exc).__name__}: {exc}"))
         return None
@@ -151,7 +154,7 @@ async def _open_database(
         )
         report(Check(Level.FAIL, "database", f"{shown}: cannot connect ({_short(exc)})", advice))
         return None
-    report(Check(Level.OK, "database", f"{db.dialect} reachable ({shown})"))
+    report(Check(Level.OK, "database", f"{shown} reachable (chosen by {choice.origin})"))
     return db
 
 
@@ -328,11 +331,21 @@ async def _check_dead_letters(db: Database, hotels: list[HotelRecord], report: E
 
 async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Echo) -> None:
     llm = settings.llm
-    if not llm.enabled:
-        report(Check(Level.OK, "llm", "disabled: rule-based sentiment only"))
-        return
     from hotelbot.redact import register_secret
     from hotelbot.sentiment.settings import resolve_api_key
+
+    if not llm.enabled:
+        if resolve_api_key(llm, environ):
+            report(
+                Check(
+                    Level.WARN, "llm", "disabled, but an API key is present: the key is not used",
+                    "to use the LLM, set enabled = true under [llm] in the settings file (guest "
+                    "messages then go to its API) and restart; or remove the key",
+                )
+            )  # fmt: skip
+        else:
+            report(Check(Level.OK, "llm", "disabled: rule-based sentiment only"))
+        return
 
     key = resolve_api_key(llm, environ)
     if key is None:

@@ -21,7 +21,6 @@ hold guest text, phone numbers and tokens, and an error message reaches logs and
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
@@ -35,22 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from hotelbot.paths import ensure_private_dir
-
-
-def _prepare_sqlite_file(database: str) -> None:
-    """Create the directory (0700) and an empty database file (0600) before SQLite does.
-
-    SQLite would create the file with the process umask (often 0644): guest data must not be
-    world-readable.
-    """
-    if not database or database == ":memory:":
-        return
-    path = Path(database)
-    ensure_private_dir(path.parent)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+from hotelbot.storage.sqlite_file import check_sqlite_file
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, *, busy_timeout_ms: int, immediate: bool) -> None:
@@ -224,15 +208,22 @@ class Database:
         busy_timeout_ms: int = 5000,
         pgbouncer: bool = False,
         pg_limits: PgSessionLimits | None = None,
+        create: bool = True,
     ) -> Database:
         """`pgbouncer=True`: the server is reached through PgBouncer in transaction pooling
         mode (before 1.21, or without max_prepared_statements): no prepared statement
         survives a transaction, so asyncpg's and SQLAlchemy's statement caches are off and
         every prepared statement gets a unique name (docs/scale-out.md). `pg_limits`:
-        session time bounds on PostgreSQL (default `PgSessionLimits()`)."""
+        session time bounds on PostgreSQL (default `PgSessionLimits()`).
+
+        SQLite: the file is checked first (`check_sqlite_file`); `create=False` makes a
+        missing file a ConfigError naming it instead of creating an empty database (every
+        command but `db upgrade`, and the daemon). Raises ConfigError for a file this
+        process cannot use; opens no connection yet."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            _prepare_sqlite_file(parsed.database or "")
+            if parsed.database and parsed.database != ":memory:":
+                check_sqlite_file(Path(parsed.database), create=create)
             write = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
             )
@@ -272,6 +263,17 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def location(self) -> str:
+        """Which database this is, for people: "SQLite file /var/lib/hotelbot/hotelbot.sqlite3"
+        or the URL with the password hidden."""
+        from urllib.parse import unquote
+
+        parsed = make_url(self.url)
+        if self.is_sqlite:
+            return f"SQLite file {parsed.database}"
+        return unquote(parsed.render_as_string(hide_password=True))
 
     @asynccontextmanager
     async def write(self, *, priority: bool = False) -> AsyncIterator[AsyncConnection]:
