@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hotelbot.domain.outbox import DEFAULT_POLICIES, Lane, LanePolicy
 from hotelbot.errors import ConfigError
 from hotelbot.paths import default_config_candidates, default_database_url
 from hotelbot.sentiment.settings import LlmSettings
@@ -125,6 +127,44 @@ class SentimentSettings(_Section):
     max_concurrency: int = Field(default=32, ge=1, le=1024)
 
 
+class OutboxSettings(_Section):
+    """Pace per lane (per hotel) and how long an ambiguous send waits for evidence before it
+    is sent again (docs/operations.md, "Outbox lanes"). Green API delivers one message per
+    `delaySendMessagesMilliseconds` (default 500 ms) per instance: keep the lanes' sustained
+    sum at or below that, so the order is decided here and not in Green API's queue."""
+
+    alert_rate_per_s: float = Field(default=2.0, gt=0, le=50)
+    alert_burst: int = Field(default=10, ge=1, le=200)
+    requested_rate_per_s: float = Field(default=1.0, gt=0, le=50)
+    requested_burst: int = Field(default=3, ge=1, le=200)
+    automated_rate_per_s: float = Field(default=1.0, gt=0, le=50)  # the hotel's pace
+    automated_burst: int = Field(default=3, ge=1, le=200)
+    # Staff alerts: no echo and no journal entry this long after an ambiguous send -> resend.
+    alert_resend_after_s: float = Field(default=15.0, ge=5, le=600)
+    # Guest messages: the journal may lag up to ~2 min; resending earlier risks a duplicate.
+    guest_resend_after_s: float = Field(default=180.0, ge=10, le=3600)
+
+    def policies(self) -> dict[Lane, LanePolicy]:
+        """The sender's lane policies: the defaults with these settings applied."""
+        lanes = {
+            Lane.ALERT: (self.alert_rate_per_s, self.alert_burst, self.alert_resend_after_s),
+            Lane.REQUESTED: (
+                self.requested_rate_per_s, self.requested_burst, self.guest_resend_after_s
+            ),
+            Lane.AUTOMATED: (
+                self.automated_rate_per_s, self.automated_burst, self.guest_resend_after_s
+            ),
+        }  # fmt: skip
+        policies = {}
+        for lane, (rate, burst, resend_s) in lanes.items():
+            base = DEFAULT_POLICIES[lane]
+            policies[lane] = replace(
+                base, rate_per_s=rate, burst=burst, resend_after_s=resend_s,
+                reconcile_after_s=min(base.reconcile_after_s, resend_s),
+            )  # fmt: skip
+        return policies
+
+
 class PrivacySettings(_Section):
     # Message text, guest names and raw notification bodies are purged this many days after
     # the guest's last activity (check-out or last message); counts and sentiment labels
@@ -142,6 +182,7 @@ class Settings(_Section):
     llm: LlmSettings = LlmSettings()  # the LLM sentiment analyser (off by default)
     privacy: PrivacySettings = PrivacySettings()
     leases: LeaseSettings = LeaseSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """The database URL; a PostgreSQL URL without a password gets the `pg_password`

@@ -3,8 +3,9 @@ reconciliation, holds and pacing. The sender's clock is controlled; HTTP is real
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.daemon.scheduler import Scheduler
 from hotelbot.daemon.sender import OutboxSender
+from hotelbot.domain.outbox import DEFAULT_POLICIES, LANE_ORDER, Lane, LanePolicy
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import HttpxTransport
@@ -53,11 +55,17 @@ class Rig:
     clock: Clock
 
     def sender(self, **kwargs: Any) -> OutboxSender:
+        """A sender on the rig's clock. LanePolicy fields among `kwargs` (rate_per_s,
+        resend_after_s, ...) apply to every lane; the rest go to OutboxSender."""
+        fields = {f.name for f in dataclasses.fields(LanePolicy)}
+        overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in fields}
+        policies = {lane: replace(p, **overrides) for lane, p in DEFAULT_POLICIES.items()}
         return OutboxSender(
             self.db,
             lambda hotel_id: self.client if hotel_id == self.hotel_id else None,
             hotel_ids=lambda: [self.hotel_id],
             clock=self.clock,
+            policies=policies,
             **kwargs,
         )
 
@@ -140,7 +148,7 @@ async def test_a_504_is_not_resent_until_reconciliation_finds_no_trace(rig: Rig)
     # A gateway 504 that really had no effect: the fake does not record the message.
     rig.instance.faults.fail_next(1, 504, methods=["sendMessage"])
     outbox_id = await rig.enqueue("Maybe sent")
-    sender = rig.sender(reconcile_after_s=15, reconcile_window_s=180, journal_interval_s=5)
+    sender = rig.sender(reconcile_after_s=15, resend_after_s=180, journal_interval_s=5)
     assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
     for seconds in (5, 20, 60):  # inside the window: never resent, the journal is consulted
         rig.clock.advance(seconds)
@@ -162,7 +170,7 @@ async def test_timed_out_send_that_went_through_is_reconciled_from_the_journal(
     # The fake records the message, then stalls past the client's read timeout.
     rig.instance.faults.send_timeout_next(1, stall_s=1.0)
     outbox_id = await rig.enqueue("Sent but timed out")
-    sender = rig.sender(reconcile_after_s=15)
+    sender = rig.sender(reconcile_after_s=15, send_timeout_s=0.4)
     assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
     assert len(rig.instance.sent) == 1
     rig.clock.advance(20)
@@ -201,7 +209,9 @@ async def test_rows_left_sending_by_a_crash_are_reconciled_not_resent(srig: Rig)
     rig = srig
     outbox_id = await rig.enqueue("Crash in flight")
     async with rig.db.write() as conn:
-        await claim_due(conn, hotel_id=rig.hotel_id, now=rig.clock.now, limit=10)
+        await claim_due(
+            conn, hotel_id=rig.hotel_id, now=rig.clock.now, limits=dict.fromkeys(LANE_ORDER, 10)
+        )
     rig.instance.record_send(CHAT, "Crash in flight")  # the HTTP call had gone through
     rig.clock.advance(100)
     sender = rig.sender(stale_sending_s=90)  # a new daemon process
@@ -331,7 +341,7 @@ async def test_connection_refused_is_retried_and_ambiguity_without_trace_ends_fa
     # Ambiguous every time and never in the journal: after max_attempts it is failed.
     rig.instance.faults.fail_next(1, 504, methods=["sendMessage"])
     other = await rig.enqueue("Lost in a gateway")
-    sender = rig.sender(max_attempts=1, reconcile_window_s=60)
+    sender = rig.sender(max_attempts=1, resend_after_s=60)
     assert (await sender.run_once(rig.hotel_id))["unknown"] >= 1
     rig.clock.advance(61)
     await sender.run_once(rig.hotel_id)
@@ -386,3 +396,133 @@ async def test_a_sender_whose_lease_epoch_is_stale_claims_nothing(rig: Rig) -> N
     current = rig.sender(lease=_Lease("daemon-b", {new.hotel_id: new.epoch}))
     assert (await current.run_once(rig.hotel_id))["sent"] == 1
     assert rig.sent_texts() == ["Fenced"]
+
+
+# --- lanes ------------------------------------------------------------------------------------
+
+STAFF = "37129999999@c.us"
+
+
+async def _enqueue_lane(rig: Rig, text: str, kind: str, *, urgent: bool = False) -> int:
+    chat = STAFF if kind in ("alert", "escalation", "reminder") else CHAT
+    async with rig.db.write() as conn:
+        outbox_id = await enqueue(
+            conn, hotel_id=rig.hotel_id, idempotency_key=f"test:{kind}:{text}", kind=kind,
+            chat_id=chat, text=text, available_at=rig.clock.now, urgent=urgent,
+        )  # fmt: skip
+    assert outbox_id is not None
+    return outbox_id
+
+
+async def test_an_alert_never_waits_behind_automated_messages(rig: Rig) -> None:
+    """Twenty welcomes drain at the hotel's pace (burst 3, then 1/s); an alert enqueued in
+    the middle of them leaves in the very next step."""
+    for i in range(20):
+        await _enqueue_lane(rig, f"welcome {i}", "trigger")
+    sender = rig.sender()
+    assert (await sender.run_once(rig.hotel_id))["sent:automated"] == 3
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 0  # automated bucket empty
+    alert = await _enqueue_lane(rig, "guest needs attention", "alert")
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["sent:alert"], report["sent:automated"]) == (1, 0)
+    assert (await rig.row(alert))["state"] == "sent"
+    assert rig.sent_texts()[-1] == "guest needs attention"
+    rig.clock.advance(2)
+    assert (await sender.run_once(rig.hotel_id))["sent:automated"] == 2  # still 1/s
+
+
+async def test_each_lane_has_its_own_pace(rig: Rig) -> None:
+    for i in range(15):
+        await _enqueue_lane(rig, f"alert {i}", "alert")
+        await _enqueue_lane(rig, f"answer {i}", "manual")
+        await _enqueue_lane(rig, f"welcome {i}", "trigger")
+    sender = rig.sender(rate_per_s=1.0, burst=3)
+    sender.policies = {
+        **sender.policies,
+        Lane.ALERT: replace(sender.policies[Lane.ALERT], rate_per_s=2.0, burst=10),
+    }
+    first = await sender.run_once(rig.hotel_id)
+    assert (first["sent:alert"], first["sent:requested"], first["sent:automated"]) == (10, 3, 3)
+    # Alerts first: the first ten messages at Green API are the alerts.
+    assert rig.sent_texts()[:10] == [f"alert {i}" for i in range(10)]
+    rig.clock.advance(1)
+    second = await sender.run_once(rig.hotel_id)
+    assert (second["sent:alert"], second["sent:requested"], second["sent:automated"]) == (2, 1, 1)
+
+
+async def test_urgent_alerts_go_first_within_the_alert_lane(rig: Rig) -> None:
+    for i in range(3):
+        await _enqueue_lane(rig, f"complaint {i}", "alert")
+    await _enqueue_lane(rig, "FIRE in room 12", "alert", urgent=True)
+    sender = rig.sender(rate_per_s=1.0, burst=1)
+    assert (await sender.run_once(rig.hotel_id))["sent:alert"] == 1
+    assert rig.sent_texts() == ["FIRE in room 12"]
+
+
+async def test_an_ambiguous_alert_is_resent_within_15_s_a_guest_message_is_not(
+    rig: Rig,
+) -> None:
+    """Staff first: a 504 with no trace at Green API resends an alert after ~15 s; the same
+    failure on a guest message waits for the conservative window (180 s)."""
+    rig.instance.faults.fail_next(2, 504, methods=["sendMessage"])
+    alert = await _enqueue_lane(rig, "alert in a gateway", "alert")
+    guest = await _enqueue_lane(rig, "welcome in a gateway", "trigger")
+    sender = rig.sender()
+    sender.policies = dict(DEFAULT_POLICIES)
+    assert (await sender.run_once(rig.hotel_id))["unknown"] == 2
+    rig.clock.advance(5)  # the alert's journal check: no trace yet, keep waiting
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 0
+    assert rig.instance.request_counts.get("lastOutgoingMessages", 0) >= 1
+    rig.clock.advance(11)  # 16 s: no trace -> the alert is sent again
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["requeued"], report["sent:alert"]) == (1, 1)
+    assert (await rig.row(alert))["state"] == "sent"
+    assert (await rig.row(guest))["state"] == "unknown"
+    rig.clock.advance(170)  # 186 s: now the guest message is settled too
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["requeued"], report["sent:automated"]) == (1, 1)
+    assert sorted(rig.sent_texts()) == ["alert in a gateway", "welcome in a gateway"]
+
+
+async def test_an_ambiguous_alert_with_evidence_is_not_resent(rig: Rig) -> None:
+    rig.instance.faults.send_timeout_next(1)  # recorded at Green API, then 504
+    alert = await _enqueue_lane(rig, "alert that went out", "alert")
+    sender = rig.sender()
+    sender.policies = dict(DEFAULT_POLICIES)
+    assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
+    rig.clock.advance(4)  # the journal shows it
+    assert (await sender.run_once(rig.hotel_id))["reconciled"] == 1
+    rig.clock.advance(60)
+    await sender.run_once(rig.hotel_id)
+    assert (await rig.row(alert))["state"] == "sent"
+    assert rig.sent_texts() == ["alert that went out"]  # exactly once
+
+
+async def test_a_crash_mid_send_resends_an_alert_fast_and_never_a_guest_message(
+    rig: Rig,
+) -> None:
+    """A process killed between claim and answer: the alert is recovered after 10 s and,
+    with no trace, sent again at 15 s; the guest message that did reach Green API is found in
+    the journal and never sent twice."""
+    alert = await _enqueue_lane(rig, "alert lost in a crash", "alert")
+    guest = await _enqueue_lane(rig, "welcome that went out", "trigger")
+    async with rig.db.write() as conn:
+        claimed = await claim_due(
+            conn, hotel_id=rig.hotel_id, now=rig.clock.now, limits=dict.fromkeys(LANE_ORDER, 10)
+        )
+    assert {i.id for i in claimed} == {alert, guest}
+    rig.instance.record_send(CHAT, "welcome that went out")  # only this one reached Green API
+    sender = rig.sender()  # the restarted process
+    sender.policies = dict(DEFAULT_POLICIES)
+    rig.clock.advance(11)
+    assert await sender.recover() == 1  # the alert only: 11 s < 90 s for guest messages
+    assert (await rig.row(guest))["state"] == "sending"
+    rig.clock.advance(5)
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["requeued"], report["sent:alert"]) == (1, 1)
+    rig.clock.advance(90)
+    assert await sender.recover() == 1
+    assert (await sender.run_once(rig.hotel_id))["reconciled"] == 1
+    rig.clock.advance(600)
+    await sender.run_once(rig.hotel_id)
+    assert sorted(rig.sent_texts()) == ["alert lost in a crash", "welcome that went out"]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hotelbot.cli import common
+from hotelbot.domain.outbox import OutboxState
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Outgoing messages (the outbox).", no_args_is_help=True)
 
-STATES = ("pending", "sending", "sent", "unknown", "failed", "cancelled")
+STATES = tuple(state.value for state in OutboxState)
 
 
 @app.command("list")
@@ -50,14 +51,16 @@ def list_(
     rows = []
     for item in items:
         row: list[object] = [
-            item.id, slugs.get(item.hotel_id), item.kind, item.chat_id, item.state,
+            item.id, slugs.get(item.hotel_id), item.kind, item.lane.value, item.chat_id, item.state,
             item.delivery_status, item.attempts,
             item.available_at.strftime("%Y-%m-%d %H:%M:%SZ"), item.last_error,
         ]  # fmt: skip
         if show_text:
             row.append(item.text if len(item.text) <= 60 else item.text[:57] + "...")
         rows.append(row)
-    headers = ["id", "hotel", "kind", "chat", "state", "delivery", "tries", "due (UTC)", "error"]
+    headers = [
+        "id", "hotel", "kind", "lane", "chat", "state", "delivery", "tries", "due (UTC)", "error"
+    ]  # fmt: skip
     if show_text:
         headers.append("text")
     typer.echo(common.table(headers, rows))

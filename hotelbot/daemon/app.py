@@ -236,6 +236,7 @@ class Daemon:
             self.db,
             self.client_for,
             hotel_ids=lambda: list(self._runners),
+            policies=self.settings.outbox.policies(),
             lease=self.leases.ownership if self.leases is not None else None,
         )
         self.sender.start()

@@ -35,6 +35,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
+from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind
 from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
@@ -61,8 +62,18 @@ if TYPE_CHECKING:
     from hotelbot.storage.db import Database
 from hotelbot.storage.leases import LeaseView, holds_lease
 
-AUTOMATED_KINDS = ("trigger",)
-"""Outbox kinds counted by the daily cap and re-checked for opt-out by the sender."""
+
+def trigger_lane(spec: object) -> Lane:
+    """The outbox lane of a trigger's message: an answer to what the guest just wrote
+    (keyword, first message) is something the guest asked for; everything else is
+    automated and paced by the hotel."""
+    if isinstance(spec, EventTrigger) and spec.event in (
+        EventKind.KEYWORD,
+        EventKind.FIRST_MESSAGE,
+    ):
+        return Lane.REQUESTED
+    return Lane.AUTOMATED
+
 
 DEFAULT_TICK_S = 20.0
 DEFAULT_LOOKBACK_S = 2 * 86_400
@@ -246,10 +257,11 @@ async def decide_fire(
             conn,
             hotel_id=policy.id,
             idempotency_key=fire_key(trigger.id, stay.id, scheduled_for),
-            kind="trigger",
+            kind=OutboxKind.TRIGGER,
             chat_id=stay.chat_id,
             text=body,
             available_at=available_at,
+            lane=trigger_lane(trigger.spec),
         )
         await set_fire_outcome(conn, fire_id, outcome=outcome, outbox_id=outbox_id)
     return outcome

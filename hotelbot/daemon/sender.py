@@ -1,45 +1,50 @@
 """The outbox sender: delivers outbox rows through each hotel's Green API instance.
 
+Lanes (domain/outbox.py): staff alerts, then messages a person asked for, then automated
+messages. Each hotel has one token bucket per lane, so the hotel's pace limits the automated
+lane and never the alert lane, and a flood in one lane cannot starve another.
+
 Per hotel and step (`run_once`):
 
 1. Held? A hotel whose instance is known not to be authorized (hotels.instance_state), or
    that answered "not authorized"/401/403/466 recently, sends nothing until `hold_s` passes;
    its rows wait as they are (no attempts spent).
 2. Reconcile `unknown` rows (see below).
-3. Claim due `pending` rows (at most the tokens in the hotel's bucket: `rate_per_s`
-   sustained, `burst` at once) -> `sending`, committed before the HTTP call. Automated rows
-   (kind "trigger") are cancelled instead when, since they were decided, the guest opted
-   out, the stay was cancelled or the trigger was disabled.
-4. `send_message` each:
+3. Claim due `pending` rows, lane by lane, at most the tokens of each lane's bucket ->
+   `sending`, committed before the HTTP call. Automated rows are cancelled instead when,
+   since they were decided, the guest opted out, the stay was cancelled or the trigger was
+   disabled.
+4. `send_message` each, alerts first (with the lane's send timeout):
    * 200 -> `sent` with the idMessage;
    * the request surely had no effect (NetworkError.request_sent False, 429, 500, 503, other
-     5xx except 502/504) -> `pending` again, due after an exponential backoff (a 429's
-     Retry-After is a floor and also pauses the hotel's bucket); after `max_attempts` ->
-     `failed`;
+     5xx except 502/504) -> `pending` again, due after the lane's exponential backoff (a
+     429's Retry-After is a floor and also pauses every lane of the hotel); after the lane's
+     `max_attempts` -> `failed`;
    * ambiguous (NetworkError.request_sent True, 502, 504, an unreadable 200) -> `unknown`;
    * instance not ready / 401 / 403 / 466 -> `pending` without spending the attempt, hotel
      held; other 4xx -> `failed` (our request is wrong, repeating it cannot help).
+5. One write transaction records every outcome of the step.
 
-Reconciling an `unknown` row (rule):
+Reconciling an `unknown` row (rule, timings from the row's lane policy):
    a. the processor's `record_echo` (outgoingAPIMessageReceived) may mark it `sent` at any
       time (CAS on the state, never overwritten);
    b. once the row is `reconcile_after_s` old (measured from sending_started_at), the sender
-      reads `lastOutgoingMessages` (at most one call per hotel per `journal_interval_s`,
-      respecting the 1 request/s limit) and marks the row `sent` when an entry has the same
-      chat and text, a timestamp no earlier than sending_started_at - `clock_slack_s`, and an
-      idMessage no other outbox row owns;
-   c. when no entry matched and the row is `reconcile_window_s` old, it goes back to
-      `pending` and is sent again.
-   The one unavoidable duplicate: Green API accepted the message but it shows up neither as
-   an echo nor in the journal within `reconcile_window_s` (default 180 s; the journal may lag
-   up to ~2 min, and a message queued on an instance that went offline appears only once it
-   is sent). Rows left in `sending` by a crash become `unknown` once `stale_sending_s` old
-   (`recover`, run at start-up and every few seconds) and follow the same rule. After
-   `max_attempts` ambiguous attempts without any trace the row is `failed` (shown by
-   `hotelbot outbox list --state failed`), not retried forever.
+      reads `lastOutgoingMessages` (at most one call per hotel per `journal_interval_s`, or
+      per second when a row is due for its resend decision: Green API allows 1 request/s)
+      and marks the row `sent` when an entry has the same chat and text, a timestamp no
+      earlier than sending_started_at - `clock_slack_s`, and an idMessage no other outbox
+      row owns;
+   c. when no entry matched and the row is `resend_after_s` old, it goes back to `pending`
+      and is sent again (after `max_attempts` ambiguous attempts without trace: `failed`).
+   The trade-off, per lane: the alert lane decides after ~15 s (staff may read an alert twice
+   when Green API accepted it but neither the echo nor the journal shows it yet); the guest
+   lanes wait 180 s (the journal may lag up to ~2 min; a guest must never get a message
+   twice). Rows left in `sending` by a crash become `unknown` once the lane's
+   `stale_sending_s` old (`recover`, run at start-up and every few seconds): 10 s for alerts,
+   90 s for guest messages.
 
-Quiet hours are not applied here: the scheduler sets `available_at` for automated messages;
-manual sends and staff alerts go out at once.
+Quiet hours are not applied here: producers set `available_at` (the scheduler for automated
+messages, the alert policy for non-urgent alerts in staff quiet hours).
 """
 
 from __future__ import annotations
@@ -48,15 +53,27 @@ import asyncio
 import contextlib
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.outbox import (
+    AUTOMATED_KINDS,
+    DEFAULT_POLICIES,
+    LANE_ORDER,
+    Lane,
+    LanePolicy,
+    OutboxState,
+    UnknownOutcome,
+    journal_due,
+    settle_unknown,
+)
 from hotelbot.domain.token_bucket import TokenBucket, retry_delay_s
 from hotelbot.greenapi.errors import (
     BadRequest,
@@ -71,10 +88,12 @@ from hotelbot.greenapi.errors import (
 )
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
 from hotelbot.storage.leases import LeaseView, holds_lease
-from hotelbot.storage.models import Hotel, OutboxMessage
+from hotelbot.storage.models import Hotel
 from hotelbot.storage.outbox import (
     OutboxItem,
     claim_due,
+    has_stale_sending,
+    hotels_with_work,
     known_id_messages,
     list_unknown,
     mark_cancelled,
@@ -91,22 +110,42 @@ if TYPE_CHECKING:
     from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 
-AUTOMATED_KINDS = ("trigger",)
 SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
+_UNKNOWN = OutboxState.UNKNOWN.value
 
 
 @dataclass
 class _HotelState:
-    bucket: TokenBucket
+    buckets: dict[Lane, TokenBucket]
     held_until: datetime | None = None
     hold_reason: str | None = None
     journal_at: datetime | None = None
 
 
+class _Result(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+    GIVE_BACK = "give_back"  # not attempted: back to pending untouched
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one claimed row's send came to; recorded in the step's one write transaction."""
+
+    item: OutboxItem
+    result: _Result
+    error: str | None = None
+    id_message: str | None = None
+    available_at: datetime | None = None
+
+
 @dataclass
 class SendReport:
     """Counts of one step: sent, retry, unknown, failed, cancelled, reconciled, requeued,
-    held (rows left waiting because the hotel is held), not_ours (lease lost: nothing claimed)."""
+    held (rows left waiting because the hotel is held), not_ours (lease lost: nothing
+    claimed); `sent:<lane>` per lane."""
 
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -115,19 +154,25 @@ class SendReport:
 
 
 def _journal_text(entry: dict[str, Any]) -> str | None:
-    for key in ("textMessage",):
-        value = entry.get(key)
-        if isinstance(value, str):
-            return value
+    value = entry.get("textMessage")
+    if isinstance(value, str):
+        return value
     extended = entry.get("extendedTextMessage")
     if isinstance(extended, dict) and isinstance(extended.get("text"), str):
         return str(extended["text"])
     return None
 
 
+def _started(item: OutboxItem) -> datetime:
+    return item.sending_started_at or item.available_at
+
+
 class OutboxSender:
     """Sends outbox rows for every hotel that has a client. Use `recover()` once at start,
-    then `run_once(hotel_id)` per step (tests) or `start()`/`stop()` (daemon)."""
+    then `run_once(hotel_id)` per step (tests) or `start()`/`stop()` (daemon).
+
+    `policies` (domain.outbox.LanePolicy per lane; default DEFAULT_POLICIES) set each lane's
+    pace, retries, timeouts and ambiguous-send rule."""
 
     def __init__(
         self,
@@ -136,18 +181,11 @@ class OutboxSender:
         *,
         hotel_ids: Callable[[], Iterable[int]],
         clock: Callable[[], datetime] = utcnow,
-        rate_per_s: float = 1.0,
-        burst: int = 3,
+        policies: Mapping[Lane, LanePolicy] | None = None,
         batch: int = 10,
-        retry_base_s: float = 5.0,
-        retry_max_s: float = 600.0,
-        max_attempts: int = 8,
         hold_s: float = 60.0,
-        reconcile_after_s: float = 15.0,
-        reconcile_window_s: float = 180.0,
         journal_interval_s: float = 5.0,
         clock_slack_s: float = 120.0,
-        stale_sending_s: float = 90.0,
         poll_s: float = 1.0,
         guest_facts: GuestFactsSource = load_guest_facts,
         lease: LeaseView | None = None,
@@ -160,18 +198,11 @@ class OutboxSender:
         self.clients = clients
         self.hotel_ids = hotel_ids
         self.clock = clock
-        self.rate_per_s = rate_per_s
-        self.burst = burst
+        self.policies: dict[Lane, LanePolicy] = {**DEFAULT_POLICIES, **(policies or {})}
         self.batch = batch
-        self.retry_base_s = retry_base_s
-        self.retry_max_s = retry_max_s
-        self.max_attempts = max_attempts
         self.hold = timedelta(seconds=hold_s)
-        self.reconcile_after = timedelta(seconds=reconcile_after_s)
-        self.reconcile_window = timedelta(seconds=reconcile_window_s)
         self.journal_interval = timedelta(seconds=journal_interval_s)
         self.clock_slack_s = clock_slack_s
-        self.stale_sending = timedelta(seconds=stale_sending_s)
         self.poll_s = poll_s
         self.guest_facts = guest_facts
         self._hotels: dict[int, _HotelState] = {}
@@ -188,7 +219,11 @@ class OutboxSender:
     def _state(self, hotel_id: int) -> _HotelState:
         state = self._hotels.get(hotel_id)
         if state is None:
-            state = _HotelState(TokenBucket(self.rate_per_s, self.burst))
+            buckets = {
+                lane: TokenBucket(policy.rate_per_s, policy.burst)
+                for lane, policy in self.policies.items()
+            }
+            state = _HotelState(buckets)
             self._hotels[hotel_id] = state
         return state
 
@@ -199,13 +234,20 @@ class OutboxSender:
 
     # -- start-up ----------------------------------------------------------------------------
     async def recover(self, now: datetime | None = None) -> int:
-        """Rows left in `sending` (older than `stale_sending_s`) become `unknown`. Idempotent;
-        returns how many changed."""
+        """Rows left in `sending` longer than their lane's `stale_sending_s` become
+        `unknown`. Idempotent; returns how many changed."""
         now = now or self.clock()
+        stale = {
+            lane: timedelta(seconds=policy.stale_sending_s)
+            for lane, policy in self.policies.items()
+        }
+        # A read first: this runs every few seconds, and an idle daemon should not take the
+        # SQLite write lock for nothing.
+        async with self.db.read() as conn:
+            if not await has_stale_sending(conn, started_before=now - min(stale.values())):
+                return 0
         async with self.db.write() as conn:
-            changed = await recover_stale_sending(
-                conn, started_before=now - self.stale_sending, now=now
-            )
+            changed = await recover_stale_sending(conn, now=now, stale_after=stale)
         if changed:
             logger.warning(
                 "{} outbox message(s) were interrupted while sending: reconciling", changed
@@ -215,7 +257,7 @@ class OutboxSender:
     # -- one step ----------------------------------------------------------------------------
     async def run_once(self, hotel_id: int, now: datetime | None = None) -> SendReport:
         """Reconcile, claim and send for one hotel (rules in the module docstring). Never
-        sleeps; sends at most the tokens available. Raises database errors only."""
+        sleeps; sends at most the tokens available per lane. Raises database errors only."""
         now = (now or self.clock()).astimezone(UTC)
         report = SendReport()
         client = self.clients(hotel_id)
@@ -236,56 +278,61 @@ class OutboxSender:
             report.counts["held"] += 1
             return report
         await self._reconcile(hotel_id, client, state, unknown, now, report)
-        tokens = min(self.batch, state.bucket.available(now.timestamp()))
-        if tokens <= 0:
+        now_s = now.timestamp()
+        limits = {
+            lane: min(self.batch, state.buckets[lane].available(now_s)) for lane in LANE_ORDER
+        }
+        if not any(limits.values()):
             return report
+        ready = await self._claim(hotel_id, limits, now, report)
+        if ready is None:
+            return report
+        outcomes: list[_Outcome] = []
+        for index, item in enumerate(ready):
+            # Claims never exceed the tokens, so this only fails after a 429 drained them.
+            if not state.buckets[item.lane].take(now_s):
+                outcomes.append(_Outcome(item, _Result.GIVE_BACK, "rate limited: waiting"))
+                continue
+            outcome = await self._send_one(hotel_id, client, state, item, now)
+            outcomes.append(outcome)
+            if outcome.result is _Result.GIVE_BACK:  # the hotel is held now
+                reason = state.hold_reason or "hotel held"
+                rest = ready[index + 1 :]
+                outcomes.extend(_Outcome(other, _Result.GIVE_BACK, reason) for other in rest)
+                break
+        await self._record(outcomes, now, report)
+        return report
+
+    async def _claim(
+        self, hotel_id: int, limits: Mapping[Lane, int], now: datetime, report: SendReport
+    ) -> list[OutboxItem] | None:
+        """Claim due rows (one write transaction, fenced by the lease). Automated rows whose
+        reason to be sent disappeared are cancelled here. None = the lease is not ours."""
         async with self.db.write() as conn:
             if not await self._holds_lease(conn, hotel_id):
                 report.counts["not_ours"] += 1
-                return report
-            items = await claim_due(conn, hotel_id=hotel_id, now=now, limit=tokens)
+                return None
+            items = await claim_due(conn, hotel_id=hotel_id, now=now, limits=limits)
             # Automated messages may have waited hours (quiet hours, daily cap): re-check
             # what could have changed since they were decided.
             automated = [i for i in items if i.kind in AUTOMATED_KINDS]
+            if not automated:
+                return items
             chats = sorted({i.chat_id for i in automated})
-            facts = await self.guest_facts(conn, hotel_id, chats) if chats else {}
+            facts = await self.guest_facts(conn, hotel_id, chats)
             withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
             ready: list[OutboxItem] = []
             for item in items:
+                reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
                 fact = facts.get(item.chat_id)
-                reason = withdrawn.get(item.id)
                 if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
                     reason = "guest opted out"
-                if reason is not None and item.kind in AUTOMATED_KINDS:
+                if reason is not None:
                     await mark_cancelled(conn, item.id, reason=reason, now=now)
                     report.counts["cancelled"] += 1
                 else:
                     ready.append(item)
-        for index, item in enumerate(ready):
-            # Claims never exceed the tokens, so this only fails after a 429 drained them.
-            if not state.bucket.take(now.timestamp()):
-                await self._give_back(ready[index:], "rate limited: waiting", now, report)
-                break
-            if await self._send_one(hotel_id, client, state, item, now, report):
-                await self._give_back(
-                    ready[index + 1 :], state.hold_reason or "hotel held", now, report
-                )
-                break
-        return report
-
-    async def _give_back(
-        self, items: list[OutboxItem], reason: str, now: datetime, report: SendReport
-    ) -> None:
-        """Claimed rows not attempted: back to pending untouched (no attempt spent)."""
-        if not items:
-            return
-        async with self.db.write() as conn:
-            for item in items:
-                await mark_retry(
-                    conn, item.id, available_at=item.available_at, error=reason, now=now,
-                    count_attempt=False,
-                )  # fmt: skip
-                report.counts["held"] += 1
+            return ready
 
     async def _send_one(
         self,
@@ -294,87 +341,91 @@ class OutboxSender:
         state: _HotelState,
         item: OutboxItem,
         now: datetime,
-        report: SendReport,
-    ) -> bool:
-        """Send one claimed row and record the outcome. Returns True if the hotel is now
-        held."""
+    ) -> _Outcome:
+        """Send one claimed row; the outcome is recorded later with the step's others.
+        A GIVE_BACK outcome means the hotel is held now."""
+        policy = self.policies[item.lane]
         log = logger.bind(hotel_id=hotel_id, outbox_id=item.id)
         try:
-            id_message = await client.send_message(item.chat_id, item.text)
+            id_message = await client.send_message(
+                item.chat_id, item.text, timeout_s=policy.send_timeout_s
+            )
         except NetworkError as exc:
             if exc.request_sent:
-                return await self._unknown(item, f"{exc}", now, report)
-            return await self._retry(item, f"{exc}", now, report)
+                return self._unknown(item, f"{exc}")
+            return self._retry(item, f"{exc}", now)
         except RateLimited as exc:
-            pause_s = exc.retry_after_s or self.retry_base_s
-            state.bucket.drain_until(now.timestamp(), pause_s)
-            return await self._retry(item, f"{exc}", now, report, hint_s=exc.retry_after_s)
+            # The instance's limit: every lane of the hotel pauses.
+            for lane, bucket in state.buckets.items():
+                pause_s = exc.retry_after_s or self.policies[lane].retry_base_s
+                bucket.drain_until(now.timestamp(), pause_s)
+            return self._retry(item, f"{exc}", now, hint_s=exc.retry_after_s)
         except ServerError as exc:
             if exc.maybe_applied:
-                return await self._unknown(item, f"{exc}", now, report)
-            return await self._retry(item, f"{exc}", now, report)
+                return self._unknown(item, f"{exc}")
+            return self._retry(item, f"{exc}", now)
         except BadResponse as exc:
-            return await self._unknown(item, f"{exc}", now, report)
+            return self._unknown(item, f"{exc}")
         except (InstanceNotReady, Unauthorized, QuotaExceeded) as exc:
             state.held_until = now + self.hold
             state.hold_reason = str(exc)
             log.warning("hotel cannot send ({}): holding its outbox", exc)
-            async with self.db.write() as conn:
-                await mark_retry(
-                    conn, item.id, available_at=item.available_at, error=str(exc), now=now,
-                    count_attempt=False,
-                )  # fmt: skip
-            report.counts["held"] += 1
-            return True
+            return _Outcome(item, _Result.GIVE_BACK, str(exc))
         except BadRequest as exc:
             log.error("outbox message rejected by Green API: {}", exc)
-            async with self.db.write() as conn:
-                await mark_failed(conn, item.id, error=str(exc), now=now)
-            report.counts["failed"] += 1
-            return False
+            return _Outcome(item, _Result.FAILED, str(exc))
         except GreenApiError as exc:  # any other class: treat as ambiguous, never resend blind
-            return await self._unknown(item, f"{exc}", now, report)
+            return self._unknown(item, f"{exc}")
         except Exception as exc:  # e.g. the client closed under us: ambiguous as well
-            return await self._unknown(item, type(exc).__name__, now, report)
-        async with self.db.write() as conn:
-            await mark_sent(conn, item.id, id_message=id_message, now=now)
-        report.counts["sent"] += 1
+            return self._unknown(item, type(exc).__name__)
         log.debug("sent outbox message as {}", id_message)
-        return False
+        return _Outcome(item, _Result.SENT, id_message=id_message)
 
-    async def _retry(
-        self,
-        item: OutboxItem,
-        error: str,
-        now: datetime,
-        report: SendReport,
-        *,
-        hint_s: float | None = None,
-    ) -> bool:
-        async with self.db.write() as conn:
-            if item.attempts >= self.max_attempts:
-                await mark_failed(
-                    conn, item.id, error=f"gave up after {item.attempts}: {error}", now=now
-                )
-                report.counts["failed"] += 1
-                return False
-            delay_s = retry_delay_s(
-                item.attempts, base_s=self.retry_base_s, max_s=self.retry_max_s, hint_s=hint_s
-            )
-            await mark_retry(
-                conn, item.id, available_at=now + timedelta(seconds=delay_s), error=error, now=now
-            )
-        report.counts["retry"] += 1
-        return False
+    def _retry(
+        self, item: OutboxItem, error: str, now: datetime, *, hint_s: float | None = None
+    ) -> _Outcome:
+        policy = self.policies[item.lane]
+        if item.attempts >= policy.max_attempts:
+            return _Outcome(item, _Result.FAILED, f"gave up after {item.attempts}: {error}")
+        delay_s = retry_delay_s(
+            item.attempts, base_s=policy.retry_base_s, max_s=policy.retry_max_s, hint_s=hint_s
+        )
+        return _Outcome(item, _Result.RETRY, error, available_at=now + timedelta(seconds=delay_s))
 
-    async def _unknown(
-        self, item: OutboxItem, error: str, now: datetime, report: SendReport
-    ) -> bool:
-        async with self.db.write() as conn:
-            await mark_unknown(conn, item.id, error=error, now=now)
-        report.counts["unknown"] += 1
+    def _unknown(self, item: OutboxItem, error: str) -> _Outcome:
         logger.bind(outbox_id=item.id).warning("send outcome unknown ({}): will reconcile", error)
-        return False
+        return _Outcome(item, _Result.UNKNOWN, error)
+
+    async def _record(self, outcomes: list[_Outcome], now: datetime, report: SendReport) -> None:
+        """Every outcome of a step in one write transaction (compare-and-set per row)."""
+        if not outcomes:
+            return
+        async with self.db.write() as conn:
+            for o in outcomes:
+                item = o.item
+                if o.result is _Result.SENT:
+                    assert o.id_message is not None
+                    await mark_sent(conn, item.id, id_message=o.id_message, now=now)
+                    report.counts["sent"] += 1
+                    report.counts[f"sent:{item.lane}"] += 1
+                elif o.result is _Result.RETRY:
+                    assert o.available_at is not None
+                    await mark_retry(
+                        conn, item.id, available_at=o.available_at, error=o.error or "", now=now
+                    )
+                    report.counts["retry"] += 1
+                elif o.result is _Result.UNKNOWN:
+                    await mark_unknown(conn, item.id, error=o.error or "", now=now)
+                    report.counts["unknown"] += 1
+                elif o.result is _Result.FAILED:
+                    await mark_failed(conn, item.id, error=o.error or "", now=now)
+                    report.counts["failed"] += 1
+                else:  # not attempted: back to pending untouched (no attempt spent)
+                    await mark_retry(
+                        conn, item.id, available_at=item.available_at, error=o.error or "",
+                        now=now, count_attempt=False,
+                    )  # fmt: skip
+                    report.counts["held"] += 1
 
     # -- reconciliation ----------------------------------------------------------------------
     async def _reconcile(
@@ -387,17 +438,19 @@ class OutboxSender:
         report: SendReport,
     ) -> None:
         """Settle `unknown` rows (read just before) by the rule in the module docstring."""
-        ripe = [
-            u
-            for u in unknown
-            if now - (u.sending_started_at or u.available_at) >= self.reconcile_after
-        ]
+
+        def age_s(item: OutboxItem) -> float:
+            return (now - _started(item)).total_seconds()
+
+        ripe = [u for u in unknown if journal_due(self.policies[u.lane], age_s(u))]
         if not ripe:
             return
-        if state.journal_at is not None and now - state.journal_at < self.journal_interval:
+        deciding = any(age_s(u) >= self.policies[u.lane].resend_after_s for u in ripe)
+        interval = timedelta(seconds=1) if deciding else self.journal_interval
+        if state.journal_at is not None and now - state.journal_at < interval:
             return
         state.journal_at = now
-        oldest = min(u.sending_started_at or u.available_at for u in ripe)
+        oldest = min(_started(u) for u in ripe)
         minutes = min(1440, math.ceil((now - oldest).total_seconds() / 60) + 5)
         try:
             journal = await client.last_outgoing_messages(minutes=minutes)
@@ -412,7 +465,7 @@ class OutboxSender:
         async with self.db.write() as conn:
             taken = await known_id_messages(conn, hotel_id=hotel_id, ids=[e[0] for e in entries])
             for item in ripe:
-                started = (item.sending_started_at or item.available_at).timestamp()
+                started = _started(item).timestamp()
                 match = next(
                     (
                         e
@@ -430,21 +483,21 @@ class OutboxSender:
                         taken.add(match[0])
                         report.counts["reconciled"] += 1
                     continue
-                age = now - (item.sending_started_at or item.available_at)
-                if age < self.reconcile_window:
-                    continue
-                if item.attempts >= self.max_attempts:
+                policy = self.policies[item.lane]
+                decision = settle_unknown(
+                    policy, age_s=age_s(item), attempts=item.attempts, evidence=False
+                )
+                if decision is UnknownOutcome.GIVE_UP:
                     # Every attempt ended ambiguous and left no trace: stop and show it.
                     if await mark_failed(
-                        conn, item.id, now=now, from_states=("unknown",),
+                        conn, item.id, now=now, from_states=(_UNKNOWN,),
                         error=f"no trace at Green API after {item.attempts} ambiguous attempts",
                     ):  # fmt: skip
                         report.counts["failed"] += 1
-                    continue
-                if await mark_retry(
+                elif decision is UnknownOutcome.RESEND and await mark_retry(
                     conn, item.id, available_at=now,
                     error="no trace of the message at Green API: sending again", now=now,
-                    from_states=("unknown",),
+                    from_states=(_UNKNOWN,),
                 ):  # fmt: skip
                     report.counts["requeued"] += 1
 
@@ -468,18 +521,12 @@ class OutboxSender:
                 waiting.set()
 
     async def _hotels_with_work(self) -> set[int]:
-        """Hotels with outbox rows a step could act on (pending, sending, unknown)."""
         async with self.db.read() as conn:
-            rows = await conn.execute(
-                select(OutboxMessage.hotel_id)
-                .where(OutboxMessage.state.in_(("pending", "sending", "unknown")))
-                .distinct()
-            )
-            return {int(row[0]) for row in rows}
+            return await hotels_with_work(conn, now=self.clock())
 
     async def _tick(self) -> None:
         """Every `poll_s`: one query for all hotels, then wake only the loops of hotels that
-        have outbox work (rows due later, unknown rows to reconcile)."""
+        have outbox work now (rows due, rows to recover or reconcile)."""
         while not self._stopping.is_set():
             try:
                 self.wake(await self._hotels_with_work())
@@ -512,7 +559,7 @@ class OutboxSender:
         while not self._stopping.is_set():
             try:
                 # Also after start-up: a row a crashed process left in `sending` moments
-                # before this one started becomes unknown once it is `stale_sending_s` old.
+                # before this one started becomes unknown once it is stale for its lane.
                 await self.recover()
             except Exception as exc:
                 logger.warning("outbox recovery failed: {}", type(exc).__name__)
@@ -527,7 +574,7 @@ class OutboxSender:
                     self._hotel_loop(hotel_id), name=f"outbox-sender-{hotel_id}"
                 )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=5.0)
+                await asyncio.wait_for(self._stopping.wait(), timeout=2.0)
 
     async def _hotel_loop(self, hotel_id: int) -> None:
         # Runs a step when woken: at start, by wake() (e.g. an alert was enqueued) or by

@@ -14,6 +14,7 @@ Long messages are never keywords.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Final, Literal
 
 KeywordIntent = Literal["stop", "start"]
@@ -164,3 +165,10 @@ def confirmation_text(intent: KeywordIntent, language: str | None) -> str:
     primary = (language or FALLBACK_LANGUAGE).strip().lower().replace("_", "-").split("-")[0]
     texts = _CONFIRMATIONS.get(primary, _CONFIRMATIONS[FALLBACK_LANGUAGE])
     return texts[intent]
+
+
+def confirmation_key(intent: KeywordIntent, chat_id: str, local_day: date) -> str:
+    """The outbox idempotency key of a STOP/START confirmation: one per guest, intent and
+    hotel-local day. A guest who sends STOP a thousand times gets one confirmation that day
+    (the opt-out itself applies at the first); STOP then START still confirms each."""
+    return f"keyword:{intent}:{local_day.isoformat()}:{chat_id}"

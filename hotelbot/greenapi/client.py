@@ -163,9 +163,15 @@ class GreenApiClient:
         return bool(data["result"])
 
     async def send_message(
-        self, chat_id: str, text: str, *, quoted_message_id: str | None = None
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        quoted_message_id: str | None = None,
+        timeout_s: float | None = None,
     ) -> str:
-        """Queue a text message at Green API; returns its idMessage.
+        """Queue a text message at Green API; returns its idMessage. `timeout_s` overrides
+        the client's request timeout (staff alerts use a shorter one).
 
         NOT idempotent: on NetworkError(request_sent=True) or a 502/504 ServerError the message
         may have been queued. Callers must reconcile before resending (see the outbox).
@@ -173,7 +179,7 @@ class GreenApiClient:
         body: dict[str, Any] = {"chatId": chat_id, "message": text}
         if quoted_message_id:
             body["quotedMessageId"] = quoted_message_id
-        data = await self._call_json("POST", "sendMessage", body=body)
+        data = await self._call_json("POST", "sendMessage", body=body, timeout_s=timeout_s)
         if not isinstance(data, dict) or not isinstance(data.get("idMessage"), str):
             raise BadResponse("sendMessage", 'expected {"idMessage": str}')
         return str(data["idMessage"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +21,15 @@ class HotelPolicy:
     alert_cooldown_min: int
     staff_pause_h: float
     groups_as_guests: bool
+    timezone: str = "UTC"
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ValueError, KeyError):  # validated on import; a broken row must not stall
+            zone = ZoneInfo("UTC")
+        object.__setattr__(self, "zone", zone)
 
     def is_guest_chat(self, chat_id: str) -> bool:
         """Guest conversations: personal/@lid chats, groups only with groups_as_guests, and
@@ -37,8 +47,9 @@ async def load_hotel_policies(conn: AsyncConnection) -> dict[int, HotelPolicy]:
         Hotel.alert_cooldown_min,
         Hotel.staff_pause_h,
         Hotel.groups_as_guests,
+        Hotel.timezone,
     )
     return {
-        r[0]: HotelPolicy(r[0], r[1], r[2] or None, int(r[3]), float(r[4]), bool(r[5]))
+        r[0]: HotelPolicy(r[0], r[1], r[2] or None, int(r[3]), float(r[4]), bool(r[5]), r[6])
         for r in await conn.execute(query)
     }

@@ -63,6 +63,18 @@ class Hotel(Base):
     groups_as_guests: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     check_in_time: Mapped[str] = mapped_column(String(5), server_default="15:00")
     check_out_time: Mapped[str] = mapped_column(String(5), server_default="11:00")
+    # The alert path (domain/alerts.py): staff language, escalation, staff quiet hours and
+    # what each kind of non-text guest signal does (alert | digest | ignore).
+    staff_language: Mapped[str | None] = mapped_column(String(8))
+    escalation_chat_id: Mapped[str | None] = mapped_column(String(64))
+    escalate_after_min: Mapped[float] = mapped_column(Float, server_default="10")
+    alert_quiet_hours: Mapped[str] = mapped_column(String(11), server_default="")
+    signal_call: Mapped[str] = mapped_column(String(8), server_default="alert")
+    signal_voice_note: Mapped[str] = mapped_column(String(8), server_default="alert")
+    signal_photo: Mapped[str] = mapped_column(String(8), server_default="digest")
+    signal_video: Mapped[str] = mapped_column(String(8), server_default="digest")
+    signal_document: Mapped[str] = mapped_column(String(8), server_default="digest")
+    signal_location: Mapped[str] = mapped_column(String(8), server_default="digest")
     # Last known Green API instance state (authorized, notAuthorized, ...), from
     # stateInstanceChanged notifications or getStateInstance.
     instance_state: Mapped[str | None] = mapped_column(String(32))
@@ -148,7 +160,8 @@ class OutboxMessage(Base):
     "alert:<message id>", "trigger:<trigger>:<stay>:<scheduled time>"), in the same
     transaction as the decision that caused it, so a retried producer never enqueues twice.
     The sender moves rows pending -> sending (committed before the HTTP call) -> sent | failed
-    | unknown (outcome ambiguous: reconciled from Green API before any resend).
+    | unknown (outcome ambiguous: reconciled from Green API before any resend). `lane`
+    (domain.outbox.Lane) decides the order and pace; `urgent` rows go first in their lane.
     """
 
     __tablename__ = "outbox"
@@ -156,12 +169,15 @@ class OutboxMessage(Base):
         UniqueConstraint("hotel_id", "idempotency_key"),
         Index("ix_outbox_due", "state", "available_at"),
         Index("ix_outbox_id_message", "hotel_id", "id_message"),
+        Index("ix_outbox_lane_due", "hotel_id", "lane", "state", "available_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     hotel_id: Mapped[int] = mapped_column(ForeignKey("hotels.id", ondelete="CASCADE"))
     idempotency_key: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(32))  # alert | trigger | optout | manual | ...
+    kind: Mapped[str] = mapped_column(String(32))  # domain.outbox.OutboxKind
+    lane: Mapped[str] = mapped_column(String(16), server_default="automated")
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     chat_id: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), server_default="pending")

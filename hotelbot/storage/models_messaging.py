@@ -75,6 +75,9 @@ class Conversation(Base):
     open_alert_id: Mapped[int | None] = mapped_column(BigId)
     suppressed_alerts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_suppressed_message_id: Mapped[int | None] = mapped_column(BigId)
+    # When staff last answered or acknowledged this guest (any route): messages needing
+    # attention sent before it are handled (they leave `messages list --attention`).
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -122,6 +125,7 @@ class Message(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))
     analyser: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))  # domain.categories
     analysed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -129,10 +133,27 @@ class Message(Base):
 
 class Alert(Base):
     """A staff alert about one message (at most one per message). `outbox_id` is NULL when
-    the hotel has no staff chat (state "unsent"); `more_count` = messages summarised with it."""
+    the hotel has no staff chat (state "unsent"); `more_count` = messages summarised with it.
+
+    `reference` is the short number staff see and may quote ("#12"), unique per hotel.
+    `acknowledged_at`/`acknowledged_via` (domain.alerts.AckRoute) close it; an open alert
+    is escalated once (`escalated_at`, and the outbox rows of the escalation and reminder).
+    `signal` names a non-text guest signal (domain.alerts.SignalKind) when that raised it.
+    """
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("hotel_id", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("hotel_id", "message_id"),
+        Index("uq_alerts_hotel_reference", "hotel_id", "reference", unique=True),
+        Index(
+            "ix_alerts_open",
+            "hotel_id",
+            "created_at",
+            sqlite_where=text("acknowledged_at IS NULL AND escalated_at IS NULL"),
+            postgresql_where=text("acknowledged_at IS NULL AND escalated_at IS NULL"),
+        ),
+        Index("ix_alerts_conversation", "conversation_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     hotel_id: Mapped[int] = mapped_column(ForeignKey("hotels.id", ondelete="CASCADE"))
@@ -145,4 +166,13 @@ class Alert(Base):
     more_count: Mapped[int] = mapped_column(Integer, server_default="0")
     state: Mapped[str] = mapped_column(String(16))  # queued | unsent
     outbox_id: Mapped[int | None] = mapped_column(BigId)
+    category: Mapped[str | None] = mapped_column(String(32))
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=_FALSE)
+    signal: Mapped[str | None] = mapped_column(String(16))
+    reference: Mapped[int | None] = mapped_column(Integer)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_via: Mapped[str | None] = mapped_column(String(16))
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    escalation_outbox_id: Mapped[int | None] = mapped_column(BigId)
+    reminder_outbox_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,17 +1,31 @@
-"""Enqueueing into the outbox (producers' side). The sender owns the rest of the life cycle."""
+"""The outbox table: producers enqueue, the sender claims, sends and settles.
+
+Producers call `enqueue` inside the transaction that makes the decision; the rest of the life
+cycle (domain.outbox.OutboxState) belongs to the sender (daemon/sender.py) and to the
+processor's evidence (`record_echo`, `record_delivery_status`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.outbox import LANE_ORDER, Lane, OutboxState, default_lane
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.types import utcnow
+
+_PENDING = OutboxState.PENDING.value
+_SENDING = OutboxState.SENDING.value
+_SENT = OutboxState.SENT.value
+_UNKNOWN = OutboxState.UNKNOWN.value
+_FAILED = OutboxState.FAILED.value
+_CANCELLED = OutboxState.CANCELLED.value
 
 
 async def enqueue(
@@ -23,11 +37,15 @@ async def enqueue(
     chat_id: str,
     text: str,
     available_at: datetime | None = None,
+    lane: Lane | None = None,
+    urgent: bool = False,
 ) -> int | None:
     """Add a message to send; returns its id, or None if that key was enqueued before.
 
     Idempotent by (hotel_id, idempotency_key): call it inside the transaction that makes the
     decision, so a crash/retry of the producer can never enqueue the same message twice.
+    `lane` defaults to the kind's lane (domain.outbox.default_lane); `urgent` rows go first
+    within their lane (emergencies).
     """
     now = utcnow()
     insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(OutboxMessage)
@@ -36,9 +54,11 @@ async def enqueue(
             hotel_id=hotel_id,
             idempotency_key=idempotency_key,
             kind=kind,
+            lane=(lane or default_lane(kind)).value,
+            urgent=urgent,
             chat_id=chat_id,
             text=text,
-            state="pending",
+            state=_PENDING,
             available_at=available_at or now,
             created_at=now,
             updated_at=now,
@@ -52,14 +72,26 @@ async def enqueue(
     return None if row is None else int(row[0])
 
 
+async def cancel_pending(conn: AsyncConnection, outbox_ids: list[int], *, reason: str) -> int:
+    """Cancel these rows if they are still pending (e.g. the escalation of an alert that was
+    acknowledged meanwhile). Rows already sending or sent are left alone. Idempotent."""
+    if not outbox_ids:
+        return 0
+    now = utcnow()
+    result = await conn.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.state == _PENDING)
+        .values(state=_CANCELLED, last_error=reason, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 async def record_delivery_status(
     conn: AsyncConnection, *, hotel_id: int, id_message: str, status: str
 ) -> bool:
     """Apply an outgoingMessageStatus to the outbox row with that idMessage. Monotonic:
     sent < delivered < read never goes backwards; failed/noAccount are terminal.
     Returns True if a row changed. Idempotent (a duplicate status changes nothing)."""
-    from sqlalchemy import select, update
-
     rank = {"sent": 1, "delivered": 2, "read": 3}
     row = (
         await conn.execute(
@@ -77,7 +109,7 @@ async def record_delivery_status(
         return False
     values: dict[str, object] = {"delivery_status": status, "updated_at": utcnow()}
     if status in ("failed", "noAccount"):
-        values["state"] = "failed"
+        values["state"] = _FAILED
         values["last_error"] = f"Green API status {status}"
     await conn.execute(update(OutboxMessage).where(OutboxMessage.id == row[0]).values(**values))
     return True
@@ -94,8 +126,6 @@ async def record_echo(
     marked sent, so the sender never sends it again. Returns the row id, or None.
     Idempotent: a duplicate echo matches the row by idMessage and changes nothing more.
     """
-    from sqlalchemy import select, update
-
     now = utcnow()
     by_id = (
         await conn.execute(
@@ -105,11 +135,11 @@ async def record_echo(
         )
     ).first()
     if by_id is not None:
-        if by_id[1] in ("sending", "unknown", "pending"):
+        if by_id[1] in (_SENDING, _UNKNOWN, _PENDING):
             await conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == by_id[0])
-                .values(state="sent", sent_at=now, updated_at=now)
+                .values(state=_SENT, sent_at=now, updated_at=now)
             )
         return int(by_id[0])
     if text is None:
@@ -121,7 +151,7 @@ async def record_echo(
                 OutboxMessage.hotel_id == hotel_id,
                 OutboxMessage.chat_id == chat_id,
                 OutboxMessage.text == text,
-                OutboxMessage.state.in_(("sending", "unknown")),
+                OutboxMessage.state.in_((_SENDING, _UNKNOWN)),
                 OutboxMessage.id_message.is_(None),
             )
             .order_by(OutboxMessage.id)
@@ -133,23 +163,23 @@ async def record_echo(
     await conn.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == candidate[0])
-        .values(state="sent", id_message=id_message, sent_at=now, updated_at=now)
+        .values(state=_SENT, id_message=id_message, sent_at=now, updated_at=now)
     )
     return int(candidate[0])
 
 
 # --- the sender's side ---------------------------------------------------------------------
 #
-# Life cycle: pending --claim--> sending --HTTP 200--> sent
+# Life cycle (domain.outbox.OutboxState): pending --claim--> sending --HTTP 200--> sent
 #                                   |--surely not sent (connect error, 429, 500/503,
 #                                   |   instance not ready)--> pending (available_at later)
 #                                   |--ambiguous (read timeout, 502/504)--> unknown
 #                                   '--our request is wrong (other 4xx)--> failed
-#             unknown --echo or journal match--> sent;  --no trace after the window--> pending
+#             unknown --echo or journal match--> sent;  --no trace in time--> pending
 # Every transition out of `sending`/`unknown` is a compare-and-set on the state, so an echo
 # that marked the row sent meanwhile is never overwritten.
 
-FINAL_STATES = ("sent", "failed", "cancelled")
+FINAL_STATES = (_SENT, _FAILED, _CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,59 +197,78 @@ class OutboxItem:
     last_error: str | None
     delivery_status: str | None
     created_at: datetime
+    lane: Lane = Lane.AUTOMATED
+    urgent: bool = False
 
 
 _ITEM_COLUMNS = [
     OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.kind, OutboxMessage.chat_id,
     OutboxMessage.text, OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.available_at,
     OutboxMessage.sending_started_at, OutboxMessage.id_message, OutboxMessage.last_error,
-    OutboxMessage.delivery_status, OutboxMessage.created_at,
+    OutboxMessage.delivery_status, OutboxMessage.created_at, OutboxMessage.lane,
+    OutboxMessage.urgent,
 ]  # fmt: skip
 
 
 def _item(row: Any) -> OutboxItem:
-    return OutboxItem(*row)
+    values = list(row)
+    try:
+        values[13] = Lane(values[13])
+    except ValueError:
+        values[13] = Lane.AUTOMATED
+    values[14] = bool(values[14])
+    return OutboxItem(*values)
 
 
 async def claim_due(
-    conn: AsyncConnection, *, hotel_id: int, now: datetime, limit: int
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    now: datetime,
+    limits: Mapping[Lane, int],
 ) -> list[OutboxItem]:
-    """Move up to `limit` due pending rows (available_at <= now, oldest first) to `sending`
-    and return them. Commit before any HTTP call: a crash then leaves `sending`, which
-    start-up treats as unknown. On PostgreSQL rows locked by another claimer are skipped."""
-    if limit <= 0:
-        return []
-    query = (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.hotel_id == hotel_id,
-            OutboxMessage.state == "pending",
-            OutboxMessage.available_at <= now,
+    """Move due pending rows (available_at <= now) to `sending` and return them: at most
+    `limits[lane]` per lane, lanes in LANE_ORDER, within a lane urgent rows first, then the
+    oldest. Commit before any HTTP call: a crash then leaves `sending`, which recovery treats
+    as ambiguous. On PostgreSQL rows locked by another claimer are skipped."""
+    ids: list[int] = []
+    for lane in LANE_ORDER:
+        limit = limits.get(lane, 0)
+        if limit <= 0:
+            continue
+        query = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.hotel_id == hotel_id,
+                OutboxMessage.lane == lane.value,
+                OutboxMessage.state == _PENDING,
+                OutboxMessage.available_at <= now,
+            )
+            .order_by(OutboxMessage.urgent.desc(), OutboxMessage.available_at, OutboxMessage.id)
+            .limit(limit)
         )
-        .order_by(OutboxMessage.available_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = [int(r[0]) for r in await conn.execute(query)]
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids.extend(int(r[0]) for r in await conn.execute(query))
     if not ids:
         return []
     await conn.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == "pending")
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == _PENDING)
         .values(
-            state="sending",
+            state=_SENDING,
             attempts=OutboxMessage.attempts + 1,
             sending_started_at=now,
             updated_at=now,
         )
     )
     rows = await conn.execute(
-        select(*_ITEM_COLUMNS)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == "sending")
-        .order_by(OutboxMessage.available_at, OutboxMessage.id)
+        select(*_ITEM_COLUMNS).where(OutboxMessage.id.in_(ids), OutboxMessage.state == _SENDING)
     )
-    return [_item(r) for r in rows]
+    rank = {lane: index for index, lane in enumerate(LANE_ORDER)}
+    items = [_item(r) for r in rows]
+    items.sort(key=lambda i: (rank[i.lane], not i.urgent, i.available_at, i.id))
+    return items
 
 
 async def _transition(
@@ -241,8 +290,8 @@ async def mark_sent(
     return await _transition(
         conn,
         outbox_id,
-        ("sending", "unknown", "sent"),
-        {"state": "sent", "id_message": id_message, "sent_at": now, "updated_at": now,
+        (_SENDING, _UNKNOWN, _SENT),
+        {"state": _SENT, "id_message": id_message, "sent_at": now, "updated_at": now,
          "last_error": None},
     )  # fmt: skip
 
@@ -255,13 +304,13 @@ async def mark_retry(
     error: str,
     now: datetime,
     count_attempt: bool = True,
-    from_states: tuple[str, ...] = ("sending",),
+    from_states: tuple[str, ...] = (_SENDING,),
 ) -> bool:
     """Back to pending, due at `available_at` (the request surely had no effect, or a
     reconciliation found no trace). `count_attempt=False` gives back the attempt (a hotel
     hold is not the message's fault)."""
     values: dict[str, Any] = {
-        "state": "pending",
+        "state": _PENDING,
         "available_at": available_at,
         "last_error": error,
         "updated_at": now,
@@ -274,7 +323,7 @@ async def mark_retry(
 async def mark_unknown(conn: AsyncConnection, outbox_id: int, *, error: str, now: datetime) -> bool:
     """The request may have been applied: reconcile before any resend."""
     return await _transition(
-        conn, outbox_id, ("sending",), {"state": "unknown", "last_error": error, "updated_at": now}
+        conn, outbox_id, (_SENDING,), {"state": _UNKNOWN, "last_error": error, "updated_at": now}
     )
 
 
@@ -284,10 +333,10 @@ async def mark_failed(
     *,
     error: str,
     now: datetime,
-    from_states: tuple[str, ...] = ("sending",),
+    from_states: tuple[str, ...] = (_SENDING,),
 ) -> bool:
     return await _transition(
-        conn, outbox_id, from_states, {"state": "failed", "last_error": error, "updated_at": now}
+        conn, outbox_id, from_states, {"state": _FAILED, "last_error": error, "updated_at": now}
     )
 
 
@@ -298,15 +347,15 @@ async def mark_cancelled(
     return await _transition(
         conn,
         outbox_id,
-        ("pending", "sending"),
-        {"state": "cancelled", "last_error": reason, "updated_at": now},
+        (_PENDING, _SENDING),
+        {"state": _CANCELLED, "last_error": reason, "updated_at": now},
     )
 
 
 async def list_unknown(conn: AsyncConnection, *, hotel_id: int) -> list[OutboxItem]:
     rows = await conn.execute(
         select(*_ITEM_COLUMNS)
-        .where(OutboxMessage.hotel_id == hotel_id, OutboxMessage.state == "unknown")
+        .where(OutboxMessage.hotel_id == hotel_id, OutboxMessage.state == _UNKNOWN)
         .order_by(OutboxMessage.id)
     )
     return [_item(r) for r in rows]
@@ -325,19 +374,56 @@ async def known_id_messages(conn: AsyncConnection, *, hotel_id: int, ids: list[s
 
 
 async def recover_stale_sending(
-    conn: AsyncConnection, *, started_before: datetime, now: datetime
+    conn: AsyncConnection, *, now: datetime, stale_after: Mapping[Lane, timedelta]
 ) -> int:
-    """Rows left in `sending` by a crash (started before `started_before`) become unknown.
-    The age bound spares rows another live daemon is sending right now."""
+    """Rows left in `sending` by a crash become unknown once `stale_after[lane]` old
+    (measured from sending_started_at). The age bound spares rows a live sender (this
+    process, or another daemon) is sending right now; it must exceed the lane's send
+    timeout. Returns how many rows changed. Idempotent."""
+    conditions = [
+        and_(
+            OutboxMessage.lane == lane.value,
+            OutboxMessage.sending_started_at < now - stale_after[lane],
+        )
+        for lane in LANE_ORDER
+        if lane in stale_after
+    ]
+    if not conditions:
+        return 0
     result = await conn.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.state == "sending",
-            OutboxMessage.sending_started_at < started_before,
-        )
-        .values(state="unknown", last_error="interrupted while sending", updated_at=now)
+        .where(OutboxMessage.state == _SENDING, or_(*conditions))
+        .values(state=_UNKNOWN, last_error="interrupted while sending", updated_at=now)
     )
     return int(result.rowcount or 0)
+
+
+async def has_stale_sending(conn: AsyncConnection, *, started_before: datetime) -> bool:
+    """Whether any row has been `sending` since before `started_before` (cheap pre-check of
+    `recover_stale_sending`)."""
+    query = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.state == _SENDING, OutboxMessage.sending_started_at < started_before)
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def hotels_with_work(conn: AsyncConnection, *, now: datetime) -> set[int]:
+    """Hotels with outbox rows a sender step could act on now: pending rows that are due,
+    rows in `sending` (recovery) or `unknown` (reconciliation). Rows deferred to later
+    (quiet hours, daily cap) do not wake anyone until they are due."""
+    rows = await conn.execute(
+        select(OutboxMessage.hotel_id)
+        .where(
+            or_(
+                and_(OutboxMessage.state == _PENDING, OutboxMessage.available_at <= now),
+                OutboxMessage.state.in_((_SENDING, _UNKNOWN)),
+            )
+        )
+        .distinct()
+    )
+    return {int(row[0]) for row in rows}
 
 
 async def list_outbox(
@@ -361,7 +447,7 @@ async def next_available_at(conn: AsyncConnection, *, hotel_id: int) -> datetime
     value = (
         await conn.execute(
             select(func.min(OutboxMessage.available_at)).where(
-                OutboxMessage.hotel_id == hotel_id, OutboxMessage.state == "pending"
+                OutboxMessage.hotel_id == hotel_id, OutboxMessage.state == _PENDING
             )
         )
     ).scalar()

@@ -40,9 +40,11 @@ from hotelbot.domain.events import (
 )
 from hotelbot.domain.optout import (
     KeywordIntent,
+    confirmation_key,
     confirmation_language,
     confirmation_text,
 )
+from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.sentiment import Verdict
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
 from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
@@ -238,6 +240,7 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
             "reason": None,
             "language": None,
             "analyser": None,
+            "category": None,
             "analysed_at": None,
         }
     return {
@@ -247,6 +250,7 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
         "reason": verdict.reason[:200],
         "language": verdict.language[:8],
         "analyser": verdict.analyser[:32],
+        "category": verdict.category.value if verdict.category else None,
         "analysed_at": at,
     }
 
@@ -257,7 +261,8 @@ def _message_upsert(conn: AsyncConnection) -> Insert:
     replaced = [
         "conversation_id", "kind", "type_message", "sender_id", "sender_name", "text",
         "undecryptable", "target_id", "sent_at", "notification_id", "sentiment", "score",
-        "requires_attention", "reason", "language", "analyser", "analysed_at", "updated_at",
+        "requires_attention", "reason", "language", "analyser", "category", "analysed_at",
+        "updated_at",
     ]  # fmt: skip
     upsert: Insert = stmt.on_conflict_do_update(
         index_elements=[Message.hotel_id, Message.chat_id, Message.id_message],
@@ -349,7 +354,10 @@ async def _apply_messages(
             attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason))
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
     for item, item_event, item_at, is_first in followups:
-        await _after_message(conn, item, item_event, item_at, is_first, ids, convs, guests, hooks)
+        await _after_message(
+            conn, hotels[item.hotel_id], item, item_event, item_at, is_first, ids, convs,
+            guests, hooks,
+        )  # fmt: skip
     await write_states(conn, guests, convs, now)
 
 
@@ -471,6 +479,7 @@ async def _decide_alerts(
 
 async def _after_message(
     conn: AsyncConnection,
+    hotel: HotelPolicy,
     work: Work,
     event: MessageEvent,
     sent_at: datetime,
@@ -488,11 +497,12 @@ async def _after_message(
     guest = guests[key]
     if work.keyword is not None and event.text:
         language = confirmation_language(event.text, guest.language)
+        local_day = sent_at.astimezone(hotel.zone).date()
         await enqueue(
             conn,
             hotel_id=work.hotel_id,
-            idempotency_key=f"keyword:{message_id}",
-            kind="optout" if work.keyword == "stop" else "optin",
+            idempotency_key=confirmation_key(work.keyword, event.chat_id, local_day),
+            kind=OutboxKind.OPTOUT if work.keyword == "stop" else OutboxKind.OPTIN,
             chat_id=event.chat_id,
             text=confirmation_text(work.keyword, language),
         )
