@@ -34,6 +34,7 @@ from typing import Final
 from hotelbot.domain.rules.language import UNDETERMINED, detect_language
 from hotelbot.domain.rules.lexicon import (
     EMPTY_ENTRY,
+    GAP,
     Lexicon,
     Phrase,
     PhraseKind,
@@ -42,7 +43,7 @@ from hotelbot.domain.rules.lexicon import (
 )
 from hotelbot.domain.rules.attention import decide
 from hotelbot.domain.rules.labels import Cue
-from hotelbot.domain.rules.reading import INFO_TOPIC, Reading
+from hotelbot.domain.rules.reading import Reading
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.rules.translit import Transliterator
 from hotelbot.domain.sentiment import Sentiment, Verdict
@@ -70,11 +71,15 @@ URGENT_VALENCE: Final = -1.5
 COMPLAINT_POSITIVE_FLOOR: Final = 0.45
 REQUEST_POSITIVE_FLOOR: Final = 0.5
 QUESTION_DAMPING: Final = 0.8
+_TRIPLE_RE: Final = re.compile(r"(\w)\1\1")
+CLEARLY_POSITIVE: Final = 0.45  # a tone this positive outweighs a lone problem word
 _CLOCK_RE: Final = re.compile(r"\d{1,2}[:.]\d{2}")
 # Cues whose words are request markers: consumed, like the `[requests]` markers, so "need"
 # or "would like" do not count as sentiment too. Other cues leave their words to the
 # sentiment and problem tables.
 _CONSUMING_CUES: Final = frozenset({Cue.STAFF, Cue.ASK, Cue.NEED})
+# Question phrases of several words keep their words to themselves ("do we need", "how much").
+_CONSUMING_PHRASES: Final = frozenset({Cue.QUESTION, Cue.INFO})
 # Words that carry no content of their own: a message of only these and "?" is a bare ping.
 _FILLER_CUES: Final = frozenset({Cue.OPENER, Cue.THANKS, Cue.PING})
 EXCESS_VALENCE: Final = -0.8
@@ -172,8 +177,10 @@ class RuleAnalyser:
                 state.sarcasm = _SARCASM_END_RE.search(text) is not None
             if not state.sarcasm and state.negative_seen and (state.repeat_word or "ну" in text):
                 state.sarcasm = _SARCASM_CUE_RE.search(text.replace("ё", "е")) is not None
-        if state.words == state.filler and (state.question_marks or Cue.PING in state.cues):
-            state.follow_ups.append("ping")  # "hello??", "???", "ау": a bare ping after silence
+        if state.words == state.filler and "ping" not in state.follow_ups:
+            if state.question_marks or Cue.PING in state.cues or _TRIPLE_RE.search(text):
+                # "hello??", "???", "ау", "hellooooo": a bare ping after silence
+                state.follow_ups.append("ping")
         if Cue.NOW in state.cues and state.clock_times and state.numbers >= 2:
             state.follow_ups.append("ordered time")  # "ordered at 8, it is 9:15 now"
 
@@ -190,7 +197,9 @@ class RuleAnalyser:
         else:
             sentiment = Sentiment.NEUTRAL
 
-        decision = decide(state, sentiment is Sentiment.NEGATIVE)
+        decision = decide(
+            state, sentiment is Sentiment.NEGATIVE, score >= CLEARLY_POSITIVE and not state.sarcasm
+        )
         if decision.problem and score < COMPLAINT_POSITIVE_FLOOR:
             sentiment = Sentiment.NEGATIVE
             score = min(score, -0.3)
@@ -243,6 +252,7 @@ class RuleAnalyser:
         count = len(tokens)
         for index, token in enumerate(tokens):
             text, kind, caps = token
+            state.position = index
             if kind == PUNCT:
                 if not neg_used:
                     state.total += neg_bare * state.weight
@@ -267,14 +277,17 @@ class RuleAnalyser:
                 state.s_numbers += 1
                 if _CLOCK_RE.fullmatch(text):
                     state.clock_times += 1
+                else:
+                    state.amounts.append(text)
                 continue
+            if kind == WORD:
+                state.words += 1
+                state.s_words += 1
             if index <= skip_until:
                 continue
             leading = state.lead
-            if kind == WORD:
-                state.words += 1
-                if index > state.opener_until:
-                    state.lead = False
+            if kind == WORD and index > state.opener_until:
+                state.lead = False
             entry: TokenEntry = entry_of(text)
             if entry is EMPTY_ENTRY:
                 continue  # most tokens: nothing to do
@@ -318,6 +331,7 @@ class RuleAnalyser:
                     neg_used = True
                 neg_until = -1
                 state.close_clause()
+                state.contrasts.append(index)
                 state.total *= BEFORE_CONTRAST
                 state.weight = AFTER_CONTRAST
                 continue
@@ -427,13 +441,7 @@ class RuleAnalyser:
                 state.s_staff = True
                 consumed = max(consumed, end)
             elif kind == PhraseKind.TOPIC:
-                label = phrase.label
-                if label == INFO_TOPIC:
-                    state.s_cues.add(Cue.INFO)
-                elif label:
-                    state.s_actions.append(label)
-                else:
-                    state.s_generic = True
+                state.add_action(phrase.label, index)
             elif kind == PhraseKind.SARCASM:
                 state.sarcasm = True
                 consumed = max(consumed, end)
@@ -441,10 +449,17 @@ class RuleAnalyser:
                 cues = phrase.label.split("|")
                 if not _FILLER_CUES.isdisjoint(cues) and index > state.filler_until:
                     state.filler += end - index + 1  # greetings, thanks, pings: no content
+                    state.s_filler += end - index + 1
                     state.filler_until = end
+                gapless = GAP not in phrase.elements
                 for cue in cues:
+                    if cue == Cue.QUESTION and phrase.length == 1 and not leading:
+                        continue  # "which", "when" inside a statement ask nothing
                     _cue(cue, state, index, end, leading)
-                    if cue in _CONSUMING_CUES:
+                    if gapless and (
+                        cue in _CONSUMING_CUES or (end > index and cue in _CONSUMING_PHRASES)
+                    ):
+                        # "do we need" asks; its "need" states no need
                         consumed = max(consumed, end)
         return consumed
 
@@ -468,8 +483,13 @@ def _cue(cue: str, state: Reading, index: int, end: int, leading: bool) -> None:
         state.s_ask = True
     elif cue == Cue.NEED:
         state.s_need = True
+    elif cue == Cue.INFO:
+        state.add_info(index)
+        return
+    elif cue == Cue.DENIAL:
+        state.denials.append((state.s_index, index))
     elif cue == Cue.RESOLVED:
-        state.resolved_at = index
+        state.resolved_at = end  # "working again": its own "again" is no relapse
     elif cue == Cue.AGAIN:
         state.again_at = index
     state.s_cues.add(cue)

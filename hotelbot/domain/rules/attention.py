@@ -30,7 +30,7 @@ from typing import Final
 
 from hotelbot.domain.categories import AttentionCategory, EmergencyKind
 from hotelbot.domain.rules.labels import EMERGENCY_KINDS, Cue, split_label
-from hotelbot.domain.rules.reading import GENERIC_REQUEST, Reading
+from hotelbot.domain.rules.reading import GENERIC_REQUEST, Complaint, Reading
 
 __all__ = ["Decision", "decide"]
 
@@ -51,6 +51,9 @@ _BARE_HELP: Final = frozenset({"help", "emergency"})
 _TONE_EXCUSES: Final = frozenset(
     {Cue.OUTSIDE, Cue.LEAVING, Cue.DENIAL, Cue.RESOLVED, Cue.THANKS}
 )
+# Cues that make a one-word problem a figure of speech, and cues that keep it a problem.
+_WEAK_EXCUSES: Final = frozenset({Cue.OUTSIDE, Cue.LEAVING})
+_STILL_BAD: Final = frozenset({Cue.AGAIN, Cue.REMINDER, Cue.RHETORICAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +72,10 @@ class Decision:
 _NOBODY: Final = Decision(False, None, (), "", False, False)
 
 
-def decide(reading: Reading, negative_tone: bool) -> Decision:
-    """The attention decision for one message. Pure; never raises for a well-formed reading."""
+def decide(reading: Reading, negative_tone: bool, positive_tone: bool) -> Decision:
+    """The attention decision for one message. Pure; never raises for a well-formed reading.
+
+    `negative_tone` / `positive_tone`: the message's tone is negative / clearly positive."""
     cues = reading.cues
     kinds: list[EmergencyKind] = []
     urgency = False
@@ -78,6 +83,8 @@ def decide(reading: Reading, negative_tone: bool) -> Decision:
     named: list[str] = []  # urgent details: "fire", "lift", "medical"
     for label in reading.urgent:
         detail = split_label(label)[1]
+        if not detail:
+            continue  # "fire exit", "emergency number": named, not happening
         kind = EMERGENCY_KINDS.get(detail)
         if kind is None:
             urgency = True  # "asap", "срочно": hurry, the category comes from the rest
@@ -87,10 +94,10 @@ def decide(reading: Reading, negative_tone: bool) -> Decision:
         if kind not in kinds:
             kinds.append(kind)
 
-    problems = _problems(reading)
+    problems = _problems(reading, positive_tone)
     requests = [_request(label) for label in reading.requests]
-    if kinds and bare_help and (problems or requests):
-        kinds = []  # "please help, the wifi is down": the wifi is what needs someone
+    if kinds and bare_help and (problems or requests or positive_tone or Cue.THANKS in cues):
+        kinds = []  # "please help, the wifi is down", "thanks for your help"
     if kinds:
         details = [k.value for k in kinds] + named
         details += [d for _, d in problems] + [d for _, d in requests]
@@ -134,35 +141,57 @@ def _request(label: str) -> tuple[AttentionCategory, str]:
     return category or AttentionCategory.OTHER, detail
 
 
-def _problems(reading: Reading) -> list[tuple[AttentionCategory, str]]:
+def _problems(reading: Reading, positive_tone: bool) -> list[tuple[AttentionCategory, str]]:
     """(category, detail) of every problem still standing after fixes, denials and weather."""
     cues = reading.cues
     found: list[tuple[AttentionCategory, str]] = []
     solved = (
         Cue.RESOLVED in cues
         and reading.resolved_at >= reading.last_problem_at
-        and reading.again_at < reading.resolved_at
+        and reading.again_at <= reading.resolved_at
     )
-    outside = Cue.OUTSIDE in cues
-    for label, sentence in zip(reading.complaints, reading.complaint_sentences, strict=True):
-        category, detail = split_label(label)
+    # a lone problem word in a message of praise, weather or goodbyes is a figure of speech
+    # ("the tiramisu was dangerous", "freezing in the best way", "already missing this place")
+    weak_excused = bool(cues & _WEAK_EXCUSES) or (
+        positive_tone and not reading.sarcasm and not cues & _STILL_BAD
+    )
+    for complaint in reading.complaints:
+        category, detail = split_label(complaint.label)
         category = category or AttentionCategory.COMPLAINT
         if category is AttentionCategory.FOLLOW_UP:
             found.append((category, detail))  # "still waiting" is not undone by "fixed"
             continue
-        if solved or sentence in reading.denied_sentences:
+        if solved or _denied(reading, complaint):
             continue
-        if outside and detail in _VAGUE:
+        if weak_excused and (complaint.weak or detail in _VAGUE):
             continue
         found.append((category, detail))
+    if reading.money and (reading.discrepancy or _amounts_disagree(reading)):
+        # "we agreed 80, you charged 120", "two holds of 350 and 350": stated as plain facts
+        found.append((AttentionCategory.BILLING, "amount"))
     found.extend((AttentionCategory.FOLLOW_UP, detail) for detail in reading.follow_ups)
-    if reading.sarcasm and negative_or_problem(reading):
+    if reading.sarcasm and (reading.negative_seen or reading.complaints):
         found.append((AttentionCategory.COMPLAINT, "sarcasm"))
     return found
 
 
-def negative_or_problem(reading: Reading) -> bool:
-    return reading.negative_seen or bool(reading.complaints)
+def _denied(reading: Reading, complaint: Complaint) -> bool:
+    """Whether a denial in the complaint's sentence covers it: no "but" between them
+    ("the TV is fine, it was on the wrong input"; not "the room is fine but the AC is dead")."""
+    for sentence, at in reading.denials:
+        if sentence != complaint.sentence:
+            continue
+        low, high = min(at, complaint.at), max(at, complaint.at)
+        if not any(low < c < high for c in reading.contrasts):
+            return True
+    return False
+
+
+def _amounts_disagree(reading: Reading) -> bool:
+    amounts = reading.amounts
+    if reading.currency and len(amounts) >= 2:
+        return True
+    return len(amounts) != len(set(amounts))  # "350 and 350": the same charge twice
 
 
 def _only_questions(reading: Reading) -> bool:

@@ -10,12 +10,12 @@ sentence:
   a table), named by ``[request_topics]`` with its category ("transport: taxi");
 - a **request** is a sentence that asks for an action: addressed to staff ("could you",
   "please", a Russian imperative "закажите", an English sentence that starts with "bring"),
-  or a stated need ("we need a taxi"), or asking whether it is possible ("can I get a late
+  a stated need ("we need a taxi"), or asking whether it is possible ("can I get a late
   checkout?", "можно полотенце?");
-- a question for a fact is no request ("what time is breakfast", "can I bring my dog",
-  "is it possible to walk to the beach"): a question word or the guest's own action makes a
-  sentence informational unless what it names is something staff hand over (towels, a cot,
-  an invoice: "is there an iron?" is a request);
+- a **question for a fact** is no request: one that asks to be told something ("tell me",
+  "подскажите") before it names an action, one built on a question word ("is there a kettle
+  in the rooms?", "what time is breakfast"), and asking permission for the guest's own doing
+  ("can I bring my dog", "is it possible to hire a car here");
 - cues that steer the whole message (a problem reported as fixed, a denial, weather, sad to
   leave, a reminder, a bare ping, a wait counted in hours, an amount other than agreed) are
   collected here and weighed in `hotelbot.domain.rules.attention`.
@@ -23,17 +23,16 @@ sentence:
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.rules.labels import WEAK, Cue, split_label
 
-__all__ = ["INFO_TOPIC", "Reading"]
+__all__ = ["GENERIC_REQUEST", "INFO_TOPIC", "Complaint", "Reading"]
 
 INFO_TOPIC: Final = "info"  # a request topic that marks a question for information
 COMPLAINT_VALENCE: Final = -2.0
-# What staff hand over or change: asking whether there is one is asking for one ("is there an
-# iron?", "is late check-out possible?").
+# Things staff hand over: "Towels?" or "Extra pillows for 204?" asks for them.
 DELIVERABLE: Final = frozenset(
     {
         AttentionCategory.HOUSEKEEPING_ITEM,
@@ -45,49 +44,66 @@ DELIVERABLE: Final = frozenset(
 GENERIC_REQUEST: Final = "request"
 
 
+class Complaint(NamedTuple):
+    """One problem found: its label, where it was, and whether a single word made it."""
+
+    label: str
+    sentence: int
+    at: int  # token index (the end of the clause for an amenity + fault)
+    weak: bool  # one word ("dangerous", "freezing"): praise or weather can outweigh it
+
+
 class Reading:
     """Mutable state of one pass over a message (one instance per call; small)."""
 
     __slots__ = (
+        "again_at",
+        "amounts",
         "clause_faults",
         "clause_mark",
         "clause_objects",
+        "clock_times",
         "complaints",
+        "contrasts",
         "cues",
+        "currency",
+        "denials",
+        "discrepancy",
         "exclaims",
         "filler",
         "filler_until",
         "follow_ups",
-        "question_marks",
+        "info_sentences",
         "known",
         "last_problem_at",
         "lead",
+        "money",
         "negative_seen",
         "numbers",
         "opener_until",
-        "clock_times",
-        "info_sentences",
-        "problem_sentence",
+        "position",
+        "question_marks",
         "repeat_word",
         "requests",
         "resolved_at",
-        "again_at",
-        "sarcasm",
+        "s_action_at",
         "s_actions",
         "s_ask",
         "s_cues",
+        "s_filler",
         "s_generic",
         "s_imperative",
         "s_index",
+        "s_info_at",
         "s_need",
         "s_not_imperative",
         "s_numbers",
         "s_ordered",
         "s_staff",
+        "s_words",
+        "sarcasm",
         "sentence_positive",
         "sentences",
-        "denied_sentences",
-        "complaint_sentences",
         "total",
         "urgent",
         "weight",
@@ -100,18 +116,15 @@ class Reading:
         self.exclaims = 0
         self.known = 0
         self.words = 0
+        self.position = 0  # index of the token being read
         self.sarcasm = False
         self.negative_seen = False  # a negative word, problem or complaint occurred
         self.repeat_word = False  # "another", "опять"...: needed by the "great, another" pattern
         self.sentence_positive = 0.0
-        self.complaints: list[str] = []  # problem labels, in order
-        self.complaint_sentences: list[int] = []  # the sentence of each complaint
+        self.complaints: list[Complaint] = []
         self.urgent: list[str] = []
-        self.follow_ups: list[str] = []  # details of waiting and reminder findings
-        self.filler = 0  # words that are greetings, thanks, pings or openers
-        self.filler_until = -1  # last token counted as filler
-        self.question_marks = 0
         self.requests: list[str] = []  # action labels of the sentences that ask for them
+        self.follow_ups: list[str] = []  # details of waiting and reminder findings
         self.cues: set[str] = set()  # every cue seen in the message
         self.clause_objects: list[str] = []
         self.clause_faults: list[str] = []
@@ -119,12 +132,19 @@ class Reading:
         self.last_problem_at = -1  # token index of the last problem or fault found
         self.resolved_at = -1  # token index of the last "fixed now"
         self.again_at = -1  # token index of the last "again" / "still"
-        self.problem_sentence = 0
+        self.contrasts: list[int] = []  # token indices of "but", "но"
+        self.denials: list[tuple[int, int]] = []  # (sentence, token index) of "nothing wrong"
+        self.filler = 0  # words that are greetings, thanks, pings or openers
+        self.filler_until = -1  # last token counted as filler
+        self.question_marks = 0
         self.numbers = 0
         self.clock_times = 0  # numbers written as times ("9:15", "8.30")
+        self.amounts: list[str] = []  # numbers that are no clock time
+        self.money = False  # a charge or payment named outside a question for a fact
+        self.discrepancy = False
+        self.currency = False
         self.sentences = 0  # sentences with at least one word
         self.info_sentences = 0  # sentences that ask for a fact and nothing else
-        self.denied_sentences: set[int] = set()
         # the sentence being read
         self.s_index = 0
         self.lead = True  # no content word yet in this sentence
@@ -137,13 +157,31 @@ class Reading:
         self.s_not_imperative = -1  # token index of an "извините"-like word
         self.s_generic = False
         self.s_actions: list[str] = []
+        self.s_action_at = -1
+        self.s_info_at = -1
         self.s_cues: set[str] = set()
         self.s_numbers = 0
+        self.s_words = 0
+        self.s_filler = 0
 
-    def add_complaint(self, label: str, at: int) -> None:
-        self.complaints.append(label)
-        self.complaint_sentences.append(self.s_index)
+    def add_complaint(self, label: str, at: int, weak: bool = False) -> None:
+        self.complaints.append(Complaint(label, self.s_index, at, weak))
         self.last_problem_at = max(self.last_problem_at, at)
+
+    def add_action(self, label: str, at: int) -> None:
+        if label == INFO_TOPIC:
+            self.add_info(at)
+        elif label:
+            self.s_actions.append(label)
+            if self.s_action_at < 0:
+                self.s_action_at = at
+        else:
+            self.s_generic = True
+
+    def add_info(self, at: int) -> None:
+        self.s_cues.add(Cue.INFO)
+        if self.s_info_at < 0:
+            self.s_info_at = at
 
     def close_clause(self) -> None:
         if self.clause_faults:
@@ -161,8 +199,8 @@ class Reading:
             if category:
                 self.negative_seen = True
                 # an amenity complaint names the clause better than a problem word inside it
-                self.complaints.insert(self.clause_mark, category)
-                self.complaint_sentences.insert(self.clause_mark, self.s_index)
+                complaint = Complaint(category, self.s_index, self.position, False)
+                self.complaints.insert(self.clause_mark, complaint)
                 self.total += COMPLAINT_VALENCE * self.weight
             self.clause_faults.clear()
         self.clause_objects.clear()
@@ -172,63 +210,75 @@ class Reading:
         """End the current sentence: decide whether it asked for an action."""
         self.close_clause()
         cues = self.s_cues
-        actions = [a for a in self.s_actions if a and not a.startswith(WEAK)]
-        if not actions:
-            actions = [a for a in self.s_actions if a]
-        if not self.lead:
+        if self.s_words:
             self.sentences += 1
-        if self.s_imperative or self.s_staff or self.s_need or self.s_ask or actions or cues:
-            self._judge_sentence(actions, cues, question)
+        informational = False
+        if self.s_imperative or self.s_staff or self.s_need or self.s_ask or self.s_actions:
+            informational = self._judge_sentence(cues, question)
+        elif Cue.QUESTION in cues or Cue.INFO in cues:
+            informational = True
+            self.info_sentences += 1
         if cues:
-            self._sentence_findings(cues)
+            self._sentence_findings(cues, informational)
         self.cues |= cues
         self.s_index += 1
         self.lead = True
         self.s_staff = self.s_ask = self.s_need = self.s_imperative = self.s_generic = False
         self.s_ordered = False
-        self.s_not_imperative = -1
+        self.s_not_imperative = self.s_action_at = self.s_info_at = -1
         self.s_actions.clear()
         self.s_cues = set()
-        self.s_numbers = 0
+        self.s_numbers = self.s_words = self.s_filler = 0
 
-    def _sentence_findings(self, cues: set[str]) -> None:
-        if Cue.DENIAL in cues:
-            self.denied_sentences.add(self.s_index)
+    def _sentence_findings(self, cues: set[str], informational: bool) -> None:
         if Cue.REMINDER in cues:
             self.follow_ups.append("reminder")
         if Cue.AGO in cues and Cue.TIME_UNIT in cues:
             self.follow_ups.append("waited")  # "two hours ago", "уже 40 минут"
-        if Cue.MONEY in cues and (
-            Cue.DISCREPANCY in cues or (Cue.CURRENCY in cues and self.s_numbers >= 2)
-        ):
-            # "we agreed 80, you charged 120": an amount other than agreed, stated as a fact
-            self.add_complaint("billing: amount", -1)
+        if Cue.PING in cues and self.s_words == self.s_filler:
+            self.follow_ups.append("ping")  # "Hello? Anyone there?"
         if Cue.RHETORICAL in cues:
-            self.add_complaint("complaint: rhetorical", -1)
+            self.add_complaint("complaint: rhetorical", self.position)
+        if not informational:
+            # "is the shuttle free or is there a charge?" asks; "we agreed 80" states
+            self.money = self.money or Cue.MONEY in cues
+            self.discrepancy = self.discrepancy or Cue.DISCREPANCY in cues
+            self.currency = self.currency or Cue.CURRENCY in cues
 
-    def _judge_sentence(self, actions: list[str], cues: set[str], question: bool) -> None:
-        if Cue.INFO in cues and not self.s_imperative:
+    def _judge_sentence(self, cues: set[str], question: bool) -> bool:
+        """Record the sentence's request, if it makes one. True when it asks for a fact."""
+        actions = [a for a in self.s_actions if not a.startswith(WEAK)] or self.s_actions
+        info_first = self.s_info_at >= 0 and (
+            self.s_action_at < 0 or self.s_info_at < self.s_action_at
+        )
+        if info_first and not self.s_ordered:
             # "could you tell me when...", "подскажите, пожалуйста": a question for a fact
             self.info_sentences += 1
-            return
+            return True
         staff = self.s_staff or self.s_imperative or self.s_need
         if actions:
-            deliverable = any(split_label(a)[0] in DELIVERABLE for a in actions)
             if staff:
                 self.requests.extend(actions)
-                return
-            if self.s_ask or question or Cue.QUESTION in cues:
-                informational = Cue.SELF in cues or Cue.QUESTION in cues
-                if informational and not deliverable:
-                    self.info_sentences += 1
-                    return
-                if self.s_ask or deliverable:
-                    self.requests.extend(actions)
-                    return
-            return
-        if self.s_ordered or ((self.s_staff or self.s_imperative) and self.s_generic):
+                return False
+            if self.s_ask:
+                if Cue.SELF in cues:
+                    self.info_sentences += 1  # "can I pay for the spa by card?"
+                    return True
+                self.requests.extend(actions)
+                return False
+            if question or Cue.QUESTION in cues:
+                deliverable = any(split_label(a)[0] in DELIVERABLE for a in actions)
+                if deliverable and Cue.QUESTION not in cues and Cue.SELF not in cues:
+                    self.requests.extend(actions)  # "Extra pillows for 204?"
+                    return False
+                self.info_sentences += 1  # "is there a kettle in the rooms?"
+                return True
+            return False
+        if self.s_ordered or (staff and self.s_generic):
             # "перезвоните мне", "please call me back": an order without a known object
             self.requests.append(GENERIC_REQUEST)
-            return
-        if Cue.QUESTION in cues or (question and self.s_ask):
+            return False
+        if Cue.QUESTION in cues or Cue.INFO in cues or (question and self.s_ask):
             self.info_sentences += 1
+            return True
+        return False
