@@ -7,9 +7,8 @@ rate of every no-attention category, and how often the flagged category was the 
 
 Run ``python -m tests.eval.score_attention`` (or ``make eval``) for the development parts.
 ``--part test`` scores the test parts: they are kept for the final figure, not for tuning.
-``--analyser rules`` (default) is the rule analyser alone; ``--analyser combined`` adds the
-packaged attention model when there is one (see tests/eval/train_attention.py). ``--errors N``
-prints N missed and N false alarms per language, ``--json FILE`` writes every figure.
+``--errors N`` prints N missed and N false alarms per language, ``--json FILE`` writes every
+figure.
 
 The data format is described in the set's README (one JSON object per line: id, text, lang,
 attention, sentiment, category, tags).
@@ -262,17 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("dev", "test"), default="dev")
     parser.add_argument("--lang", choices=LANGUAGES, action="append")
-    parser.add_argument("--analyser", choices=("rules", "combined"), default="rules")
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="folder of the parts")
     parser.add_argument("--errors", type=int, default=0, metavar="N")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
     args = parser.parse_args(argv)
-    if args.analyser == "combined":
-        from tests.eval.attention_model import combined_predictor
-
-        predict = combined_predictor()
-    else:
-        predict = rules_predictor()
+    predict = rules_predictor()
     out: list[str] = []
     figures: dict[str, object] = {}
     status = 0
@@ -293,4 +286,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -31,18 +31,17 @@ import math
 import re
 from typing import Final
 
+from hotelbot.domain.rules.attention import BARE_HELP, NO_FLOOR, decide
+from hotelbot.domain.rules.labels import Cue
 from hotelbot.domain.rules.language import UNDETERMINED, detect_language
 from hotelbot.domain.rules.lexicon import (
     EMPTY_ENTRY,
-    GAP,
     Lexicon,
     Phrase,
     PhraseKind,
     TokenEntry,
     matches,
 )
-from hotelbot.domain.rules.attention import decide
-from hotelbot.domain.rules.labels import Cue
 from hotelbot.domain.rules.reading import Reading
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.rules.translit import Transliterator
@@ -68,18 +67,14 @@ AFTER_CONTRAST: Final = 1.5
 PROBLEM_VALENCE: Final = -2.0
 URGENT_VALENCE: Final = -1.5
 # A complaint whose message is not clearly positive overall is negative in tone.
-COMPLAINT_POSITIVE_FLOOR: Final = 0.45
 REQUEST_POSITIVE_FLOOR: Final = 0.5
 QUESTION_DAMPING: Final = 0.8
+# Negators that deny a whole problem phrase after them ("never run out of"); "нет" and "no"
+# stand after or inside Russian and English complaints ("ответа нет, уже два часа").
+_PRE_NEGATORS: Final = frozenset(("not", "never", "не", "никогда"))
 _TRIPLE_RE: Final = re.compile(r"(\w)\1\1")
 CLEARLY_POSITIVE: Final = 0.45  # a tone this positive outweighs a lone problem word
 _CLOCK_RE: Final = re.compile(r"\d{1,2}[:.]\d{2}")
-# Cues whose words are request markers: consumed, like the `[requests]` markers, so "need"
-# or "would like" do not count as sentiment too. Other cues leave their words to the
-# sentiment and problem tables.
-_CONSUMING_CUES: Final = frozenset({Cue.STAFF, Cue.ASK, Cue.NEED})
-# Question phrases of several words keep their words to themselves ("do we need", "how much").
-_CONSUMING_PHRASES: Final = frozenset({Cue.QUESTION, Cue.INFO})
 # Words that carry no content of their own: a message of only these and "?" is a bare ping.
 _FILLER_CUES: Final = frozenset({Cue.OPENER, Cue.THANKS, Cue.PING})
 EXCESS_VALENCE: Final = -0.8
@@ -151,7 +146,12 @@ class RuleAnalyser:
 
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self._lexicon = lexicon if lexicon is not None else Lexicon.load()
-        self._translit = Transliterator(self._lexicon.knows_russian, self._lexicon.knows_english)
+        russian_stopwords = self._lexicon.stopwords.get("ru", frozenset())
+        self._translit = Transliterator(
+            self._lexicon.knows_russian,
+            self._lexicon.knows_english,
+            russian_stopwords.__contains__,
+        )
 
     @property
     def lexicon(self) -> Lexicon:
@@ -177,10 +177,13 @@ class RuleAnalyser:
                 state.sarcasm = _SARCASM_END_RE.search(text) is not None
             if not state.sarcasm and state.negative_seen and (state.repeat_word or "ну" in text):
                 state.sarcasm = _SARCASM_CUE_RE.search(text.replace("ё", "е")) is not None
-        if state.words == state.filler and "ping" not in state.follow_ups:
-            if state.question_marks or Cue.PING in state.cues or _TRIPLE_RE.search(text):
-                # "hello??", "???", "ау", "hellooooo": a bare ping after silence
-                state.follow_ups.append("ping")
+        if (
+            state.words == state.filler
+            and "ping" not in state.follow_ups
+            and (state.question_marks or Cue.PING in state.cues or _TRIPLE_RE.search(text))
+        ):
+            # "hello??", "???", "ау", "hellooooo": a bare ping after silence
+            state.follow_ups.append("ping")
         if Cue.NOW in state.cues and state.clock_times and state.numbers >= 2:
             state.follow_ups.append("ordered time")  # "ordered at 8, it is 9:15 now"
 
@@ -198,15 +201,19 @@ class RuleAnalyser:
             sentiment = Sentiment.NEUTRAL
 
         decision = decide(
-            state, sentiment is Sentiment.NEGATIVE, score >= CLEARLY_POSITIVE and not state.sarcasm
+            state,
+            sentiment is Sentiment.NEGATIVE,
+            score >= CLEARLY_POSITIVE and not state.sarcasm,
+            score,
         )
-        if decision.problem and score < COMPLAINT_POSITIVE_FLOOR:
+        if score < decision.tone_floor:
             sentiment = Sentiment.NEGATIVE
             score = min(score, -0.3)
         elif (
             decision.requires_attention
-            and not decision.problem
+            and decision.tone_floor == NO_FLOOR
             and decision.categories
+            and decision.reason != "request"  # a bare "bring it!" keeps its tone
             and -0.35 < score < REQUEST_POSITIVE_FLOOR
         ):
             # "Could you bring extra pillows, please? Thanks!" is a request, not praise.
@@ -304,6 +311,7 @@ class RuleAnalyser:
                     index <= neg_until,
                     index - neg_at <= 2,
                     leading,
+                    neg_at >= 0 and tokens[neg_at].text in _PRE_NEGATORS,
                 )
             if entry.imperative and state.s_not_imperative != index:
                 # "принесите", "закажите", "не убирайте": addressed to the hotel
@@ -388,6 +396,7 @@ class RuleAnalyser:
         negated: bool,
         denied: bool,
         leading: bool,
+        pre_negated: bool,
     ) -> int:
         """Apply the phrases that start at `index`; return the last token they consume
         (or -1 when none consumes tokens: objects, markers and topics only annotate)."""
@@ -396,8 +405,8 @@ class RuleAnalyser:
         following = tokens[index + 1].text if index + 1 < len(tokens) else ""
         for phrase in lexicon.candidates(entry, tokens[index].text, following):
             kind = phrase.kind
-            if kind in seen and kind != PhraseKind.CUE:
-                continue  # cues are not exclusive: "а не" is an opener and a discrepancy
+            if kind in seen:
+                continue  # the longest phrase of each kind wins ("do we need" over "need")
             if phrase.length > 1:
                 end = _match_end(phrase, tokens, index)
                 if end < 0:
@@ -413,20 +422,27 @@ class RuleAnalyser:
                 state.known += 1
                 consumed = max(consumed, end)
             elif kind == PhraseKind.PROBLEM:
-                if denied and phrase.length == 1:
-                    # "not dirty", "не грязно": the problem is denied
+                if denied and (phrase.length == 1 or pre_negated):
+                    # "not dirty", "не грязно", "never run out of": the problem is denied
                     state.total += 0.3 * state.weight
+                    _cue(Cue.DENIAL, state, index, end, leading)
                 else:
-                    state.add_complaint(phrase.label, index)
+                    state.add_complaint(phrase.label, index, phrase.length == 1)
                     state.total += PROBLEM_VALENCE * state.weight
                     state.negative_seen = True
                 consumed = max(consumed, end)
             elif kind == PhraseKind.URGENT:
-                if not (denied and phrase.length == 1):
+                if not phrase.label:
+                    state.urgent.append("")  # "fire exit": named, not happening
+                    consumed = max(consumed, end)
+                elif not (denied and phrase.length == 1):
                     state.urgent.append(phrase.label)
-                    state.negative_seen = True
-                    state.total += URGENT_VALENCE * state.weight
-                consumed = max(consumed, end)
+                    state.urgent_at = index
+                    if phrase.label not in BARE_HELP:
+                        # a bare "help" keeps its own valence: "thanks for the help"
+                        state.negative_seen = True
+                        state.total += URGENT_VALENCE * state.weight
+                        consumed = max(consumed, end)
             elif kind == PhraseKind.FAULT:
                 if not (denied and phrase.length == 1):
                     state.clause_faults.append(phrase.label)
@@ -446,21 +462,21 @@ class RuleAnalyser:
                 state.sarcasm = True
                 consumed = max(consumed, end)
             elif kind == PhraseKind.CUE:
+                if end <= state.cue_until:
+                    continue  # inside a longer cue: "do we need" asks, its "need" is no need
+                if end > index:
+                    state.cue_until = end
                 cues = phrase.label.split("|")
+                if Cue.CLOCK in cues and not (index and tokens[index - 1].kind == NUMBER):
+                    continue  # "8 am" is a time; "I am" is not
                 if not _FILLER_CUES.isdisjoint(cues) and index > state.filler_until:
                     state.filler += end - index + 1  # greetings, thanks, pings: no content
                     state.s_filler += end - index + 1
                     state.filler_until = end
-                gapless = GAP not in phrase.elements
                 for cue in cues:
                     if cue == Cue.QUESTION and phrase.length == 1 and not leading:
                         continue  # "which", "when" inside a statement ask nothing
                     _cue(cue, state, index, end, leading)
-                    if gapless and (
-                        cue in _CONSUMING_CUES or (end > index and cue in _CONSUMING_PHRASES)
-                    ):
-                        # "do we need" asks; its "need" states no need
-                        consumed = max(consumed, end)
         return consumed
 
 
@@ -475,21 +491,27 @@ def _cue(cue: str, state: Reading, index: int, end: int, leading: bool) -> None:
             state.s_imperative = True  # "Bring two towels", "Don't clean the room today"
         return
     elif cue == Cue.NOT_IMPERATIVE:
-        state.s_not_imperative = index
+        state.s_not_imperative = end  # "не волнуйтесь": its last word orders nothing
         return
     elif cue == Cue.STAFF:
         state.s_staff = True
     elif cue == Cue.ASK:
         state.s_ask = True
+        state.s_ask_at = index
     elif cue == Cue.NEED:
         state.s_need = True
     elif cue == Cue.INFO:
         state.add_info(index)
         return
+    elif cue == Cue.SELF:
+        if state.s_self_at < 0:
+            state.s_self_at = index
     elif cue == Cue.DENIAL:
         state.denials.append((state.s_index, index))
     elif cue == Cue.RESOLVED:
         state.resolved_at = end  # "working again": its own "again" is no relapse
+    elif cue == Cue.CLOCK:
+        state.clock_times += 1  # "at 8 am", "в 10 утра"
     elif cue == Cue.AGAIN:
         state.again_at = index
     state.s_cues.add(cue)

@@ -19,8 +19,8 @@ from hotelbot.domain.categories import AttentionCategory, EmergencyKind, parse_c
 
 __all__ = [
     "DETAIL_CATEGORY",
-    "WEAK",
     "EMERGENCY_KINDS",
+    "WEAK",
     "Cue",
     "split_label",
 ]
@@ -51,6 +51,8 @@ class Cue(StrEnum):
     MONEY = "money"  # a charge or a payment: "charged", "bill", "списали", "счет"
     CURRENCY = "currency"  # "eur", "$", "руб": marks a number as an amount
     TIME_UNIT = "time_unit"  # "hours", "minutes", "часа", "минут"
+    VERSUS = "versus"  # "whereas", "а", "хотя": two facts set against each other
+    CLOCK = "clock"  # "am", "pm", "утра", "вечера": the number before it is a time of day
     AGAIN = "again"  # "again", "still", "опять", "снова": a solved problem is back
     THANKS = "thanks"  # "thank you", "спасибо": gratitude
 

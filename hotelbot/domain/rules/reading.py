@@ -42,6 +42,8 @@ DELIVERABLE: Final = frozenset(
     }
 )
 GENERIC_REQUEST: Final = "request"
+# A wait counted in hours is no follow-up when it is the weather's or already over.
+_WAIT_EXCUSES: Final = frozenset({Cue.OUTSIDE, Cue.RESOLVED, Cue.THANKS})
 
 
 class Complaint(NamedTuple):
@@ -51,6 +53,7 @@ class Complaint(NamedTuple):
     sentence: int
     at: int  # token index (the end of the clause for an amenity + fault)
     weak: bool  # one word ("dangerous", "freezing"): praise or weather can outweigh it
+    cue: bool = False  # inferred from cues (a rhetorical question), not named by a problem word
 
 
 class Reading:
@@ -65,6 +68,7 @@ class Reading:
         "clock_times",
         "complaints",
         "contrasts",
+        "cue_until",
         "cues",
         "currency",
         "denials",
@@ -89,6 +93,7 @@ class Reading:
         "s_action_at",
         "s_actions",
         "s_ask",
+        "s_ask_at",
         "s_cues",
         "s_filler",
         "s_generic",
@@ -99,6 +104,7 @@ class Reading:
         "s_not_imperative",
         "s_numbers",
         "s_ordered",
+        "s_self_at",
         "s_staff",
         "s_words",
         "sarcasm",
@@ -106,6 +112,8 @@ class Reading:
         "sentences",
         "total",
         "urgent",
+        "urgent_at",
+        "versus",
         "weight",
         "words",
     )
@@ -123,6 +131,8 @@ class Reading:
         self.sentence_positive = 0.0
         self.complaints: list[Complaint] = []
         self.urgent: list[str] = []
+        self.urgent_at = -1  # token index of the last emergency word
+        self.versus = False  # two facts set against each other ("а", "whereas", "хотя")
         self.requests: list[str] = []  # action labels of the sentences that ask for them
         self.follow_ups: list[str] = []  # details of waiting and reminder findings
         self.cues: set[str] = set()  # every cue seen in the message
@@ -136,6 +146,7 @@ class Reading:
         self.denials: list[tuple[int, int]] = []  # (sentence, token index) of "nothing wrong"
         self.filler = 0  # words that are greetings, thanks, pings or openers
         self.filler_until = -1  # last token counted as filler
+        self.cue_until = -1  # last token of the cue phrase read last ("do we need" hides "need")
         self.question_marks = 0
         self.numbers = 0
         self.clock_times = 0  # numbers written as times ("9:15", "8.30")
@@ -151,6 +162,7 @@ class Reading:
         self.opener_until = -1  # last token of an opener ("hi", "good morning", "please")
         self.s_staff = False
         self.s_ask = False
+        self.s_ask_at = -1
         self.s_need = False
         self.s_imperative = False
         self.s_ordered = False  # a verb in the imperative mood ("принесите"), not a noun
@@ -159,13 +171,14 @@ class Reading:
         self.s_actions: list[str] = []
         self.s_action_at = -1
         self.s_info_at = -1
+        self.s_self_at = -1
         self.s_cues: set[str] = set()
         self.s_numbers = 0
         self.s_words = 0
         self.s_filler = 0
 
-    def add_complaint(self, label: str, at: int, weak: bool = False) -> None:
-        self.complaints.append(Complaint(label, self.s_index, at, weak))
+    def add_complaint(self, label: str, at: int, weak: bool = False, cue: bool = False) -> None:
+        self.complaints.append(Complaint(label, self.s_index, at, weak, cue))
         self.last_problem_at = max(self.last_problem_at, at)
 
     def add_action(self, label: str, at: int) -> None:
@@ -195,7 +208,9 @@ class Reading:
             elif self.clause_objects:
                 category = self.clause_objects[0]
             else:
-                category = special or next((f for f in self.clause_faults if f), "")
+                # without an amenity only a plain fault stands ("broken"); "sharp" or "loose"
+                # need something to be sharp or loose
+                category = next((f for f in self.clause_faults if f and f != special), "")
             if category:
                 self.negative_seen = True
                 # an amenity complaint names the clause better than a problem word inside it
@@ -225,20 +240,32 @@ class Reading:
         self.lead = True
         self.s_staff = self.s_ask = self.s_need = self.s_imperative = self.s_generic = False
         self.s_ordered = False
-        self.s_not_imperative = self.s_action_at = self.s_info_at = -1
+        self.s_not_imperative = self.s_action_at = self.s_info_at = self.s_ask_at = -1
+        self.s_self_at = -1
         self.s_actions.clear()
         self.s_cues = set()
         self.s_numbers = self.s_words = self.s_filler = 0
 
+    def add_follow_up(self, detail: str) -> None:
+        self.follow_ups.append(detail)
+        self.last_problem_at = max(self.last_problem_at, self.position)
+
     def _sentence_findings(self, cues: set[str], informational: bool) -> None:
         if Cue.REMINDER in cues:
-            self.follow_ups.append("reminder")
-        if Cue.AGO in cues and Cue.TIME_UNIT in cues:
-            self.follow_ups.append("waited")  # "two hours ago", "уже 40 минут"
+            self.add_follow_up("reminder")
+        if (
+            Cue.AGO in cues
+            and Cue.TIME_UNIT in cues
+            and not cues & _WAIT_EXCUSES
+            and self.sentence_positive <= 0
+        ):
+            self.add_follow_up("waited")  # "two hours ago", "уже 40 минут"
         if Cue.PING in cues and self.s_words == self.s_filler:
-            self.follow_ups.append("ping")  # "Hello? Anyone there?"
+            self.add_follow_up("ping")  # "Hello? Anyone there?"
+        if Cue.VERSUS in cues:
+            self.versus = True
         if Cue.RHETORICAL in cues:
-            self.add_complaint("complaint: rhetorical", self.position)
+            self.add_complaint("complaint: rhetorical", self.position, cue=True)
         if not informational:
             # "is the shuttle free or is there a charge?" asks; "we agreed 80" states
             self.money = self.money or Cue.MONEY in cues
@@ -248,8 +275,12 @@ class Reading:
     def _judge_sentence(self, cues: set[str], question: bool) -> bool:
         """Record the sentence's request, if it makes one. True when it asks for a fact."""
         actions = [a for a in self.s_actions if not a.startswith(WEAK)] or self.s_actions
-        info_first = self.s_info_at >= 0 and (
-            self.s_action_at < 0 or self.s_info_at < self.s_action_at
+        # "подскажите, где..." asks for a fact; "подскажите, можно заказать трансфер?" and
+        # "we'd love a transfer, whatever car you recommend" ask for the action
+        info_first = (
+            self.s_info_at >= 0
+            and (self.s_action_at < 0 or self.s_info_at < self.s_action_at)
+            and not self.s_info_at < self.s_ask_at
         )
         if info_first and not self.s_ordered:
             # "could you tell me when...", "подскажите, пожалуйста": a question for a fact
@@ -257,24 +288,29 @@ class Reading:
             return True
         staff = self.s_staff or self.s_imperative or self.s_need
         if actions:
+            if self.s_staff or self.s_ordered:
+                self.requests.extend(actions)
+                return False
+            if Cue.SELF in cues and (self.s_ask or self.s_self_at < self.s_action_at):
+                # "can I pay for the spa by card?", "хотим купить воды"; not "we need a car
+                # with a child seat to go to the zoo"
+                self.info_sentences += 1
+                return True
             if staff:
                 self.requests.extend(actions)
                 return False
             if self.s_ask:
-                if Cue.SELF in cues:
-                    self.info_sentences += 1  # "can I pay for the spa by card?"
-                    return True
                 self.requests.extend(actions)
                 return False
             if question or Cue.QUESTION in cues:
                 deliverable = any(split_label(a)[0] in DELIVERABLE for a in actions)
-                if deliverable and Cue.QUESTION not in cues and Cue.SELF not in cues:
+                if deliverable and Cue.QUESTION not in cues:
                     self.requests.extend(actions)  # "Extra pillows for 204?"
                     return False
                 self.info_sentences += 1  # "is there a kettle in the rooms?"
                 return True
             return False
-        if self.s_ordered or (staff and self.s_generic):
+        if self.s_ordered or ((self.s_staff or self.s_imperative) and self.s_generic):
             # "перезвоните мне", "please call me back": an order without a known object
             self.requests.append(GENERIC_REQUEST)
             return False

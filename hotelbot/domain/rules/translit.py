@@ -94,6 +94,10 @@ _LATIN_WORD_RE: Final = re.compile(r"[A-Za-z][A-Za-z'`]*[A-Za-z]|[A-Za-z]")
 _CYRILLIC_RE: Final = re.compile(r"[а-яА-ЯёЁ]")
 _LATIN_RE: Final = re.compile(r"[A-Za-z]")
 _LETTERS_RE: Final = re.compile(r"[^\W\d_]+")
+_EDGE_BLOCK_RE: Final = re.compile(
+    r"[A-Za-z]{2,}[а-яА-ЯёЁ]{2,}|[а-яА-ЯёЁ]{2,}[A-Za-z]{2,}", re.IGNORECASE
+)
+_BOUNDARY_RE: Final = re.compile(r"(?<=[A-Za-z])(?=[а-яА-ЯёЁ])|(?<=[а-яА-ЯёЁ])(?=[A-Za-z])")
 # Latin letters that look like Cyrillic ones, and back: "нoмер" (Latin o) is "номер".
 _TO_CYRILLIC_LOOK: Final = str.maketrans("aeopcxykmthbAEOPCXYKMTHB", "аеорсхукмтнвАЕОРСХУКМТНВ")
 _TO_LATIN_LOOK: Final = str.maketrans("аеорсхукмтнвАЕОРСХУКМТНВ", "aeopcxykmthbAEOPCXYKMTHB")
@@ -118,16 +122,19 @@ def _fix_word(match: re.Match[str]) -> str:
         return word
     cyrillic = sum(1 for ch in word if "\u0400" <= ch <= "\u04ff")
     latin = sum(1 for ch in word if ch.isascii() and ch.isalpha())
-    if cyrillic >= latin:
-        fixed = word.translate(_TO_CYRILLIC_LOOK)
-        if not any(ch.isascii() and ch.isalpha() for ch in fixed):
-            return fixed
-    else:
-        fixed = word.translate(_TO_LATIN_LOOK)
-        if not any("\u0400" <= ch <= "\u04ff" for ch in fixed):
-            return fixed
-    # a real mix ("wifiне"): keep both parts as separate words
-    return re.sub(r"(?<=[A-Za-z])(?=[а-яА-ЯёЁ])|(?<=[а-яА-ЯёЁ])(?=[A-Za-z])", " ", word)
+    to_cyrillic = word.translate(_TO_CYRILLIC_LOOK)
+    to_latin = word.translate(_TO_LATIN_LOOK)
+    if _EDGE_BLOCK_RE.fullmatch(word):
+        # two words run together ("wifiне"): a block of one script at an edge, not look-alike
+        # letters scattered inside a word ("нoмер")
+        return _BOUNDARY_RE.sub(" ", word)
+    cyrillic_ok = not any(ch.isascii() and ch.isalpha() for ch in to_cyrillic)
+    latin_ok = not any("\u0400" <= ch <= "\u04ff" for ch in to_latin)
+    if cyrillic_ok and (cyrillic >= latin or not latin_ok):
+        return to_cyrillic
+    if latin_ok:
+        return to_latin
+    return _BOUNDARY_RE.sub(" ", word)  # a real mix: keep both parts as separate words
 
 
 def to_cyrillic_candidates(word: str) -> list[str]:
@@ -186,13 +193,17 @@ class Transliterator:
     distinct word (results are cached, bounded). Thread-safe enough: concurrent use only
     risks recomputation."""
 
-    __slots__ = ("_is_english", "_is_russian", "_reading")
+    __slots__ = ("_is_english", "_is_function_word", "_is_russian", "_reading")
 
     def __init__(
-        self, is_russian: Callable[[str], bool], is_english: Callable[[str], bool]
+        self,
+        is_russian: Callable[[str], bool],
+        is_english: Callable[[str], bool],
+        is_function_word: Callable[[str], bool] = lambda word: False,
     ) -> None:
         self._is_russian = is_russian
         self._is_english = is_english
+        self._is_function_word = is_function_word
         # word -> (cyrillic reading or "" when none is known, is an English word)
         self._reading: dict[str, tuple[str, bool]] = {}
 
@@ -203,14 +214,18 @@ class Transliterator:
         words = _LATIN_WORD_RE.findall(text)
         if not words:
             return text
-        russian = english = 0
+        russian = english = strong = 0
         for raw in words:
-            reading, is_english = self._read(raw.lower())
+            word = raw.lower()
+            reading, is_english = self._read(word)
             if is_english:
                 english += 1
             elif reading:
                 russian += 1
-        if not russian or (russian < 2 and english) or russian <= english:
+                strong += word in _WHOLE_WORDS or self._is_function_word(reading)
+        # one Russian-looking word alone proves little ("compatability" reads as Russian
+        # stems too); two, or one that is a Russian function word ("ne", "mne"), do
+        if russian <= english or not (russian >= 2 or strong):
             return text
         return _LATIN_WORD_RE.sub(self._replace, text)
 
