@@ -25,8 +25,14 @@ from pydantic import (
 )
 
 from hotelbot.errors import ConfigError
+from hotelbot.files import read_text
+from hotelbot.url_policy import secret_url_problem
 
 DEFAULT_API_URL = "https://api.green-api.com"
+# api_token_env must name a variable with this prefix (docs: hotels.example.toml), so a
+# hotel row cannot point the daemon at another secret of its environment, such as the
+# database password or the LLM key, and send it to its api_url.
+TOKEN_ENV_PREFIX = "GREENAPI_TOKEN_"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CHAT_ID = re.compile(r"^(\d{5,20}@c\.us|[\d-]{5,40}@g\.us|\d{5,30}@lid)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -38,6 +44,18 @@ def parse_hhmm(value: str) -> time:
     if not match:
         raise ValueError(f"expected HH:MM (24 h), got {value!r}")
     return time(int(match.group(1)), int(match.group(2)))
+
+
+def token_env_problem(name: str) -> str | None:
+    """Why `name` may not be a hotel's api_token_env, or None."""
+    if not _ENV_NAME.match(name) or not name.startswith(TOKEN_ENV_PREFIX):
+        return (
+            f"an environment variable name starting with {TOKEN_ENV_PREFIX}, "
+            f"like {TOKEN_ENV_PREFIX}GRAND_RIGA"
+        )
+    if name == TOKEN_ENV_PREFIX:
+        return f"a name after the prefix, like {TOKEN_ENV_PREFIX}GRAND_RIGA"
+    return None
 
 
 def check_timezone(value: str) -> str:
@@ -92,8 +110,9 @@ class HotelSpec(BaseModel):
     @field_validator("api_token_env")
     @classmethod
     def _env(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.match(value):
-            raise ValueError("an environment variable name like GRAND_RIGA_TOKEN")
+        problem = None if value is None else token_env_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("api_url")
@@ -101,6 +120,9 @@ class HotelSpec(BaseModel):
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+(:\d+)?/?$", value):
             raise ValueError("scheme and host only, e.g. https://1101.api.greenapi.com")
+        problem = secret_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")
 
     @field_validator("timezone")
@@ -185,10 +207,9 @@ def validate_hotels(raw: list[Any], source: str) -> list[HotelSpec]:
 
 def load_hotels_file(path: Path) -> list[HotelSpec]:
     """Parse and validate a hotels TOML file. Raises ConfigError; returns at least one hotel."""
+    text = read_text(path, "hotels file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"hotels file not found: {path}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"hotels"})

@@ -59,9 +59,13 @@ _ANSI_DIM = "\x1b[2m"
 _ANSI_RESET = "\x1b[0m"
 
 # httpx logs every request URL at INFO, and Green API puts the token in the URL path;
-# sqlalchemy.engine at INFO logs SQL parameters, which hold guest text. These loggers stay at
-# WARNING unless the operator asked for DEBUG (and even then redaction still applies).
+# sqlalchemy.engine at INFO logs SQL statements. These loggers stay at WARNING unless the
+# operator asked for DEBUG (and even then redaction still applies).
 _CHATTY_LOGGERS = ("httpx", "httpcore", "openai", "sqlalchemy.engine", "aiosqlite")
+# Never below INFO, whatever the level: at DEBUG sqlalchemy.engine logs result rows (hotel
+# rows hold Green API tokens that are read before they can be registered for redaction, and
+# message rows hold guest text); statement parameters are hidden by the engines anyway.
+_NEVER_DEBUG_LOGGERS = ("sqlalchemy.engine",)
 
 
 def _priority(level_name: str, level_no: int) -> int:
@@ -226,6 +230,8 @@ def _route_stdlib_logging(level_no: int) -> None:
     chatty_level = level_no if level_no <= logging.DEBUG else logging.WARNING
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(chatty_level)
+    for name in _NEVER_DEBUG_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, chatty_level))
     logging.captureWarnings(True)
 
 

@@ -29,6 +29,15 @@ def state_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return base / "hotelbot"
 
 
+def state_dir_origin(environ: Mapping[str, str] = os.environ) -> str:
+    """Which rule chose `state_dir()`, for messages ("$STATE_DIRECTORY", ...)."""
+    if environ.get("STATE_DIRECTORY"):
+        return "$STATE_DIRECTORY"
+    if environ.get("XDG_STATE_HOME"):
+        return "$XDG_STATE_HOME/hotelbot"
+    return "~/.local/state/hotelbot"
+
+
 def default_database_url(environ: Mapping[str, str] = os.environ) -> str:
     return f"sqlite+aiosqlite:///{state_dir(environ) / 'hotelbot.sqlite3'}"
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hotelbot import files
 from hotelbot.domain.outbox import DEFAULT_POLICIES, Lane, LanePolicy
 from hotelbot.errors import ConfigError
 from hotelbot.paths import default_config_candidates, default_database_url
 from hotelbot.sentiment.settings import LlmSettings
+from hotelbot.url_policy import secret_url_problem
 
 _ENV_PREFIX = "HOTELBOT_"
 # Variables with the prefix that are not settings keys.
@@ -59,6 +61,16 @@ class DatabaseSettings(_Section):
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
                 f"(got {value.split('://')[0]}://...)"
             )
+        if value.startswith("sqlite+aiosqlite://"):
+            # A relative path depends on the current directory: the daemon (cwd /) and an
+            # admin command run elsewhere would open different files.
+            path = value.removeprefix("sqlite+aiosqlite:///").split("?")[0]
+            if path not in ("", ":memory:") and not path.startswith("/"):
+                raise ValueError(
+                    "a SQLite path must be absolute: sqlite+aiosqlite:////var/lib/hotelbot/"
+                    f"hotelbot.sqlite3 (four slashes), not a path relative to the current "
+                    f"directory ({path!r})"
+                )
         return value
 
 
@@ -184,6 +196,15 @@ class Settings(_Section):
     leases: LeaseSettings = LeaseSettings()
     outbox: OutboxSettings = OutboxSettings()
 
+    @field_validator("llm")
+    @classmethod
+    def _llm_key_over_https(cls, value: LlmSettings) -> LlmSettings:
+        # The API key travels in a header to base_url: never in clear over the network.
+        problem = secret_url_problem(value.base_url)
+        if problem is not None:
+            raise ValueError(f"base_url: {problem}")
+        return value
+
     def database_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """The database URL; a PostgreSQL URL without a password gets the `pg_password`
         credential (or HOTELBOT_PG_PASSWORD), so the password never sits in a config file."""
@@ -198,6 +219,57 @@ class Settings(_Section):
         return url
 
 
+@dataclass(frozen=True, slots=True)
+class DatabaseChoice:
+    """Which database this process opens and why. `url` may hold a password: connect with
+    it, print `shown`. `origin` says where the URL came from (a file and key, a variable or
+    the default state directory); `sqlite_path` is the file for SQLite, else None."""
+
+    url: str
+    shown: str
+    origin: str
+    sqlite_path: Path | None
+
+    @property
+    def location(self) -> str:
+        """ "SQLite file /var/lib/hotelbot/hotelbot.sqlite3" or the URL without password."""
+        if self.sqlite_path is not None:
+            return f"SQLite file {self.sqlite_path}"
+        return self.shown
+
+
+def database_choice(
+    settings: Settings, settings_path: Path | None, environ: Mapping[str, str] = os.environ
+) -> DatabaseChoice:
+    """The database `settings` select, with where that choice came from (for `db info`,
+    `doctor` and error messages). Pure apart from reading the pg_password credential."""
+    from sqlalchemy.engine import make_url
+
+    from hotelbot.paths import state_dir_origin
+
+    url = settings.database_url(environ)
+    if environ.get("HOTELBOT_DATABASE_URL"):
+        origin = "environment variable HOTELBOT_DATABASE_URL"
+    elif environ.get("HOTELBOT_DATABASE__URL"):
+        origin = "environment variable HOTELBOT_DATABASE__URL"
+    elif settings.database.url:
+        origin = f"{settings_path} ([database] url)"
+    else:
+        where = f"{settings_path} has no [database] url" if settings_path else "no settings file"
+        origin = (
+            f"default: hotelbot.sqlite3 in the state directory {state_dir_origin(environ)} "
+            f"({where})"
+        )
+    parsed = make_url(url)
+    sqlite_path = None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        sqlite_path = Path(str(parsed.database))
+    from urllib.parse import unquote
+
+    shown = unquote(parsed.render_as_string(hide_password=True))  # "?host=/run/postgresql"
+    return DatabaseChoice(url, shown, origin, sqlite_path)
+
+
 def credential(name: str, environ: Mapping[str, str] = os.environ) -> str | None:
     """A secret from systemd's $CREDENTIALS_DIRECTORY/<name>, else $HOTELBOT_<NAME>.
 
@@ -206,8 +278,8 @@ def credential(name: str, environ: Mapping[str, str] = os.environ) -> str | None
     directory = environ.get("CREDENTIALS_DIRECTORY")
     if directory:
         path = Path(directory) / name
-        if path.is_file():
-            value = path.read_text(encoding="utf-8").strip()
+        if files.exists(path, f"credential {name}"):
+            value = files.read_text(path, f"credential {name}").strip()
             if value:
                 return value
     value = environ.get(f"HOTELBOT_{name.upper()}", "").strip()
@@ -270,11 +342,13 @@ def resolve_config_path(
     named = explicit or environ.get("HOTELBOT_CONFIG")
     if named:
         path = Path(named)
-        if not path.is_file():
+        if not files.exists(path, "settings file"):
             raise ConfigError(f"settings file not found: {path}")
         return path
     for candidate in default_config_candidates(environ):
-        if candidate.is_file():
+        # A default file that exists but cannot be read is an error, not "use defaults":
+        # silently falling back would open another database than the service's.
+        if files.exists(candidate, "settings file"):
             return candidate
     return None
 
@@ -286,12 +360,11 @@ def load_settings(
     path = resolve_config_path(config_path, environ)
     data: dict[str, Any] = {}
     if path is not None:
+        text = files.read_text(path, "settings file")
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     env_tree, env_origin = _env_overrides(environ)
     try:
         Settings.model_validate(data)

@@ -31,7 +31,7 @@ def _hotels(path: Path, url: str = "https://api.green-api.com", token: str = "to
         f'api_token = "{token}"\napi_url = "{url}"\ntimezone = "Europe/Riga"\n'
         f'staff_chat_id = "37120000000@c.us"\n\n'
         f'[[hotels]]\nslug = "beta"\nname = "Beta"\ninstance_id = "1101000002"\n'
-        f'api_token_env = "BETA_TOKEN"\ntimezone = "Asia/Kolkata"\n'
+        f'api_token_env = "GREENAPI_TOKEN_BETA"\ntimezone = "Asia/Kolkata"\n'
     )
     return path
 

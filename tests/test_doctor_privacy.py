@@ -84,7 +84,7 @@ async def test_doctor_all_well_then_each_failure_explained(
         await add_hotels(db, fake.url, [("1101000002", "unused")])
         async with db.write() as conn:
             await conn.execute(text(
-                "UPDATE hotels SET api_token = NULL, api_token_env = 'H2_TOKEN' "
+                "UPDATE hotels SET api_token = NULL, api_token_env = 'GREENAPI_TOKEN_H2' "
                 "WHERE instance_id = '1101000002'"
             ))  # fmt: skip
         env["DEEPSEEK_API_KEY"] = "sk-wrong"
@@ -93,14 +93,26 @@ async def test_doctor_all_well_then_each_failure_explained(
         assert "FAIL hotel h1101000001: instance state notAuthorized" in out
         assert "scan the QR code" in out
         assert "webhookUrl is set" in out and "hotel check h1101000001 --fix" in out
-        assert "FAIL hotel h1101000002: no API token: $H2_TOKEN is not set here" in out
+        assert "FAIL hotel h1101000002: no API token: $GREENAPI_TOKEN_H2 is not set here" in out
         assert _levels(out)["llm"] == "FAIL"
         assert "falls back to rules" in out
+
+
+def _touch_new(path: Path) -> None:
+    assert not path.exists()
+    path.touch()
 
 
 async def test_doctor_uninitialised_database_and_bad_settings(db_url: str, tmp_path: Path) -> None:
     code, out = await _cli(_env(db_url, tmp_path), "doctor")
     assert code == 1
+    if db_url.startswith("sqlite"):  # doctor creates nothing: the missing file is named
+        path = db_url.removeprefix("sqlite+aiosqlite:///")
+        assert f"FAIL database: no database at {path}: run `hotelbot db upgrade`" in out
+        assert "-> database chosen by environment variable HOTELBOT_DATABASE_URL" in out
+        _touch_new(Path(path))  # an empty file: the schema check comes next
+        code, out = await _cli(_env(db_url, tmp_path), "doctor")
+        assert code == 1
     assert "FAIL schema: not initialised" in out and "hotelbot db upgrade" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("[privacy]\nretention_dayz = 3\n")

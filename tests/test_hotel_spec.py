@@ -37,7 +37,11 @@ def test_token_is_secret() -> None:
         ({"colour": "red"}, "colour: unknown key"),
         ({"slug": "Grand Riga"}, "slug"),
         ({"instance_id": "11x"}, "instance_id"),
-        ({"api_token_env": "X"}, "exactly one of api_token and api_token_env"),
+        ({"api_token_env": "GREENAPI_TOKEN_X"}, "exactly one of api_token and api_token_env"),
+        ({"api_token_env": "HOTELBOT_PG_PASSWORD"}, "starting with GREENAPI_TOKEN_"),
+        ({"api_token_env": "GREENAPI_TOKEN_"}, "a name after the prefix"),
+        ({"api_url": "http://api.green-api.com"}, "must use https://"),
+        ({"api_url": "http://10.0.0.5:8080"}, "must use https://"),
         ({"staff_chat_id": "+371 2000"}, "staff_chat_id"),
         ({"quiet_hours": "22-9"}, "quiet_hours"),
         ({"api_url": "ftp://x"}, "api_url"),
@@ -57,6 +61,14 @@ def test_every_problem_is_listed_and_duplicates_found() -> None:
     text = str(info.value)
     assert "hotels[1]" in text and "Mars/Base" in text
     assert "duplicate instance_id" in text
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9000", "https://x.example"]
+)
+def test_plain_http_only_for_loopback(url: str) -> None:
+    (hotel,) = validate_hotels([{**GOOD, "api_url": url}], "t")
+    assert hotel.api_url == url
 
 
 def test_integer_instance_id_is_accepted() -> None:

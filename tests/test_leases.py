@@ -24,7 +24,7 @@ from hotelbot.hotel_spec import HotelSpec
 from hotelbot.settings import GreenApiSettings, LeaseSettings
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import set_enabled, upsert_hotel
-from hotelbot.storage.ingest import IngestWriter
+from hotelbot.storage.ingest import IngestWriter, Stored
 from hotelbot.storage.leases import (
     Lease,
     LeaseLost,
@@ -204,7 +204,7 @@ async def test_ingest_of_a_daemon_that_lost_its_lease_is_rejected(db: Database) 
             return_exceptions=True,
         )
         assert isinstance(results[0], LeaseLost) and results[0].hotel_id == ids[0]
-        assert results[1] is None  # same batch, other hotel: committed
+        assert results[1] is Stored.STORED  # same batch, other hotel: committed
         assert writer_a.fenced_rejections == 1
         await writer_b.store(ids[0], delivery("1101000000", "b's"))
         async with db.read() as conn:

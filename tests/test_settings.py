@@ -81,3 +81,26 @@ def test_bad_database_scheme(clean_env: dict[str, str]) -> None:
     env = dict(clean_env, HOTELBOT_DATABASE_URL="mysql://x")
     with pytest.raises(ConfigError, match="HOTELBOT_DATABASE_URL"):
         load_settings(None, env)
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://api.deepseek.com", True),
+        ("http://127.0.0.1:8011/v1", True),
+        ("http://api.deepseek.com", False),
+        ("http://192.168.1.10:8000/v1", False),
+    ],
+)
+def test_llm_base_url_needs_https_off_loopback(
+    tmp_path: Path, clean_env: dict[str, str], url: str, ok: bool
+) -> None:
+    path = tmp_path / "llm.toml"
+    path.write_text(f'[llm]\nenabled = true\nbase_url = "{url}"\n')
+    if ok:
+        assert load_settings(path, clean_env)[0].llm.base_url == url
+        return
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, clean_env)
+    assert "llm: Value error, base_url: must use https://" in str(info.value)
+    assert str(path) in str(info.value)

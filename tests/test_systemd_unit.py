@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from hotelbot.settings import DaemonSettings
+
 SYSTEMD_DIR = Path(__file__).resolve().parent.parent / "systemd"
 UNIT = SYSTEMD_DIR / "hotelbot.service"
 SYSUSERS = SYSTEMD_DIR / "hotelbot.sysusers"
@@ -25,7 +27,7 @@ TMPFILES = SYSTEMD_DIR / "hotelbot.tmpfiles"
 ENV_EXAMPLE = SYSTEMD_DIR / "hotelbot.env.example"
 
 MAX_EXPOSURE = 2.0
-DAEMON_DRAIN_S = 15  # the daemon's bounded drain after SIGTERM
+DAEMON_DRAIN_S = DaemonSettings().drain_timeout_s  # the daemon's whole drain after SIGTERM
 
 needs_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None,
@@ -75,7 +77,7 @@ def _analyze(*args: str) -> subprocess.CompletedProcess[str]:
         ("User", "hotelbot"),
         ("Group", "hotelbot"),
         ("StateDirectory", "hotelbot"),
-        ("StateDirectoryMode", "0750"),
+        ("StateDirectoryMode", "0700"),
         ("ConfigurationDirectory", "hotelbot"),
         ("ConfigurationDirectoryMode", "0750"),
         ("UMask", "0077"),
@@ -206,4 +208,4 @@ def test_sysusers_and_tmpfiles_apply_to_an_empty_root(tmp_path: Path) -> None:
     state = (tmp_path / "var/lib/hotelbot").stat()
     assert (config.st_mode & 0o7777, config.st_uid, config.st_gid) == (0o750, 0, int(gid))
     assert (creds.st_mode & 0o7777, creds.st_uid, creds.st_gid) == (0o700, 0, 0)
-    assert (state.st_mode & 0o7777, state.st_uid, state.st_gid) == (0o750, int(uid), int(gid))
+    assert (state.st_mode & 0o7777, state.st_uid, state.st_gid) == (0o700, int(uid), int(gid))

@@ -54,6 +54,7 @@ def _root(
 def _register() -> None:
     from hotelbot.cli import conversations as conversations_cli
     from hotelbot.cli import db as db_cli
+    from hotelbot.cli import dead_letters as dead_letters_cli
     from hotelbot.cli import demo as demo_cli
     from hotelbot.cli import doctor as doctor_cli
     from hotelbot.cli import guest as guest_cli
@@ -77,6 +78,7 @@ def _register() -> None:
     app.add_typer(stay_cli.app, name="stay")
     app.add_typer(trigger_cli.app, name="trigger")
     app.add_typer(outbox_cli.app, name="outbox")
+    app.add_typer(dead_letters_cli.app, name="dead-letters")
     send_cli.register(app)
     run_cli.register(app)
     sentiment_cli.register(app)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from hotelbot.settings import Settings
+    from hotelbot.settings import DatabaseChoice, Settings
     from hotelbot.storage.db import Database
 
 T = TypeVar("T")
@@ -24,18 +24,34 @@ def load() -> Settings:
     return settings
 
 
+def database_choice() -> tuple[Settings, DatabaseChoice]:
+    """The settings and the database they select, with where that choice came from."""
+    from hotelbot.settings import database_choice as choose
+    from hotelbot.settings import load_settings
+
+    settings, path = load_settings(None, os.environ)
+    return settings, choose(settings, path, os.environ)
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
 @asynccontextmanager
-async def database(*, check: bool = True) -> AsyncIterator[Database]:
-    """Open the configured database; by default require an up-to-date schema."""
+async def database(*, check: bool = True, create: bool = False) -> AsyncIterator[Database]:
+    """Open the configured database; by default require an up-to-date schema. A missing
+    SQLite file is an error naming it (ConfigError) unless `create` (`db upgrade` only)."""
     from hotelbot.storage.db import Database
     from hotelbot.storage.schema import check_schema
 
     settings = load()
-    db = Database.open(settings.database_url(), pool_size=2, pgbouncer=settings.database.pgbouncer)
+    db = Database.open(
+        settings.database_url(),
+        pool_size=2,
+        busy_timeout_ms=settings.database.busy_timeout_ms,
+        pgbouncer=settings.database.pgbouncer,
+        create=create,
+    )
     try:
         if check:
             await check_schema(db)

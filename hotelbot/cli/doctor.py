@@ -17,7 +17,11 @@ def register(app: typer.Typer) -> None:
         import asyncio
         import os
 
+        from hotelbot.logs import configure_logging
         from hotelbot.ops.doctor import Check, exit_code, run_doctor
+
+        # The checks' own log lines (an LLM call's timing ...) are not part of the report.
+        configure_logging("WARNING", "text")
 
         def echo(check: Check) -> None:
             for line in check.lines():

@@ -32,7 +32,10 @@ async def _require(db: Database, slug: str) -> HotelRecord:
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="Hotels TOML file ([[hotels]] tables).")],
+    # readable=False: an unreadable file is reported by the reader (one line, exit 78).
+    file: Annotated[
+        Path, typer.Argument(help="Hotels TOML file ([[hotels]] tables).", readable=False)
+    ],
 ) -> None:
     """Add or update hotels from a TOML file (upsert by slug; idempotent).
 

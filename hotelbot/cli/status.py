@@ -57,6 +57,8 @@ def register(app: typer.Typer) -> None:
             health = "ok" if r.healthy else f"UNHEALTHY: {r.unhealthy_reason}"
             if r.healthy and r.last_error and not r.stale:
                 health = f"ok (last error: {r.last_error[:60]})"
+            if r.dead_letters_24h:
+                health += f"; {r.dead_letters_24h} dead letter(s) in 24 h"
             table.append(
                 [
                     r.slug, polling, _ago(r.last_ok_at, now), r.unprocessed,
@@ -71,6 +73,11 @@ def register(app: typer.Typer) -> None:
                 table,
             )
         )  # fmt: skip
+        if any(r.dead_letters_24h for r in rows):
+            typer.echo(
+                "\nqueue items that could not be stored were set aside (and deleted upstream): "
+                "see `hotelbot dead-letters list`"
+            )
         stale = [r for r in rows if r.enabled and r.stale]
         if stale:
             ages = [r.status_age_s for r in stale if r.status_age_s is not None]

@@ -4,7 +4,8 @@ in order. Nothing else in hotelbot installs signal handlers or owns long-lived t
 Lifecycle: start-up (database, schema check, ingest writer, signal handlers, hotel pollers) ->
 main loop (re-read the hotel list, write status) -> shutdown on SIGTERM/SIGINT:
   1. pollers stop receiving (in-flight long polls are cancelled: safe, only delete dequeues);
-     items being stored/deleted are finished, bounded by drain_timeout_s;
+     items being stored/deleted are finished. The whole drain (sender, pollers, ingest
+     writer, processor) shares one budget, drain_timeout_s;
   2. the ingest writer commits what is queued and stops;
   3. final status write, HTTP clients closed, database engines disposed.
 Leases (several daemons on one database, docs/scale-out.md): the hotels polled are the enabled
@@ -24,7 +25,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from loguru import logger
 
@@ -41,18 +42,22 @@ from hotelbot.daemon.status_writer import StatusWriter
 from hotelbot.daemon.supervisor import Backlog, PollerProbe, Supervisor, status_line
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
+from hotelbot.error_text import describe
 from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
+from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
 from hotelbot.redact import redact, register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
+from hotelbot.sentiment.settings import resolve_api_key
 from hotelbot.settings import Settings, load_settings
 from hotelbot.storage.backlog import backlog_counts
-from hotelbot.storage.db import Database
+from hotelbot.storage.db import Database, PgSessionLimits
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.schema import check_schema
 from hotelbot.storage.stays import room_of_current_stay
+from hotelbot.url_policy import secret_url_problem
 
 
 def default_daemon_name() -> str:
@@ -62,7 +67,7 @@ def default_daemon_name() -> str:
 @dataclass
 class _Runner:
     record: HotelRecord
-    token: str
+    token: str = field(repr=False)
     poller: HotelPoller
     task: asyncio.Task[None]
     transport: Transport
@@ -70,11 +75,28 @@ class _Runner:
 
 
 def resolve_token(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
+    """The hotel's Green API token: stored, or from its api_token_env variable (only a name
+    with the GREENAPI_TOKEN_ prefix is read, whatever the database says)."""
     if record.api_token:
         return record.api_token
-    if record.api_token_env:
+    if record.api_token_env and token_env_problem(record.api_token_env) is None:
         value = environ.get(record.api_token_env, "").strip()
         return value or None
+    return None
+
+
+def connection_problem(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
+    """Why the daemon will not poll this hotel (checked at run time too: a row edited in the
+    database bypasses the CLI's validation), or None."""
+    url_problem = secret_url_problem(record.api_url)
+    if url_problem is not None:
+        return f"api_url {record.api_url!r}: {url_problem}"
+    if not record.api_token and record.api_token_env:
+        env_problem = token_env_problem(record.api_token_env)
+        if env_problem is not None:
+            return f"api_token_env {record.api_token_env!r}: {env_problem}"
+    if resolve_token(record, environ) is None:
+        return f"no API token: environment variable {record.api_token_env} is not set"
     return None
 
 
@@ -160,6 +182,24 @@ class Daemon:
         logger.info("SIGHUP received: reloading settings and the hotel list")
         self.request_reload()
 
+    def _register_known_secrets(self, url: str) -> None:
+        """Secrets known before the database is read: its password (in the URL, or the
+        pg_password credential), the LLM key, and every variable a hotel may take its token
+        from (the GREENAPI_TOKEN_ prefix). Hotel tokens stored in the database are registered
+        as soon as the hotel list is read (sqlalchemy never logs result rows: logs.py)."""
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+        found = [str(password)] if password else []
+        if self.settings.llm.enabled:
+            from hotelbot.sentiment.settings import resolve_api_key
+
+            key = resolve_api_key(self.settings.llm, self.environ)
+            if key:
+                found.append(key)
+        found.extend(v for k, v in self.environ.items() if k.startswith(TOKEN_ENV_PREFIX))
+        register_secrets(found)
+
     # -- run --------------------------------------------------------------------------------
     async def run(self) -> int:
         try:
@@ -177,15 +217,17 @@ class Daemon:
 
     async def _start(self) -> None:
         url = self.settings.database_url(self.environ)
-        from sqlalchemy.engine import make_url
-
-        if make_url(url).password:
-            register_secret(str(make_url(url).password))
+        self._register_known_secrets(url)  # before any query or log line could show them
+        # The daemon never creates a database: a missing SQLite file is an error naming it
+        # (exit 78), so a daemon and the admin commands can never work on different files.
         self.db = Database.open(
             url,
             pool_size=self.settings.database.pool_size,
             busy_timeout_ms=self.settings.database.busy_timeout_ms,
             pgbouncer=self.settings.database.pgbouncer,  # leases (scale-out)
+            # No frozen session may keep lease-row locks until its lease expires.
+            pg_limits=PgSessionLimits.for_lease_ttl(self.settings.leases.ttl_s),
+            create=False,
         )
         await check_schema(self.db)
         self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
@@ -193,11 +235,7 @@ class Daemon:
         self.leases = LeaseManager(
             self.db, self.settings.leases, self.name, on_change=self._reconcile
         )
-        self.writer = IngestWriter(
-            self.db,
-            fence=self.leases.ownership,
-            idle_in_transaction_timeout_s=self.settings.leases.fence_margin_s,
-        )
+        self.writer = IngestWriter(self.db, fence=self.leases.ownership)
         self._writer_task = asyncio.create_task(self.writer.run(), name="ingest-writer")
         # -- understanding: the processor starts after the ingest writer, woken by its commits
         self.processor = Processor(
@@ -214,6 +252,12 @@ class Daemon:
         self.writer.on_commit(self.processor.notify)
         self._processor_task = asyncio.create_task(self.processor.run(), name="processor")
         logger.info("sentiment: rules, LLM {}", self._stage.llm_status)
+        if not self.settings.llm.enabled and resolve_api_key(self.settings.llm, self.environ):
+            # Guest text goes to a third party only on an explicit choice (docs/systemd.md).
+            logger.warning(
+                "an LLM API key is present but [llm] enabled = false: guest messages are "
+                "judged by the rules only (set enabled = true in the settings file to use it)"
+            )
         self._transports = TransportFactory(self.settings.greenapi, client_id=self.name)
         if self._install_signals:
             self._install_signal_handlers()
@@ -247,8 +291,8 @@ class Daemon:
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
         logger.info(
-            "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), database {}",
-            self.name, len(self._runners), len(self._hotels), self.db.dialect,
+            "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), {}",
+            self.name, len(self._runners), len(self._hotels), self.db.location,
         )  # fmt: skip
 
     async def _main_loop(self) -> None:
@@ -391,7 +435,7 @@ class Daemon:
         try:
             result = await purge_expired(self.db, retention_days=privacy.retention_days)
         except Exception as exc:
-            logger.opt(exception=exc).error("retention purge failed; retrying next time")
+            logger.error("retention purge failed ({}); retrying next time", describe(exc))
             return
         if result.total:
             logger.info("retention purge ({} days): {}", privacy.retention_days, result.summary())
@@ -462,8 +506,9 @@ class Daemon:
         health = self.health.setdefault(record.id, HotelHealth(record.id, record.slug))
         token = resolve_token(record, self.environ)
         log = logger.bind(hotel=record.slug)
-        if token is None:
-            reason = f"no API token: environment variable {record.api_token_env} is not set"
+        reason = connection_problem(record, self.environ)
+        if reason is not None or token is None:
+            reason = reason or "no API token"
             if health.unhealthy_reason != reason:
                 log.error("not polling: {}", reason)
             health.healthy, health.unhealthy_reason, health.polling = False, reason, False
@@ -503,13 +548,21 @@ class Daemon:
     # -- shutdown ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         started = time.monotonic()
+        # One budget for the whole drain: every stage below waits at most for what is left of
+        # drain_timeout_s, so the process is done within it (plus closing), well inside the
+        # unit's TimeoutStopSec.
+        deadline = started + self.settings.daemon.drain_timeout_s
+
+        def left_s() -> float:
+            return max(0.1, deadline - time.monotonic())
+
         sdnotify.stopping("stopping: finishing in-flight work")  # [operations]
         await self._stop_supervisor()
         # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.sender is not None:
-            await self.sender.stop(self.settings.daemon.drain_timeout_s)
+            await self.sender.stop(left_s())
         # --- scheduling (end) ---
         # --- leases (scale-out): no more claims or reconciles while stopping. Under the lock,
         # so a reconcile that is stopping pollers finishes that first (its pollers are no
@@ -524,7 +577,7 @@ class Daemon:
         tasks = {r.task for r in runners}
         cancelled = 0
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.settings.daemon.drain_timeout_s)
+            _, pending = await asyncio.wait(tasks, timeout=left_s())
             for task in pending:
                 task.cancel()
             cancelled = len(pending)
@@ -532,12 +585,10 @@ class Daemon:
         if self.writer is not None:
             await self.writer.close()
             try:
-                await asyncio.wait_for(
-                    self._writer_task, timeout=self.settings.daemon.drain_timeout_s
-                )
+                await asyncio.wait_for(self._writer_task, timeout=left_s())
             except TimeoutError:
                 logger.error("ingest writer did not finish in time")
-        await self._stop_processor()  # understanding: after pollers and the writer
+        await self._stop_processor(left_s())  # understanding: after pollers and the writer
         if self.db is not None:
             await self._write_status()
         for runner in runners:
@@ -560,14 +611,12 @@ class Daemon:
         )  # fmt: skip
         await self._close_resources()
 
-    async def _stop_processor(self) -> None:
+    async def _stop_processor(self, timeout_s: float) -> None:
         """Stop the processor (it commits finished analyses; unfinished ones stay
         unprocessed and are redone after the restart), then close the LLM client."""
         if self.processor is not None and self._processor_task is not None:
             self.processor.stop()
-            done, _ = await asyncio.wait(
-                {self._processor_task}, timeout=self.settings.daemon.drain_timeout_s
-            )
+            done, _ = await asyncio.wait({self._processor_task}, timeout=timeout_s)
             if not done:
                 logger.error("processor did not finish in time")
                 self._processor_task.cancel()

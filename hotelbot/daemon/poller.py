@@ -9,11 +9,16 @@ Contract (at-least-once upstream, exactly-once in the database):
 * An item that cannot be parsed is kept in dead_letters and deleted, so it never blocks.
   A response that is not even JSON is first received again (up to `malformed_retries`
   times): it is more likely damaged in transit than a bad notification.
+* An item the database refuses is retried after a backoff and, after the writer's bounded
+  number of attempts, dead-lettered and deleted (storage/ingest.py): nothing stalls a hotel.
+  A queue head that keeps failing, or that survives deletion, marks the hotel unhealthy
+  (`hotelbot status`, the STATUS line) until it moves.
 Leases (several daemons): `may_poll()` is asked before every receive; False (lease lost or
 self-fenced) ends the loop. A store rejected with LeaseLost also ends it, without deleting
 upstream: the hotel's new owner receives the same item and stores it once.
-Errors never escape `run()`: they are classified, logged without secrets and backed off with
-full jitter; 401/403 mark the hotel unhealthy and retry slowly without touching other hotels.
+Errors never escape `run()`: they are classified, logged without secrets or guest data (class
+and a safe message, error_text.describe; the full text only at DEBUG) and backed off with full
+jitter; 401/403 mark the hotel unhealthy and retry slowly without touching other hotels.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.domain.backoff import Backoff
 from hotelbot.domain.inbound import MalformedDelivery
+from hotelbot.error_text import describe
 from hotelbot.greenapi.client import GreenApiClient
 from hotelbot.greenapi.errors import (
     BadResponse,
@@ -38,8 +44,13 @@ from hotelbot.greenapi.errors import (
     InstanceNotReady,
     RateLimited,
 )
-from hotelbot.storage.ingest import IngestWriter, WriterClosed
+from hotelbot.redact import redact
+from hotelbot.storage.ingest import IngestWriter, ItemNotStored, Stored, WriterClosed
 from hotelbot.storage.leases import LeaseLost
+
+# A queue head that failed this many times in a row makes the hotel unhealthy (shown by
+# `hotelbot status` and the STATUS line) until it is stored or dead-lettered and deleted.
+STUCK_HEAD_FAILURES = 3
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -106,6 +117,7 @@ class HotelPoller:
             if elapsed < self._min_empty_interval_s:
                 await self._sleep(self._min_empty_interval_s - elapsed)
             return Step.EMPTY
+        self.health.note_head(entry.receipt_id)
         if isinstance(entry, MalformedDelivery):
             if entry.receipt_id is None:
                 raise BadResponse("receiveNotification", f"unusable queue item: {entry.error}")
@@ -121,7 +133,7 @@ class HotelPoller:
             raise BadResponse(
                 "deleteNotification", f"queue head {entry.receipt_id} survives deletion"
             )
-        await self._writer.store(self.hotel_id, entry)
+        outcome = await self._writer.store(self.hotel_id, entry)
         crash_point("after_commit_before_delete")
         receipt_id = entry.receipt_id
         assert receipt_id is not None
@@ -130,11 +142,11 @@ class HotelPoller:
             return Step.ALREADY_GONE
         self.health.mark_ok()
         self.health.received_total += 1
-        if isinstance(entry, MalformedDelivery):
+        if outcome is Stored.DEAD_LETTERED:
+            self.health.note_dead_letter()
+            reason = entry.error if isinstance(entry, MalformedDelivery) else "not storable"
             self._log.warning(
-                "dead-lettered an unparseable notification receipt={} ({})",
-                entry.receipt_id,
-                entry.error,
+                "dead-lettered and deleted queue item receipt={} ({})", receipt_id, reason
             )
             return Step.DEAD_LETTERED
         return Step.STORED
@@ -202,20 +214,32 @@ class HotelPoller:
                 delay = self._backoff.next_delay(5.0)
             else:
                 delay = self._backoff.next_delay()
-            self.health.mark_failure(f"{type(exc).__name__}: {exc}")
+            self._mark_failure(describe(exc))
             self._log.warning(
-                "{} ({}); attempt {}, next in {:.1f} s",
-                type(exc).__name__, exc, self._backoff.failures, delay,
-            )  # fmt: skip
+                "{}; attempt {}, next in {:.1f} s", describe(exc), self._backoff.failures, delay
+            )
             return delay
-        # Storage trouble (locked, disk full, PostgreSQL down) or a bug: nothing was deleted,
-        # the item stays at the queue head; back off and try again.
+        # Storage trouble (locked, disk full, PostgreSQL down), an item the database refuses
+        # (ItemNotStored: dead-lettered after a few attempts) or a bug: nothing was deleted,
+        # the item stays at the queue head; back off and try again. The exception's own text
+        # may quote the item: only its description is logged above DEBUG.
         delay = self._backoff.next_delay()
-        self.health.mark_failure(f"{type(exc).__name__}: {str(exc)[:200]}")
-        self._log.opt(exception=exc).error(
-            "poll step failed ({}); next attempt in {:.1f} s", type(exc).__name__, delay
-        )
+        self._mark_failure(describe(exc))
+        level = "WARNING" if isinstance(exc, ItemNotStored) else "ERROR"
+        self._log.log(level, "poll step failed: {}; next attempt in {:.1f} s", describe(exc), delay)
+        self._log.opt(exception=exc).debug("poll step failure detail: {}", redact(str(exc)))
         return delay
+
+    def _mark_failure(self, error: str) -> None:
+        """Record a failed step; a head that failed STUCK_HEAD_FAILURES times in a row makes
+        the hotel unhealthy until it moves (mark_ok clears it)."""
+        stuck = None
+        if self.health.head_failures + 1 >= STUCK_HEAD_FAILURES and self.health.head_receipt:
+            stuck = (
+                f"queue head {self.health.head_receipt} failed "
+                f"{self.health.head_failures + 1} times ({error})"
+            )
+        self.health.mark_failure(error, stuck_reason=stuck)
 
     async def _pause(self, delay_s: float) -> None:
         """Sleep, but wake up promptly when asked to stop."""

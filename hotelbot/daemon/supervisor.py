@@ -85,8 +85,10 @@ def status_line(
     extra: str | None = None,
 ) -> str:
     """`3/4 hotels polling; unhealthy: h2 (Unauthorized); backlog: 5 to process, 1 to send;
-    last error: h3 ServerError` — one line, never containing a token or guest text (health
-    fields hold error class names and Green API error summaries only)."""
+    dead-lettered: h4 2; last error: h3 ServerError` — one line, never containing a token or
+    guest text (health fields hold error descriptions from error_text.describe and Green API
+    error summaries only). "dead-lettered" counts queue items of this run that could not be
+    stored and were set aside (`hotelbot dead-letters list`)."""
     polling = sum(1 for h in healths if h.polling)
     parts = [f"{polling}/{len(healths)} hotels polling"]
     unhealthy = [h for h in healths if not h.healthy]
@@ -101,6 +103,12 @@ def status_line(
             f"backlog: {backlog.unprocessed_notifications} to process, "
             f"{backlog.outbox_pending} to send"
         )
+    dead = [h for h in healths if h.dead_lettered_total]
+    if dead:
+        dead.sort(key=lambda h: -h.dead_lettered_total)
+        shown = ", ".join(f"{h.slug} {h.dead_lettered_total}" for h in dead[:3])
+        more = f" +{len(dead) - 3}" if len(dead) > 3 else ""
+        parts.append(f"dead-lettered: {shown}{more}")
     failing = [h for h in healths if h.consecutive_failures and h.healthy and h.last_error]
     if failing:
         worst = max(failing, key=lambda h: h.consecutive_failures)

@@ -193,6 +193,7 @@ class QueuedNotification:
     deleted: Stamp | None = None
     receive_count: int = 0
     duplicate_of: int | None = None
+    payload_bytes: bytes | None = None  # a push_raw item given as bytes (maybe not UTF-8)
 
     @property
     def is_raw(self) -> bool:
@@ -208,6 +209,16 @@ class QueuedNotification:
         if self.body is None and not self.wrap_raw:
             return self.payload_json
         return f'{{"receiptId": {self.receipt_id}, "body": {self.payload_json}}}'
+
+    def response_bytes(self) -> bytes:
+        """The response body as served: bytes pushed raw go out exactly as given (invalid
+        UTF-8 included); text with lone surrogates is encoded as they would be by a careless
+        server (surrogatepass)."""
+        if self.payload_bytes is None:
+            return self.response_text().encode("utf-8", errors="surrogatepass")
+        if not self.wrap_raw:
+            return self.payload_bytes
+        return b'{"receiptId": %d, "body": %s}' % (self.receipt_id, self.payload_bytes)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -568,10 +579,17 @@ class FakeInstance:
     def push_many(self, bodies: Iterable[Mapping[str, Any]]) -> list[int]:
         return [self.push(body) for body in bodies]
 
-    def push_raw(self, text: str, *, wrap: bool = True) -> int:
+    def push_raw(self, text: str | bytes, *, wrap: bool = True) -> int:
         """Queue a malformed item. `wrap=True`: served as `{"receiptId": N, "body": <text>}`
         with `text` inserted verbatim (so it may be a JSON string, a list, or broken JSON);
-        `wrap=False`: the whole response body is `text` (no usable receiptId)."""
+        `wrap=False`: the whole response body is `text` (no usable receiptId). Bytes are
+        served exactly as given (they need not be UTF-8)."""
+        if isinstance(text, bytes):
+            receipt_id = self._enqueue(
+                None, text.decode("utf-8", errors="replace"), wrap_raw=wrap, duplicate_of=None
+            )
+            self.notifications[receipt_id].payload_bytes = text
+            return receipt_id
         return self._enqueue(None, text, wrap_raw=wrap, duplicate_of=None)
 
     def _enqueue(
@@ -1142,15 +1160,16 @@ class FakeGreenApi:
             instance._poll_finished(client_id, started)
         if item is None:
             return _json(None)
-        text = item.response_text()
+        payload = item.response_bytes()
         kind = instance.faults.take_malformed() or self.faults.take_malformed()
         if kind == "truncated":
-            text = text[: max(1, len(text) // 2)]
+            payload = payload[: max(1, len(payload) // 2)]
         elif kind == "no_type_webhook":
             body = dict(item.body) if item.body is not None else {}
             body.pop("typeWebhook", None)
             text = json.dumps({"receiptId": item.receipt_id, "body": body}, ensure_ascii=False)
-        return web.Response(text=text, content_type="application/json")
+            payload = text.encode()
+        return web.Response(body=payload, content_type="application/json")
 
     async def _delete_notification(
         self, instance: FakeInstance, request: web.Request, client_id: str

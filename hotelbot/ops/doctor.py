@@ -83,7 +83,7 @@ async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
         return checks
     report(Check(Level.OK, "settings", str(path) if path else "no settings file: defaults"))
     report(_check_tzdata())
-    db = await _open_database(settings, environ, report)
+    db = await _open_database(settings, path, environ, report)
     if db is None:
         return checks
     try:
@@ -106,6 +106,7 @@ async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
         for results in await asyncio.gather(*(one(h) for h in hotels)):
             for check in results:
                 report(check)
+        await _check_dead_letters(db, hotels, report)
         await _check_llm(settings, environ, report)
     finally:
         await db.dispose()
@@ -124,17 +125,20 @@ def _check_tzdata() -> Check:
 
 
 async def _open_database(
-    settings: Settings, environ: Mapping[str, str], report: Echo
+    settings: Settings, settings_path: Path | None, environ: Mapping[str, str], report: Echo
 ) -> Database | None:
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
 
+    from hotelbot.settings import database_choice
     from hotelbot.storage.db import Database
 
-    url = settings.database_url(environ)
-    shown = make_url(url).render_as_string(hide_password=True)
+    choice = database_choice(settings, settings_path, environ)
+    url, shown = choice.url, choice.location
     try:
-        db = Database.open(url, pool_size=2)
+        db = Database.open(url, pool_size=2, create=False)
+    except ConfigError as exc:
+        report(Check(Level.FAIL, "database", str(exc), f"database chosen by {choice.origin}"))
+        return None
     except Exception as exc:
         report(Check(Level.FAIL, "database", f"{shown}: {type(exc).__name__}: {exc}"))
         return None
@@ -150,7 +154,7 @@ async def _open_database(
         )
         report(Check(Level.FAIL, "database", f"{shown}: cannot connect ({_short(exc)})", advice))
         return None
-    report(Check(Level.OK, "database", f"{db.dialect} reachable ({shown})"))
+    report(Check(Level.OK, "database", f"{shown} reachable (chosen by {choice.origin})"))
     return db
 
 
@@ -302,13 +306,46 @@ async def _check_hotel(
     return checks
 
 
+async def _check_dead_letters(db: Database, hotels: list[HotelRecord], report: Echo) -> None:
+    """Queue items set aside in the last 24 h (they could not be parsed or stored): the
+    hotel's queue kept flowing, but what they carried reached nobody."""
+    from datetime import timedelta
+
+    from hotelbot.storage.reports import dead_letter_counts
+    from hotelbot.storage.types import utcnow
+
+    async with db.read() as conn:
+        counts = await dead_letter_counts(conn, since=utcnow() - timedelta(hours=24))
+    for hotel in hotels:
+        n = counts.get(hotel.id, 0)
+        if n:
+            report(
+                Check(
+                    Level.WARN, f"hotel {hotel.slug}",
+                    f"{n} queue item(s) could not be stored in the last 24 h (set aside)",
+                    f"`hotelbot dead-letters list --hotel {hotel.slug}`; if it keeps "
+                    "happening, report it with the `why` column",
+                )
+            )  # fmt: skip
+
+
 async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Echo) -> None:
     llm = settings.llm
-    if not llm.enabled:
-        report(Check(Level.OK, "llm", "disabled: rule-based sentiment only"))
-        return
     from hotelbot.redact import register_secret
     from hotelbot.sentiment.settings import resolve_api_key
+
+    if not llm.enabled:
+        if resolve_api_key(llm, environ):
+            report(
+                Check(
+                    Level.WARN, "llm", "disabled, but an API key is present: the key is not used",
+                    "to use the LLM, set enabled = true under [llm] in the settings file (guest "
+                    "messages then go to its API) and restart; or remove the key",
+                )
+            )  # fmt: skip
+        else:
+            report(Check(Level.OK, "llm", "disabled: rule-based sentiment only"))
+        return
 
     key = resolve_api_key(llm, environ)
     if key is None:

@@ -3,6 +3,7 @@
 from hotelbot.storage import models as models
 from hotelbot.storage import models_leases as models_leases
 from hotelbot.storage import models_messaging as models_messaging
+from hotelbot.storage import models_privacy as models_privacy
 from hotelbot.storage import models_stays as models_stays
 from hotelbot.storage import models_triggers as models_triggers
 from hotelbot.storage.models import Base
@@ -12,6 +13,7 @@ __all__ = [
     "models",
     "models_leases",
     "models_messaging",
+    "models_privacy",
     "models_stays",
     "models_triggers",
 ]

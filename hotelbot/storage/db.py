@@ -7,16 +7,25 @@ foreign keys on. Write transactions start with BEGIN IMMEDIATE so a transaction 
 then writes cannot fail with "database is locked" half-way (the lock is taken up front and
 the busy handler applies), and writers inside one process queue on an asyncio lock instead of
 spinning in SQLite's busy handler. Read transactions use a separate engine with a plain BEGIN.
+
+PostgreSQL sessions carry time limits (`PgSessionLimits`): a statement, a lock wait and a
+transaction left idle (the process frozen with SIGSTOP, a hung host, a network partition)
+all end after a bound, so no session can keep lease-row locks and block a takeover; server
+and client side TCP keepalives notice a peer that vanished. The daemon derives the bounds
+from the lease TTL (well below it); other commands use `PgSessionLimits()`'s defaults.
+
+Every engine hides statement parameters from its error messages (`hide_parameters`): they
+hold guest text, phone numbers and tokens, and an error message reaches logs and terminals.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from hotelbot.paths import ensure_private_dir
-
-
-def _prepare_sqlite_file(database: str) -> None:
-    """Create the directory (0700) and an empty database file (0600) before SQLite does.
-
-    SQLite would create the file with the process umask (often 0644): guest data must not be
-    world-readable.
-    """
-    if not database or database == ":memory:":
-        return
-    path = Path(database)
-    ensure_private_dir(path.parent)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+from hotelbot.storage.sqlite_file import check_sqlite_file
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, *, busy_timeout_ms: int, immediate: bool) -> None:
@@ -64,6 +58,70 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, busy_timeout_ms: int, immediat
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin_sql)
+
+
+@dataclass(frozen=True, slots=True)
+class PgSessionLimits:
+    """Time bounds every PostgreSQL session of a Database carries (seconds; 0 = none).
+
+    `statement_timeout_s` ends a statement (also one waiting for a lock), `lock_timeout_s` a
+    lock wait, `idle_in_transaction_s` a session whose transaction sits idle: its locks go
+    with it. `keepalive_idle_s` is when TCP keepalives start probing a silent peer; the
+    client additionally gives up on a query after statement_timeout_s + `client_margin_s`
+    (asyncpg's command_timeout), so a server that vanished mid-query cannot hang the caller.
+    """
+
+    statement_timeout_s: float = 60.0
+    lock_timeout_s: float = 30.0
+    idle_in_transaction_s: float = 60.0
+    keepalive_idle_s: float = 30.0
+    client_margin_s: float = 5.0
+
+    @classmethod
+    def for_lease_ttl(cls, ttl_s: float) -> PgSessionLimits:
+        """Bounds well below a lease TTL: a frozen daemon's locks are gone long before its
+        lease expires, so the takeover waits for the TTL only."""
+        return cls(
+            statement_timeout_s=max(2.0, ttl_s / 2),
+            lock_timeout_s=max(1.0, ttl_s / 4),
+            idle_in_transaction_s=max(1.0, ttl_s / 4),
+            keepalive_idle_s=max(1.0, ttl_s / 4),
+        )
+
+    def server_settings(self) -> dict[str, str]:
+        """Run-time parameters (milliseconds / seconds as PostgreSQL spells them)."""
+        keepalive_s = max(1, int(self.keepalive_idle_s))
+        return {
+            "statement_timeout": str(int(self.statement_timeout_s * 1000)),
+            "lock_timeout": str(int(self.lock_timeout_s * 1000)),
+            "idle_in_transaction_session_timeout": str(int(self.idle_in_transaction_s * 1000)),
+            "tcp_keepalives_idle": str(keepalive_s),
+            "tcp_keepalives_interval": str(max(1, keepalive_s // 3)),
+            "tcp_keepalives_count": "3",
+        }
+
+    @property
+    def command_timeout_s(self) -> float | None:
+        if self.statement_timeout_s <= 0:
+            return None
+        return self.statement_timeout_s + self.client_margin_s
+
+
+_PER_TRANSACTION = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+
+
+def _install_pg_limits_per_transaction(engine: AsyncEngine, limits: PgSessionLimits) -> None:
+    """Behind PgBouncer in transaction mode a session setting would land on whichever server
+    connection serves the next transaction (and PgBouncer refuses unknown start-up
+    parameters): set the limits for each transaction instead, one statement per BEGIN."""
+    settings = limits.server_settings()
+    sql = "SELECT " + ", ".join(
+        f"set_config('{name}', '{settings[name]}', true)" for name in _PER_TRANSACTION
+    )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(sql)
 
 
 def _unique_statement_name() -> str:
@@ -135,7 +193,7 @@ class Database:
     """
 
     def __init__(self, url: str, write_engine: AsyncEngine, read_engine: AsyncEngine) -> None:
-        self.url = url
+        self.url = url  # may hold a password: never log it (make_url(...).render hides it)
         self.dialect = write_engine.dialect.name
         self.engine = write_engine
         self.read_engine = read_engine
@@ -143,17 +201,35 @@ class Database:
 
     @classmethod
     def open(
-        cls, url: str, *, pool_size: int = 5, busy_timeout_ms: int = 5000, pgbouncer: bool = False
+        cls,
+        url: str,
+        *,
+        pool_size: int = 5,
+        busy_timeout_ms: int = 5000,
+        pgbouncer: bool = False,
+        pg_limits: PgSessionLimits | None = None,
+        create: bool = True,
     ) -> Database:
         """`pgbouncer=True`: the server is reached through PgBouncer in transaction pooling
         mode (before 1.21, or without max_prepared_statements): no prepared statement
         survives a transaction, so asyncpg's and SQLAlchemy's statement caches are off and
-        every prepared statement gets a unique name (docs/scale-out.md)."""
+        every prepared statement gets a unique name (docs/scale-out.md). `pg_limits`:
+        session time bounds on PostgreSQL (default `PgSessionLimits()`).
+
+        SQLite: the file is checked first (`check_sqlite_file`); `create=False` makes a
+        missing file a ConfigError naming it instead of creating an empty database (every
+        command but `db upgrade`, and the daemon). Raises ConfigError for a file this
+        process cannot use; opens no connection yet."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            _prepare_sqlite_file(parsed.database or "")
-            write = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
-            read = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+            if parsed.database and parsed.database != ":memory:":
+                check_sqlite_file(Path(parsed.database), create=create)
+            write = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+            )
+            read = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+            )
             _install_sqlite_hooks(write, busy_timeout_ms=busy_timeout_ms, immediate=True)
             _install_sqlite_hooks(read, busy_timeout_ms=busy_timeout_ms, immediate=False)
         elif parsed.get_backend_name() == "postgresql":
@@ -163,14 +239,22 @@ class Database:
                 # A PostgreSQL restart leaves dead connections in the pool; test them first.
                 "pool_pre_ping": True,
                 "pool_recycle": 1800,
+                "hide_parameters": True,
             }
+            limits = pg_limits or PgSessionLimits()
+            connect_args: dict[str, Any] = {"command_timeout": limits.command_timeout_s}
             if pgbouncer:
-                options["connect_args"] = {
-                    "statement_cache_size": 0,
-                    "prepared_statement_cache_size": 0,
-                    "prepared_statement_name_func": _unique_statement_name,
-                }
+                connect_args.update(
+                    statement_cache_size=0,
+                    prepared_statement_cache_size=0,
+                    prepared_statement_name_func=_unique_statement_name,
+                )
+            else:
+                connect_args["server_settings"] = limits.server_settings()
+            options["connect_args"] = connect_args
             write = create_async_engine(url, **options)
+            if pgbouncer:
+                _install_pg_limits_per_transaction(write, limits)
             read = write
         else:
             raise ValueError(f"unsupported database backend {parsed.get_backend_name()!r}")
@@ -179,6 +263,17 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def location(self) -> str:
+        """Which database this is, for people: "SQLite file /var/lib/hotelbot/hotelbot.sqlite3"
+        or the URL with the password hidden."""
+        from urllib.parse import unquote
+
+        parsed = make_url(self.url)
+        if self.is_sqlite:
+            return f"SQLite file {parsed.database}"
+        return unquote(parsed.render_as_string(hide_password=True))
 
     @asynccontextmanager
     async def write(self, *, priority: bool = False) -> AsyncIterator[AsyncConnection]:

@@ -120,7 +120,11 @@ class Notification(Base):
 
 
 class DeadLetter(Base):
-    """A queue item that could not be understood at all; kept verbatim, then deleted upstream."""
+    """A queue item that could not be parsed or stored; kept, then deleted upstream.
+
+    `raw` holds the item's bytes: as text when they are UTF-8 without NUL (`raw_encoding`
+    "utf-8"), else base64 ("base64"); at most 256 KiB of them, `raw_bytes` is the full size.
+    `error` names what failed, never the content."""
 
     __tablename__ = "dead_letters"
     __table_args__ = (UniqueConstraint("hotel_id", "fingerprint"),)
@@ -130,6 +134,8 @@ class DeadLetter(Base):
     receipt_id: Mapped[int | None] = mapped_column(BigInteger)
     fingerprint: Mapped[str] = mapped_column(String(64))
     raw: Mapped[str] = mapped_column(Text)
+    raw_encoding: Mapped[str] = mapped_column(String(8), server_default="utf-8")
+    raw_bytes: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

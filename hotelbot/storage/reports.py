@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.storage.backlog import OUTBOX_OPEN_STATES
 from hotelbot.storage.introspect import Schema, read_schema, view
-from hotelbot.storage.models import Hotel, HotelStatus, Notification, OutboxMessage
+from hotelbot.storage.models import DeadLetter, Hotel, HotelStatus, Notification, OutboxMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class HotelStatusRow:
     outbox_failed: int
     last_alert_at: datetime | None
     lease_owner: str | None
+    dead_letters_24h: int = 0  # queue items set aside (not storable) in the last 24 hours
 
 
 async def _counts_by_hotel(conn: AsyncConnection, query: object) -> dict[int, int]:
@@ -85,6 +86,7 @@ async def hotel_status_report(
     if alerts is not None:
         query = select(alerts.c.hotel_id, func.max(alerts.c.created_at)).group_by(alerts.c.hotel_id)
         last_alert = {int(h): t for h, t in await conn.execute(query) if t is not None}
+    dead_letters = await dead_letter_counts(conn, since=now - timedelta(hours=24))
     owners: dict[int, str | None] = {}
     leases = view(schema, "hotel_leases", "hotel_id", "owner", "expires_at")
     if leases is not None:
@@ -115,9 +117,20 @@ async def hotel_status_report(
                 outbox_failed=outbox.get((hotel.id, "failed"), 0),
                 last_alert_at=last_alert.get(hotel.id),
                 lease_owner=owners.get(hotel.id),
+                dead_letters_24h=dead_letters.get(hotel.id, 0),
             )
         )
     return rows
+
+
+async def dead_letter_counts(conn: AsyncConnection, *, since: datetime) -> dict[int, int]:
+    """Dead letters per hotel received since `since` (hotels with none are absent)."""
+    return await _counts_by_hotel(
+        conn,
+        select(DeadLetter.hotel_id, func.count())
+        .where(DeadLetter.received_at >= since)
+        .group_by(DeadLetter.hotel_id),
+    )
 
 
 # -- statistics ------------------------------------------------------------------------------

@@ -12,11 +12,11 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from hotelbot.errors import SchemaError
+from hotelbot.errors import ConfigError, SchemaError
 from hotelbot.storage.db import Database
 
 # The newest migration this code knows. tests/test_schema.py checks it equals Alembic's head.
-SCHEMA_HEAD = "0005_alerts"
+SCHEMA_HEAD = "0006_hardening"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -24,6 +24,10 @@ def _alembic_upgrade(connection: Connection, target: str) -> None:
     from alembic import command
     from alembic.config import Config
 
+    if connection.dialect.name == "postgresql":
+        # Migrations may rewrite big tables: no statement bound (lock waits stay bounded, so
+        # a migration cannot queue every daemon's statement behind a lock for long).
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -38,25 +42,47 @@ async def upgrade(db: Database, target: str = "head") -> tuple[str | None, str |
     return before, await current_revision(db)
 
 
+def _no_version_table(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    return "no such table" in message or "does not exist" in message
+
+
 async def current_revision(db: Database) -> str | None:
-    """The revision recorded in the database, or None when it was never initialised."""
+    """The revision recorded in the database, or None when it was never initialised.
+
+    Any other database error (unreadable file, server down) propagates: "cannot read" must
+    not be mistaken for "empty"."""
     async with db.read() as conn:
         try:
             result = await conn.execute(text("SELECT version_num FROM alembic_version"))
-        except DBAPIError:
-            return None
+        except DBAPIError as exc:
+            if _no_version_table(exc):
+                return None
+            raise
         row = result.first()
     return None if row is None else str(row[0])
 
 
 async def check_schema(db: Database) -> None:
-    """Raise SchemaError (with the command to run) unless the schema is exactly SCHEMA_HEAD."""
-    current = await current_revision(db)
+    """Raise SchemaError (with the command to run) unless the schema is exactly SCHEMA_HEAD.
+
+    A SQLite file that cannot be read raises ConfigError naming it (a deploy problem that a
+    restart cannot fix); PostgreSQL connection errors propagate (the server may come back)."""
+    try:
+        current = await current_revision(db)
+    except DBAPIError as exc:
+        if not db.is_sqlite:
+            raise
+        detail = " ".join(str(exc.orig).split())[:160]
+        raise ConfigError(f"cannot read {db.location}: {detail}") from None
     if current == SCHEMA_HEAD:
         return
     if current is None:
-        raise SchemaError("the database has no hotelbot schema yet: run `hotelbot db upgrade`")
+        raise SchemaError(
+            f"the database has no hotelbot schema yet ({db.location}): run `hotelbot db upgrade`"
+        )
     raise SchemaError(
-        f"the database schema is at {current}, this hotelbot needs {SCHEMA_HEAD}: "
-        "run `hotelbot db upgrade` (if the database is newer, upgrade hotelbot instead)"
+        f"the database schema is at {current}, this hotelbot needs {SCHEMA_HEAD} "
+        f"({db.location}): run `hotelbot db upgrade` (if the database is newer, upgrade "
+        "hotelbot instead)"
     )
