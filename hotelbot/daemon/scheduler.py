@@ -34,6 +34,7 @@ from loguru import logger
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.crashpoints import pause_point
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
 from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind
 from hotelbot.domain.quiet_hours import QuietHours
@@ -405,6 +406,7 @@ class Scheduler:
                 if not await self._holds_lease(conn, policy.id):
                     logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
                     return report
+                pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
                 chats = sorted({stay.chat_id for _, _, stay in chunk})
                 facts_by_chat = await self.guest_facts(conn, policy.id, chats)
                 for at, trigger, stay in chunk:
