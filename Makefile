@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo test lint typecheck pytest bench clean
+.PHONY: venv run demo test lint typecheck pytest bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,11 @@ pytest: $(STAMP)
 ## Benchmarks (prints figures; not a test). Extra options: make bench BENCH_ARGS='--hotels 10'.
 bench: $(STAMP)
 	$(BIN)/python -m hotelbot.bench $(BENCH_ARGS)
+
+## Attention figures of the rules on the labelled guest messages (development parts).
+## The test parts are for the final figure only: make eval EVAL_ARGS='--part test'.
+eval: $(STAMP)
+	$(BIN)/python -m tests.eval.score_attention $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .hotelbot-demo .mypy_cache .ruff_cache .pytest_cache *.egg-info

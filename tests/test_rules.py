@@ -71,8 +71,8 @@ def test_must_pass_cases(analyser: RuleAnalyser, case: dict[str, object]) -> Non
         ("Could you please send someone to fix the TV?", "complaint: tv", "tv"),
         ("Кондиционер не работает, очень жарко", "complaint: air conditioning", None),
         ("С карты списали дважды", "complaint: billing", "billing"),
-        ("Пожар на втором этаже!", "urgent: fire", "fire"),
-        ("We are stuck in the lift", "urgent: lift", "lift"),
+        ("Пожар на втором этаже!", "emergency: fire", "fire"),
+        ("We are stuck in the lift", "emergency: lift", "lift"),
     ],
 )
 def test_reasons_and_categories(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,10 +249,12 @@ def show(stay_id: StayId) -> None:
     stay, fires = common.with_db(go)
     if stay is None:
         raise UserError(f"no stay {stay_id}")
+    from hotelbot.domain.display import for_people
+
     for key in ("id", "hotel_id", "guest_name", "chat_id", "room", "check_in", "check_out",
                 "check_in_time", "check_out_time", "language", "status", "external_ref",
                 "created_at", "updated_at"):  # fmt: skip
-        typer.echo(f"{key:15} {getattr(stay, key)}")
+        typer.echo(f"{key:15} {for_people(str(getattr(stay, key)))}")
     if fires:
         typer.echo("")
         rows = [(f.trigger_id, f.scheduled_for.isoformat(), f.outcome, f.outbox_id) for f in fires]
@@ -264,14 +268,11 @@ def read_stay_csv(
     for an unreadable file or a bad header."""
     from hotelbot.domain.stay_input import StayInputError, check_columns, parse_stay_row
 
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    text = _read_csv_text(path)
     good: list[tuple[int, StayInput]] = []
     bad: list[str] = []
-    with handle:
-        reader = csv.reader(handle)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         header = next(reader, None)
         if header is None:
             raise UserError(f"{path}: empty file (a header row is required)")
@@ -286,6 +287,10 @@ def read_stay_csv(
             if len(row) != len(names):
                 bad.append(f"line {line}: {len(row)} fields, the header has {len(names)}")
                 continue
+            unprintable = [n for n, cell in zip(names, row, strict=True) if _CONTROL.search(cell)]
+            if unprintable:
+                bad.append(f"line {line}: {', '.join(unprintable)}: control characters")
+                continue
             try:
                 stay = parse_stay_row(dict(zip(names, row, strict=True)))
             except StayInputError as exc:
@@ -297,7 +302,36 @@ def read_stay_csv(
                     continue
                 stay = replace(stay, hotel=default_hotel)
             good.append((line, stay))
+    except csv.Error as exc:
+        # e.g. "field larger than field limit (131072)": the reader cannot go on.
+        raise UserError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
     return good, bad
+
+
+# Tab, CR and LF are fine inside a quoted CSV field; other controls (NUL: PostgreSQL refuses
+# it) are never part of a name, room or reference.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MAX_CSV_BYTES = 50 * 1024 * 1024
+
+
+def _read_csv_text(path: Path) -> str:
+    """The file as text (UTF-8, a BOM allowed). Raises UserError naming the line of the first
+    byte that is not UTF-8, or when the file cannot be read or is implausibly large."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_CSV_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > _MAX_CSV_BYTES:
+        raise UserError(f"{path}: larger than {_MAX_CSV_BYTES // 2**20} MiB; split it")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UserError(
+            f"{path}: line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as "
+            "UTF-8 (e.g. `iconv -f cp1252 -t utf-8 in.csv > out.csv`)"
+        ) from None
 
 
 @dataclass

@@ -40,6 +40,7 @@ from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
 from hotelbot.domain.triggers import EventKind, EventTrigger, keyword_matches
+from hotelbot.error_text import describe
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
 from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
 from hotelbot.storage.models import OutboxMessage
@@ -448,13 +449,13 @@ class Scheduler:
             try:
                 policy = HotelPolicy.of(hotel)
             except Exception as exc:  # an unknown zone name must not stop other hotels
-                logger.bind(hotel=hotel.slug).error("cannot schedule: {}", exc)
+                logger.bind(hotel=hotel.slug).error("cannot schedule: {}", describe(exc))
                 continue
             try:
                 report.merge(await self._run_hotel(policy, now))
             except Exception as exc:  # one hotel's bad data must not stop the others
                 logger.bind(hotel=hotel.slug).error(
-                    "scheduler failed for this hotel: {}: {}", type(exc).__name__, exc
+                    "scheduler failed for this hotel: {}", describe(exc)
                 )
                 report.outcomes["error"] += 1
         self.last_report = report
@@ -539,7 +540,7 @@ class Scheduler:
             try:
                 report = await self.run_once()
             except Exception as exc:  # database down: the next tick retries
-                logger.warning("scheduler tick failed: {}: {}", type(exc).__name__, exc)
+                logger.warning("scheduler tick failed: {}", describe(exc))
                 return
         if report.next_due is not None and self._aps is not None and self._aps.running:
             # The clock may be injected; APScheduler runs on real time. Convert the delay.

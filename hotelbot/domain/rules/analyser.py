@@ -31,6 +31,8 @@ import math
 import re
 from typing import Final
 
+from hotelbot.domain.rules.attention import BARE_HELP, NO_FLOOR, decide
+from hotelbot.domain.rules.labels import Cue
 from hotelbot.domain.rules.language import UNDETERMINED, detect_language
 from hotelbot.domain.rules.lexicon import (
     EMPTY_ENTRY,
@@ -40,7 +42,9 @@ from hotelbot.domain.rules.lexicon import (
     TokenEntry,
     matches,
 )
+from hotelbot.domain.rules.reading import Reading
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
+from hotelbot.domain.rules.translit import Transliterator
 from hotelbot.domain.sentiment import Sentiment, Verdict
 
 __all__ = ["ANALYSER_NAME", "MAX_CHARS", "RuleAnalyser"]
@@ -61,13 +65,18 @@ MAX_EXCLAIMS: Final = 4
 BEFORE_CONTRAST: Final = 0.5
 AFTER_CONTRAST: Final = 1.5
 PROBLEM_VALENCE: Final = -2.0
-COMPLAINT_VALENCE: Final = -2.0
 URGENT_VALENCE: Final = -1.5
 # A complaint whose message is not clearly positive overall is negative in tone.
-COMPLAINT_POSITIVE_FLOOR: Final = 0.45
 REQUEST_POSITIVE_FLOOR: Final = 0.5
 QUESTION_DAMPING: Final = 0.8
-INFO_TOPIC: Final = "info"  # a request topic that marks a question for information
+# Negators that deny a whole problem phrase after them ("never run out of"); "нет" and "no"
+# stand after or inside Russian and English complaints ("ответа нет, уже два часа").
+_PRE_NEGATORS: Final = frozenset(("not", "never", "не", "никогда"))
+_TRIPLE_RE: Final = re.compile(r"(\w)\1\1")
+CLEARLY_POSITIVE: Final = 0.45  # a tone this positive outweighs a lone problem word
+_CLOCK_RE: Final = re.compile(r"\d{1,2}[:.]\d{2}")
+# Words that carry no content of their own: a message of only these and "?" is a bare ping.
+_FILLER_CUES: Final = frozenset({Cue.OPENER, Cue.THANKS, Cue.PING})
 EXCESS_VALENCE: Final = -0.8
 _EXCESS: Final = frozenset(("too", "слишком", "чересчур"))
 
@@ -85,74 +94,6 @@ _SARCASM_CUE_RE: Final = re.compile(
     r"|just great|ну спасибо|ага,? конечно|ну конечно)",
     re.IGNORECASE,
 )
-
-
-class _Reading:
-    """Mutable state of one pass over a message (one instance per call; small)."""
-
-    __slots__ = (
-        "clause_faults",
-        "clause_mark",
-        "clause_objects",
-        "complaints",
-        "exclaims",
-        "known",
-        "negative_seen",
-        "repeat_word",
-        "request",
-        "sarcasm",
-        "sentence_marker",
-        "sentence_positive",
-        "sentence_topics",
-        "topics",
-        "total",
-        "urgent",
-        "weight",
-    )
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.weight = 1.0
-        self.exclaims = 0
-        self.known = 0
-        self.sarcasm = False
-        self.negative_seen = False  # a negative word, problem or complaint occurred
-        self.repeat_word = False  # "another", "опять"...: needed by the "great, another" pattern
-        self.request = False
-        self.sentence_marker = False
-        self.sentence_positive = 0.0
-        self.complaints: list[str] = []
-        self.urgent: list[str] = []
-        self.topics: list[str] = []
-        self.sentence_topics: list[str] = []
-        self.clause_objects: list[str] = []
-        self.clause_faults: list[str] = []
-        self.clause_mark = 0  # len(complaints) when the current clause began
-
-    def close_clause(self) -> None:
-        if self.clause_faults:
-            if self.clause_objects:
-                category = self.clause_objects[0]
-            else:
-                category = next((f for f in self.clause_faults if f), "")
-            if category:
-                self.negative_seen = True
-                # an amenity complaint names the clause better than a problem word inside it
-                self.complaints.insert(self.clause_mark, category)
-                self.total += COMPLAINT_VALENCE * self.weight
-            self.clause_faults.clear()
-        self.clause_objects.clear()
-        self.clause_mark = len(self.complaints)
-
-    def close_sentence(self) -> None:
-        self.close_clause()
-        topics = self.sentence_topics
-        if self.sentence_marker and topics and INFO_TOPIC not in topics:
-            # "could you bring pillows": staff must act; "could you tell me when...": a question
-            self.request = True
-            self.topics.extend(topics)
-        self.sentence_marker = False
-        self.sentence_topics.clear()
 
 
 def _match_end(phrase: Phrase, tokens: list[Token], start: int) -> int:
@@ -205,6 +146,12 @@ class RuleAnalyser:
 
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self._lexicon = lexicon if lexicon is not None else Lexicon.load()
+        russian_stopwords = self._lexicon.stopwords.get("ru", frozenset())
+        self._translit = Transliterator(
+            self._lexicon.knows_russian,
+            self._lexicon.knows_english,
+            russian_stopwords.__contains__,
+        )
 
     @property
     def lexicon(self) -> Lexicon:
@@ -218,7 +165,7 @@ class RuleAnalyser:
             return Verdict(Sentiment.NEUTRAL, 0.0, False, "unreadable", UNDETERMINED, self.name)
 
     def _analyse(self, text: str, language_hint: str | None) -> Verdict:
-        text = text[:MAX_CHARS]
+        text = self._translit.normalise(text[:MAX_CHARS])
         tokens = tokenize(text)
         state = self._read(tokens)
         lexicon = self._lexicon
@@ -230,6 +177,15 @@ class RuleAnalyser:
                 state.sarcasm = _SARCASM_END_RE.search(text) is not None
             if not state.sarcasm and state.negative_seen and (state.repeat_word or "ну" in text):
                 state.sarcasm = _SARCASM_CUE_RE.search(text.replace("ё", "е")) is not None
+        if (
+            state.words == state.filler
+            and "ping" not in state.follow_ups
+            and (state.question_marks or Cue.PING in state.cues or _TRIPLE_RE.search(text))
+        ):
+            # "hello??", "???", "ау", "hellooooo": a bare ping after silence
+            state.follow_ups.append("ping")
+        if Cue.NOW in state.cues and state.clock_times and state.numbers >= 2:
+            state.follow_ups.append("ordered time")  # "ordered at 8, it is 9:15 now"
 
         total = state.total
         if state.sarcasm and total > -1.0:
@@ -237,33 +193,35 @@ class RuleAnalyser:
         if total and state.exclaims:
             total += math.copysign(min(state.exclaims, MAX_EXCLAIMS) * EXCLAIM_BOOST, total)
         score = total / math.sqrt(total * total + SQUASH_ALPHA)
-
-        complaints = tuple(dict.fromkeys(state.complaints))
-        urgent = tuple(dict.fromkeys(state.urgent))
         if score >= POSITIVE_THRESHOLD:
             sentiment = Sentiment.POSITIVE
         elif score <= NEGATIVE_THRESHOLD:
             sentiment = Sentiment.NEGATIVE
         else:
             sentiment = Sentiment.NEUTRAL
-        if (complaints or urgent) and score < COMPLAINT_POSITIVE_FLOOR:
+
+        decision = decide(
+            state,
+            sentiment is Sentiment.NEGATIVE,
+            score >= CLEARLY_POSITIVE and not state.sarcasm,
+            score,
+        )
+        if score < decision.tone_floor:
             sentiment = Sentiment.NEGATIVE
             score = min(score, -0.3)
-        elif state.request and not complaints and -0.35 < score < REQUEST_POSITIVE_FLOOR:
+        elif (
+            decision.requires_attention
+            and decision.tone_floor == NO_FLOOR
+            and decision.categories
+            and decision.reason != "request"  # a bare "bring it!" keeps its tone
+            and -0.35 < score < REQUEST_POSITIVE_FLOOR
+        ):
             # "Could you bring extra pillows, please? Thanks!" is a request, not praise.
             sentiment = Sentiment.NEUTRAL
             score = max(min(score, POSITIVE_THRESHOLD / 2), NEGATIVE_THRESHOLD / 2)
 
-        attention = bool(complaints or urgent or state.request) or (sentiment is Sentiment.NEGATIVE)
-        if urgent:
-            reason = f"urgent: {urgent[0]}"
-        elif complaints:
-            reason = f"complaint: {complaints[0]}"
-        elif state.sarcasm and sentiment is Sentiment.NEGATIVE:
-            reason = "complaint: sarcasm"
-        elif state.request:
-            topic = next((t for t in state.topics if t), "")
-            reason = f"request: {topic}" if topic else "request"
+        if decision.requires_attention:
+            reason = decision.reason
         elif sentiment is Sentiment.POSITIVE:
             reason = "praise"
         elif sentiment is Sentiment.NEGATIVE:
@@ -278,16 +236,17 @@ class RuleAnalyser:
         return Verdict(
             sentiment=sentiment,
             score=max(-1.0, min(1.0, score)),
-            requires_attention=attention,
+            requires_attention=decision.requires_attention,
             reason=reason,
             language=language,
             analyser=self.name,
-            categories=urgent + tuple(c for c in complaints if c not in urgent),
+            categories=decision.categories,
+            category=decision.category,
         )
 
-    def _read(self, tokens: list[Token]) -> _Reading:
+    def _read(self, tokens: list[Token]) -> Reading:
         lexicon = self._lexicon
-        state = _Reading()
+        state = Reading()
         shouting: bool | None = None  # the whole message in capitals; worked out when needed
         entry_of = lexicon.entry
         neg_until = -1  # last token index a pending negation reaches
@@ -300,6 +259,7 @@ class RuleAnalyser:
         count = len(tokens)
         for index, token in enumerate(tokens):
             text, kind, caps = token
+            state.position = index
             if kind == PUNCT:
                 if not neg_used:
                     state.total += neg_bare * state.weight
@@ -307,31 +267,62 @@ class RuleAnalyser:
                     neg_used = True
                 neg_until = -1
                 state.exclaims += text.count("!")
-                if "?" in text and state.sentence_positive > 0:
-                    # asking for something good ("could you recommend a good place?") is no praise
-                    state.total -= QUESTION_DAMPING * state.sentence_positive
+                question = "?" in text
+                if question:
+                    state.question_marks += 1
+                    if state.sentence_positive > 0:
+                        # asking for something good ("could you recommend a good place?")
+                        state.total -= QUESTION_DAMPING * state.sentence_positive
                 if any(ch in _SENTENCE_END for ch in text):
-                    state.close_sentence()
+                    state.close_sentence(question)
                     state.sentence_positive = 0.0
                 else:
                     state.close_clause()
                 continue
-            if index <= skip_until or kind == NUMBER:
+            if kind == NUMBER:
+                state.numbers += 1
+                state.s_numbers += 1
+                if _CLOCK_RE.fullmatch(text):
+                    state.clock_times += 1
+                else:
+                    state.amounts.append(text)
                 continue
+            if kind == WORD:
+                state.words += 1
+                state.s_words += 1
+            if index <= skip_until:
+                continue
+            leading = state.lead
+            if kind == WORD and index > state.opener_until:
+                state.lead = False
             entry: TokenEntry = entry_of(text)
             if entry is EMPTY_ENTRY:
                 continue  # most tokens: nothing to do
             if text in _REPEAT_WORDS:
                 state.repeat_word = True
+            consumed = -1
             if entry.phrases:
                 consumed = self._phrases(
-                    lexicon, entry, tokens, index, state, index <= neg_until, index - neg_at <= 2
+                    lexicon,
+                    entry,
+                    tokens,
+                    index,
+                    state,
+                    index <= neg_until,
+                    index - neg_at <= 2,
+                    leading,
+                    neg_at >= 0 and tokens[neg_at].text in _PRE_NEGATORS,
                 )
-                if consumed >= index:
-                    if index <= neg_until:
-                        neg_used = True
-                    skip_until = consumed
-                    continue
+            if entry.imperative and state.s_not_imperative != index:
+                # "принесите", "закажите", "не убирайте": addressed to the hotel
+                state.s_imperative = state.s_ordered = True
+                if index <= neg_until:
+                    neg_used = True  # a request not to do something, not a complaint
+            if consumed >= index:
+                if index <= neg_until:
+                    neg_used = True
+                skip_until = consumed
+                continue
             if entry.negator is not None and kind == WORD:
                 if not neg_used:
                     state.total += neg_bare * state.weight
@@ -348,6 +339,7 @@ class RuleAnalyser:
                     neg_used = True
                 neg_until = -1
                 state.close_clause()
+                state.contrasts.append(index)
                 state.total *= BEFORE_CONTRAST
                 state.weight = AFTER_CONTRAST
                 continue
@@ -400,9 +392,11 @@ class RuleAnalyser:
         entry: TokenEntry,
         tokens: list[Token],
         index: int,
-        state: _Reading,
+        state: Reading,
         negated: bool,
         denied: bool,
+        leading: bool,
+        pre_negated: bool,
     ) -> int:
         """Apply the phrases that start at `index`; return the last token they consume
         (or -1 when none consumes tokens: objects, markers and topics only annotate)."""
@@ -412,7 +406,7 @@ class RuleAnalyser:
         for phrase in lexicon.candidates(entry, tokens[index].text, following):
             kind = phrase.kind
             if kind in seen:
-                continue
+                continue  # the longest phrase of each kind wins ("do we need" over "need")
             if phrase.length > 1:
                 end = _match_end(phrase, tokens, index)
                 if end < 0:
@@ -428,22 +422,31 @@ class RuleAnalyser:
                 state.known += 1
                 consumed = max(consumed, end)
             elif kind == PhraseKind.PROBLEM:
-                if denied and phrase.length == 1:
-                    # "not dirty", "не грязно": the problem is denied
+                if denied and (phrase.length == 1 or pre_negated):
+                    # "not dirty", "не грязно", "never run out of": the problem is denied
                     state.total += 0.3 * state.weight
+                    _cue(Cue.DENIAL, state, index, end, leading)
                 else:
-                    state.complaints.append(phrase.label)
+                    state.add_complaint(phrase.label, index, phrase.length == 1)
                     state.total += PROBLEM_VALENCE * state.weight
                     state.negative_seen = True
                 consumed = max(consumed, end)
             elif kind == PhraseKind.URGENT:
-                state.urgent.append(phrase.label)
-                state.negative_seen = True
-                state.total += URGENT_VALENCE * state.weight
-                consumed = max(consumed, end)
+                if not phrase.label:
+                    state.urgent.append("")  # "fire exit": named, not happening
+                    consumed = max(consumed, end)
+                elif not (denied and phrase.length == 1):
+                    state.urgent.append(phrase.label)
+                    state.urgent_at = index
+                    if phrase.label not in BARE_HELP:
+                        # a bare "help" keeps its own valence: "thanks for the help"
+                        state.negative_seen = True
+                        state.total += URGENT_VALENCE * state.weight
+                        consumed = max(consumed, end)
             elif kind == PhraseKind.FAULT:
                 if not (denied and phrase.length == 1):
                     state.clause_faults.append(phrase.label)
+                    state.last_problem_at = index
                 if phrase.length > 1:
                     # a single word ("slow", "cold") keeps its own valence as well
                     consumed = max(consumed, end)
@@ -451,11 +454,64 @@ class RuleAnalyser:
                 state.clause_objects.append(phrase.label)
             elif kind == PhraseKind.REQUEST:
                 # consumed: the "не" of "не могли бы" is politeness, not negation
-                state.sentence_marker = True
+                state.s_staff = True
                 consumed = max(consumed, end)
             elif kind == PhraseKind.TOPIC:
-                state.sentence_topics.append(phrase.label)
+                state.add_action(phrase.label, index)
             elif kind == PhraseKind.SARCASM:
                 state.sarcasm = True
                 consumed = max(consumed, end)
+            elif kind == PhraseKind.CUE:
+                if end <= state.cue_until:
+                    continue  # inside a longer cue: "do we need" asks, its "need" is no need
+                if end > index:
+                    state.cue_until = end
+                cues = phrase.label.split("|")
+                if Cue.CLOCK in cues and not (index and tokens[index - 1].kind == NUMBER):
+                    continue  # "8 am" is a time; "I am" is not
+                if not _FILLER_CUES.isdisjoint(cues) and index > state.filler_until:
+                    state.filler += end - index + 1  # greetings, thanks, pings: no content
+                    state.s_filler += end - index + 1
+                    state.filler_until = end
+                for cue in cues:
+                    if cue == Cue.QUESTION and phrase.length == 1 and not leading:
+                        continue  # "which", "when" inside a statement ask nothing
+                    _cue(cue, state, index, end, leading)
         return consumed
+
+
+def _cue(cue: str, state: Reading, index: int, end: int, leading: bool) -> None:
+    """Note a cue of the current sentence (see `labels.Cue`)."""
+    if cue == Cue.OPENER:
+        state.lead = leading  # "hi, please bring ...": "bring" still starts the sentence
+        state.opener_until = end
+        return
+    if cue == Cue.IMPERATIVE:
+        if leading:
+            state.s_imperative = True  # "Bring two towels", "Don't clean the room today"
+        return
+    elif cue == Cue.NOT_IMPERATIVE:
+        state.s_not_imperative = end  # "не волнуйтесь": its last word orders nothing
+        return
+    elif cue == Cue.STAFF:
+        state.s_staff = True
+    elif cue == Cue.ASK:
+        state.s_ask = True
+        state.s_ask_at = index
+    elif cue == Cue.NEED:
+        state.s_need = True
+    elif cue == Cue.INFO:
+        state.add_info(index)
+        return
+    elif cue == Cue.SELF:
+        if state.s_self_at < 0:
+            state.s_self_at = index
+    elif cue == Cue.DENIAL:
+        state.denials.append((state.s_index, index))
+    elif cue == Cue.RESOLVED:
+        state.resolved_at = end  # "working again": its own "again" is no relapse
+    elif cue == Cue.CLOCK:
+        state.clock_times += 1  # "at 8 am", "в 10 утра"
+    elif cue == Cue.AGAIN:
+        state.again_at = index
+    state.s_cues.add(cue)

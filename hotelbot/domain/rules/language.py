@@ -29,9 +29,11 @@ def detect_language(
 ) -> str:
     """ "en", "ru" or "und".
 
-    The script with more words wins (so a mostly Russian message with "wifi" in it is "ru").
-    A Cyrillic majority is Russian; a Latin majority is English if at least one English
-    stopword occurs or `known_words` (lexicon hits) is positive. Never raises."""
+    A message is Russian when its Cyrillic words are at least as many as its Latin words, or
+    as many as the English function words among them ("можно late checkout?" is Russian,
+    "Thanks, всё ок, see you at the pool" English). Otherwise a Latin message is English if
+    at least one English stopword occurs or `known_words` (lexicon hits) is positive.
+    Never raises."""
     cyrillic = latin = 0
     english_hits = 0
     en_stop = stopwords.get("en", frozenset())
@@ -51,7 +53,9 @@ def detect_language(
                 english_hits += 1
     if cyrillic == 0 and latin == 0:
         return UNDETERMINED
-    if cyrillic >= latin:
+    if cyrillic >= latin or (cyrillic and cyrillic >= english_hits):
+        # Russian guests mix in English nouns ("можно late checkout?"); English guests
+        # rarely write Cyrillic, and their Latin words bring English function words
         return "ru"
     if english_hits or known_words:
         return "en"

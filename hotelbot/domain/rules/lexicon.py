@@ -48,7 +48,7 @@ File format (every table is optional except ``language``)::
     [faults]                   # phrase -> category used when the clause names no object;
     "broken" = "broken"        # "" = only counts together with an object ("no", "cold")
 
-    [requests]                 # polite request markers ("could you", "можно")
+    [requests]                 # request markers addressed to staff ("could you", "прошу")
     words = ["could you"]
 
     [request_topics]           # phrase -> what is asked for ("late checkout"); "" = generic;
@@ -57,6 +57,15 @@ File format (every table is optional except ``language``)::
 
     [sarcasm]                  # phrases that reliably mark sarcasm ("thanks for nothing")
     words = ["yeah right"]
+
+    [cues]                     # phrase -> cue(s) that steer the reading, "|" between several
+    "where" = "question"       # (the cues: hotelbot/domain/rules/labels.py, `Cue`)
+    "fixed now" = "resolved"
+
+Labels of ``problems``, ``urgent``, ``objects``, ``faults`` and ``request_topics`` may name an
+attention category before the detail: ``"towel*" = "housekeeping_item: towels"``. A
+``request_topics`` label starting with "~" belongs to a verb ("~booking: reservation"): it
+decides the category only when the sentence names no object.
 
 To neutralise a built-in word in a hotel file, give it 0 ("late" = 0.0). Everything is
 lowercased when loaded, and "ё" is read as "е". Loading is pure apart from reading
@@ -74,6 +83,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from hotelbot.domain.rules.labels import Cue
+
 __all__ = [
     "BUILTIN_FILES",
     "EMPTY_ENTRY",
@@ -84,10 +95,18 @@ __all__ = [
     "Phrase",
     "PhraseKind",
     "TokenEntry",
+    "is_imperative",
     "matches",
 ]
 
-BUILTIN_FILES: Final = ("any.toml", "en.toml", "ru_general.toml", "ru.toml")
+BUILTIN_FILES: Final = (
+    "any.toml",
+    "en.toml",
+    "en_attention.toml",
+    "ru_general.toml",
+    "ru.toml",
+    "ru_attention.toml",
+)
 MAX_VALENCE: Final = 4.0
 MIN_STEM_LEN: Final = 3
 GAP: Final = "~"
@@ -98,8 +117,9 @@ MAX_STEM_TAIL: Final = 5
 
 _LIST_TABLES: Final = ("contrast", "stopwords", "requests", "sarcasm")
 _FLOAT_TABLES: Final = ("words", "phrases", "emoji", "negators", "intensifiers")
-_STR_TABLES: Final = ("problems", "urgent", "objects", "faults", "request_topics")
+_STR_TABLES: Final = ("problems", "urgent", "objects", "faults", "request_topics", "cues")
 _KNOWN_KEYS: Final = frozenset(("language", *_LIST_TABLES, *_FLOAT_TABLES, *_STR_TABLES))
+_CUES: Final = frozenset(cue.value for cue in Cue)
 
 
 class LexiconError(ValueError):
@@ -118,6 +138,7 @@ class PhraseKind:
     REQUEST: Final = "request"
     TOPIC: Final = "topic"
     SARCASM: Final = "sarcasm"
+    CUE: Final = "cue"
 
 
 Matcher = tuple[frozenset[str], tuple[str, ...]]  # exact forms, stems (no "*")
@@ -183,6 +204,7 @@ class _Raw:
     objects: dict[str, str] = field(default_factory=dict)
     faults: dict[str, str] = field(default_factory=dict)
     request_topics: dict[str, str] = field(default_factory=dict)
+    cues: dict[str, str] = field(default_factory=dict)
     languages: list[str] = field(default_factory=list)
 
 
@@ -231,7 +253,12 @@ def _merge_file(raw: _Raw, name: str, data: Mapping[str, object]) -> None:
             norm = _check_key(name, table, key)
             if not isinstance(value, str):
                 raise LexiconError(f"{name}: {table}.{key}: expected a text label, got {value!r}")
-            labels[norm] = value.strip().lower()
+            label = value.strip().lower()
+            if table == "cues" and not set(label.split("|")) <= _CUES:
+                raise LexiconError(
+                    f"{name}: {table}.{key}: unknown cue {value!r} (known: {sorted(_CUES)})"
+                )
+            labels[norm] = label
     for table in _LIST_TABLES:
         entries = _table(name, data, table)
         extra = set(entries) - {"words"}
@@ -307,9 +334,13 @@ class TokenEntry:
     intensity: float
     contrast: bool
     phrases: tuple[Phrase, ...]
+    imperative: bool = False  # a Russian plural/polite imperative: "принесите", "закажите"
 
 
 EMPTY_ENTRY: Final = TokenEntry(None, None, 0.0, False, ())
+# Polite imperatives end in -ите, -йте, -ьте (reflexive: -итесь, -йтесь, -ьтесь).
+_IMPERATIVE_ENDINGS: Final = ("ите", "йте", "ьте", "итесь", "йтесь", "ьтесь")
+_MIN_IMPERATIVE_LEN: Final = 5
 _TRIPLE_RE: Final = re.compile(r"(.)\1\1")
 _CACHE_LIMIT: Final = 100_000
 
@@ -340,6 +371,7 @@ class Lexicon:
             (PhraseKind.OBJECT, raw.objects),
             (PhraseKind.FAULT, raw.faults),
             (PhraseKind.TOPIC, raw.request_topics),
+            (PhraseKind.CUE, raw.cues),
         ):
             phrases += [Phrase.build(k, kind, 0.0, v) for k, v in table.items()]
         phrases += [Phrase.build(k, PhraseKind.REQUEST, 0.0, "") for k in raw.requests]
@@ -397,6 +429,14 @@ class Lexicon:
         self._cache[token] = entry
         return entry
 
+    def knows_russian(self, word: str) -> bool:
+        """Whether a lowercase Cyrillic word is a Russian word or stem this lexicon knows."""
+        return word in self.stopwords.get("ru", ()) or self.entry(word) is not EMPTY_ENTRY
+
+    def knows_english(self, word: str) -> bool:
+        """Whether a lowercase Latin word is an English word this lexicon knows."""
+        return word in self.stopwords.get("en", ()) or self.entry(word) is not EMPTY_ENTRY
+
     def candidates(self, entry: TokenEntry, token: str, following: str) -> tuple[Phrase, ...]:
         """The phrases of `entry` (for `token`) that can still match when the next token is
         `following`: one-word phrases, phrases whose second element matches it, and phrases
@@ -433,9 +473,17 @@ class Lexicon:
                 found += more
         if len(found) > 1:
             found.sort(key=_phrase_order)
-        if valence is None and negator is None and not intensity and not contrast and not found:
+        imperative = is_imperative(token)
+        if (
+            valence is None
+            and negator is None
+            and not intensity
+            and not contrast
+            and not found
+            and not imperative
+        ):
             return EMPTY_ENTRY
-        return TokenEntry(valence, negator, intensity, contrast, tuple(found))
+        return TokenEntry(valence, negator, intensity, contrast, tuple(found), imperative)
 
     def _negated_prefix(self, token: str) -> float | None:
         # "неприятно", "недоволен", "unhelpful", "uncomfortable": a negating prefix on a
@@ -446,6 +494,17 @@ class Lexicon:
                 if inner is not None:
                     return -inner * 0.8 if inner > 0 else -inner * 0.4
         return None
+
+
+def is_imperative(token: str) -> bool:
+    """Whether a lowercase token has the form of a Russian polite imperative ("принесите",
+    "закажите", "поставьте", "свяжитесь"). Form only: "извините" passes too; the lexicon's
+    ``not_imperative`` cues name the ones that ask for nothing."""
+    return (
+        len(token) >= _MIN_IMPERATIVE_LEN
+        and "\u0430" <= token[0] <= "\u044f"
+        and token.endswith(_IMPERATIVE_ENDINGS)
+    )
 
 
 def _phrase_order(phrase: Phrase) -> tuple[int, bool]:

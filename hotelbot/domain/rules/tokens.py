@@ -47,7 +47,7 @@ _XD_RE: Final = re.compile(r"x+d+", re.IGNORECASE)
 _IGNORED_SYMBOLS: Final = frozenset(
     ["\ufe0f", "\ufe0e", "\u200d", *(chr(c) for c in range(0x1F3FB, 0x1F400))]
 )
-_SEPARATORS: Final = frozenset("-/—–_\"'*#&+=<>|~`@$%^[]{}\\")
+_SEPARATORS: Final = frozenset("-/—–_\"'*#&+=<>|~`@%^[]{}\\")
 _CONTRACTIONS: Final = {
     "can't": ("can", "not"), "cant": ("can", "not"), "cannot": ("can", "not"),
     "won't": ("will", "not"), "wont": ("will", "not"), "ain't": ("is", "not"),
@@ -107,7 +107,9 @@ def tokenize(text: str) -> list[Token]:
                 continue
             head, _, tail = low.partition("'")
             append(new(Token, (head, WORD, caps)))  # the regex guarantees letters on both sides
-            if tail not in ("re", "ve", "ll", "d", "m", "s"):  # 's, 're carry no sentiment
+            if tail == "d":
+                append(new(Token, ("would", WORD, caps)))  # "I'd like": a request marker
+            elif tail not in ("re", "ve", "ll", "m", "s"):  # 's, 're carry no sentiment
                 append(new(Token, (tail, WORD, caps)))
         elif punct:
             append(new(Token, (punct, PUNCT, False)))
