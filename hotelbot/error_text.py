@@ -45,6 +45,13 @@ def _sqlite_name(error: BaseException | None) -> str | None:
     return name if isinstance(name, str) else None
 
 
+# SQLite's messages for these name only tables and columns ("UNIQUE constraint failed:
+# hotels.instance_id"), never values: shown as they are.
+_SQLITE_SCHEMA_ONLY = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_NOTNULL",
+                       "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_FOREIGNKEY",
+                       "SQLITE_CONSTRAINT_CHECK")  # fmt: skip
+
+
 def _own_message(exc: BaseException) -> bool:
     """Exceptions whose messages hotelbot writes itself (no input quoted in them)."""
     from hotelbot.errors import HotelbotError
@@ -76,6 +83,8 @@ def _describe(exc: BaseException) -> str:
         constraint = getattr(driver, "constraint_name", None)
         if isinstance(constraint, str) and constraint:
             parts.append(f"constraint {constraint}")
+        elif code in _SQLITE_SCHEMA_ONLY:
+            parts.append(" ".join(str(driver).split())[:120])
         return f"{name} ({', '.join(parts)})"
     if isinstance(exc, UnicodeError):
         reason = getattr(exc, "reason", None)
@@ -83,6 +92,21 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{name}: {exc.strerror}"
     return name
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """True when the database refused a value or a change (a constraint, a trigger, bad
+    data), as opposed to being unavailable or hitting a bug."""
+    driver = _driver_error(exc)
+    if driver is None:
+        return False
+    code = _sqlstate(driver)
+    if code is not None:
+        return code.startswith(("22", "23", "P0"))
+    name = _sqlite_name(driver)
+    if name is not None:
+        return name.startswith(("SQLITE_CONSTRAINT", "SQLITE_MISMATCH", "SQLITE_TOOBIG"))
+    return type(exc).__name__ in ("IntegrityError", "DataError")
 
 
 def is_transient(exc: BaseException) -> bool:

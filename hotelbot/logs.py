@@ -197,13 +197,19 @@ def _make_sink(stream: TextIO, render: Callable[[Record], str]) -> Callable[[Mes
 
 
 class _InterceptHandler(logging.Handler):
-    """Hands stdlib log records to loguru (and so through the same redacting sink)."""
+    """Hands stdlib log records to loguru (and so through the same redacting sink).
+
+    INFO records of the chatty libraries (request URLs, SQL statements) are DEBUG detail for
+    us: they are only enabled when the operator asked for DEBUG, and they must not count as
+    lines above DEBUG (which never carry guest text)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
+        if record.levelno <= logging.INFO and record.name.startswith(_CHATTY_LOGGERS):
+            level = "DEBUG"
         try:
             message = record.getMessage()
         except Exception:

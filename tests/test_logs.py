@@ -230,7 +230,7 @@ def test_httpx_request_lines_via_stdlib_are_redacted(server_url: str) -> None:
 
     text = out.getvalue()
     assert token not in text
-    assert "INFO     httpx: HTTP Request: GET" in text
+    assert "DEBUG    httpx: HTTP Request: GET" in text  # library INFO is our DEBUG
     assert "/receiveNotification/*** " in text
     assert "httpx.HTTPStatusError: Client error '401 Unauthorized'" in text
 

@@ -130,7 +130,9 @@ def test_trigger_add_validates_and_preview_shows_local_times(cli: CliRunner) -> 
 
 
 def test_manual_send_prints_the_outbox_id_and_outbox_lists_it(cli: CliRunner) -> None:
-    result = cli.invoke(app, ["send", "riga", "+371 2000 0001", "Your taxi is here"])
+    result = cli.invoke(
+        app, ["send", "riga", "+371 2000 0001", "--text-file", "-"], input="Your taxi is here\n"
+    )
     assert result.exit_code == 0, result.output
     outbox_id = result.output.strip()
     assert outbox_id.isdigit()

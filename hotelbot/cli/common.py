@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hotelbot.storage.db import Database
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def load() -> Settings:
@@ -68,9 +69,48 @@ def with_db(fn: Callable[[Database], Awaitable[T]], *, check: bool = True) -> T:
     return run(go())
 
 
+def text_argument(value: str | None, *, what: str, max_chars: int = 100_000) -> str:
+    """Guest text for a command: `value` when given (it is then visible in the process list
+    and shell history, so a warning says so), else (None or "-") read from stdin. Raises
+    UserError when the text is empty, too long or not UTF-8."""
+    import sys
+
+    from hotelbot.errors import UserError
+
+    if value is not None and value != "-":
+        typer_echo_err(
+            f"warning: {what} given as an argument is visible to other users (ps, shell "
+            "history); pass it on stdin instead"
+        )
+        text = value
+    else:
+        if sys.stdin.isatty():
+            typer_echo_err(f"reading {what} from stdin (end with Ctrl-D)")
+        try:
+            text = sys.stdin.buffer.read(max_chars * 4 + 1).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{what} on stdin is not UTF-8 (byte {exc.start})") from None
+    if len(text) > max_chars:
+        raise UserError(f"{what} is longer than {max_chars} characters")
+    if not text.strip():
+        raise UserError(f"{what} is empty")
+    return text
+
+
+def typer_echo_err(message: str) -> None:
+    import typer
+
+    typer.echo(message, err=True)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain aligned text table (no colours: works in journals, pipes and terminals)."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    """A plain aligned text table (no colours: works in journals, pipes and terminals).
+
+    Every cell goes through `for_people`: guest names and texts may hold line breaks (which
+    would forge rows), terminal escapes, bidi overrides or NUL."""
+    from hotelbot.domain.display import for_people
+
+    cells = [[("" if c is None else for_people(str(c))) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):
@@ -79,3 +119,45 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
     return "\n".join([line, rule, *body])
+
+
+def deprecated_option(*names: str) -> Any:
+    """A hidden option under an old name, kept so scripts that use it keep working; pair it
+    with `renamed()`."""
+    import typer
+
+    return typer.Option(*names, hidden=True, help="Deprecated alias.")
+
+
+def renamed(old_name: str, old_value: V | None, new_name: str, new_value: V | None) -> V | None:
+    """The value of an option that was renamed: the new one, or the old one with a warning
+    on stderr. Raises UserError when both are given and disagree."""
+    if old_value is None:
+        return new_value
+    import typer
+
+    from hotelbot.errors import UserError
+
+    if new_value is not None and new_value != old_value:
+        raise UserError(f"{old_name} and {new_name} disagree: give {new_name} only")
+    typer.echo(f"warning: {old_name} is deprecated: use {new_name}", err=True)
+    return old_value
+
+
+def confirm(question: str, *, yes: bool, refusal: str) -> None:
+    """Ask before doing something that cannot be undone or reaches guests. `yes` (--yes)
+    skips the question. Without a terminal to ask on, raises UserError(`refusal`, which says
+    to add --yes); a "no" ends the command with status 1 and changes nothing."""
+    import sys
+
+    import typer
+
+    from hotelbot.errors import UserError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError(refusal)
+    if not typer.confirm(question, default=False):
+        typer.echo("nothing changed")
+        raise typer.Exit(1)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -129,7 +130,10 @@ def show(
 
     head, messages = common.with_db(go)
     chat, name, phone, lang, opted, until = head
-    typer.echo(f"chat {chat}  guest {name or '-'}  phone {phone or '-'}  language {lang or '-'}")
+    typer.echo(
+        f"chat {for_people(chat)}  guest {for_people(name) or '-'}  phone {phone or '-'}  "
+        f"language {for_people(lang) or '-'}"
+    )
     typer.echo(f"opted out: {'yes' if opted else 'no'}  handled until: {_when(until) or '-'}")
     rows = []
     for sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited in reversed(

@@ -1,6 +1,8 @@
 """`hotelbot sentiment`: judge a text with the configured analysers (no database needed).
 
-`hotelbot sentiment "text"` shows the rules' and the LLM's verdicts side by side.
+`echo "text" | hotelbot sentiment` (or `hotelbot sentiment - < file`) shows the rules' and
+the LLM's verdicts side by side; the text comes from stdin so guest text stays out of the
+process list (a TEXT argument still works, with a warning).
 `hotelbot sentiment --jsonl` speaks the JSON-lines protocol of score_sentiment.py
 --command: one object with "text" per stdin line -> one JSON line per input on stdout,
 flushed. A bad line yields {"error": ...} on its own line; the loop never stops early.
@@ -30,7 +32,13 @@ def register(app: typer.Typer) -> None:
 
 
 def sentiment(
-    text: Annotated[str | None, typer.Argument(help="The text to judge.")] = None,
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="The text to judge; '-' or nothing: read it from stdin (keeps guest text "
+            "out of the process list)."
+        ),
+    ] = None,
     jsonl: Annotated[
         bool, typer.Option("--jsonl", help='Read JSON lines {"text": ...} from stdin.')
     ] = False,
@@ -47,8 +55,10 @@ def sentiment(
     choice: AnalyserName = (
         "rules" if analyser == "rules" else "llm" if analyser == "llm" else "auto"
     )
-    if jsonl == (text is not None):
-        raise UserError("give either a TEXT argument or --jsonl (not both, not neither)")
+    if jsonl and text is not None:
+        raise UserError("give either a TEXT (or stdin) or --jsonl, not both")
+    if not jsonl:
+        text = common.text_argument(text, what="the text to judge")
     from hotelbot.sentiment.factory import build_stage
 
     built = build_stage(common.load(), os.environ)
@@ -60,10 +70,13 @@ def sentiment(
 
 
 def _describe(verdict: Verdict) -> str:
+    from hotelbot.domain.display import for_people
+
+    # The reason may come from the LLM, which the guest's text can steer: sanitised.
     return (
         f"{verdict.sentiment.value:<8}  score={verdict.score:+.2f}  "
         f"attention={'yes' if verdict.requires_attention else 'no'}  "
-        f"language={verdict.language}  reason={verdict.reason}"
+        f"language={for_people(verdict.language)}  reason={for_people(verdict.reason)}"
     )
 
 

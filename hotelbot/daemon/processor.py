@@ -50,6 +50,7 @@ from hotelbot.domain.events import (
 )
 from hotelbot.domain.optout import classify_keyword
 from hotelbot.domain.sentiment import Verdict
+from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
@@ -250,7 +251,7 @@ class Processor:
             work.event = interpret(body)
             text = self._text_to_analyse(work)
         except Exception as exc:  # a bug in interpretation: count it, never block others
-            work.error, work.done = f"interpret: {type(exc).__name__}: {exc}", True
+            work.error, work.done = f"interpret: {describe(exc)}", True
             self._chain(work, str(work.notification_id))
             return
         event = work.event
@@ -365,7 +366,9 @@ class Processor:
                 try:
                     await self._write([work])
                 except Exception as item_exc:
-                    work.error = f"apply: {type(item_exc).__name__}: {item_exc}"[:1000]
+                    # Stored and logged: the class and a safe description, never the
+                    # exception's own text (drivers quote the values, i.e. guest text).
+                    work.error = f"apply: {describe(item_exc)}"[:1000]
                     failed.append(work)
         if failed:
             await self._record_failures(failed)
