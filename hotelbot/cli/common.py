@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hotelbot.storage.db import Database
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def load() -> Settings:
@@ -118,3 +119,45 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     rule = "  ".join("-" * w for w in widths)
     body = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
     return "\n".join([line, rule, *body])
+
+
+def deprecated_option(*names: str) -> Any:
+    """A hidden option under an old name, kept so scripts that use it keep working; pair it
+    with `renamed()`."""
+    import typer
+
+    return typer.Option(*names, hidden=True, help="Deprecated alias.")
+
+
+def renamed(old_name: str, old_value: V | None, new_name: str, new_value: V | None) -> V | None:
+    """The value of an option that was renamed: the new one, or the old one with a warning
+    on stderr. Raises UserError when both are given and disagree."""
+    if old_value is None:
+        return new_value
+    import typer
+
+    from hotelbot.errors import UserError
+
+    if new_value is not None and new_value != old_value:
+        raise UserError(f"{old_name} and {new_name} disagree: give {new_name} only")
+    typer.echo(f"warning: {old_name} is deprecated: use {new_name}", err=True)
+    return old_value
+
+
+def confirm(question: str, *, yes: bool, refusal: str) -> None:
+    """Ask before doing something that cannot be undone or reaches guests. `yes` (--yes)
+    skips the question. Without a terminal to ask on, raises UserError(`refusal`, which says
+    to add --yes); a "no" ends the command with status 1 and changes nothing."""
+    import sys
+
+    import typer
+
+    from hotelbot.errors import UserError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError(refusal)
+    if not typer.confirm(question, default=False):
+        typer.echo("nothing changed")
+        raise typer.Exit(1)

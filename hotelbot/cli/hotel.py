@@ -13,7 +13,7 @@ from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
     from hotelbot.storage.db import Database
-    from hotelbot.storage.hotels import HotelRecord
+    from hotelbot.storage.hotels import HotelChange, HotelRecord
 
 app = typer.Typer(help="Manage hotels (one Green API instance each).", no_args_is_help=True)
 
@@ -36,22 +36,45 @@ def import_(
     file: Annotated[
         Path, typer.Argument(help="Hotels TOML file ([[hotels]] tables).", readable=False)
     ],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Keys a hotel's table leaves out go back to their defaults (without it they "
+            "keep their stored values, e.g. edits made with `hotel edit`).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
 ) -> None:
-    """Add or update hotels from a TOML file (upsert by slug; idempotent).
+    """Add or update hotels from a TOML file (by slug; idempotent).
 
-    Every entry is validated first: if any is bad, nothing is changed.
+    Every entry is validated first: if any is bad, nothing is changed. For a hotel that
+    exists, only the keys its table states change (so re-importing never undoes `hotel
+    edit`), or with --replace every key (defaults for the missing ones). `enabled` changes
+    only when stated. Hotels that are not in the file are left alone. Each changed key is
+    listed (tokens are never shown).
     """
     from hotelbot.hotel_spec import load_hotels_file
-    from hotelbot.storage.hotels import upsert_hotel
+    from hotelbot.storage.hotels import apply_hotel, get_hotel, plan_hotel
 
     specs = load_hotels_file(file)
 
-    async def go(db: Database) -> list[tuple[str, str]]:
+    async def go(db: Database) -> list[HotelChange]:
+        if dry_run:
+            async with db.read() as conn:
+                return [
+                    plan_hotel(await get_hotel(conn, spec.slug), spec, replace=replace)
+                    for spec in specs
+                ]
         async with db.write() as conn:
-            return [(spec.slug, await upsert_hotel(conn, spec)) for spec in specs]
+            return [await apply_hotel(conn, spec, replace=replace) for spec in specs]
 
-    for slug, outcome in common.with_db(go):
-        typer.echo(f"{slug}: {outcome}")
+    for change in common.with_db(go):
+        typer.echo(_change_line(change, dry_run=dry_run))
+    if dry_run:
+        typer.echo("dry run: nothing was changed")
     for spec in specs:
         if spec.api_token_env and not _env_set(spec.api_token_env):
             typer.echo(
@@ -59,6 +82,14 @@ def import_(
                 "the daemon needs it in its environment",
                 err=True,
             )
+
+
+def _change_line(change: HotelChange, *, dry_run: bool) -> str:
+    if change.outcome == "unchanged":
+        return f"{change.slug}: unchanged"
+    verb = {"added": "add", "updated": "update"}[change.outcome] if dry_run else change.outcome
+    prefix = f"{change.slug}: {'would ' if dry_run else ''}{verb}"
+    return prefix if change.outcome == "added" else f"{prefix} ({change.describe()})"
 
 
 def _env_set(name: str) -> bool:
@@ -239,8 +270,12 @@ def remove(
     """Delete a hotel and everything stored for it."""
     from hotelbot.storage.hotels import remove_hotel
 
-    if not yes and not typer.confirm(f"Delete hotel {slug} and all its messages?"):
-        raise typer.Exit(1)
+    common.confirm(
+        f"Delete hotel {slug} and all its messages, stays and triggers?",
+        yes=yes,
+        refusal=f"removing hotel {slug} deletes everything stored for it: add --yes to confirm "
+        "(or `hotelbot hotel disable` to stop polling it)",
+    )
 
     async def go(db: Database) -> bool:
         async with db.write() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
     from hotelbot.domain.stay_input import StayInput
     from hotelbot.storage.db import Database
     from hotelbot.storage.hotels import HotelRecord
-    from hotelbot.storage.stays import StayRecord
+    from hotelbot.storage.stays import StayChange, StayRecord
 
 _IMPORT_HELP = """Add or update stays from a CSV file (UTF-8, header row).
 
@@ -32,6 +33,13 @@ phone like +371 2000 0000. `hotel` (a slug) is needed in each row unless --hotel
 Every row is validated first; bad rows are listed by line number and nothing is imported
 (unless --skip-bad). A stay is matched by external_ref when given, else by
 (hotel, phone, check_in): importing the same file again changes nothing.
+
+A stay that exists changes only where the file states something: a column that is missing
+or a cell that is empty keeps the stored value (a room set with `stay edit` survives the next
+export of your PMS); --replace makes the stay exactly its row instead. An import never
+un-cancels a cancelled stay (`stay edit ID --status booked` does). Every added or changed
+stay is listed with its changed fields and the scheduled messages that move; --dry-run
+shows the same and changes nothing.
 """
 
 app = typer.Typer(help="Guests' stays (bookings).", no_args_is_help=True)
@@ -77,39 +85,42 @@ def add(
     status: Annotated[
         str | None, typer.Option(help="booked|in_house|checked_out|cancelled.")
     ] = None,
-    ref: Annotated[str | None, typer.Option(help="Booking id in your PMS (unique).")] = None,
+    external_ref: Annotated[
+        str | None, typer.Option(help="Booking id in your PMS (unique per hotel).")
+    ] = None,
+    ref: Annotated[str | None, common.deprecated_option("--ref")] = None,
 ) -> None:
-    """Add a stay (or update the one with the same booking id / phone + check-in)."""
-    from hotelbot.storage.stays import upsert_stay
+    """Add a stay. If the same booking id (or phone + check-in) is stored already, the
+    options given update it and the others keep their values; a cancelled stay stays
+    cancelled (`stay edit ID --status booked` un-cancels it)."""
+    from hotelbot.storage.stays import apply_stay
 
+    external_ref = common.renamed("--ref", ref, "--external-ref", external_ref)
     stay = _parse(
         _opt_row(
             phone=phone, name=name, check_in=check_in, check_out=check_out, room=room,
             language=language, check_in_time=check_in_time, check_out_time=check_out_time,
-            status=status, external_ref=ref,
+            status=status, external_ref=external_ref,
         )
     )  # fmt: skip
 
-    async def go(db: Database) -> tuple[int, str]:
+    async def go(db: Database) -> StayChange:
         hotel = await _hotel(db, slug)
         async with db.write() as conn:
-            return await upsert_stay(conn, hotel.id, stay)
+            return await apply_stay(conn, hotel.id, stay)
 
-    stay_id, outcome = common.with_db(go)
-    typer.echo(f"stay {stay_id}: {outcome}")
+    change = common.with_db(go)
+    typer.echo(f"stay {change.stay_id}: {change.outcome}" + _details(change))
 
 
-_EDITABLE = {
-    "name": "guest_name",
-    "room": "room",
-    "language": "language",
-    "check_in": "check_in",
-    "check_out": "check_out",
-    "check_in_time": "check_in_time",
-    "check_out_time": "check_out_time",
-    "status": "status",
-    "ref": "external_ref",
-}
+def _details(change: StayChange) -> str:
+    details = f" ({change.describe()})" if change.outcome == "updated" else ""
+    if change.kept_cancelled:
+        details += (
+            f"; kept cancelled (un-cancel with `hotelbot stay edit {change.stay_id} "
+            "--status booked`)"
+        )
+    return details
 
 
 @app.command("edit")
@@ -126,11 +137,13 @@ def edit(
     status: Annotated[
         str | None, typer.Option(help="booked|in_house|checked_out|cancelled.")
     ] = None,
-    ref: Annotated[str | None, typer.Option(help="Booking id.")] = None,
+    external_ref: Annotated[str | None, typer.Option(help="Booking id.")] = None,
+    ref: Annotated[str | None, common.deprecated_option("--ref")] = None,
 ) -> None:
     """Change fields of a stay. Scheduled messages follow on the scheduler's next tick."""
     from hotelbot.storage.stays import get_stay, update_stay
 
+    ref = common.renamed("--ref", ref, "--external-ref", external_ref)
     given = {
         "phone": phone, "name": name, "check_in": check_in, "check_out": check_out,
         "room": room, "language": language, "check_in_time": check_in_time,
@@ -321,54 +334,117 @@ def _read_csv_text(path: Path) -> str:
         ) from None
 
 
+@dataclass
+class _Imported:
+    line: int
+    stay: StayInput
+    change: StayChange
+    messages: list[str]
+
+
+class _DryRun(Exception):
+    """Raised inside the import transaction to roll it back after a dry run."""
+
+    def __init__(self, result: tuple[list[_Imported], list[str]]) -> None:
+        self.result = result
+
+
 @app.command("import", help=_IMPORT_HELP)
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV file.")],
+    file: Annotated[Path, typer.Argument(help="CSV file.", readable=False)],
     hotel: Annotated[str | None, typer.Option(help="Hotel slug for rows without one.")] = None,
     skip_bad: Annotated[
         bool, typer.Option(help="Import the good rows even if some are bad.")
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="A stay the file matches becomes exactly its row: empty and missing cells "
+            "go back to their defaults (never un-cancels).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show the fields and scheduled messages that would change; change nothing.",
+        ),
+    ] = False,
 ) -> None:
     from sqlalchemy.exc import IntegrityError
 
+    from hotelbot.cli.schedule_view import changed_messages, upcoming
+    from hotelbot.daemon.scheduler import HotelPolicy
     from hotelbot.storage.hotels import list_hotels
-    from hotelbot.storage.stays import upsert_stay
+    from hotelbot.storage.stays import apply_stay, find_existing, get_stay
+    from hotelbot.storage.types import utcnow
 
     good, bad = read_stay_csv(file, hotel)
 
-    async def go(db: Database) -> dict[str, int]:
+    async def go(db: Database) -> tuple[list[_Imported], list[str]]:
         async with db.read() as conn:
-            hotel_ids = {h.slug: h.id for h in await list_hotels(conn)}
+            hotels = {h.slug: h for h in await list_hotels(conn)}
         for line, stay in good:
-            if stay.hotel not in hotel_ids:
+            if stay.hotel not in hotels:
                 bad.append(f"line {line}: no hotel with slug {stay.hotel!r}")
         bad.sort(key=lambda text: int(text.split(":")[0].split()[1]))
         for problem in bad:
             typer.echo(problem, err=True)
         if bad and not skip_bad:
             raise UserError(f"{len(bad)} bad row(s): nothing imported (fix them or use --skip-bad)")
-        counts = {"added": 0, "updated": 0, "unchanged": 0, "skipped": len(bad)}
+        policies = {slug: HotelPolicy.of(record) for slug, record in hotels.items()}
+        done: list[_Imported] = []
         conflicts: list[str] = []
-        async with db.write() as conn:
-            for line, stay in good:
-                if stay.hotel not in hotel_ids:
-                    continue
-                try:
-                    async with conn.begin_nested():
-                        _, outcome = await upsert_stay(conn, hotel_ids[stay.hotel or ""], stay)
-                except IntegrityError:
-                    conflicts.append(
-                        f"line {line}: same phone and check-in as another stay with a "
-                        "different external_ref"
+        now = utcnow()
+        try:
+            async with db.write() as conn:
+                for line, stay in good:
+                    if stay.hotel not in hotels:
+                        continue
+                    policy = policies[stay.hotel or ""]
+                    before = await upcoming(
+                        conn, policy, await find_existing(conn, policy.id, stay), now
                     )
-                    continue
-                counts[outcome] += 1
-            for problem in conflicts:
-                typer.echo(problem, err=True)
-            if conflicts and not skip_bad:
-                raise UserError(f"{len(conflicts)} conflicting row(s): nothing imported")
-        counts["skipped"] += len(conflicts)
-        return counts
+                    try:
+                        async with conn.begin_nested():
+                            change = await apply_stay(conn, policy.id, stay, replace=replace)
+                    except IntegrityError:
+                        conflicts.append(
+                            f"line {line}: same phone and check-in as another stay with a "
+                            "different external_ref"
+                        )
+                        continue
+                    after_record = await get_stay(conn, change.stay_id or 0)
+                    after = await upcoming(conn, policy, after_record, now)
+                    done.append(_Imported(line, stay, change, changed_messages(before, after)))
+                for problem in conflicts:
+                    typer.echo(problem, err=True)
+                if conflicts and not skip_bad:
+                    raise UserError(f"{len(conflicts)} conflicting row(s): nothing imported")
+                if dry_run:
+                    raise _DryRun((done, conflicts))
+        except _DryRun as rolled_back:
+            return rolled_back.result
+        return done, conflicts
 
-    counts = common.with_db(go)
-    typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    done, conflicts = common.with_db(go)
+    would = "would be " if dry_run else ""
+    for item in done:
+        if item.change.outcome == "unchanged" and not item.change.kept_cancelled:
+            continue
+        who = f"{for_people(item.stay.guest_name, max_chars=40)} ({item.stay.chat_id})"
+        where = "a new stay" if item.change.outcome == "added" else f"stay {item.change.stay_id}"
+        verb = f"{would}{item.change.outcome}"
+        typer.echo(f"line {item.line}: {where} for {who}: {verb}" + _details(item.change))
+        for message in item.messages:
+            typer.echo(f"  next message {message}")
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for item in done:
+        counts[item.change.outcome] += 1
+    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    summary += f", skipped: {len(bad) + len(conflicts)}"
+    kept = sum(1 for item in done if item.change.kept_cancelled)
+    if kept:
+        summary += f", kept cancelled: {kept}"
+    typer.echo(f"dry run, nothing was changed; {summary}" if dry_run else summary)

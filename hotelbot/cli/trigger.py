@@ -7,15 +7,21 @@ apply without a restart, to fires not yet decided.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hotelbot.cli import common
+from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
+from hotelbot.files import running_as
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from hotelbot.daemon.scheduler import DueNow
     from hotelbot.domain.templates import Template
     from hotelbot.domain.triggers import TriggerSpec
     from hotelbot.storage.db import Database
@@ -87,6 +93,15 @@ async def _hotel(db: Database, slug: str) -> HotelRecord:
     return record
 
 
+async def _hotel_in(conn: AsyncConnection, slug: str) -> HotelRecord:
+    from hotelbot.storage.hotels import get_hotel
+
+    record = await get_hotel(conn, slug)
+    if record is None:
+        raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
+    return record
+
+
 async def _trigger(db: Database, slug: str, name: str) -> tuple[HotelRecord, TriggerRecord]:
     from hotelbot.storage.triggers import get_trigger
 
@@ -96,6 +111,159 @@ async def _trigger(db: Database, slug: str, name: str) -> tuple[HotelRecord, Tri
     if trigger is None:
         raise UserError(f"hotel {slug!r} has no trigger {name!r} (see `hotelbot trigger list`)")
     return hotel, trigger
+
+
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask; for scripts (the messages are sent).")
+]
+NoCatchUpOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-catch-up",
+        help="Do not send the messages that are due right now (recorded as skipped); start "
+        "with the next scheduled time.",
+    ),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be sent now; change nothing.")
+]
+
+
+class _Rollback(Exception):
+    def __init__(self, result: tuple[TriggerRecord, list[DueNow]]) -> None:
+        self.result = result
+
+
+Change = Callable[["AsyncConnection", datetime], Awaitable["TriggerRecord"]]
+
+
+async def _activate(
+    db: Database, hotel: HotelRecord, change: Change, *, now: datetime, catch_up: bool,
+    commit: bool,
+) -> tuple[TriggerRecord, list[DueNow]]:  # fmt: skip
+    """Apply `change` (add, enable, re-time a trigger) and decide what it sends at once, in
+    one write transaction; committed, or rolled back for a preview. The same `now` for the
+    preview and the commit gives the same decisions (see decide_trigger_now)."""
+    from hotelbot.daemon.scheduler import HotelPolicy, decide_trigger_now
+
+    try:
+        async with db.write() as conn:
+            trigger = await change(conn, now)
+            due = []
+            if trigger.enabled:
+                due = await decide_trigger_now(
+                    conn, HotelPolicy.of(hotel), trigger, now=now, catch_up=catch_up,
+                    decided_by=f"cli:{running_as()}",
+                )  # fmt: skip
+            if not commit:
+                raise _Rollback((trigger, due))
+            return trigger, due
+    except _Rollback as preview:
+        return preview.result
+
+
+def _due_lines(due: list[DueNow], hotel: HotelRecord) -> list[str]:
+    from hotelbot.cli.schedule_view import local
+    from hotelbot.daemon.scheduler import HotelPolicy
+
+    policy = HotelPolicy.of(hotel)
+    lines = []
+    for item in due:
+        who = f"{for_people(item.stay.guest_name, max_chars=40)} ({item.stay.chat_id})"
+        when = local(item.scheduled_for, policy)
+        decision = item.decision
+        if decision.body is None:
+            lines.append(f"  {who}, due {when}: not sent ({decision.outcome})")
+            continue
+        if decision.outcome.startswith("deferred:"):
+            how = f"held until {local(decision.available_at, policy)} ({decision.outcome[9:]})"
+        else:
+            how = "sent now"
+        lines.append(f"  {who}, due {when}: {how}: {for_people(decision.body, max_chars=70)}")
+    return lines
+
+
+def _activate_with_confirmation(
+    slug: str, what: str, change: Change, *, yes: bool, catch_up: bool, dry_run: bool
+) -> tuple[TriggerRecord, list[DueNow], HotelRecord]:
+    """Show what activating a trigger sends at once; ask before sending anything (unless
+    --yes); then commit. Raises UserError without a terminal to ask on."""
+    from hotelbot.storage.types import utcnow
+
+    now = utcnow()
+
+    async def preview(db: Database) -> tuple[HotelRecord, TriggerRecord, list[DueNow]]:
+        hotel = await _hotel(db, slug)
+        trigger, due = await _activate(db, hotel, change, now=now, catch_up=catch_up, commit=False)
+        return hotel, trigger, due
+
+    hotel, trigger, due = common.with_db(preview)
+    queued = [d for d in due if d.decision.queued]
+    if due:
+        verb = "would queue" if queued else "queues nothing now, but decides"
+        typer.echo(f"{what} {verb} {len(queued) if queued else len(due)} fire(s) due now:")
+        for line in _due_lines(due, hotel):
+            typer.echo(line)
+    if dry_run:
+        typer.echo("dry run: nothing was changed")
+        raise typer.Exit(0)
+    if queued:
+        common.confirm(
+            f"Send these {len(queued)} message(s) now? (no: nothing changes; --no-catch-up "
+            "starts it without them)",
+            yes=yes,
+            refusal=f"{what} would send {len(queued)} message(s) to guests at once: add --yes "
+            "to send them, or --no-catch-up to start with the next scheduled time",
+        )
+
+    async def apply(db: Database) -> tuple[TriggerRecord, list[DueNow]]:
+        return await _activate(db, hotel, change, now=now, catch_up=catch_up, commit=True)
+
+    trigger, due = common.with_db(apply)
+    return trigger, due, hotel
+
+
+def _report(trigger: TriggerRecord, due: list[DueNow], hotel: HotelRecord) -> None:
+    from collections import Counter
+
+    counts = Counter(
+        "queued now" if d.decision.queued else f"recorded {d.decision.outcome}" for d in due
+    )
+    if counts:
+        typer.echo("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    typer.echo("  " + _next_line(trigger, hotel))
+
+
+def _next_line(trigger: TriggerRecord, hotel: HotelRecord) -> str:
+    """The next scheduled message of `trigger` over the hotel's current stays."""
+    from hotelbot.cli.schedule_view import clock_driven, local, next_message
+    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.storage.stays import list_stays
+    from hotelbot.storage.types import utcnow
+
+    if not trigger.enabled:
+        return "next: none (the trigger is disabled)"
+    if not clock_driven(trigger):
+        return "next: when a guest writes (it fires on guest messages)"
+    policy = HotelPolicy.of(hotel)
+    now = utcnow()
+
+    async def go(db: Database) -> list[tuple[datetime, str]]:
+        async with db.read() as conn:
+            stays = await list_stays(conn, hotel_id=hotel.id, check_out_from=now.date())
+        upcoming = []
+        for stay in stays:
+            message = next_message(trigger, stay, policy, now)
+            if message.at is not None:
+                upcoming.append((message.at, for_people(stay.guest_name, max_chars=40)))
+        return sorted(upcoming)
+
+    upcoming = common.with_db(go)
+    if not upcoming:
+        return "next: none for the stays stored now"
+    at, who = upcoming[0]
+    more = f" (and {len(upcoming) - 1} more stay(s))" if len(upcoming) > 1 else ""
+    return f"next: {local(at, policy)} to {who}{more}"
 
 
 @app.command("add")
@@ -109,25 +277,41 @@ def add(
     ] = None,
     grace: Annotated[str | None, typer.Option(help="Catch-up window, e.g. 30m.")] = None,
     disabled: Annotated[bool, typer.Option(help="Add it switched off.")] = False,
+    yes: YesOpt = False,
+    no_catch_up: NoCatchUpOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
-    """Add a trigger. The spec and template are checked now (unknown variable = error)."""
+    """Add a trigger. The spec and template are checked now (unknown variable = error).
+
+    A new trigger catches up fires due within its grace (a "1d before check-in at 10:00"
+    added at 10:05, an "on stay created" for stays created minutes ago): those messages are
+    listed and sent only after you confirm (--yes for scripts; --no-catch-up skips them)."""
     from hotelbot.storage.triggers import add_trigger, get_trigger
 
     spec = parse_when(when, grace)
 
-    async def go(db: Database) -> int:
-        hotel = await _hotel(db, slug)
-        template = parse_texts(text, hotel.default_language, fallback)
-        async with db.write() as conn:
-            if await get_trigger(conn, hotel.id, name) is not None:
-                raise UserError(f"trigger {name!r} exists (use `hotelbot trigger edit`)")
-            return await add_trigger(
-                conn, hotel_id=hotel.id, name=name, spec=spec, template=template,
-                enabled=not disabled,
-            )  # fmt: skip
+    async def hotel_of(db: Database) -> HotelRecord:
+        return await _hotel(db, slug)
 
-    trigger_id = common.with_db(go)
-    typer.echo(f"trigger {trigger_id} ({name}): added")
+    template = parse_texts(text, common.with_db(hotel_of).default_language, fallback)
+
+    async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
+        hotel = await _hotel_in(conn, slug)
+        if await get_trigger(conn, hotel.id, name) is not None:
+            raise UserError(f"trigger {name!r} exists (use `hotelbot trigger edit`)")
+        await add_trigger(
+            conn, hotel_id=hotel.id, name=name, spec=spec, template=template,
+            enabled=not disabled, now=now,
+        )  # fmt: skip
+        record = await get_trigger(conn, hotel.id, name)
+        assert record is not None
+        return record
+
+    trigger, due, hotel = _activate_with_confirmation(
+        slug, f"Adding {name}", change, yes=yes, catch_up=not no_catch_up, dry_run=dry_run
+    )
+    typer.echo(f"trigger {trigger.id} ({name}): added" + ("" if trigger.enabled else ", disabled"))
+    _report(trigger, due, hotel)
 
 
 @app.command("edit")
@@ -140,69 +324,132 @@ def edit(
     ] = None,
     fallback: Annotated[str | None, typer.Option(help="Fallback language.")] = None,
     grace: Annotated[str | None, typer.Option(help="Catch-up window, e.g. 30m.")] = None,
+    yes: YesOpt = False,
+    no_catch_up: NoCatchUpOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
-    """Change a trigger's spec and/or texts (bumps its version)."""
-    from hotelbot.storage.triggers import edit_trigger
+    """Change a trigger's spec and/or texts (bumps its version). A new --when or --grace can
+    make fires due at once: they are listed and sent only after you confirm, as for `add`."""
+    from hotelbot.storage.triggers import edit_trigger, get_trigger
 
-    async def go(db: Database) -> int:
-        hotel, trigger = await _trigger(db, slug, name)
-        spec = None
-        if when is not None or grace is not None:
-            from hotelbot.domain.triggers import format_trigger
+    async def current(db: Database) -> tuple[HotelRecord, TriggerRecord]:
+        return await _trigger(db, slug, name)
 
-            base = (
-                when if when is not None else format_trigger(trigger.spec).rsplit(" grace ", 1)[0]
-            )
-            spec = parse_when(base, grace if grace is not None else f"{trigger.grace_s}s")
-        template = None
-        if text:
-            template = parse_texts(text, hotel.default_language, fallback)
-        elif fallback is not None:
-            template = parse_texts(
-                [f"{k}={v}" for k, v in trigger.template.texts.items()], hotel.default_language,
-                fallback,
-            )  # fmt: skip
-        if spec is None and template is None:
-            raise UserError("nothing to change: give --when, --text, --fallback or --grace")
-        async with db.write() as conn:
-            await edit_trigger(conn, trigger.id, spec=spec, template=template)
-        return trigger.version + 1
+    hotel, trigger = common.with_db(current)
+    spec = None
+    if when is not None or grace is not None:
+        from hotelbot.domain.triggers import format_trigger
 
-    version = common.with_db(go)
-    typer.echo(f"{name}: updated (version {version})")
+        base = when if when is not None else format_trigger(trigger.spec).rsplit(" grace ", 1)[0]
+        spec = parse_when(base, grace if grace is not None else f"{trigger.grace_s}s")
+    template = None
+    if text:
+        template = parse_texts(text, hotel.default_language, fallback)
+    elif fallback is not None:
+        template = parse_texts(
+            [f"{k}={v}" for k, v in trigger.template.texts.items()], hotel.default_language,
+            fallback,
+        )  # fmt: skip
+    if spec is None and template is None:
+        raise UserError("nothing to change: give --when, --text, --fallback or --grace")
+
+    async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
+        await edit_trigger(conn, trigger.id, spec=spec, template=template, now=now)
+        record = await get_trigger(conn, trigger.hotel_id, name)
+        assert record is not None
+        return record
+
+    if spec is None:  # texts only: when it fires does not change
+
+        async def apply(db: Database) -> TriggerRecord:
+            async with db.write() as conn:
+                from hotelbot.storage.types import utcnow
+
+                return await change(conn, utcnow())
+
+        updated = common.with_db(apply)
+        typer.echo(f"{name}: updated (version {updated.version})")
+        return
+    updated, due, hotel = _activate_with_confirmation(
+        slug, f"Changing {name}", change, yes=yes, catch_up=not no_catch_up, dry_run=dry_run
+    )
+    typer.echo(f"{name}: updated (version {updated.version})")
+    _report(updated, due, hotel)
 
 
-def _set_enabled(slug: str, name: str, enabled: bool) -> None:
-    from hotelbot.storage.triggers import edit_trigger
+def _set_enabled(
+    slug: str, name: str, enabled: bool, *, yes: bool, catch_up: bool, dry_run: bool
+) -> None:
+    from hotelbot.storage.triggers import edit_trigger, get_trigger
 
-    async def go(db: Database) -> None:
-        _, trigger = await _trigger(db, slug, name)
-        async with db.write() as conn:
-            await edit_trigger(conn, trigger.id, enabled=enabled)
+    async def find(db: Database) -> tuple[HotelRecord, TriggerRecord]:
+        return await _trigger(db, slug, name)
 
-    common.with_db(go)
-    typer.echo(f"{name}: {'enabled' if enabled else 'disabled'}")
+    _, trigger = common.with_db(find)
+
+    async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
+        await edit_trigger(conn, trigger.id, enabled=enabled, now=now)
+        record = await get_trigger(conn, trigger.hotel_id, name)
+        assert record is not None
+        return record
+
+    if not enabled:
+
+        async def apply(db: Database) -> None:
+            from hotelbot.storage.types import utcnow
+
+            async with db.write() as conn:
+                await change(conn, utcnow())
+
+        common.with_db(apply)
+        typer.echo(f"{name}: disabled (messages already queued that have not left are withdrawn)")
+        return
+    updated, due, hotel = _activate_with_confirmation(
+        slug, f"Enabling {name}", change, yes=yes, catch_up=catch_up, dry_run=dry_run
+    )
+    typer.echo(f"{name}: enabled")
+    _report(updated, due, hotel)
 
 
 @app.command("enable")
-def enable(slug: Slug, name: Name) -> None:
-    """Switch a trigger on (fires from now on; missed ones older than its grace are not sent)."""
-    _set_enabled(slug, name, True)
+def enable(
+    slug: Slug, name: Name, yes: YesOpt = False, no_catch_up: NoCatchUpOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:  # fmt: skip
+    """Switch a trigger on. Fires due within its grace are caught up: they are listed and
+    sent only after you confirm (--yes for scripts; --no-catch-up skips them). Older missed
+    ones are recorded as missed, never sent."""
+    _set_enabled(slug, name, True, yes=yes, catch_up=not no_catch_up, dry_run=dry_run)
 
 
 @app.command("disable")
 def disable(slug: Slug, name: Name) -> None:
-    """Switch a trigger off (messages already queued in the outbox are not recalled)."""
-    _set_enabled(slug, name, False)
+    """Switch a trigger off (its messages still waiting in the outbox are not sent)."""
+    _set_enabled(slug, name, False, yes=True, catch_up=True, dry_run=False)
 
 
 @app.command("remove")
-def remove(slug: Slug, name: Name) -> None:
-    """Delete a trigger and its fire log."""
+def remove(
+    slug: Slug,
+    name: Name,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (for scripts).")] = False,
+) -> None:
+    """Delete a trigger and its fire log; its messages still waiting in the outbox are
+    cancelled. Asks first (--yes for scripts); `trigger disable` keeps it for later."""
     from hotelbot.storage.triggers import remove_trigger
 
+    async def find(db: Database) -> TriggerRecord:
+        return (await _trigger(db, slug, name))[1]
+
+    trigger = common.with_db(find)
+    common.confirm(
+        f"Remove trigger {name} of {slug} and its history?",
+        yes=yes,
+        refusal=f"removing trigger {name} cannot be undone: add --yes to confirm "
+        "(or `hotelbot trigger disable` to switch it off)",
+    )
+
     async def go(db: Database) -> None:
-        _, trigger = await _trigger(db, slug, name)
         async with db.write() as conn:
             await remove_trigger(conn, trigger.id)
 
@@ -281,20 +528,31 @@ def preview(
 async def preview_lines(
     db: Database, slug: str, name: str, stay_id: int, count: int, start: str | None
 ) -> list[str]:
-    """The preview text (separate from the command for tests)."""
+    """The preview text (separate from the command for tests): the rendered message, the
+    fires already decided for this stay, the next fire times in the hotel's local time with
+    what the send policy would do at each (quiet hours, opt-out, cancelled stay), and when
+    there is no next fire, the true reason."""
     from zoneinfo import ZoneInfo
 
+    from hotelbot.cli.schedule_view import local
     from hotelbot.daemon.scheduler import HotelPolicy
-    from hotelbot.domain.fire_times import next_fire_after
+    from hotelbot.domain.fire_times import check_out_at, next_fire_after, why_no_next_fire
+    from hotelbot.domain.send_policy import Defer, Skip, decide
     from hotelbot.domain.templates import MissingValueError, render, stay_values
     from hotelbot.domain.triggers import EventTrigger, format_trigger
+    from hotelbot.storage.guest_facts import NO_FACTS, load_guest_facts
     from hotelbot.storage.stays import get_stay
+    from hotelbot.storage.triggers import list_fires
 
     hotel, trigger = await _trigger(db, slug, name)
     async with db.read() as conn:
         record = await get_stay(conn, stay_id)
-    if record is None or record.hotel_id != hotel.id:
-        raise UserError(f"hotel {slug!r} has no stay {stay_id}")
+        if record is None or record.hotel_id != hotel.id:
+            raise UserError(f"hotel {slug!r} has no stay {stay_id}")
+        fires = await list_fires(conn, trigger_id=trigger.id, stay_id=stay_id)
+        guest = (await load_guest_facts(conn, hotel.id, [record.chat_id])).get(
+            record.chat_id, NO_FACTS
+        )
     policy = HotelPolicy.of(hotel)
     facts = record.facts(policy.tz, default_language=policy.default_language)
     values = stay_values(
@@ -304,9 +562,13 @@ async def preview_lines(
     language = trigger.template.pick_language(facts.language)
     lines = [f"{name}: {format_trigger(trigger.spec)}", f"language: {language}"]
     try:
-        lines.append("text: " + render(trigger.template, facts.language, values))
+        lines.append("text: " + for_people(render(trigger.template, facts.language, values)))
     except MissingValueError as exc:
         lines.append(f"text: NOT SENDABLE for this stay: {exc}")
+    if not trigger.enabled:
+        lines.append("the trigger is disabled: nothing is sent until `hotelbot trigger enable`")
+    for fire in fires:
+        lines.append(f"decided: {local(fire.scheduled_for, policy)}: {fire.outcome}")
     if isinstance(trigger.spec, EventTrigger) and trigger.spec.event.value != "stay_created":
         lines.append("fires on guest messages, not at clock times")
         return lines
@@ -317,18 +579,36 @@ async def preview_lines(
         except ValueError:
             raise UserError(f"--from {start!r}: expected an ISO date/time") from None
         at = at if at.tzinfo else at.replace(tzinfo=ZoneInfo(hotel.timezone))
+    check_in, check_out = policy.default_check_in, policy.default_check_out
+    co_at = check_out_at(facts, default_check_out=policy.default_check_out)
     lines.append(f"next fire times ({hotel.timezone}):")
     shown = 0
+    after = at
     while shown < count:
         nxt = next_fire_after(
-            trigger.spec, facts, at, default_check_in=policy.default_check_in,
-            default_check_out=policy.default_check_out,
-        )  # fmt: skip
+            trigger.spec, facts, after, default_check_in=check_in, default_check_out=check_out
+        )
         if nxt is None:
             break
-        lines.append("  " + nxt.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M %Z (%a)"))
-        at = nxt
+        decision = decide(
+            nxt, nxt, stay_status=facts.status,
+            is_welcome_like=isinstance(trigger.spec, EventTrigger) or nxt < co_at,
+            check_out_at=co_at, opted_out=guest.opted_out,
+            staff_paused_until=guest.staff_paused_until, sent_today_count=0,
+            daily_cap=None, quiet_hours=policy.quiet_hours, tz=policy.tz,
+            grace_s=trigger.grace_s,
+        )  # fmt: skip
+        note = ""
+        if isinstance(decision, Skip):
+            note = f": not sent ({decision.reason})"
+        elif isinstance(decision, Defer):
+            note = f": held until {local(decision.until, policy)} ({decision.reason})"
+        lines.append("  " + nxt.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M %Z (%a)") + note)
+        after = nxt
         shown += 1
     if shown == 0:
-        lines.append("  none (the stay's dates are past)")
+        reason = why_no_next_fire(
+            trigger.spec, facts, at, default_check_in=check_in, default_check_out=check_out
+        )
+        lines.append(f"  none: {reason}")
     return lines

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from loguru import logger
@@ -186,11 +186,12 @@ async def decide_fire(
     facts_opted_out: bool,
     facts_paused_until: datetime | None,
     decided_by: str | None,
-) -> str | None:
+) -> FireDecision | None:
     """Decide one fire and record it (fire log + outbox row) in the caller's transaction.
 
-    Returns the outcome, or None when the fire was decided before (by anyone). May run any
-    number of times for the same fire: only the first records anything.
+    Returns what was decided, or None when the fire was decided before (by anyone) or is
+    not due yet. May run any number of times for the same fire: only the first records
+    anything.
     """
     facts = stay.facts(policy.tz, default_language=policy.default_language)
     co_at = check_out_at(facts, default_check_out=policy.default_check_out)
@@ -267,7 +268,123 @@ async def decide_fire(
             lane=trigger_lane(trigger.spec),
         )
         await set_fire_outcome(conn, fire_id, outcome=outcome, outbox_id=outbox_id)
-    return outcome
+    return FireDecision(outcome, body, available_at)
+
+
+@dataclass(frozen=True, slots=True)
+class FireDecision:
+    """What `decide_fire` recorded: the outcome ("enqueued", "deferred:quiet_hours",
+    "missed", "skipped:..."), the message text when one was queued, and when it may leave."""
+
+    outcome: str
+    body: str | None
+    available_at: datetime
+
+    @property
+    def queued(self) -> bool:
+        return self.body is not None
+
+
+def due_fires(
+    policy: HotelPolicy,
+    triggers: Iterable[TriggerRecord],
+    stays: Iterable[StayRecord],
+    decided: set[tuple[int, int, datetime]],
+    *,
+    now: datetime,
+    since: datetime,
+    ahead: datetime,
+) -> tuple[list[tuple[datetime, TriggerRecord, StayRecord]], datetime | None]:
+    """The fires a scheduler tick at `now` decides, oldest first, and the earliest fire after
+    `now` (before `ahead`). Pure. A trigger acts from its creation on, less its grace (one
+    added at 09:05 still catches the 09:00 fire), and never before `since` (the look-back):
+    no "missed" records from before it existed. Fires in `decided` are left out."""
+    due: list[tuple[datetime, TriggerRecord, StayRecord]] = []
+    next_due: datetime | None = None
+    window_end = now + timedelta(microseconds=1)
+    stays = list(stays)
+    facts_by_stay = {
+        stay.id: stay.facts(policy.tz, default_language=policy.default_language) for stay in stays
+    }
+    for trigger in triggers:
+        start = max(since, trigger.created_at - timedelta(seconds=trigger.grace_s))
+        if start >= ahead:
+            continue
+        for stay in stays:
+            for at in fire_times(
+                trigger.spec, facts_by_stay[stay.id], window_start=start, window_end=ahead,
+                default_check_in=policy.default_check_in,
+                default_check_out=policy.default_check_out,
+            ):  # fmt: skip
+                if at >= window_end:
+                    if next_due is None or at < next_due:
+                        next_due = at
+                elif (trigger.id, stay.id, at) not in decided:
+                    due.append((at, trigger, stay))
+    due.sort(key=lambda item: (item[0], item[1].id, item[2].id))
+    return due, next_due
+
+
+@dataclass(frozen=True, slots=True)
+class DueNow:
+    """One fire a trigger decides at once: for which stay, when it was scheduled, and what
+    was decided (see `decide_trigger_now`)."""
+
+    stay: StayRecord
+    scheduled_for: datetime
+    decision: FireDecision
+
+
+NOT_CAUGHT_UP = "skipped:not_caught_up"
+
+
+async def decide_trigger_now(
+    conn: AsyncConnection,
+    policy: HotelPolicy,
+    trigger: TriggerRecord,
+    *,
+    now: datetime,
+    lookback_s: float = DEFAULT_LOOKBACK_S,
+    decided_by: str | None = None,
+    catch_up: bool = True,
+) -> list[DueNow]:
+    """Decide, in the caller's write transaction, every fire of `trigger` that the next
+    scheduler tick would decide at `now`: the same window, send policy, texts and fire log
+    as the scheduler, so what an operator is shown (roll the transaction back) is what gets
+    queued (commit it), exactly once (a later tick finds these fires decided).
+    `catch_up=False` records the fires as skipped ("skipped:not_caught_up") instead: the
+    trigger then starts with the next fire. Use for a trigger that is (about to be) added,
+    enabled or re-timed; the trigger row must be in the transaction already."""
+    since = now - timedelta(seconds=lookback_s)
+    first_day = since.astimezone(policy.tz).date() - timedelta(days=1)
+    stays = await list_stays(conn, hotel_id=policy.id, check_out_from=first_day)
+    decided = await decided_fires(conn, policy.id, since=since)
+    due, _ = due_fires(policy, [trigger], stays, decided, now=now, since=since, ahead=now)
+    if not due:
+        return []
+    await _lock_hotel(conn, policy.id)
+    chats = sorted({stay.chat_id for _, _, stay in due})
+    facts_by_chat = await load_guest_facts(conn, policy.id, chats)
+    done: list[DueNow] = []
+    for at, _, stay in due:
+        if not catch_up:
+            fire_id = await record_fire(
+                conn, hotel_id=policy.id, trigger_id=trigger.id, stay_id=stay.id,
+                scheduled_for=at, outcome=NOT_CAUGHT_UP, trigger_version=trigger.version,
+                decided_at=now, decided_by=decided_by,
+            )  # fmt: skip
+            if fire_id is not None:
+                done.append(DueNow(stay, at, FireDecision(NOT_CAUGHT_UP, None, now)))
+            continue
+        guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
+        decision = await decide_fire(
+            conn, policy=policy, trigger=trigger, stay=stay, scheduled_for=at, now=now,
+            facts_opted_out=guest.opted_out, facts_paused_until=guest.staff_paused_until,
+            decided_by=decided_by,
+        )  # fmt: skip
+        if decision is not None:
+            done.append(DueNow(stay, at, decision))
+    return done
 
 
 class Scheduler:
@@ -368,35 +485,11 @@ class Scheduler:
             first_day = since.astimezone(policy.tz).date() - timedelta(days=1)
             stays = await list_stays(conn, hotel_id=policy.id, check_out_from=first_day)
             decided = await decided_fires(conn, policy.id, since=since)
-        due: list[tuple[datetime, TriggerRecord, StayRecord]] = []
-        window_end = now + timedelta(microseconds=1)
-        kwargs: dict[str, Any] = {
-            "default_check_in": policy.default_check_in,
-            "default_check_out": policy.default_check_out,
-        }
-        facts_by_stay = {
-            stay.id: stay.facts(policy.tz, default_language=policy.default_language)
-            for stay in stays
-        }
-        for trigger in triggers:
-            # A trigger acts from its creation on (less its grace, so one added at 09:05
-            # still catches the 09:00 fire): no "missed" records from before it existed.
-            start = max(since, trigger.created_at - timedelta(seconds=trigger.grace_s))
-            if start >= ahead:
-                continue
-            for stay in stays:
-                facts = facts_by_stay[stay.id]
-                for at in fire_times(
-                    trigger.spec, facts, window_start=start, window_end=ahead, **kwargs
-                ):
-                    if at >= window_end:
-                        if report.next_due is None or at < report.next_due:
-                            report.next_due = at
-                    elif (trigger.id, stay.id, at) not in decided:
-                        due.append((at, trigger, stay))
+        due, report.next_due = due_fires(
+            policy, triggers, stays, decided, now=now, since=since, ahead=ahead
+        )
         if not due:
             return report
-        due.sort(key=lambda item: (item[0], item[1].id, item[2].id))
         # Chunks keep each write transaction (and SQLite's write lock) short after a long
         # downtime; the fire log's unique key makes a chunk boundary harmless.
         for offset in range(0, len(due), _CHUNK):
@@ -413,7 +506,7 @@ class Scheduler:
                     guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
                     # Decided meanwhile by another scheduler: record_fire's ON CONFLICT
                     # makes this a no-op returning None.
-                    outcome = await decide_fire(
+                    decision = await decide_fire(
                         conn,
                         policy=policy,
                         trigger=trigger,
@@ -424,8 +517,8 @@ class Scheduler:
                         facts_paused_until=guest.staff_paused_until,
                         decided_by=self.name,
                     )
-                    if outcome is not None:
-                        report.outcomes[outcome] += 1
+                    if decision is not None:
+                        report.outcomes[decision.outcome] += 1
         if report.outcomes:
             logger.bind(hotel=policy.slug).info(
                 "trigger fires decided: {}", dict(sorted(report.outcomes.items()))
@@ -538,7 +631,7 @@ async def fire_message_triggers(
     facts = (await guest_facts(conn, hotel_id, [chat_id])).get(chat_id, NO_FACTS)
     outcomes: list[str] = []
     for trigger in matching:
-        outcome = await decide_fire(
+        decision = await decide_fire(
             conn,
             policy=policy,
             trigger=trigger,
@@ -549,8 +642,8 @@ async def fire_message_triggers(
             facts_paused_until=facts.staff_paused_until,
             decided_by=decided_by,
         )
-        if outcome is not None:
-            outcomes.append(outcome)
+        if decision is not None:
+            outcomes.append(decision.outcome)
     return outcomes
 
 

@@ -292,3 +292,43 @@ def first_pending_fire(
         default_check_in=default_check_in,
         default_check_out=default_check_out,
     )
+
+
+def _local_text(at: datetime, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def why_no_next_fire(
+    spec: TriggerSpec,
+    stay: StayFacts,
+    after: datetime,
+    *,
+    default_check_in: time = DEFAULT_CHECK_IN_TIME,
+    default_check_out: time = DEFAULT_CHECK_OUT_TIME,
+) -> str:
+    """Why `next_fire_after(spec, stay, after)` is None, in the operator's words and the
+    hotel's local time: "its time for this stay, 2026-03-27 10:00 EET, has passed" rather
+    than a generic "the dates are past". Pure; call it only when there is no next fire."""
+    _require_aware(after, "after")
+    tz = stay.hotel_tz
+    if isinstance(spec, RelativeTrigger):
+        at = relative_fire_time(
+            spec, stay, default_check_in=default_check_in, default_check_out=default_check_out
+        )
+        return f"its one time for this stay, {_local_text(at, tz)}, has passed"
+    if isinstance(spec, RecurringTrigger):
+        in_house_from = check_in_at(stay, default_check_in=default_check_in)
+        in_house_until = check_out_at(stay, default_check_out=default_check_out)
+        fires = list(_recurring_fires(spec, stay, in_house_from, in_house_until))
+        span = f"{_local_text(in_house_from, tz)} .. {_local_text(in_house_until, tz)}"
+        if not fires:
+            return f"none of its times falls while the guest is in house ({span})"
+        if in_house_until <= after:
+            return f"the stay ended at check-out, {_local_text(in_house_until, tz)}"
+        return (
+            f"the last one, {_local_text(fires[-1], tz)}, has passed; check-out at "
+            f"{_local_text(in_house_until, tz)} comes before the next"
+        )
+    if spec.event is EventKind.STAY_CREATED:
+        return f"it fires once, when the stay was created ({_local_text(stay.created_at, tz)})"
+    return "it fires on guest messages, not at clock times"

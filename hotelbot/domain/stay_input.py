@@ -18,6 +18,8 @@ error so typos are caught):
     status         optional  booked | in_house | checked_out | cancelled (default booked)
     external_ref   optional  the booking id in your PMS; unique per hotel
     hotel          optional  hotel slug; required when the command is not given --hotel
+
+An empty cell states nothing: updating a stored stay keeps that field (`StayInput.stated`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ OPTIONAL_COLUMNS: Final = (
     "hotel",
 )
 ALL_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+# CSV column -> StayInput field, where the names differ.
+_FIELD_OF_COLUMN: Final = {"phone": "chat_id", "name": "guest_name"}
 
 _CHAT_ID = re.compile(r"^(\d{7,15})@c\.us$")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().-]+$")
@@ -93,7 +98,11 @@ def parse_date(value: str, what: str) -> date:
 
 @dataclass(frozen=True, slots=True)
 class StayInput:
-    """A validated stay, ready to store. Times are naive local wall times or None."""
+    """A validated stay, ready to store. Times are naive local wall times or None.
+
+    `stated` names the fields the operator actually gave (a CSV cell with a value, a CLI
+    option); None means all of them (a stay built in code). Updating a stored stay changes
+    only stated fields unless the caller asks to replace it."""
 
     chat_id: str
     guest_name: str
@@ -106,6 +115,11 @@ class StayInput:
     status: StayStatus = StayStatus.BOOKED
     external_ref: str | None = None
     hotel: str | None = None
+    stated: frozenset[str] | None = None
+
+    def states(self, name: str) -> bool:
+        """Whether the input gave field `name` (StayInput field names)."""
+        return self.stated is None or name in self.stated
 
 
 def check_columns(header: list[str]) -> list[str]:
@@ -187,7 +201,10 @@ def parse_stay_row(row: Mapping[str, str | None]) -> StayInput:
         problems.append("external_ref is longer than 100 characters")
     if problems:
         raise StayInputError(problems)
+    given = {column for column in ALL_COLUMNS if _opt(row, column) is not None}
+    stated = frozenset(_FIELD_OF_COLUMN.get(column, column) for column in given)
     return StayInput(
+        stated=stated,
         chat_id=chat_id,
         guest_name=name,
         check_in=check_in,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -97,26 +98,80 @@ async def get_hotel(conn: AsyncConnection, slug: str) -> HotelRecord | None:
     return None if row is None else _record(row)
 
 
-async def upsert_hotel(conn: AsyncConnection, spec: HotelSpec) -> str:
-    """Insert or update by slug. Returns "added", "updated" or "unchanged". Idempotent.
+HotelOutcome = Literal["added", "updated", "unchanged"]
+# The token has two mutually exclusive sources: stating one clears the other.
+_TOKEN_SOURCES = ("api_token", "api_token_env")
 
-    `enabled` is only changed when the spec sets it explicitly."""
+
+@dataclass(frozen=True, slots=True)
+class HotelChange:
+    """What applying a hotel spec does: the outcome and, per changed column, (old, new).
+    Token values never appear here: an inline token shows as "(inline)"."""
+
+    slug: str
+    outcome: HotelOutcome
+    changes: dict[str, tuple[Any, Any]]
+
+    def describe(self) -> str:
+        """ "timezone: Europe/Riga -> Europe/Tallinn; quiet_hours: 22:00-09:00 -> off" """
+        return "; ".join(
+            f"{k}: {_shown(k, a)} -> {_shown(k, b)}" for k, (a, b) in self.changes.items()
+        )
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "api_token":
+        return "(inline)" if value else "(none)"
+    if key == "quiet_hours" and not value:
+        return "off"
+    return "(none)" if value is None else str(value)
+
+
+def plan_hotel(existing: HotelRecord | None, spec: HotelSpec, *, replace: bool) -> HotelChange:
+    """The change applying `spec` makes (pure). A new hotel gets every value of the spec.
+    For an existing one only what the spec states changes (keys it leaves out keep their
+    stored values, so a re-import never undoes `hotel edit`), unless `replace`: then keys
+    it leaves out go back to their defaults. `enabled` changes only when stated, even with
+    `replace` (disabling a hotel is an operator's decision, not configuration)."""
     values = spec_values(spec)
-    existing = await get_hotel(conn, spec.slug)
-    now = utcnow()
     if existing is None:
+        return HotelChange(spec.slug, "added", {k: (None, v) for k, v in values.items()})
+    stated = set(spec.model_fields_set)
+    if stated & set(_TOKEN_SOURCES):
+        stated |= set(_TOKEN_SOURCES)  # one source stated: the other one is cleared
+    keys = set(values) - {"enabled"} if replace else stated
+    if "enabled" in spec.model_fields_set:
+        keys.add("enabled")
+    changes = {
+        k: (getattr(existing, k), values[k])
+        for k in values
+        if k in keys and k != "slug" and getattr(existing, k) != values[k]
+    }
+    return HotelChange(spec.slug, "updated" if changes else "unchanged", changes)
+
+
+async def apply_hotel(
+    conn: AsyncConnection, spec: HotelSpec, *, replace: bool = False, now: datetime | None = None
+) -> HotelChange:
+    """Insert or update the hotel `spec.slug` as `plan_hotel` says, in the caller's
+    transaction. Idempotent: applying the same spec again is "unchanged"."""
+    change = plan_hotel(await get_hotel(conn, spec.slug), spec, replace=replace)
+    now = now or utcnow()
+    if change.outcome == "added":
+        values = spec_values(spec)
         await conn.execute(insert(Hotel).values(**values, created_at=now, updated_at=now))
-        return "added"
-    if "enabled" not in spec.model_fields_set:
-        # Re-importing a file must not re-enable a hotel an operator disabled on purpose.
-        values.pop("enabled")
-    changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
-    if not changed:
-        return "unchanged"
-    await conn.execute(
-        update(Hotel).where(Hotel.slug == spec.slug).values(**changed, updated_at=now)
-    )
-    return "updated"
+    elif change.outcome == "updated":
+        new_values = {k: new for k, (_, new) in change.changes.items()}
+        await conn.execute(
+            update(Hotel).where(Hotel.slug == spec.slug).values(**new_values, updated_at=now)
+        )
+    return change
+
+
+async def upsert_hotel(conn: AsyncConnection, spec: HotelSpec) -> str:
+    """Insert or update by slug, changing only what `spec` states (see `plan_hotel`).
+    Returns "added", "updated" or "unchanged". Idempotent."""
+    return (await apply_hotel(conn, spec)).outcome
 
 
 async def set_enabled(conn: AsyncConnection, slug: str, enabled: bool) -> bool:

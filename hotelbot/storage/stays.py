@@ -104,33 +104,88 @@ async def find_existing(conn: AsyncConnection, hotel_id: int, stay: StayInput) -
     return None if row is None else _record(row)
 
 
-async def upsert_stay(
-    conn: AsyncConnection, hotel_id: int, stay: StayInput, *, now: datetime | None = None
-) -> tuple[int, UpsertResult]:
-    """Insert or update; returns (stay id, what happened). Idempotent for equal input.
+@dataclass(frozen=True, slots=True)
+class StayChange:
+    """What applying a StayInput does. `changes`: column -> (old, new); `kept_cancelled`:
+    the input asked for another status, but the stay stays cancelled (imports never
+    un-cancel: `stay edit ID --status booked` does)."""
 
-    Run inside one write transaction (SQLite: BEGIN IMMEDIATE serialises it). Two concurrent
-    imports of a new stay on PostgreSQL make one of them fail on the unique key; re-running
-    it is safe."""
-    now = now or utcnow()
+    stay_id: int | None
+    outcome: UpsertResult
+    changes: dict[str, tuple[Any, Any]]
+    kept_cancelled: bool = False
+
+    def describe(self) -> str:
+        return "; ".join(
+            f"{k}: {'(none)' if a is None else a} -> {'(none)' if b is None else b}"
+            for k, (a, b) in self.changes.items()
+        )
+
+
+def plan_stay(existing: StayRecord | None, stay: StayInput, *, replace: bool) -> StayChange:
+    """The change storing `stay` makes (pure). A new stay gets every value. For a stored one
+    only the fields the input states change (an empty CSV cell or an option not given keeps
+    what is stored, e.g. a room set with `stay edit`), unless `replace`: then unstated fields
+    go back to their defaults. A known booking id is never erased, and a cancelled stay is
+    never un-cancelled, even with `replace`."""
     values = _values(stay)
+    if existing is None:
+        return StayChange(None, "added", {k: (None, v) for k, v in values.items()})
+    keys = {k for k in values if replace or stay.states(k)}
+    if existing.external_ref and not stay.external_ref:
+        keys.discard("external_ref")  # a row without a ref never erases a known booking id
+    kept_cancelled = False
+    if existing.status == StayStatus.CANCELLED.value and values["status"] != existing.status:
+        keys.discard("status")
+        kept_cancelled = replace or stay.states("status")
+    changes = {
+        k: (getattr(existing, k), values[k])
+        for k in values
+        if k in keys and getattr(existing, k) != values[k]
+    }
+    outcome: UpsertResult = "updated" if changes else "unchanged"
+    return StayChange(existing.id, outcome, changes, kept_cancelled)
+
+
+async def apply_stay(
+    conn: AsyncConnection,
+    hotel_id: int,
+    stay: StayInput,
+    *,
+    replace: bool = False,
+    now: datetime | None = None,
+) -> StayChange:
+    """Insert or update as `plan_stay` says, in the caller's transaction; the result carries
+    the stay id. Idempotent for equal input. Run inside one write transaction (SQLite: BEGIN
+    IMMEDIATE serialises it). Two concurrent imports of a new stay on PostgreSQL make one of
+    them fail on the unique key; re-running it is safe."""
+    now = now or utcnow()
     existing = await find_existing(conn, hotel_id, stay)
+    change = plan_stay(existing, stay, replace=replace)
     if existing is None:
         new_id = (
             await conn.execute(
                 insert(Stay)
-                .values(hotel_id=hotel_id, **values, created_at=now, updated_at=now)
+                .values(hotel_id=hotel_id, **_values(stay), created_at=now, updated_at=now)
                 .returning(Stay.id)
             )
         ).scalar_one()
-        return int(new_id), "added"
-    if existing.external_ref and not stay.external_ref:
-        values.pop("external_ref")  # a row without a ref never erases a known booking id
-    changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
-    if not changed:
-        return existing.id, "unchanged"
-    await conn.execute(update(Stay).where(Stay.id == existing.id).values(**changed, updated_at=now))
-    return existing.id, "updated"
+        return StayChange(int(new_id), "added", change.changes)
+    if change.changes:
+        new_values = {k: new for k, (_, new) in change.changes.items()}
+        await conn.execute(
+            update(Stay).where(Stay.id == existing.id).values(**new_values, updated_at=now)
+        )
+    return change
+
+
+async def upsert_stay(
+    conn: AsyncConnection, hotel_id: int, stay: StayInput, *, now: datetime | None = None
+) -> tuple[int, UpsertResult]:
+    """`apply_stay` without replace; returns (stay id, what happened)."""
+    change = await apply_stay(conn, hotel_id, stay, now=now)
+    assert change.stay_id is not None
+    return change.stay_id, change.outcome
 
 
 async def update_stay(

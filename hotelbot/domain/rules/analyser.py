@@ -31,7 +31,13 @@ import math
 import re
 from typing import Final
 
-from hotelbot.domain.rules.attention import BARE_HELP, NO_FLOOR, decide
+from hotelbot.domain.rules.attention import (
+    BARE_HELP,
+    NO_FLOOR,
+    decide,
+    model_decision,
+    model_may_add,
+)
 from hotelbot.domain.rules.labels import Cue
 from hotelbot.domain.rules.language import UNDETERMINED, detect_language
 from hotelbot.domain.rules.lexicon import (
@@ -42,6 +48,7 @@ from hotelbot.domain.rules.lexicon import (
     TokenEntry,
     matches,
 )
+from hotelbot.domain.rules.model import AttentionModel
 from hotelbot.domain.rules.reading import Reading
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.rules.translit import Transliterator
@@ -74,6 +81,9 @@ QUESTION_DAMPING: Final = 0.8
 _PRE_NEGATORS: Final = frozenset(("not", "never", "не", "никогда"))
 _TRIPLE_RE: Final = re.compile(r"(\w)\1\1")
 CLEARLY_POSITIVE: Final = 0.45  # a tone this positive outweighs a lone problem word
+# The trained model adds a message the rules let pass only when it is this sure (chosen by
+# cross-validation; see tests/eval/train_attention.py and the commit that added the model).
+MODEL_THRESHOLD: Final = 0.9
 _CLOCK_RE: Final = re.compile(r"\d{1,2}[:.]\d{2}")
 # Words that carry no content of their own: a message of only these and "?" is a bare ping.
 _FILLER_CUES: Final = frozenset({Cue.OPENER, Cue.THANKS, Cue.PING})
@@ -144,8 +154,17 @@ class RuleAnalyser:
 
     name: str = ANALYSER_NAME
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        *,
+        model: AttentionModel | None = None,
+        use_model: bool = True,
+    ) -> None:
+        """`lexicon`: the built-in one by default. `model`: the packaged attention model by
+        default (when the package ships one); `use_model=False` reads with the rules alone."""
         self._lexicon = lexicon if lexicon is not None else Lexicon.load()
+        self._model = (model or AttentionModel.load()) if use_model else None
         russian_stopwords = self._lexicon.stopwords.get("ru", frozenset())
         self._translit = Transliterator(
             self._lexicon.knows_russian,
@@ -156,6 +175,11 @@ class RuleAnalyser:
     @property
     def lexicon(self) -> Lexicon:
         return self._lexicon
+
+    def normalise(self, text: str) -> str:
+        """The text as the rules read it: cut to MAX_CHARS, mixed-script words in one script,
+        transliterated Russian in Cyrillic. Pure; never raises for a string."""
+        return self._translit.normalise(text[:MAX_CHARS])
 
     def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
         """Return the verdict for one message. Deterministic; never raises."""
@@ -206,6 +230,13 @@ class RuleAnalyser:
             score >= CLEARLY_POSITIVE and not state.sarcasm,
             score,
         )
+        if (
+            not decision.requires_attention
+            and self._model is not None
+            and model_may_add(state, sentiment is Sentiment.POSITIVE)
+            and self._model.probability(text) >= MODEL_THRESHOLD
+        ):
+            decision = model_decision(state)
         if score < decision.tone_floor:
             sentiment = Sentiment.NEGATIVE
             score = min(score, -0.3)

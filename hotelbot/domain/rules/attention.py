@@ -16,8 +16,10 @@
    of what they ask for.
 4. **Tone**: a negative message with none of the above still needs someone, unless it is
    about something outside the hotel, sad to leave, a denial, a problem already solved, or
-   only questions for information. Such a verdict has category OTHER and *no* `categories`:
-   it is the one kind of attention that is not a concrete finding.
+   only questions for information. Such a verdict has category OTHER and *no* `categories`.
+5. **The trained model** (`model.py`) adds a message the rules let pass when it is very
+   sure (`model_decision`); it too leaves `categories` empty. Tone and model are the two
+   kinds of attention that are not concrete findings.
 
 Every concrete finding carries a non-empty `categories` tuple and a specific category, so the
 sentiment stage can tell a finding the LLM must not overrule from a mere tone.
@@ -32,7 +34,7 @@ from hotelbot.domain.categories import AttentionCategory, EmergencyKind
 from hotelbot.domain.rules.labels import EMERGENCY_KINDS, Cue, split_label
 from hotelbot.domain.rules.reading import GENERIC_REQUEST, Complaint, Reading
 
-__all__ = ["BARE_HELP", "Decision", "decide"]
+__all__ = ["BARE_HELP", "MODEL_REASON", "Decision", "decide", "model_decision", "model_may_add"]
 
 # The order in which a message's main category is chosen: the most serious finding wins.
 _PRIORITY: Final = (
@@ -49,6 +51,9 @@ _VAGUE: Final = frozenset({"general", ""})
 BARE_HELP: Final = frozenset({"help", "emergency"})
 # Cues that make a merely negative tone need nobody.
 _TONE_EXCUSES: Final = frozenset({Cue.OUTSIDE, Cue.LEAVING, Cue.DENIAL, Cue.RESOLVED, Cue.THANKS})
+# Cues with which the rules' "nobody needed" stands against the trained model.
+_MODEL_VETO: Final = frozenset({Cue.OUTSIDE, Cue.LEAVING, Cue.DENIAL, Cue.RESOLVED})
+_NO_SIGNAL: Final = frozenset({Cue.OPENER, Cue.THANKS})
 # Cues that make a one-word problem a figure of speech, and cues that keep it a problem.
 _WEAK_EXCUSES: Final = frozenset({Cue.OUTSIDE, Cue.LEAVING})
 _STILL_BAD: Final = frozenset({Cue.AGAIN, Cue.REMINDER, Cue.RHETORICAL})
@@ -78,6 +83,7 @@ NO_FLOOR: Final = -2.0
 # Guest chat messages are short; longer texts are prose, where chat cues mean less.
 CHAT_WORDS: Final = 40
 _NOBODY: Final = Decision(False, None, (), "", NO_FLOOR, False)
+MODEL_REASON: Final = "likely needs staff (model)"
 # How negative a message with a question for a fact must be before its tone alone needs staff.
 ASKING_TONE: Final = -0.3
 
@@ -151,6 +157,38 @@ def decide(
             return _NOBODY  # "can we bring our dog? she's small": a question, mildly worded
         return Decision(True, AttentionCategory.OTHER, (), "negative tone", NO_FLOOR, False)
     return _NOBODY
+
+
+def model_may_add(reading: Reading, positive_tone: bool) -> bool:
+    """Whether the trained model may add attention to a message the rules let pass: not when
+    the rules read an explicit reason that nobody is needed (praise, a greeting, only questions
+    for a fact, weather, goodbyes, a denial, a problem already fixed), nor when they saw
+    nothing of hotel business at all. Cross-validation showed the model's false alarms are
+    mostly those, on guest messages and on other text alike."""
+    if positive_tone or reading.cues & _MODEL_VETO or reading.words == reading.filler:
+        return False
+    # and only when the rules saw something a guest writes to a hotel about: an action, a
+    # problem word, a cue, a negative word or a question (not a sentence about anything else)
+    seen = (
+        reading.mentions
+        or reading.complaints
+        or reading.urgent
+        or reading.negative_seen
+        or reading.question_marks
+        or reading.cues - _NO_SIGNAL
+    )
+    return bool(seen) and not _only_questions(reading)
+
+
+def model_decision(reading: Reading) -> Decision:
+    """Attention added by the trained model for a message the rules let pass. Not a concrete
+    finding (no `categories`): the model learned from wording, it names no problem, so an LLM
+    may overrule it. The category is that of an action the message mentions, if any."""
+    category = next(
+        (c for c in (split_label(label)[0] for label in reading.mentions) if c is not None),
+        AttentionCategory.OTHER,
+    )
+    return Decision(True, category, (), MODEL_REASON, NO_FLOOR, False)
 
 
 def _rank(category: AttentionCategory) -> int:

@@ -81,6 +81,7 @@ class Reading:
         "known",
         "last_problem_at",
         "lead",
+        "mentions",
         "money",
         "negative_seen",
         "numbers",
@@ -134,6 +135,7 @@ class Reading:
         self.urgent_at = -1  # token index of the last emergency word
         self.versus = False  # two facts set against each other ("а", "whereas", "хотя")
         self.requests: list[str] = []  # action labels of the sentences that ask for them
+        self.mentions: list[str] = []  # every action named, asked for or not
         self.follow_ups: list[str] = []  # details of waiting and reminder findings
         self.cues: set[str] = set()  # every cue seen in the message
         self.clause_objects: list[str] = []
@@ -186,6 +188,7 @@ class Reading:
             self.add_info(at)
         elif label:
             self.s_actions.append(label)
+            self.mentions.append(label)
             if self.s_action_at < 0:
                 self.s_action_at = at
         else:
