@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
         outbox, last alert, why unhealthy. Works while the daemon runs; says when the status
         is stale (no daemon has written it recently)."""
         from hotelbot.cli import common
+        from hotelbot.domain.zones import unknown_zone_warning
         from hotelbot.storage.db import Database
         from hotelbot.storage.reports import HotelStatusRow, hotel_status_report
         from hotelbot.storage.types import utcnow
@@ -59,6 +60,9 @@ def register(app: typer.Typer) -> None:
                 health = f"ok (last error: {r.last_error[:60]})"
             if r.dead_letters_24h:
                 health += f"; {r.dead_letters_24h} dead letter(s) in 24 h"
+            zone_warning = unknown_zone_warning(r.timezone)
+            if zone_warning:
+                health += f"; WARNING: {zone_warning}"
             table.append(
                 [
                     r.slug, polling, _ago(r.last_ok_at, now), r.unprocessed,
