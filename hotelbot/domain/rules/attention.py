@@ -60,6 +60,7 @@ _STILL_BAD: Final = frozenset({Cue.AGAIN, Cue.REMINDER, Cue.RHETORICAL})
 # Categories whose single words are used figuratively ("killer mattress", "freezing pool");
 # rudeness, billing and waiting words mean what they say.
 _FIGURATIVE: Final = frozenset({AttentionCategory.COMPLAINT, AttentionCategory.SAFETY})
+_FIGURES: Final = frozenset({"general", "", "temperature", "hazard", "noise", "food"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,22 +213,34 @@ def _problems(
     found: list[tuple[AttentionCategory, str]] = []
     floor = NO_FLOOR
     solved = _solved(reading, reading.last_problem_at)
-    # a lone problem word in a message of praise, weather or goodbyes is a figure of speech
-    # ("the tiramisu was dangerous", "freezing in the best way", "already missing this place")
-    weak_excused = bool(cues & _WEAK_EXCUSES) or (
-        positive_tone and not reading.sarcasm and not cues & _STILL_BAD
-    )
+    # a lone problem word in a message about the weather or the city, or a goodbye, is about
+    # them ("the city beach is dirty", "already missing this place"); in praise, a vague one
+    # is a figure of speech ("killer mattress", "the tiramisu was dangerous") while a named
+    # nuisance is sarcasm ("love the cigarette smell in our non-smoking room")
+    elsewhere = bool(cues & _WEAK_EXCUSES)
+    praising = positive_tone and not reading.sarcasm and not cues & _STILL_BAD
     for complaint in reading.complaints:
         category, detail = split_label(complaint.label)
         category = category or AttentionCategory.COMPLAINT
         if solved or _denied(reading, complaint):
             continue
-        if weak_excused and category in _FIGURATIVE and (complaint.weak or detail in _VAGUE):
-            continue
+        if category is AttentionCategory.FOLLOW_UP and complaint.sentence in reading.elsewhere:
+            continue  # "fog, the plane can't land, circling for an hour": not the hotel's wait
+        if (
+            complaint.weak
+            and category is AttentionCategory.COMPLAINT
+            and complaint.sentence in reading.asking
+        ):
+            continue  # "is smoking allowed on the balcony?" asks about it
+        if complaint.weak or detail in _VAGUE:
+            if elsewhere and category is AttentionCategory.COMPLAINT:
+                continue
+            if praising and category in _FIGURATIVE and detail in _FIGURES:
+                continue
         found.append((category, detail))
         calm = complaint.cue or category is AttentionCategory.SAFETY
         floor = max(floor, INFERRED_FLOOR if calm else NAMED_FLOOR)
-    if reading.money and (reading.discrepancy or _amounts_disagree(reading)):
+    if not solved and reading.money and (reading.discrepancy or _amounts_disagree(reading)):
         # "we agreed 80, you charged 120", "two holds of 350 and 350": stated as plain facts
         found.append((AttentionCategory.BILLING, "amount"))
         floor = max(floor, INFERRED_FLOOR)
