@@ -115,8 +115,19 @@ def _exception_text(record: Record) -> str | None:
     return redact("".join(lines).rstrip("\n"))
 
 
+# A line break or terminal escape in a message built from upstream text (an error body, an
+# instance state) could forge a log line or recolour a terminal: shown escaped instead.
+_LINE_CONTROLS = {ord(c): f"\\x{ord(c):02x}" for c in map(chr, range(32)) if c != "\t"}
+_LINE_CONTROLS.update({c: f"\\x{c:02x}" for c in range(0x7F, 0xA0)})
+_LINE_CONTROLS.update({0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_CONTROLS)
+
+
 def _plain(value: object) -> str:
-    text = redact(str(value))
+    text = _one_line(redact(str(value)))
     if not text or any(c.isspace() or c in '="' for c in text):
         return json.dumps(text, ensure_ascii=False)
     return text
@@ -129,7 +140,7 @@ def _body(record: Record) -> str:
     hotel = extra.get("hotel")
     if hotel is not None:
         parts.append(f"[{redact(str(hotel))}]")
-    parts.append(f"{record['name'] or '?'}: {redact(record['message'])}")
+    parts.append(f"{record['name'] or '?'}: {_one_line(redact(record['message']))}")
     parts.extend(f"{key}={_plain(value)}" for key, value in extra.items() if key != "hotel")
     return " ".join(parts)
 

@@ -1,12 +1,13 @@
 """Secret scrubbing for log output: registered secrets plus token shapes we know by form.
 
 Pure (stdlib only) and fast enough for every log line: registered secrets are matched by one
-compiled alternation, rebuilt only when the set changes. Three things are always redacted,
+compiled alternation, rebuilt only when the set changes. Four things are always redacted,
 registered or not:
 
 * the token in a Green API URL path, ``/waInstance<digits>/<method>/<token>``;
 * the password in a URL's user-info, ``scheme://user:<password>@host`` (database URLs);
-* the value of ``password=``/``apiTokenInstance``/``api_key`` style assignments.
+* the value of ``password=``/``apiTokenInstance``/``api_key`` style assignments;
+* an HTTP ``Authorization`` value (``Bearer …``, ``Basic …``) echoed into a message.
 
 Registered secrets (Green API tokens, API keys, DB passwords) are replaced wherever they
 appear, also in their percent-encoded form.
@@ -53,6 +54,10 @@ _ASSIGNMENT = re.compile(
     r"[^\s\"',;&]+"
 )
 _ASSIGNMENT_HINTS = ("pass", "pwd", "token", "key", "secret")
+_BEARER = re.compile(
+    # an HTTP Authorization value echoed into an error: "Bearer sk-..." / "Basic dXNl..."
+    r"(\b(?i:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]{8,}"
+)
 
 
 _Trie: TypeAlias = dict[str, "_Trie"]
@@ -145,6 +150,8 @@ class SecretRegistry:
         lowered = text.lower()
         if any(hint in lowered for hint in _ASSIGNMENT_HINTS):
             text = _ASSIGNMENT.sub(_keep_prefix, text)
+        if "bearer" in lowered or "basic" in lowered:
+            text = _BEARER.sub(_keep_prefix, text)
         return text
 
 

@@ -291,3 +291,24 @@ async def test_dead_letters_show_in_status_doctor_and_their_own_command(
     assert code == 0 and "not JSON" in out and " 77 " in out
     code, out = await _cli(env, "dead-letters", "show", "1")
     assert code == 0 and "wipe the screen" in out and "\x1b" not in out
+
+
+def test_a_long_message_is_capped_and_kept_whole_in_the_raw_body() -> None:
+    from hotelbot.domain.events import IncomingMessage
+    from hotelbot.greenapi.normalise import MAX_MESSAGE_TEXT_CHARS
+    from hotelbot.greenapi.wire import interpret
+
+    entry = _good(1, "x" * 50_000)
+    event = interpret(entry.body_json)
+    assert isinstance(event, IncomingMessage) and event.text is not None
+    assert len(event.text) == MAX_MESSAGE_TEXT_CHARS and event.text.endswith("\u2026")
+    assert "x" * 50_000 in entry.body_json
+
+
+@pytest.mark.parametrize("chat", ["not-a-chat", "status@broadcast", "123@newsletter", "@c.us"])
+def test_a_chat_id_of_the_wrong_form_is_no_guest_conversation(chat: str) -> None:
+    from hotelbot.domain.events import UnknownNotification
+    from hotelbot.greenapi.wire import interpret
+
+    event = interpret(_good(1, "hello", chat=chat).body_json)
+    assert isinstance(event, UnknownNotification) and "not a chat id" in (event.problem or "")

@@ -275,13 +275,13 @@ def test_journal_prefix_on_every_line() -> None:
         logger.opt(exception=True).error("with traceback")
 
     lines = out.getvalue().splitlines()
-    assert lines[0] == f"<4>[h1] {__name__}: first"
-    assert lines[1] == "<4>second"
-    assert lines[2] == f"<7>{__name__}: dbg"
-    assert lines[3] == f"<5>{__name__}: ok"
-    assert lines[4] == f"<2>{__name__}: down"
-    tb_lines = [line for line in lines[5:] if line.startswith("<3>")]
-    assert len(tb_lines) == len(lines[5:]) > 3
+    # A message's own line breaks are escaped (no forged lines); tracebacks keep theirs.
+    assert lines[0] == f"<4>[h1] {__name__}: first\\nsecond"
+    assert lines[1] == f"<7>{__name__}: dbg"
+    assert lines[2] == f"<5>{__name__}: ok"
+    assert lines[3] == f"<2>{__name__}: down"
+    tb_lines = [line for line in lines[4:] if line.startswith("<3>")]
+    assert len(tb_lines) == len(lines[4:]) > 3
     assert any(line == "<3>Traceback (most recent call last):" for line in tb_lines)
 
 
@@ -368,3 +368,20 @@ def test_module_redact_uses_process_registry() -> None:
     assert redact(token) == token
     register_secret(token)
     assert redact(f"<{token}>") == "<***>"
+
+
+def test_upstream_text_cannot_forge_log_lines_or_reach_the_terminal() -> None:
+    out = io.StringIO()
+    configure_logging("INFO", "text", stream=out)
+    logger.bind(hotel="h1").warning(
+        "instance not ready: {}", "starting\n2026-01-01 00:00:00.000 ERROR forged\x1b[2J\x9b"
+    )
+    text = out.getvalue()
+    assert text.count("\n") == 1 and "\x1b" not in text and "\x9b" not in text
+    assert "starting\\n2026-01-01" in text
+
+
+def test_authorization_values_are_masked() -> None:
+    registry = SecretRegistry()
+    text = registry.redact("401 from api: header Authorization: Bearer sk-abcdef0123456789xyz")
+    assert "sk-abcdef" not in text and "Bearer ***" in text

@@ -43,7 +43,7 @@ from tests.test_scale_out import (
 from tests.test_scale_out import pg_available as pg_available
 from tests.test_scale_out import pg_url as pg_url
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(180)]
 
 TAKEOVER_LIMIT_S = 30.0
 FAST = {"HOTELBOT_DAEMON__SCHEDULER_TICK_S": "1"}
@@ -65,7 +65,7 @@ async def _three_daemons(cluster: Cluster, pause_at: str) -> tuple[DaemonProc, l
     async def balanced() -> bool:
         return sorted((await cluster.per_owner()).values()) == [2, 2, 2]
 
-    await wait_for("an even split", balanced, 40, cluster)
+    await wait_for("an even split", balanced, 60, cluster)
     owners = await cluster.owners()
     mine = [i for i, h in cluster.hotel_ids.items() if owners.get(h) == "a"]
     assert len(mine) == 2
@@ -103,12 +103,13 @@ async def _resume_and_settle(
 ) -> None:
     os.kill(frozen.proc.pid, signal.SIGCONT)
 
-    async def settled() -> bool:
-        owners = await cluster.per_owner()
-        return sorted(owners.values()) == [2, 2, 2] and cluster.pending() == 0
+    async def drained() -> bool:
+        return cluster.pending() == 0
 
-    await wait_for("rebalance after the resume", settled, 30, cluster)
-    await asyncio.sleep(2 * TTL_S / 3)  # a few more rounds for anything stale to show
+    await wait_for("every queue drained after the resume", drained, 60, cluster)
+    # Whatever the resumed daemon still held from before the freeze (a claim, long-poll
+    # answers) acts within its first round; give it a TTL to show.
+    await asyncio.sleep(TTL_S)
     # What reached a's hotels while a was frozen was stored and deleted by the others only.
     for instance_id, receipt in pushed:
         item = cluster.fake.instance(instance_id).notifications[receipt]

@@ -29,6 +29,15 @@ STORED_DEDUPE_KEY_CHARS = 300
 
 REPLACEMENT = "\ufffd"
 
+# The longest message text kept in `messages` (and analysed); WhatsApp allows ~65,000
+# characters, real guest messages are far shorter. The whole text stays in the raw
+# notification body, which holds at most envelope.MAX_RESPONSE_BYTES.
+MAX_MESSAGE_TEXT_CHARS = 10_000
+ELLIPSIS = "\u2026"
+
+# What a chat id looks like (Green API: personal @c.us, groups @g.us, linked ids @lid).
+CHAT_ID = re.compile(r"^(\d{5,20}@c\.us|[\d-]{5,40}@g\.us|\d{5,30}@lid)$")
+
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 # Found in a body serialised by json.dumps(ensure_ascii=False): an escaped C0 control
@@ -45,6 +54,13 @@ def clean_text(text: str) -> str:
     if _CONTROLS.search(text):
         text = _CONTROLS.sub("", text)
     return text
+
+
+def cap_message_text(text: str | None) -> str | None:
+    """A message text within MAX_MESSAGE_TEXT_CHARS, the cut marked with an ellipsis."""
+    if text is None or len(text) <= MAX_MESSAGE_TEXT_CHARS:
+        return text
+    return text[: MAX_MESSAGE_TEXT_CHARS - 1] + ELLIPSIS
 
 
 def cap(text: str | None, limit: int) -> str | None:

@@ -24,6 +24,7 @@ from hotelbot.domain.events import (
     QuotaExceeded,
     UnknownNotification,
 )
+from hotelbot.greenapi.normalise import CHAT_ID, cap_message_text
 
 # {{SWE001}} (not decryptable on linked devices), {{SWE003}}, {{SWE999}}: placeholders, not text.
 _SWE_MARKER = re.compile(r"^\s*\{\{(SWE\d{3})\}\}\s*$")
@@ -167,9 +168,14 @@ def _message(type_webhook: str, body: dict[str, Any], ts: datetime | None) -> Ev
     chat_id = _str(sender.get("chatId"))
     if id_message is None or chat_id is None:
         return UnknownNotification(type_webhook, "idMessage or senderData.chatId missing")
+    if not CHAT_ID.match(chat_id):
+        # Not a person, a group or a linked id (status@broadcast, a newsletter, garbage):
+        # never a guest conversation, never a staff alert.
+        return UnknownNotification(type_webhook, "senderData.chatId is not a chat id")
     data = _obj(body.get("messageData"))
     type_message = _str(data.get("typeMessage")) or ""
     kind, text, target_id = _content(type_message, data)
+    text = cap_message_text(text)  # the whole text stays in the notification body
     error_code = None
     undecryptable = False
     if text is not None:
