@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import datetime, timedelta
 
 import pytest
@@ -40,7 +41,7 @@ from hotelbot.storage.leases import (
     renew_leases,
 )
 from hotelbot.storage.models import Hotel, Notification
-from hotelbot.storage.models_leases import HotelLease
+from hotelbot.storage.models_leases import HotelLease, RegisteredDaemon
 from hotelbot.storage.types import utcnow
 
 TTL_S = 30.0
@@ -451,3 +452,59 @@ async def test_leases_of_a_crashed_daemon_on_this_host_are_reclaimed_at_once(db:
             conn, me="host-a:999", host="host-a", is_alive=lambda pid: pid != 111
         )
     assert again == []
+
+
+async def test_a_fixed_name_restart_takes_its_leases_back_when_the_predecessor_is_gone(
+    db: Database,
+) -> None:
+    """daemon.name set in the settings: the restarted daemon has the same name, so reaping
+    by name does not apply; it frees its own old leases when the old process is provably
+    gone (same host, pid not running), and only then."""
+    import sys
+
+    ids = await add_hotels(db, 3)
+    gone_pid = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await gone_pid.wait()
+    alive = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(60)"
+    )
+    clock = FakeClock()
+    settings = LeaseSettings(ttl_s=300)
+
+    def fixed(host: str, pid: int) -> LeaseManager:
+        rec = Recorder()
+        mgr = LeaseManager(db, settings, "fixed", on_change=rec, clock=clock, host=host, pid=pid)
+        rec.manager = mgr
+        return mgr
+
+    try:
+        first = fixed("host-a", alive.pid)
+        await first.start()
+        assert first.ownership.valid_ids() == set(ids)  # then "crashes": nothing released
+        # The old process still runs: a second "fixed" must not take its hotels.
+        second = fixed("host-a", os.getpid())
+        await second.start()
+        assert second.ownership.valid_ids() == set()
+        # On another host the old one cannot be checked: wait for the TTL.
+        async with db.write() as conn:
+            await conn.execute(
+                update(RegisteredDaemon).where(RegisteredDaemon.id == "fixed")
+                .values(host="host-b", pid=gone_pid.pid)
+            )  # fmt: skip
+        third = fixed("host-a", os.getpid())
+        await third.start()
+        assert third.ownership.valid_ids() == set()
+        # Same host, pid gone: taken back at once, with new epochs.
+        async with db.write() as conn:
+            await conn.execute(
+                update(RegisteredDaemon).where(RegisteredDaemon.id == "fixed")
+                .values(host="host-a", pid=gone_pid.pid)
+            )  # fmt: skip
+        restarted = fixed("host-a", os.getpid())
+        await restarted.start()
+        assert restarted.ownership.valid_ids() == set(ids)
+        assert all(e == 2 for e in restarted.ownership.held().values())
+        await restarted.release_all()
+    finally:
+        alive.kill()
+        await alive.wait()

@@ -130,4 +130,4 @@ async def test_guest_export_and_forget_commands(db: Database, db_url: str, tmp_p
         ).scalar_one()
     assert left == 0
     code, out = await _cli(env, "guest", "forget", "12", "--yes")
-    assert code == 1 and "not a phone number" in out
+    assert code == 1 and "neither a phone number" in out

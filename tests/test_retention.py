@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from hotelbot.ops.retention import (
-    ERASED_TEXT,
-    PURGED_BODY,
+from hotelbot.ops.guest_data import (
+    GuestIdentity,
+    IdentityError,
     export_guest,
     forget_guest,
-    phone_digits,
-    purge_expired,
+    parse_identity,
 )
+from hotelbot.ops.retention import ERASED_TEXT, PURGED_BODY, purge_expired
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import DeadLetter, Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Guest, Message
@@ -76,7 +76,7 @@ async def test_a_recent_stay_protects_old_messages(db: Database) -> None:
 
 async def test_forget_erases_the_guest_everywhere_and_only_them(db: Database) -> None:
     seeded = await seed(db, NOW)
-    result = await forget_guest(db, f"+{BORIS[:3]} {BORIS[3:]}")
+    result = await forget_guest(db, parse_identity([f"+{BORIS[:3]} {BORIS[3:]}"]))
     text = await _all_text(db)
     assert BORIS not in text and BORIS_TEXT not in text and "Boris" not in text
     assert ANNA_TEXT in text  # the other guest is untouched
@@ -91,7 +91,7 @@ async def test_forget_erases_the_guest_everywhere_and_only_them(db: Database) ->
         ).scalar_one()
     assert staff == ERASED_TEXT  # the staff alert that quoted him
     assert result.changed["messages"] == 3 and result.changed["notifications"] == 2
-    assert (await forget_guest(db, BORIS)).total == 0  # idempotent
+    assert (await forget_guest(db, _who(BORIS))).total == 0  # idempotent
 
 
 async def test_forget_scoped_to_another_hotel_keeps_the_guest(db: Database) -> None:
@@ -99,15 +99,15 @@ async def test_forget_scoped_to_another_hotel_keeps_the_guest(db: Database) -> N
     from tests.ops_seed import add_hotel
 
     await add_hotel(db, "other", instance_id="1101000002")
-    assert (await forget_guest(db, ANNA, hotel_slug="other")).total == 0
+    assert (await forget_guest(db, _who(ANNA), hotel_slug="other")).total == 0
     assert ANNA_TEXT in await _all_text(db)
-    with pytest.raises(ValueError, match="no hotel"):
-        await forget_guest(db, ANNA, hotel_slug="nope")
+    with pytest.raises(IdentityError, match="no hotel"):
+        await forget_guest(db, _who(ANNA), hotel_slug="nope")
 
 
 async def test_export_holds_everything_about_the_guest(db: Database) -> None:
     await seed(db, NOW)
-    data = await export_guest(db, ANNA)
+    data = await export_guest(db, _who(ANNA))
     dumped = json.dumps(data)  # must be JSON-ready
     assert ANNA_TEXT in dumped and BORIS_TEXT not in dumped
     tables = data["tables"]
@@ -118,15 +118,8 @@ async def test_export_holds_everything_about_the_guest(db: Database) -> None:
     assert len(tables["alerts"]) == 1 and tables["outbox"][0]["text"] == "Old reply to Anna"
 
 
-@pytest.mark.parametrize("bad", ["", "12", "abc", "+1 (555) x"])
-def test_phone_digits_rejects_non_numbers(bad: str) -> None:
-    with pytest.raises(ValueError):
-        phone_digits(bad)
-
-
-def test_phone_digits_normalises() -> None:
-    assert phone_digits("+371 2000-0001") == "37120000001"
-    assert phone_digits("37120000001@c.us") == "37120000001"
+def _who(phone: str) -> GuestIdentity:
+    return parse_identity([phone])
 
 
 async def test_the_daemon_purges_on_start_and_keeps_current_data(db: Database, db_url: str) -> None:

@@ -228,10 +228,40 @@ def test_no_emergency_where_help_means_a_request(analyser: RuleAnalyser, text: s
         "Уезжаем сегодня, грустно 😭",
         "Good morning!",
         "Спасибо, всё отлично!",
+        # alternatives and questions about a fact, whatever they name
+        "Is breakfast included or extra?",
+        "Завтрак входит в стоимость или оплачивается отдельно?",
+        "Экскурсии лучше брать через отель или лучше в городе?",
+        "До скольки работает спа?",
+        # a problem word denied after it, Russian style
+        "Шума не было совсем, спали отлично",
+        # a problem word asked about
+        "Is smoking allowed on the balcony?",
     ],
 )
 def test_false_alarms_need_nobody(analyser: RuleAnalyser, text: str) -> None:
     _nobody(analyser.analyse(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # "tell me" first asks for a fact; a request after it still counts
+        ("Подскажите, можно заказать трансфер в аэропорт на завтра?", A.TRANSPORT),
+        ("We'd love a private transfer on Monday, whatever car you recommend", A.TRANSPORT),
+        # a near miss is no denial
+        ("Пол мокрый, пожилая женщина чуть не поскользнулась", A.SAFETY),
+        ("my toddler almost grabbed the hot radiator", A.SAFETY),
+        # an ordered time against the time now, without the word "now"
+        ("Taxi was booked for 6:00, it's 6:20 and no car", A.FOLLOW_UP),
+        # soft signs left out in transliteration
+        ("skolko eshe zhdat polotenca?", A.FOLLOW_UP),
+    ],
+)
+def test_requests_and_problems_behind_questions_and_near_misses(
+    analyser: RuleAnalyser, text: str, category: AttentionCategory
+) -> None:
+    _needs(analyser.analyse(text), category)
 
 
 def test_displeasure_outside_the_hotel_is_still_negative(analyser: RuleAnalyser) -> None:

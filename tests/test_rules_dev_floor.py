@@ -31,7 +31,9 @@ def dev_scores(request: pytest.FixtureRequest) -> Scores:
     items = load(part_path(lang, "dev"))
     assert len(items) == 500
     assert {item.lang for item in items} == {lang}
-    return score(items, rules_predictor())
+    # the rules alone: the shipped model was trained on these parts, so with it the figures
+    # would say nothing
+    return score(items, rules_predictor(use_model=False))
 
 
 def test_attention_recall_and_precision(dev_scores: Scores) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -39,11 +39,11 @@ _MIN_SHRUNK = 8  # a shrinkable column keeps at least this many columns (or its 
 
 @lru_cache(maxsize=256)
 def zone(name: str | None) -> ZoneInfo:
-    """The ZoneInfo of a hotel's time zone name (UTC for an unknown one: display only)."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    """The ZoneInfo of a hotel's time zone name (UTC for an unknown one, as everywhere:
+    `domain.zones`; `status` and `doctor` warn about it)."""
+    from hotelbot.domain.zones import zone_or_utc
+
+    return zone_or_utc(name)[0]
 
 
 def show_time(

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         languages nothing here reads (the rules read English and Russian; an LLM reads all)."""
         from hotelbot.cli import common
         from hotelbot.domain.unreadable import rules_languages
+        from hotelbot.domain.zones import unknown_zone_warning
         from hotelbot.ops.languages import HotelLanguages, language_report, llm_configured
         from hotelbot.storage.db import Database
         from hotelbot.storage.hotels import list_hotels
@@ -71,6 +72,9 @@ def register(app: typer.Typer) -> None:
                 health = f"ok (last error: {r.last_error[:60]})"
             if r.dead_letters_24h:
                 health += f"; {r.dead_letters_24h} dead letter(s) in 24 h"
+            zone_warning = unknown_zone_warning(r.timezone)
+            if zone_warning:
+                health += f"; WARNING: {zone_warning}"
             table.append(
                 [
                     r.slug, polling, _ago(r.last_ok_at, now), r.unprocessed,

@@ -38,11 +38,13 @@ from hotelbot.storage.leases import (
     enabled_hotel_ids,
     ensure_lease_rows,
     fair_quota,
+    free_leases_of,
     heartbeat,
     pid_alive,
     prune_daemons,
     reap_dead_local_daemons,
     register_daemon,
+    registration_of,
     release_leases,
     renew_leases,
     unregister_daemon,
@@ -93,16 +95,33 @@ class LeaseManager:
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Register this daemon and run a first round. Raises database errors (start-up)."""
+        """Register this daemon and run a first round. Raises database errors (start-up).
+
+        A daemon restarted under a fixed `daemon.name` takes its predecessor's leases back at
+        once when that predecessor is provably gone: same host and its pid is not running
+        (or is this very process: a container restarted with the same pid). A predecessor
+        on another host cannot be checked: its leases expire after ttl_s."""
         async with self._db.write() as conn:
+            previous = await registration_of(conn, self.name)
             other = await register_daemon(conn, self.name, host=self._host, pid=self._pid)
-        if other is not None:
+            freed = 0
+            if previous is not None and self._provably_gone(*previous):
+                freed = await free_leases_of(conn, self.name)
+        if freed:
+            self._log.info(
+                "took back {} lease(s) of this daemon's previous run (pid {}, gone)",
+                freed, previous[1] if previous else "?",
+            )  # fmt: skip
+        elif other is not None:
             self._log.warning(
                 "daemon name {} was last used by {} pid {}; if that process still runs, give "
                 "each daemon its own daemon.name",
                 self.name, other[0], other[1],
             )  # fmt: skip
         await self.tick()
+
+    def _provably_gone(self, host: str, pid: int) -> bool:
+        return host == self._host and (pid == self._pid or not pid_alive(pid))
 
     async def run(self) -> None:
         """Round after round until cancelled. Never raises (except CancelledError)."""

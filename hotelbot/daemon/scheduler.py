@@ -34,12 +34,14 @@ from loguru import logger
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.crashpoints import pause_point
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
 from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind
 from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
 from hotelbot.domain.triggers import EventKind, EventTrigger, keyword_matches
+from hotelbot.domain.zones import unknown_zone_warning, zone_or_utc
 from hotelbot.error_text import describe
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
 from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
@@ -114,7 +116,7 @@ class HotelPolicy:
             id=hotel.id,
             slug=hotel.slug,
             name=hotel.name,
-            tz=ZoneInfo(hotel.timezone),
+            tz=zone_or_utc(hotel.timezone)[0],  # unknown here: UTC (warned in run_once)
             quiet_hours=quiet,
             # 0 in the hotel settings means "no cap" (send_policy takes None for that).
             daily_cap=hotel.max_automated_per_day or None,
@@ -416,9 +418,18 @@ class Scheduler:
         self.guest_facts = guest_facts
         self._hotel_ids = hotel_ids
         self._lock = asyncio.Lock()
+        self._zone_warned: set[tuple[int, str]] = set()
         self._aps: AsyncIOScheduler | None = None
         self.last_report: TickReport | None = None
         self.ticks = 0
+
+    def _warn_unknown_zone(self, hotel: HotelRecord) -> None:
+        """Once per hotel and zone name: scheduling runs in UTC for a zone unknown here."""
+        warning = unknown_zone_warning(hotel.timezone)
+        key = (hotel.id, hotel.timezone)
+        if warning is not None and key not in self._zone_warned:
+            self._zone_warned.add(key)
+            logger.bind(hotel=hotel.slug).warning("{}; fix with `hotelbot hotel edit`", warning)
 
     async def _holds_lease(self, conn: AsyncConnection, hotel_id: int) -> bool:
         if self._lease is None:
@@ -448,9 +459,10 @@ class Scheduler:
                 continue
             try:
                 policy = HotelPolicy.of(hotel)
-            except Exception as exc:  # an unknown zone name must not stop other hotels
+            except Exception as exc:  # one hotel's bad row must not stop the others
                 logger.bind(hotel=hotel.slug).error("cannot schedule: {}", describe(exc))
                 continue
+            self._warn_unknown_zone(hotel)
             try:
                 report.merge(await self._run_hotel(policy, now))
             except Exception as exc:  # one hotel's bad data must not stop the others
@@ -487,6 +499,7 @@ class Scheduler:
                 if not await self._holds_lease(conn, policy.id):
                     logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
                     return report
+                pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
                 chats = sorted({stay.chat_id for _, _, stay in chunk})
                 facts_by_chat = await self.guest_facts(conn, policy.id, chats)
                 for at, trigger, stay in chunk:

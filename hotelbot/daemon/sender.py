@@ -63,6 +63,7 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.crashpoints import pause_point
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
     DEFAULT_POLICIES,
@@ -284,11 +285,23 @@ class OutboxSender:
         }
         if not any(limits.values()):
             return report
+        epoch = None if self._lease is None else self._lease.epoch_of(hotel_id)
         ready = await self._claim(hotel_id, limits, now, report)
         if ready is None:
             return report
         outcomes: list[_Outcome] = []
+        if ready:
+            pause_point("sender_claimed_before_send")  # tests: frozen between claim and send
         for index, item in enumerate(ready):
+            if self._lease is not None and self._lease.epoch_of(hotel_id) != epoch:
+                # Self-fence before every send: the lease ran out since the claim (this
+                # process was frozen or cut off), another daemon may serve the hotel now.
+                # Unsent rows go back untouched; no lease lock is held across the call.
+                outcomes.extend(
+                    _Outcome(other, _Result.GIVE_BACK, "lease lost before sending")
+                    for other in ready[index:]
+                )
+                break
             # Claims never exceed the tokens, so this only fails after a 429 drained them.
             if not state.buckets[item.lane].take(now_s):
                 outcomes.append(_Outcome(item, _Result.GIVE_BACK, "rate limited: waiting"))
@@ -313,6 +326,8 @@ class OutboxSender:
                 report.counts["not_ours"] += 1
                 return None
             items = await claim_due(conn, hotel_id=hotel_id, now=now, limits=limits)
+            if items:
+                pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
             # Automated messages may have waited hours (quiet hours, daily cap): re-check
             # what could have changed since they were decided.
             automated = [i for i in items if i.kind in AUTOMATED_KINDS]

@@ -194,6 +194,7 @@ class QueuedNotification:
     receive_count: int = 0
     duplicate_of: int | None = None
     payload_bytes: bytes | None = None  # a push_raw item given as bytes (maybe not UTF-8)
+    deleted_by: str | None = None  # the X-Hotelbot-Client of the successful delete
 
     @property
     def is_raw(self) -> bool:
@@ -677,7 +678,9 @@ class FakeInstance:
         item.receive_count += 1
         return item
 
-    def _delete(self, receipt_id: int, redeliver: bool) -> tuple[bool, str]:
+    def _delete(
+        self, receipt_id: int, redeliver: bool, client_id: str | None = None
+    ) -> tuple[bool, str]:
         head = self._pending[0] if self._pending else None
         if head is None or head.receipt_id != receipt_id:
             item = self.notifications.get(receipt_id)
@@ -689,6 +692,7 @@ class FakeInstance:
         self._pending.popleft()
         now = _stamp()
         head.deleted = now
+        head.deleted_by = client_id
         self.deleted.append(receipt_id)
         if self._pending:
             self._pending[0].became_head = now
@@ -1180,7 +1184,7 @@ class FakeGreenApi:
         receipt_id = int(arg)
         is_head = instance.head is not None and instance.head.receipt_id == receipt_id
         redeliver = is_head and (instance.faults.take_redeliver() or self.faults.take_redeliver())
-        result, reason = instance._delete(receipt_id, redeliver)
+        result, reason = instance._delete(receipt_id, redeliver, client_id)
         if result:
             return web.Response(text=_DELETED_TEXT, content_type="application/json")
         return _json({"result": False, "reason": reason})

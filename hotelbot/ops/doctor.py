@@ -230,6 +230,7 @@ async def _check_hotel(
     record: HotelRecord, settings: Settings, environ: Mapping[str, str]
 ) -> list[Check]:
     from hotelbot.daemon.app import resolve_token
+    from hotelbot.domain.zones import unknown_zone_warning
     from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials, settings_problems
     from hotelbot.greenapi.errors import GreenApiError
     from hotelbot.greenapi.transport import HttpxTransport
@@ -237,13 +238,13 @@ async def _check_hotel(
 
     name = f"hotel {record.slug}"
     checks = []
-    try:
-        ZoneInfo(record.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    zone_warning = unknown_zone_warning(record.timezone)
+    if zone_warning is not None:
         checks.append(
             Check(
-                Level.FAIL, name, f"unknown time zone {record.timezone!r}",
-                f"`hotelbot hotel edit {record.slug} --set timezone=Europe/Riga` (an IANA name)",
+                Level.WARN, name, f"{zone_warning} (quiet hours, scheduled messages)",
+                f"`hotelbot hotel edit {record.slug} --set timezone=Europe/Riga` (an IANA "
+                "name), or update tzdata on this host (`pip install -U tzdata`)",
             )
         )  # fmt: skip
     token = resolve_token(record, environ)

@@ -1,6 +1,7 @@
 """The two guest facts the send policy needs that other parts of hotelbot own.
 
-* opted out: the guest sent STOP (and not START since);
+* opted out: the guest sent STOP (and not START since), also when the guest was forgotten
+  since (the suppression list, storage/suppression.py);
 * staff pause: staff answered the guest recently, so automated messages hold off until then.
 
 Both are recorded by the message processor (guests.opted_out and
@@ -18,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Connection, String, column, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.storage.suppression import suppressed
 from hotelbot.storage.types import UtcDateTime
 
 
@@ -80,6 +82,8 @@ async def load_guest_facts(
             )
         )
         opted_out = {str(r[0]) for r in rows}
+    # A guest who said STOP and was then forgotten has no guests row any more.
+    opted_out |= await suppressed(conn, hotel_id, [c for c in chats if c not in opted_out])
     if "conversations" in present:
         rows = await conn.execute(
             select(_CONVERSATIONS.c.chat_id, _CONVERSATIONS.c.handled_by_staff_until).where(

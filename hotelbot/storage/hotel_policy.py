@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
+from hotelbot.domain.zones import zone_or_utc
 from hotelbot.storage.models import Hotel
 
 
@@ -26,11 +27,8 @@ class HotelPolicy:
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        try:
-            zone = ZoneInfo(self.timezone)
-        except (ValueError, KeyError):  # validated on import; a broken row must not stall
-            zone = ZoneInfo("UTC")
-        object.__setattr__(self, "zone", zone)
+        # Validated on import; a zone this host does not know must not stall alerts.
+        object.__setattr__(self, "zone", zone_or_utc(self.timezone)[0])
 
     def is_guest_chat(self, chat_id: str) -> bool:
         """Guest conversations: personal/@lid chats, groups only with groups_as_guests, and

@@ -199,6 +199,25 @@ async def reap_dead_local_daemons(
     return dead
 
 
+async def registration_of(conn: AsyncConnection, name: str) -> tuple[str, int] | None:
+    """(host, pid) last registered under `name`, or None."""
+    row = (
+        await conn.execute(
+            select(RegisteredDaemon.host, RegisteredDaemon.pid).where(RegisteredDaemon.id == name)
+        )
+    ).first()
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
+async def free_leases_of(conn: AsyncConnection, owner: str) -> int:
+    """Free every lease of `owner` (a predecessor under the same name that is provably gone:
+    its leases would otherwise block this daemon for a whole TTL). Idempotent."""
+    result = await conn.execute(
+        update(HotelLease).where(HotelLease.owner == owner).values(owner=None, expires_at=None)
+    )
+    return int(result.rowcount or 0)
+
+
 def pid_alive(pid: int) -> bool:
     """True if a process with this pid exists (signal 0 probes without sending anything)."""
     import os
@@ -497,12 +516,14 @@ __all__ = [
     "enabled_hotel_ids",
     "ensure_lease_rows",
     "fair_quota",
+    "free_leases_of",
     "heartbeat",
     "holds_lease",
     "lease_held",
     "lock_owned_epochs",
     "prune_daemons",
     "register_daemon",
+    "registration_of",
     "release_leases",
     "renew_leases",
     "unregister_daemon",

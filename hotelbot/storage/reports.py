@@ -41,6 +41,7 @@ class HotelStatusRow:
     last_alert_at: datetime | None
     lease_owner: str | None
     dead_letters_24h: int = 0  # queue items set aside (not storable) in the last 24 hours
+    timezone: str = "UTC"
 
 
 async def _counts_by_hotel(conn: AsyncConnection, query: object) -> dict[int, int]:
@@ -54,7 +55,9 @@ async def hotel_status_report(
     schema = await read_schema(conn)
     hotels = (
         await conn.execute(
-            select(Hotel.id, Hotel.slug, Hotel.enabled, Hotel.instance_state).order_by(Hotel.slug)
+            select(
+                Hotel.id, Hotel.slug, Hotel.enabled, Hotel.instance_state, Hotel.timezone
+            ).order_by(Hotel.slug)
         )
     ).all()
     status = {
@@ -118,6 +121,7 @@ async def hotel_status_report(
                 last_alert_at=last_alert.get(hotel.id),
                 lease_owner=owners.get(hotel.id),
                 dead_letters_24h=dead_letters.get(hotel.id, 0),
+                timezone=hotel.timezone,
             )
         )
     return rows

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.fire_times import StayFacts, StayStatus
 from hotelbot.domain.stay_input import StayInput
+from hotelbot.domain.zones import zone_or_utc
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.types import utcnow
@@ -240,7 +241,8 @@ async def current_stay(
     tz_name = (await conn.execute(select(Hotel.timezone).where(Hotel.id == hotel_id))).scalar()
     if tz_name is None:
         return None
-    day = at.astimezone(ZoneInfo(tz_name)).date()
+    # A zone unknown on this host counts as UTC: the room of a staff alert must not fail.
+    day = at.astimezone(zone_or_utc(tz_name)[0]).date()
     rows = await conn.execute(
         select(*_COLUMNS).where(
             Stay.hotel_id == hotel_id,

@@ -54,6 +54,7 @@ from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
+from hotelbot.storage.suppression import lift as lift_suppression
 
 
 @dataclass(slots=True)
@@ -359,6 +360,11 @@ async def _apply_messages(
             guests, hooks,
         )  # fmt: skip
     await write_states(conn, guests, convs, now)
+    # START also lifts a STOP that outlived `guest forget` (storage/suppression.py).
+    restarted = [(w.hotel_id, w.event.chat_id) for w in works
+                 if w.keyword == "start" and isinstance(w.event, IncomingMessage)]  # fmt: skip
+    if restarted:
+        await lift_suppression(conn, restarted)
 
 
 def _staff_replied(conv: ConvState, hotel: HotelPolicy, sent_at: datetime) -> None:

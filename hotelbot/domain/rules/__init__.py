@@ -9,6 +9,14 @@ hotel extends it, is described in `hotelbot.domain.rules.lexicon`::
     analyser = RuleAnalyser(Lexicon.load([Path("/etc/hotelbot/lexicon/hotel.toml")]))
     verdict = analyser.analyse("The jacuzzi is cold again")
 
+Besides tone, a verdict says whether someone at the hotel has to act and why
+(`Verdict.category`, `hotelbot.domain.rules.attention`): complaints, hazards, billing facts,
+follow-ups and emergencies (with their `EmergencyKind` first in `categories`), and requests
+read sentence by sentence (`hotelbot.domain.rules.reading`). Concrete findings always carry
+a non-empty `categories`; attention from tone alone, or added by the small trained model
+shipped with the rules (`hotelbot.domain.rules.model`), carries none, so an LLM may overrule
+those two and never a concrete finding.
+
 Loading reads package data files only (a few tens of ms); analysing is pure CPU work, a few
 tens of microseconds per message, safe to call from the event loop.
 """

@@ -31,7 +31,13 @@ import math
 import re
 from typing import Final
 
-from hotelbot.domain.rules.attention import BARE_HELP, NO_FLOOR, decide
+from hotelbot.domain.rules.attention import (
+    BARE_HELP,
+    NO_FLOOR,
+    decide,
+    model_decision,
+    model_may_add,
+)
 from hotelbot.domain.rules.labels import Cue
 from hotelbot.domain.rules.language import UNDETERMINED, detect_language
 from hotelbot.domain.rules.lexicon import (
@@ -42,6 +48,7 @@ from hotelbot.domain.rules.lexicon import (
     TokenEntry,
     matches,
 )
+from hotelbot.domain.rules.model import AttentionModel
 from hotelbot.domain.rules.reading import Reading
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.rules.translit import Transliterator
@@ -72,8 +79,40 @@ QUESTION_DAMPING: Final = 0.8
 # Negators that deny a whole problem phrase after them ("never run out of"); "нет" and "no"
 # stand after or inside Russian and English complaints ("ответа нет, уже два часа").
 _PRE_NEGATORS: Final = frozenset(("not", "never", "не", "никогда"))
+# Words after a problem word that deny it ("шума не было", "тараканов нет").
+_POST_NEGATIONS: Final = frozenset(
+    {("нет",), ("не", "было"), ("не", "слышно"), ("не", "видно"), ("не", "замечено")}
+)
+_THEN_AND_NOW: Final = frozenset({Cue.NOW, Cue.AGO})
+# Question words that only ask when they open a sentence ("..., which was free" asks nothing).
+_WH_WORDS: Final = frozenset(
+    [
+        "what",
+        "which",
+        "when",
+        "where",
+        "how",
+        "who",
+        "why",
+        "что",
+        "какой",
+        "какая",
+        "какое",
+        "какие",
+        "когда",
+        "где",
+        "как",
+        "куда",
+        "кто",
+        "сколько",
+        "откуда",
+    ]
+)
 _TRIPLE_RE: Final = re.compile(r"(\w)\1\1")
 CLEARLY_POSITIVE: Final = 0.45  # a tone this positive outweighs a lone problem word
+# The trained model adds a message the rules let pass only when it is this sure (chosen by
+# cross-validation; see tests/eval/train_attention.py and the commit that added the model).
+MODEL_THRESHOLD: Final = 0.9
 _CLOCK_RE: Final = re.compile(r"\d{1,2}[:.]\d{2}")
 # Words that carry no content of their own: a message of only these and "?" is a bare ping.
 _FILLER_CUES: Final = frozenset({Cue.OPENER, Cue.THANKS, Cue.PING})
@@ -144,8 +183,17 @@ class RuleAnalyser:
 
     name: str = ANALYSER_NAME
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        *,
+        model: AttentionModel | None = None,
+        use_model: bool = True,
+    ) -> None:
+        """`lexicon`: the built-in one by default. `model`: the packaged attention model by
+        default (when the package ships one); `use_model=False` reads with the rules alone."""
         self._lexicon = lexicon if lexicon is not None else Lexicon.load()
+        self._model = (model or AttentionModel.load()) if use_model else None
         russian_stopwords = self._lexicon.stopwords.get("ru", frozenset())
         self._translit = Transliterator(
             self._lexicon.knows_russian,
@@ -156,6 +204,11 @@ class RuleAnalyser:
     @property
     def lexicon(self) -> Lexicon:
         return self._lexicon
+
+    def normalise(self, text: str) -> str:
+        """The text as the rules read it: cut to MAX_CHARS, mixed-script words in one script,
+        transliterated Russian in Cyrillic. Pure; never raises for a string."""
+        return self._translit.normalise(text[:MAX_CHARS])
 
     def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
         """Return the verdict for one message. Deterministic; never raises."""
@@ -184,8 +237,9 @@ class RuleAnalyser:
         ):
             # "hello??", "???", "ау", "hellooooo": a bare ping after silence
             state.follow_ups.append("ping")
-        if Cue.NOW in state.cues and state.clock_times and state.numbers >= 2:
-            state.follow_ups.append("ordered time")  # "ordered at 8, it is 9:15 now"
+        if state.cues & _THEN_AND_NOW and state.clock_times and state.numbers >= 2:
+            # "ordered at 8, it is 9:15 now", "taxi was booked for 6:00, it's 6:20"
+            state.follow_ups.append("ordered time")
 
         total = state.total
         if state.sarcasm and total > -1.0:
@@ -206,6 +260,13 @@ class RuleAnalyser:
             score >= CLEARLY_POSITIVE and not state.sarcasm,
             score,
         )
+        if (
+            not decision.requires_attention
+            and self._model is not None
+            and model_may_add(state, sentiment is Sentiment.POSITIVE)
+            and self._model.probability(text) >= MODEL_THRESHOLD
+        ):
+            decision = model_decision(state)
         if score < decision.tone_floor:
             sentiment = Sentiment.NEGATIVE
             score = min(score, -0.3)
@@ -422,7 +483,9 @@ class RuleAnalyser:
                 state.known += 1
                 consumed = max(consumed, end)
             elif kind == PhraseKind.PROBLEM:
-                if denied and (phrase.length == 1 or pre_negated):
+                if (denied and (phrase.length == 1 or pre_negated)) or (
+                    phrase.length == 1 and _post_negated(tokens, end)
+                ):
                     # "not dirty", "не грязно", "never run out of": the problem is denied
                     state.total += 0.3 * state.weight
                     _cue(Cue.DENIAL, state, index, end, leading)
@@ -474,10 +537,17 @@ class RuleAnalyser:
                     state.s_filler += end - index + 1
                     state.filler_until = end
                 for cue in cues:
-                    if cue == Cue.QUESTION and phrase.length == 1 and not leading:
+                    if cue == Cue.QUESTION and not leading and phrase.elements[0] in _WH_WORDS:
                         continue  # "which", "when" inside a statement ask nothing
                     _cue(cue, state, index, end, leading)
         return consumed
+
+
+def _post_negated(tokens: list[Token], end: int) -> bool:
+    """Whether the words after a problem word deny it: Russian puts the negation after the
+    thing it denies ("шума не было", "тараканов нет")."""
+    following = tuple(t.text for t in tokens[end + 1 : end + 3] if t.kind == WORD)
+    return bool(following) and (following[:1] in _POST_NEGATIONS or following in _POST_NEGATIONS)
 
 
 def _cue(cue: str, state: Reading, index: int, end: int, leading: bool) -> None:
@@ -502,6 +572,9 @@ def _cue(cue: str, state: Reading, index: int, end: int, leading: bool) -> None:
         state.s_need = True
     elif cue == Cue.INFO:
         state.add_info(index)
+        return
+    elif cue == Cue.TELL:
+        state.add_tell(index)
         return
     elif cue == Cue.SELF:
         if state.s_self_at < 0:

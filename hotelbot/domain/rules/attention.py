@@ -16,8 +16,10 @@
    of what they ask for.
 4. **Tone**: a negative message with none of the above still needs someone, unless it is
    about something outside the hotel, sad to leave, a denial, a problem already solved, or
-   only questions for information. Such a verdict has category OTHER and *no* `categories`:
-   it is the one kind of attention that is not a concrete finding.
+   only questions for information. Such a verdict has category OTHER and *no* `categories`.
+5. **The trained model** (`model.py`) adds a message the rules let pass when it is very
+   sure (`model_decision`); it too leaves `categories` empty. Tone and model are the two
+   kinds of attention that are not concrete findings.
 
 Every concrete finding carries a non-empty `categories` tuple and a specific category, so the
 sentiment stage can tell a finding the LLM must not overrule from a mere tone.
@@ -32,7 +34,7 @@ from hotelbot.domain.categories import AttentionCategory, EmergencyKind
 from hotelbot.domain.rules.labels import EMERGENCY_KINDS, Cue, split_label
 from hotelbot.domain.rules.reading import GENERIC_REQUEST, Complaint, Reading
 
-__all__ = ["BARE_HELP", "Decision", "decide"]
+__all__ = ["BARE_HELP", "MODEL_REASON", "Decision", "decide", "model_decision", "model_may_add"]
 
 # The order in which a message's main category is chosen: the most serious finding wins.
 _PRIORITY: Final = (
@@ -49,12 +51,16 @@ _VAGUE: Final = frozenset({"general", ""})
 BARE_HELP: Final = frozenset({"help", "emergency"})
 # Cues that make a merely negative tone need nobody.
 _TONE_EXCUSES: Final = frozenset({Cue.OUTSIDE, Cue.LEAVING, Cue.DENIAL, Cue.RESOLVED, Cue.THANKS})
+# Cues with which the rules' "nobody needed" stands against the trained model.
+_MODEL_VETO: Final = frozenset({Cue.OUTSIDE, Cue.LEAVING, Cue.DENIAL, Cue.RESOLVED})
+_NO_SIGNAL: Final = frozenset({Cue.OPENER, Cue.THANKS})
 # Cues that make a one-word problem a figure of speech, and cues that keep it a problem.
 _WEAK_EXCUSES: Final = frozenset({Cue.OUTSIDE, Cue.LEAVING})
 _STILL_BAD: Final = frozenset({Cue.AGAIN, Cue.REMINDER, Cue.RHETORICAL})
 # Categories whose single words are used figuratively ("killer mattress", "freezing pool");
 # rudeness, billing and waiting words mean what they say.
 _FIGURATIVE: Final = frozenset({AttentionCategory.COMPLAINT, AttentionCategory.SAFETY})
+_FIGURES: Final = frozenset({"general", "", "temperature", "hazard", "noise", "food"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,7 @@ NO_FLOOR: Final = -2.0
 # Guest chat messages are short; longer texts are prose, where chat cues mean less.
 CHAT_WORDS: Final = 40
 _NOBODY: Final = Decision(False, None, (), "", NO_FLOOR, False)
+MODEL_REASON: Final = "likely needs staff (model)"
 # How negative a message with a question for a fact must be before its tone alone needs staff.
 ASKING_TONE: Final = -0.3
 
@@ -153,6 +160,38 @@ def decide(
     return _NOBODY
 
 
+def model_may_add(reading: Reading, positive_tone: bool) -> bool:
+    """Whether the trained model may add attention to a message the rules let pass: not when
+    the rules read an explicit reason that nobody is needed (praise, a greeting, only questions
+    for a fact, weather, goodbyes, a denial, a problem already fixed), nor when they saw
+    nothing of hotel business at all. Cross-validation showed the model's false alarms are
+    mostly those, on guest messages and on other text alike."""
+    if positive_tone or reading.cues & _MODEL_VETO or reading.words == reading.filler:
+        return False
+    # and only when the rules saw something a guest writes to a hotel about: an action, a
+    # problem word, a cue, a negative word or a question (not a sentence about anything else)
+    seen = (
+        reading.mentions
+        or reading.complaints
+        or reading.urgent
+        or reading.negative_seen
+        or reading.question_marks
+        or reading.cues - _NO_SIGNAL
+    )
+    return bool(seen) and not _only_questions(reading)
+
+
+def model_decision(reading: Reading) -> Decision:
+    """Attention added by the trained model for a message the rules let pass. Not a concrete
+    finding (no `categories`): the model learned from wording, it names no problem, so an LLM
+    may overrule it. The category is that of an action the message mentions, if any."""
+    category = next(
+        (c for c in (split_label(label)[0] for label in reading.mentions) if c is not None),
+        AttentionCategory.OTHER,
+    )
+    return Decision(True, category, (), MODEL_REASON, NO_FLOOR, False)
+
+
 def _rank(category: AttentionCategory) -> int:
     try:
         return _PRIORITY.index(category)
@@ -174,22 +213,34 @@ def _problems(
     found: list[tuple[AttentionCategory, str]] = []
     floor = NO_FLOOR
     solved = _solved(reading, reading.last_problem_at)
-    # a lone problem word in a message of praise, weather or goodbyes is a figure of speech
-    # ("the tiramisu was dangerous", "freezing in the best way", "already missing this place")
-    weak_excused = bool(cues & _WEAK_EXCUSES) or (
-        positive_tone and not reading.sarcasm and not cues & _STILL_BAD
-    )
+    # a lone problem word in a message about the weather or the city, or a goodbye, is about
+    # them ("the city beach is dirty", "already missing this place"); in praise, a vague one
+    # is a figure of speech ("killer mattress", "the tiramisu was dangerous") while a named
+    # nuisance is sarcasm ("love the cigarette smell in our non-smoking room")
+    elsewhere = bool(cues & _WEAK_EXCUSES)
+    praising = positive_tone and not reading.sarcasm and not cues & _STILL_BAD
     for complaint in reading.complaints:
         category, detail = split_label(complaint.label)
         category = category or AttentionCategory.COMPLAINT
         if solved or _denied(reading, complaint):
             continue
-        if weak_excused and category in _FIGURATIVE and (complaint.weak or detail in _VAGUE):
-            continue
+        if category is AttentionCategory.FOLLOW_UP and complaint.sentence in reading.elsewhere:
+            continue  # "fog, the plane can't land, circling for an hour": not the hotel's wait
+        if (
+            complaint.weak
+            and category is AttentionCategory.COMPLAINT
+            and complaint.sentence in reading.asking
+        ):
+            continue  # "is smoking allowed on the balcony?" asks about it
+        if complaint.weak or detail in _VAGUE:
+            if elsewhere and category is AttentionCategory.COMPLAINT:
+                continue
+            if praising and category in _FIGURATIVE and detail in _FIGURES:
+                continue
         found.append((category, detail))
         calm = complaint.cue or category is AttentionCategory.SAFETY
         floor = max(floor, INFERRED_FLOOR if calm else NAMED_FLOOR)
-    if reading.money and (reading.discrepancy or _amounts_disagree(reading)):
+    if not solved and reading.money and (reading.discrepancy or _amounts_disagree(reading)):
         # "we agreed 80, you charged 120", "two holds of 350 and 350": stated as plain facts
         found.append((AttentionCategory.BILLING, "amount"))
         floor = max(floor, INFERRED_FLOOR)

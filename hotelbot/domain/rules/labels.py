@@ -34,7 +34,9 @@ class Cue(StrEnum):
     NEED = "need"  # "I need", "we'd like", "нужно", "хотим": a want stated as a fact
     IMPERATIVE = "imperative"  # a verb that orders at the start of a sentence: "bring", "book"
     NOT_IMPERATIVE = "not_imperative"  # "-ите" words that order nothing: "извините", "здравствуйте"
-    INFO = "info"  # asks for a fact whatever the phrasing: "tell me", "recommend", "подскажите"
+    INFO = "info"  # asks for a fact: "what time", "how far", "во сколько", "до скольки"
+    TELL = "tell"  # asks to be told: "tell me", "recommend", "подскажите" (a request may follow)
+    ALTERNATIVE = "alternative"  # "or should we", "или лучше": weighing options, asking a fact
     QUESTION = "question"  # a question word: "where", "what time", "how far", "есть ли", "где"
     SELF = "self"  # the guest's own action: "walk", "my own", "с собой", "курить"
     OPENER = "opener"  # words that do not start the sentence's content: "hi", "please", "so"

@@ -18,6 +18,8 @@ File format (every table is optional except ``language``)::
 
     [phrases]                  # token sequence -> valence, matched before single words
     "not bad" = 1.2            # elements may be stems ("work*"); "~" skips up to two tokens
+                               # and "a|b" matches either token: each alternative is ONE token
+                               # ("no one|nobody" reads "no" then "one|nobody"; write two keys)
     "waste ~ money" = -2.5
 
     [emoji]                    # emoji or emoticon -> valence

@@ -25,23 +25,14 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.rules.labels import WEAK, Cue, split_label
 
 __all__ = ["GENERIC_REQUEST", "INFO_TOPIC", "Complaint", "Reading"]
 
 INFO_TOPIC: Final = "info"  # a request topic that marks a question for information
 COMPLAINT_VALENCE: Final = -2.0
-# Things staff hand over: "Towels?" or "Extra pillows for 204?" asks for them.
-DELIVERABLE: Final = frozenset(
-    {
-        AttentionCategory.HOUSEKEEPING_ITEM,
-        AttentionCategory.SPECIAL_NEED,
-        AttentionCategory.BILLING_DOCUMENT,
-        AttentionCategory.STAY_CHANGE,
-    }
-)
 GENERIC_REQUEST: Final = "request"
+_ASKING_CUES: Final = frozenset({Cue.QUESTION, Cue.INFO, Cue.TELL, Cue.ALTERNATIVE})
 # A wait counted in hours is no follow-up when it is the weather's or already over.
 _WAIT_EXCUSES: Final = frozenset({Cue.OUTSIDE, Cue.RESOLVED, Cue.THANKS})
 
@@ -62,6 +53,7 @@ class Reading:
     __slots__ = (
         "again_at",
         "amounts",
+        "asking",
         "clause_faults",
         "clause_mark",
         "clause_objects",
@@ -73,6 +65,7 @@ class Reading:
         "currency",
         "denials",
         "discrepancy",
+        "elsewhere",
         "exclaims",
         "filler",
         "filler_until",
@@ -81,6 +74,7 @@ class Reading:
         "known",
         "last_problem_at",
         "lead",
+        "mentions",
         "money",
         "negative_seen",
         "numbers",
@@ -106,6 +100,7 @@ class Reading:
         "s_ordered",
         "s_self_at",
         "s_staff",
+        "s_tell_at",
         "s_words",
         "sarcasm",
         "sentence_positive",
@@ -134,6 +129,7 @@ class Reading:
         self.urgent_at = -1  # token index of the last emergency word
         self.versus = False  # two facts set against each other ("а", "whereas", "хотя")
         self.requests: list[str] = []  # action labels of the sentences that ask for them
+        self.mentions: list[str] = []  # every action named, asked for or not
         self.follow_ups: list[str] = []  # details of waiting and reminder findings
         self.cues: set[str] = set()  # every cue seen in the message
         self.clause_objects: list[str] = []
@@ -156,6 +152,8 @@ class Reading:
         self.currency = False
         self.sentences = 0  # sentences with at least one word
         self.info_sentences = 0  # sentences that ask for a fact and nothing else
+        self.asking: set[int] = set()  # their indices
+        self.elsewhere: set[int] = set()  # sentences about weather, flights, the city
         # the sentence being read
         self.s_index = 0
         self.lead = True  # no content word yet in this sentence
@@ -172,6 +170,7 @@ class Reading:
         self.s_action_at = -1
         self.s_info_at = -1
         self.s_self_at = -1
+        self.s_tell_at = -1
         self.s_cues: set[str] = set()
         self.s_numbers = 0
         self.s_words = 0
@@ -183,9 +182,10 @@ class Reading:
 
     def add_action(self, label: str, at: int) -> None:
         if label == INFO_TOPIC:
-            self.add_info(at)
+            self.add_tell(at)
         elif label:
             self.s_actions.append(label)
+            self.mentions.append(label)
             if self.s_action_at < 0:
                 self.s_action_at = at
         else:
@@ -195,6 +195,11 @@ class Reading:
         self.s_cues.add(Cue.INFO)
         if self.s_info_at < 0:
             self.s_info_at = at
+
+    def add_tell(self, at: int) -> None:
+        self.s_cues.add(Cue.TELL)
+        if self.s_tell_at < 0:
+            self.s_tell_at = at
 
     def close_clause(self) -> None:
         if self.clause_faults:
@@ -230,9 +235,13 @@ class Reading:
         informational = False
         if self.s_imperative or self.s_staff or self.s_need or self.s_ask or self.s_actions:
             informational = self._judge_sentence(cues, question)
-        elif Cue.QUESTION in cues or Cue.INFO in cues:
+        elif cues & _ASKING_CUES:
             informational = True
             self.info_sentences += 1
+        if informational:
+            self.asking.add(self.s_index)
+        if Cue.OUTSIDE in cues:
+            self.elsewhere.add(self.s_index)
         if cues:
             self._sentence_findings(cues, informational)
         self.cues |= cues
@@ -241,7 +250,7 @@ class Reading:
         self.s_staff = self.s_ask = self.s_need = self.s_imperative = self.s_generic = False
         self.s_ordered = False
         self.s_not_imperative = self.s_action_at = self.s_info_at = self.s_ask_at = -1
-        self.s_self_at = -1
+        self.s_self_at = self.s_tell_at = -1
         self.s_actions.clear()
         self.s_cues = set()
         self.s_numbers = self.s_words = self.s_filler = 0
@@ -275,15 +284,20 @@ class Reading:
     def _judge_sentence(self, cues: set[str], question: bool) -> bool:
         """Record the sentence's request, if it makes one. True when it asks for a fact."""
         actions = [a for a in self.s_actions if not a.startswith(WEAK)] or self.s_actions
-        # "подскажите, где..." asks for a fact; "подскажите, можно заказать трансфер?" and
-        # "we'd love a transfer, whatever car you recommend" ask for the action
-        info_first = (
-            self.s_info_at >= 0
-            and (self.s_action_at < 0 or self.s_info_at < self.s_action_at)
-            and not self.s_info_at < self.s_ask_at
+        # "could you tell me when...", "подскажите, где...": asking to be told, unless the
+        # action comes first or a request follows ("подскажите, можно заказать трансфер?",
+        # "we'd love a transfer, whatever car you recommend")
+        tell_first = (
+            self.s_tell_at >= 0
+            and (self.s_action_at < 0 or self.s_tell_at < self.s_action_at)
+            and not self.s_tell_at < self.s_ask_at
         )
-        if info_first and not self.s_ordered:
-            # "could you tell me when...", "подскажите, пожалуйста": a question for a fact
+        # "what time", "до скольки": a question for a fact, unless staff were asked for the
+        # action before it ("book us a table, what time do you close?")
+        fact = Cue.INFO in cues and not (
+            (self.s_staff or self.s_ordered) and 0 <= self.s_action_at < self.s_info_at
+        )
+        if fact or (tell_first and not self.s_ordered):
             self.info_sentences += 1
             return True
         staff = self.s_staff or self.s_imperative or self.s_need
@@ -299,13 +313,15 @@ class Reading:
             if staff:
                 self.requests.extend(actions)
                 return False
+            if Cue.ALTERNATIVE in cues:
+                self.info_sentences += 1  # "can we book the tour here or better in town?"
+                return True
             if self.s_ask:
                 self.requests.extend(actions)
                 return False
             if question or Cue.QUESTION in cues:
-                deliverable = any(split_label(a)[0] in DELIVERABLE for a in actions)
-                if deliverable and Cue.QUESTION not in cues:
-                    self.requests.extend(actions)  # "Extra pillows for 204?"
+                if Cue.QUESTION not in cues:
+                    self.requests.extend(actions)  # "Extra pillows for 204?", "taxi at 7?"
                     return False
                 self.info_sentences += 1  # "is there a kettle in the rooms?"
                 return True
@@ -314,7 +330,7 @@ class Reading:
             # "перезвоните мне", "please call me back": an order without a known object
             self.requests.append(GENERIC_REQUEST)
             return False
-        if Cue.QUESTION in cues or Cue.INFO in cues or (question and self.s_ask):
+        if cues & _ASKING_CUES or (question and self.s_ask):
             self.info_sentences += 1
             return True
         return False

@@ -101,7 +101,9 @@ _BOUNDARY_RE: Final = re.compile(r"(?<=[A-Za-z])(?=[а-яА-ЯёЁ])|(?<=[а-я�
 # Latin letters that look like Cyrillic ones, and back: "нoмер" (Latin o) is "номер".
 _TO_CYRILLIC_LOOK: Final = str.maketrans("aeopcxykmthbAEOPCXYKMTHB", "аеорсхукмтнвАЕОРСХУКМТНВ")
 _TO_LATIN_LOOK: Final = str.maketrans("аеорсхукмтнвАЕОРСХУКМТНВ", "aeopcxykmthbAEOPCXYKMTHB")
-_MAX_CANDIDATES: Final = 6
+_MAX_CANDIDATES: Final = 8
+_SOFT_RE: Final = re.compile(r"л(?=[бвгджзкмнпстфхцчшщ])")
+_SOFT_FINALS: Final = frozenset("нтлдсчщ")
 # One-letter Russian words ("v nomere", "u nas", "s detmi", "k vam", "ya", "i", "a", "o").
 _SINGLE_LETTER_WORDS: Final = frozenset("vsukoyaiy")
 _CACHE_LIMIT: Final = 50_000
@@ -165,6 +167,12 @@ def to_cyrillic_candidates(word: str) -> list[str]:
         index += length
     primary = "".join(p[0] for p in pieces)
     candidates = [primary]
+    # the soft sign is usually left out: "skolko" is "сколько", "den" is "день"
+    softened = _SOFT_RE.sub("ль", primary)
+    if softened != primary:
+        candidates.append(softened)
+    if primary[-1:] in _SOFT_FINALS and len(primary) > 2:
+        candidates.append(primary + "ь")
     for at, options in enumerate(pieces):
         for alternative in options[1:]:
             candidates.append(
