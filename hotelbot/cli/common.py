@@ -103,22 +103,24 @@ def typer_echo_err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    wide: bool = False,
+    shrink: Sequence[int] | None = None,
+) -> str:
     """A plain aligned text table (no colours: works in journals, pipes and terminals).
 
     Every cell goes through `for_people`: guest names and texts may hold line breaks (which
-    would forge rows), terminal escapes, bidi overrides or NUL."""
+    would forge rows), terminal escapes, bidi overrides or NUL. On a terminal the table is
+    fitted to its width by cutting the `shrink` columns (default: the last); `wide` keeps
+    every cell whole (see hotelbot/cli/output.py)."""
+    from hotelbot.cli.output import render_table
     from hotelbot.domain.display import for_people
 
     cells = [[("" if c is None else for_people(str(c))) for c in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()
-    rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
-    return "\n".join([line, rule, *body])
+    return render_table(headers, cells, wide=wide, shrink=shrink)
 
 
 def deprecated_option(*names: str) -> Any:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.output import UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
@@ -19,31 +20,33 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Guest conversations.", no_args_is_help=True)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
-
-
 @app.command("list")
 def list_(
     hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, most recent first.")] = 50,
+    utc: UtcOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """List conversations, most recently active first."""
+    """List guest conversations, most recently active first, times in each hotel's local
+    time. The hotel's staff chat (where alerts go) and group chats that are not guests are
+    not guest conversations and are left out."""
     from sqlalchemy import select
 
+    from hotelbot.storage.hotel_policy import guest_chat_sql
     from hotelbot.storage.models import Hotel
     from hotelbot.storage.models_messaging import Conversation, Guest
 
     async def go(db: Database) -> list[Any]:
         query = (
             select(
-                Conversation.id, Hotel.slug, Conversation.chat_id, Guest.name,
+                Conversation.id, Hotel.slug, Hotel.timezone, Conversation.chat_id, Guest.name,
                 Conversation.last_message_at, Conversation.last_staff_reply_at,
                 Conversation.handled_by_staff_until, Conversation.suppressed_alerts,
                 Guest.opted_out,
             )
             .join(Hotel, Hotel.id == Conversation.hotel_id)
             .outerjoin(Guest, Guest.id == Conversation.guest_id)
+            .where(guest_chat_sql(Conversation.chat_id))
             .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
             .limit(limit)
         )  # fmt: skip
@@ -57,13 +60,14 @@ def list_(
         typer.echo("no conversations")
         return
     out = [
-        [cid, slug, chat, name or "", _when(last), _when(staff), _when(until),
-         counted or "", "yes" if opted else ""]
-        for cid, slug, chat, name, last, staff, until, counted, opted in found
+        [cid, slug, chat, name or "", show_time(last, tz, utc=utc),
+         show_time(staff, tz, utc=utc), show_time(until, tz, utc=utc), counted or "",
+         "yes" if opted else ""]
+        for cid, slug, tz, chat, name, last, staff, until, counted, opted in found
     ]  # fmt: skip
-    headers = ["ID", "HOTEL", "CHAT", "GUEST", "LAST MESSAGE (UTC)", "STAFF REPLY",
+    headers = ["ID", "HOTEL", "CHAT", "GUEST", "LAST MESSAGE", "STAFF REPLY",
                "HANDLED UNTIL", "COUNTED", "OPTED OUT"]  # fmt: skip
-    typer.echo(common.table(headers, out))
+    typer.echo(common.table(headers, out, wide=wide, shrink=[3]))
 
 
 async def _resolve(conn: AsyncConnection, ref: str, hotel: str | None) -> tuple[int, int, str]:
@@ -99,10 +103,13 @@ def show(
         str | None, typer.Option(help="Hotel slug (when the chat is ambiguous).")
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many latest messages.")] = 50,
+    utc: UtcOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """Show one conversation and its latest messages."""
+    """Show one conversation and its latest messages (times in the hotel's local time)."""
     from sqlalchemy import select
 
+    from hotelbot.storage.models import Hotel
     from hotelbot.storage.models_messaging import Conversation, Guest, Message
 
     async def go(db: Database) -> tuple[Any, list[Any]]:
@@ -111,7 +118,8 @@ def show(
             head = (
                 await conn.execute(
                     select(Conversation.chat_id, Guest.name, Guest.phone, Guest.language,
-                           Guest.opted_out, Conversation.handled_by_staff_until)
+                           Guest.opted_out, Conversation.handled_by_staff_until, Hotel.timezone)
+                    .join(Hotel, Hotel.id == Conversation.hotel_id)
                     .outerjoin(Guest, Guest.id == Conversation.guest_id)
                     .where(Conversation.id == conv_id)
                 )
@@ -129,12 +137,13 @@ def show(
         return head, messages
 
     head, messages = common.with_db(go)
-    chat, name, phone, lang, opted, until = head
+    chat, name, phone, lang, opted, until, tz = head
     typer.echo(
         f"chat {for_people(chat)}  guest {for_people(name) or '-'}  phone {phone or '-'}  "
         f"language {for_people(lang) or '-'}"
     )
-    typer.echo(f"opted out: {'yes' if opted else 'no'}  handled until: {_when(until) or '-'}")
+    handled = show_time(until, tz, utc=utc) or "-"
+    typer.echo(f"opted out: {'yes' if opted else 'no'}  handled until: {handled}")
     rows = []
     for sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited in reversed(
         messages
@@ -142,9 +151,9 @@ def show(
         who = "guest" if direction == "in" else ("staff" if staff else "bot")
         flags = ("!" if attention else "") + (" (deleted)" if deleted else "")
         flags += " (edited)" if edited else ""
-        body = (text or f"<{kind}>").replace("\n", " ")[:80]
-        rows.append([_when(sent_at), who, sentiment or "", flags.strip(), body])
-    typer.echo(common.table(["SENT (UTC)", "FROM", "SENTIMENT", "FLAGS", "TEXT"], rows))
+        body = text or f"<{kind}>"
+        rows.append([show_time(sent_at, tz, utc=utc), who, sentiment or "", flags.strip(), body])
+    typer.echo(common.table(["SENT", "FROM", "SENTIMENT", "FLAGS", "TEXT"], rows, wide=wide))
 
 
 @app.command("handled")
@@ -170,13 +179,12 @@ def handled(
     from hotelbot.storage.models_messaging import Conversation
     from hotelbot.storage.types import utcnow
 
-    async def go(db: Database) -> tuple[str, datetime | None]:
+    async def go(db: Database) -> tuple[str, datetime | None, str]:
         async with db.write() as conn:
             conv_id, hotel_id, chat = await _resolve(conn, ref, hotel)
-            pause_h = hours
-            if pause_h is None:
-                query = select(Hotel.staff_pause_h).where(Hotel.id == hotel_id)
-                pause_h = float((await conn.execute(query)).scalar_one())
+            query = select(Hotel.staff_pause_h, Hotel.timezone).where(Hotel.id == hotel_id)
+            default_h, tz = (await conn.execute(query)).one()
+            pause_h = float(default_h) if hours is None else hours
             now = utcnow()
             until = now + timedelta(hours=pause_h) if pause_h > 0 else None
             await conn.execute(
@@ -184,10 +192,10 @@ def handled(
                 .where(Conversation.id == conv_id)
                 .values(handled_by_staff_until=until, updated_at=now)
             )
-        return chat, until
+        return chat, until, str(tz)
 
-    chat, until = common.with_db(go)
+    chat, until, tz = common.with_db(go)
     if until is None:
         typer.echo(f"{chat}: automated messages resume now")
     else:
-        typer.echo(f"{chat}: handled by staff until {_when(until)} UTC")
+        typer.echo(f"{chat}: handled by staff until {show_time(until, tz, utc=False)}")

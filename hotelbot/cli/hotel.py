@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.output import WideOpt
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -100,9 +101,13 @@ def _env_set(name: str) -> bool:
 
 @app.command("add")
 def add(
-    slug: Annotated[str, typer.Option(help="Stable id used by the CLI, e.g. grand-riga.")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    instance_id: Annotated[str, typer.Option(help="Green API idInstance.")],
+    slug: Annotated[
+        str | None,
+        typer.Argument(help="Stable id used by the CLI, e.g. grand-riga.", show_default=False),
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    instance_id: Annotated[str, typer.Option(help="Green API idInstance.")] = "",
+    slug_old: Annotated[str | None, common.deprecated_option("--slug")] = None,
     api_token_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the API token.")
     ] = None,
@@ -116,10 +121,20 @@ def add(
     staff_chat_id: Annotated[str | None, typer.Option(help="Chat id for staff alerts.")] = None,
     default_language: Annotated[str, typer.Option(help="Guest language default.")] = "en",
 ) -> None:
-    """Add one hotel (fails if the slug exists; use `hotel edit` to change one)."""
+    """Add one hotel: `hotel add SLUG --name ... --instance-id ...` (fails if the slug
+    exists; use `hotel edit` to change one)."""
     from hotelbot.hotel_spec import validate_hotels
     from hotelbot.storage.hotels import get_hotel, upsert_hotel
 
+    slug = common.renamed("--slug", slug_old, "SLUG", slug)
+    missing = [
+        o for o, v in (("SLUG", slug), ("--name", name), ("--instance-id", instance_id)) if not v
+    ]
+    if missing:
+        raise UserError(
+            f"hotel add: {', '.join(missing)} required (see `hotelbot hotel add --help`)"
+        )
+    assert slug is not None
     entry: dict[str, Any] = {
         "slug": slug, "name": name, "instance_id": instance_id, "api_url": api_url,
         "timezone": timezone, "default_language": default_language,
@@ -143,7 +158,7 @@ def add(
 
 
 @app.command("list")
-def list_() -> None:
+def list_(wide: WideOpt = False) -> None:
     """List hotels."""
     from hotelbot.storage.hotels import list_hotels
 
@@ -166,7 +181,8 @@ def list_() -> None:
         ]
         for h in hotels
     ]
-    typer.echo(common.table(["SLUG", "NAME", "INSTANCE", "ENABLED", "TIMEZONE", "STATE"], rows))
+    headers = ["SLUG", "NAME", "INSTANCE", "ENABLED", "TIMEZONE", "STATE"]
+    typer.echo(common.table(headers, rows, wide=wide, shrink=[1]))
 
 
 @app.command("show")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.output import UtcOpt, WideOpt, parse_since, show_time, zone
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -16,51 +16,50 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Stored guest messages.", no_args_is_help=True)
 
-_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
-
-
-def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """'30m', '2h', '3d', '1w', an ISO date (2026-11-20) or datetime (UTC if no offset)."""
-    now = now or datetime.now(UTC)
-    match = _RELATIVE.match(value.strip().lower())
-    if match:
-        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return now - timedelta(**{unit: int(match.group(1))})
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise UserError(f"--since {value!r}: use 30m, 2h, 3d, 1w or an ISO date/time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
 
 @app.command("list")
 def list_(
     hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
     since: Annotated[
-        str | None, typer.Option(help="Only newer: 30m, 2h, 3d or an ISO date.")
+        str | None,
+        typer.Option(
+            help="Only newer: 30m, 2h, 3d, 1w, a date (2026-03-27) or a date and time "
+            "(2026-03-27 14:00) in the hotel's local time (UTC with --utc)."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest last.")] = 50,
     attention: Annotated[
         bool, typer.Option("--attention", help="Only messages that need staff attention.")
     ] = False,
-    outgoing: Annotated[bool, typer.Option("--all", help="Include outgoing messages.")] = False,
+    outgoing: Annotated[
+        bool, typer.Option("--outgoing", help="Include messages sent to guests.")
+    ] = False,
+    outgoing_old: Annotated[bool, common.deprecated_option("--all")] = False,
+    utc: UtcOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """List guest messages as understood (kind, sentiment, attention)."""
-    from sqlalchemy import select
+    """List guest messages as understood (sentiment, attention, reason), oldest first, with
+    times in each hotel's local time. Staff chats and (unless the hotel treats groups as
+    guests) group chats are not guest conversations and are left out."""
+    from sqlalchemy import and_, false, or_, select
 
+    from hotelbot.storage.hotel_policy import guest_chat_sql
     from hotelbot.storage.models import Hotel
     from hotelbot.storage.models_messaging import Message
 
-    since_at = parse_since(since) if since else None
+    outgoing = bool(common.renamed("--all", outgoing_old or None, "--outgoing", outgoing or None))
+    if since:
+        parse_since(since, ZoneInfo("UTC"))  # a bad value is an error even with no hotels
 
     async def go(db: Database) -> list[Any]:
         query = (
             select(
-                Message.sent_at, Hotel.slug, Message.chat_id, Message.direction,
+                Message.sent_at, Hotel.slug, Hotel.timezone, Message.chat_id, Message.direction,
                 Message.sender_name, Message.kind, Message.sentiment, Message.requires_attention,
                 Message.reason, Message.text,
             )
             .join(Hotel, Hotel.id == Message.hotel_id)
+            .where(guest_chat_sql(Message.chat_id))
             .order_by(Message.sent_at.desc(), Message.id.desc())
             .limit(limit)
         )  # fmt: skip
@@ -68,23 +67,34 @@ def list_(
             query = query.where(Message.direction == "in")
         if attention:
             query = query.where(Message.requires_attention.is_(True))
+        async with db.read() as conn:
+            zones = {r[0]: r[1] for r in await conn.execute(select(Hotel.slug, Hotel.timezone))}
         if hotel:
+            if hotel not in zones:
+                raise UserError(f"no hotel with slug {hotel!r} (see `hotelbot hotel list`)")
             query = query.where(Hotel.slug == hotel)
-        if since_at:
-            query = query.where(Message.sent_at >= since_at)
+        if since:
+            # A local date/time means each hotel's own clock: one cut-off per time zone.
+            cutoffs = {
+                name: parse_since(since, ZoneInfo("UTC") if utc else zone(name))
+                for name in {z for s, z in zones.items() if not hotel or s == hotel}
+            }
+            query = query.where(
+                or_(false(), *(and_(Hotel.timezone == name, Message.sent_at >= at)
+                               for name, at in cutoffs.items()))
+            )  # fmt: skip
         async with db.read() as conn:
             return list(await conn.execute(query))
 
     rows = list(reversed(common.with_db(go)))
     out = []
-    for sent_at, slug, chat_id, direction, sender, kind, sentiment, needs, reason, text in rows:
-        shown = (text or f"<{kind}>").replace("\n", " ")[:80]
+    for sent_at, slug, tz, chat_id, direction, sender, kind, sentiment, needs, reason, text in rows:
         mood = (sentiment or "") + (" !" if needs else "")
         who = (sender or "") if direction == "in" else "(hotel)"
-        out.append([sent_at.strftime("%Y-%m-%d %H:%M:%S"), slug, chat_id, who, mood,
-                    (reason or "") if needs else "", shown])  # fmt: skip
+        out.append([show_time(sent_at, tz, utc=utc, seconds=True), slug, chat_id, who, mood,
+                    (reason or "") if needs else "", text or f"<{kind}>"])  # fmt: skip
     if not out:
         typer.echo("no messages")
         return
-    headers = ["SENT (UTC)", "HOTEL", "CHAT", "FROM", "SENTIMENT", "REASON", "TEXT"]
-    typer.echo(common.table(headers, out))
+    headers = ["SENT", "HOTEL", "CHAT", "FROM", "SENTIMENT", "REASON", "TEXT"]
+    typer.echo(common.table(headers, out, wide=wide, shrink=[3, 5, 6]))

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.output import UtcOpt, WideOpt, show_time
 from hotelbot.domain.outbox import OutboxState
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
     from hotelbot.storage.db import Database
+    from hotelbot.storage.hotels import HotelRecord
     from hotelbot.storage.outbox import OutboxItem
 
 app = typer.Typer(help="Outgoing messages (the outbox).", no_args_is_help=True)
@@ -25,15 +27,17 @@ def list_(
     state: Annotated[str | None, typer.Option(help=f"Only this state: {'|'.join(STATES)}.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
     show_text: Annotated[bool, typer.Option(help="Show message texts (guest data).")] = False,
+    utc: UtcOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """List outbox messages, newest first."""
+    """List outbox messages, newest first; due times in each hotel's local time."""
     from hotelbot.storage.hotels import get_hotel, list_hotels
     from hotelbot.storage.outbox import list_outbox
 
     if state is not None and state not in STATES:
         raise UserError(f"--state {state!r}: expected one of {', '.join(STATES)}")
 
-    async def go(db: Database) -> tuple[list[OutboxItem], dict[int, str]]:
+    async def go(db: Database) -> tuple[list[OutboxItem], dict[int, HotelRecord]]:
         async with db.read() as conn:
             hotel_id = None
             if hotel:
@@ -41,26 +45,27 @@ def list_(
                 if record is None:
                     raise UserError(f"no hotel with slug {hotel!r}")
                 hotel_id = record.id
-            slugs = {h.id: h.slug for h in await list_hotels(conn)}
-            return await list_outbox(conn, hotel_id=hotel_id, state=state, limit=limit), slugs
+            hotels = {h.id: h for h in await list_hotels(conn)}
+            return await list_outbox(conn, hotel_id=hotel_id, state=state, limit=limit), hotels
 
-    items, slugs = common.with_db(go)
+    items, hotels = common.with_db(go)
     if not items:
         typer.echo("outbox is empty" if state is None else f"no {state} messages")
         return
     rows = []
     for item in items:
+        record = hotels.get(item.hotel_id)
         row: list[object] = [
-            item.id, slugs.get(item.hotel_id), item.kind, item.lane.value, item.chat_id, item.state,
-            item.delivery_status, item.attempts,
-            item.available_at.strftime("%Y-%m-%d %H:%M:%SZ"), item.last_error,
+            item.id, record.slug if record else "", item.kind, item.lane.value, item.chat_id,
+            item.state, item.delivery_status, item.attempts,
+            show_time(item.available_at, record.timezone if record else None, utc=utc),
+            item.last_error,
         ]  # fmt: skip
         if show_text:
-            row.append(item.text if len(item.text) <= 60 else item.text[:57] + "...")
+            row.append(item.text)
         rows.append(row)
-    headers = [
-        "id", "hotel", "kind", "lane", "chat", "state", "delivery", "tries", "due (UTC)", "error"
-    ]  # fmt: skip
+    headers = ["id", "hotel", "kind", "lane", "chat", "state", "delivery", "tries", "due", "error"]
     if show_text:
         headers.append("text")
-    typer.echo(common.table(headers, rows))
+    shrink = [9, 10] if show_text else [9]
+    typer.echo(common.table(headers, rows, wide=wide, shrink=shrink))

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import typer
 
+from hotelbot.cli.output import WideOpt
+
 
 def _ago(when: datetime | None, now: datetime) -> str:
     if when is None:
@@ -22,26 +24,36 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("status")
-    def status() -> None:
+    def status(wide: WideOpt = False) -> None:
         """Per hotel: polling or not (and by which daemon), last successful poll, backlog,
         outbox, last alert, why unhealthy. Works while the daemon runs; says when the status
-        is stale (no daemon has written it recently)."""
+        is stale (no daemon has written it recently), and which hotels' guests write in
+        languages nothing here reads (the rules read English and Russian; an LLM reads all)."""
         from hotelbot.cli import common
+        from hotelbot.domain.unreadable import rules_languages
         from hotelbot.domain.zones import unknown_zone_warning
+        from hotelbot.ops.languages import HotelLanguages, language_report, llm_configured
         from hotelbot.storage.db import Database
+        from hotelbot.storage.hotels import list_hotels
         from hotelbot.storage.reports import HotelStatusRow, hotel_status_report
         from hotelbot.storage.types import utcnow
 
         settings = common.load()
         # The daemon writes every status_interval_s; three missed writes = no daemon.
         stale_after_s = 3 * settings.daemon.status_interval_s + 5
+        llm = llm_configured(settings.llm)
 
-        async def go(db: Database) -> tuple[list[HotelStatusRow], datetime]:
+        async def go(db: Database) -> tuple[list[HotelStatusRow], datetime, list[HotelLanguages]]:
             now = utcnow()
             async with db.read() as conn:
-                return await hotel_status_report(conn, now=now, stale_after_s=stale_after_s), now
+                rows = await hotel_status_report(conn, now=now, stale_after_s=stale_after_s)
+                hotels = await list_hotels(conn, enabled_only=True)
+                languages = await language_report(
+                    conn, hotels, covered=rules_languages(), llm=llm, now=now
+                )
+            return rows, now, languages
 
-        rows, now = common.with_db(go)
+        rows, now, languages = common.with_db(go)
         if not rows:
             typer.echo(
                 "no hotels yet: add one with `hotelbot hotel add` or `hotelbot hotel import`"
@@ -74,7 +86,7 @@ def register(app: typer.Typer) -> None:
             common.table(
                 ["hotel", "polling", "last ok poll", "to process", "outbox open/failed",
                  "last alert", "instance", "health"],
-                table,
+                table, wide=wide, shrink=[1, 7],
             )
         )  # fmt: skip
         if any(r.dead_letters_24h for r in rows):
@@ -82,6 +94,14 @@ def register(app: typer.Typer) -> None:
                 "\nqueue items that could not be stored were set aside (and deleted upstream): "
                 "see `hotelbot dead-letters list`"
             )
+        gaps = [item for item in languages if not item.ok]
+        if gaps:
+            typer.echo("\nguests writing in languages the rules do not read (no LLM configured):")
+            for item in gaps:
+                described = "; ".join(gap.describe() for gap in item.gaps) or (
+                    "its default_language"
+                )
+                typer.echo(f"  {item.slug}: {described} (see `hotelbot doctor`)")
         stale = [r for r in rows if r.enabled and r.stale]
         if stale:
             ages = [r.status_age_s for r in stale if r.status_age_s is not None]

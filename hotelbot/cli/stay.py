@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.output import UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
@@ -206,8 +207,9 @@ def list_(
     hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include stays that ended.")] = False,
+    wide: WideOpt = False,
 ) -> None:
-    """List stays (by default those not yet ended)."""
+    """List stays (by default those not yet ended); dates are the hotel's local dates."""
     from hotelbot.storage.hotels import list_hotels
     from hotelbot.storage.stays import list_stays
 
@@ -230,35 +232,45 @@ def list_(
          s.status, s.external_ref)
         for s in stays
     ]  # fmt: skip
-    headers = ("id", "hotel", "guest", "chat", "room", "in", "out", "status", "ref")
-    typer.echo(common.table(headers, rows))
+    headers = ("id", "hotel", "guest", "chat", "room", "in", "out", "status", "external_ref")
+    typer.echo(common.table(headers, rows, wide=wide, shrink=[2, 8]))
 
 
 @app.command("show")
-def show(stay_id: StayId) -> None:
-    """Show one stay and the decisions taken for its scheduled messages."""
+def show(stay_id: StayId, utc: UtcOpt = False, wide: WideOpt = False) -> None:
+    """Show one stay and the decisions taken for its scheduled messages (times in the
+    hotel's local time)."""
+    from hotelbot.storage.hotels import get_hotel_by_id
     from hotelbot.storage.stays import get_stay
-    from hotelbot.storage.triggers import list_fires
+    from hotelbot.storage.triggers import list_fires, list_triggers
 
-    async def go(db: Database) -> tuple[StayRecord | None, list[Any]]:
+    async def go(db: Database) -> tuple[StayRecord | None, list[Any], str, dict[int, str]]:
         async with db.read() as conn:
             stay = await get_stay(conn, stay_id)
-            fires = await list_fires(conn, stay_id=stay_id) if stay else []
-        return stay, fires
+            if stay is None:
+                return None, [], "UTC", {}
+            fires = await list_fires(conn, stay_id=stay_id)
+            hotel = await get_hotel_by_id(conn, stay.hotel_id)
+            names = {t.id: t.name for t in await list_triggers(conn, hotel_id=stay.hotel_id)}
+        return stay, fires, hotel.timezone if hotel else "UTC", names
 
-    stay, fires = common.with_db(go)
+    stay, fires, tz, names = common.with_db(go)
     if stay is None:
         raise UserError(f"no stay {stay_id}")
-    from hotelbot.domain.display import for_people
-
-    for key in ("id", "hotel_id", "guest_name", "chat_id", "room", "check_in", "check_out",
-                "check_in_time", "check_out_time", "language", "status", "external_ref",
-                "created_at", "updated_at"):  # fmt: skip
+    fields = ("id", "hotel_id", "guest_name", "chat_id", "room", "check_in", "check_out",
+              "check_in_time", "check_out_time", "language", "status", "external_ref")  # fmt: skip
+    for key in fields:
         typer.echo(f"{key:15} {for_people(str(getattr(stay, key)))}")
+    for key in ("created_at", "updated_at"):
+        typer.echo(f"{key:15} {show_time(getattr(stay, key), tz, utc=utc)}")
     if fires:
         typer.echo("")
-        rows = [(f.trigger_id, f.scheduled_for.isoformat(), f.outcome, f.outbox_id) for f in fires]
-        typer.echo(common.table(("trigger", "scheduled_for (UTC)", "outcome", "outbox"), rows))
+        rows = [
+            (names.get(f.trigger_id, f.trigger_id), show_time(f.scheduled_for, tz, utc=utc),
+             f.outcome, f.outbox_id)
+            for f in fires
+        ]  # fmt: skip
+        typer.echo(common.table(("trigger", "scheduled for", "outcome", "outbox"), rows, wide=wide))
 
 
 def read_stay_csv(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.output import UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 from hotelbot.files import running_as
@@ -485,17 +486,18 @@ def list_(
 
 
 @app.command("show")
-def show(slug: Slug, name: Name) -> None:
-    """Show a trigger: spec, texts, and its recent decisions."""
+def show(slug: Slug, name: Name, utc: UtcOpt = False, wide: WideOpt = False) -> None:
+    """Show a trigger: spec, texts, and its last 20 decisions (times in the hotel's local
+    time)."""
     from hotelbot.domain.triggers import format_trigger
     from hotelbot.storage.triggers import list_fires
 
-    async def go(db: Database) -> tuple[TriggerRecord, list[Any]]:
-        _, trigger = await _trigger(db, slug, name)
+    async def go(db: Database) -> tuple[HotelRecord, TriggerRecord, list[Any]]:
+        hotel, trigger = await _trigger(db, slug, name)
         async with db.read() as conn:
-            return trigger, await list_fires(conn, trigger_id=trigger.id)
+            return hotel, trigger, await list_fires(conn, trigger_id=trigger.id)
 
-    trigger, fires = common.with_db(go)
+    hotel, trigger, fires = common.with_db(go)
     typer.echo(f"id        {trigger.id}")
     typer.echo(f"when      {format_trigger(trigger.spec)}")
     typer.echo(f"enabled   {'yes' if trigger.enabled else 'no'} (version {trigger.version})")
@@ -505,9 +507,11 @@ def show(slug: Slug, name: Name) -> None:
     if fires:
         typer.echo("")
         rows = [
-            (f.stay_id, f.scheduled_for.isoformat(), f.outcome, f.outbox_id) for f in fires[-20:]
-        ]
-        typer.echo(common.table(("stay", "scheduled_for (UTC)", "outcome", "outbox"), rows))
+            (f.stay_id, show_time(f.scheduled_for, hotel.timezone, utc=utc), f.outcome,
+             f.outbox_id)
+            for f in fires[-20:]
+        ]  # fmt: skip
+        typer.echo(common.table(("stay", "scheduled for", "outcome", "outbox"), rows, wide=wide))
 
 
 @app.command("preview")

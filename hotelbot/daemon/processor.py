@@ -42,6 +42,7 @@ from loguru import logger
 from sqlalchemy import select
 
 from hotelbot.crashpoints import crash_point
+from hotelbot.daemon.unreadable import UnreadableReview
 from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
 from hotelbot.domain.events import (
     IncomingMessage,
@@ -132,6 +133,8 @@ class Processor:
         self._stopping = False
         self._hotels: dict[int, HotelPolicy] = {}
         self._warned_no_staff_chat: set[int] = set()
+        # Languages the rules cannot read: alert on signs of trouble (domain/unreadable.py).
+        self._unreadable = UnreadableReview(db)
         self.processed_total = 0
         self.failed_total = 0
         self.alerts_total = 0
@@ -294,6 +297,7 @@ class Processor:
     async def _analyse(self, work: Work, text: str) -> None:
         try:
             work.verdict = await self._analyser.analyse(text)
+            work.verdict = await self._unreadable.review(work, work.verdict, text)
         except Exception as exc:  # the stage falls back to rules itself: this is a bug
             work.error = f"analyse: {type(exc).__name__}"
         work.done = True

@@ -108,6 +108,7 @@ async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
                 report(check)
         await _check_dead_letters(db, hotels, report)
         await _check_llm(settings, environ, report)
+        await _check_languages(db, hotels, settings, environ, report)
     finally:
         await db.dispose()
     return checks
@@ -386,3 +387,42 @@ async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Ech
 async def _bounded(awaitable: Awaitable[T], timeout_s: float) -> T:
     async with asyncio.timeout(timeout_s + 1):
         return await awaitable
+
+
+async def _check_languages(
+    db: Database,
+    hotels: list[HotelRecord],
+    settings: Settings,
+    environ: Mapping[str, str],
+    report: Echo,
+) -> None:
+    """Per hotel: do the guests write in languages something here understands?"""
+    from hotelbot.domain.languages import names
+    from hotelbot.domain.unreadable import rules_languages
+    from hotelbot.ops.languages import WINDOW_DAYS, language_report, llm_configured
+    from hotelbot.storage.types import utcnow
+
+    covered = rules_languages()
+    llm = llm_configured(settings.llm, environ)
+    async with db.read() as conn:
+        hotels_languages = await language_report(
+            conn, hotels, covered=covered, llm=llm, now=utcnow()
+        )
+    advice = (
+        "enable the LLM, which reads every language: the deepseek_api_key credential and "
+        "[llm] enabled = true (docs/systemd.md §4); until then such messages alert staff only "
+        "on signs of trouble (!!, angry emoji, capitals, repeated messages)"
+    )
+    problems = [h for h in hotels_languages if not h.ok]
+    for item in problems:
+        parts = []
+        if item.gaps:
+            gaps = "; ".join(gap.describe() for gap in item.gaps)
+            parts.append(f"guests write in {gaps} in the last {WINDOW_DAYS} days")
+        if item.default_uncovered:
+            parts.append("its default_language is one the rules do not read")
+        detail = "; ".join(parts) + f"; the rules read {names(covered)} only"
+        report(Check(Level.WARN, f"languages {item.slug}", detail, advice))
+    if not problems and hotels_languages:
+        why = "the LLM reads every language" if llm else f"the rules read {names(covered)}"
+        report(Check(Level.OK, "languages", f"guests write in languages understood here ({why})"))

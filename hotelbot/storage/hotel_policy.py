@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import InstrumentedAttribute
 
 from hotelbot.domain.zones import zone_or_utc
 from hotelbot.storage.models import Hotel
@@ -35,6 +36,16 @@ class HotelPolicy:
         if chat_id == self.staff_chat_id:
             return False
         return self.groups_as_guests or not chat_id.endswith("@g.us")
+
+
+def guest_chat_sql(chat_id: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """`HotelPolicy.is_guest_chat` as SQL, for queries joined with `hotels`: the CLI lists
+    guest conversations and messages with the same rule the processor uses (never the staff
+    chat, groups only with groups_as_guests)."""
+    return and_(
+        or_(Hotel.staff_chat_id.is_(None), chat_id != Hotel.staff_chat_id),
+        or_(Hotel.groups_as_guests.is_(True), ~chat_id.like("%@g.us")),
+    )
 
 
 async def load_hotel_policies(conn: AsyncConnection) -> dict[int, HotelPolicy]:

@@ -1,0 +1,88 @@
+"""Which languages each hotel's guests write in, and which of them nothing understands.
+
+One report for `doctor` and `status`: per hotel, the languages of the guest messages of the
+last `WINDOW_DAYS` (as stored with each verdict; for text the rules cannot read, the language
+`domain/languages.py` identified), the gaps against the languages the rules read, and
+whether the hotel's default language is one of them. With an LLM configured every language
+is understood and there are no gaps. Read-only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotelbot.domain.languages import LanguageGap, coverage_gaps
+from hotelbot.sentiment.settings import LlmSettings, resolve_api_key
+from hotelbot.storage.hotels import HotelRecord
+from hotelbot.storage.models_messaging import Message
+
+WINDOW_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class HotelLanguages:
+    slug: str
+    mix: Counter[str] = field(default_factory=Counter)
+    gaps: tuple[LanguageGap, ...] = ()
+    default_uncovered: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.gaps and not self.default_uncovered
+
+
+def llm_configured(llm: LlmSettings, environ: Mapping[str, str] = os.environ) -> bool:
+    """[llm] enabled and a key found: then every language is understood."""
+    return llm.enabled and resolve_api_key(llm, environ) is not None
+
+
+async def language_mix(conn: AsyncConnection, *, since: datetime) -> dict[int, Counter[str]]:
+    """hotel id -> language -> analysed guest messages sent since `since`."""
+    rows = await conn.execute(
+        select(Message.hotel_id, Message.language, func.count())
+        .where(
+            Message.direction == "in",
+            Message.sent_at >= since,
+            Message.analyser.is_not(None),
+            Message.language.is_not(None),
+        )
+        .group_by(Message.hotel_id, Message.language)
+    )
+    mix: dict[int, Counter[str]] = {}
+    for hotel_id, language, count in rows:
+        mix.setdefault(int(hotel_id), Counter())[str(language)] += int(count)
+    return mix
+
+
+async def language_report(
+    conn: AsyncConnection,
+    hotels: Iterable[HotelRecord],
+    *,
+    covered: frozenset[str],
+    llm: bool,
+    now: datetime,
+) -> list[HotelLanguages]:
+    """Per hotel (in the order given): its language mix and, without an LLM, the gaps."""
+    mix = await language_mix(conn, since=now - timedelta(days=WINDOW_DAYS))
+    report = []
+    for hotel in hotels:
+        counts = mix.get(hotel.id, Counter())
+        if llm:
+            report.append(HotelLanguages(hotel.slug, counts))
+            continue
+        report.append(
+            HotelLanguages(
+                hotel.slug,
+                counts,
+                tuple(coverage_gaps(counts, covered)),
+                hotel.default_language not in covered,
+            )
+        )
+    return report
