@@ -313,7 +313,10 @@ class OutboxSender:
                 rest = ready[index + 1 :]
                 outcomes.extend(_Outcome(other, _Result.GIVE_BACK, reason) for other in rest)
                 break
-        await self._record(outcomes, now, report)
+        # Shielded: the hotel's loop may be cancelled meanwhile (its lease was found lost,
+        # shutdown), and a give-back that never commits leaves the rows `sending` until the
+        # lane's reconciliation window runs out, which delays them for every daemon.
+        await asyncio.shield(self._record(outcomes, now, report))
         return report
 
     async def _claim(
