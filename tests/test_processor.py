@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.daemon.processor import Processor
+from hotelbot.daemon.scheduler import message_hook
+from hotelbot.domain.rules import RuleAnalyser
 from hotelbot.fakes import shapes
+from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.models import Hotel, Notification, OutboxMessage
@@ -26,6 +30,7 @@ from tests.processor_helpers import (
     ingest,
     make_hotel,
 )
+from tests.scheduling_helpers import make_stay, make_trigger
 
 GUEST = "79001234568@c.us"
 GUEST2 = "79001234569@c.us"
@@ -510,3 +515,24 @@ async def test_chats_needing_attention_are_committed_first_and_in_order(db: Data
     assert await count(db, Alert) == 1 and await count(db, Message) == 12
     got = await rows(db, Message.id, Message.id_message, where=Message.chat_id == GUEST)
     assert [m for _, m in got] == ["G1", "G2"]
+
+
+async def test_keyword_answer_goes_to_a_question_not_to_a_complaint(db: Database) -> None:
+    """ "What is the wifi password?" gets the keyword answer; "the wifi does not work" is a
+    complaint: staff are alerted and the guest gets no password pasted back at them."""
+    hotel_id = await make_hotel(db, quiet_hours="off")
+    day = datetime.fromtimestamp(TS, UTC).date()
+    await make_stay(db, hotel_id, phone="+7 900 123 45 68", check_in=day - timedelta(days=1),
+                    check_out=day + timedelta(days=2))  # fmt: skip
+    await make_trigger(db, hotel_id, "wifi", "on keyword wifi", {"en": "The password is x"})
+    processor = Processor(db, SentimentStage(RuleAnalyser(), llm=None))
+    processor.add_message_hook(message_hook(clock=lambda: datetime.fromtimestamp(TS + 120, UTC)))
+    await ingest(db, hotel_id, [text(GUEST, "What is the wifi password?", "W1"),
+                                text(GUEST, "The wifi does not work at all, please fix it",
+                                     "W2", ts=TS + 60)])  # fmt: skip
+    await processor.run_once()
+    sent = await rows(db, OutboxMessage.kind, OutboxMessage.text)
+    assert [t for k, t in sent if k != "alert"] == ["The password is x"]
+    alerted = await rows(db, Alert.message_id)
+    messages = dict(await rows(db, Message.id, Message.id_message))
+    assert [messages[m] for (m,) in alerted] == ["W2"]

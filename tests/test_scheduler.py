@@ -345,6 +345,7 @@ class Info:
     sent_at: datetime
     is_first_message: bool
     keyword: str | None = None
+    needs_staff: bool = False
 
 
 async def test_processor_message_hook_ignores_stop_and_fires_keywords(sdb: Database) -> None:

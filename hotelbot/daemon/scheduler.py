@@ -588,6 +588,7 @@ async def fire_message_triggers(
     text: str | None,
     received_at: datetime,
     first_message: bool,
+    needs_staff: bool = False,
     now: datetime | None = None,
     guest_facts: GuestFactsSource = load_guest_facts,
     decided_by: str | None = None,
@@ -622,7 +623,12 @@ async def fire_message_triggers(
             if await list_fires(conn, trigger_id=trigger.id, stay_id=stay.id):
                 continue
             matching.append(trigger)
-        elif spec.event is EventKind.KEYWORD and text and keyword_matches(spec, text):
+        elif (
+            spec.event is EventKind.KEYWORD
+            and text
+            and not needs_staff  # "the wifi does not work" wants a person, not the password
+            and keyword_matches(spec, text)
+        ):
             matching.append(trigger)
     if not matching:
         return []
@@ -663,6 +669,8 @@ class GuestMessage(Protocol):
     def is_first_message(self) -> bool: ...
     @property
     def keyword(self) -> str | None: ...
+    @property
+    def needs_staff(self) -> bool: ...
 
 
 def message_hook(
@@ -685,6 +693,7 @@ def message_hook(
             text=info.text,
             received_at=info.sent_at,
             first_message=info.is_first_message,
+            needs_staff=info.needs_staff,
             now=clock(),
             guest_facts=guest_facts,
             decided_by=decided_by,

@@ -80,6 +80,8 @@ class GuestMessageInfo:
     `is_first_message`: the first incoming message ever stored for this guest (it may be a
     {{SWE001}} placeholder with `text` None). `keyword`: "stop"/"start" when the whole
     message was an opt-out/opt-in keyword (`opted_out` already reflects it).
+    `needs_staff`: the verdict asks for a person (a complaint, a request, an emergency); an
+    automatic answer would talk past the guest, so keyword answers are not sent.
     """
 
     hotel_id: int
@@ -95,6 +97,7 @@ class GuestMessageInfo:
     keyword: KeywordIntent | None
     opted_out: bool
     language: str | None
+    needs_staff: bool = False
 
 
 # Runs inside the processing transaction, after the message rows are written. It may
@@ -528,6 +531,7 @@ async def _after_message(
         keyword=work.keyword,
         opted_out=guest.opted_out,
         language=guest.language,
+        needs_staff=work.verdict is not None and work.verdict.requires_attention,
     )
     for hook in hooks:
         await hook(conn, info)
