@@ -315,6 +315,101 @@ def add(
     _report(trigger, due, hotel)
 
 
+@app.command("add-defaults")
+def add_defaults(
+    slug: Slug,
+    language: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--language",
+            help="Only these languages (repeat; default: every language of the set, en and ru).",
+        ),
+    ] = None,
+) -> None:
+    """Add the starter set (welcome, mid-stay check, checkout reminder, review request),
+    switched off. Shows each text as a guest would read it; adapt with `trigger edit`,
+    check with `trigger preview`, then `trigger enable` each one. Running it again adds
+    nothing twice and never changes a trigger that exists."""
+    for line in common.with_db(lambda db: add_defaults_lines(db, slug, language)):
+        typer.echo(line)
+
+
+async def add_defaults_lines(db: Database, slug: str, languages: list[str] | None) -> list[str]:
+    """Add the missing starter triggers to the hotel (disabled) in one write transaction and
+    return the report (separate from the command for tests). Idempotent: the unique key
+    (hotel, name) makes a second run, or a run racing another, add nothing. Raises UserError
+    for an unknown hotel or a language the set has no texts in (then nothing is added)."""
+    from datetime import timedelta
+
+    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.domain.fire_times import StayFacts, StayStatus
+    from hotelbot.domain.starter_set import (
+        STARTER_LANGUAGES,
+        STARTER_SET,
+        StarterSetError,
+        starter_template,
+    )
+    from hotelbot.domain.templates import render, stay_values
+    from hotelbot.domain.triggers import format_trigger
+    from hotelbot.storage.triggers import add_trigger_if_absent
+    from hotelbot.storage.types import utcnow
+
+    hotel = await _hotel(db, slug)
+    policy = HotelPolicy.of(hotel)
+    wanted = languages or list(STARTER_LANGUAGES)
+    try:
+        planned = [
+            (
+                item,
+                parse_when(item.when, None),
+                starter_template(item, wanted, policy.default_language),
+            )
+            for item in STARTER_SET
+        ]
+    except StarterSetError as exc:
+        raise UserError(f"--language: {exc}") from None
+    now = utcnow()
+    added: dict[str, bool] = {}
+    async with db.write() as conn:
+        for item, spec, template in planned:
+            new_id = await add_trigger_if_absent(
+                conn, hotel_id=hotel.id, name=item.name, spec=spec, template=template,
+                enabled=False, now=now,
+            )  # fmt: skip
+            added[item.name] = new_id is not None
+    # A sample guest arriving tomorrow for three nights, to show each text as it reads.
+    today = now.astimezone(policy.tz).date()
+    sample = StayFacts(
+        hotel_tz=policy.tz, check_in=today + timedelta(days=1),
+        check_out=today + timedelta(days=4), status=StayStatus.BOOKED,
+        language=policy.default_language, guest_name="Anna Example", room="101",
+        created_at=now,
+    )  # fmt: skip
+    lines: list[str] = []
+    for item, spec, template in planned:
+        if not added[item.name]:
+            lines.append(f"{item.name}: exists, left unchanged")
+            continue
+        lines.append(f"{item.name}: added, disabled ({item.purpose}): {format_trigger(spec)}")
+        for code in sorted(template.texts):
+            values = stay_values(
+                sample, hotel_name=policy.name, language=code,
+                default_check_in=policy.default_check_in,
+                default_check_out=policy.default_check_out,
+            )  # fmt: skip
+            lines.append(f"  [{code}] {for_people(render(template, code, values))}")
+    if any(added.values()):
+        lines += [
+            "Nothing is sent until you enable them. For each one:",
+            f"  hotelbot trigger preview {slug} NAME --stay ID   # text and times for a real stay",
+            f"  hotelbot trigger edit {slug} NAME --text 'en=...' --when '...'   # adapt",
+            f"  hotelbot trigger enable {slug} NAME",
+        ]
+    else:
+        lines.append("nothing added: the hotel has every trigger of the starter set")
+    return lines
+
+
 @app.command("edit")
 def edit(
     slug: Slug,

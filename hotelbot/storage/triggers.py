@@ -102,6 +102,41 @@ async def add_trigger(
     return int(new_id)
 
 
+async def add_trigger_if_absent(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    name: str,
+    spec: TriggerSpec,
+    template: Template,
+    enabled: bool = True,
+    now: datetime | None = None,
+) -> int | None:
+    """Insert a trigger unless the hotel has one of that name; returns the new id, or None
+    when the name was taken (the existing trigger is left exactly as it is). Idempotent by
+    the unique key (hotel, name): two concurrent callers add it once."""
+    now = now or utcnow()
+    insert_fn = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    stmt = (
+        insert_fn(Trigger)
+        .values(
+            hotel_id=hotel_id,
+            name=name,
+            spec=_spec_json(spec),
+            template=_template_json(template),
+            grace_s=spec.grace_s,
+            enabled=enabled,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Trigger.hotel_id, Trigger.name])
+        .returning(Trigger.id)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else int(row[0])
+
+
 async def edit_trigger(
     conn: AsyncConnection,
     trigger_id: int,
