@@ -56,6 +56,11 @@ from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
 from hotelbot.storage.suppression import lift as lift_suppression
 
+# What a sendFileByUrl comes back as in its echo (the caption is the event's text).
+_SENT_FILE_KINDS = frozenset(
+    {MessageKind.IMAGE, MessageKind.VIDEO, MessageKind.DOCUMENT, MessageKind.AUDIO}
+)
+
 
 @dataclass(slots=True)
 class Work:
@@ -319,6 +324,7 @@ async def _apply_messages(
                     chat_id=event.chat_id,
                     id_message=event.id_message,
                     text=event.text,
+                    is_file=event.kind in _SENT_FILE_KINDS,
                 )
             continue
         if guest is None:
