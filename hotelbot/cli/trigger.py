@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from hotelbot.daemon.scheduler import DueNow
+    from hotelbot.domain.attachments import FileAttachment
     from hotelbot.domain.templates import Template
     from hotelbot.domain.triggers import TriggerSpec
     from hotelbot.storage.db import Database
@@ -38,6 +39,18 @@ _TEXT_HELP = (
     "Message text, optionally prefixed by a language: 'en=Hello {first_name}'. Repeat for "
     "more languages. Variables: {guest_name} {first_name} {hotel_name} {room} {check_in} "
     "{check_out} {check_in_time} {check_out_time} {nights}."
+)
+
+_FILE_URL_HELP = (
+    "A file sent after the text (menu, map, check-in form): an https:// URL Green API can "
+    "fetch. Needs --file-name."
+)
+_FILE_NAME_HELP = (
+    "The file name the guest sees; its extension decides how WhatsApp shows it (menu.pdf, map.jpg)."
+)
+_CAPTION_HELP = (
+    "Caption under the file, optionally per language like --text: 'ru=Меню ресторана'. "
+    "Repeat for more languages; same variables as --text."
 )
 
 app = typer.Typer(help="Automated guest messages (triggers).", no_args_is_help=True)
@@ -67,6 +80,45 @@ def parse_texts(texts: list[str], default_language: str, fallback: str | None) -
     except TemplateError as exc:
         raise UserError("template: " + "; ".join(exc.problems)) from None
     return template
+
+
+def parse_attachment(
+    file_url: str | None,
+    file_name: str | None,
+    captions: list[str] | None,
+    default_language: str,
+) -> FileAttachment | None:
+    """Build and validate a trigger's file from the options (None when no file is given).
+    Raises UserError with one line saying what to fix."""
+    from hotelbot.domain.attachments import AttachmentError, FileAttachment
+
+    if file_url is None and file_name is None:
+        if captions:
+            raise UserError("--caption needs a file: give --file-url and --file-name too")
+        return None
+    if file_url is None or file_name is None:
+        raise UserError("give --file-url and --file-name together (e.g. --file-name menu.pdf)")
+    by_language: dict[str, str] = {}
+    for raw in captions or []:
+        match = _LANG_PREFIX.match(raw)
+        language, body = (match.group(1), match.group(2)) if match else (default_language, raw)
+        if language in by_language:
+            raise UserError(f"--caption: two captions for language {language!r}")
+        by_language[language] = body
+    try:
+        return FileAttachment(file_url.strip(), file_name.strip(), by_language)
+    except AttachmentError as exc:
+        raise UserError(f"file: {exc}") from None
+
+
+def attachment_lines(attachment: FileAttachment | None) -> list[str]:
+    """How `trigger show` and `preview` describe a trigger's file."""
+    if attachment is None:
+        return []
+    lines = [f"file      {attachment.file_name} <{attachment.url}>"]
+    for language, caption in sorted(attachment.captions.items()):
+        lines.append(f"caption[{language}]  {caption}")
+    return lines
 
 
 def parse_when(when: str, grace: str | None) -> TriggerSpec:
@@ -278,6 +330,9 @@ def add(
     ] = None,
     grace: Annotated[str | None, typer.Option(help="Catch-up window, e.g. 30m.")] = None,
     disabled: Annotated[bool, typer.Option(help="Add it switched off.")] = False,
+    file_url: Annotated[str | None, typer.Option(help=_FILE_URL_HELP)] = None,
+    file_name: Annotated[str | None, typer.Option(help=_FILE_NAME_HELP)] = None,
+    caption: Annotated[list[str] | None, typer.Option(help=_CAPTION_HELP)] = None,
     yes: YesOpt = False,
     no_catch_up: NoCatchUpOpt = False,
     dry_run: DryRunOpt = False,
@@ -294,7 +349,9 @@ def add(
     async def hotel_of(db: Database) -> HotelRecord:
         return await _hotel(db, slug)
 
-    template = parse_texts(text, common.with_db(hotel_of).default_language, fallback)
+    default_language = common.with_db(hotel_of).default_language
+    template = parse_texts(text, default_language, fallback)
+    attachment = parse_attachment(file_url, file_name, caption, default_language)
 
     async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
         hotel = await _hotel_in(conn, slug)
@@ -302,7 +359,7 @@ def add(
             raise UserError(f"trigger {name!r} exists (use `hotelbot trigger edit`)")
         await add_trigger(
             conn, hotel_id=hotel.id, name=name, spec=spec, template=template,
-            enabled=not disabled, now=now,
+            enabled=not disabled, now=now, attachment=attachment,
         )  # fmt: skip
         record = await get_trigger(conn, hotel.id, name)
         assert record is not None
@@ -315,6 +372,101 @@ def add(
     _report(trigger, due, hotel)
 
 
+@app.command("add-defaults")
+def add_defaults(
+    slug: Slug,
+    language: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--language",
+            help="Only these languages (repeat; default: every language of the set, en and ru).",
+        ),
+    ] = None,
+) -> None:
+    """Add the starter set (welcome, mid-stay check, checkout reminder, review request),
+    switched off. Shows each text as a guest would read it; adapt with `trigger edit`,
+    check with `trigger preview`, then `trigger enable` each one. Running it again adds
+    nothing twice and never changes a trigger that exists."""
+    for line in common.with_db(lambda db: add_defaults_lines(db, slug, language)):
+        typer.echo(line)
+
+
+async def add_defaults_lines(db: Database, slug: str, languages: list[str] | None) -> list[str]:
+    """Add the missing starter triggers to the hotel (disabled) in one write transaction and
+    return the report (separate from the command for tests). Idempotent: the unique key
+    (hotel, name) makes a second run, or a run racing another, add nothing. Raises UserError
+    for an unknown hotel or a language the set has no texts in (then nothing is added)."""
+    from datetime import timedelta
+
+    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.domain.fire_times import StayFacts, StayStatus
+    from hotelbot.domain.starter_set import (
+        STARTER_LANGUAGES,
+        STARTER_SET,
+        StarterSetError,
+        starter_template,
+    )
+    from hotelbot.domain.templates import render, stay_values
+    from hotelbot.domain.triggers import format_trigger
+    from hotelbot.storage.triggers import add_trigger_if_absent
+    from hotelbot.storage.types import utcnow
+
+    hotel = await _hotel(db, slug)
+    policy = HotelPolicy.of(hotel)
+    wanted = languages or list(STARTER_LANGUAGES)
+    try:
+        planned = [
+            (
+                item,
+                parse_when(item.when, None),
+                starter_template(item, wanted, policy.default_language),
+            )
+            for item in STARTER_SET
+        ]
+    except StarterSetError as exc:
+        raise UserError(f"--language: {exc}") from None
+    now = utcnow()
+    added: dict[str, bool] = {}
+    async with db.write() as conn:
+        for item, spec, template in planned:
+            new_id = await add_trigger_if_absent(
+                conn, hotel_id=hotel.id, name=item.name, spec=spec, template=template,
+                enabled=False, now=now,
+            )  # fmt: skip
+            added[item.name] = new_id is not None
+    # A sample guest arriving tomorrow for three nights, to show each text as it reads.
+    today = now.astimezone(policy.tz).date()
+    sample = StayFacts(
+        hotel_tz=policy.tz, check_in=today + timedelta(days=1),
+        check_out=today + timedelta(days=4), status=StayStatus.BOOKED,
+        language=policy.default_language, guest_name="Anna Example", room="101",
+        created_at=now,
+    )  # fmt: skip
+    lines: list[str] = []
+    for item, spec, template in planned:
+        if not added[item.name]:
+            lines.append(f"{item.name}: exists, left unchanged")
+            continue
+        lines.append(f"{item.name}: added, disabled ({item.purpose}): {format_trigger(spec)}")
+        for code in sorted(template.texts):
+            values = stay_values(
+                sample, hotel_name=policy.name, language=code,
+                default_check_in=policy.default_check_in,
+                default_check_out=policy.default_check_out,
+            )  # fmt: skip
+            lines.append(f"  [{code}] {for_people(render(template, code, values))}")
+    if any(added.values()):
+        lines += [
+            "Nothing is sent until you enable them. For each one:",
+            f"  hotelbot trigger preview {slug} NAME --stay ID   # text and times for a real stay",
+            f"  hotelbot trigger edit {slug} NAME --text 'en=...' --when '...'   # adapt",
+            f"  hotelbot trigger enable {slug} NAME",
+        ]
+    else:
+        lines.append("nothing added: the hotel has every trigger of the starter set")
+    return lines
+
+
 @app.command("edit")
 def edit(
     slug: Slug,
@@ -325,6 +477,14 @@ def edit(
     ] = None,
     fallback: Annotated[str | None, typer.Option(help="Fallback language.")] = None,
     grace: Annotated[str | None, typer.Option(help="Catch-up window, e.g. 30m.")] = None,
+    file_url: Annotated[str | None, typer.Option(help=_FILE_URL_HELP)] = None,
+    file_name: Annotated[str | None, typer.Option(help=_FILE_NAME_HELP)] = None,
+    caption: Annotated[
+        list[str] | None, typer.Option(help=_CAPTION_HELP + " Replaces all captions.")
+    ] = None,
+    no_file: Annotated[
+        bool, typer.Option("--no-file", help="Stop sending the trigger's file.")
+    ] = False,
     yes: YesOpt = False,
     no_catch_up: NoCatchUpOpt = False,
     dry_run: DryRunOpt = False,
@@ -351,16 +511,35 @@ def edit(
             [f"{k}={v}" for k, v in trigger.template.texts.items()], hotel.default_language,
             fallback,
         )  # fmt: skip
-    if spec is None and template is None:
-        raise UserError("nothing to change: give --when, --text, --fallback or --grace")
+    attachment = None
+    if no_file and (file_url or file_name or caption):
+        raise UserError("--no-file cannot go with --file-url, --file-name or --caption")
+    if file_url or file_name or caption:
+        current_file = trigger.attachment
+        attachment = parse_attachment(
+            file_url or (current_file.url if current_file else None),
+            file_name or (current_file.file_name if current_file else None),
+            caption
+            if caption is not None
+            else [f"{k}={v}" for k, v in (current_file.captions if current_file else {}).items()],
+            hotel.default_language,
+        )
+    if spec is None and template is None and attachment is None and not no_file:
+        raise UserError(
+            "nothing to change: give --when, --text, --fallback, --grace, --file-url, "
+            "--file-name, --caption or --no-file"
+        )
 
     async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
-        await edit_trigger(conn, trigger.id, spec=spec, template=template, now=now)
+        await edit_trigger(
+            conn, trigger.id, spec=spec, template=template, now=now, attachment=attachment,
+            remove_attachment=no_file,
+        )  # fmt: skip
         record = await get_trigger(conn, trigger.hotel_id, name)
         assert record is not None
         return record
 
-    if spec is None:  # texts only: when it fires does not change
+    if spec is None:  # texts or file only: when it fires does not change
 
         async def apply(db: Database) -> TriggerRecord:
             async with db.write() as conn:
@@ -504,6 +683,8 @@ def show(slug: Slug, name: Name, utc: UtcOpt = False, wide: WideOpt = False) -> 
     typer.echo(f"fallback  {trigger.template.fallback_language}")
     for language, body in sorted(trigger.template.texts.items()):
         typer.echo(f"text[{language}]  {body}")
+    for line in attachment_lines(trigger.attachment):
+        typer.echo(line)
     if fires:
         typer.echo("")
         rows = [
@@ -569,6 +750,16 @@ async def preview_lines(
         lines.append("text: " + for_people(render(trigger.template, facts.language, values)))
     except MissingValueError as exc:
         lines.append(f"text: NOT SENDABLE for this stay: {exc}")
+    if trigger.attachment is not None:
+        file = trigger.attachment
+        captions = file.caption_template(trigger.template.fallback_language)
+        caption = ""
+        if captions is not None:
+            try:
+                caption = ": " + for_people(render(captions, language, values))
+            except MissingValueError as exc:
+                caption = f": caption NOT SENDABLE for this stay: {exc}"
+        lines.append(f"then file: {file.file_name} <{file.url}>{caption}")
     if not trigger.enabled:
         lines.append("the trigger is disabled: nothing is sent until `hotelbot trigger enable`")
     for fire in fires:

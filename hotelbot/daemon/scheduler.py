@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -158,6 +158,8 @@ async def count_automated_today(
         OutboxMessage.hotel_id == hotel_id,
         OutboxMessage.chat_id == chat_id,
         OutboxMessage.kind.in_(AUTOMATED_KINDS),
+        # A trigger's file goes with its text: together they are one message to the guest.
+        OutboxMessage.file_url.is_(None),
         OutboxMessage.available_at >= start,
         OutboxMessage.available_at < end,
         OutboxMessage.state.not_in(("failed", "cancelled")),
@@ -219,6 +221,7 @@ async def decide_fire(
         grace_s=trigger.grace_s,
     )
     body: str | None = None
+    caption: str | None = None
     available_at = now
     if isinstance(decision, Skip):
         outcome = "missed" if decision.reason is SkipReason.MISSED else f"skipped:{decision.reason}"
@@ -233,6 +236,7 @@ async def decide_fire(
         )
         try:
             body = render(trigger.template, facts.language, values)
+            caption = _render_caption(trigger, facts.language, values)
         except MissingValueError:
             outcome = "skipped:missing_value"
         except TemplateError:
@@ -257,18 +261,50 @@ async def decide_fire(
     if fire_id is None:
         return None
     if body is not None:
+        key = fire_key(trigger.id, stay.id, scheduled_for)
         outbox_id = await enqueue(
             conn,
             hotel_id=policy.id,
-            idempotency_key=fire_key(trigger.id, stay.id, scheduled_for),
+            idempotency_key=key,
             kind=OutboxKind.TRIGGER,
             chat_id=stay.chat_id,
             text=body,
             available_at=available_at,
             lane=trigger_lane(trigger.spec),
         )
-        await set_fire_outcome(conn, fire_id, outcome=outcome, outbox_id=outbox_id)
+        file_outbox_id = None
+        if trigger.attachment is not None:
+            # Its own row right after the text (same time and lane, so it follows it), under
+            # its own key: sent, reconciled and withdrawn like the text.
+            file_outbox_id = await enqueue(
+                conn,
+                hotel_id=policy.id,
+                idempotency_key=key + ":file",
+                kind=OutboxKind.TRIGGER,
+                chat_id=stay.chat_id,
+                text=caption or "",
+                available_at=available_at,
+                lane=trigger_lane(trigger.spec),
+                file_url=trigger.attachment.url,
+                file_name=trigger.attachment.file_name,
+            )
+        await set_fire_outcome(
+            conn, fire_id, outcome=outcome, outbox_id=outbox_id, file_outbox_id=file_outbox_id
+        )
     return FireDecision(outcome, body, available_at)
+
+
+def _render_caption(
+    trigger: TriggerRecord, language: str | None, values: Mapping[str, str | None]
+) -> str | None:
+    """The caption of the trigger's file in the language its text uses (None: no file or
+    no caption). Raises MissingValueError like the text: never a caption with a hole."""
+    if trigger.attachment is None:
+        return None
+    captions = trigger.attachment.caption_template(trigger.template.fallback_language)
+    if captions is None:
+        return None
+    return render(captions, trigger.template.pick_language(language), values)
 
 
 @dataclass(frozen=True, slots=True)

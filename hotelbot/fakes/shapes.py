@@ -1018,6 +1018,41 @@ def outgoing_api_message(
     return outgoing_message(instance_id, chat_id, text, by_api=True, **kwargs)
 
 
+def outgoing_api_file(
+    instance_id: str,
+    chat_id: str,
+    kind: FileKind,
+    *,
+    caption: str = "",
+    file_name: str | None = None,
+    mime_type: str | None = None,
+    download_url: str | None = None,
+    id_message: str | None = None,
+    timestamp: int | None = None,
+    wid: str = DEFAULT_WID,
+) -> dict[str, Any]:
+    """`outgoingAPIMessageReceived` for a file we sent (sendFileByUrl): `fileMessageData`
+    with Green API's own copy as `downloadUrl`, the caption and the file name."""
+    return message_notification(
+        "outgoingAPIMessageReceived",
+        instance_id,
+        chat_id,
+        file_data(
+            kind,
+            caption=caption,
+            file_name=file_name,
+            mime_type=mime_type,
+            download_url=download_url,
+        ),
+        id_message=id_message,
+        sender=wid,
+        sender_name="Hotel",
+        chat_name="Guest",
+        timestamp=timestamp,
+        wid=wid,
+    )
+
+
 def outgoing_status(
     instance_id: str,
     chat_id: str,

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.attachments import FileAttachment
 from hotelbot.domain.templates import Template
 from hotelbot.domain.triggers import TriggerSpec, trigger_from_dict, trigger_to_dict
 from hotelbot.storage.models import OutboxMessage
@@ -35,6 +36,7 @@ class TriggerRecord:
     version: int
     created_at: datetime
     updated_at: datetime
+    attachment: FileAttachment | None = None
 
     @property
     def grace_s(self) -> int:
@@ -44,6 +46,7 @@ class TriggerRecord:
 _COLUMNS = [
     Trigger.id, Trigger.hotel_id, Trigger.name, Trigger.spec, Trigger.template,
     Trigger.enabled, Trigger.version, Trigger.created_at, Trigger.updated_at,
+    Trigger.attachment,
 ]  # fmt: skip
 
 
@@ -58,6 +61,7 @@ def _record(row: Any) -> TriggerRecord:
         version=int(row[6]),
         created_at=row[7],
         updated_at=row[8],
+        attachment=None if row[9] is None else FileAttachment.from_dict(json.loads(row[9])),
     )
 
 
@@ -69,6 +73,12 @@ def _template_json(template: Template) -> str:
     return json.dumps(template.to_dict(), sort_keys=True, ensure_ascii=False)
 
 
+def _attachment_json(attachment: FileAttachment | None) -> str | None:
+    if attachment is None:
+        return None
+    return json.dumps(attachment.to_dict(), sort_keys=True, ensure_ascii=False)
+
+
 async def add_trigger(
     conn: AsyncConnection,
     *,
@@ -78,6 +88,7 @@ async def add_trigger(
     template: Template,
     enabled: bool = True,
     now: datetime | None = None,
+    attachment: FileAttachment | None = None,
 ) -> int:
     """Insert a trigger (validate spec and template before). Raises IntegrityError when the
     hotel already has a trigger with that name."""
@@ -90,6 +101,7 @@ async def add_trigger(
                 name=name,
                 spec=_spec_json(spec),
                 template=_template_json(template),
+                attachment=_attachment_json(attachment),
                 grace_s=spec.grace_s,
                 enabled=enabled,
                 version=1,
@@ -102,6 +114,43 @@ async def add_trigger(
     return int(new_id)
 
 
+async def add_trigger_if_absent(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    name: str,
+    spec: TriggerSpec,
+    template: Template,
+    enabled: bool = True,
+    now: datetime | None = None,
+    attachment: FileAttachment | None = None,
+) -> int | None:
+    """Insert a trigger unless the hotel has one of that name; returns the new id, or None
+    when the name was taken (the existing trigger is left exactly as it is). Idempotent by
+    the unique key (hotel, name): two concurrent callers add it once."""
+    now = now or utcnow()
+    insert_fn = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    stmt = (
+        insert_fn(Trigger)
+        .values(
+            hotel_id=hotel_id,
+            name=name,
+            spec=_spec_json(spec),
+            template=_template_json(template),
+            attachment=_attachment_json(attachment),
+            grace_s=spec.grace_s,
+            enabled=enabled,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Trigger.hotel_id, Trigger.name])
+        .returning(Trigger.id)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else int(row[0])
+
+
 async def edit_trigger(
     conn: AsyncConnection,
     trigger_id: int,
@@ -110,9 +159,12 @@ async def edit_trigger(
     template: Template | None = None,
     enabled: bool | None = None,
     now: datetime | None = None,
+    attachment: FileAttachment | None = None,
+    remove_attachment: bool = False,
 ) -> bool:
     """Change what is given and bump the version. False for an unknown id. The scheduler
-    reads triggers on every tick, so the change applies to fires not yet decided."""
+    reads triggers on every tick, so the change applies to fires not yet decided.
+    `remove_attachment` drops the trigger's file (a new `attachment` replaces it)."""
     values: dict[str, Any] = {"version": Trigger.version + 1, "updated_at": now or utcnow()}
     if spec is not None:
         values["spec"] = _spec_json(spec)
@@ -121,6 +173,8 @@ async def edit_trigger(
         values["template"] = _template_json(template)
     if enabled is not None:
         values["enabled"] = enabled
+    if attachment is not None or remove_attachment:
+        values["attachment"] = _attachment_json(attachment)
     result = await conn.execute(update(Trigger).where(Trigger.id == trigger_id).values(**values))
     return bool(result.rowcount)
 
@@ -128,14 +182,13 @@ async def edit_trigger(
 async def remove_trigger(conn: AsyncConnection, trigger_id: int) -> bool:
     """Delete a trigger and its fire log. Its messages still waiting in the outbox (e.g.
     deferred by quiet hours) are cancelled; sent ones stay as they are."""
-    fired = select(TriggerFire.outbox_id).where(
-        TriggerFire.trigger_id == trigger_id, TriggerFire.outbox_id.is_not(None)
-    )
-    await conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(fired), OutboxMessage.state == "pending")
-        .values(state="cancelled", last_error="trigger removed", updated_at=utcnow())
-    )
+    for column in (TriggerFire.outbox_id, TriggerFire.file_outbox_id):
+        fired = select(column).where(TriggerFire.trigger_id == trigger_id, column.is_not(None))
+        await conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(fired), OutboxMessage.state == "pending")
+            .values(state="cancelled", last_error="trigger removed", updated_at=utcnow())
+        )
     await conn.execute(delete(TriggerFire).where(TriggerFire.trigger_id == trigger_id))
     result = await conn.execute(delete(Trigger).where(Trigger.id == trigger_id))
     return bool(result.rowcount)
@@ -230,12 +283,17 @@ async def record_fire(
 
 
 async def set_fire_outcome(
-    conn: AsyncConnection, fire_id: int, *, outcome: str, outbox_id: int | None
+    conn: AsyncConnection,
+    fire_id: int,
+    *,
+    outcome: str,
+    outbox_id: int | None,
+    file_outbox_id: int | None = None,
 ) -> None:
     await conn.execute(
         update(TriggerFire)
         .where(TriggerFire.id == fire_id)
-        .values(outcome=outcome, outbox_id=outbox_id)
+        .values(outcome=outcome, outbox_id=outbox_id, file_outbox_id=file_outbox_id)
     )
 
 
@@ -276,13 +334,25 @@ async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> di
     if not outbox_ids:
         return {}
     rows = await conn.execute(
-        select(TriggerFire.outbox_id, Stay.status, Trigger.enabled)
+        select(TriggerFire.outbox_id, TriggerFire.file_outbox_id, Stay.status, Trigger.enabled)
         .join(Stay, Stay.id == TriggerFire.stay_id)
         .join(Trigger, Trigger.id == TriggerFire.trigger_id)
-        .where(TriggerFire.outbox_id.in_(outbox_ids))
+        .where(
+            or_(
+                TriggerFire.outbox_id.in_(outbox_ids),
+                TriggerFire.file_outbox_id.in_(outbox_ids),
+            )
+        )
     )
+    wanted = set(outbox_ids)
+    pairs = [
+        (outbox_id, status, enabled)
+        for text_id, file_id, status, enabled in rows
+        for outbox_id in (text_id, file_id)
+        if outbox_id is not None and int(outbox_id) in wanted
+    ]
     withdrawn: dict[int, str] = {}
-    for outbox_id, status, enabled in rows:
+    for outbox_id, status, enabled in pairs:
         if outbox_id is None:
             continue
         if status == "cancelled":

@@ -59,6 +59,11 @@ from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
 from hotelbot.storage.signals import digest_counts, digest_since, withdraw_without_stay
 from hotelbot.storage.suppression import lift as lift_suppression
 
+# What a sendFileByUrl comes back as in its echo (the caption is the event's text).
+_SENT_FILE_KINDS = frozenset(
+    {MessageKind.IMAGE, MessageKind.VIDEO, MessageKind.DOCUMENT, MessageKind.AUDIO}
+)
+
 
 @dataclass(slots=True)
 class Work:
@@ -333,6 +338,7 @@ async def _apply_messages(
                     chat_id=event.chat_id,
                     id_message=event.id_message,
                     text=event.text,
+                    is_file=event.kind in _SENT_FILE_KINDS,
                 )
             continue
         if guest is None:

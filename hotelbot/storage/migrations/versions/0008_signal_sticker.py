@@ -1,7 +1,7 @@
 """Guest signals: stickers get a per-hotel setting too (default: ignore).
 
-Revision ID: 0007_signal_sticker
-Revises: 0006_hardening
+Revision ID: 0008_signal_sticker
+Revises: 0007_guestmsg
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_signal_sticker"
-down_revision = "0006_hardening"
+revision = "0008_signal_sticker"
+down_revision = "0007_guestmsg"
 branch_labels = None
 depends_on = None
 
