@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from hotelbot.domain.signals import SignalKind, SignalMode, parse_mode
 from hotelbot.errors import ConfigError
 from hotelbot.files import read_text
 from hotelbot.url_policy import secret_url_problem
@@ -91,6 +92,14 @@ class HotelSpec(BaseModel):
     groups_as_guests: bool = False
     check_in_time: str = "15:00"
     check_out_time: str = "11:00"
+    # What a guest message without words does (domain.signals): alert | digest | ignore.
+    signal_call: str = SignalMode.ALERT.value
+    signal_voice_note: str = SignalMode.ALERT.value
+    signal_photo: str = SignalMode.DIGEST.value
+    signal_video: str = SignalMode.DIGEST.value
+    signal_document: str = SignalMode.DIGEST.value
+    signal_location: str = SignalMode.DIGEST.value
+    signal_sticker: str = SignalMode.IGNORE.value
 
     @field_validator("slug")
     @classmethod
@@ -161,6 +170,14 @@ class HotelSpec(BaseModel):
     def _hhmm(cls, value: str) -> str:
         parse_hhmm(value)
         return value.strip()
+
+    @field_validator(*(kind.column for kind in SignalKind), mode="before")
+    @classmethod
+    def _signal(cls, value: object) -> str:
+        mode = parse_mode(value) if isinstance(value, str) else None
+        if mode is None:
+            raise ValueError('one of "alert", "digest" (counted in the next alert) or "ignore"')
+        return mode.value
 
     @model_validator(mode="after")
     def _one_token_source(self) -> HotelSpec:

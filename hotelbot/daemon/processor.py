@@ -51,6 +51,7 @@ from hotelbot.domain.events import (
 )
 from hotelbot.domain.optout import classify_keyword
 from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.signals import as_guest_event, signal_of, signal_verdict
 from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
 from hotelbot.storage.alerts import BatchResult, apply_followups
@@ -251,7 +252,8 @@ class Processor:
 
     async def _dispatch(self, work: Work, body: str) -> None:
         try:
-            work.event = interpret(body)
+            # A missed call becomes the guest's entry in the conversation (a signal).
+            work.event = as_guest_event(interpret(body), work.received_at)
             text = self._text_to_analyse(work)
         except Exception as exc:  # a bug in interpretation: count it, never block others
             work.error, work.done = f"interpret: {describe(exc)}", True
@@ -283,6 +285,12 @@ class Processor:
         if event.kind is MessageKind.REACTION:
             if event.text and is_negative_reaction(event.text):
                 work.verdict = reaction_verdict()
+            return None
+        signal = signal_of(event)
+        if signal is not None:
+            # No words to judge: the hotel's setting for this kind decides (domain.signals).
+            work.signal = signal
+            work.verdict = signal_verdict(signal, hotel.signal_mode(signal))
             return None
         if event.kind in _NOT_ANALYSED or not event.text or not event.text.strip():
             return None

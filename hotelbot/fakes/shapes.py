@@ -1139,6 +1139,28 @@ def incoming_call(
     }
 
 
+def missed_call(
+    instance_id: str,
+    from_chat_id: str,
+    final_status: CallStatus | str = "hungUp",
+    *,
+    id_message: str | None = None,
+    timestamp: int | None = None,
+    wid: str = DEFAULT_WID,
+) -> list[dict[str, Any]]:
+    """The two `incomingCall` notifications of one call, as the service sends them: "offer"
+    when it rings, then `final_status` ("pickUp" = answered; "hungUp"/"hangUp", "declined",
+    "missed" = nobody talked to the caller), both under one idMessage."""
+    call_id = new_id_message() if id_message is None else id_message
+    at = _now(timestamp)
+    return [
+        incoming_call(instance_id, from_chat_id, "offer", id_message=call_id, timestamp=at,
+                      wid=wid),
+        incoming_call(instance_id, from_chat_id, final_status, id_message=call_id,
+                      timestamp=at + 20, wid=wid),
+    ]  # fmt: skip
+
+
 def incoming_block(
     instance_id: str,
     *,

@@ -17,9 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain import alerts as policy
+from hotelbot.domain.signal_texts import digest_line
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.signals import digest_counts, digest_since
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class AlertDraft:
     reason: str
     more_count: int
     text: str
+    signal: str | None = None  # domain.signals.SignalKind when a signal raised it
 
 
 @dataclass(slots=True)
@@ -80,6 +83,7 @@ async def record_alerts(
                 "more_count": draft.more_count,
                 "state": "queued" if staff_chat else "unsent",
                 "outbox_id": outbox_id,
+                "signal": draft.signal,
                 "created_at": now,
             }
         )
@@ -134,14 +138,13 @@ async def apply_followups(
         room = await room_lookup(conn, hotel.id, guest_id, chat_id) if room_lookup else None
         subject = policy.AlertSubject(name, chat_id, policy.phone_of(chat_id), room)
         reason = reason or "needs attention"
+        digest = await digest_counts(
+            conn, conv_id, digest_since(last_alert_at, now), hotel.signal_modes
+        )
+        followup = policy.followup_text(subject, count, reason, text)
+        followup = "\n".join(filter(None, [followup, digest_line(digest, hotel.staff_language)]))
         draft = AlertDraft(
-            hotel.id,
-            conv_id,
-            int(suppressed_id),
-            "followup",
-            reason,
-            count,
-            policy.followup_text(subject, count, reason, text),
+            hotel.id, conv_id, int(suppressed_id), "followup", reason, count, followup
         )
         alert_ids = await record_alerts(conn, [draft], hotels, now, result)
         await conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
+from hotelbot.domain.signals import DEFAULT_MODES, SignalKind, SignalMode, parse_mode
 from hotelbot.domain.zones import zone_or_utc
 from hotelbot.storage.models import Hotel
 
@@ -25,6 +27,9 @@ class HotelPolicy:
     groups_as_guests: bool
     timezone: str = "UTC"
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    # What each kind of non-text guest signal does (domain.signals); the staff's language.
+    signal_modes: Mapping[SignalKind, SignalMode] = field(default_factory=lambda: DEFAULT_MODES)
+    staff_language: str | None = None
 
     def __post_init__(self) -> None:
         # Validated on import; a zone this host does not know must not stall alerts.
@@ -37,6 +42,9 @@ class HotelPolicy:
             return False
         return self.groups_as_guests or not chat_id.endswith("@g.us")
 
+    def signal_mode(self, kind: SignalKind) -> SignalMode:
+        return self.signal_modes.get(kind, DEFAULT_MODES[kind])
+
 
 def guest_chat_sql(chat_id: InstrumentedAttribute[str]) -> ColumnElement[bool]:
     """`HotelPolicy.is_guest_chat` as SQL, for queries joined with `hotels`: the CLI lists
@@ -48,6 +56,19 @@ def guest_chat_sql(chat_id: InstrumentedAttribute[str]) -> ColumnElement[bool]:
     )
 
 
+_SIGNAL_COLUMNS = [getattr(Hotel, kind.column) for kind in SignalKind]
+
+
+def signal_modes_of(values: Mapping[SignalKind, str | None]) -> dict[SignalKind, SignalMode]:
+    """Stored mode strings -> modes; a value no mode names (written by hand into the
+    database) counts as the default, so it cannot silence a kind nobody meant to silence."""
+    modes: dict[SignalKind, SignalMode] = {}
+    for kind in SignalKind:
+        raw = values.get(kind)
+        modes[kind] = (parse_mode(raw) if raw else None) or DEFAULT_MODES[kind]
+    return modes
+
+
 async def load_hotel_policies(conn: AsyncConnection) -> dict[int, HotelPolicy]:
     query = select(
         Hotel.id,
@@ -57,8 +78,14 @@ async def load_hotel_policies(conn: AsyncConnection) -> dict[int, HotelPolicy]:
         Hotel.staff_pause_h,
         Hotel.groups_as_guests,
         Hotel.timezone,
+        Hotel.staff_language,
+        *_SIGNAL_COLUMNS,
     )
-    return {
-        r[0]: HotelPolicy(r[0], r[1], r[2] or None, int(r[3]), float(r[4]), bool(r[5]), r[6])
-        for r in await conn.execute(query)
-    }
+    policies: dict[int, HotelPolicy] = {}
+    for r in await conn.execute(query):
+        modes = signal_modes_of(dict(zip(SignalKind, r[8:], strict=True)))
+        policies[r[0]] = HotelPolicy(
+            r[0], r[1], r[2] or None, int(r[3]), float(r[4]), bool(r[5]), r[6],
+            signal_modes=modes, staff_language=r[7] or None,
+        )  # fmt: skip
+    return policies

@@ -75,6 +75,7 @@ class Hotel(Base):
     signal_video: Mapped[str] = mapped_column(String(8), server_default="digest")
     signal_document: Mapped[str] = mapped_column(String(8), server_default="digest")
     signal_location: Mapped[str] = mapped_column(String(8), server_default="digest")
+    signal_sticker: Mapped[str] = mapped_column(String(8), server_default="ignore")
     # Last known Green API instance state (authorized, notAuthorized, ...), from
     # stateInstanceChanged notifications or getStateInstance.
     instance_state: Mapped[str | None] = mapped_column(String(32))

@@ -46,6 +46,8 @@ from hotelbot.domain.optout import (
 )
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.signal_texts import digest_line, signal_alert_text
+from hotelbot.domain.signals import SignalKind
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
 from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
 from hotelbot.storage.hotel_policy import HotelPolicy
@@ -54,6 +56,7 @@ from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
+from hotelbot.storage.signals import digest_counts, digest_since, withdraw_without_stay
 from hotelbot.storage.suppression import lift as lift_suppression
 
 # What a sendFileByUrl comes back as in its echo (the caption is the event's text).
@@ -64,7 +67,8 @@ _SENT_FILE_KINDS = frozenset(
 
 @dataclass(slots=True)
 class Work:
-    """One notification on its way through the processor (mutable by the processor only)."""
+    """One notification on its way through the processor (mutable by the processor only;
+    in the write transaction, storage.signals may withdraw a signal's need for attention)."""
 
     notification_id: int
     hotel_id: int
@@ -74,6 +78,7 @@ class Work:
     event: Event | None = None
     verdict: Verdict | None = None
     keyword: KeywordIntent | None = None
+    signal: SignalKind | None = None  # a message without words (domain.signals)
     error: str | None = None
     done: bool = False
 
@@ -126,6 +131,12 @@ class _Attention:
     message_key: tuple[int, str, str]
     text: str | None
     reason: str
+    signal: SignalKind | None = None
+
+
+# Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
+# make a guest's first message (a missed call is stored so staff see it, nothing more).
+_NO_FOLLOWUP_KINDS = MODIFIER_KINDS | {MessageKind.POLL_UPDATE, MessageKind.CALL}
 
 
 def _insert(conn: AsyncConnection, table: Any) -> Any:
@@ -164,6 +175,9 @@ async def apply_batch(
         if isinstance(w.event, IncomingMessage | OutgoingMessage) and w.hotel_id in hotels
     ]
     if messages:
+        # A signal alerts only about a guest with a current stay: decided before the rows
+        # are written, so the stored verdict says what happened.
+        await withdraw_without_stay(conn, messages)
         await _apply_messages(conn, messages, hotels, now, hooks, room_lookup, result)
     ours = await _our_status_targets(conn, works)
     for work in works:
@@ -341,8 +355,8 @@ async def _apply_messages(
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
-            attention.append(_Attention(key, mkey, event.text, work.verdict.reason))
-        if event.kind not in MODIFIER_KINDS and event.kind is not MessageKind.POLL_UPDATE:
+            attention.append(_Attention(key, mkey, event.text, work.verdict.reason, work.signal))
+        if event.kind not in _NO_FOLLOWUP_KINDS:
             is_first = guest.first_message_at is None
             if guest.first_message_at is None:
                 guest.first_message_at, guest.dirty = sent_at, True
@@ -481,9 +495,17 @@ async def _decide_alerts(
         room = await room_lookup(conn, hotel.id, guest_id, item.key[1]) if room_lookup else None
         subject = policy.AlertSubject(guest.name if guest else None, item.key[1],
                                       policy.phone_of(item.key[1]), room)  # fmt: skip
-        text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
+        since = digest_since(conv.last_alert_at, now)
+        digest = await digest_counts(conn, conv.id, since, hotel.signal_modes)
+        if item.signal is not None:
+            text = signal_alert_text(item.signal, subject.label(), hotel.staff_language,
+                                     digest, conv.suppressed_alerts)  # fmt: skip
+        else:
+            text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
+            text = "\n".join(filter(None, [text, digest_line(digest, hotel.staff_language)]))
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
-                                        conv.suppressed_alerts, text)))  # fmt: skip
+                                        conv.suppressed_alerts, text,
+                                        signal=item.signal)))  # fmt: skip
         conv.last_alert_at = now
         conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
     if drafts:
