@@ -86,7 +86,8 @@ async def test_each_signal_reaches_staff_as_the_hotel_set_it(db: Database, db_ur
         staff = sent_to(inst, STAFF)
         assert sorted(staff) == sorted(
             [
-                "📞 +37120000001, room 101, called on WhatsApp and nobody answered: call back",
+                "📞 Stay1 (+37120000001), room 101, called on WhatsApp and nobody answered: "
+                "call back",
                 "🎤 Boris (+37120000002), room 102, sent a voice note: open WhatsApp to listen",
                 "📷 Cleo (+37120000003), room 103, sent a photo without a caption: open "
                 "WhatsApp to see it",
