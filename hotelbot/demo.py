@@ -64,6 +64,25 @@ SCRIPT: list[tuple[float, str, str, str, str]] = [
     (23.0, "nevsky-spb", "79212222222", "Ольга", "Спасибо большое!"),
 ]  # fmt: skip
 
+# Guests who send no words (domain/signals.py): (seconds from start, hotel, phone, name, kind).
+# Anna's missed call and Tom's voice note alert staff; Sofia's photo is only counted (digest)
+# and shows in the next alert about her.
+SIGNALS: list[tuple[float, str, str, str, str]] = [
+    (12.0, "grand-riga", "37121111111", "Anna", "call"),
+    (16.0, "harbour-tallinn", "37256666666", "Tom", "voice_note"),
+    (16.5, "grand-riga", "37128888888", "Sofia", "photo"),
+]  # fmt: skip
+_SIGNAL_SHOWN = {"audioMessage": "[voice note]", "imageMessage": "[photo]"}
+
+
+def _signal_bodies(instance_id: str, phone: str, name: str, kind: str) -> list[dict[str, Any]]:
+    chat_id = f"{phone}@c.us"
+    if kind == "call":
+        return shapes.missed_call(instance_id, chat_id, "hungUp", timestamp=int(time.time()))
+    if kind == "voice_note":
+        return [shapes.incoming_audio(instance_id, chat_id, sender_name=name)]
+    return [shapes.incoming_image(instance_id, chat_id, sender_name=name)]
+
 
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
@@ -106,12 +125,18 @@ class Narrator:
             )  # fmt: skip
         for note_id, hotel_id, kind, body_json in rows:
             self._seen_notifications = note_id
+            body = json.loads(body_json)
+            if kind == "incomingCall" and body.get("status") != "offer":
+                caller = str(body.get("from", "?")).removesuffix("@c.us")
+                _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- +{caller}: [WhatsApp call, "
+                     f"{body.get('status')}]  [stored]")  # fmt: skip
+                continue
             if kind != "incomingMessageReceived":
                 continue
-            body = json.loads(body_json)
             sender = (body.get("senderData") or {}).get("senderName", "?")
             data = body.get("messageData") or {}
             text = (data.get("textMessageData") or {}).get("textMessage", "")
+            text = text or _SIGNAL_SHOWN.get(str(data.get("typeMessage")), "")
             self.guest_messages += 1
             _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- {sender}: {text!r}  [stored]")
         if self._has_messages:
@@ -211,7 +236,7 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
 
     ids = {slug: hotel_id for hotel_id, slug in slugs.items()}
     by_slug = {h.slug: h for h in HOTELS}
-    guests = {(slug, phone, name) for _, slug, phone, name, _ in SCRIPT}
+    guests = {(slug, phone, name) for _, slug, phone, name, _ in [*SCRIPT, *SIGNALS]}
     async with db.write() as conn:
         for room, (slug, phone, name) in enumerate(sorted(guests), start=101):
             hotel = by_slug[slug]
@@ -303,6 +328,7 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         by_slug = {h.slug: h for h in HOTELS}
         started = time.monotonic()
         script = list(SCRIPT)
+        signals = list(SIGNALS)
         end_at = started + (SCRIPT[-1][0] + 8.0) / speed
         while not stop.is_set():
             now = time.monotonic()
@@ -311,6 +337,12 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
                 hotel = by_slug[slug]
                 fake.instance(hotel.instance_id).push(
                     shapes.incoming_text(hotel.instance_id, f"{phone}@c.us", text, sender_name=name)
+                )
+            while signals and now - started >= signals[0][0] / speed:
+                _, slug, phone, name, kind = signals.pop(0)
+                hotel = by_slug[slug]
+                fake.instance(hotel.instance_id).push_many(
+                    _signal_bodies(hotel.instance_id, phone, name, kind)
                 )
             await narrator.step()
             if not forever and now >= end_at:
