@@ -765,12 +765,14 @@ async def preview_lines(
     fires already decided for this stay, the next fire times in the hotel's local time with
     what the send policy would do at each (quiet hours, opt-out, cancelled stay), and when
     there is no next fire, the true reason."""
+    from dataclasses import replace
     from zoneinfo import ZoneInfo
 
     from hotelbot.cli.schedule_view import local
     from hotelbot.daemon.scheduler import HotelPolicy
     from hotelbot.domain.conditions import StayContext, tags_of
     from hotelbot.domain.fire_times import check_out_at, next_fire_after, why_no_next_fire
+    from hotelbot.domain.guest_language import message_language
     from hotelbot.domain.send_policy import Defer, Skip, decide
     from hotelbot.domain.templates import MissingValueError, render, stay_values
     from hotelbot.domain.triggers import EventTrigger, format_trigger
@@ -789,15 +791,37 @@ async def preview_lines(
             record.chat_id, NO_FACTS
         )
     policy = HotelPolicy.of(hotel)
-    facts = record.facts(policy.tz, default_language=policy.default_language)
+    choice = message_language(
+        stay_language=record.language, guest=guest.language,
+        hotel_default=policy.default_language,
+    )  # fmt: skip
+    facts = replace(
+        record.facts(policy.tz, default_language=policy.default_language), language=choice.code
+    )
     values = stay_values(
         facts, hotel_name=hotel.name, default_check_in=policy.default_check_in,
         default_check_out=policy.default_check_out,
     )  # fmt: skip
-    language = trigger.template.pick_language(facts.language)
-    lines = [f"{name}: {format_trigger(trigger.spec)}", f"language: {language}"]
+    language = trigger.template.pick_language(facts.language, policy.default_language)
+    lines = [
+        f"{name}: {format_trigger(trigger.spec)}",
+        f"language: {language} (guest's language {choice.code}: {choice.reason})",
+    ]
+    if not trigger.template.has_text_for(choice.code):
+        lines.append(
+            f"warning: no {choice.code} text: this guest gets the {language} text "
+            f"(add one with `hotelbot trigger edit {slug} {name} --text {choice.code}=...`)"
+        )
     try:
-        lines.append("text: " + for_people(render(trigger.template, facts.language, values)))
+        lines.append(
+            "text: "
+            + for_people(
+                render(
+                    trigger.template, facts.language, values,
+                    default_language=policy.default_language,
+                )
+            )
+        )  # fmt: skip
     except MissingValueError as exc:
         lines.append(f"text: NOT SENDABLE for this stay: {exc}")
     if trigger.attachment is not None:

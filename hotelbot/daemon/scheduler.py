@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.crashpoints import pause_point
 from hotelbot.domain.conditions import StayContext, tags_of
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
+from hotelbot.domain.guest_language import GuestLanguage, message_language
 from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind
 from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
@@ -196,6 +197,7 @@ async def decide_fire(
     facts_paused_until: datetime | None,
     decided_by: str | None,
     key_at: datetime | None = None,
+    facts_language: GuestLanguage | None = None,
 ) -> FireDecision | None:
     """Decide one fire and record it (fire log + outbox row) in the caller's transaction.
 
@@ -204,9 +206,18 @@ async def decide_fire(
     anything. `key_at` (default `scheduled_for`) is the instant in the fire log's unique
     key: a status event passes the stay's creation instant, so it fires once per stay
     however often the status changes back and forth. A trigger's conditions that the stay
-    does not meet record "skipped:condition".
+    does not meet record "skipped:condition". The message is written in the guest's
+    language (`facts_language`, see domain.guest_language.message_language), falling back
+    to the hotel's default language when the trigger has no text in it.
     """
-    facts = stay.facts(policy.tz, default_language=policy.default_language)
+    choice = message_language(
+        stay_language=stay.language,
+        guest=facts_language or GuestLanguage(),
+        hotel_default=policy.default_language,
+    )
+    facts = replace(
+        stay.facts(policy.tz, default_language=policy.default_language), language=choice.code
+    )
     co_at = check_out_at(facts, default_check_out=policy.default_check_out)
     sent_today = 0
     if policy.daily_cap is not None:
@@ -264,8 +275,10 @@ async def decide_fire(
             default_check_out=policy.default_check_out,
         )
         try:
-            body = render(trigger.template, facts.language, values)
-            caption = _render_caption(trigger, facts.language, values)
+            body = render(
+                trigger.template, facts.language, values, default_language=policy.default_language
+            )
+            caption = _render_caption(trigger, facts.language, values, policy.default_language)
         except MissingValueError:
             outcome = "skipped:missing_value"
         except TemplateError:
@@ -325,7 +338,10 @@ async def decide_fire(
 
 
 def _render_caption(
-    trigger: TriggerRecord, language: str | None, values: Mapping[str, str | None]
+    trigger: TriggerRecord,
+    language: str | None,
+    values: Mapping[str, str | None],
+    default_language: str,
 ) -> str | None:
     """The caption of the trigger's file in the language its text uses (None: no file or
     no caption). Raises MissingValueError like the text: never a caption with a hole."""
@@ -334,7 +350,7 @@ def _render_caption(
     captions = trigger.attachment.caption_template(trigger.template.fallback_language)
     if captions is None:
         return None
-    return render(captions, trigger.template.pick_language(language), values)
+    return render(captions, trigger.template.pick_language(language, default_language), values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +462,7 @@ async def decide_trigger_now(
         decision = await decide_fire(
             conn, policy=policy, trigger=trigger, stay=stay, scheduled_for=at, now=now,
             facts_opted_out=guest.opted_out, facts_paused_until=guest.staff_paused_until,
+            facts_language=guest.language,
             decided_by=decided_by,
         )  # fmt: skip
         if decision is not None:
@@ -581,6 +598,7 @@ class Scheduler:
                         now=now,
                         facts_opted_out=guest.opted_out,
                         facts_paused_until=guest.staff_paused_until,
+                        facts_language=guest.language,
                         decided_by=self.name,
                     )
                     if decision is not None:
@@ -712,6 +730,7 @@ async def fire_message_triggers(
             now=now,
             facts_opted_out=facts.opted_out,
             facts_paused_until=facts.staff_paused_until,
+            facts_language=facts.language,
             decided_by=decided_by,
         )
         if decision is not None:
@@ -763,6 +782,7 @@ async def fire_stay_status_triggers(
         decision = await decide_fire(
             conn, policy=policy, trigger=trigger, stay=stay, scheduled_for=now, now=now,
             facts_opted_out=facts.opted_out, facts_paused_until=facts.staff_paused_until,
+            facts_language=facts.language,
             decided_by=decided_by, key_at=stay.created_at,
         )  # fmt: skip
         if decision is not None:

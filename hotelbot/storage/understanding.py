@@ -38,6 +38,7 @@ from hotelbot.domain.events import (
     OutgoingMessage,
     QuotaExceeded,
 )
+from hotelbot.domain.guest_language import GuestLanguage, observe
 from hotelbot.domain.optout import (
     KeywordIntent,
     confirmation_key,
@@ -405,12 +406,17 @@ def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: dat
     if name and name != guest.name:
         guest.name, guest.dirty = name[:200], True
     verdict = work.verdict
-    if (
-        verdict is not None
-        and verdict.language not in ("", "und")
-        and verdict.language != guest.language
-    ):
-        guest.language, guest.dirty = verdict.language[:8], True
+    if verdict is not None:
+        # A switch needs two messages in the new language; the operator's choice stays.
+        before = GuestLanguage.stored(
+            guest.language, guest.language_source, guest.language_candidate
+        )
+        after = observe(before, verdict.language)
+        if after != before:
+            guest.language = after.language
+            guest.language_source = None if after.source is None else after.source.value
+            guest.language_candidate = after.candidate
+            guest.dirty = True
     if work.keyword == "stop" and not guest.opted_out:
         guest.opted_out, guest.opted_out_at, guest.dirty = True, at, True
     elif work.keyword == "start" and guest.opted_out:
