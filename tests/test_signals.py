@@ -242,6 +242,22 @@ async def test_a_caller_who_wrote_before_keeps_their_whatsapp_name(db: Database)
     assert signal == "call" and text.startswith("📞 Anna B (+37120000001), room 101, called")
 
 
+async def test_a_shared_location_shows_its_place_name(db: Database) -> None:
+    hotel_id = await make_hotel(db, signal_location="alert")
+    phone = "+371 2000 0001"
+    await stay(db, hotel_id, phone, "Anna", "101")
+    where = shapes.incoming_location(INSTANCE, chat_of(phone), name_location="Riga Central Station",
+                                     sender_name="Anna", timestamp=TS)  # fmt: skip
+    await ingest(db, hotel_id, [where])
+    await run(db)
+    ((_, signal, text),) = await alerts(db)
+    assert signal == "location"
+    assert text == (
+        "📍 Anna (+37120000001), room 101, shared a location: open WhatsApp to see where\n"
+        "“Riga Central Station”"
+    )
+
+
 async def test_a_redelivered_missed_call_alerts_once(db: Database) -> None:
     hotel_id = await make_hotel(db, alert_cooldown_min=0)
     phone = "+371 2000 0001"
@@ -338,3 +354,6 @@ def test_an_unknown_staff_language_reads_english_and_counts_read_well() -> None:
         "📍 Anna, room 1, shared a location: open WhatsApp to see where\n"
         "(+2 more since the last alert about this guest)"
     )
+    # A place name is the guest's own input: one sanitised line, no forged second line.
+    text = signal_alert_text(SignalKind.LOCATION, "Anna", "en", detail="Old Town\nFIRE \x1b[31m")
+    assert text.splitlines()[1] == "“Old Town FIRE [31m”"

@@ -507,7 +507,7 @@ async def _decide_alerts(
         digest = await digest_counts(conn, conv.id, since, hotel.signal_modes)
         if item.signal is not None:
             text = signal_alert_text(item.signal, subject.label(), hotel.staff_language,
-                                     digest, conv.suppressed_alerts)  # fmt: skip
+                                     digest, conv.suppressed_alerts, item.text)  # fmt: skip
         else:
             text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
             text = "\n".join(filter(None, [text, digest_line(digest, hotel.staff_language)]))
