@@ -4,7 +4,8 @@ templates fall back to the hotel's default language (never a hole) and preview w
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import itertools
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from hotelbot.cli import app
 from hotelbot.cli.trigger import preview_lines
 from hotelbot.daemon.processor import Processor
-from hotelbot.daemon.scheduler import Scheduler
+from hotelbot.daemon.scheduler import Scheduler, message_hook
 from hotelbot.domain.guest_language import (
     GuestLanguage,
     LanguageSource,
@@ -90,10 +91,18 @@ TEXTS = {
 }
 
 
+_SECONDS = itertools.count(int(datetime.now(UTC).timestamp()) - 600)
+
+
 async def _guest_writes(db: Database, hotel_id: int, chat: str, *texts: str) -> None:
-    bodies = [shapes.incoming_text("1101000001", chat, text) for text in texts]
+    """The guest's messages, one second apart (a keyword answer is keyed by the instant)."""
+    bodies = [
+        shapes.incoming_text("1101000001", chat, text, timestamp=next(_SECONDS)) for text in texts
+    ]
     await ingest(db, hotel_id, bodies)
-    await Processor(db, SentimentStage(RuleAnalyser(), None)).run_once()
+    processor = Processor(db, SentimentStage(RuleAnalyser(), None))
+    processor.add_message_hook(message_hook())
+    await processor.run_once()
 
 
 async def _stay(db: Database, hotel_id: int, n: int, language: str | None) -> str:
@@ -175,6 +184,26 @@ async def test_no_text_in_the_guests_language_uses_the_hotel_default_and_preview
     assert lines[3] == "text: Welcome Guest1"
     await Scheduler(db).run_once(CHECK_IN)
     assert [r["text"] for r in await outbox_rows(db)] == ["Welcome Guest1"]
+
+
+async def test_a_keyword_answer_follows_the_language_the_guest_switched_to(db: Database) -> None:
+    hotel_id = await make_hotel(db, "riga", default_language="en")
+    today = datetime.now(UTC).date()
+    await make_stay(
+        db, hotel_id, phone="+371 2000 0001", name="Guest1 X", check_in=today,
+        check_out=today + timedelta(days=2), language="en",
+    )  # fmt: skip
+    chat = "37120000001@c.us"
+    wifi = {"en": "Wi-Fi password: sea-breeze", "de": "WLAN-Passwort: sea-breeze"}
+    await make_trigger(db, hotel_id, "wifi", "on keyword wifi, wlan", wifi)
+    # One German message: the booking's English still holds.
+    await _guest_writes(db, hotel_id, chat, "Wie ist das WLAN Passwort bitte?")
+    # The second German message confirms German: the answer to it is German.
+    await _guest_writes(db, hotel_id, chat, "Guten Tag, wie ist das WLAN Passwort, bitte?")
+    assert [r["text"] for r in await outbox_rows(db)] == [
+        "Wi-Fi password: sea-breeze",
+        "WLAN-Passwort: sea-breeze",
+    ]
 
 
 HOTELS_TOML = """

@@ -378,12 +378,14 @@ async def _apply_messages(
             akey = (edit.hotel_id, edit_event.chat_id)
             attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason))
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
+    # Written before the follow-ups: their hooks (keyword answers) read the guest's facts,
+    # such as the language just detected, from the database. They only read this state.
+    await write_states(conn, guests, convs, now)
     for item, item_event, item_at, is_first in followups:
         await _after_message(
             conn, hotels[item.hotel_id], item, item_event, item_at, is_first, ids, convs,
             guests, hooks,
         )  # fmt: skip
-    await write_states(conn, guests, convs, now)
     # START also lifts a STOP that outlived `guest forget` (storage/suppression.py).
     restarted = [(w.hotel_id, w.event.chat_id) for w in works
                  if w.keyword == "start" and isinstance(w.event, IncomingMessage)]  # fmt: skip
