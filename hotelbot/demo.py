@@ -56,13 +56,36 @@ SCRIPT: list[tuple[float, str, str, str, str]] = [
     (9.0, "nevsky-spb", "79215555555", "Игорь", "До сих пор жду полотенца, уже два часа. Никто не отвечает"),
     (11.0, "grand-riga", "37123333333", "Mark", "Still no one came. Seriously?"),
     (13.0, "harbour-tallinn", "37256666666", "Tom", "Breakfast was great, best coffee in town!"),
+    # Klaus booked in English but writes German: after his second German message the
+    # answers switch to German (domain/guest_language.py).
+    (13.5, "grand-riga", "37122222222", "Klaus", "Guten Tag, wir sind gut angekommen. Vielen Dank!"),
     (14.0, "grand-riga", "37128888888", "Sofia", "What's the wifi password?"),
     (15.0, "nevsky-spb", "79217777777", "Анна", "Спасибо, всё отлично, номер чистый и тихий"),
     (17.0, "grand-riga", "37128888888", "Sofia", "I was charged twice for the minibar 😡"),
+    (18.0, "grand-riga", "37122222222", "Klaus", "Wie ist das WLAN Passwort, bitte?"),
     (19.0, "harbour-tallinn", "37259999999", "Ben", "Great, another night without sleep thanks to the party upstairs"),
     (21.0, "grand-riga", "37121111111", "Anna", "STOP"),
     (23.0, "nevsky-spb", "79212222222", "Ольга", "Спасибо большое!"),
 ]  # fmt: skip
+
+# Guests who send no words (domain/signals.py): (seconds from start, hotel, phone, name, kind).
+# Anna's missed call and Tom's voice note alert staff; Sofia's photo is only counted (digest)
+# and shows in the next alert about her.
+SIGNALS: list[tuple[float, str, str, str, str]] = [
+    (12.0, "grand-riga", "37121111111", "Anna", "call"),
+    (16.0, "harbour-tallinn", "37256666666", "Tom", "voice_note"),
+    (16.5, "grand-riga", "37128888888", "Sofia", "photo"),
+]  # fmt: skip
+_SIGNAL_SHOWN = {"audioMessage": "[voice note]", "imageMessage": "[photo]"}
+
+
+def _signal_bodies(instance_id: str, phone: str, name: str, kind: str) -> list[dict[str, Any]]:
+    chat_id = f"{phone}@c.us"
+    if kind == "call":
+        return shapes.missed_call(instance_id, chat_id, "hungUp", timestamp=int(time.time()))
+    if kind == "voice_note":
+        return [shapes.incoming_audio(instance_id, chat_id, sender_name=name)]
+    return [shapes.incoming_image(instance_id, chat_id, sender_name=name)]
 
 
 def _say(line: str) -> None:
@@ -87,6 +110,7 @@ class Narrator:
         self._seen_analysis: set[int] = set()
         self._has_messages: bool | None = None
         self._seen_held: set[int] = set()
+        self._seen_languages: set[tuple[str, str]] = set()
 
     async def _tables(self) -> set[str]:
         async with self._db.read() as conn:
@@ -106,16 +130,23 @@ class Narrator:
             )  # fmt: skip
         for note_id, hotel_id, kind, body_json in rows:
             self._seen_notifications = note_id
+            body = json.loads(body_json)
+            if kind == "incomingCall" and body.get("status") != "offer":
+                caller = str(body.get("from", "?")).removesuffix("@c.us")
+                _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- +{caller}: [WhatsApp call, "
+                     f"{body.get('status')}]  [stored]")  # fmt: skip
+                continue
             if kind != "incomingMessageReceived":
                 continue
-            body = json.loads(body_json)
             sender = (body.get("senderData") or {}).get("senderName", "?")
             data = body.get("messageData") or {}
             text = (data.get("textMessageData") or {}).get("textMessage", "")
+            text = text or _SIGNAL_SHOWN.get(str(data.get("typeMessage")), "")
             self.guest_messages += 1
             _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- {sender}: {text!r}  [stored]")
         if self._has_messages:
             await self._narrate_analysis()
+            await self._narrate_languages()
         await self._narrate_held()
         for instance_id, inst in self._fake.instances.items():
             seen = self._seen_sent.get(instance_id, 0)
@@ -123,6 +154,8 @@ class Narrator:
                 slug = next((h.slug for h in HOTELS if h.instance_id == instance_id), instance_id)
                 who = "STAFF" if any(h.staff_chat_id == sent.chat_id for h in HOTELS) else "guest"
                 first_line = sent.message.splitlines()[0] if sent.message else ""
+                if sent.file_name is not None:  # sendFileByUrl: the caption is the message
+                    first_line = f"[file {sent.file_name}] {first_line}"
                 _say(f"{_clock()}  {slug:<16} -> {who} {sent.chat_id}: {first_line!r}  [sent]")
             self._seen_sent[instance_id] = len(inst.sent)
 
@@ -153,6 +186,30 @@ class Narrator:
             _say(
                 f"{_clock()}  {slug:<16}    {kind} for {chat_id} held until {local} "
                 "(quiet hours: never sent at night, never dropped)"
+            )
+
+    async def _narrate_languages(self) -> None:
+        """Guests who write, consistently, in another language than their booking's."""
+        from sqlalchemy import text
+
+        from hotelbot.domain.languages import NAMES
+
+        query = text(
+            "SELECT g.hotel_id, g.chat_id, g.name, g.language, s.language FROM guests g "
+            "JOIN stays s ON s.hotel_id = g.hotel_id AND s.chat_id = g.chat_id "
+            "WHERE g.language_source = 'detected' AND s.language IS NOT NULL "
+            "AND g.language <> s.language"
+        )
+        async with self._db.read() as conn:
+            rows = list(await conn.execute(query))
+        for hotel_id, chat_id, guest_name, language, booked in rows:
+            if (chat_id, language) in self._seen_languages:
+                continue
+            self._seen_languages.add((chat_id, language))
+            _say(
+                f"{_clock()}  {self._slugs[hotel_id]:<16}    {guest_name} writes "
+                f"{NAMES.get(language, language)} (booked in {NAMES.get(booked, booked)}): "
+                "messages to this guest are now written in it"
             )
 
     async def _narrate_analysis(self) -> None:
@@ -188,6 +245,14 @@ WELCOME = {
 WIFI = {
     "en": "Wi-Fi: network {hotel_name} Guest, the password is printed on your key card.",
     "ru": "Wi-Fi: сеть {hotel_name} Guest, пароль напечатан на карте-ключе.",
+    "de": "WLAN: Netz {hotel_name} Guest, das Passwort steht auf Ihrer Schlüsselkarte.",
+}
+# The welcome of Grand Hotel Riga carries its breakfast menu, sent by URL (sendFileByUrl;
+# the fake Green API accepts it without fetching anything).
+MENU = {
+    "url": "https://hotelbot.example/demo/breakfast-menu.pdf",
+    "file_name": "breakfast-menu.pdf",
+    "captions": {"en": "Our breakfast menu, {first_name}", "ru": "Меню завтрака"},
 }
 CHECKOUT = {
     "en": "Good morning {first_name}! Check-out is at {check_out_time} today. Safe travels!",
@@ -202,6 +267,7 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
+    from hotelbot.domain.attachments import FileAttachment
     from hotelbot.domain.fire_times import StayStatus
     from hotelbot.domain.stay_input import StayInput
     from hotelbot.domain.templates import Template
@@ -211,7 +277,7 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
 
     ids = {slug: hotel_id for hotel_id, slug in slugs.items()}
     by_slug = {h.slug: h for h in HOTELS}
-    guests = {(slug, phone, name) for _, slug, phone, name, _ in SCRIPT}
+    guests = {(slug, phone, name) for _, slug, phone, name, _ in [*SCRIPT, *SIGNALS]}
     async with db.write() as conn:
         for room, (slug, phone, name) in enumerate(sorted(guests), start=101):
             hotel = by_slug[slug]
@@ -227,15 +293,17 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
                     language=hotel.language, status=StayStatus.IN_HOUSE,
                 ),
             )  # fmt: skip
-        for hotel_id in ids.values():
+        menu = FileAttachment.from_dict(MENU)
+        for slug, hotel_id in ids.items():
             for name, spec, texts in (
                 ("welcome", "on stay created grace 1h", WELCOME),
-                ("wifi", "on keyword wifi, wi-fi, вайфай, пароль", WIFI),
+                ("wifi", "on keyword wifi, wi-fi, wlan, вайфай, пароль", WIFI),
                 ("checkout-reminder", "on check-out day at 08:00", CHECKOUT),
             ):
                 await add_trigger(
                     conn, hotel_id=hotel_id, name=name, spec=parse_trigger(spec),
                     template=Template(texts, fallback_language="en"),
+                    attachment=menu if (slug, name) == ("grand-riga", "welcome") else None,
                 )  # fmt: skip
 
 
@@ -303,6 +371,7 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         by_slug = {h.slug: h for h in HOTELS}
         started = time.monotonic()
         script = list(SCRIPT)
+        signals = list(SIGNALS)
         end_at = started + (SCRIPT[-1][0] + 8.0) / speed
         while not stop.is_set():
             now = time.monotonic()
@@ -311,6 +380,12 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
                 hotel = by_slug[slug]
                 fake.instance(hotel.instance_id).push(
                     shapes.incoming_text(hotel.instance_id, f"{phone}@c.us", text, sender_name=name)
+                )
+            while signals and now - started >= signals[0][0] / speed:
+                _, slug, phone, name, kind = signals.pop(0)
+                hotel = by_slug[slug]
+                fake.instance(hotel.instance_id).push_many(
+                    _signal_bodies(hotel.instance_id, phone, name, kind)
                 )
             await narrator.step()
             if not forever and now >= end_at:

@@ -20,8 +20,16 @@ def test_demo_runs_and_narrates(tmp_path: Path) -> None:
     out = result.stdout
     assert "grand-riga" in out and "nevsky-spb" in out
     assert "До сих пор жду полотенца" in out  # Russian guest text stored and shown
-    assert "13 guest messages stored" in out
-    assert out.count("[stored]") == 13
+    assert "17 guest messages stored" in out  # 15 texts, a voice note and a photo
+    assert out.count("[stored]") == 18  # and a missed call
+    # Guests who send no words reach staff too (domain/signals.py).
+    assert "📞 Anna (+37121111111), room 101, called on WhatsApp and nobody answered" in out
+    assert "🎤 Tom (+37256666666), room 106, sent a voice note" in out
     # The welcome trigger fires for the hotels without quiet hours, through the outbox.
     assert "Welcome to Grand Hotel Riga, Mark!" in out and "[sent]" in out
+    # The welcome's file goes out by URL after its text (sendFileByUrl).
+    assert "'[file breakfast-menu.pdf] Our breakfast menu, Mark'  [sent]" in out
+    # Klaus booked in English and writes German: his Wi-Fi answer comes in German.
+    assert "Klaus writes German (booked in English)" in out
+    assert "WLAN: Netz Grand Hotel Riga Guest" in out
     assert (tmp_path / "demo" / "hotelbot.sqlite3").exists()

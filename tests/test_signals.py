@@ -119,14 +119,12 @@ async def test_each_kind_set_to_alert_tells_staff_who_and_where(db: Database) ->
     assert texts["voice_note"] == (
         "🎤 Guest1 (+37120000101), room 101, sent a voice note: open WhatsApp to listen"
     )
-    # A call carries no name: staff get the number and the room.
+    # A call carries no name: a caller who never wrote is named as booked.
     assert texts["call"] == (
-        "📞 +37120000100, room 100, called on WhatsApp and nobody answered: call back"
+        "📞 Guest0 (+37120000100), room 100, called on WhatsApp and nobody answered: call back"
     )
     for kind, (phone, name, room) in GUESTS.items():
-        who = "+" + chat_of(phone).removesuffix("@c.us")
-        if kind is not SignalKind.CALL:
-            who = f"{name} ({who})"
+        who = f"{name} (+{chat_of(phone).removesuffix('@c.us')})"
         assert texts[kind.value].split(" ", 1)[1].startswith(f"{who}, room {room}, ")
     async with db.read() as conn:
         lanes = set((await conn.execute(select(OutboxMessage.lane, OutboxMessage.chat_id))).all())
@@ -237,6 +235,34 @@ async def test_five_photos_make_one_alert_then_one_follow_up(db: Database) -> No
     assert "Latest reason: photo" in got[1][2]
 
 
+async def test_a_caller_who_wrote_before_keeps_their_whatsapp_name(db: Database) -> None:
+    hotel_id = await make_hotel(db, alert_cooldown_min=0)
+    phone = "+371 2000 0001"
+    await stay(db, hotel_id, phone, "Anna Berzina (booking)", "101")
+    hello = shapes.incoming_text(INSTANCE, chat_of(phone), "hi", sender_name="Anna B",
+                                 timestamp=TS)  # fmt: skip
+    await ingest(db, hotel_id, [hello, *signal_bodies(SignalKind.CALL, chat_of(phone), 1)])
+    await run(db)
+    ((_, signal, text),) = await alerts(db)
+    assert signal == "call" and text.startswith("📞 Anna B (+37120000001), room 101, called")
+
+
+async def test_a_shared_location_shows_its_place_name(db: Database) -> None:
+    hotel_id = await make_hotel(db, signal_location="alert")
+    phone = "+371 2000 0001"
+    await stay(db, hotel_id, phone, "Anna", "101")
+    where = shapes.incoming_location(INSTANCE, chat_of(phone), name_location="Riga Central Station",
+                                     sender_name="Anna", timestamp=TS)  # fmt: skip
+    await ingest(db, hotel_id, [where])
+    await run(db)
+    ((_, signal, text),) = await alerts(db)
+    assert signal == "location"
+    assert text == (
+        "📍 Anna (+37120000001), room 101, shared a location: open WhatsApp to see where\n"
+        "“Riga Central Station”"
+    )
+
+
 async def test_a_redelivered_missed_call_alerts_once(db: Database) -> None:
     hotel_id = await make_hotel(db, alert_cooldown_min=0)
     phone = "+371 2000 0001"
@@ -333,3 +359,6 @@ def test_an_unknown_staff_language_reads_english_and_counts_read_well() -> None:
         "📍 Anna, room 1, shared a location: open WhatsApp to see where\n"
         "(+2 more since the last alert about this guest)"
     )
+    # A place name is the guest's own input: one sanitised line, no forged second line.
+    text = signal_alert_text(SignalKind.LOCATION, "Anna", "en", detail="Old Town\nFIRE \x1b[31m")
+    assert text.splitlines()[1] == "“Old Town FIRE [31m”"

@@ -10,13 +10,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from hotelbot.daemon.processor import Processor
+from hotelbot.daemon.sender import OutboxSender
 from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
+from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
+from hotelbot.greenapi.transport import HttpxTransport
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import get_hotel
 from hotelbot.storage.models import Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Guest
 from tests.helpers import add_hotels, count, fast_settings, running_daemon, wait_for
+from tests.processor_helpers import STAFF_CHAT as PROCESSOR_STAFF_CHAT
+from tests.processor_helpers import FakeAnalyser, ingest
+from tests.processor_helpers import make_hotel as make_processor_hotel
 from tests.scheduling_helpers import make_stay
 
 INSTANCE = "1101000001"
@@ -87,7 +94,8 @@ async def test_each_signal_reaches_staff_as_the_hotel_set_it(db: Database, db_ur
         staff = [m.rsplit("\n", 1)[0] for m in sent_to(inst, STAFF)]
         assert sorted(staff) == sorted(
             [
-                "📞 +37120000001, room 101, called on WhatsApp and nobody answered: call back",
+                "📞 Stay1 (+37120000001), room 101, called on WhatsApp and nobody answered: "
+                "call back",
                 "🎤 Boris (+37120000002), room 102, sent a voice note: open WhatsApp to listen",
                 "📷 Cleo (+37120000003), room 103, sent a photo without a caption: open "
                 "WhatsApp to see it",
@@ -128,3 +136,29 @@ async def test_a_stop_flood_is_confirmed_once_and_does_not_hold_an_alert(
         # One row per message ever decided: the flood left one confirmation in the outbox,
         # so the alert lane had nothing ahead of it; the alert went on its first attempt.
         assert sorted(rows) == [("alert", "alert", 1), ("optout", "requested", 1)]
+
+
+async def test_after_a_stop_flood_the_sender_serves_the_alert_first(db: Database) -> None:
+    """Step by step (processor, then one sender step over HTTP): 1,000 STOP from one guest
+    and a complaint from another leave two outbox rows, and the first message Green API
+    receives is the alert."""
+    async with FakeGreenApi() as fake:
+        inst = fake.add_instance(INSTANCE, TOKEN)
+        hotel_id = await make_processor_hotel(
+            db, instance_id=INSTANCE, api_token=TOKEN, api_url=fake.url
+        )
+        flood = [shapes.incoming_text(INSTANCE, chat(1), "STOP") for _ in range(1000)]
+        complaint = shapes.incoming_text(INSTANCE, chat(2), "The shower is broken")
+        await ingest(db, hotel_id, [*flood[:10], complaint, *flood[10:]])
+        await Processor(db, FakeAnalyser()).run_once()
+        transport = HttpxTransport(connect_timeout_s=2.0)
+        try:
+            client = GreenApiClient(
+                InstanceCredentials(fake.url, INSTANCE, TOKEN), transport, request_timeout_s=5.0
+            )
+            sender = OutboxSender(db, lambda _: client, hotel_ids=lambda: [hotel_id])
+            report = await sender.run_once(hotel_id)
+        finally:
+            await transport.aclose()
+        assert (report["sent:alert"], report["sent:requested"]) == (1, 1)
+        assert [s.chat_id for s in inst.sent] == [PROCESSOR_STAFF_CHAT, chat(1)]

@@ -66,6 +66,10 @@ async def test_add_defaults_adds_four_disabled_triggers_once(db: Database) -> No
     assert sorted(t.name for t in triggers) == NAMES
     assert not any(t.enabled for t in triggers)
     assert all(t.template.fallback_language == "ru" for t in triggers)
+    # After one night the next morning is the check-out: no "how is your stay?" then.
+    by_name = {t.name: t for t in triggers}
+    assert by_name["mid-stay"].conditions.text() == "nights >= 2"
+    assert by_name["welcome"].conditions.clauses == ()
 
     again = await add_defaults_lines(db, "riga", None)
     assert again[-1] == "nothing added: the hotel has every trigger of the starter set"

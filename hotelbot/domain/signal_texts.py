@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from hotelbot.domain.display import for_people
 from hotelbot.domain.signals import SignalKind
 
 FALLBACK_LANGUAGE: Final = "en"
+DETAIL_CHARS: Final = 120
 
 _ICONS: Final[Mapping[SignalKind, str]] = {
     SignalKind.CALL: "📞",
@@ -88,12 +90,18 @@ def signal_alert_text(
     language: str | None = None,
     digest: Mapping[SignalKind, int] | None = None,
     earlier: int = 0,
+    detail: str | None = None,
 ) -> str:
     """The staff alert for one signal, e.g. "🎤 Anna (+37120000001), room 101, sent a voice
     note: open WhatsApp to listen"; `earlier` = messages needing attention counted (not
-    alerted) since the last alert; the digest line when `digest` counts anything."""
+    alerted) since the last alert; the digest line when `digest` counts anything.
+    `detail`: what the signal names itself (a shared location's place name or address),
+    shown sanitised on its own line."""
     lang = staff_language(language)
     lines = [f"{_ICONS[kind]} {_ALERTS[lang][kind].format(who=who)}"]
+    shown = for_people(detail, max_chars=DETAIL_CHARS)
+    if shown:
+        lines.append(f"“{shown}”")
     if earlier > 0:
         lines.append(_EARLIER[lang].format(count=earlier))
     line = digest_line(digest or {}, lang)

@@ -10,7 +10,8 @@ Timing, chosen from what hotels' messaging tools do by default (docs/scheduling.
 
 * welcome: at the stay's check-in time (the hotel default when the stay has none);
 * mid-stay check: the morning after arrival, 11:00, after breakfast and before the day's
-  plans, so a problem is heard while it can still be fixed;
+  plans, so a problem is heard while it can still be fixed; only for stays of two nights or
+  more (after one night that morning is the check-out);
 * checkout reminder: the evening before check-out, 19:00, outside the default quiet hours;
 * review request: four hours after check-out, once the guest has travelled on.
 
@@ -36,6 +37,7 @@ class StarterTrigger:
     purpose: str
     when: str
     texts: dict[str, str]
+    conditions: tuple[str, ...] = ()
 
 
 STARTER_SET: Final[tuple[StarterTrigger, ...]] = (
@@ -54,6 +56,7 @@ STARTER_SET: Final[tuple[StarterTrigger, ...]] = (
         name="mid-stay",
         purpose="mid-stay check the morning after arrival",
         when="1d after check-in at 11:00 grace 3h",
+        conditions=("nights >= 2",),
         texts={
             "en": "Good morning, {first_name}! How is your stay so far? If anything is not "
             "as it should be, tell us and we will fix it.",

@@ -151,6 +151,7 @@ _ON_BY_DEFAULT = frozenset(
         "stateWebhook",
         "editedMessageWebhook",
         "deletedMessageWebhook",
+        "incomingCallWebhook",
         "linkPreview",
     }
 )
@@ -159,7 +160,7 @@ _READ_ONLY_SETTINGS = frozenset({"wid", "countryInstance", "typeAccount"})
 
 def default_settings(wid: str) -> dict[str, Any]:
     """Settings of a fake instance already configured for HTTP-API polling: `webhookUrl`
-    empty, incoming/outgoing/state/edited/deleted webhooks "yes", everything else "no"."""
+    empty, incoming/outgoing/state/edited/deleted/call webhooks "yes", everything else "no"."""
     settings: dict[str, Any] = {
         "wid": wid,
         "countryInstance": "",

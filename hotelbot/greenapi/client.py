@@ -35,6 +35,8 @@ REQUIRED_SETTINGS: dict[str, str] = {
     "stateWebhook": "yes",
     "editedMessageWebhook": "yes",
     "deletedMessageWebhook": "yes",
+    # Calls reach the queue only with this (beta) switch: a missed call is a guest signal.
+    "incomingCallWebhook": "yes",
 }
 
 
@@ -251,6 +253,10 @@ def settings_problems(settings: dict[str, Any]) -> list[str]:
     ):
         if settings.get(key) != "yes":
             problems.append(f"{key} is off (recommended on)")
+    if settings.get("incomingCallWebhook") != "yes":
+        problems.append(
+            "incomingCallWebhook is off (recommended on): missed WhatsApp calls never reach staff"
+        )
     return problems
 
 

@@ -34,6 +34,9 @@ class GuestState:
     first_message_at: datetime | None
     dirty: bool = False
     opted_out_at: datetime | None = None
+    # domain.guest_language: who set `language`, and a language seen once, not confirmed.
+    language_source: str | None = None
+    language_candidate: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,7 +57,7 @@ class ConvState:
 
 _GUEST_COLUMNS = (
     Guest.hotel_id, Guest.chat_id, Guest.id, Guest.name, Guest.language, Guest.opted_out,
-    Guest.first_message_at, Guest.opted_out_at,
+    Guest.first_message_at, Guest.opted_out_at, Guest.language_source, Guest.language_candidate,
 )  # fmt: skip
 _CONV_COLUMNS = (
     Conversation.hotel_id, Conversation.chat_id, Conversation.id, Conversation.guest_id,
@@ -68,7 +71,7 @@ _CONV_COLUMNS = (
 async def _read_guests(conn: AsyncConnection, keys: list[Key]) -> dict[Key, GuestState]:
     query = select(*_GUEST_COLUMNS).where(tuple_(Guest.hotel_id, Guest.chat_id).in_(keys))
     return {
-        (r[0], r[1]): GuestState(r[2], r[3], r[4], bool(r[5]), r[6], False, r[7])
+        (r[0], r[1]): GuestState(r[2], r[3], r[4], bool(r[5]), r[6], False, r[7], r[8], r[9])
         for r in await conn.execute(query)
     }
 
@@ -131,7 +134,10 @@ async def write_states(
 ) -> None:
     dirty = [g for g in guests.values() if g.dirty]
     if dirty:
-        guest_cols = ["name", "language", "opted_out", "opted_out_at", "first_message_at"]
+        guest_cols = [
+            "name", "language", "opted_out", "opted_out_at", "first_message_at",
+            "language_source", "language_candidate",
+        ]  # fmt: skip
         await _update_many(
             conn,
             Guest,

@@ -6,13 +6,14 @@ Both run on the caller's connection and only read; see domain/signals.py for the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelbot.domain.events import Event, IncomingMessage
+from hotelbot.domain.events import Event, IncomingMessage, MessageKind
 from hotelbot.domain.sentiment import Verdict
 from hotelbot.domain.signals import (
     ANALYSER,
@@ -21,8 +22,8 @@ from hotelbot.domain.signals import (
     kind_of_reason,
     without_attention,
 )
-from hotelbot.storage.models_messaging import Message
-from hotelbot.storage.stays import current_stay
+from hotelbot.storage.models_messaging import Guest, Message
+from hotelbot.storage.stays import StayRecord, current_stay
 
 # The digest of an alert counts the guest's signals since the conversation's previous alert,
 # but not further back than this: a photo from last week is no news.
@@ -41,21 +42,38 @@ class SignalWork(Protocol):
 
 async def withdraw_without_stay(conn: AsyncConnection, works: Sequence[SignalWork]) -> None:
     """Signals that would alert, from someone without a current stay, alert nobody: their
-    verdict stops requiring attention (the message is still stored). One stay lookup per
-    chat and batch; read-only; may run twice (a replay decides the same)."""
-    staying: dict[tuple[int, str], bool] = {}
+    verdict stops requiring attention (the message is still stored). A missed call carries
+    no name: from a guest we know only by the booking it takes the stay's guest name, so
+    staff read "Anna (+371...), room 101" rather than a bare number. One stay lookup per
+    chat and batch; only reads; may run twice (a replay decides the same)."""
+    stays: dict[tuple[int, str], StayRecord | None] = {}
+    named: set[tuple[int, str]] = set()  # chats whose guest gave a name earlier in the batch
     for work in works:
         event, verdict = work.event, work.verdict
+        if isinstance(event, IncomingMessage) and (event.sender_name or event.contact_name):
+            named.add((work.hotel_id, event.chat_id))
         if work.signal is None or verdict is None or not verdict.requires_attention:
             continue
         if not isinstance(event, IncomingMessage):
             continue
         key = (work.hotel_id, event.chat_id)
-        if key not in staying:
+        if key not in stays:
             at = event.timestamp or work.received_at
-            staying[key] = await current_stay(conn, work.hotel_id, event.chat_id, at) is not None
-        if not staying[key]:
+            stays[key] = await current_stay(conn, work.hotel_id, event.chat_id, at)
+        stay = stays[key]
+        if stay is None:
             work.verdict = without_attention(verdict)
+        elif (
+            event.kind is MessageKind.CALL
+            and key not in named
+            and not await _known_name(conn, work.hotel_id, event.chat_id)
+        ):
+            work.event = replace(event, sender_name=stay.guest_name)
+
+
+async def _known_name(conn: AsyncConnection, hotel_id: int, chat_id: str) -> bool:
+    query = select(Guest.name).where(Guest.hotel_id == hotel_id, Guest.chat_id == chat_id)
+    return bool((await conn.execute(query)).scalar())
 
 
 def digest_since(last_alert_at: datetime | None, now: datetime) -> datetime:

@@ -41,6 +41,7 @@ from hotelbot.domain.events import (
     OutgoingMessage,
     QuotaExceeded,
 )
+from hotelbot.domain.guest_language import GuestLanguage, observe
 from hotelbot.domain.optout import (
     KeywordIntent,
     confirmation_key,
@@ -394,12 +395,14 @@ async def _apply_messages(
             attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason, None,
                                         verdict.category, verdict.language))  # fmt: skip
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
+    # Written before the follow-ups: their hooks (keyword answers) read the guest's facts,
+    # such as the language just detected, from the database. They only read this state.
+    await write_states(conn, guests, convs, now)
     for item, item_event, item_at, is_first in followups:
         await _after_message(
             conn, hotels[item.hotel_id], item, item_event, item_at, is_first, ids, convs,
             guests, hooks,
         )  # fmt: skip
-    await write_states(conn, guests, convs, now)
     # START also lifts a STOP that outlived `guest forget` (storage/suppression.py).
     restarted = [(w.hotel_id, w.event.chat_id) for w in works
                  if w.keyword == "start" and isinstance(w.event, IncomingMessage)]  # fmt: skip
@@ -477,12 +480,17 @@ def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: dat
     if name and name != guest.name:
         guest.name, guest.dirty = name[:200], True
     verdict = work.verdict
-    if (
-        verdict is not None
-        and verdict.language not in ("", "und")
-        and verdict.language != guest.language
-    ):
-        guest.language, guest.dirty = verdict.language[:8], True
+    if verdict is not None:
+        # A switch needs two messages in the new language; the operator's choice stays.
+        before = GuestLanguage.stored(
+            guest.language, guest.language_source, guest.language_candidate
+        )
+        after = observe(before, verdict.language)
+        if after != before:
+            guest.language = after.language
+            guest.language_source = None if after.source is None else after.source.value
+            guest.language_candidate = after.candidate
+            guest.dirty = True
     if work.keyword == "stop" and not guest.opted_out:
         guest.opted_out, guest.opted_out_at, guest.dirty = True, at, True
     elif work.keyword == "start" and guest.opted_out:
@@ -571,7 +579,7 @@ async def _decide_alerts(
         digest = await digest_counts(conn, conv.id, since, hotel.signal_modes)
         if item.signal is not None:
             text = signal_alert_text(item.signal, subject.label(), hotel.staff_language,
-                                     digest, conv.suppressed_alerts)  # fmt: skip
+                                     digest, conv.suppressed_alerts, item.text)  # fmt: skip
         else:
             guest_language = item.language if item.language not in (None, "", "und") else None
             text = policy.alert_text(
