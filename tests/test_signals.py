@@ -90,7 +90,12 @@ async def alerts(db: Database) -> list[tuple[str, str | None, str]]:
             .join(OutboxMessage, OutboxMessage.id == Alert.outbox_id)
             .order_by(Alert.id)
         )
-        return [(r[0], r[1], r[2]) for r in await conn.execute(query)]
+        got = [(r[0], r[1], r[2]) for r in await conn.execute(query)]
+    # Every alert ends with its reference line (domain.alerts.reference_line): checked here,
+    # then left out so the tests below compare what is about the signal.
+    for _, _, text in got:
+        assert " #" in text.rsplit("\n", 1)[1]
+    return [(chat, signal, text.rsplit("\n", 1)[0]) for chat, signal, text in got]
 
 
 async def test_each_kind_set_to_alert_tells_staff_who_and_where(db: Database) -> None:

@@ -207,7 +207,8 @@ _EDITABLE = (
     "default_language", "quiet_hours", "max_automated_per_day", "alert_cooldown_min",
     "staff_pause_h", "groups_as_guests", "check_in_time", "check_out_time",
     "signal_call", "signal_voice_note", "signal_photo", "signal_video", "signal_document",
-    "signal_location", "signal_sticker",
+    "signal_location", "signal_sticker", "staff_language", "escalation_chat_id",
+    "escalate_after_min",
 )  # fmt: skip
 
 
@@ -234,6 +235,8 @@ def edit(
                 f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(_EDITABLE)}"
             )
         changes[key] = value
+        if key in ("staff_language", "escalation_chat_id") and not value.strip():
+            changes[key] = None  # "--set escalation_chat_id=" clears it
         if key in ("groups_as_guests",):
             changes[key] = value.lower() in ("1", "true", "yes", "on")
 

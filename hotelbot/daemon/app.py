@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from hotelbot import sdnotify
+from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.fact_answers import facts_hook
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.ownership import LeaseManager
@@ -289,6 +290,15 @@ class Daemon:
         self.sender.start()
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
             self.processor.on_commit(self.sender.wake)
+            # Alerts nobody acknowledged in time go to the duty manager, at the processor's
+            # periodic scan, for the hotels this daemon holds (fenced by their leases).
+            self.processor.set_escalator(
+                Escalator(
+                    self.db,
+                    hotel_ids=lambda: list(self._runners),
+                    lease=self.leases.ownership if self.leases is not None else None,
+                )
+            )
         # --- scheduling (end) ---
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,6 +36,7 @@ class AlertDraft:
     more_count: int
     text: str
     signal: str | None = None  # domain.signals.SignalKind when a signal raised it
+    category: str | None = None  # domain.categories.AttentionCategory of the verdict
 
 
 @dataclass(slots=True)
@@ -56,20 +57,27 @@ async def record_alerts(
 ) -> dict[int, int]:
     """Enqueue each alert to its hotel's staff chat (kind "alert", key "alert:<message id>")
     and insert the alert rows in one statement. A hotel without a staff chat gets the row
-    with state "unsent" and no outbox message. Returns {message id: alert id} for the rows
-    inserted now (not for ones that existed)."""
+    with state "unsent" and no outbox message. Each alert gets the hotel's next reference
+    (unique per hotel: the lease makes one writer per hotel; a concurrent writer would fail
+    on the unique index and retry), shown on its last line. Returns {message id: alert id}
+    for the rows inserted now (not for ones that existed)."""
     rows: list[dict[str, Any]] = []
+    references = await _last_references(conn, {d.hotel_id for d in drafts})
     for draft in drafts:
-        staff_chat = hotels[draft.hotel_id].staff_chat_id
+        hotel = hotels[draft.hotel_id]
+        staff_chat = hotel.staff_chat_id
+        reference = references.get(draft.hotel_id, 0) + 1
+        references[draft.hotel_id] = reference
         outbox_id = None
         if staff_chat:
+            text = f"{draft.text}\n{policy.reference_line(reference, hotel.staff_language)}"
             outbox_id = await enqueue(
                 conn,
                 hotel_id=draft.hotel_id,
                 idempotency_key=f"alert:{draft.message_id}",
                 kind="alert",
                 chat_id=staff_chat,
-                text=draft.text,
+                text=text,
             )
         else:
             result.unsent_alert_hotels.add(draft.hotel_id)
@@ -84,6 +92,8 @@ async def record_alerts(
                 "state": "queued" if staff_chat else "unsent",
                 "outbox_id": outbox_id,
                 "signal": draft.signal,
+                "category": draft.category,
+                "reference": reference,
                 "created_at": now,
             }
         )
@@ -96,6 +106,18 @@ async def record_alerts(
     inserted = {int(r[1]): int(r[0]) for r in await conn.execute(stmt, rows)}
     result.alerts += len(inserted)
     return inserted
+
+
+async def _last_references(conn: AsyncConnection, hotel_ids: set[int]) -> dict[int, int]:
+    """The highest alert reference of each hotel so far (hotels without alerts omitted)."""
+    if not hotel_ids:
+        return {}
+    query = (
+        select(Alert.hotel_id, func.max(Alert.reference))
+        .where(Alert.hotel_id.in_(sorted(hotel_ids)))
+        .group_by(Alert.hotel_id)
+    )
+    return {int(r[0]): int(r[1]) for r in await conn.execute(query) if r[1] is not None}
 
 
 async def apply_followups(
@@ -141,7 +163,8 @@ async def apply_followups(
         digest = await digest_counts(
             conn, conv_id, digest_since(last_alert_at, now), hotel.signal_modes
         )
-        followup = policy.followup_text(subject, count, reason, text)
+        followup = policy.followup_text(subject, count, reason, text,
+                                        language=hotel.staff_language)  # fmt: skip
         followup = "\n".join(filter(None, [followup, digest_line(digest, hotel.staff_language)]))
         draft = AlertDraft(
             hotel.id, conv_id, int(suppressed_id), "followup", reason, count, followup

@@ -52,6 +52,7 @@ class ConvState:
     suppressed_alerts: int
     last_suppressed_message_id: int | None
     touched: bool = False
+    handled_at: datetime | None = None  # staff last answered or acknowledged (any route)
 
 
 _GUEST_COLUMNS = (
@@ -63,7 +64,7 @@ _CONV_COLUMNS = (
     Conversation.last_message_at, Conversation.last_guest_message_at,
     Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
     Conversation.last_alert_at, Conversation.open_alert_id, Conversation.suppressed_alerts,
-    Conversation.last_suppressed_message_id,
+    Conversation.last_suppressed_message_id, Conversation.handled_at,
 )  # fmt: skip
 
 
@@ -80,7 +81,9 @@ async def _read_convs(conn: AsyncConnection, keys: list[Key]) -> dict[Key, ConvS
         tuple_(Conversation.hotel_id, Conversation.chat_id).in_(keys)
     )
     return {
-        (r[0], r[1]): ConvState(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        (r[0], r[1]): ConvState(
+            r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], handled_at=r[12]
+        )
         for r in await conn.execute(query)
     }
 
@@ -147,7 +150,7 @@ async def write_states(
         conv_cols = [
             "last_message_at", "last_guest_message_at", "last_staff_reply_at",
             "handled_by_staff_until", "last_alert_at", "open_alert_id", "suppressed_alerts",
-            "last_suppressed_message_id",
+            "last_suppressed_message_id", "handled_at",
         ]  # fmt: skip
         await _update_many(
             conn, Conversation, conv_cols,

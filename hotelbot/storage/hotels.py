@@ -43,6 +43,9 @@ class HotelRecord:
     signal_document: str
     signal_location: str
     signal_sticker: str
+    staff_language: str | None
+    escalation_chat_id: str | None
+    escalate_after_min: float
     instance_state: str | None
     api_token: str | None = field(default=None, repr=False)
 
@@ -67,6 +70,9 @@ class HotelRecord:
             "check_in_time": self.check_in_time,
             "check_out_time": self.check_out_time,
             **{kind.column: getattr(self, kind.column) for kind in SignalKind},
+            "staff_language": self.staff_language,
+            "escalation_chat_id": self.escalation_chat_id,
+            "escalate_after_min": self.escalate_after_min,
         }
 
 
@@ -76,6 +82,7 @@ _COLUMNS = [
     Hotel.quiet_hours, Hotel.max_automated_per_day, Hotel.alert_cooldown_min,
     Hotel.staff_pause_h, Hotel.groups_as_guests, Hotel.check_in_time, Hotel.check_out_time,
     *(getattr(Hotel, kind.column) for kind in SignalKind),
+    Hotel.staff_language, Hotel.escalation_chat_id, Hotel.escalate_after_min,
     Hotel.instance_state, Hotel.api_token,
 ]  # fmt: skip
 

@@ -24,7 +24,10 @@ from sqlalchemy import Insert, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.handled import mark_handled
 from hotelbot.domain import alerts as policy
+from hotelbot.domain.acknowledgement import AckRoute, Handling, mentioned_references
+from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.events import (
     MODIFIER_KINDS,
     DeliveryStatus,
@@ -51,6 +54,7 @@ from hotelbot.domain.signal_texts import digest_line, signal_alert_text
 from hotelbot.domain.signals import SignalKind
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
 from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
+from hotelbot.storage.handling import SqlHandlingStore, alerts_by_reference, alerts_quoted
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
 from hotelbot.storage.models import OutboxMessage
@@ -133,6 +137,8 @@ class _Attention:
     text: str | None
     reason: str
     signal: SignalKind | None = None
+    category: AttentionCategory | None = None
+    language: str | None = None  # the guest's, as the analyser saw it
 
 
 # Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
@@ -312,6 +318,7 @@ async def _apply_messages(
         keys[(w.hotel_id, w.event.chat_id)] = w.event.is_group
     guest_keys = [k for k in keys if hotels[k[0]].is_guest_chat(k[1])]
     guests, convs = await load_states(conn, keys, guest_keys, now)
+    handling = _BatchHandling(conn, convs)
     rows: dict[tuple[int, str, str], dict[str, Any]] = {}
     attention: list[_Attention] = []
     edits: list[tuple[Work, MessageEvent]] = []
@@ -329,18 +336,26 @@ async def _apply_messages(
         rows[mkey] = _message_row(work, event, conv.id, sent_at)
         conv.touched = True
         conv.last_message_at = _later(conv.last_message_at, sent_at)
+        ours = False
+        if isinstance(event, OutgoingMessage) and event.from_api:
+            ours = None is not await record_echo(
+                conn,
+                hotel_id=work.hotel_id,
+                chat_id=event.chat_id,
+                id_message=event.id_message,
+                text=event.text,
+                is_file=event.kind in _SENT_FILE_KINDS,
+            )
+        if hotel.is_staff_chat(event.chat_id):
+            if not ours:  # a person in the staff (or escalation) chat: an acknowledgement?
+                await _staff_acknowledged(conn, handling, hotel, event, sent_at)
+            continue
         if isinstance(event, OutgoingMessage):
-            if event.from_phone:
-                _staff_replied(conv, hotel, sent_at)
-            else:
-                await record_echo(
-                    conn,
-                    hotel_id=work.hotel_id,
-                    chat_id=event.chat_id,
-                    id_message=event.id_message,
-                    text=event.text,
-                    is_file=event.kind in _SENT_FILE_KINDS,
-                )
+            # Staff answered the guest: typed on the hotel phone, or sent through the API by
+            # something other than hotelbot (no outbox row matched the echo).
+            if not ours and (event.from_phone or event.text is not None):
+                await mark_handled(handling, conv.id, at=sent_at, route=AckRoute.STAFF_REPLY,
+                                   pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
             continue
         if guest is None:
             continue  # a group (not treated as guests) or the staff chat: stored only
@@ -356,7 +371,8 @@ async def _apply_messages(
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
-            attention.append(_Attention(key, mkey, event.text, work.verdict.reason, work.signal))
+            attention.append(_Attention(key, mkey, event.text, work.verdict.reason, work.signal,
+                                        work.verdict.category, work.verdict.language))  # fmt: skip
         if event.kind not in _NO_FOLLOWUP_KINDS:
             is_first = guest.first_message_at is None
             if guest.first_message_at is None:
@@ -376,7 +392,8 @@ async def _apply_messages(
             tkey = (edit.hotel_id, edit_event.chat_id, edit_event.target_id or "")
             ids[tkey] = target
             akey = (edit.hotel_id, edit_event.chat_id)
-            attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason))
+            attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason, None,
+                                        verdict.category, verdict.language))  # fmt: skip
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
     # Written before the follow-ups: their hooks (keyword answers) read the guest's facts,
     # such as the language just detected, from the database. They only read this state.
@@ -393,14 +410,69 @@ async def _apply_messages(
         await lift_suppression(conn, restarted)
 
 
-def _staff_replied(conv: ConvState, hotel: HotelPolicy, sent_at: datetime) -> None:
-    """Staff typed on the phone: they are on it. Automated messages pause for
-    staff_pause_h, and alerts counted during the cooldown need no follow-up any more."""
-    conv.last_staff_reply_at = _later(conv.last_staff_reply_at, sent_at)
-    pause_until = sent_at + timedelta(hours=hotel.staff_pause_h)
-    conv.handled_by_staff_until = _later(conv.handled_by_staff_until, pause_until)
-    conv.suppressed_alerts = 0
-    conv.last_suppressed_message_id = None
+class _BatchHandling:
+    """`app.handled.HandlingStore` inside the processing transaction: conversations of the
+    batch are read and changed in memory (written with the others by `write_states`, in
+    message order), any other conversation and the alerts through SQL on the same
+    connection."""
+
+    def __init__(self, conn: AsyncConnection, convs: Mapping[Key, ConvState]) -> None:
+        self._sql = SqlHandlingStore(conn)
+        self._by_id = {conv.id: conv for conv in convs.values()}
+
+    async def handling(self, conversation_id: int) -> Handling | None:
+        conv = self._by_id.get(conversation_id)
+        if conv is None:
+            return await self._sql.handling(conversation_id)
+        return Handling(conv.handled_at, conv.handled_by_staff_until, conv.last_staff_reply_at,
+                        conv.suppressed_alerts, conv.last_suppressed_message_id)  # fmt: skip
+
+    async def save_handling(self, conversation_id: int, state: Handling) -> None:
+        conv = self._by_id.get(conversation_id)
+        if conv is None:
+            await self._sql.save_handling(conversation_id, state)
+            return
+        conv.handled_at = state.handled_at
+        conv.handled_by_staff_until = state.handled_by_staff_until
+        conv.last_staff_reply_at = state.last_staff_reply_at
+        conv.suppressed_alerts = state.suppressed_alerts
+        conv.last_suppressed_message_id = state.last_suppressed_message_id
+        conv.touched = True
+
+    async def acknowledge_alerts(
+        self, conversation_id: int, *, answered_at: datetime, route: AckRoute
+    ) -> int:
+        return await self._sql.acknowledge_alerts(
+            conversation_id, answered_at=answered_at, route=route
+        )
+
+
+async def _staff_acknowledged(
+    conn: AsyncConnection,
+    handling: _BatchHandling,
+    hotel: HotelPolicy,
+    event: MessageEvent,
+    at: datetime,
+) -> None:
+    """A message in the staff or escalation chat acknowledges the alerts it points at: a
+    reaction to an alert (or its reminder or escalation), a reply quoting one, or a text
+    naming its reference ("#12"). The guests of those alerts are then handled."""
+    if event.kind in (MessageKind.EDITED, MessageKind.DELETED):
+        return
+    found: list[tuple[int, int]] = []
+    route = AckRoute.REFERENCE
+    if event.kind is MessageKind.REACTION:
+        if not event.target_id or not (event.text or "").strip():
+            return  # a reaction taken back acknowledges nothing
+        found, route = await alerts_quoted(conn, hotel.id, event.target_id), AckRoute.REACTION
+    elif event.target_id:
+        found, route = await alerts_quoted(conn, hotel.id, event.target_id), AckRoute.QUOTE
+    if not found and event.kind is not MessageKind.REACTION:
+        refs = mentioned_references(event.text)
+        found, route = await alerts_by_reference(conn, hotel.id, refs), AckRoute.REFERENCE
+    for conversation_id in sorted({conv_id for _, conv_id in found}):
+        await mark_handled(handling, conversation_id, at=at, route=route,
+                           pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
 
 
 def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
@@ -509,11 +581,16 @@ async def _decide_alerts(
             text = signal_alert_text(item.signal, subject.label(), hotel.staff_language,
                                      digest, conv.suppressed_alerts, item.text)  # fmt: skip
         else:
-            text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
+            guest_language = item.language if item.language not in (None, "", "und") else None
+            text = policy.alert_text(
+                subject, item.reason, item.text, conv.suppressed_alerts,
+                language=hotel.staff_language, category=item.category,
+                guest_language=guest_language or (guest.language if guest else None),
+            )  # fmt: skip
             text = "\n".join(filter(None, [text, digest_line(digest, hotel.staff_language)]))
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
-                                        conv.suppressed_alerts, text,
-                                        signal=item.signal)))  # fmt: skip
+                                        conv.suppressed_alerts, text, signal=item.signal,
+                                        category=item.category)))  # fmt: skip
         conv.last_alert_at = now
         conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
     if drafts:
