@@ -60,6 +60,8 @@ SCRIPT: list[tuple[float, str, str, str, str]] = [
     # answers switch to German (domain/guest_language.py).
     (13.5, "grand-riga", "37122222222", "Klaus", "Guten Tag, wir sind gut angekommen. Vielen Dank!"),
     (14.0, "grand-riga", "37128888888", "Sofia", "What's the wifi password?"),
+    # Answered from Grand Hotel Riga's facts file (domain/facts.py), no trigger needed.
+    (14.2, "grand-riga", "37128888888", "Sofia", "And what time is breakfast?"),
     (15.0, "nevsky-spb", "79217777777", "Анна", "Спасибо, всё отлично, номер чистый и тихий"),
     (17.0, "grand-riga", "37128888888", "Sofia", "I was charged twice for the minibar 😡"),
     (18.0, "grand-riga", "37122222222", "Klaus", "Wie ist das WLAN Passwort, bitte?"),
@@ -365,6 +367,17 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
                 )  # fmt: skip
 
 
+# Grand Hotel Riga's facts (docs/facts.md): information questions are answered from them.
+FACTS = """
+mode = "rules"
+[breakfast]
+en = "Breakfast is served 7:00-10:30 in the Garden Room, ground floor."
+ru = "Завтрак с 7:00 до 10:30 в Зимнем саду, первый этаж."
+[check_out]
+en = "Check-out is until 11:00; leave the key at the desk."
+"""
+
+
 async def _seed(db: Database, fake_url: str, speed: float = 1.0) -> dict[int, str]:
     entries: list[dict[str, Any]] = [
         {"slug": h.slug, "name": h.name, "instance_id": h.instance_id, "api_token": f"demo-token-{h.slug}",
@@ -382,6 +395,12 @@ async def _seed(db: Database, fake_url: str, speed: float = 1.0) -> dict[int, st
     async with db.read() as conn:
         slugs = {h.id: h.slug for h in await list_hotels(conn)}
     await _seed_stays_and_triggers(db, slugs)
+    from hotelbot.domain.facts import parse_facts
+    from hotelbot.storage.facts import import_facts
+
+    riga = next(hotel_id for hotel_id, slug in slugs.items() if slug == "grand-riga")
+    async with db.write() as conn:
+        await import_facts(conn, riga, parse_facts(FACTS))
     return slugs
 
 

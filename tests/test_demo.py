@@ -20,8 +20,8 @@ def test_demo_runs_and_narrates(tmp_path: Path) -> None:
     out = result.stdout
     assert "grand-riga" in out and "nevsky-spb" in out
     assert "До сих пор жду полотенца" in out  # Russian guest text stored and shown
-    assert "17 guest messages stored" in out  # 15 texts, a voice note and a photo
-    assert out.count("[stored]") == 18  # and a missed call
+    assert "18 guest messages stored" in out  # 16 texts, a voice note and a photo
+    assert out.count("[stored]") == 19  # and a missed call
     # Guests who send no words reach staff too (domain/signals.py).
     assert "📞 Anna (+37121111111), room 101, called on WhatsApp and nobody answered" in out
     assert "🎤 Tom (+37256666666), room 106, sent a voice note" in out
@@ -38,4 +38,6 @@ def test_demo_runs_and_narrates(tmp_path: Path) -> None:
     assert "-> DUTY MANAGER 37120000099@c.us: '⏰ Not acknowledged for" in out
     assert "alert #1 (Grand Hotel Riga): Mark (+37123333333)'  [sent]" in out
     assert "Anna" not in "".join(line for line in out.splitlines() if "DUTY MANAGER" in line)
+    # Sofia's breakfast question is answered from the hotel's facts.
+    assert "'Breakfast is served 7:00-10:30 in the Garden Room, ground floor.'  [sent]" in out
     assert (tmp_path / "demo" / "hotelbot.sqlite3").exists()

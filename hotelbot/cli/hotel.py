@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.facts import app as facts_app
 from hotelbot.cli.output import WideOpt
 from hotelbot.errors import UserError
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from hotelbot.storage.hotels import HotelChange, HotelRecord
 
 app = typer.Typer(help="Manage hotels (one Green API instance each).", no_args_is_help=True)
+app.add_typer(facts_app, name="facts")
 
 Slug = Annotated[str, typer.Argument(help="The hotel's slug, e.g. grand-riga.")]
 

@@ -31,6 +31,7 @@ from loguru import logger
 
 from hotelbot import sdnotify
 from hotelbot.daemon.escalator import Escalator
+from hotelbot.daemon.fact_answers import facts_hook
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
@@ -249,6 +250,8 @@ class Daemon:
         # Event triggers (first message, keyword) are decided in the processing transaction;
         # staff alerts carry the guest's room from their current stay.
         self.processor.add_message_hook(scheduler_message_hook(decided_by=self.name))
+        # Information questions answered from the hotel's facts (daemon/fact_answers.py).
+        self.processor.add_message_hook(facts_hook())
         self.processor.set_room_lookup(room_of_current_stay)
         self.writer.on_commit(self.processor.notify)
         self._processor_task = asyncio.create_task(self.processor.run(), name="processor")
