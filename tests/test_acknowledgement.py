@@ -20,13 +20,15 @@ from typer.testing import CliRunner
 from hotelbot.cli import app
 from hotelbot.daemon.processor import Processor
 from hotelbot.domain.acknowledgement import AckRoute, Handling, handled, mentioned_references
+from hotelbot.errors import ConfigError
 from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance, SentMessage
 from hotelbot.storage.db import Database
+from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Message
 from hotelbot.storage.schema import upgrade
 from tests.helpers import add_hotels, fast_settings, running_daemon, wait_for
-from tests.processor_helpers import INSTANCE, FakeAnalyser, FakeClock, ingest
+from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 
 TOKEN = "tok"
@@ -272,3 +274,55 @@ def test_a_later_complaint_needs_attention_again(cli: CliRunner, db_url: str) ->
 async def _hotel_id(db: Database) -> int:
     async with db.read() as conn:
         return int((await conn.execute(select(Conversation.hotel_id))).scalar_one())
+
+
+async def test_a_pointed_acknowledgement_counts_whatever_the_guest_timestamp(
+    db: Database,
+) -> None:
+    """A reaction to the alert acknowledges it even when the guest's message carries a
+    later timestamp than the staff member's (a call ends after it rang, clocks differ)."""
+    hotel_id = await make_processor_hotel(db)
+    ahead = int(T0.timestamp()) + 120
+    await ingest(db, hotel_id, [shapes.incoming_text(
+        INSTANCE, GUEST, "The tap is broken", id_message="G1", timestamp=ahead)])  # fmt: skip
+    await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+    async with db.write() as conn:  # what the sender records when Green API accepts it
+        await conn.execute(update(OutboxMessage).values(id_message="ALERT1", state="sent"))
+    await ingest(db, hotel_id, [shapes.incoming_reaction(
+        INSTANCE, STAFF_CHAT, "👍", stanza_id="ALERT1", sender=MEMBER,
+        timestamp=int(T0.timestamp()))])  # fmt: skip
+    await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+    async with db.read() as conn:
+        via = (await conn.execute(select(Alert.acknowledged_via))).scalar_one()
+        query = select(Conversation.handled_at).where(Conversation.chat_id == GUEST)
+        handled_at = (await conn.execute(query)).scalar_one()
+    assert via == "reaction"
+    assert handled_at == datetime.fromtimestamp(ahead, UTC)
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("staff_language=de", "staff_language: one of en, ru"),
+        ("escalation_chat_id=120363000000000001@g.us", "escalation_chat_id must differ"),
+        ("escalate_after_min=0", "escalate_after_min"),
+    ],
+)
+def test_hotel_edit_names_a_bad_alert_setting(cli: CliRunner, setting: str, problem: str) -> None:
+    result = cli.invoke(app, ["hotel", "edit", "seaside", "--set", setting])
+    # `hotelbot` (cli.main) prints a ConfigError as one "error: ..." line, exit 78.
+    assert isinstance(result.exception, ConfigError), result.output
+    assert problem in str(result.exception)
+
+
+def test_hotel_edit_sets_and_clears_the_alert_settings(cli: CliRunner) -> None:
+    changed = cli.invoke(app, ["hotel", "edit", "seaside", "--set", "staff_language=ru",
+                               "--set", "escalation_chat_id=37129990000@c.us",
+                               "--set", "escalate_after_min=5"])  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    shown = cli.invoke(app, ["hotel", "show", "seaside"]).output
+    assert "staff_language         ru" in shown and "escalate_after_min     5.0" in shown
+    assert "escalation_chat_id     37129990000@c.us" in shown
+    cleared = cli.invoke(app, ["hotel", "edit", "seaside", "--set", "escalation_chat_id="])
+    assert cleared.exit_code == 0, cleared.output
+    assert "escalation_chat_id     \n" in cli.invoke(app, ["hotel", "show", "seaside"]).output
