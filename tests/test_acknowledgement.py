@@ -92,17 +92,17 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
         # Escalation far away: this test is about acknowledgement only.
         await add_hotels(db, fake.url, [(INSTANCE, TOKEN)], staff_chat_id=STAFF,
                          escalate_after_min=60)  # fmt: skip
-        for n in range(1, 7):
+        for n in range(1, 9):
             inst.push(shapes.incoming_text(INSTANCE, chat(n), "The shower is broken",
                                            sender_name=f"Guest{n}"))  # fmt: skip
         async with running_daemon(fast_settings(db_url)):
 
             async def alerted() -> bool:
-                return len([s for s in inst.sent if s.chat_id == STAFF]) == 6
+                return len([s for s in inst.sent if s.chat_id == STAFF]) == 8
 
             await wait_for(alerted, timeout_s=30)
             refs = {c: ref for c, (ref, _, _) in (await alerts_by_chat(db)).items()}
-            assert sorted(refs.values()) == [1, 2, 3, 4, 5, 6]
+            assert sorted(refs.values()) == list(range(1, 9))
             # The reference staff read is the one stored.
             assert alert_about(inst, "Guest3").message.endswith(
                 f"Ref #{refs[chat(3)]}: reply to this message or react to it when you are on it."
@@ -131,12 +131,20 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
                         INSTANCE, STAFF, "", stanza_id=alert_about(inst, "Guest6").id_message,
                         sender=MEMBER,
                     ),
+                    shapes.outgoing_reply(  # 7: reception replies from the hotel phone
+                        INSTANCE, STAFF, "Sending someone",
+                        quoted_id=alert_about(inst, "Guest7").id_message,
+                    ),
+                    shapes.incoming_quoted_legacy(  # 8: the older form of a reply
+                        INSTANCE, STAFF, "ok", sender=MEMBER,
+                        quoted_id=alert_about(inst, "Guest8").id_message,
+                    ),
                 ]
             )  # fmt: skip
 
             async def acknowledged() -> bool:
                 got = await alerts_by_chat(db)
-                return sum(1 for _, via, _ in got.values() if via) == 5 and inst.pending_count == 0
+                return sum(1 for _, via, _ in got.values() if via) == 7 and inst.pending_count == 0
 
             await wait_for(acknowledged, timeout_s=30)
             await asyncio.sleep(0.5)  # anything still to come would show now
@@ -150,6 +158,8 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
         chat(4): "staff_reply",
         chat(5): "staff_reply",
         chat(6): None,
+        chat(7): "quote",
+        chat(8): "quote",
     }
     assert [c for c, (_, _, at) in got.items() if at is None] == [chat(6)]
 
