@@ -80,6 +80,17 @@ SIGNALS: list[tuple[float, str, str, str, str]] = [
 ]  # fmt: skip
 _SIGNAL_SHOWN = {"audioMessage": "[voice note]", "imageMessage": "[photo]"}
 
+# Acknowledgement and escalation (docs/operations.md#acknowledgement-and-escalation): Grand
+# Hotel Riga has a duty manager and escalates after 15 s (10 min in real life). Reception
+# replies to the alert about Anna's missed call (acknowledged: no escalation); nobody answers
+# the alert about Mark's broken AC, so it goes to the duty manager with a reminder to staff.
+DUTY_MANAGER = {"grand-riga": "37120000099@c.us"}
+ESCALATE_AFTER_MIN = 0.25
+# (seconds from start, hotel, words in the alert to reply to, the reply)
+STAFF_REPLIES: list[tuple[float, str, str, str]] = [
+    (14.0, "grand-riga", "Anna (+37121111111), room 101, called", "On it, calling her back"),
+]
+
 
 def _signal_bodies(instance_id: str, phone: str, name: str, kind: str) -> list[dict[str, Any]]:
     chat_id = f"{phone}@c.us"
@@ -88,6 +99,20 @@ def _signal_bodies(instance_id: str, phone: str, name: str, kind: str) -> list[d
     if kind == "voice_note":
         return [shapes.incoming_audio(instance_id, chat_id, sender_name=name)]
     return [shapes.incoming_image(instance_id, chat_id, sender_name=name)]
+
+
+def _staff_reply(fake: FakeGreenApi, hotel: DemoHotel, about: str, text: str) -> bool:
+    """Reception replies in the staff chat quoting the alert that mentions `about`, as
+    WhatsApp delivers it (incomingMessageReceived with quotedMessage). False while that
+    alert has not been sent yet."""
+    inst = fake.instance(hotel.instance_id)
+    alert = next((m for m in inst.sent if m.chat_id == hotel.staff_chat_id and about in m.message),
+                 None)  # fmt: skip
+    if alert is None:
+        return False
+    inst.push(shapes.incoming_reply(hotel.instance_id, hotel.staff_chat_id, text,
+                                    quoted_id=alert.id_message, sender_name="Reception"))  # fmt: skip
+    return True
 
 
 def _say(line: str) -> None:
@@ -113,6 +138,8 @@ class Narrator:
         self._has_messages: bool | None = None
         self._seen_held: set[int] = set()
         self._seen_languages: set[tuple[str, str]] = set()
+        self._seen_alerts: set[tuple[int, str]] = set()
+        self.escalated = 0
 
     async def _tables(self) -> set[str]:
         async with self._db.read() as conn:
@@ -130,9 +157,17 @@ class Narrator:
                     .order_by(Notification.id)
                 )
             )  # fmt: skip
+        staff_chats = {h.staff_chat_id for h in HOTELS}
         for note_id, hotel_id, kind, body_json in rows:
             self._seen_notifications = note_id
             body = json.loads(body_json)
+            chat_id = (body.get("senderData") or {}).get("chatId")
+            if kind == "incomingMessageReceived" and chat_id in staff_chats:
+                data = body.get("messageData") or {}
+                reply = (data.get("extendedTextMessageData") or {}).get("text", "")
+                _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- STAFF replies to the alert: "
+                     f"{reply!r}  [stored, staff]")  # fmt: skip
+                continue
             if kind == "incomingCall" and body.get("status") != "offer":
                 caller = str(body.get("from", "?")).removesuffix("@c.us")
                 _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- +{caller}: [WhatsApp call, "
@@ -150,16 +185,39 @@ class Narrator:
             await self._narrate_analysis()
             await self._narrate_languages()
         await self._narrate_held()
+        if self._has_messages:
+            await self._narrate_alerts()
         for instance_id, inst in self._fake.instances.items():
             seen = self._seen_sent.get(instance_id, 0)
             for sent in inst.sent[seen:]:
                 slug = next((h.slug for h in HOTELS if h.instance_id == instance_id), instance_id)
                 who = "STAFF" if any(h.staff_chat_id == sent.chat_id for h in HOTELS) else "guest"
+                who = "DUTY MANAGER" if sent.chat_id in DUTY_MANAGER.values() else who
                 first_line = sent.message.splitlines()[0] if sent.message else ""
                 if sent.file_name is not None:  # sendFileByUrl: the caption is the message
                     first_line = f"[file {sent.file_name}] {first_line}"
                 _say(f"{_clock()}  {slug:<16} -> {who} {sent.chat_id}: {first_line!r}  [sent]")
             self._seen_sent[instance_id] = len(inst.sent)
+
+    async def _narrate_alerts(self) -> None:
+        """Alerts acknowledged (and how) or escalated: shown once each."""
+        from hotelbot.storage.models_messaging import Alert
+
+        query = select(Alert.id, Alert.hotel_id, Alert.reference, Alert.acknowledged_via,
+                       Alert.escalated_at)  # fmt: skip
+        async with self._db.read() as conn:
+            rows = list(await conn.execute(query))
+        for alert_id, hotel_id, reference, via, escalated_at in rows:
+            slug = self._slugs[hotel_id]
+            if via and (alert_id, "ack") not in self._seen_alerts:
+                self._seen_alerts.add((alert_id, "ack"))
+                _say(f"{_clock()}  {slug:<16}    alert #{reference} acknowledged ({via}): "
+                     "it will not be escalated")  # fmt: skip
+            if escalated_at and (alert_id, "esc") not in self._seen_alerts:
+                self._seen_alerts.add((alert_id, "esc"))
+                self.escalated += 1
+                _say(f"{_clock()}  {slug:<16}    alert #{reference} not acknowledged in time: "
+                     "escalated once to the duty manager, reminder to staff")  # fmt: skip
 
     async def _narrate_held(self) -> None:
         """Automated messages the policy held back (quiet hours, caps): shown once each."""
@@ -320,11 +378,13 @@ en = "Check-out is until 11:00; leave the key at the desk."
 """
 
 
-async def _seed(db: Database, fake_url: str) -> dict[int, str]:
+async def _seed(db: Database, fake_url: str, speed: float = 1.0) -> dict[int, str]:
     entries: list[dict[str, Any]] = [
         {"slug": h.slug, "name": h.name, "instance_id": h.instance_id, "api_token": f"demo-token-{h.slug}",
          "api_url": fake_url, "timezone": h.timezone, "default_language": h.language,
-         "staff_chat_id": h.staff_chat_id, "alert_cooldown_min": 1, "quiet_hours": QUIET_HOURS[h.slug]}
+         "staff_chat_id": h.staff_chat_id, "alert_cooldown_min": 1, "quiet_hours": QUIET_HOURS[h.slug],
+         **({"escalation_chat_id": DUTY_MANAGER[h.slug], "escalate_after_min": ESCALATE_AFTER_MIN / speed}
+            if h.slug in DUTY_MANAGER else {})}
         for h in HOTELS
     ]  # fmt: skip
     async with db.write() as conn:
@@ -371,7 +431,7 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
             fake.add_instance(hotel.instance_id, f"demo-token-{hotel.slug}")
         db = Database.open(db_url)
         await upgrade(db)
-        slugs = await _seed(db, fake.url)
+        slugs = await _seed(db, fake.url, speed)
         settings = Settings.model_validate(
             {"database": {"url": db_url}, "greenapi": {"receive_timeout_s": 5},
              "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2, "scheduler_tick_s": 2}}
@@ -391,6 +451,7 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         started = time.monotonic()
         script = list(SCRIPT)
         signals = list(SIGNALS)
+        replies = list(STAFF_REPLIES)
         end_at = started + (SCRIPT[-1][0] + 8.0) / speed
         while not stop.is_set():
             now = time.monotonic()
@@ -406,8 +467,13 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
                 fake.instance(hotel.instance_id).push_many(
                     _signal_bodies(hotel.instance_id, phone, name, kind)
                 )
+            if replies and now - started >= replies[0][0] / speed:
+                _, slug, about, reply = replies[0]
+                if _staff_reply(fake, by_slug[slug], about, reply):
+                    replies.pop(0)
             await narrator.step()
-            if not forever and now >= end_at:
+            # The script is over; the escalation (checked every 5 s) may still be on its way.
+            if not forever and now >= end_at and (narrator.escalated or now >= end_at + 8.0):
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.3)

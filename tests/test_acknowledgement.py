@@ -20,13 +20,15 @@ from typer.testing import CliRunner
 from hotelbot.cli import app
 from hotelbot.daemon.processor import Processor
 from hotelbot.domain.acknowledgement import AckRoute, Handling, handled, mentioned_references
+from hotelbot.errors import ConfigError
 from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance, SentMessage
 from hotelbot.storage.db import Database
+from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Message
 from hotelbot.storage.schema import upgrade
 from tests.helpers import add_hotels, fast_settings, running_daemon, wait_for
-from tests.processor_helpers import INSTANCE, FakeAnalyser, FakeClock, ingest
+from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 
 TOKEN = "tok"
@@ -90,17 +92,17 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
         # Escalation far away: this test is about acknowledgement only.
         await add_hotels(db, fake.url, [(INSTANCE, TOKEN)], staff_chat_id=STAFF,
                          escalate_after_min=60)  # fmt: skip
-        for n in range(1, 7):
+        for n in range(1, 9):
             inst.push(shapes.incoming_text(INSTANCE, chat(n), "The shower is broken",
                                            sender_name=f"Guest{n}"))  # fmt: skip
         async with running_daemon(fast_settings(db_url)):
 
             async def alerted() -> bool:
-                return len([s for s in inst.sent if s.chat_id == STAFF]) == 6
+                return len([s for s in inst.sent if s.chat_id == STAFF]) == 8
 
             await wait_for(alerted, timeout_s=30)
             refs = {c: ref for c, (ref, _, _) in (await alerts_by_chat(db)).items()}
-            assert sorted(refs.values()) == [1, 2, 3, 4, 5, 6]
+            assert sorted(refs.values()) == list(range(1, 9))
             # The reference staff read is the one stored.
             assert alert_about(inst, "Guest3").message.endswith(
                 f"Ref #{refs[chat(3)]}: reply to this message or react to it when you are on it."
@@ -129,12 +131,20 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
                         INSTANCE, STAFF, "", stanza_id=alert_about(inst, "Guest6").id_message,
                         sender=MEMBER,
                     ),
+                    shapes.outgoing_reply(  # 7: reception replies from the hotel phone
+                        INSTANCE, STAFF, "Sending someone",
+                        quoted_id=alert_about(inst, "Guest7").id_message,
+                    ),
+                    shapes.incoming_quoted_legacy(  # 8: the older form of a reply
+                        INSTANCE, STAFF, "ok", sender=MEMBER,
+                        quoted_id=alert_about(inst, "Guest8").id_message,
+                    ),
                 ]
             )  # fmt: skip
 
             async def acknowledged() -> bool:
                 got = await alerts_by_chat(db)
-                return sum(1 for _, via, _ in got.values() if via) == 5 and inst.pending_count == 0
+                return sum(1 for _, via, _ in got.values() if via) == 7 and inst.pending_count == 0
 
             await wait_for(acknowledged, timeout_s=30)
             await asyncio.sleep(0.5)  # anything still to come would show now
@@ -148,6 +158,8 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
         chat(4): "staff_reply",
         chat(5): "staff_reply",
         chat(6): None,
+        chat(7): "quote",
+        chat(8): "quote",
     }
     assert [c for c, (_, _, at) in got.items() if at is None] == [chat(6)]
 
@@ -272,3 +284,55 @@ def test_a_later_complaint_needs_attention_again(cli: CliRunner, db_url: str) ->
 async def _hotel_id(db: Database) -> int:
     async with db.read() as conn:
         return int((await conn.execute(select(Conversation.hotel_id))).scalar_one())
+
+
+async def test_a_pointed_acknowledgement_counts_whatever_the_guest_timestamp(
+    db: Database,
+) -> None:
+    """A reaction to the alert acknowledges it even when the guest's message carries a
+    later timestamp than the staff member's (a call ends after it rang, clocks differ)."""
+    hotel_id = await make_processor_hotel(db)
+    ahead = int(T0.timestamp()) + 120
+    await ingest(db, hotel_id, [shapes.incoming_text(
+        INSTANCE, GUEST, "The tap is broken", id_message="G1", timestamp=ahead)])  # fmt: skip
+    await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+    async with db.write() as conn:  # what the sender records when Green API accepts it
+        await conn.execute(update(OutboxMessage).values(id_message="ALERT1", state="sent"))
+    await ingest(db, hotel_id, [shapes.incoming_reaction(
+        INSTANCE, STAFF_CHAT, "👍", stanza_id="ALERT1", sender=MEMBER,
+        timestamp=int(T0.timestamp()))])  # fmt: skip
+    await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+    async with db.read() as conn:
+        via = (await conn.execute(select(Alert.acknowledged_via))).scalar_one()
+        query = select(Conversation.handled_at).where(Conversation.chat_id == GUEST)
+        handled_at = (await conn.execute(query)).scalar_one()
+    assert via == "reaction"
+    assert handled_at == datetime.fromtimestamp(ahead, UTC)
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("staff_language=de", "staff_language: one of en, ru"),
+        ("escalation_chat_id=120363000000000001@g.us", "escalation_chat_id must differ"),
+        ("escalate_after_min=0", "escalate_after_min"),
+    ],
+)
+def test_hotel_edit_names_a_bad_alert_setting(cli: CliRunner, setting: str, problem: str) -> None:
+    result = cli.invoke(app, ["hotel", "edit", "seaside", "--set", setting])
+    # `hotelbot` (cli.main) prints a ConfigError as one "error: ..." line, exit 78.
+    assert isinstance(result.exception, ConfigError), result.output
+    assert problem in str(result.exception)
+
+
+def test_hotel_edit_sets_and_clears_the_alert_settings(cli: CliRunner) -> None:
+    changed = cli.invoke(app, ["hotel", "edit", "seaside", "--set", "staff_language=ru",
+                               "--set", "escalation_chat_id=37129990000@c.us",
+                               "--set", "escalate_after_min=5"])  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    shown = cli.invoke(app, ["hotel", "show", "seaside"]).output
+    assert "staff_language         ru" in shown and "escalate_after_min     5.0" in shown
+    assert "escalation_chat_id     37129990000@c.us" in shown
+    cleared = cli.invoke(app, ["hotel", "edit", "seaside", "--set", "escalation_chat_id="])
+    assert cleared.exit_code == 0, cleared.output
+    assert "escalation_chat_id     \n" in cli.invoke(app, ["hotel", "show", "seaside"]).output

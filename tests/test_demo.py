@@ -32,6 +32,12 @@ def test_demo_runs_and_narrates(tmp_path: Path) -> None:
     # Klaus booked in English and writes German: his Wi-Fi answer comes in German.
     assert "Klaus writes German (booked in English)" in out
     assert "WLAN: Netz Grand Hotel Riga Guest" in out
+    # Reception replies to the alert about Anna's call: acknowledged, never escalated; nobody
+    # acknowledges Mark's, so the duty manager gets it once, with a reminder to staff.
+    assert "alert #2 acknowledged (quote): it will not be escalated" in out
+    assert "-> DUTY MANAGER 37120000099@c.us: '⏰ Not acknowledged for" in out
+    assert "alert #1 (Grand Hotel Riga): Mark (+37123333333)'  [sent]" in out
+    assert "Anna" not in "".join(line for line in out.splitlines() if "DUTY MANAGER" in line)
     # Sofia's breakfast question is answered from the hotel's facts.
     assert "'Breakfast is served 7:00-10:30 in the Garden Room, ground floor.'  [sent]" in out
     assert (tmp_path / "demo" / "hotelbot.sqlite3").exists()

@@ -50,6 +50,8 @@ def test_decide_waits_escalates_once_and_settles() -> None:
     # Staff answered after the guest wrote (before the alert was recorded): nothing to do.
     raced = OpenAlert(T0, None, None, T0 - timedelta(seconds=5), T0 - timedelta(seconds=1))
     assert decide(raced, T0 + timedelta(hours=1), 10) is EscalationDecision.SETTLED
+    # A day later it is history, not news (an upgrade, a long outage).
+    assert decide(open_, T0 + timedelta(hours=25), 10) is EscalationDecision.EXPIRED
     # A nonsensical setting cannot switch escalation off.
     assert decide(open_, T0 + timedelta(minutes=10), 0) is EscalationDecision.ESCALATE
 
@@ -109,6 +111,12 @@ async def test_escalated_once_after_escalate_after_min_with_a_reminder(db: Datab
     assert "“The heating is broken”" in escalation
     (reminder,) = await texts(db, "reminder")
     assert reminder.startswith("⏰ Reminder, alert #1 is still open (10 min): Anna")
+
+
+async def test_alerts_older_than_a_day_are_never_escalated(db: Database) -> None:
+    await complaint(db)
+    await step(db, T0 + timedelta(hours=24, minutes=1))  # e.g. the first start after an upgrade
+    assert [row[0] for row in await outbox(db)] == ["alert"]
 
 
 async def test_without_a_duty_manager_the_staff_chat_is_reminded(db: Database) -> None:

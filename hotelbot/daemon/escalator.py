@@ -55,11 +55,11 @@ class Escalator:
         if wanted is not None and not wanted:
             return report
         async with self._db.read() as conn:
-            alerts = await open_alerts(conn, wanted)
+            alerts = await open_alerts(conn, now, wanted)
         work: dict[int, list[tuple[OpenAlertRow, EscalationDecision]]] = defaultdict(list)
         for alert in alerts:
             decision = decide(alert.state, now, alert.escalate_after_min)
-            if decision is not EscalationDecision.WAIT:
+            if decision in (EscalationDecision.ESCALATE, EscalationDecision.SETTLED):
                 work[alert.hotel_id].append((alert, decision))
         for hotel_id, items in work.items():
             async with self._db.write() as conn:

@@ -16,10 +16,15 @@ from enum import StrEnum
 from hotelbot.domain import staff_texts
 
 DEFAULT_ESCALATE_AFTER_MIN = 10.0
+# Alerts older than this are never escalated: after an upgrade (alerts written before
+# acknowledgement existed are all "open") or a long outage, a burst of day-old escalations
+# would bury the ones that matter.
+MAX_AGE = timedelta(hours=24)
 
 
 class EscalationDecision(StrEnum):
     WAIT = "wait"  # not due yet
+    EXPIRED = "expired"  # older than MAX_AGE: left alone
     ESCALATE = "escalate"  # due: escalate now (once)
     SETTLED = "settled"  # acknowledged, escalated already, or handled since the guest wrote
 
@@ -37,7 +42,8 @@ class OpenAlert:
 
 def decide(alert: OpenAlert, now: datetime, escalate_after_min: float) -> EscalationDecision:
     """ESCALATE once `escalate_after_min` passed since the alert was created and nobody
-    acknowledged it; SETTLED when there is nothing (more) to do; WAIT otherwise. A
+    acknowledged it; SETTLED when there is nothing (more) to do; EXPIRED past `MAX_AGE`;
+    WAIT otherwise. A
     non-positive `escalate_after_min` counts as the default (escalation cannot be turned
     off by a typo). Pure; the caller makes it happen once (a conditional update + unique
     outbox keys)."""
@@ -50,15 +56,16 @@ def decide(alert: OpenAlert, now: datetime, escalate_after_min: float) -> Escala
     ):
         return EscalationDecision.SETTLED
     minutes = escalate_after_min if escalate_after_min > 0 else DEFAULT_ESCALATE_AFTER_MIN
+    if now - alert.created_at > MAX_AGE:
+        return EscalationDecision.EXPIRED
     if now - alert.created_at >= timedelta(minutes=minutes):
         return EscalationDecision.ESCALATE
     return EscalationDecision.WAIT
 
 
-def due_before(now: datetime, escalate_after_min: float) -> datetime:
-    """Alerts created before this instant may be due (the query's bound)."""
-    minutes = escalate_after_min if escalate_after_min > 0 else DEFAULT_ESCALATE_AFTER_MIN
-    return now - timedelta(minutes=minutes)
+def oldest_candidate(now: datetime) -> datetime:
+    """Alerts created before this instant are never escalated (the query's bound)."""
+    return now - MAX_AGE
 
 
 def escalation_text(

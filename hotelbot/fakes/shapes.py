@@ -1010,6 +1010,30 @@ def outgoing_message(
     )
 
 
+def outgoing_reply(
+    instance_id: str,
+    chat_id: str,
+    text: str,
+    *,
+    quoted_id: str,
+    quoted_participant: str | None = None,
+    quoted_text: str = "original message",
+    id_message: str | None = None,
+    timestamp: int | None = None,
+    wid: str = DEFAULT_WID,
+) -> dict[str, Any]:
+    """`outgoingMessageReceived` of a reply typed on the hotel's own phone that quotes a
+    message of `chat_id` (e.g. reception answering an alert in the staff group from the
+    hotel phone): `extendedTextMessage` + sibling `quotedMessage`, as for incoming replies.
+    `quoted_participant` defaults to the instance's own wid (quoting its own message)."""
+    body = outgoing_message(
+        instance_id, chat_id, text, extended=True, id_message=id_message, timestamp=timestamp,
+        wid=wid,
+    )  # fmt: skip
+    participant = wid if quoted_participant is None else quoted_participant
+    return with_quoted(body, quoted_message(quoted_id, participant, text=quoted_text))
+
+
 def outgoing_api_message(
     instance_id: str, chat_id: str, text: str, **kwargs: Any
 ) -> dict[str, Any]:

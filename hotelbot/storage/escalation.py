@@ -45,10 +45,11 @@ class OpenAlertRow:
 
 
 async def open_alerts(
-    conn: AsyncConnection, hotel_ids: Collection[int] | None = None
+    conn: AsyncConnection, now: datetime, hotel_ids: Collection[int] | None = None
 ) -> list[OpenAlertRow]:
-    """Alerts neither acknowledged nor escalated (the partial index `ix_alerts_open`), of
-    `hotel_ids` (None: every hotel), oldest first."""
+    """Alerts neither acknowledged nor escalated (the partial index `ix_alerts_open`) and
+    young enough to escalate (`domain.escalation.MAX_AGE`), of `hotel_ids` (None: every
+    hotel), oldest first."""
     query = (
         select(
             Alert.id, Alert.hotel_id, Hotel.name, Alert.reference, Alert.created_at,
@@ -60,7 +61,11 @@ async def open_alerts(
         .join(Message, Message.id == Alert.message_id)
         .outerjoin(Conversation, Conversation.id == Alert.conversation_id)
         .outerjoin(Guest, Guest.id == Conversation.guest_id)
-        .where(Alert.acknowledged_at.is_(None), Alert.escalated_at.is_(None))
+        .where(
+            Alert.acknowledged_at.is_(None),
+            Alert.escalated_at.is_(None),
+            Alert.created_at >= rule.oldest_candidate(now),
+        )
         .order_by(Alert.created_at, Alert.id)
     )  # fmt: skip
     if hotel_ids is not None:

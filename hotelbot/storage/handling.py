@@ -101,13 +101,18 @@ async def acknowledge_conversation_alerts(
     return len(rows)
 
 
+# (alert id, conversation id, when the guest sent the alerted message)
+PointedAlert = tuple[int, int, datetime]
+
+
 async def alerts_quoted(
     conn: AsyncConnection, hotel_id: int, id_message: str
-) -> list[tuple[int, int]]:
-    """(alert id, conversation id) of the alert whose alert, reminder or escalation message
-    was sent with this idMessage (what a staff reply or reaction quotes). [] if none."""
+) -> list[PointedAlert]:
+    """The alert whose alert, reminder or escalation message was sent with this idMessage
+    (what a staff reply or reaction quotes). [] if none."""
     query = (
-        select(Alert.id, Alert.conversation_id)
+        select(Alert.id, Alert.conversation_id, Message.sent_at)
+        .join(Message, Message.id == Alert.message_id)
         .join(
             OutboxMessage,
             or_(
@@ -123,21 +128,25 @@ async def alerts_quoted(
             Alert.conversation_id.is_not(None),
         )
     )
-    return [(int(r[0]), int(r[1] or 0)) for r in await conn.execute(query)]
+    return [(int(r[0]), int(r[1] or 0), r[2]) for r in await conn.execute(query)]
 
 
 async def alerts_by_reference(
     conn: AsyncConnection, hotel_id: int, references: Collection[int]
-) -> list[tuple[int, int]]:
-    """(alert id, conversation id) of the hotel's alerts with these references."""
+) -> list[PointedAlert]:
+    """The hotel's alerts with these references."""
     if not references:
         return []
-    query = select(Alert.id, Alert.conversation_id).where(
-        Alert.hotel_id == hotel_id,
-        Alert.reference.in_(list(references)),
-        Alert.conversation_id.is_not(None),
+    query = (
+        select(Alert.id, Alert.conversation_id, Message.sent_at)
+        .join(Message, Message.id == Alert.message_id)
+        .where(
+            Alert.hotel_id == hotel_id,
+            Alert.reference.in_(list(references)),
+            Alert.conversation_id.is_not(None),
+        )
     )
-    return [(int(r[0]), int(r[1] or 0)) for r in await conn.execute(query)]
+    return [(int(r[0]), int(r[1] or 0), r[2]) for r in await conn.execute(query)]
 
 
 def unhandled_attention_sql() -> ColumnElement[bool]:

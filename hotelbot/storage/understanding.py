@@ -54,7 +54,12 @@ from hotelbot.domain.signal_texts import digest_line, signal_alert_text
 from hotelbot.domain.signals import SignalKind
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
 from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
-from hotelbot.storage.handling import SqlHandlingStore, alerts_by_reference, alerts_quoted
+from hotelbot.storage.handling import (
+    PointedAlert,
+    SqlHandlingStore,
+    alerts_by_reference,
+    alerts_quoted,
+)
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
 from hotelbot.storage.models import OutboxMessage
@@ -459,7 +464,7 @@ async def _staff_acknowledged(
     naming its reference ("#12"). The guests of those alerts are then handled."""
     if event.kind in (MessageKind.EDITED, MessageKind.DELETED):
         return
-    found: list[tuple[int, int]] = []
+    found: list[PointedAlert] = []
     route = AckRoute.REFERENCE
     if event.kind is MessageKind.REACTION:
         if not event.target_id or not (event.text or "").strip():
@@ -470,8 +475,14 @@ async def _staff_acknowledged(
     if not found and event.kind is not MessageKind.REACTION:
         refs = mentioned_references(event.text)
         found, route = await alerts_by_reference(conn, hotel.id, refs), AckRoute.REFERENCE
-    for conversation_id in sorted({conv_id for _, conv_id in found}):
-        await mark_handled(handling, conversation_id, at=at, route=route,
+    # Staff pointed at these alerts: handled as of the later of their message and the
+    # alerted guest message, so the pointed alert is acknowledged even when the guest's
+    # timestamp runs ahead of the staff member's (a call's end, clock skew).
+    handled_at: dict[int, datetime] = {}
+    for _, conversation_id, sent_at in found:
+        handled_at[conversation_id] = max(handled_at.get(conversation_id, at), sent_at)
+    for conversation_id, when in sorted(handled_at.items()):
+        await mark_handled(handling, conversation_id, at=when, route=route,
                            pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
 
 
