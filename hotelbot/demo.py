@@ -307,8 +307,8 @@ WIFI = {
     "ru": "Wi-Fi: сеть {hotel_name} Guest, пароль напечатан на карте-ключе.",
     "de": "WLAN: Netz {hotel_name} Guest, das Passwort steht auf Ihrer Schlüsselkarte.",
 }
-# The welcome of Grand Hotel Riga carries its breakfast menu, sent by URL (sendFileByUrl;
-# the fake Green API accepts it without fetching anything).
+# The welcome of Harbour Inn Tallinn carries its breakfast menu, sent by URL after the text
+# (sendFileByUrl; the fake Green API accepts it without fetching anything).
 MENU = {
     "url": "https://hotelbot.example/demo/breakfast-menu.pdf",
     "file_name": "breakfast-menu.pdf",
@@ -363,7 +363,7 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
                 await add_trigger(
                     conn, hotel_id=hotel_id, name=name, spec=parse_trigger(spec),
                     template=Template(texts, fallback_language="en"),
-                    attachment=menu if (slug, name) == ("grand-riga", "welcome") else None,
+                    attachment=menu if (slug, name) == ("harbour-tallinn", "welcome") else None,
                 )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ def test_demo_runs_and_narrates(tmp_path: Path) -> None:
     # The welcome trigger fires for the hotels without quiet hours, through the outbox.
     assert "Welcome to Grand Hotel Riga, Mark!" in out and "[sent]" in out
     # The welcome's file goes out by URL after its text (sendFileByUrl).
-    assert "'[file breakfast-menu.pdf] Our breakfast menu, Mark'  [sent]" in out
+    assert "'[file breakfast-menu.pdf] Our breakfast menu, Liis'  [sent]" in out
     # Klaus booked in English and writes German: his Wi-Fi answer comes in German.
     assert "Klaus writes German (booked in English)" in out
     assert "WLAN: Netz Grand Hotel Riga Guest" in out

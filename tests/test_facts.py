@@ -71,7 +71,7 @@ def test_a_facts_file_is_validated_with_every_problem_named() -> None:
     with pytest.raises(FactsError) as info:
         parse_facts(bad, where="riga.toml")
     assert info.value.problems == (
-        "riga.toml: mode 'llm-ish': use 'off' or 'rules'",
+        "riga.toml: mode 'llm-ish': use 'off', 'rules' or 'llm'",
         "riga.toml: [wlan] is not a topic; topics are: wifi, breakfast, check_in, check_out, "
         "parking, pool, spa, transfer, pets, quiet_hours, address",
         "riga.toml: [pool] en is empty; write the answer text",
@@ -319,3 +319,109 @@ def test_cli_facts_import_validates_versions_and_shows(
     shown = cli.invoke(app, ["hotel", "facts", "show", "riga"]).output
     assert "riga: facts version 2, mode rules" in shown
     assert "  pets[en]  Dogs welcome, 15 EUR a night." in shown
+
+
+# --- the LLM mode: grounded on the facts, checked before anything is sent ------------------
+
+
+def test_ungrounded_values_are_found() -> None:
+    from hotelbot.domain.grounding import ungrounded_values
+
+    facts = [
+        "Network GrandRiga-Guest, password sea-breeze-42.",
+        "Breakfast is served 7:00-10:30 in the Garden Room, ground floor.",
+        "Parking 15 EUR a night.",
+    ]
+    assert ungrounded_values("The password is sea-breeze-42, enjoy!", facts) == []
+    assert ungrounded_values("Breakfast from 07:00 until 10.30.", facts) == []
+    assert ungrounded_values("The password is sea-breeze-43.", facts) == ["sea-breeze-43"]
+    assert ungrounded_values("Breakfast until 11:00.", facts) == ["11:00"]
+    assert ungrounded_values("Parking is 1 EUR.", facts) == ["1"]  # "1" is not "15"
+    assert ungrounded_values("Call +371 2000 0000", facts) == ["+37120000000"]
+
+
+async def test_llm_answers_are_sent_only_when_grounded_in_the_facts(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    from hotelbot.daemon.fact_answers import LlmFactAnswerer
+    from hotelbot.fakes.openai_server import FakeOpenAI
+    from hotelbot.sentiment.facts_llm import FactsLlm
+
+    server, instance = fake
+    hotel_id = await _hotel_with_facts(db, server, FACTS.replace('"rules"', '"llm"'))
+    await ingest(
+        db, hotel_id,
+        [
+            _msg("37120000001@c.us", "Where do we have the morning meal?", "L1"),
+            _msg("37120000002@c.us", "How long is the morning meal served?", "L2"),
+            _msg("37120000003@c.us", "Is there a gym?", "L3"),
+            _msg("37120000004@c.us", "Do you sell umbrellas?", "L4"),
+            _msg("37120000005@c.us", "What is the wifi password?", "L5"),  # the rules answer
+            _msg("37120000006@c.us", "Lovely stay so far", "L6"),  # not a question: no call
+        ],
+    )  # fmt: skip
+    processor = Processor(db, FakeAnalyser())
+    processor.add_message_hook(facts_hook())
+    await processor.run_once()
+    import openai
+
+    async with FakeOpenAI(api_key="sk-test") as llm_server:
+        llm_server.script(
+            [
+                {"answer": "Breakfast is in the Garden Room on the ground floor, 7:00-10:30.",
+                 "needs_staff": False},
+                {"answer": "Breakfast is served until 11:30.", "needs_staff": False},
+                {"answer": None, "needs_staff": False},
+            ]
+        )  # fmt: skip
+        llm_server.fail_next(1, 500)
+        client = openai.AsyncOpenAI(base_url=llm_server.base_url, api_key="sk-test", max_retries=0)
+        answerer = LlmFactAnswerer(db, FactsLlm(client, "test-model", deadline_s=5.0))
+        report = await answerer.run_once()
+        assert dict(report) == {"answered": 1, "discarded_ungrounded": 1, "left_to_staff": 2}
+        assert llm_server.request_count == 4
+        sent_payload = json.loads(llm_server.requests[0].body["messages"][1]["content"])  # type: ignore[index]
+        assert sent_payload["guest_question"] == "Where do we have the morning meal?"
+        assert sent_payload["facts"]["wifi"] == "Network GrandRiga-Guest, password sea-breeze-42."
+        # Asked once: the next pass and a restarted answerer send nothing more.
+        assert dict(await answerer.run_once()) == {}
+        # A restarted answerer asks again about the questions still open (not about L1,
+        # which has its answer) and, told nothing new, adds nothing.
+        llm_server.script([{"answer": None, "needs_staff": False}] * 3)
+        restarted = LlmFactAnswerer(db, FactsLlm(client, "test-model", deadline_s=5.0))
+        assert dict(await restarted.run_once()) == {"left_to_staff": 3}
+        asked = [
+            json.loads(r.body["messages"][1]["content"])["guest_question"]  # type: ignore[index]
+            for r in llm_server.requests[4:]
+        ]
+        assert "Where do we have the morning meal?" not in asked and len(asked) == 3
+        await client.close()
+    await _send_all(db, server, hotel_id)
+    to_guests = sorted((s.chat_id, s.message) for s in instance.sent)
+    assert to_guests == [
+        ("37120000001@c.us", "Breakfast is in the Garden Room on the ground floor, 7:00-10:30."),
+        ("37120000005@c.us", "Network GrandRiga-Guest, password sea-breeze-42."),
+    ]
+
+
+async def test_rules_mode_never_calls_the_llm(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    from hotelbot.daemon.fact_answers import LlmFactAnswerer
+    from hotelbot.sentiment.facts_llm import LlmFactReply
+
+    class Refuse:
+        calls = 0
+
+        async def ask(self, question: str, facts: object, language: str) -> LlmFactReply | None:
+            Refuse.calls += 1
+            return None
+
+    server, _ = fake
+    hotel_id = await _hotel_with_facts(db, server)
+    await ingest(
+        db, hotel_id, [_msg("37120000001@c.us", "Where do we have the morning meal?", "R1")]
+    )
+    await Processor(db, FakeAnalyser()).run_once()
+    assert dict(await LlmFactAnswerer(db, Refuse()).run_once()) == {}
+    assert Refuse.calls == 0

@@ -44,10 +44,12 @@ class FactsError(ValueError):
 
 
 class FactsMode(StrEnum):
-    """Per hotel: no automatic answers, or answers by the rules."""
+    """Per hotel: no automatic answers; answers by the rules; or by the rules and, for the
+    questions they do not recognise, by the LLM grounded on the facts (when configured)."""
 
     OFF = "off"
     RULES = "rules"
+    LLM = "llm"
 
 
 class Topic(StrEnum):
@@ -117,7 +119,7 @@ def _build(mode: object, tables: Mapping[str, object], *, where: str) -> HotelFa
     try:
         parsed_mode = FactsMode(str(mode))
     except ValueError:
-        problems.append(f"{where}: mode {mode!r}: use 'off' or 'rules'")
+        problems.append(f"{where}: mode {mode!r}: use 'off', 'rules' or 'llm'")
         parsed_mode = FactsMode.OFF
     answers: dict[Topic, dict[str, str]] = {}
     topics = ", ".join(t.value for t in Topic)
@@ -269,27 +271,38 @@ def question_language(text: str) -> str:
     return _language_of(_normalise(text))
 
 
+def has_problem_sign(text: str) -> bool:
+    """Whether `text` reports a problem or asks for something to be done (staff take it)."""
+    normalised = _normalise(text)
+    signs = _NOT_A_QUESTION[_language_of(normalised)]
+    return any(f" {sign.lstrip()}" in normalised for sign in signs)
+
+
+def looks_like_question(text: str) -> bool:
+    """A short message that reads as a question (a question mark or a question word)."""
+    if not text or len(text) > 300:
+        return False
+    normalised = _normalise(text)
+    words = normalised.split()
+    if len(words) > (_MAX_WORDS if "?" in text else _MAX_WORDS_WITHOUT_MARK):
+        return False
+    return "?" in text or any(
+        normalised.startswith(f" {' '.join(_WORD.findall(w))} ")
+        for w in _QUESTION_WORDS[_language_of(normalised)]
+    )
+
+
 def match_question(text: str) -> Topic | None:
     """The one topic an information question in `text` asks about, or None (not a question,
     no topic, several topics, or a sign of a problem or a request). Rules in the module
     docstring. Pure and deterministic."""
-    if not text or len(text) > 300:
-        return None  # a long message is a story, not a quick question: staff read it
-    normalised = _normalise(text)
-    words = normalised.split()
-    # A quick question is short; without a question mark, shorter still.
-    if len(words) > (_MAX_WORDS if "?" in text else _MAX_WORDS_WITHOUT_MARK):
-        return None
-    language = _language_of(normalised)
-    # Each sign starts a word ("нет" is a sign, the end of "интернет" is not); a trailing
+    # A quick question is short (a long message is a story: staff read it); each problem
+    # sign starts a word ("нет" is a sign, the end of "интернет" is not), and a trailing
     # space in a sign makes it a whole word ("не " is not "нельзя").
-    if any(f" {sign.lstrip()}" in normalised for sign in _NOT_A_QUESTION[language]):
+    if not looks_like_question(text) or has_problem_sign(text):
         return None
-    asks = "?" in text or any(
-        normalised.startswith(f" {' '.join(_WORD.findall(w))} ") for w in _QUESTION_WORDS[language]
-    )
-    if not asks:
-        return None
+    normalised = _normalise(text)
+    language = _language_of(normalised)
     found = {
         topic
         for topic, words in _TOPIC_WORDS.items()
