@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.signals import ANALYSER as SIGNAL_ANALYSER
+from hotelbot.domain.signals import SignalKind, kind_of_reason
 from hotelbot.storage.backlog import OUTBOX_OPEN_STATES
 from hotelbot.storage.introspect import Schema, read_schema, view
 from hotelbot.storage.models import DeadLetter, Hotel, HotelStatus, Notification, OutboxMessage
@@ -303,6 +305,46 @@ async def _optouts_section(
     return Section(title, headers, tuple(rows))
 
 
+async def _signals_section(
+    conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime
+) -> Section:
+    """Guest messages without words (domain.signals) per kind: how many came, how many
+    raised an alert of their own; the rest were counted in other alerts or ignored, as the
+    hotel's `signal_*` settings say."""
+    headers = ("signal", "received", "alerted", "not alerted")
+    title = "Guest signals (calls, voice notes, photos... without words)"
+    m = view(schema, "messages", "id", "hotel_id", "direction", "sent_at", "analyser", "reason")
+    a = view(schema, "alerts", "message_id")
+    if m is None or a is None:
+        return _unavailable(title, headers, "the messages/alerts tables")
+    query = (
+        select(m.c.reason, a.c.message_id.is_not(None), func.count())
+        .select_from(m.outerjoin(a, a.c.message_id == m.c.id))
+        .where(m.c.direction == "in", m.c.analyser == SIGNAL_ANALYSER, m.c.sent_at >= since)
+        .group_by(m.c.reason, a.c.message_id.is_not(None))
+    )
+    if hotel_id is not None:
+        query = query.where(m.c.hotel_id == hotel_id)
+    received: Counter[str] = Counter()
+    alerted: Counter[str] = Counter()
+    for reason, has_alert, n in await conn.execute(query):
+        kind = kind_of_reason(reason)
+        if kind is None:
+            continue
+        received[kind.value] += int(n)
+        if has_alert:
+            alerted[kind.value] += int(n)
+    rows: list[tuple[object, ...]] = [
+        (kind.value, received[kind.value], alerted[kind.value],
+         received[kind.value] - alerted[kind.value])
+        for kind in SignalKind
+        if received[kind.value]
+    ]  # fmt: skip
+    total_in, total_alerted = sum(received.values()), sum(alerted.values())
+    rows.append(("total", total_in, total_alerted, total_in - total_alerted))
+    return Section(title, headers, tuple(rows))
+
+
 async def stats_report(
     conn: AsyncConnection, *, hotel_id: int | None, days: int, now: datetime
 ) -> list[Section]:
@@ -314,4 +356,5 @@ async def stats_report(
         await _alerts_section(conn, schema, hotel_id, since, now),
         await _triggers_section(conn, schema, hotel_id, since),
         await _optouts_section(conn, schema, hotel_id, since),
+        await _signals_section(conn, schema, hotel_id, since),
     ]
