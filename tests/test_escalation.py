@@ -11,6 +11,7 @@ restart, and two daemons on PostgreSQL: tests/test_escalation_daemon.py.
 from __future__ import annotations
 
 import asyncio
+import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy import select, update
 from hotelbot.app.handled import mark_handled
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.processor import Processor
+from hotelbot.domain import staff_texts
 from hotelbot.domain.acknowledgement import AckRoute
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.escalation import EscalationDecision, OpenAlert, decide
@@ -259,3 +261,21 @@ async def test_alerts_in_the_staff_language(
         assert escalation.startswith("⏰ Без ответа 10 мин, оповещение #1 (Seaside): Anna")
     else:
         assert escalation.startswith("⏰ Not acknowledged for 10 min, alert #1 (Seaside): Anna")
+
+
+def test_every_staff_language_has_every_text() -> None:
+    """A language added to domain/staff_texts.py must fill every table (no English holes)."""
+    english = set(staff_texts._LINES["en"])
+    for language in staff_texts.SUPPORTED:
+        assert set(staff_texts._LINES[language]) == english, language
+        assert set(staff_texts._CATEGORIES[language]) == set(AttentionCategory), language
+        for key in english:  # no template needs a value the callers do not pass
+            assert _fields(staff_texts._LINES[language][key]) <= _fields(
+                staff_texts._LINES["en"][key]
+            ), (language, key)
+    assert staff_texts.line("alert", "ru-RU", who="X").startswith("⚠️ Гостю")
+    assert staff_texts.line("alert", "de", who="X").startswith("⚠️ Guest")  # English fallback
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}

@@ -72,6 +72,22 @@ async def conversation_id_of(conn: AsyncConnection, hotel_id: int, chat_id: str)
     return None if found is None else int(found)
 
 
+async def sent_by_us(conn: AsyncConnection, hotel_id: int, chat_id: str, text: str) -> bool:
+    """True when hotelbot has an outbox message with exactly this text for this chat (any
+    state): an API echo that matched no row by its id is then a second copy of ours (resent
+    after an ambiguous failure), not another tool writing to the guest."""
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.hotel_id == hotel_id,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.text == text,
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def acknowledge_conversation_alerts(
     conn: AsyncConnection, conversation_id: int, *, answered_at: datetime, route: AckRoute
 ) -> int:
