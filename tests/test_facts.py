@@ -425,3 +425,47 @@ async def test_rules_mode_never_calls_the_llm(
     await Processor(db, FakeAnalyser()).run_once()
     assert dict(await LlmFactAnswerer(db, Refuse()).run_once()) == {}
     assert Refuse.calls == 0
+
+
+async def test_staff_see_what_was_answered_in_the_conversation(
+    db: Database,
+    db_url: str,
+    fake: tuple[FakeGreenApi, FakeInstance],
+    clean_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, instance = fake
+    hotel_id = await _hotel_with_facts(db, server)
+    await ingest(db, hotel_id, [_msg("37120000001@c.us", "What is the wifi password?", "S1")])
+    await _processor(db).run_once()
+    await _send_all(db, server, hotel_id)
+    # The echo of our answer comes back through the queue and is stored as our message.
+    await ingest(db, hotel_id, instance.pending_bodies)
+    await _processor(db).run_once()
+    monkeypatch.setenv("HOTELBOT_DATABASE_URL", db_url)
+    # The CLI runs its own event loop: give it a thread.
+    shown = await asyncio.to_thread(
+        CliRunner().invoke, app, ["conversations", "show", "37120000001@c.us"]
+    )
+    assert shown.exit_code == 0, shown.output
+    answer = [ln for ln in shown.output.splitlines() if "sea-breeze-42" in ln]
+    assert len(answer) == 1 and "bot (facts)" in answer[0]
+
+
+async def test_a_fact_with_a_file_sends_the_answer_then_the_file(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    server, instance = fake
+    with_map = FACTS + (
+        '\n[address]\nen = "Kalku iela 5, Riga."\n'
+        'file_url = "https://hotel.example/map.jpg"\nfile_name = "map.jpg"\n'
+    )
+    hotel_id = await _hotel_with_facts(db, server, with_map)
+    await ingest(db, hotel_id, [_msg("37120000001@c.us", "What is the hotel address?", "F1")])
+    await _processor(db).run_once()
+    await _processor(db).run_once()  # a second pass adds nothing
+    await _send_all(db, server, hotel_id)
+    assert [(s.message, s.file_name, s.url_file) for s in instance.sent] == [
+        ("Kalku iela 5, Riga.", None, None),
+        ("", "map.jpg", "https://hotel.example/map.jpg"),
+    ]
