@@ -91,8 +91,8 @@ async def sent_by_us(conn: AsyncConnection, hotel_id: int, chat_id: str, text: s
 async def acknowledge_conversation_alerts(
     conn: AsyncConnection, conversation_id: int, *, answered_at: datetime, route: AckRoute
 ) -> int:
-    """Acknowledge the open alerts of a conversation about messages sent at or before
-    `answered_at` (a compare-and-set on `acknowledged_at IS NULL`, so a concurrent or
+    """Acknowledge, as of `answered_at`, the open alerts of a conversation about messages
+    sent at or before it (a compare-and-set on `acknowledged_at IS NULL`, so a concurrent or
     repeated acknowledgement keeps the first route and time) and cancel their escalation
     and reminder while those still wait in the outbox. Returns how many were acknowledged."""
     sent_before = (
@@ -108,7 +108,7 @@ async def acknowledge_conversation_alerts(
                 Alert.acknowledged_at.is_(None),
                 Alert.message_id.in_(sent_before),
             )
-            .values(acknowledged_at=utcnow(), acknowledged_via=route.value)
+            .values(acknowledged_at=answered_at, acknowledged_via=route.value)
             .returning(Alert.escalation_outbox_id, Alert.reminder_outbox_id)
         )
     )
