@@ -30,6 +30,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.handling import SqlHandlingStore
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation
+from hotelbot.storage.reports import stats_report
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 
@@ -279,3 +280,14 @@ def test_every_staff_language_has_every_text() -> None:
 
 def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+async def test_stats_count_acknowledged_and_escalated_alerts(db: Database) -> None:
+    hotel_id = await complaint(db)
+    await step(db, T0 + timedelta(minutes=10))  # escalated
+    await handle(db, T0 + timedelta(minutes=12), AckRoute.QUOTE)  # then acknowledged
+    async with db.read() as conn:
+        sections = await stats_report(conn, hotel_id=hotel_id, days=1, now=T0)
+    (alerts,) = [s for s in sections if s.title.startswith("Staff alerts")]
+    assert alerts.headers[-3:] == ("acknowledged", "median ack", "escalated")
+    assert alerts.rows[-1][0] == "total" and alerts.rows[-1][-3:] == (1, "12 min", 1)
