@@ -102,7 +102,7 @@ def test_the_rules_answer_most_questions_and_never_wrongly_on_the_labelled_set()
             mistakes.append((language, expected, got.value, text))
     assert mistakes == []
     assert wrong == 0
-    assert answered / len(rows) >= 0.59  # 137 of 229 (every answerable question but 3)
+    assert answered / len(rows) >= 0.59  # 136 of 229 (every answerable question but 4)
     for language in ("en", "ru"):
         answerable = [t for lang, e, t in rows if lang == language and e != "staff"]
         hits = sum(1 for t in answerable if match_question(t) is not None)
@@ -115,6 +115,27 @@ def test_no_message_that_needs_staff_in_the_hotel_set_is_taken_for_a_question() 
     flagged = [r["text"] for r in rows if r["requires_attention"]]
     assert len(flagged) > 150
     assert [t for t in flagged if match_question(t) is not None] == []
+
+
+def test_with_the_rules_verdict_no_guest_who_needs_staff_is_answered() -> None:
+    """The labelled guest messages of tests/data/guest_messages (labelled by others for the
+    attention rules): a message is answered only if the rules take it for a question and
+    the sentiment verdict does not send it to staff, as in the processor."""
+    analyser = RuleAnalyser()
+    answered_info = answered_staff = 0
+    for part in sorted((DATA / "guest_messages").glob("*.jsonl")):
+        for line in part.open(encoding="utf-8"):
+            row = json.loads(line)
+            if match_question(row["text"]) is None:
+                continue
+            if analyser.analyse(row["text"]).requires_attention:
+                continue
+            if row["attention"]:
+                answered_staff += 1
+            elif row["category"] == "info_question":
+                answered_info += 1
+    assert answered_staff == 0
+    assert answered_info >= 30  # 32 of the 157 information questions (1,900 messages)
 
 
 # --- through the processor and the outbox, over HTTP ---------------------------------------

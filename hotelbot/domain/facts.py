@@ -255,7 +255,12 @@ _NOT_A_QUESTION: Final = {
            "problem", "issue", "terrible", "awful", "worst", "disappointed", "angry",
            "why", "again", "lost", "stolen", "emergency", "urgent", "asap", "arrange",
            "possible", "tomorrow", "tonight", "in the room ", "for us", "for me", "no ",
-           "reserve", "remind"),
+           "reserve", "remind",
+           # sub-questions a topic's text rarely answers: payment, luggage, papers,
+           # children, accessibility, supplies (staff know)
+           "deposit", "cash", "card", "pay", "receipt", "invoice", "bags", "luggage",
+           "suitcase", "kids", "children", "child", "baby", "under-", "wheelchair", "towel",
+           "van", "only on"),
     "ru": ("не работает", "не работают", "не включается", "сломан", "нет горяч", "холодн",
            "грязн", "медленн", "не могу", "не получается", "не подключа", "не ", "нет ",
            "никто", "до сих пор", "почините", "исправьте", "принесите", "пришлите",
@@ -264,7 +269,10 @@ _NOT_A_QUESTION: Final = {
            "отвратительн", "разочарован", "почему", "опять", "снова", "потерял",
            "украл", "срочно", "ранн", "поздн", "раньше", "позже", "сейф", "двер", "ворот",
            "шкафчик", "телевизор", "возможно", "завтра ", "сегодня вечером", "в номер ",
-           "для нас", "для меня", "организ", "напомн"),
+           "для нас", "для меня", "организ", "напомн",
+           # sub-questions a topic's text rarely answers (see the English list)
+           "налич", "карт", "расплат", "чек ", "счет", "вещи", "чемодан", "багаж", "камер",
+           "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить"),
 }  # fmt: skip
 
 _WORD: Final = re.compile(r"[\w'-]+")
