@@ -11,6 +11,7 @@ restart, and two daemons on PostgreSQL: tests/test_escalation_daemon.py.
 from __future__ import annotations
 
 import asyncio
+import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy import select, update
 from hotelbot.app.handled import mark_handled
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.processor import Processor
+from hotelbot.domain import staff_texts
 from hotelbot.domain.acknowledgement import AckRoute
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.escalation import EscalationDecision, OpenAlert, decide
@@ -28,6 +30,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.handling import SqlHandlingStore
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation
+from hotelbot.storage.reports import stats_report
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 
@@ -259,3 +262,32 @@ async def test_alerts_in_the_staff_language(
         assert escalation.startswith("⏰ Без ответа 10 мин, оповещение #1 (Seaside): Anna")
     else:
         assert escalation.startswith("⏰ Not acknowledged for 10 min, alert #1 (Seaside): Anna")
+
+
+def test_every_staff_language_has_every_text() -> None:
+    """A language added to domain/staff_texts.py must fill every table (no English holes)."""
+    english = set(staff_texts._LINES["en"])
+    for language in staff_texts.SUPPORTED:
+        assert set(staff_texts._LINES[language]) == english, language
+        assert set(staff_texts._CATEGORIES[language]) == set(AttentionCategory), language
+        for key in english:  # no template needs a value the callers do not pass
+            assert _fields(staff_texts._LINES[language][key]) <= _fields(
+                staff_texts._LINES["en"][key]
+            ), (language, key)
+    assert staff_texts.line("alert", "ru-RU", who="X").startswith("⚠️ Гостю")
+    assert staff_texts.line("alert", "de", who="X").startswith("⚠️ Guest")  # English fallback
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+async def test_stats_count_acknowledged_and_escalated_alerts(db: Database) -> None:
+    hotel_id = await complaint(db)
+    await step(db, T0 + timedelta(minutes=10))  # escalated
+    await handle(db, T0 + timedelta(minutes=12), AckRoute.QUOTE)  # then acknowledged
+    async with db.read() as conn:
+        sections = await stats_report(conn, hotel_id=hotel_id, days=1, now=T0)
+    (alerts,) = [s for s in sections if s.title.startswith("Staff alerts")]
+    assert alerts.headers[-3:] == ("acknowledged", "median ack", "escalated")
+    assert alerts.rows[-1][0] == "total" and alerts.rows[-1][-3:] == (1, "12 min", 1)

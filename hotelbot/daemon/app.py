@@ -48,6 +48,7 @@ from hotelbot.domain.backoff import Backoff
 from hotelbot.error_text import describe
 from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
+from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
 from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
 from hotelbot.redact import redact, register_secret, register_secrets
@@ -551,7 +552,7 @@ class Daemon:
             client,
             self.writer,
             health=health,
-            backoff=Backoff(g.backoff_min_s, g.backoff_max_s),
+            backoff=Backoff(poll_policy(g.backoff_min_s, g.backoff_max_s).delay_s),
             unhealthy_retry_s=g.unhealthy_retry_s,
             may_poll=None if ownership is None else (lambda: ownership.is_valid(record.id)),
         )

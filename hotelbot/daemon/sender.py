@@ -76,7 +76,7 @@ from hotelbot.domain.outbox import (
     journal_due,
     settle_unknown,
 )
-from hotelbot.domain.token_bucket import TokenBucket, retry_delay_s
+from hotelbot.domain.token_bucket import TokenBucket
 from hotelbot.greenapi.errors import (
     BadRequest,
     BadResponse,
@@ -88,6 +88,7 @@ from hotelbot.greenapi.errors import (
     ServerError,
     Unauthorized,
 )
+from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
 from hotelbot.storage.leases import LeaseView, holds_lease
 from hotelbot.storage.models import Hotel
@@ -230,6 +231,10 @@ class OutboxSender:
         self.hotel_ids = hotel_ids
         self.clock = clock
         self.policies: dict[Lane, LanePolicy] = {**DEFAULT_POLICIES, **(policies or {})}
+        # Each lane's retry schedule as a named tenacity policy (greenapi/retry.py).
+        self.retries: dict[Lane, RetryPolicy] = {
+            lane: outbox_policy(lane, policy) for lane, policy in self.policies.items()
+        }
         self.batch = batch
         self.hold = timedelta(seconds=hold_s)
         self.journal_interval = timedelta(seconds=journal_interval_s)
@@ -438,12 +443,10 @@ class OutboxSender:
     def _retry(
         self, item: OutboxItem, error: str, now: datetime, *, hint_s: float | None = None
     ) -> _Outcome:
-        policy = self.policies[item.lane]
-        if item.attempts >= policy.max_attempts:
+        retry = self.retries[item.lane]
+        if retry.exhausted(item.attempts):
             return _Outcome(item, _Result.FAILED, f"gave up after {item.attempts}: {error}")
-        delay_s = retry_delay_s(
-            item.attempts, base_s=policy.retry_base_s, max_s=policy.retry_max_s, hint_s=hint_s
-        )
+        delay_s = retry.delay_s(item.attempts, hint_s)
         return _Outcome(item, _Result.RETRY, error, available_at=now + timedelta(seconds=delay_s))
 
     def _unknown(self, item: OutboxItem, error: str) -> _Outcome:
@@ -507,7 +510,7 @@ class OutboxSender:
         oldest = min(_started(u) for u in ripe)
         minutes = min(1440, math.ceil((now - oldest).total_seconds() / 60) + 5)
         try:
-            journal = await client.last_outgoing_messages(minutes=minutes)
+            journal = await JOURNAL_READ.call(client.last_outgoing_messages, minutes=minutes)
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return

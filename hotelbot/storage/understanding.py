@@ -60,6 +60,7 @@ from hotelbot.storage.handling import (
     SqlHandlingStore,
     alerts_by_reference,
     alerts_quoted,
+    sent_by_us,
 )
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
@@ -354,13 +355,20 @@ async def _apply_messages(
                 is_file=event.kind in _SENT_FILE_KINDS,
             )
         if hotel.is_staff_chat(event.chat_id):
-            if not ours:  # a person in the staff (or escalation) chat: an acknowledgement?
+            # A person in the staff (or escalation) chat may acknowledge alerts; a message
+            # sent through the API there never does (a second copy of an alert, resent after
+            # an ambiguous failure, names its own "#N").
+            if not (isinstance(event, OutgoingMessage) and event.from_api):
                 await _staff_acknowledged(conn, handling, hotel, event, sent_at)
             continue
         if isinstance(event, OutgoingMessage):
             # Staff answered the guest: typed on the hotel phone, or sent through the API by
-            # something other than hotelbot (no outbox row matched the echo).
-            if not ours and (event.from_phone or event.text is not None):
+            # another tool (an echo that is none of hotelbot's messages to this guest).
+            if event.from_phone or (
+                not ours
+                and event.text is not None
+                and not await sent_by_us(conn, work.hotel_id, event.chat_id, event.text)
+            ):
                 await mark_handled(handling, conv.id, at=sent_at, route=AckRoute.STAFF_REPLY,
                                    pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
             continue
