@@ -47,6 +47,8 @@ from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import Transport
 from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
+from hotelbot.observability.runtime import Observability
+from hotelbot.observability.snapshot import SnapshotSources
 from hotelbot.redact import redact, register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.sentiment.settings import resolve_api_key
@@ -147,6 +149,7 @@ class Daemon:
         self._lease_task: asyncio.Task[None] | None = None
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
+        self.observability: Observability | None = None
 
     def client_for(self, hotel_id: int) -> GreenApiClient | None:
         """The Green API client of a hotel being polled (None if it is not running)."""
@@ -287,6 +290,8 @@ class Daemon:
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
             self.processor.on_commit(self.sender.wake)
         # --- scheduling (end) ---
+        self.observability = _observability(self)  # [metrics] /metrics and its snapshot
+        self.observability.start()
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
@@ -558,6 +563,8 @@ class Daemon:
 
         sdnotify.stopping("stopping: finishing in-flight work")  # [operations]
         await self._stop_supervisor()
+        if self.observability is not None:
+            await self.observability.stop()
         # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
         if self.scheduler is not None:
             await self.scheduler.stop()
@@ -632,6 +639,20 @@ class Daemon:
         if self.db is not None:
             await self.db.dispose()
             self.db = None
+
+
+def _observability(daemon: Daemon) -> Observability:
+    """The metrics runtime over this daemon's database, pollers, leases and LLM breaker."""
+    assert daemon.db is not None
+    stage = daemon._stage
+    llm = None if stage is None else stage.llm
+    sources = SnapshotSources(
+        daemon.db,
+        polled=lambda: list(daemon._runners),
+        lease=None if daemon.leases is None else daemon.leases.ownership,
+        breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+    )
+    return Observability(daemon.settings.metrics, sources)
 
 
 def _connection_changed(old: HotelRecord, new: HotelRecord) -> bool:
