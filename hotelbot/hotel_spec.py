@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from hotelbot.domain.signals import SignalKind, SignalMode, parse_mode
+from hotelbot.domain.staff_texts import SUPPORTED as STAFF_LANGUAGES
 from hotelbot.errors import ConfigError
 from hotelbot.files import read_text
 from hotelbot.url_policy import secret_url_problem
@@ -91,6 +93,20 @@ class HotelSpec(BaseModel):
     groups_as_guests: bool = False
     check_in_time: str = "15:00"
     check_out_time: str = "11:00"
+    # What a guest message without words does (domain.signals): alert | digest | ignore.
+    signal_call: str = SignalMode.ALERT.value
+    signal_voice_note: str = SignalMode.ALERT.value
+    signal_photo: str = SignalMode.DIGEST.value
+    signal_video: str = SignalMode.DIGEST.value
+    signal_document: str = SignalMode.DIGEST.value
+    signal_location: str = SignalMode.DIGEST.value
+    signal_sticker: str = SignalMode.IGNORE.value
+    # Staff alerts: the language staff read them in (en, ru; unset = default_language when
+    # staff texts exist for it, else English), where an alert nobody acknowledged goes (the
+    # duty manager) and after how many minutes.
+    staff_language: str | None = None
+    escalation_chat_id: str | None = None
+    escalate_after_min: float = Field(default=10.0, gt=0, le=24 * 60)
 
     @field_validator("slug")
     @classmethod
@@ -130,7 +146,7 @@ class HotelSpec(BaseModel):
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
 
-    @field_validator("staff_chat_id")
+    @field_validator("staff_chat_id", "escalation_chat_id")
     @classmethod
     def _chat(cls, value: str | None) -> str | None:
         if value is not None and not _CHAT_ID.match(value):
@@ -142,6 +158,16 @@ class HotelSpec(BaseModel):
     def _lang(cls, value: str) -> str:
         if not re.match(r"^[a-z]{2}$", value):
             raise ValueError("a two-letter ISO 639-1 code like en or ru")
+        return value
+
+    @field_validator("staff_language")
+    @classmethod
+    def _staff_lang(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        if value not in STAFF_LANGUAGES:
+            raise ValueError(f"one of {', '.join(sorted(STAFF_LANGUAGES))} (the staff's language)")
         return value
 
     @field_validator("quiet_hours")
@@ -161,6 +187,23 @@ class HotelSpec(BaseModel):
     def _hhmm(cls, value: str) -> str:
         parse_hhmm(value)
         return value.strip()
+
+    @field_validator(*(kind.column for kind in SignalKind), mode="before")
+    @classmethod
+    def _signal(cls, value: object) -> str:
+        mode = parse_mode(value) if isinstance(value, str) else None
+        if mode is None:
+            raise ValueError('one of "alert", "digest" (counted in the next alert) or "ignore"')
+        return mode.value
+
+    @model_validator(mode="after")
+    def _escalation_elsewhere(self) -> HotelSpec:
+        if self.escalation_chat_id is not None and self.escalation_chat_id == self.staff_chat_id:
+            raise ValueError(
+                "escalation_chat_id must differ from staff_chat_id (it is where alerts nobody "
+                "acknowledged go: the duty manager)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_token_source(self) -> HotelSpec:

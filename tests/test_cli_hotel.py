@@ -201,3 +201,26 @@ def test_messages_list_since(cli: CliRunner) -> None:
     assert result.exit_code == 0 and "no messages" in result.output
     bad = cli.invoke(app, ["messages", "list", "--since", "yesterday-ish"])
     assert bad.exit_code != 0
+
+
+def test_signal_settings_import_show_edit(cli: CliRunner, tmp_path: Path) -> None:
+    path = _hotels(tmp_path / "h.toml")
+    text = path.read_text().replace(
+        'staff_chat_id = "37120000000@c.us"\n',
+        'staff_chat_id = "37120000000@c.us"\nsignal_photo = "alert"\nsignal_call = "IGNORE"\n',
+    )
+    path.write_text(text)
+    assert cli.invoke(app, ["hotel", "import", str(path)]).exit_code == 0
+    shown = cli.invoke(app, ["hotel", "show", "alpha"]).output
+    assert "signal_photo           alert" in shown and "signal_call            ignore" in shown
+    assert "signal_voice_note      alert" in shown and "signal_sticker         ignore" in shown
+    edited = cli.invoke(app, ["hotel", "edit", "alpha", "--set", "signal_sticker=digest"])
+    assert edited.exit_code == 0, edited.output
+    assert "signal_sticker         digest" in cli.invoke(app, ["hotel", "show", "alpha"]).output
+    bad = cli.invoke(app, ["hotel", "edit", "alpha", "--set", "signal_video=loud"])
+    assert bad.exit_code != 0
+    message = bad.output + str(bad.exception)
+    assert 'signal_video: one of "alert", "digest"' in message and "Traceback" not in message
+    # A re-import that does not state a signal key keeps the edited value.
+    assert cli.invoke(app, ["hotel", "import", str(path)]).exit_code == 0
+    assert "signal_sticker         digest" in cli.invoke(app, ["hotel", "show", "alpha"]).output

@@ -173,3 +173,11 @@ async def test_httpx_logging_never_shows_the_token(caplog: pytest.LogCaptureFixt
     lines = [redact(record.getMessage()) for record in caplog.records]
     assert lines, "httpx logged nothing: the redaction check would be vacuous"
     assert all(TOKEN not in line for line in lines)
+
+
+def test_calls_off_is_a_recommendation_naming_what_is_lost() -> None:
+    settings = {**REQUIRED_SETTINGS, "incomingCallWebhook": "no"}
+    assert settings_problems(settings) == [
+        "incomingCallWebhook is off (recommended on): missed WhatsApp calls never reach staff"
+    ]
+    assert settings_problems(REQUIRED_SETTINGS) == []

@@ -22,7 +22,7 @@ from hotelbot.ops.guest_data import (
     parse_identity,
 )
 from hotelbot.storage.db import Database
-from hotelbot.storage.guest_facts import load_guest_facts
+from hotelbot.storage.guest_facts import NO_FACTS, load_guest_facts
 from hotelbot.storage.models import DeadLetter, Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Guest, Message
 from hotelbot.storage.suppression import suppressed
@@ -182,7 +182,8 @@ async def test_forget_by_exact_identity_everywhere_and_nobody_else(db: Database)
             EVE_CHAT, EVE_LID,
         }  # fmt: skip
         facts = await load_guest_facts(conn, hotel, [EVE_CHAT, MALLORY_CHAT])
-    assert facts[EVE_CHAT].opted_out and MALLORY_CHAT not in facts
+    # Mallory keeps what the processor knows of her (her language) and is not opted out.
+    assert facts[EVE_CHAT].opted_out and not facts.get(MALLORY_CHAT, NO_FACTS).opted_out
     assert (await forget_guest(db, eve)).total == 0  # idempotent
 
 

@@ -45,6 +45,8 @@ def test_token_is_secret() -> None:
         ({"staff_chat_id": "+371 2000"}, "staff_chat_id"),
         ({"quiet_hours": "22-9"}, "quiet_hours"),
         ({"api_url": "ftp://x"}, "api_url"),
+        ({"signal_photo": "loud"}, 'signal_photo: one of "alert", "digest"'),
+        ({"signal_call": 1}, 'signal_call: one of "alert", "digest"'),
     ],
 )
 def test_bad_entries_are_named(change: dict[str, str], message: str) -> None:
@@ -81,3 +83,11 @@ def test_file_with_no_hotels(tmp_path: Path) -> None:
     path.write_text("[hotel]\nslug='x'\n")
     with pytest.raises(ConfigError, match="unknown top-level key"):
         load_hotels_file(path)
+
+
+def test_signal_settings_default_and_forgive_case() -> None:
+    (hotel,) = validate_hotels([{**GOOD, "signal_video": " Alert ", "signal_call": "ignore"}], "t")
+    assert (hotel.signal_video, hotel.signal_call) == ("alert", "ignore")
+    assert (hotel.signal_voice_note, hotel.signal_photo, hotel.signal_sticker) == (
+        "alert", "digest", "ignore",
+    )  # fmt: skip

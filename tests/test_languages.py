@@ -242,3 +242,10 @@ async def _to_thread(fn: object, *args: object) -> tuple[str, str]:
     result = await asyncio.to_thread(fn, *args)
     assert isinstance(result, tuple)
     return result
+
+
+def test_rules_languages_are_the_languages_the_builtin_lexicon_declares() -> None:
+    from hotelbot.domain.rules import default_analyser
+
+    declared = {lang for lang in default_analyser().lexicon.languages if lang != "any"}
+    assert rules_languages() == declared

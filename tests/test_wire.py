@@ -228,6 +228,9 @@ def test_status_state_call_quota() -> None:
     assert isinstance(online, InstanceStatusChanged) and online.status == "online"
     call = _interpret(shapes.incoming_call(INSTANCE, CHAT, "offer", id_message="C1"))
     assert call == IncomingCall(CHAT, "offer", "C1", call.timestamp)
+    # A caller that is no chat id can never become a conversation.
+    odd = _interpret(shapes.incoming_call(INSTANCE, "status@broadcast", "missed"))
+    assert odd == UnknownNotification("incomingCall", "from is not a chat id")
     quota = _interpret(shapes.quota_exceeded(INSTANCE))
     assert quota == QuotaExceeded("correspondents", 3, 3, "CORRESPONDENTS_QUOTA_EXCEEDED")
 

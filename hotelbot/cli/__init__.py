@@ -6,6 +6,7 @@ Heavy modules (SQLAlchemy, httpx, the daemon) are imported inside commands so th
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Annotated
@@ -16,17 +17,89 @@ from hotelbot import __version__
 from hotelbot.errors import EXIT_CONFIG, ConfigError, HotelbotError, SchemaError
 from hotelbot.paths import CONFIG_HELP, STATE_HELP
 
-app = typer.Typer(
-    name="hotelbot",
-    help=(
-        "WhatsApp guest messaging for hotels: polls each hotel's Green API queue, stores every "
-        f"message, alerts staff, sends scheduled messages.\n\n{CONFIG_HELP}\n\n{STATE_HELP}"
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
+_ROOT_HELP = (
+    "WhatsApp guest messaging for hotels: polls each hotel's Green API queue, stores every "
+    f"message, alerts staff, sends scheduled messages.\n\n{CONFIG_HELP}\n\n{STATE_HELP}"
 )
+
+# Every top-level command: (module under hotelbot.cli, True for a group registered as
+# `module.app`, False for a module with `register(app)`), and the one-line help the top-level
+# listing shows. `main()` imports only the module of the command it runs (typer builds every
+# registered command's parameters at start-up, which costs more than the imports), so the
+# listing comes from this table; tests/test_cli_startup.py checks it against the modules.
+COMMANDS: dict[str, tuple[str, bool, str]] = {
+    "db": ("db", True, "The database: which one (info), create or upgrade its schema, back it up."),
+    "hotel": ("hotel", True, "Manage hotels (one Green API instance each)."),
+    "messages": ("messages", True, "Stored guest messages."),
+    "guest": (
+        "guest",
+        True,
+        "Personal data of one guest: export everything held about them, or erase it.",
+    ),
+    "conversations": ("conversations", True, "Guest conversations."),
+    "alerts": ("alerts", True, "Staff alerts: references, acknowledgement, escalation."),
+    "stay": ("stay", True, "Guests' stays (bookings)."),
+    "trigger": ("trigger", True, "Automated guest messages (triggers)."),
+    "outbox": ("outbox", True, "Outgoing messages (the outbox)."),
+    "dead-letters": (
+        "dead_letters",
+        True,
+        "Queue items that could not be parsed or stored (kept here, deleted upstream).",
+    ),
+    "send": (
+        "send",
+        False,
+        "Queue a message to a guest; the running daemon sends it at once (quiet hours do not"
+        " apply to manual sends).",
+    ),
+    "run": (
+        "run",
+        False,
+        "Run the daemon: poll every enabled hotel until SIGTERM/SIGINT (exit 0).",
+    ),
+    "sentiment": (
+        "sentiment",
+        False,
+        "Judge a guest message: sentiment, score, whether staff should act.",
+    ),
+    "demo": (
+        "demo",
+        False,
+        "Start a fake Green API with demo hotels and scripted guests (English and Russian),"
+        " run the real daemon against it on a fresh SQLite file, and narrate what happens.",
+    ),
+    "status": (
+        "status",
+        False,
+        "Per hotel: polling or not (and by which daemon), last successful poll, backlog,"
+        " outbox, last alert, why unhealthy.",
+    ),
+    "doctor": (
+        "doctor",
+        False,
+        "Check everything hotelbot depends on; one line per check (OK/WARN/FAIL) with advice.",
+    ),
+    "stats": (
+        "stats",
+        False,
+        "Activity of the last N days (UTC days): messages in/out and guest sentiment, staff"
+        " alerts and time to the first staff reply, scheduled messages sent/deferred/skipped,"
+        " opt-outs.",
+    ),
+}
+
+
+def _new_root() -> typer.Typer:
+    root = typer.Typer(
+        name="hotelbot",
+        help=_ROOT_HELP,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        rich_markup_mode=None,
+    )
+    root.callback()(_root)
+    return root
 
 
 def _version(value: bool) -> None:
@@ -35,7 +108,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     config: Annotated[
         str | None,
@@ -64,44 +136,77 @@ def _quiet_redacted_logging() -> None:
         configure_logging("WARNING", "text")
 
 
-def _register() -> None:
-    from hotelbot.cli import conversations as conversations_cli
-    from hotelbot.cli import db as db_cli
-    from hotelbot.cli import dead_letters as dead_letters_cli
-    from hotelbot.cli import demo as demo_cli
-    from hotelbot.cli import doctor as doctor_cli
-    from hotelbot.cli import guest as guest_cli
-    from hotelbot.cli import hotel as hotel_cli
-    from hotelbot.cli import messages as messages_cli
-    from hotelbot.cli import outbox as outbox_cli
-    from hotelbot.cli import run as run_cli
-    from hotelbot.cli import send as send_cli
-    from hotelbot.cli import sentiment as sentiment_cli
-    from hotelbot.cli import stats as stats_cli
-    from hotelbot.cli import status as status_cli
-    from hotelbot.cli import stay as stay_cli
-    from hotelbot.cli import trigger as trigger_cli
-
-    app.add_typer(db_cli.app, name="db")
-    app.add_typer(hotel_cli.app, name="hotel")
-    app.add_typer(messages_cli.app, name="messages")
-    app.add_typer(guest_cli.app, name="guest")
-    app.add_typer(conversations_cli.app, name="conversations")
-    # scheduling: stays, triggers, outbox, manual send
-    app.add_typer(stay_cli.app, name="stay")
-    app.add_typer(trigger_cli.app, name="trigger")
-    app.add_typer(outbox_cli.app, name="outbox")
-    app.add_typer(dead_letters_cli.app, name="dead-letters")
-    send_cli.register(app)
-    run_cli.register(app)
-    sentiment_cli.register(app)
-    demo_cli.register(app)
-    status_cli.register(app)  # [operations]
-    doctor_cli.register(app)
-    stats_cli.register(app)
+def _add(root: typer.Typer, name: str) -> None:
+    """Register the real top-level command `name` (imports its module)."""
+    module_name, is_group, _ = COMMANDS[name]
+    module = importlib.import_module(f"hotelbot.cli.{module_name}")
+    if is_group:
+        root.add_typer(module.app, name=name)
+    else:
+        module.register(root)
 
 
-_register()
+def _listing_only(root: typer.Typer) -> None:
+    """Stand-ins that carry each command's name and help, for `hotelbot --help` alone."""
+    for name, (_, is_group, help_text) in COMMANDS.items():
+        if is_group:
+            root.add_typer(typer.Typer(help=help_text), name=name)
+        else:
+            root.command(name, help=help_text)(_never_called)
+
+
+def _never_called() -> None:  # pragma: no cover - a stand-in is only listed, never run
+    raise AssertionError("a listing stand-in was run")
+
+
+_full_app: typer.Typer | None = None
+
+
+def full_app() -> typer.Typer:
+    """The CLI with every command registered (built once): what tests and `main()` use
+    when the requested command is not known in advance."""
+    global _full_app
+    if _full_app is None:
+        root = _new_root()
+        for name in COMMANDS:
+            _add(root, name)
+        _full_app = root
+    return _full_app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `from hotelbot.cli import app` (the tests, embedding programs) gets the full CLI; the
+    # import of this package alone registers nothing.
+    if name == "app":
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def requested_command(argv: list[str]) -> str | None:
+    """The top-level command named in `argv`, after the root options; None when there is
+    none (no arguments, `--help`, `--version`)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("--config", "-c"):
+            next(args, None)
+        elif arg.startswith("-"):
+            continue
+        else:
+            return arg
+    return None
+
+
+def app_for(argv: list[str]) -> typer.Typer:
+    name = requested_command(argv)
+    if name is None:
+        root = _new_root()
+        _listing_only(root)
+        return root
+    if name in COMMANDS:
+        root = _new_root()
+        _add(root, name)
+        return root
+    return full_app()  # an unknown name: click's own "No such command" with suggestions
 
 
 def main() -> None:
@@ -110,7 +215,7 @@ def main() -> None:
     errors never show their statement or values (guest text, tokens): the line names the
     error class and, for a refused change, the constraint in words."""
     try:
-        app()
+        app_for(sys.argv[1:])()
     except (ConfigError, SchemaError) as exc:
         _fail(str(exc), EXIT_CONFIG)
     except HotelbotError as exc:  # UserError and the rest of ours

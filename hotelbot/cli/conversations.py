@@ -24,14 +24,23 @@ app = typer.Typer(help="Guest conversations.", no_args_is_help=True)
 def list_(
     hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, most recent first.")] = 50,
+    attention: Annotated[
+        bool,
+        typer.Option(
+            "--attention",
+            help="Only conversations with a message needing attention that staff have not "
+            "handled since.",
+        ),
+    ] = False,
     utc: UtcOpt = False,
     wide: WideOpt = False,
 ) -> None:
     """List guest conversations, most recently active first, times in each hotel's local
-    time. The hotel's staff chat (where alerts go) and group chats that are not guests are
-    not guest conversations and are left out."""
+    time. The hotel's staff and escalation chats (where alerts go) and group chats that are
+    not guests are not guest conversations and are left out."""
     from sqlalchemy import select
 
+    from hotelbot.storage.handling import conversation_needs_attention_sql
     from hotelbot.storage.hotel_policy import guest_chat_sql
     from hotelbot.storage.models import Hotel
     from hotelbot.storage.models_messaging import Conversation, Guest
@@ -52,6 +61,8 @@ def list_(
         )  # fmt: skip
         if hotel:
             query = query.where(Hotel.slug == hotel)
+        if attention:
+            query = query.where(conversation_needs_attention_sql())
         async with db.read() as conn:
             return list(await conn.execute(query))
 
@@ -107,9 +118,9 @@ def show(
     wide: WideOpt = False,
 ) -> None:
     """Show one conversation and its latest messages (times in the hotel's local time)."""
-    from sqlalchemy import select
+    from sqlalchemy import and_, select
 
-    from hotelbot.storage.models import Hotel
+    from hotelbot.storage.models import Hotel, OutboxMessage
     from hotelbot.storage.models_messaging import Conversation, Guest, Message
 
     async def go(db: Database) -> tuple[Any, list[Any]]:
@@ -128,7 +139,9 @@ def show(
                 await conn.execute(
                     select(Message.sent_at, Message.direction, Message.from_staff, Message.kind,
                            Message.sentiment, Message.requires_attention, Message.text,
-                           Message.deleted, Message.edited)
+                           Message.deleted, Message.edited, OutboxMessage.kind)
+                    .outerjoin(OutboxMessage, and_(OutboxMessage.hotel_id == Message.hotel_id,
+                                                   OutboxMessage.id_message == Message.id_message))
                     .where(Message.conversation_id == conv_id)
                     .order_by(Message.sent_at.desc(), Message.id.desc())
                     .limit(limit)
@@ -145,10 +158,11 @@ def show(
     handled = show_time(until, tz, utc=utc) or "-"
     typer.echo(f"opted out: {'yes' if opted else 'no'}  handled until: {handled}")
     rows = []
-    for sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited in reversed(
-        messages
-    ):
+    for row in reversed(messages):
+        sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited, sent_as = row
         who = "guest" if direction == "in" else ("staff" if staff else "bot")
+        if sent_as == "answer":
+            who = "bot (facts)"  # answered from the hotel's facts (docs/facts.md)
         flags = ("!" if attention else "") + (" (deleted)" if deleted else "")
         flags += " (edited)" if edited else ""
         body = text or f"<{kind}>"
@@ -170,32 +184,38 @@ def handled(
         str | None, typer.Option(help="Hotel slug (when the chat is ambiguous).")
     ] = None,
 ) -> None:
-    """Staff are handling this guest: pause automated messages to them."""  # fmt: skip
+    """Staff are handling this guest: exactly what a staff answer does. Their open alerts
+    are acknowledged (no escalation), messages counted for a follow-up alert are dropped,
+    the conversation leaves `--attention`, and automated messages to them pause."""
     if hours is not None and not 0 <= hours <= 24 * 90:
         raise UserError("--hours must be between 0 and 2160")
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
+    from hotelbot.app.handled import mark_handled
+    from hotelbot.domain.acknowledgement import AckRoute
+    from hotelbot.storage.handling import SqlHandlingStore
     from hotelbot.storage.models import Hotel
-    from hotelbot.storage.models_messaging import Conversation
     from hotelbot.storage.types import utcnow
 
-    async def go(db: Database) -> tuple[str, datetime | None, str]:
+    async def go(db: Database) -> tuple[str, datetime | None, str, int]:
         async with db.write() as conn:
             conv_id, hotel_id, chat = await _resolve(conn, ref, hotel)
             query = select(Hotel.staff_pause_h, Hotel.timezone).where(Hotel.id == hotel_id)
             default_h, tz = (await conn.execute(query)).one()
             pause_h = float(default_h) if hours is None else hours
-            now = utcnow()
-            until = now + timedelta(hours=pause_h) if pause_h > 0 else None
-            await conn.execute(
-                update(Conversation)
-                .where(Conversation.id == conv_id)
-                .values(handled_by_staff_until=until, updated_at=now)
-            )
-        return chat, until, str(tz)
+            outcome = await mark_handled(
+                SqlHandlingStore(conn), conv_id, at=utcnow(), route=AckRoute.HANDLED,
+                pause=timedelta(hours=pause_h), replace_pause=hours is not None,
+            )  # fmt: skip
+        assert outcome is not None  # _resolve found the conversation in this transaction
+        until = outcome.handling.handled_by_staff_until
+        return chat, until, str(tz), outcome.acknowledged
 
-    chat, until, tz = common.with_db(go)
+    chat, until, tz, acknowledged = common.with_db(go)
+    shown = for_people(chat)
+    if acknowledged:
+        typer.echo(f"{shown}: {acknowledged} open alert(s) acknowledged")
     if until is None:
-        typer.echo(f"{chat}: automated messages resume now")
+        typer.echo(f"{shown}: handled; automated messages resume now")
     else:
-        typer.echo(f"{chat}: handled by staff until {show_time(until, tz, utc=False)}")
+        typer.echo(f"{shown}: handled by staff until {show_time(until, tz, utc=False)}")

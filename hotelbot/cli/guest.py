@@ -1,4 +1,5 @@
-"""`hotelbot guest forget|export`: a guest's right to erasure and to a copy of their data.
+"""`hotelbot guest forget|export|language`: a guest's right to erasure and to a copy of their
+data, and the language hotelbot writes to them in.
 
 The guest is named exactly (ops/guest_data.py): phone numbers in international form and/or
 chat ids; `forget` always shows what it would erase first (a dry run in the same code path)
@@ -98,3 +99,59 @@ def export(who: Who, hotel: HotelOpt = None) -> None:
             raise UserError(str(exc)) from None
 
     typer.echo(json_for_terminal(common.with_db(go)))
+
+
+@app.command("language")
+def language(
+    slug: Annotated[str, typer.Argument(help="The hotel's slug.")],
+    phone: Annotated[str, typer.Argument(help="The guest's phone (+37120000001) or chat id.")],
+    code: Annotated[
+        str | None,
+        typer.Argument(
+            help="Write to this guest in this language (en, ru, de, pt-br ...); 'auto' goes "
+            "back to the language detected from their messages. Omit to show it."
+        ),
+    ] = None,
+) -> None:
+    """Show or set the language of a guest's automated messages. Detection keeps it up to
+    date from what the guest writes (two messages in a new language switch it); a language
+    set here stays until set again or 'auto'."""
+    import re
+
+    from hotelbot.cli import common
+    from hotelbot.domain.guest_language import set_by_operator
+    from hotelbot.domain.stay_input import phone_to_chat_id
+    from hotelbot.errors import UserError
+    from hotelbot.storage.db import Database
+    from hotelbot.storage.guest_language import get_guest_language, set_guest_language
+    from hotelbot.storage.hotels import get_hotel
+
+    try:
+        chat_id = phone if phone.endswith(("@c.us", "@lid")) else phone_to_chat_id(phone)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    wanted = None if code is None else code.strip().lower().replace("_", "-")
+    if wanted not in (None, "auto") and not re.fullmatch(r"[a-z]{2}(-[a-z0-9]{2,8})?", wanted):
+        raise UserError(f"language {code!r}: expected a code like en, ru or pt-br, or 'auto'")
+
+    async def go(db: Database) -> str:
+        async with db.write() as conn:
+            hotel = await get_hotel(conn, slug)
+            if hotel is None:
+                raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
+            if wanted is not None:
+                value = set_by_operator(None if wanted == "auto" else wanted)
+                await set_guest_language(conn, hotel.id, chat_id, value)
+            current = await get_guest_language(conn, hotel.id, chat_id)
+        if current.language is None:
+            default = hotel.default_language
+            return f"{chat_id}: not known yet (messages use the stay's language or {default})"
+        how = "first guess from one message"
+        if current.source is not None:
+            how = {"detected": "detected from their messages", "operator": "set by the operator"}[
+                current.source.value
+            ]
+        seen = f"; lately also wrote {current.candidate}" if current.candidate else ""
+        return f"{chat_id}: {current.language} ({how}{seen})"
+
+    typer.echo(common.with_db(go))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
+from hotelbot.cli.facts import app as facts_app
 from hotelbot.cli.output import WideOpt
 from hotelbot.errors import UserError
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from hotelbot.storage.hotels import HotelChange, HotelRecord
 
 app = typer.Typer(help="Manage hotels (one Green API instance each).", no_args_is_help=True)
+app.add_typer(facts_app, name="facts")
 
 Slug = Annotated[str, typer.Argument(help="The hotel's slug, e.g. grand-riga.")]
 
@@ -204,6 +206,9 @@ _EDITABLE = (
     "name", "instance_id", "api_url", "api_token_env", "timezone", "staff_chat_id",
     "default_language", "quiet_hours", "max_automated_per_day", "alert_cooldown_min",
     "staff_pause_h", "groups_as_guests", "check_in_time", "check_out_time",
+    "signal_call", "signal_voice_note", "signal_photo", "signal_video", "signal_document",
+    "signal_location", "signal_sticker", "staff_language", "escalation_chat_id",
+    "escalate_after_min",
 )  # fmt: skip
 
 
@@ -230,6 +235,8 @@ def edit(
                 f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(_EDITABLE)}"
             )
         changes[key] = value
+        if key in ("staff_language", "escalation_chat_id") and not value.strip():
+            changes[key] = None  # "--set escalation_chat_id=" clears it
         if key in ("groups_as_guests",):
             changes[key] = value.lower() in ("1", "true", "yes", "on")
 

@@ -29,7 +29,12 @@ def list_(
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest last.")] = 50,
     attention: Annotated[
-        bool, typer.Option("--attention", help="Only messages that need staff attention.")
+        bool,
+        typer.Option(
+            "--attention",
+            help="Only messages that need staff attention and that staff have not handled "
+            "since (answered, acknowledged the alert, `conversations handled`).",
+        ),
     ] = False,
     outgoing: Annotated[
         bool, typer.Option("--outgoing", help="Include messages sent to guests.")
@@ -43,9 +48,10 @@ def list_(
     guests) group chats are not guest conversations and are left out."""
     from sqlalchemy import and_, false, or_, select
 
+    from hotelbot.storage.handling import unhandled_attention_sql
     from hotelbot.storage.hotel_policy import guest_chat_sql
     from hotelbot.storage.models import Hotel
-    from hotelbot.storage.models_messaging import Message
+    from hotelbot.storage.models_messaging import Conversation, Message
 
     outgoing = bool(common.renamed("--all", outgoing_old or None, "--outgoing", outgoing or None))
     if since:
@@ -66,7 +72,9 @@ def list_(
         if not outgoing:
             query = query.where(Message.direction == "in")
         if attention:
-            query = query.where(Message.requires_attention.is_(True))
+            query = query.outerjoin(Conversation, Conversation.id == Message.conversation_id).where(
+                unhandled_attention_sql()
+            )
         async with db.read() as conn:
             zones = {r[0]: r[1] for r in await conn.execute(select(Hotel.slug, Hotel.timezone))}
         if hotel:

@@ -33,14 +33,21 @@ def send(
     ] = None,
 ) -> None:
     """Queue a message to a guest; the running daemon sends it at once (quiet hours do not
-    apply to manual sends). Prints the outbox id (see `hotelbot outbox list`).
+    apply to manual sends). Prints the outbox id (see `hotelbot outbox list`). It counts as
+    a staff answer, like `hotelbot conversations handled`: the guest's open alerts are
+    acknowledged and automated messages to them pause for the hotel's staff_pause_h.
 
     Example: `printf 'Your room is ready.' | hotelbot send grand-riga +37120000001`."""
     import uuid
+    from datetime import timedelta
 
+    from hotelbot.app.handled import mark_handled
+    from hotelbot.domain.acknowledgement import AckRoute
     from hotelbot.domain.stay_input import phone_to_chat_id
+    from hotelbot.storage.handling import SqlHandlingStore, conversation_id_of
     from hotelbot.storage.hotels import get_hotel
     from hotelbot.storage.outbox import enqueue
+    from hotelbot.storage.types import utcnow
 
     try:
         chat_id = phone_to_chat_id(phone)
@@ -61,10 +68,18 @@ def send(
             hotel = await get_hotel(conn, slug)
             if hotel is None:
                 raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
-            return await enqueue(
+            outbox_id = await enqueue(
                 conn, hotel_id=hotel.id, idempotency_key=f"manual:{uuid.uuid4()}",
                 kind="manual", chat_id=chat_id, text=text,
             )  # fmt: skip
+            # A staff answer, in the same transaction (no conversation yet: nothing to handle).
+            conv_id = await conversation_id_of(conn, hotel.id, chat_id)
+            if conv_id is not None:
+                await mark_handled(
+                    SqlHandlingStore(conn), conv_id, at=utcnow(), route=AckRoute.SEND,
+                    pause=timedelta(hours=hotel.staff_pause_h),
+                )  # fmt: skip
+            return outbox_id
 
     outbox_id = common.with_db(go)
     typer.echo(f"{outbox_id}")

@@ -18,6 +18,8 @@ from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from hotelbot.domain.stay_input import StayInput
     from hotelbot.storage.db import Database
     from hotelbot.storage.hotels import HotelRecord
@@ -27,7 +29,8 @@ _IMPORT_HELP = """Add or update stays from a CSV file (UTF-8, header row).
 
 Columns (any order; names case-insensitive):
 phone, name, check_in, check_out (required);
-room, language, check_in_time, check_out_time, status, external_ref, hotel (optional).
+room, language, check_in_time, check_out_time, status, external_ref, source, room_tags,
+hotel (optional).
 Dates YYYY-MM-DD, times HH:MM (hotel local), status booked|in_house|checked_out|cancelled,
 phone like +371 2000 0000. `hotel` (a slug) is needed in each row unless --hotel is given.
 
@@ -40,7 +43,8 @@ or a cell that is empty keeps the stored value (a room set with `stay edit` surv
 export of your PMS); --replace makes the stay exactly its row instead. An import never
 un-cancels a cancelled stay (`stay edit ID --status booked` does). Every added or changed
 stay is listed with its changed fields and the scheduled messages that move; --dry-run
-shows the same and changes nothing.
+shows the same and changes nothing. A changed status fires the "on check-in", "on
+check-out" and "on cancellation" triggers (once per stay); they are listed too.
 """
 
 app = typer.Typer(help="Guests' stays (bookings).", no_args_is_help=True)
@@ -57,6 +61,28 @@ async def _hotel(db: Database, slug: str) -> HotelRecord:
     if record is None:
         raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
     return record
+
+
+async def status_event_lines(
+    conn: AsyncConnection, hotel_id: int, stay_id: int, old: str, new: str
+) -> list[str]:
+    """Decide the status-event triggers for a status change made in this transaction (see
+    scheduler.fire_stay_status_triggers) and describe what they did, one line each."""
+    from hotelbot.daemon.scheduler import fire_stay_status_triggers
+    from hotelbot.files import running_as
+
+    decided = await fire_stay_status_triggers(
+        conn, hotel_id=hotel_id, stay_id=stay_id, old_status=old, new_status=new,
+        decided_by=f"cli:{running_as()}",
+    )  # fmt: skip
+    return [f"  trigger {name}: {outcome}" for name, outcome in decided]
+
+
+def _status_change(change: StayChange) -> tuple[str, str] | None:
+    if change.outcome != "updated" or "status" not in change.changes:
+        return None
+    old, new = change.changes["status"]
+    return str(old), str(new)
 
 
 def _parse(row: dict[str, str | None]) -> StayInput:
@@ -90,6 +116,12 @@ def add(
         str | None, typer.Option(help="Booking id in your PMS (unique per hotel).")
     ] = None,
     ref: Annotated[str | None, common.deprecated_option("--ref")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Booking source (booking.com, direct, ...).")
+    ] = None,
+    room_tags: Annotated[
+        str | None, typer.Option(help="The room's tags, space-separated: 'suite sea-view'.")
+    ] = None,
 ) -> None:
     """Add a stay. If the same booking id (or phone + check-in) is stored already, the
     options given update it and the others keep their values; a cancelled stay stays
@@ -101,17 +133,24 @@ def add(
         _opt_row(
             phone=phone, name=name, check_in=check_in, check_out=check_out, room=room,
             language=language, check_in_time=check_in_time, check_out_time=check_out_time,
-            status=status, external_ref=external_ref,
+            status=status, external_ref=external_ref, source=source, room_tags=room_tags,
         )
     )  # fmt: skip
 
-    async def go(db: Database) -> StayChange:
+    async def go(db: Database) -> tuple[StayChange, list[str]]:
         hotel = await _hotel(db, slug)
         async with db.write() as conn:
-            return await apply_stay(conn, hotel.id, stay)
+            change = await apply_stay(conn, hotel.id, stay)
+            moved = _status_change(change)
+            lines = []
+            if moved is not None and change.stay_id is not None:
+                lines = await status_event_lines(conn, hotel.id, change.stay_id, *moved)
+            return change, lines
 
-    change = common.with_db(go)
+    change, lines = common.with_db(go)
     typer.echo(f"stay {change.stay_id}: {change.outcome}" + _details(change))
+    for line in lines:
+        typer.echo(line)
 
 
 def _details(change: StayChange) -> str:
@@ -140,20 +179,27 @@ def edit(
     ] = None,
     external_ref: Annotated[str | None, typer.Option(help="Booking id.")] = None,
     ref: Annotated[str | None, common.deprecated_option("--ref")] = None,
+    source: Annotated[str | None, typer.Option(help="Booking source (booking.com, ...).")] = None,
+    room_tags: Annotated[
+        str | None, typer.Option(help="The room's tags, space-separated ('' for none).")
+    ] = None,
 ) -> None:
-    """Change fields of a stay. Scheduled messages follow on the scheduler's next tick."""
+    """Change fields of a stay. Scheduled messages follow on the scheduler's next tick; a
+    new status fires the "on check-in" / "on check-out" / "on cancellation" triggers now
+    (once per stay)."""
     from hotelbot.storage.stays import get_stay, update_stay
 
     ref = common.renamed("--ref", ref, "--external-ref", external_ref)
     given = {
         "phone": phone, "name": name, "check_in": check_in, "check_out": check_out,
         "room": room, "language": language, "check_in_time": check_in_time,
-        "check_out_time": check_out_time, "status": status, "ref": ref,
+        "check_out_time": check_out_time, "status": status, "ref": ref, "source": source,
+        "room_tags": room_tags,
     }  # fmt: skip
     if all(v is None for v in given.values()):
         raise UserError("nothing to change: give at least one option (see --help)")
 
-    async def go(db: Database) -> None:
+    async def go(db: Database) -> list[str]:
         async with db.write() as conn:
             current = await get_stay(conn, stay_id)
             if current is None:
@@ -169,6 +215,8 @@ def edit(
                 check_out_time=check_out_time or current.check_out_time,
                 status=status or current.status,
                 external_ref=ref or current.external_ref,
+                source=source or current.source,
+                room_tags=room_tags if room_tags is not None else current.room_tags,
             )
             stay = _parse(merged)
             changes = {
@@ -177,11 +225,17 @@ def edit(
                 "check_in_time": _hhmm(stay.check_in_time),
                 "check_out_time": _hhmm(stay.check_out_time), "language": stay.language,
                 "status": stay.status.value, "external_ref": stay.external_ref,
+                "source": stay.source, "room_tags": stay.room_tags,
             }  # fmt: skip
             await update_stay(conn, stay_id, changes)
+            return await status_event_lines(
+                conn, current.hotel_id, stay_id, current.status, stay.status.value
+            )
 
-    common.with_db(go)
+    lines = common.with_db(go)
     typer.echo(f"stay {stay_id}: updated")
+    for line in lines:
+        typer.echo(line)
 
 
 def _hhmm(value: Any) -> str | None:
@@ -191,15 +245,24 @@ def _hhmm(value: Any) -> str | None:
 @app.command("cancel")
 def cancel(stay_id: StayId) -> None:
     """Mark a stay cancelled: no more automated messages for it."""
-    from hotelbot.storage.stays import update_stay
+    from hotelbot.storage.stays import get_stay, update_stay
 
-    async def go(db: Database) -> bool:
+    async def go(db: Database) -> list[str] | None:
         async with db.write() as conn:
-            return await update_stay(conn, stay_id, {"status": "cancelled"})
+            current = await get_stay(conn, stay_id)
+            if current is None:
+                return None
+            await update_stay(conn, stay_id, {"status": "cancelled"})
+            return await status_event_lines(
+                conn, current.hotel_id, stay_id, current.status, "cancelled"
+            )
 
-    if not common.with_db(go):
+    lines = common.with_db(go)
+    if lines is None:
         raise UserError(f"no stay {stay_id}")
     typer.echo(f"stay {stay_id}: cancelled")
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command("list")
@@ -352,6 +415,7 @@ class _Imported:
     stay: StayInput
     change: StayChange
     messages: list[str]
+    events: list[str]
 
 
 class _DryRun(Exception):
@@ -429,7 +493,12 @@ def import_(
                         continue
                     after_record = await get_stay(conn, change.stay_id or 0)
                     after = await upcoming(conn, policy, after_record, now)
-                    done.append(_Imported(line, stay, change, changed_messages(before, after)))
+                    messages = changed_messages(before, after)
+                    moved = _status_change(change)
+                    events: list[str] = []
+                    if moved is not None and change.stay_id is not None:
+                        events = await status_event_lines(conn, policy.id, change.stay_id, *moved)
+                    done.append(_Imported(line, stay, change, messages, events))
                 for problem in conflicts:
                     typer.echo(problem, err=True)
                 if conflicts and not skip_bad:
@@ -451,6 +520,8 @@ def import_(
         typer.echo(f"line {item.line}: {where} for {who}: {verb}" + _details(item.change))
         for message in item.messages:
             typer.echo(f"  next message {message}")
+        for event in item.events:
+            typer.echo(event)
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     for item in done:
         counts[item.change.outcome] += 1

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from hotelbot.daemon.scheduler import DueNow
+    from hotelbot.domain.attachments import FileAttachment
+    from hotelbot.domain.conditions import Conditions
     from hotelbot.domain.templates import Template
     from hotelbot.domain.triggers import TriggerSpec
     from hotelbot.storage.db import Database
@@ -32,12 +34,30 @@ if TYPE_CHECKING:
 _WHEN_HELP = (
     "When to send: '1d before check-in at 10:00', '2h after check-in', 'at check-out', "
     "'daily at 09:00', 'mon,wed,fri at 18:00', 'on stay created', 'on first message', "
-    "'on keyword wifi, password'; optional suffix 'grace 30m' (catch-up window, default 15m)."
+    "'on keyword wifi, password', 'on check-in', 'on check-out', 'on cancellation' (status "
+    "changes); optional suffix 'grace 30m' (catch-up window, default 15m)."
 )
 _TEXT_HELP = (
     "Message text, optionally prefixed by a language: 'en=Hello {first_name}'. Repeat for "
     "more languages. Variables: {guest_name} {first_name} {hotel_name} {room} {check_in} "
     "{check_out} {check_in_time} {check_out_time} {nights}."
+)
+
+_FILE_URL_HELP = (
+    "A file sent after the text (menu, map, check-in form): an https:// URL Green API can "
+    "fetch. Needs --file-name."
+)
+_FILE_NAME_HELP = (
+    "The file name the guest sees; its extension decides how WhatsApp shows it (menu.pdf, map.jpg)."
+)
+_IF_HELP = (
+    "Only for stays that meet this (repeat: all must hold): 'nights >= 3', 'language = ru', "
+    "'language in en,de', 'room tag = suite', 'source = booking.com', 'guest = first', "
+    "'guest = returning'."
+)
+_CAPTION_HELP = (
+    "Caption under the file, optionally per language like --text: 'ru=Меню ресторана'. "
+    "Repeat for more languages; same variables as --text."
 )
 
 app = typer.Typer(help="Automated guest messages (triggers).", no_args_is_help=True)
@@ -67,6 +87,57 @@ def parse_texts(texts: list[str], default_language: str, fallback: str | None) -
     except TemplateError as exc:
         raise UserError("template: " + "; ".join(exc.problems)) from None
     return template
+
+
+def parse_attachment(
+    file_url: str | None,
+    file_name: str | None,
+    captions: list[str] | None,
+    default_language: str,
+) -> FileAttachment | None:
+    """Build and validate a trigger's file from the options (None when no file is given).
+    Raises UserError with one line saying what to fix."""
+    from hotelbot.domain.attachments import AttachmentError, FileAttachment
+
+    if file_url is None and file_name is None:
+        if captions:
+            raise UserError("--caption needs a file: give --file-url and --file-name too")
+        return None
+    if file_url is None or file_name is None:
+        raise UserError("give --file-url and --file-name together (e.g. --file-name menu.pdf)")
+    by_language: dict[str, str] = {}
+    for raw in captions or []:
+        match = _LANG_PREFIX.match(raw)
+        language, body = (match.group(1), match.group(2)) if match else (default_language, raw)
+        if language in by_language:
+            raise UserError(f"--caption: two captions for language {language!r}")
+        by_language[language] = body
+    try:
+        return FileAttachment(file_url.strip(), file_name.strip(), by_language)
+    except AttachmentError as exc:
+        raise UserError(f"file: {exc}") from None
+
+
+def parse_if(conditions: list[str] | None) -> Conditions | None:
+    """The --if options as a typed value (None when none given). Raises UserError."""
+    from hotelbot.domain.conditions import ConditionError, parse_conditions
+
+    if not conditions:
+        return None
+    try:
+        return parse_conditions(conditions)
+    except ConditionError as exc:
+        raise UserError(f"--if: {exc}") from None
+
+
+def attachment_lines(attachment: FileAttachment | None) -> list[str]:
+    """How `trigger show` and `preview` describe a trigger's file."""
+    if attachment is None:
+        return []
+    lines = [f"file      {attachment.file_name} <{attachment.url}>"]
+    for language, caption in sorted(attachment.captions.items()):
+        lines.append(f"caption[{language}]  {caption}")
+    return lines
 
 
 def parse_when(when: str, grace: str | None) -> TriggerSpec:
@@ -245,6 +316,10 @@ def _next_line(trigger: TriggerRecord, hotel: HotelRecord) -> str:
     if not trigger.enabled:
         return "next: none (the trigger is disabled)"
     if not clock_driven(trigger):
+        from hotelbot.domain.triggers import EventTrigger
+
+        if isinstance(trigger.spec, EventTrigger) and trigger.spec.event.is_stay_status:
+            return "next: when a stay's status changes (stay edit --status, a CSV import)"
         return "next: when a guest writes (it fires on guest messages)"
     policy = HotelPolicy.of(hotel)
     now = utcnow()
@@ -278,6 +353,10 @@ def add(
     ] = None,
     grace: Annotated[str | None, typer.Option(help="Catch-up window, e.g. 30m.")] = None,
     disabled: Annotated[bool, typer.Option(help="Add it switched off.")] = False,
+    file_url: Annotated[str | None, typer.Option(help=_FILE_URL_HELP)] = None,
+    file_name: Annotated[str | None, typer.Option(help=_FILE_NAME_HELP)] = None,
+    caption: Annotated[list[str] | None, typer.Option(help=_CAPTION_HELP)] = None,
+    if_: Annotated[list[str] | None, typer.Option("--if", help=_IF_HELP)] = None,
     yes: YesOpt = False,
     no_catch_up: NoCatchUpOpt = False,
     dry_run: DryRunOpt = False,
@@ -294,7 +373,10 @@ def add(
     async def hotel_of(db: Database) -> HotelRecord:
         return await _hotel(db, slug)
 
-    template = parse_texts(text, common.with_db(hotel_of).default_language, fallback)
+    default_language = common.with_db(hotel_of).default_language
+    template = parse_texts(text, default_language, fallback)
+    attachment = parse_attachment(file_url, file_name, caption, default_language)
+    conditions = parse_if(if_)
 
     async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
         hotel = await _hotel_in(conn, slug)
@@ -302,7 +384,7 @@ def add(
             raise UserError(f"trigger {name!r} exists (use `hotelbot trigger edit`)")
         await add_trigger(
             conn, hotel_id=hotel.id, name=name, spec=spec, template=template,
-            enabled=not disabled, now=now,
+            enabled=not disabled, now=now, attachment=attachment, conditions=conditions,
         )  # fmt: skip
         record = await get_trigger(conn, hotel.id, name)
         assert record is not None
@@ -315,6 +397,103 @@ def add(
     _report(trigger, due, hotel)
 
 
+@app.command("add-defaults")
+def add_defaults(
+    slug: Slug,
+    language: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--language",
+            help="Only these languages (repeat; default: every language of the set, en and ru).",
+        ),
+    ] = None,
+) -> None:
+    """Add the starter set (welcome, mid-stay check, checkout reminder, review request),
+    switched off. Shows each text as a guest would read it; adapt with `trigger edit`,
+    check with `trigger preview`, then `trigger enable` each one. Running it again adds
+    nothing twice and never changes a trigger that exists."""
+    for line in common.with_db(lambda db: add_defaults_lines(db, slug, language)):
+        typer.echo(line)
+
+
+async def add_defaults_lines(db: Database, slug: str, languages: list[str] | None) -> list[str]:
+    """Add the missing starter triggers to the hotel (disabled) in one write transaction and
+    return the report (separate from the command for tests). Idempotent: the unique key
+    (hotel, name) makes a second run, or a run racing another, add nothing. Raises UserError
+    for an unknown hotel or a language the set has no texts in (then nothing is added)."""
+    from datetime import timedelta
+
+    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.domain.fire_times import StayFacts, StayStatus
+    from hotelbot.domain.starter_set import (
+        STARTER_LANGUAGES,
+        STARTER_SET,
+        StarterSetError,
+        starter_template,
+    )
+    from hotelbot.domain.templates import render, stay_values
+    from hotelbot.domain.triggers import format_trigger
+    from hotelbot.storage.triggers import add_trigger_if_absent
+    from hotelbot.storage.types import utcnow
+
+    hotel = await _hotel(db, slug)
+    policy = HotelPolicy.of(hotel)
+    wanted = languages or list(STARTER_LANGUAGES)
+    try:
+        planned = [
+            (
+                item,
+                parse_when(item.when, None),
+                starter_template(item, wanted, policy.default_language),
+            )
+            for item in STARTER_SET
+        ]
+        conditions = {item.name: parse_if(list(item.conditions)) for item in STARTER_SET}
+    except StarterSetError as exc:
+        raise UserError(f"--language: {exc}") from None
+    now = utcnow()
+    added: dict[str, bool] = {}
+    async with db.write() as conn:
+        for item, spec, template in planned:
+            new_id = await add_trigger_if_absent(
+                conn, hotel_id=hotel.id, name=item.name, spec=spec, template=template,
+                enabled=False, now=now, conditions=conditions[item.name],
+            )  # fmt: skip
+            added[item.name] = new_id is not None
+    # A sample guest arriving tomorrow for three nights, to show each text as it reads.
+    today = now.astimezone(policy.tz).date()
+    sample = StayFacts(
+        hotel_tz=policy.tz, check_in=today + timedelta(days=1),
+        check_out=today + timedelta(days=4), status=StayStatus.BOOKED,
+        language=policy.default_language, guest_name="Anna Example", room="101",
+        created_at=now,
+    )  # fmt: skip
+    lines: list[str] = []
+    for item, spec, template in planned:
+        if not added[item.name]:
+            lines.append(f"{item.name}: exists, left unchanged")
+            continue
+        only = f" if {' and '.join(item.conditions)}" if item.conditions else ""
+        lines.append(f"{item.name}: added, disabled ({item.purpose}): {format_trigger(spec)}{only}")
+        for code in sorted(template.texts):
+            values = stay_values(
+                sample, hotel_name=policy.name, language=code,
+                default_check_in=policy.default_check_in,
+                default_check_out=policy.default_check_out,
+            )  # fmt: skip
+            lines.append(f"  [{code}] {for_people(render(template, code, values))}")
+    if any(added.values()):
+        lines += [
+            "Nothing is sent until you enable them. For each one:",
+            f"  hotelbot trigger preview {slug} NAME --stay ID   # text and times for a real stay",
+            f"  hotelbot trigger edit {slug} NAME --text 'en=...' --when '...'   # adapt",
+            f"  hotelbot trigger enable {slug} NAME",
+        ]
+    else:
+        lines.append("nothing added: the hotel has every trigger of the starter set")
+    return lines
+
+
 @app.command("edit")
 def edit(
     slug: Slug,
@@ -325,6 +504,20 @@ def edit(
     ] = None,
     fallback: Annotated[str | None, typer.Option(help="Fallback language.")] = None,
     grace: Annotated[str | None, typer.Option(help="Catch-up window, e.g. 30m.")] = None,
+    file_url: Annotated[str | None, typer.Option(help=_FILE_URL_HELP)] = None,
+    file_name: Annotated[str | None, typer.Option(help=_FILE_NAME_HELP)] = None,
+    caption: Annotated[
+        list[str] | None, typer.Option(help=_CAPTION_HELP + " Replaces all captions.")
+    ] = None,
+    no_file: Annotated[
+        bool, typer.Option("--no-file", help="Stop sending the trigger's file.")
+    ] = False,
+    if_: Annotated[
+        list[str] | None, typer.Option("--if", help=_IF_HELP + " Replaces all conditions.")
+    ] = None,
+    no_conditions: Annotated[
+        bool, typer.Option("--no-conditions", help="Apply the trigger to every stay.")
+    ] = False,
     yes: YesOpt = False,
     no_catch_up: NoCatchUpOpt = False,
     dry_run: DryRunOpt = False,
@@ -351,16 +544,48 @@ def edit(
             [f"{k}={v}" for k, v in trigger.template.texts.items()], hotel.default_language,
             fallback,
         )  # fmt: skip
-    if spec is None and template is None:
-        raise UserError("nothing to change: give --when, --text, --fallback or --grace")
+    attachment = None
+    if no_file and (file_url or file_name or caption):
+        raise UserError("--no-file cannot go with --file-url, --file-name or --caption")
+    if file_url or file_name or caption:
+        current_file = trigger.attachment
+        attachment = parse_attachment(
+            file_url or (current_file.url if current_file else None),
+            file_name or (current_file.file_name if current_file else None),
+            caption
+            if caption is not None
+            else [f"{k}={v}" for k, v in (current_file.captions if current_file else {}).items()],
+            hotel.default_language,
+        )
+    if no_conditions and if_:
+        raise UserError("--no-conditions cannot go with --if")
+    conditions = parse_if(if_)
+    if no_conditions:
+        from hotelbot.domain.conditions import Conditions
+
+        conditions = Conditions()
+    if (
+        spec is None
+        and template is None
+        and attachment is None
+        and not no_file
+        and conditions is None
+    ):
+        raise UserError(
+            "nothing to change: give --when, --text, --fallback, --grace, --file-url, "
+            "--file-name, --caption, --no-file, --if or --no-conditions"
+        )
 
     async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
-        await edit_trigger(conn, trigger.id, spec=spec, template=template, now=now)
+        await edit_trigger(
+            conn, trigger.id, spec=spec, template=template, now=now, attachment=attachment,
+            remove_attachment=no_file, conditions=conditions,
+        )  # fmt: skip
         record = await get_trigger(conn, trigger.hotel_id, name)
         assert record is not None
         return record
 
-    if spec is None:  # texts only: when it fires does not change
+    if spec is None:  # texts or file only: when it fires does not change
 
         async def apply(db: Database) -> TriggerRecord:
             async with db.write() as conn:
@@ -500,10 +725,14 @@ def show(slug: Slug, name: Name, utc: UtcOpt = False, wide: WideOpt = False) -> 
     hotel, trigger, fires = common.with_db(go)
     typer.echo(f"id        {trigger.id}")
     typer.echo(f"when      {format_trigger(trigger.spec)}")
+    if trigger.conditions.clauses:
+        typer.echo(f"if        {trigger.conditions.text()}")
     typer.echo(f"enabled   {'yes' if trigger.enabled else 'no'} (version {trigger.version})")
     typer.echo(f"fallback  {trigger.template.fallback_language}")
     for language, body in sorted(trigger.template.texts.items()):
         typer.echo(f"text[{language}]  {body}")
+    for line in attachment_lines(trigger.attachment):
+        typer.echo(line)
     if fires:
         typer.echo("")
         rows = [
@@ -536,16 +765,19 @@ async def preview_lines(
     fires already decided for this stay, the next fire times in the hotel's local time with
     what the send policy would do at each (quiet hours, opt-out, cancelled stay), and when
     there is no next fire, the true reason."""
+    from dataclasses import replace
     from zoneinfo import ZoneInfo
 
     from hotelbot.cli.schedule_view import local
     from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.domain.conditions import StayContext, tags_of
     from hotelbot.domain.fire_times import check_out_at, next_fire_after, why_no_next_fire
+    from hotelbot.domain.guest_language import message_language
     from hotelbot.domain.send_policy import Defer, Skip, decide
     from hotelbot.domain.templates import MissingValueError, render, stay_values
     from hotelbot.domain.triggers import EventTrigger, format_trigger
     from hotelbot.storage.guest_facts import NO_FACTS, load_guest_facts
-    from hotelbot.storage.stays import get_stay
+    from hotelbot.storage.stays import get_stay, has_earlier_stay
     from hotelbot.storage.triggers import list_fires
 
     hotel, trigger = await _trigger(db, slug, name)
@@ -554,26 +786,85 @@ async def preview_lines(
         if record is None or record.hotel_id != hotel.id:
             raise UserError(f"hotel {slug!r} has no stay {stay_id}")
         fires = await list_fires(conn, trigger_id=trigger.id, stay_id=stay_id)
+        returning = trigger.conditions.needs_history and await has_earlier_stay(conn, record)
         guest = (await load_guest_facts(conn, hotel.id, [record.chat_id])).get(
             record.chat_id, NO_FACTS
         )
     policy = HotelPolicy.of(hotel)
-    facts = record.facts(policy.tz, default_language=policy.default_language)
+    choice = message_language(
+        stay_language=record.language, guest=guest.language,
+        hotel_default=policy.default_language,
+    )  # fmt: skip
+    facts = replace(
+        record.facts(policy.tz, default_language=policy.default_language), language=choice.code
+    )
     values = stay_values(
         facts, hotel_name=hotel.name, default_check_in=policy.default_check_in,
         default_check_out=policy.default_check_out,
     )  # fmt: skip
-    language = trigger.template.pick_language(facts.language)
-    lines = [f"{name}: {format_trigger(trigger.spec)}", f"language: {language}"]
+    language = trigger.template.pick_language(facts.language, policy.default_language)
+    lines = [
+        f"{name}: {format_trigger(trigger.spec)}",
+        f"language: {language} (guest's language {choice.code}: {choice.reason})",
+    ]
+    if not trigger.template.has_text_for(choice.code):
+        lines.append(
+            f"warning: no {choice.code} text: this guest gets the {language} text "
+            f"(add one with `hotelbot trigger edit {slug} {name} --text {choice.code}=...`)"
+        )
     try:
-        lines.append("text: " + for_people(render(trigger.template, facts.language, values)))
+        lines.append(
+            "text: "
+            + for_people(
+                render(
+                    trigger.template, facts.language, values,
+                    default_language=policy.default_language,
+                )
+            )
+        )  # fmt: skip
     except MissingValueError as exc:
         lines.append(f"text: NOT SENDABLE for this stay: {exc}")
+    if trigger.attachment is not None:
+        file = trigger.attachment
+        captions = file.caption_template(trigger.template.fallback_language)
+        caption = ""
+        if captions is not None:
+            try:
+                caption = ": " + for_people(render(captions, language, values))
+            except MissingValueError as exc:
+                caption = f": caption NOT SENDABLE for this stay: {exc}"
+        lines.append(f"then file: {file.file_name} <{file.url}>{caption}")
+    if trigger.conditions.clauses:
+        context = StayContext(
+            nights=facts.nights, language=facts.language, room_tags=tags_of(record.room_tags),
+            source=record.source, returning_guest=returning,
+        )  # fmt: skip
+        failing = trigger.conditions.failing(context)
+        if failing:
+            lines.append(
+                f"if {trigger.conditions.text()}: NOT MET for this stay ({'; '.join(failing)}): "
+                "nothing is sent to it"
+            )
+        else:
+            lines.append(f"if {trigger.conditions.text()}: met")
     if not trigger.enabled:
         lines.append("the trigger is disabled: nothing is sent until `hotelbot trigger enable`")
+    spec = trigger.spec
+    status_event = isinstance(spec, EventTrigger) and spec.event.is_stay_status
     for fire in fires:
-        lines.append(f"decided: {local(fire.scheduled_for, policy)}: {fire.outcome}")
-    if isinstance(trigger.spec, EventTrigger) and trigger.spec.event.value != "stay_created":
+        # A status event's key instant is the stay's creation; when it happened is decided_at.
+        at = fire.decided_at if status_event else fire.scheduled_for
+        lines.append(f"decided: {local(at, policy)}: {fire.outcome}")
+    if isinstance(spec, EventTrigger) and status_event:
+        status = {"check_in": "in_house", "check_out": "checked_out"}.get(
+            spec.event.value, "cancelled"
+        )
+        lines.append(
+            f"fires once, when the stay's status changes to {status} (`hotelbot stay edit "
+            f"{stay_id} --status {status}` or a CSV import)"
+        )
+        return lines
+    if isinstance(spec, EventTrigger) and spec.event.value != "stay_created":
         lines.append("fires on guest messages, not at clock times")
         return lines
     at = datetime.now(UTC)

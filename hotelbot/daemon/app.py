@@ -26,10 +26,13 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from hotelbot import sdnotify
+from hotelbot.daemon.escalator import Escalator
+from hotelbot.daemon.fact_answers import LlmFactAnswerer, facts_hook
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
@@ -45,6 +48,7 @@ from hotelbot.domain.backoff import Backoff
 from hotelbot.error_text import describe
 from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
+from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
 from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
 from hotelbot.observability.runtime import Observability
@@ -60,6 +64,9 @@ from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.schema import check_schema
 from hotelbot.storage.stays import room_of_current_stay
 from hotelbot.url_policy import secret_url_problem
+
+if TYPE_CHECKING:
+    from hotelbot.sentiment.facts_llm import FactsLlm
 
 
 def default_daemon_name() -> str:
@@ -141,6 +148,9 @@ class Daemon:
         self.processor: Processor | None = None
         self._stage: BuiltStage | None = None
         self._processor_task: asyncio.Task[None] | None = None
+        # facts answered by the LLM for hotels with facts mode "llm" (daemon/fact_answers.py)
+        self._fact_answerer: LlmFactAnswerer | None = None
+        self._facts_llm: FactsLlm | None = None
         # scheduling: trigger scheduler and outbox sender (started in _start)
         self.scheduler: Scheduler | None = None
         self.sender: OutboxSender | None = None
@@ -251,9 +261,12 @@ class Daemon:
         # Event triggers (first message, keyword) are decided in the processing transaction;
         # staff alerts carry the guest's room from their current stay.
         self.processor.add_message_hook(scheduler_message_hook(decided_by=self.name))
+        # Information questions answered from the hotel's facts (daemon/fact_answers.py).
+        self.processor.add_message_hook(facts_hook())
         self.processor.set_room_lookup(room_of_current_stay)
         self.writer.on_commit(self.processor.notify)
         self._processor_task = asyncio.create_task(self.processor.run(), name="processor")
+        self._start_fact_answerer()
         logger.info("sentiment: rules, LLM {}", self._stage.llm_status)
         if not self.settings.llm.enabled and resolve_api_key(self.settings.llm, self.environ):
             # Guest text goes to a third party only on an explicit choice (docs/systemd.md).
@@ -289,6 +302,15 @@ class Daemon:
         self.sender.start()
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
             self.processor.on_commit(self.sender.wake)
+            # Alerts nobody acknowledged in time go to the duty manager, at the processor's
+            # periodic scan, for the hotels this daemon holds (fenced by their leases).
+            self.processor.set_escalator(
+                Escalator(
+                    self.db,
+                    hotel_ids=lambda: list(self._runners),
+                    lease=self.leases.ownership if self.leases is not None else None,
+                )
+            )
         # --- scheduling (end) ---
         self.observability = _observability(self)  # [metrics] /metrics and its snapshot
         self.observability.start()
@@ -535,7 +557,7 @@ class Daemon:
             client,
             self.writer,
             health=health,
-            backoff=Backoff(g.backoff_min_s, g.backoff_max_s),
+            backoff=Backoff(poll_policy(g.backoff_min_s, g.backoff_max_s).delay_s),
             unhealthy_retry_s=g.unhealthy_retry_s,
             may_poll=None if ownership is None else (lambda: ownership.is_valid(record.id)),
         )
@@ -618,9 +640,36 @@ class Daemon:
         )  # fmt: skip
         await self._close_resources()
 
+    def _start_fact_answerer(self) -> None:
+        """With an LLM configured, questions the rules leave are tried with it for the
+        hotels whose facts say mode "llm" (guest text goes to the same provider as for
+        sentiment: an explicit choice, docs/systemd.md)."""
+        assert self._stage is not None and self.db is not None
+        if self._stage.llm is None:
+            return
+        from hotelbot.sentiment.facts_llm import build_facts_llm
+        from hotelbot.sentiment.settings import resolve_api_key
+
+        key = resolve_api_key(self.settings.llm, self.environ)
+        if key is None:
+            return
+        self._facts_llm = build_facts_llm(self.settings.llm, key)
+        owned = None if self.db.is_sqlite else (lambda: list(self._runners))
+        self._fact_answerer = LlmFactAnswerer(self.db, self._facts_llm, hotel_ids=owned)
+        self._fact_answerer.start()
+
+    async def _stop_fact_answerer(self) -> None:
+        if self._fact_answerer is not None:
+            await self._fact_answerer.stop()
+            self._fact_answerer = None
+        if self._facts_llm is not None:
+            await self._facts_llm.aclose()
+            self._facts_llm = None
+
     async def _stop_processor(self, timeout_s: float) -> None:
         """Stop the processor (it commits finished analyses; unfinished ones stay
         unprocessed and are redone after the restart), then close the LLM client."""
+        await self._stop_fact_answerer()
         if self.processor is not None and self._processor_task is not None:
             self.processor.stop()
             done, _ = await asyncio.wait({self._processor_task}, timeout=timeout_s)
@@ -633,6 +682,7 @@ class Daemon:
             self._stage = None
 
     async def _close_resources(self) -> None:
+        await self._stop_fact_answerer()
         if self._stage is not None:
             await self._stage.aclose()
             self._stage = None

@@ -46,6 +46,7 @@ from hotelbot.greenapi.errors import (
     InstanceNotReady,
     RateLimited,
 )
+from hotelbot.greenapi.retry import poll_policy
 from hotelbot.observability import metrics
 from hotelbot.redact import redact
 from hotelbot.storage.ingest import IngestWriter, ItemNotStored, Stored, WriterClosed
@@ -96,7 +97,7 @@ class HotelPoller:
         self.client = client
         self._writer = writer
         self.health = health
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(poll_policy(0.5, 60.0).delay_s)
         self._unhealthy_retry_s = unhealthy_retry_s
         self._min_empty_interval_s = min_empty_poll_interval_s
         self._sleep = sleep

@@ -42,6 +42,7 @@ from loguru import logger
 from sqlalchemy import select
 
 from hotelbot.crashpoints import crash_point
+from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.unreadable import UnreadableReview
 from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
 from hotelbot.domain.events import (
@@ -51,6 +52,7 @@ from hotelbot.domain.events import (
 )
 from hotelbot.domain.optout import classify_keyword
 from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.signals import as_guest_event, signal_of, signal_verdict
 from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
 from hotelbot.observability import metrics
@@ -125,6 +127,7 @@ class Processor:
         self._owned_hotels = owned_hotels
         self._hooks: list[MessageHook] = []
         self._room_lookup: RoomLookup | None = None
+        self._escalator: Escalator | None = None
         self._commit_listeners: list[Callable[[set[int]], None]] = []
         self._chains: dict[tuple[int, str], deque[Work]] = {}
         self._in_flight: dict[int, Work] = {}
@@ -151,6 +154,11 @@ class Processor:
         """Let staff alerts name the guest's room: `await lookup(conn, hotel_id, guest_id,
         chat_id)` runs in the processing transaction when an alert is written."""
         self._room_lookup = lookup
+
+    def set_escalator(self, escalator: Escalator | None) -> None:
+        """Escalate open alerts at every periodic scan (and in `run_once`), with this
+        processor's clock; the commit listeners hear of the hotels that got escalations."""
+        self._escalator = escalator
 
     def on_commit(self, listener: Callable[[set[int]], None]) -> None:
         """Call `listener(hotel_ids)` after each committed batch that raised alerts (e.g. to
@@ -186,6 +194,7 @@ class Processor:
             if fetched == 0 and not self._in_flight:
                 break
         await self._followups()
+        await self._escalate()
         return done
 
     async def run(self) -> None:
@@ -198,6 +207,7 @@ class Processor:
                 if now >= next_scan:
                     self._cursor, self._more = 0, True
                     await self._followups()
+                    await self._escalate()
                     next_scan = now + self._scan_interval_s
                 if self._more and len(self._in_flight) < self._max_in_flight:
                     await self._fetch_and_dispatch()
@@ -253,7 +263,8 @@ class Processor:
 
     async def _dispatch(self, work: Work, body: str) -> None:
         try:
-            work.event = interpret(body)
+            # A missed call becomes the guest's entry in the conversation (a signal).
+            work.event = as_guest_event(interpret(body), work.received_at)
             text = self._text_to_analyse(work)
         except Exception as exc:  # a bug in interpretation: count it, never block others
             work.error, work.done = f"interpret: {describe(exc)}", True
@@ -285,6 +296,12 @@ class Processor:
         if event.kind is MessageKind.REACTION:
             if event.text and is_negative_reaction(event.text):
                 work.verdict = reaction_verdict()
+            return None
+        signal = signal_of(event)
+        if signal is not None:
+            # No words to judge: the hotel's setting for this kind decides (domain.signals).
+            work.signal = signal
+            work.verdict = signal_verdict(signal, hotel.signal_mode(signal))
             return None
         if event.kind in _NOT_ANALYSED or not event.text or not event.text.strip():
             return None
@@ -453,6 +470,15 @@ class Processor:
             metrics.SENTIMENT_VERDICTS.labels(slug, analyser, verdict.sentiment.value).inc()
             if verdict.requires_attention:
                 metrics.ATTENTION.labels(slug, analyser).inc()
+
+    async def _escalate(self) -> None:
+        """Escalate the alerts nobody acknowledged in time (daemon/escalator.py)."""
+        if self._escalator is None:
+            return
+        report = await self._escalator.run_once(self._clock())
+        if report.hotels:
+            for listener in self._commit_listeners:
+                listener(set(report.hotels))
 
     def _account(self, result: BatchResult) -> None:
         self.alerts_total += result.alerts

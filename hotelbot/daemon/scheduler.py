@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
@@ -35,19 +35,27 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.crashpoints import pause_point
+from hotelbot.domain.conditions import StayContext, tags_of
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
+from hotelbot.domain.guest_language import GuestLanguage, message_language
 from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind
 from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
-from hotelbot.domain.triggers import EventKind, EventTrigger, keyword_matches
+from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, keyword_matches
 from hotelbot.domain.zones import unknown_zone_warning, zone_or_utc
 from hotelbot.error_text import describe
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
 from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.outbox import enqueue
-from hotelbot.storage.stays import StayRecord, current_stay, list_stays
+from hotelbot.storage.stays import (
+    StayRecord,
+    current_stay,
+    get_stay,
+    has_earlier_stay,
+    list_stays,
+)
 from hotelbot.storage.triggers import (
     TriggerRecord,
     decided_fires,
@@ -158,6 +166,8 @@ async def count_automated_today(
         OutboxMessage.hotel_id == hotel_id,
         OutboxMessage.chat_id == chat_id,
         OutboxMessage.kind.in_(AUTOMATED_KINDS),
+        # A trigger's file goes with its text: together they are one message to the guest.
+        OutboxMessage.file_url.is_(None),
         OutboxMessage.available_at >= start,
         OutboxMessage.available_at < end,
         OutboxMessage.state.not_in(("failed", "cancelled")),
@@ -186,20 +196,39 @@ async def decide_fire(
     facts_opted_out: bool,
     facts_paused_until: datetime | None,
     decided_by: str | None,
+    key_at: datetime | None = None,
+    facts_language: GuestLanguage | None = None,
 ) -> FireDecision | None:
     """Decide one fire and record it (fire log + outbox row) in the caller's transaction.
 
     Returns what was decided, or None when the fire was decided before (by anyone) or is
     not due yet. May run any number of times for the same fire: only the first records
-    anything.
+    anything. `key_at` (default `scheduled_for`) is the instant in the fire log's unique
+    key: a status event passes the stay's creation instant, so it fires once per stay
+    however often the status changes back and forth. A trigger's conditions that the stay
+    does not meet record "skipped:condition". The message is written in the guest's
+    language (`facts_language`, see domain.guest_language.message_language), falling back
+    to the hotel's default language when the trigger has no text in it.
     """
-    facts = stay.facts(policy.tz, default_language=policy.default_language)
+    choice = message_language(
+        stay_language=stay.language,
+        guest=facts_language or GuestLanguage(),
+        hotel_default=policy.default_language,
+    )
+    facts = replace(
+        stay.facts(policy.tz, default_language=policy.default_language), language=choice.code
+    )
     co_at = check_out_at(facts, default_check_out=policy.default_check_out)
     sent_today = 0
     if policy.daily_cap is not None:
         sent_today = await count_automated_today(
             conn, hotel_id=policy.id, chat_id=stay.chat_id, now=now, tz=policy.tz
         )
+    spec = trigger.spec
+    after_stay_event = isinstance(spec, EventTrigger) and spec.event in (
+        EventKind.CHECK_OUT,
+        EventKind.CANCELLATION,
+    )
     decision = decide(
         now,
         scheduled_for,
@@ -207,8 +236,11 @@ async def decide_fire(
         # A message meant for the stay (scheduled before check-out) is stale once the guest
         # has left; post-stay messages (scheduled at/after check-out) are not. Event
         # triggers (booking confirmation, first-message and keyword replies) are about the
-        # stay itself: importing a stay that already ended must not greet the guest.
-        is_welcome_like=isinstance(trigger.spec, EventTrigger) or scheduled_for < co_at,
+        # stay itself: importing a stay that already ended must not greet the guest. The
+        # check-out and cancellation events are about the stay ending: never stale for that.
+        is_welcome_like=not after_stay_event
+        and (isinstance(spec, EventTrigger) or scheduled_for < co_at),
+        about_cancellation=isinstance(spec, EventTrigger) and spec.event is EventKind.CANCELLATION,
         check_out_at=co_at,
         opted_out=facts_opted_out,
         staff_paused_until=facts_paused_until,
@@ -219,11 +251,22 @@ async def decide_fire(
         grace_s=trigger.grace_s,
     )
     body: str | None = None
+    caption: str | None = None
     available_at = now
     if isinstance(decision, Skip):
         outcome = "missed" if decision.reason is SkipReason.MISSED else f"skipped:{decision.reason}"
     elif isinstance(decision, Defer) and decision.reason is DeferReason.NOT_DUE:
         return None  # not due yet: nothing to record, a later tick decides it
+    elif trigger.conditions.clauses and trigger.conditions.failing(
+        StayContext(
+            nights=facts.nights,
+            language=facts.language,
+            room_tags=tags_of(stay.room_tags),
+            source=stay.source,
+            returning_guest=trigger.conditions.needs_history and await has_earlier_stay(conn, stay),
+        )
+    ):
+        outcome = "skipped:condition"
     else:
         values = stay_values(
             facts,
@@ -232,7 +275,10 @@ async def decide_fire(
             default_check_out=policy.default_check_out,
         )
         try:
-            body = render(trigger.template, facts.language, values)
+            body = render(
+                trigger.template, facts.language, values, default_language=policy.default_language
+            )
+            caption = _render_caption(trigger, facts.language, values, policy.default_language)
         except MissingValueError:
             outcome = "skipped:missing_value"
         except TemplateError:
@@ -243,12 +289,13 @@ async def decide_fire(
             else:
                 outcome = f"deferred:{decision.reason}"
                 available_at = decision.until
+    key_at = key_at or scheduled_for
     fire_id = await record_fire(
         conn,
         hotel_id=policy.id,
         trigger_id=trigger.id,
         stay_id=stay.id,
-        scheduled_for=scheduled_for,
+        scheduled_for=key_at,
         outcome=outcome,
         trigger_version=trigger.version,
         decided_at=now,
@@ -257,18 +304,53 @@ async def decide_fire(
     if fire_id is None:
         return None
     if body is not None:
+        key = fire_key(trigger.id, stay.id, key_at)
         outbox_id = await enqueue(
             conn,
             hotel_id=policy.id,
-            idempotency_key=fire_key(trigger.id, stay.id, scheduled_for),
+            idempotency_key=key,
             kind=OutboxKind.TRIGGER,
             chat_id=stay.chat_id,
             text=body,
             available_at=available_at,
             lane=trigger_lane(trigger.spec),
         )
-        await set_fire_outcome(conn, fire_id, outcome=outcome, outbox_id=outbox_id)
+        file_outbox_id = None
+        if trigger.attachment is not None:
+            # Its own row right after the text (same time and lane, so it follows it), under
+            # its own key: sent, reconciled and withdrawn like the text.
+            file_outbox_id = await enqueue(
+                conn,
+                hotel_id=policy.id,
+                idempotency_key=key + ":file",
+                kind=OutboxKind.TRIGGER,
+                chat_id=stay.chat_id,
+                text=caption or "",
+                available_at=available_at,
+                lane=trigger_lane(trigger.spec),
+                file_url=trigger.attachment.url,
+                file_name=trigger.attachment.file_name,
+            )
+        await set_fire_outcome(
+            conn, fire_id, outcome=outcome, outbox_id=outbox_id, file_outbox_id=file_outbox_id
+        )
     return FireDecision(outcome, body, available_at)
+
+
+def _render_caption(
+    trigger: TriggerRecord,
+    language: str | None,
+    values: Mapping[str, str | None],
+    default_language: str,
+) -> str | None:
+    """The caption of the trigger's file in the language its text uses (None: no file or
+    no caption). Raises MissingValueError like the text: never a caption with a hole."""
+    if trigger.attachment is None:
+        return None
+    captions = trigger.attachment.caption_template(trigger.template.fallback_language)
+    if captions is None:
+        return None
+    return render(captions, trigger.template.pick_language(language, default_language), values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +462,7 @@ async def decide_trigger_now(
         decision = await decide_fire(
             conn, policy=policy, trigger=trigger, stay=stay, scheduled_for=at, now=now,
             facts_opted_out=guest.opted_out, facts_paused_until=guest.staff_paused_until,
+            facts_language=guest.language,
             decided_by=decided_by,
         )  # fmt: skip
         if decision is not None:
@@ -515,6 +598,7 @@ class Scheduler:
                         now=now,
                         facts_opted_out=guest.opted_out,
                         facts_paused_until=guest.staff_paused_until,
+                        facts_language=guest.language,
                         decided_by=self.name,
                     )
                     if decision is not None:
@@ -646,11 +730,64 @@ async def fire_message_triggers(
             now=now,
             facts_opted_out=facts.opted_out,
             facts_paused_until=facts.staff_paused_until,
+            facts_language=facts.language,
             decided_by=decided_by,
         )
         if decision is not None:
             outcomes.append(decision.outcome)
     return outcomes
+
+
+async def fire_stay_status_triggers(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    stay_id: int,
+    old_status: str,
+    new_status: str,
+    now: datetime | None = None,
+    guest_facts: GuestFactsSource = load_guest_facts,
+    decided_by: str | None = None,
+) -> list[tuple[str, str]]:
+    """Decide the "on check-in" / "on check-out" / "on cancellation" triggers for a stay whose
+    status just changed from `old_status` to `new_status`.
+
+    Call it in the transaction that changes the status (`stay edit --status`, `stay
+    cancel`, a CSV re-import). Each trigger fires at most once per stay (the fire log's key
+    is the stay's creation instant): setting a status back and forth sends nothing twice.
+    The send policy applies as for any automated message (quiet hours defer it, an opted-out
+    guest is skipped), and so do the trigger's conditions. Returns (trigger name, outcome)
+    for each fire decided now. No network I/O.
+    """
+    event = STATUS_EVENTS.get(new_status)
+    if event is None or old_status == new_status:
+        return []
+    now = (now or utcnow()).astimezone(UTC)
+    triggers = [
+        trigger
+        for trigger in await list_triggers(conn, hotel_id=hotel_id, enabled_only=True)
+        if isinstance(trigger.spec, EventTrigger) and trigger.spec.event is event
+    ]
+    if not triggers:
+        return []
+    hotel = await get_hotel_by_id(conn, hotel_id)
+    stay = await get_stay(conn, stay_id)
+    if hotel is None or not hotel.enabled or stay is None or stay.hotel_id != hotel_id:
+        return []
+    policy = HotelPolicy.of(hotel)
+    await _lock_hotel(conn, hotel_id)
+    facts = (await guest_facts(conn, hotel_id, [stay.chat_id])).get(stay.chat_id, NO_FACTS)
+    decided: list[tuple[str, str]] = []
+    for trigger in triggers:
+        decision = await decide_fire(
+            conn, policy=policy, trigger=trigger, stay=stay, scheduled_for=now, now=now,
+            facts_opted_out=facts.opted_out, facts_paused_until=facts.staff_paused_until,
+            facts_language=facts.language,
+            decided_by=decided_by, key_at=stay.created_at,
+        )  # fmt: skip
+        if decision is not None:
+            decided.append((trigger.name, decision.outcome))
+    return decided
 
 
 class GuestMessage(Protocol):

@@ -14,7 +14,8 @@ Per hotel and step (`run_once`):
    `sending`, committed before the HTTP call. Automated rows are cancelled instead when,
    since they were decided, the guest opted out, the stay was cancelled or the trigger was
    disabled.
-4. `send_message` each, alerts first (with the lane's send timeout):
+4. `send_message` each (`send_file_by_url` for a row with a file, its text being the
+   caption), alerts first (with the lane's send timeout):
    * 200 -> `sent` with the idMessage;
    * the request surely had no effect (NetworkError.request_sent False, 429, 500, 503, other
      5xx except 502/504) -> `pending` again, due after the lane's exponential backoff (a
@@ -31,9 +32,9 @@ Reconciling an `unknown` row (rule, timings from the row's lane policy):
    b. once the row is `reconcile_after_s` old (measured from sending_started_at), the sender
       reads `lastOutgoingMessages` (at most one call per hotel per `journal_interval_s`, or
       per second when a row is due for its resend decision: Green API allows 1 request/s)
-      and marks the row `sent` when an entry has the same chat and text, a timestamp no
-      earlier than sending_started_at - `clock_slack_s`, and an idMessage no other outbox
-      row owns;
+      and marks the row `sent` when an entry has the same chat and text (for a file: the
+      same file name and caption), a timestamp no earlier than sending_started_at -
+      `clock_slack_s`, and an idMessage no other outbox row owns;
    c. when no entry matched and the row is `resend_after_s` old, it goes back to `pending`
       and is sent again (after `max_attempts` ambiguous attempts without trace: `failed`).
    The trade-off, per lane: the alert lane decides after ~15 s (staff may read an alert twice
@@ -76,7 +77,7 @@ from hotelbot.domain.outbox import (
     journal_due,
     settle_unknown,
 )
-from hotelbot.domain.token_bucket import TokenBucket, retry_delay_s
+from hotelbot.domain.token_bucket import TokenBucket
 from hotelbot.greenapi.errors import (
     BadRequest,
     BadResponse,
@@ -88,6 +89,7 @@ from hotelbot.greenapi.errors import (
     ServerError,
     Unauthorized,
 )
+from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
 from hotelbot.storage.leases import LeaseView, holds_lease
@@ -158,14 +160,43 @@ class SendReport:
         return self.counts[key]
 
 
-def _journal_text(entry: dict[str, Any]) -> str | None:
-    value = entry.get("textMessage")
-    if isinstance(value, str):
-        return value
-    extended = entry.get("extendedTextMessage")
-    if isinstance(extended, dict) and isinstance(extended.get("text"), str):
-        return str(extended["text"])
-    return None
+@dataclass(frozen=True, slots=True)
+class _JournalEntry:
+    """One lastOutgoingMessages entry, reduced to what identifies our message: a text, or a
+    file (`file_name` set, `text` its caption, "" without one)."""
+
+    id_message: str
+    chat_id: str
+    text: str | None
+    timestamp: object
+    file_name: str | None
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> _JournalEntry:
+        file_name = entry.get("fileName")
+        if isinstance(file_name, str) and "textMessage" not in entry:
+            caption = entry.get("caption")
+            return cls(
+                str(entry["idMessage"]), str(entry.get("chatId")),
+                caption if isinstance(caption, str) else "", entry.get("timestamp"), file_name,
+            )  # fmt: skip
+        text: str | None = None
+        value = entry.get("textMessage")
+        extended = entry.get("extendedTextMessage")
+        if isinstance(value, str):
+            text = value
+        elif isinstance(extended, dict) and isinstance(extended.get("text"), str):
+            text = str(extended["text"])
+        return cls(str(entry["idMessage"]), str(entry.get("chatId")), text,
+                   entry.get("timestamp"), None)  # fmt: skip
+
+    def matches(self, item: OutboxItem, *, not_before_s: float) -> bool:
+        """Same chat, same text or the same file and caption, not older than the send."""
+        if self.chat_id != item.chat_id or self.text != item.text:
+            return False
+        if self.file_name != item.file_name:
+            return False
+        return isinstance(self.timestamp, int | float) and self.timestamp >= not_before_s
 
 
 def _started(item: OutboxItem) -> datetime:
@@ -204,6 +235,10 @@ class OutboxSender:
         self.hotel_ids = hotel_ids
         self.clock = clock
         self.policies: dict[Lane, LanePolicy] = {**DEFAULT_POLICIES, **(policies or {})}
+        # Each lane's retry schedule as a named tenacity policy (greenapi/retry.py).
+        self.retries: dict[Lane, RetryPolicy] = {
+            lane: outbox_policy(lane, policy) for lane, policy in self.policies.items()
+        }
         self.batch = batch
         self.hold = timedelta(seconds=hold_s)
         self.journal_interval = timedelta(seconds=journal_interval_s)
@@ -394,9 +429,15 @@ class OutboxSender:
         policy = self.policies[item.lane]
         log = logger.bind(hotel_id=hotel_id, outbox_id=item.id)
         try:
-            id_message = await client.send_message(
-                item.chat_id, item.text, timeout_s=policy.send_timeout_s
-            )
+            if item.file_url is not None and item.file_name is not None:
+                id_message = await client.send_file_by_url(
+                    item.chat_id, item.file_url, item.file_name, caption=item.text,
+                    timeout_s=policy.send_timeout_s,
+                )  # fmt: skip
+            else:
+                id_message = await client.send_message(
+                    item.chat_id, item.text, timeout_s=policy.send_timeout_s
+                )
         except NetworkError as exc:
             if exc.request_sent:
                 return self._unknown(item, f"{exc}")
@@ -431,12 +472,10 @@ class OutboxSender:
     def _retry(
         self, item: OutboxItem, error: str, now: datetime, *, hint_s: float | None = None
     ) -> _Outcome:
-        policy = self.policies[item.lane]
-        if item.attempts >= policy.max_attempts:
+        retry = self.retries[item.lane]
+        if retry.exhausted(item.attempts):
             return _Outcome(item, _Result.FAILED, f"gave up after {item.attempts}: {error}")
-        delay_s = retry_delay_s(
-            item.attempts, base_s=policy.retry_base_s, max_s=policy.retry_max_s, hint_s=hint_s
-        )
+        delay_s = retry.delay_s(item.attempts, hint_s)
         return _Outcome(item, _Result.RETRY, error, available_at=now + timedelta(seconds=delay_s))
 
     def _unknown(self, item: OutboxItem, error: str) -> _Outcome:
@@ -504,34 +543,28 @@ class OutboxSender:
         oldest = min(_started(u) for u in ripe)
         minutes = min(1440, math.ceil((now - oldest).total_seconds() / 60) + 5)
         try:
-            journal = await client.last_outgoing_messages(minutes=minutes)
+            journal = await JOURNAL_READ.call(client.last_outgoing_messages, minutes=minutes)
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
-        entries = [
-            (str(e["idMessage"]), str(e.get("chatId")), _journal_text(e), e.get("timestamp"))
-            for e in journal
-            if isinstance(e.get("idMessage"), str)
-        ]
+        entries = [_JournalEntry.of(e) for e in journal if isinstance(e.get("idMessage"), str)]
         async with self.db.write() as conn:
-            taken = await known_id_messages(conn, hotel_id=hotel_id, ids=[e[0] for e in entries])
+            taken = await known_id_messages(
+                conn, hotel_id=hotel_id, ids=[e.id_message for e in entries]
+            )
             for item in ripe:
-                started = _started(item).timestamp()
+                not_before_s = _started(item).timestamp() - self.clock_slack_s
                 match = next(
                     (
                         e
                         for e in entries
-                        if e[0] not in taken
-                        and e[1] == item.chat_id
-                        and e[2] == item.text
-                        and isinstance(e[3], int | float)
-                        and e[3] >= started - self.clock_slack_s
+                        if e.id_message not in taken and e.matches(item, not_before_s=not_before_s)
                     ),
                     None,
                 )
                 if match is not None:
-                    if await mark_sent(conn, item.id, id_message=match[0], now=now):
-                        taken.add(match[0])
+                    if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
+                        taken.add(match.id_message)
                         report.counts["reconciled"] += 1
                     continue
                 policy = self.policies[item.lane]

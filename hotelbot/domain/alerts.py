@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from hotelbot.domain import staff_texts
+from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.display import for_people
 from hotelbot.domain.sentiment import Sentiment, Verdict
 
@@ -51,9 +53,13 @@ class AlertSubject:
         return f"{who}, room {room}" if room else who
 
 
-def decide(now: datetime, cooldown: timedelta, state: CooldownState) -> AlertDecision:
-    """ALERT when no alert was sent for this conversation within `cooldown`, else SUPPRESS."""
-    if state.last_alert_at is None or now - state.last_alert_at >= cooldown:
+def decide(
+    now: datetime, cooldown: timedelta, state: CooldownState, *, urgent: bool = False
+) -> AlertDecision:
+    """ALERT when no alert was sent for this conversation within `cooldown`, else SUPPRESS.
+    An `urgent` message (an emergency, domain.alert_path.urgent) always alerts: staff must
+    not learn of a fire minutes late because the guest complained about towels before."""
+    if urgent or state.last_alert_at is None or now - state.last_alert_at >= cooldown:
         return AlertDecision.ALERT
     return AlertDecision.SUPPRESS
 
@@ -72,35 +78,71 @@ def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
     return for_people(text, max_chars=limit)
 
 
-def alert_text(subject: AlertSubject, reason: str, text: str | None, earlier: int = 0) -> str:
-    """The WhatsApp text sent to the staff chat for one message needing attention.
+def alert_text(
+    subject: AlertSubject,
+    reason: str,
+    text: str | None,
+    earlier: int = 0,
+    *,
+    language: str | None = None,
+    category: AttentionCategory | None = None,
+    guest_language: str | None = None,
+    urgent: bool = False,
+) -> str:
+    """The WhatsApp text sent to the staff chat for one message needing attention, in the
+    staff's `language` (domain.staff_texts; English when unknown): who (sanitised label),
+    the reason, the category and the guest's language, a sanitised excerpt.
 
     `earlier` = messages needing attention that were counted (not alerted) since the last
-    alert. Staff see the guest's words here on purpose; logs never do.
+    alert. `urgent` (an emergency) opens with the urgent line instead of the usual one.
+    The reference line is added when the alert is recorded (`reference_line`).
+    Staff see the guest's words here on purpose; logs never do.
     """
-    lines = [f"⚠️ Guest needs attention: {subject.label()}", f"Reason: {for_people(reason)}"]
+    writes_in = staff_texts.language_name(for_people(guest_language, max_chars=8), language)
+    lines = [
+        staff_texts.line("urgent" if urgent else "alert", language, who=subject.label()),
+        staff_texts.line("reason", language, reason=for_people(reason, max_chars=200)),
+        staff_texts.line(
+            "about",
+            language,
+            category=staff_texts.category_name(category, language),
+            guest_language=writes_in,
+        ),
+    ]
     quoted = excerpt(text)
     if quoted:
         lines.append(f"“{quoted}”")
     if earlier > 0:
-        lines.append(f"(+{earlier} more {_messages(earlier)} from this guest since the last alert)")
+        word = staff_texts.messages_word(earlier, language)
+        lines.append(staff_texts.line("earlier", language, count=earlier, messages=word))
     return "\n".join(lines)
 
 
-def followup_text(subject: AlertSubject, count: int, reason: str, latest: str | None) -> str:
+def followup_text(
+    subject: AlertSubject,
+    count: int,
+    reason: str,
+    latest: str | None,
+    *,
+    language: str | None = None,
+) -> str:
     """The follow-up after the cooldown: `count` more messages needed attention."""
     lines = [
-        f"⚠️ +{count} more {_messages(count)} from this guest: {subject.label()}",
-        f"Latest reason: {for_people(reason)}",
-    ]
+        staff_texts.line(
+            "followup", language, count=count, who=subject.label(),
+            messages=staff_texts.messages_word(count, language),
+        ),
+        staff_texts.line("latest_reason", language, reason=for_people(reason, max_chars=200)),
+    ]  # fmt: skip
     quoted = excerpt(latest)
     if quoted:
-        lines.append(f"Latest: “{quoted}”")
+        lines.append(staff_texts.line("latest", language, text=quoted))
     return "\n".join(lines)
 
 
-def _messages(count: int) -> str:
-    return "message" if count == 1 else "messages"
+def reference_line(reference: int, language: str | None = None) -> str:
+    """The last line of every alert: its reference and how to acknowledge it."""
+    return staff_texts.line("reference", language, ref=reference)
 
 
 def phone_of(chat_id: str) -> str | None:

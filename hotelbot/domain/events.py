@@ -36,6 +36,7 @@ class MessageKind(StrEnum):
     LIST_REPLY = "list_reply"
     INTERACTIVE_REPLY = "interactive_reply"
     INTERACTIVE = "interactive"  # a message *containing* buttons/lists/invites
+    CALL = "call"  # a missed WhatsApp call, stored as the guest's entry (domain.signals)
     UNKNOWN = "unknown"
 
 

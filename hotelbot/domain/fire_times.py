@@ -192,7 +192,8 @@ def fire_times(
       defaults "daily at 09:00" skips the arrival day and fires on the departure morning;
       "daily at 20:00" fires on the arrival evening and not on the departure day;
     * event "stay created": `stay.created_at`, if inside the window;
-    * other events (first message, keyword): never (they are not clock-driven).
+    * other events (first message, keyword, status changes): never (they are not
+      clock-driven).
 
     Stay status is not consulted here (a cancelled stay still has a schedule); the send
     policy decides whether a fire is sent. `hotel_tz`, when given, must be the stay's zone
@@ -331,4 +332,6 @@ def why_no_next_fire(
         )
     if spec.event is EventKind.STAY_CREATED:
         return f"it fires once, when the stay was created ({_local_text(stay.created_at, tz)})"
+    if spec.event.is_stay_status:
+        return "it fires once, when the stay's status changes, not at clock times"
     return "it fires on guest messages, not at clock times"

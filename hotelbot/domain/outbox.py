@@ -5,7 +5,7 @@ Every message hotelbot sends travels in one of three lanes, served in this order
 * `Lane.ALERT`: staff alerts, their follow-ups, escalations and reminders. The reason a hotel
   installs us; nothing else may delay them.
 * `Lane.REQUESTED`: messages a person asked for: `hotelbot send`, STOP/START confirmations,
-  answers to a guest's keyword or first message.
+  answers to a guest's keyword or first message, answers from the hotel's facts.
 * `Lane.AUTOMATED`: scheduled messages (welcomes, reminders). The hotel's pace governs them.
 
 Each lane has its own pace (a token bucket per hotel and lane), so a burst of welcomes
@@ -52,6 +52,7 @@ class OutboxKind(StrEnum):
     OPTOUT = "optout"  # confirmation of STOP
     OPTIN = "optin"  # confirmation of START
     TRIGGER = "trigger"  # a trigger's message (scheduled, or an answer to a guest message)
+    ANSWER = "answer"  # a guest's question answered from the hotel's facts (domain/facts.py)
 
 
 _DEFAULT_LANE = {
@@ -62,6 +63,7 @@ _DEFAULT_LANE = {
     OutboxKind.OPTOUT: Lane.REQUESTED,
     OutboxKind.OPTIN: Lane.REQUESTED,
     OutboxKind.TRIGGER: Lane.AUTOMATED,
+    OutboxKind.ANSWER: Lane.REQUESTED,
 }
 
 

@@ -11,7 +11,8 @@
 
 Rules, first match wins:
 
-1. cancelled stay -> skip `cancelled`;
+1. cancelled stay -> skip `cancelled` (except a message about the cancellation itself,
+   `about_cancellation`);
 2. guest opted out -> skip `opted_out`;
 3. a welcome-like message once the guest has checked out (status `checked_out`, or now at or
    after the check-out instant) -> skip `after_checkout`;
@@ -99,6 +100,7 @@ def decide(
     quiet_hours: QuietHours,
     tz: ZoneInfo,
     grace_s: int,
+    about_cancellation: bool = False,
 ) -> Decision:
     """Decide what to do with one automated message (rules in the module docstring).
 
@@ -126,7 +128,7 @@ def decide(
     scheduled = scheduled_for_utc.astimezone(UTC)
     grace = timedelta(seconds=grace_s)
 
-    if stay_status is StayStatus.CANCELLED:
+    if stay_status is StayStatus.CANCELLED and not about_cancellation:
         return Skip(SkipReason.CANCELLED)
     if opted_out:
         return Skip(SkipReason.OPTED_OUT)

@@ -17,6 +17,10 @@ error so typos are caught):
     check_out_time optional  HH:MM local; default: the hotel's
     status         optional  booked | in_house | checked_out | cancelled (default booked)
     external_ref   optional  the booking id in your PMS; unique per hotel
+    source         optional  where the booking came from (booking.com, direct, ...), for
+                             trigger conditions ("source = booking.com")
+    room_tags      optional  the room's tags, space-separated (suite sea-view), for trigger
+                             conditions ("room tag = suite")
     hotel          optional  hotel slug; required when the command is not given --hotel
 
 An empty cell states nothing: updating a stored stay keeps that field (`StayInput.stated`).
@@ -40,6 +44,8 @@ OPTIONAL_COLUMNS: Final = (
     "check_out_time",
     "status",
     "external_ref",
+    "source",
+    "room_tags",
     "hotel",
 )
 ALL_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
@@ -51,6 +57,7 @@ _CHAT_ID = re.compile(r"^(\d{7,15})@c\.us$")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().-]+$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _LANG = re.compile(r"^[a-z]{2}(-[a-z0-9]{2,8})?$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 class StayInputError(ValueError):
@@ -116,6 +123,8 @@ class StayInput:
     external_ref: str | None = None
     hotel: str | None = None
     stated: frozenset[str] | None = None
+    source: str | None = None
+    room_tags: str | None = None
 
     def states(self, name: str) -> bool:
         """Whether the input gave field `name` (StayInput field names)."""
@@ -199,6 +208,25 @@ def parse_stay_row(row: Mapping[str, str | None]) -> StayInput:
     ref = _opt(row, "external_ref")
     if ref is not None and len(ref) > 100:
         problems.append("external_ref is longer than 100 characters")
+    source = _opt(row, "source")
+    if source is not None:
+        source = source.lower()
+        if not _TAG.match(source):
+            problems.append(
+                f"source {source!r}: use lower-case letters, digits, . _ - (e.g. booking.com)"
+            )
+    room_tags = _opt(row, "room_tags")
+    if room_tags is not None:
+        tags = list(dict.fromkeys(room_tags.lower().replace(",", " ").split()))
+        bad_tags = [t for t in tags if not _TAG.match(t)]
+        if bad_tags:
+            problems.append(
+                f"room_tags {', '.join(map(repr, bad_tags))}: use lower-case letters, digits, "
+                ". _ - separated by spaces (e.g. suite sea-view)"
+            )
+        room_tags = " ".join(tags)
+        if len(room_tags) > 200:
+            problems.append("room_tags are longer than 200 characters")
     if problems:
         raise StayInputError(problems)
     given = {column for column in ALL_COLUMNS if _opt(row, column) is not None}
@@ -216,4 +244,6 @@ def parse_stay_row(row: Mapping[str, str | None]) -> StayInput:
         status=status,
         external_ref=ref,
         hotel=_opt(row, "hotel"),
+        source=source,
+        room_tags=room_tags,
     )

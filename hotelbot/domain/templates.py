@@ -104,17 +104,26 @@ class Template:
             raise TemplateError([f"fallback_language must be a string, got {fallback!r}"])
         return cls(dict(texts), fallback)
 
-    def pick_language(self, language: str | None) -> str:
+    def pick_language(self, language: str | None, default: str | None = None) -> str:
         """The language actually used for a guest: exact code, then its primary subtag
-        ("pt-br" -> "pt"), then the fallback."""
-        if language:
-            code = _normalise_language(language)
-            if code in self.texts:
-                return code
-            primary = code.split("-")[0]
-            if primary in self.texts:
-                return primary
+        ("pt-br" -> "pt"), then `default` (the hotel's default language) when there is a
+        text in it, then the fallback. Always a language with a text: never a hole."""
+        for wanted in (language, default):
+            if wanted:
+                code = _normalise_language(wanted)
+                if code in self.texts:
+                    return code
+                primary = code.split("-")[0]
+                if primary in self.texts:
+                    return primary
         return self.fallback_language
+
+    def has_text_for(self, language: str | None) -> bool:
+        """Whether `language` (or its primary subtag) has a text of its own."""
+        if not language:
+            return False
+        code = _normalise_language(language)
+        return code in self.texts or code.split("-")[0] in self.texts
 
 
 def _fields(text: str) -> tuple[list[str], list[str]]:
@@ -173,14 +182,21 @@ def validate(template: Template) -> None:
         raise TemplateError(problems)
 
 
-def render(template: Template, language: str | None, values: Mapping[str, str | None]) -> str:
-    """The text for `language` (see `Template.pick_language`) with placeholders filled.
+def render(
+    template: Template,
+    language: str | None,
+    values: Mapping[str, str | None],
+    *,
+    default_language: str | None = None,
+) -> str:
+    """The text for `language` (see `Template.pick_language`; `default_language` is the
+    hotel's, tried before the template's fallback) with placeholders filled.
 
     Raises `TemplateError` if the chosen text is invalid, and `MissingValueError` naming
     every used variable whose value is absent, None or blank. Pure; never returns a text
     with an unfilled placeholder.
     """
-    chosen = template.pick_language(language)
+    chosen = template.pick_language(language, default_language)
     text = template.texts[chosen]
     names, problems = _fields(text)
     if problems:

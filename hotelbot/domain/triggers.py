@@ -7,7 +7,7 @@ Three kinds, one union `TriggerSpec`:
 * `RecurringTrigger`: a local time of day on some weekdays, for guests in house
   ("daily at 09:00", "mon,wed,fri at 09:00").
 * `EventTrigger`: something that happens (first guest message, a keyword, the stay being
-  created).
+  created, the stay's status changing to in house, checked out or cancelled).
 
 Every spec carries `grace_s`, the catch-up rule: a fire whose scheduled instant passed less
 than `grace_s` ago is still sent; an older one is skipped as "missed" (see send_policy).
@@ -32,6 +32,7 @@ Grammar of spec strings (case-insensitive, spaces flexible)::
     event     := "on first message"
                | "on keyword" | "on keywords" KEYWORD ("," KEYWORD)*
                | "on stay created" | "on booking"
+               | "on check-in" | "on check-out" | "on cancellation"   -- status changes
     duration  := "0" | INT (unit | s|sec|secs|second|seconds)
 
 "at HH:MM" is only allowed with a whole-day amount: "2h after check-in at 10:00" is rejected
@@ -78,6 +79,24 @@ class EventKind(StrEnum):
     FIRST_MESSAGE = "first_message"
     KEYWORD = "keyword"
     STAY_CREATED = "stay_created"
+    # A stored stay's status changed to in_house / checked_out / cancelled (`stay edit
+    # --status`, `stay cancel`, a CSV re-import): once per stay and trigger.
+    CHECK_IN = "check_in"
+    CHECK_OUT = "check_out"
+    CANCELLATION = "cancellation"
+
+    @property
+    def is_stay_status(self) -> bool:
+        """Fired by a change of the stay's status (see `STATUS_EVENTS`)."""
+        return self in (EventKind.CHECK_IN, EventKind.CHECK_OUT, EventKind.CANCELLATION)
+
+
+STATUS_EVENTS: Final = {
+    "in_house": EventKind.CHECK_IN,
+    "checked_out": EventKind.CHECK_OUT,
+    "cancelled": EventKind.CANCELLATION,
+}
+"""The stay status (domain.fire_times.StayStatus value) each status event fires on."""
 
 
 def _check_grace(grace_s: object) -> None:
@@ -435,6 +454,11 @@ def _parse_event(body: str, original: str, grace_s: int) -> EventTrigger:
         return EventTrigger(EventKind.FIRST_MESSAGE, grace_s=grace_s)
     if re.fullmatch(r"on\s+(?:stay\s+created|booking|new\s+stay)", body):
         return EventTrigger(EventKind.STAY_CREATED, grace_s=grace_s)
+    if m := re.fullmatch(rf"on\s+{_ANCHOR_RE}", body):
+        kind = EventKind.CHECK_IN if m["anchor"].endswith("in") else EventKind.CHECK_OUT
+        return EventTrigger(kind, grace_s=grace_s)
+    if re.fullmatch(r"on\s+(?:cancellation|cancelled|canceled|cancel)", body):
+        return EventTrigger(EventKind.CANCELLATION, grace_s=grace_s)
     m = re.fullmatch(r"on\s+keywords?\s*:?\s*(?P<kw>.*)", body, flags=re.DOTALL)
     if m is not None:
         keywords = [_normalise_keyword(k) for k in m["kw"].split(",")]
@@ -446,8 +470,8 @@ def _parse_event(body: str, original: str, grace_s: int) -> EventTrigger:
             EventKind.KEYWORD, keywords=tuple(dict.fromkeys(keywords)), grace_s=grace_s
         )
     raise TriggerSpecError(
-        "expected 'on first message', 'on keyword WORD[, WORD...]' or 'on stay created', "
-        f"got {original!r}"
+        "expected 'on first message', 'on keyword WORD[, WORD...]', 'on stay created', "
+        f"'on check-in', 'on check-out' or 'on cancellation', got {original!r}"
     )
 
 
@@ -477,7 +501,9 @@ def _parse_trigger(text: str, grace_s: int) -> TriggerSpec:
         grace_s = parse_duration_s(g["grace"])
     _check_grace(grace_s)
 
-    if body.startswith("on ") and not re.match(r"on\s+check", body):
+    if body.startswith("on ") and (
+        not re.match(r"on\s+check", body) or re.fullmatch(rf"on\s+{_ANCHOR_RE}", body)
+    ):
         return _parse_event(body, original, grace_s)
 
     if m := _RELATIVE_FULL.fullmatch(body):
@@ -556,6 +582,12 @@ def format_trigger(spec: TriggerSpec) -> str:
         return f"on first message{grace}"
     if spec.event is EventKind.STAY_CREATED:
         return f"on stay created{grace}"
+    if spec.event is EventKind.CHECK_IN:
+        return f"on check-in{grace}"
+    if spec.event is EventKind.CHECK_OUT:
+        return f"on check-out{grace}"
+    if spec.event is EventKind.CANCELLATION:
+        return f"on cancellation{grace}"
     return f"on keyword {', '.join(spec.keywords)}{grace}"
 
 

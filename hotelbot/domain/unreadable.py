@@ -30,10 +30,10 @@ _SHOUT_SHARE: Final = 0.7
 
 
 def rules_languages() -> frozenset[str]:
-    """The languages the built-in rule lexicon reads ("en", "ru")."""
-    from hotelbot.domain.rules import default_analyser
+    """The languages the built-in rule lexicon reads ("en", "ru"), without loading it."""
+    from hotelbot.domain.rules.lexicon import BUILTIN_LANGUAGES
 
-    return frozenset(lang for lang in default_analyser().lexicon.languages if lang != "any")
+    return BUILTIN_LANGUAGES
 
 
 def trouble_signs(

@@ -18,10 +18,20 @@ method names case-insensitive; wrong HTTP verb or unknown method -> 404):
     POST   sendMessage        {chatId, message, quotedMessageId?, linkPreview?, typingTime?}
            -> {"idMessage": "<hex>"}; echoes outgoingAPIMessageReceived + outgoingMessageStatus
            "sent" into the queue when `echo_outgoing` and the matching settings are on.
+    POST   sendFileByUrl      {chatId, urlFile, fileName, caption?, quotedMessageId?,
+           archiveChat?} -> {"idMessage": "<hex>"}; 400 "Validation failed" when a required
+           field is missing, fileName has no extension or caption is over 20000 chars; 500
+           "File from url exceeded max upload size. Size: Nmb Limit: 100mb" for a URL given
+           a size over 100 MB with `FakeInstance.file_sizes_mb`. WhatsApp's type comes from
+           the extension (jpg/png/webp/gif -> imageMessage, mp4/mov/3gp -> videoMessage,
+           mp3/ogg/m4a/aac/opus -> audioMessage, else documentMessage); the echo carries
+           `fileMessageData` and the journal entry `caption`, `fileName`, `downloadUrl` (the
+           fake's storage copy, not `urlFile`), echoes and faults as for sendMessage.
     GET    getStateInstance   {"stateInstance": "..."}
     GET    getSettings        full settings object; POST setSettings -> {"saveSettings": true}
            (merges; the instance is `starting` for `reboot_s`, then back to its prior state)
-    GET    lastOutgoingMessages?minutes=N (default 1440), newest first
+    GET    lastOutgoingMessages?minutes=N (default 1440), newest first (text entries have
+           `textMessage`; file entries `caption`, `fileName`, `downloadUrl`, `mimeType`)
     GET    getWebhooksCount   {"count": pending}
 
 Auth: unknown idInstance -> 403 "Forbidden"; wrong token -> 401 "Unauthorized" (plain text).
@@ -141,6 +151,7 @@ _ON_BY_DEFAULT = frozenset(
         "stateWebhook",
         "editedMessageWebhook",
         "deletedMessageWebhook",
+        "incomingCallWebhook",
         "linkPreview",
     }
 )
@@ -149,7 +160,7 @@ _READ_ONLY_SETTINGS = frozenset({"wid", "countryInstance", "typeAccount"})
 
 def default_settings(wid: str) -> dict[str, Any]:
     """Settings of a fake instance already configured for HTTP-API polling: `webhookUrl`
-    empty, incoming/outgoing/state/edited/deleted webhooks "yes", everything else "no"."""
+    empty, incoming/outgoing/state/edited/deleted/call webhooks "yes", everything else "no"."""
     settings: dict[str, Any] = {
         "wid": wid,
         "countryInstance": "",
@@ -254,9 +265,42 @@ class SentMessage:
     link_preview: bool | None = None
     typing_time_ms: int | None = None
     status: str = "sent"
+    # A file (sendFileByUrl): `message` is then its caption ("" for none).
+    url_file: str | None = None
+    file_name: str | None = None
+
+    @property
+    def type_message(self) -> str:
+        """How WhatsApp shows it: textMessage, or the file kind by extension."""
+        if self.file_name is None:
+            return "textMessage"
+        return f"{file_kind(self.file_name)}Message"
+
+    def journal_entry(self) -> dict[str, Any]:
+        """This message as lastOutgoingMessages lists it."""
+        entry: dict[str, Any] = {
+            "type": "outgoing",
+            "idMessage": self.id_message,
+            "timestamp": self.timestamp,
+            "typeMessage": self.type_message,
+            "chatId": self.chat_id,
+        }
+        if self.file_name is None:
+            entry["textMessage"] = self.message
+        else:
+            entry.update(
+                downloadUrl=_storage_url(self.id_message, self.file_name),
+                caption=self.message,
+                fileName=self.file_name,
+                mimeType=_MIME_TYPES.get(_extension(self.file_name), "application/octet-stream"),
+            )
+        entry.update(sendByApi=True, statusMessage=self.status)
+        return entry
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "url_file": self.url_file,
+            "file_name": self.file_name,
             "id_message": self.id_message,
             "chat_id": self.chat_id,
             "message": self.message,
@@ -268,6 +312,34 @@ class SentMessage:
             "typing_time_ms": self.typing_time_ms,
             "status": self.status,
         }
+
+
+_KIND_BY_EXTENSION: dict[str, shapes.FileKind] = {
+    **dict.fromkeys(("jpg", "jpeg", "png", "webp", "gif"), "image"),
+    **dict.fromkeys(("mp4", "mov", "3gp"), "video"),
+    **dict.fromkeys(("mp3", "ogg", "m4a", "aac", "opus"), "audio"),
+}
+_MIME_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+    "gif": "image/gif", "mp4": "video/mp4", "mov": "video/quicktime", "3gp": "video/3gpp",
+    "mp3": "audio/mpeg", "ogg": "audio/ogg", "m4a": "audio/mp4", "aac": "audio/aac",
+    "opus": "audio/opus", "pdf": "application/pdf", "txt": "text/plain",
+}  # fmt: skip
+MAX_FILE_MB = 100
+
+
+def _extension(file_name: str) -> str:
+    _, dot, ext = file_name.rpartition(".")
+    return ext.lower() if dot and ext else ""
+
+
+def file_kind(file_name: str) -> shapes.FileKind:
+    """What WhatsApp makes of a file, by its name's extension (as Green API decides)."""
+    return _KIND_BY_EXTENSION.get(_extension(file_name), "document")
+
+
+def _storage_url(id_message: str, file_name: str) -> str:
+    return f"https://fake-media.invalid/{id_message}/{file_name}"
 
 
 class RequestRecord(NamedTuple):
@@ -367,9 +439,9 @@ class Faults:
         self._redeliver += n
 
     def send_timeout_next(self, n: int = 1, stall_s: float | None = None) -> None:
-        """The next n sendMessage calls record the message as sent (and echo it), then
-        either answer 504 at once (`stall_s` None) or stall `stall_s` before answering 200:
-        "sent but timed out" for ambiguous-send tests."""
+        """The next n sendMessage or sendFileByUrl calls record the message as sent (and
+        echo it), then either answer 504 at once (`stall_s` None) or stall `stall_s` before
+        answering 200: "sent but timed out" for ambiguous-send tests."""
         self._send_timeouts.extend([stall_s] * n)
 
     def clear(self) -> None:
@@ -495,6 +567,7 @@ _METHODS: dict[str, tuple[str, str]] = {
         ("receiveNotification", "GET"),
         ("deleteNotification", "DELETE"),
         ("sendMessage", "POST"),
+        ("sendFileByUrl", "POST"),
         ("getStateInstance", "GET"),
         ("getSettings", "GET"),
         ("setSettings", "POST"),
@@ -502,7 +575,7 @@ _METHODS: dict[str, tuple[str, str]] = {
         ("getWebhooksCount", "GET"),
     )
 }
-_NEEDS_SENDING_STATE = frozenset({"sendMessage", "lastOutgoingMessages"})
+_NEEDS_SENDING_STATE = frozenset({"sendMessage", "sendFileByUrl", "lastOutgoingMessages"})
 
 
 def _canonical_method(name: str) -> str:
@@ -568,6 +641,9 @@ class FakeInstance:
         self.request_counts: dict[str, int] = {}
         self.poll_intervals: list[PollInterval] = []
         self.overlap_count = 0
+        self.file_sizes_mb: dict[str, float] = {}
+        """Sizes of files behind URLs (default: small). Over MAX_FILE_MB, sendFileByUrl
+        answers 500 "File from url exceeded max upload size" like the real service."""
 
     # --- queue ------------------------------------------------------------------------
 
@@ -751,8 +827,11 @@ class FakeInstance:
         quoted_message_id: str | None = None,
         link_preview: bool | None = None,
         typing_time_ms: int | None = None,
+        url_file: str | None = None,
+        file_name: str | None = None,
     ) -> SentMessage:
-        """Accept a message as sendMessage does (journal + echo notifications)."""
+        """Accept a message as sendMessage does (journal + echo notifications); with
+        `url_file` and `file_name` a file as sendFileByUrl does (`message` = caption)."""
         sent = SentMessage(
             id_message=self.new_id_message(),
             chat_id=chat_id,
@@ -763,11 +842,30 @@ class FakeInstance:
             quoted_message_id=quoted_message_id,
             link_preview=link_preview,
             typing_time_ms=typing_time_ms,
+            url_file=url_file,
+            file_name=file_name,
         )
         self.sent.append(sent)
         self._sent_changed.set()
         if self.echo_outgoing:
-            if self.settings.get("outgoingAPIMessageWebhook") == "yes":
+            if self.settings.get("outgoingAPIMessageWebhook") == "yes" and file_name is not None:
+                self.push(
+                    shapes.outgoing_api_file(
+                        self.instance_id,
+                        chat_id,
+                        file_kind(file_name),
+                        caption=message,
+                        file_name=file_name,
+                        mime_type=_MIME_TYPES.get(
+                            _extension(file_name), "application/octet-stream"
+                        ),
+                        download_url=_storage_url(sent.id_message, file_name),
+                        id_message=sent.id_message,
+                        timestamp=sent.timestamp,
+                        wid=self.wid,
+                    )
+                )
+            elif self.settings.get("outgoingAPIMessageWebhook") == "yes":
                 extended = link_preview is not False and "://" in message
                 self.push(
                     shapes.outgoing_api_message(
@@ -922,6 +1020,7 @@ class FakeGreenApi:
             "receiveNotification": self._receive_notification,
             "deleteNotification": self._delete_notification,
             "sendMessage": self._send_message,
+            "sendFileByUrl": self._send_file_by_url,
             "getStateInstance": self._get_state_instance,
             "getSettings": self._get_settings,
             "setSettings": self._set_settings,
@@ -1242,6 +1341,61 @@ class FakeGreenApi:
             await asyncio.sleep(stall_s)
         return _json({"idMessage": sent.id_message})
 
+    async def _send_file_by_url(
+        self, instance: FakeInstance, request: web.Request, client_id: str
+    ) -> web.Response:
+        raw = await request.read()
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return _bad_request("Unexpected token in JSON at position 0")
+        if not isinstance(payload, dict):
+            return _bad_request("bad request data")
+        chat_id = payload.get("chatId")
+        if not isinstance(chat_id, str) or not chat_id:
+            return _bad_request("Validation failed. Details: 'chatId' is required")
+        if not chat_id.endswith(("@c.us", "@g.us", "@lid")):
+            return _bad_request("Validation failed. Details: 'chatId' is not valid")
+        for key in ("urlFile", "fileName"):
+            value = payload.get(key)
+            if not isinstance(value, str) or not value:
+                return _bad_request(f"Validation failed. Details: '{key}' is required")
+        url_file, file_name = str(payload["urlFile"]), str(payload["fileName"])
+        if not _extension(file_name):
+            return _bad_request(
+                "Validation failed. Details: 'fileName' must contain the file extension"
+            )
+        caption = payload.get("caption", "")
+        if not isinstance(caption, str):
+            return _bad_request("Validation failed. Details: 'caption' must be a string")
+        if len(caption) > MAX_MESSAGE_CHARS:
+            return _bad_request(
+                "Validation failed. Details: 'caption' length must be less than or equal "
+                f"to {MAX_MESSAGE_CHARS} characters long"
+            )
+        quoted = payload.get("quotedMessageId")
+        if quoted is not None and not isinstance(quoted, str):
+            return _bad_request("Validation failed. Details: 'quotedMessageId' must be a string")
+        size_mb = instance.file_sizes_mb.get(url_file, 0.0)
+        if size_mb > MAX_FILE_MB:
+            return _text(
+                500,
+                f"File from url exceeded max upload size. Size: {size_mb:.0f}mb "
+                f"Limit: {MAX_FILE_MB}mb",
+            )
+        sent = instance.record_send(
+            chat_id, caption, client_id=client_id, quoted_message_id=quoted,
+            url_file=url_file, file_name=file_name,
+        )  # fmt: skip
+        timed_out, stall_s = instance.faults.take_send_timeout()
+        if not timed_out:
+            timed_out, stall_s = self.faults.take_send_timeout()
+        if timed_out:
+            if stall_s is None:
+                return _text(504, "Gateway Timeout")
+            await asyncio.sleep(stall_s)
+        return _json({"idMessage": sent.id_message})
+
     async def _get_state_instance(
         self, instance: FakeInstance, request: web.Request, client_id: str
     ) -> web.Response:
@@ -1290,18 +1444,7 @@ class FakeGreenApi:
             return _bad_request("Validation failed. Details: 'minutes' must be a number")
         since = time.time() - minutes * 60
         journal = [
-            {
-                "type": "outgoing",
-                "idMessage": sent.id_message,
-                "timestamp": sent.timestamp,
-                "typeMessage": "textMessage",
-                "chatId": sent.chat_id,
-                "textMessage": sent.message,
-                "sendByApi": True,
-                "statusMessage": sent.status,
-            }
-            for sent in reversed(instance.sent)
-            if sent.sent_at.wall >= since
+            sent.journal_entry() for sent in reversed(instance.sent) if sent.sent_at.wall >= since
         ]
         return _json(journal)
 

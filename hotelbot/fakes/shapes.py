@@ -1010,12 +1010,71 @@ def outgoing_message(
     )
 
 
+def outgoing_reply(
+    instance_id: str,
+    chat_id: str,
+    text: str,
+    *,
+    quoted_id: str,
+    quoted_participant: str | None = None,
+    quoted_text: str = "original message",
+    id_message: str | None = None,
+    timestamp: int | None = None,
+    wid: str = DEFAULT_WID,
+) -> dict[str, Any]:
+    """`outgoingMessageReceived` of a reply typed on the hotel's own phone that quotes a
+    message of `chat_id` (e.g. reception answering an alert in the staff group from the
+    hotel phone): `extendedTextMessage` + sibling `quotedMessage`, as for incoming replies.
+    `quoted_participant` defaults to the instance's own wid (quoting its own message)."""
+    body = outgoing_message(
+        instance_id, chat_id, text, extended=True, id_message=id_message, timestamp=timestamp,
+        wid=wid,
+    )  # fmt: skip
+    participant = wid if quoted_participant is None else quoted_participant
+    return with_quoted(body, quoted_message(quoted_id, participant, text=quoted_text))
+
+
 def outgoing_api_message(
     instance_id: str, chat_id: str, text: str, **kwargs: Any
 ) -> dict[str, Any]:
     """`outgoingAPIMessageReceived` (our own sendMessage confirmed). kwargs as for
     `outgoing_message`."""
     return outgoing_message(instance_id, chat_id, text, by_api=True, **kwargs)
+
+
+def outgoing_api_file(
+    instance_id: str,
+    chat_id: str,
+    kind: FileKind,
+    *,
+    caption: str = "",
+    file_name: str | None = None,
+    mime_type: str | None = None,
+    download_url: str | None = None,
+    id_message: str | None = None,
+    timestamp: int | None = None,
+    wid: str = DEFAULT_WID,
+) -> dict[str, Any]:
+    """`outgoingAPIMessageReceived` for a file we sent (sendFileByUrl): `fileMessageData`
+    with Green API's own copy as `downloadUrl`, the caption and the file name."""
+    return message_notification(
+        "outgoingAPIMessageReceived",
+        instance_id,
+        chat_id,
+        file_data(
+            kind,
+            caption=caption,
+            file_name=file_name,
+            mime_type=mime_type,
+            download_url=download_url,
+        ),
+        id_message=id_message,
+        sender=wid,
+        sender_name="Hotel",
+        chat_name="Guest",
+        timestamp=timestamp,
+        wid=wid,
+    )
 
 
 def outgoing_status(
@@ -1102,6 +1161,28 @@ def incoming_call(
         "timestamp": _now(timestamp),
         "idMessage": new_id_message() if id_message is None else id_message,
     }
+
+
+def missed_call(
+    instance_id: str,
+    from_chat_id: str,
+    final_status: CallStatus | str = "hungUp",
+    *,
+    id_message: str | None = None,
+    timestamp: int | None = None,
+    wid: str = DEFAULT_WID,
+) -> list[dict[str, Any]]:
+    """The two `incomingCall` notifications of one call, as the service sends them: "offer"
+    when it rings, then `final_status` ("pickUp" = answered; "hungUp"/"hangUp", "declined",
+    "missed" = nobody talked to the caller), both under one idMessage."""
+    call_id = new_id_message() if id_message is None else id_message
+    at = _now(timestamp)
+    return [
+        incoming_call(instance_id, from_chat_id, "offer", id_message=call_id, timestamp=at,
+                      wid=wid),
+        incoming_call(instance_id, from_chat_id, final_status, id_message=call_id,
+                      timestamp=at + 20, wid=wid),
+    ]  # fmt: skip
 
 
 def incoming_block(

@@ -38,6 +38,8 @@ REQUIRED_SETTINGS: dict[str, str] = {
     "stateWebhook": "yes",
     "editedMessageWebhook": "yes",
     "deletedMessageWebhook": "yes",
+    # Calls reach the queue only with this (beta) switch: a missed call is a guest signal.
+    "incomingCallWebhook": "yes",
 }
 
 
@@ -72,9 +74,13 @@ def raise_for_status(method: str, response: RawResponse) -> None:
         raise RateLimited(method, _retry_after_s(response.retry_after))
     if status == 466:
         raise QuotaExceeded(method, "HTTP 466: monthly quota exceeded", status=status)
+    text = response.body[:300].decode("utf-8", errors="replace").lower()
+    if status == 500 and "exceeded max upload size" in text:
+        # sendFileByUrl: the file at the URL is larger than Green API takes (100 MB).
+        # Sending it again cannot help; the operator must point to a smaller file.
+        raise BadRequest(method, "HTTP 500: the file is larger than Green API accepts (100 MB)")
     if status >= 500:
         raise ServerError(method, f"HTTP {status}", status=status)
-    text = response.body[:300].decode("utf-8", errors="replace").lower()
     if status == 400 and ("starting" in text or "not authorized" in text):
         raise InstanceNotReady(method, f"HTTP 400: {text.strip()[:120]}", status=status)
     raise BadRequest(method, f"HTTP {status}", status=status)
@@ -193,6 +199,27 @@ class GreenApiClient:
             raise BadResponse("sendMessage", 'expected {"idMessage": str}')
         return str(data["idMessage"])
 
+    async def send_file_by_url(
+        self,
+        chat_id: str,
+        url_file: str,
+        file_name: str,
+        *,
+        caption: str | None = None,
+        timeout_s: float | None = None,
+    ) -> str:
+        """Queue a file that Green API fetches from `url_file`; returns its idMessage.
+        WhatsApp shows it by `file_name`'s extension (photo, video, document); `caption`
+        is shown under it. Same ambiguity as `send_message`: NOT idempotent, reconcile
+        before resending after a NetworkError(request_sent=True) or a 502/504."""
+        body: dict[str, Any] = {"chatId": chat_id, "urlFile": url_file, "fileName": file_name}
+        if caption:
+            body["caption"] = caption
+        data = await self._call_json("POST", "sendFileByUrl", body=body, timeout_s=timeout_s)
+        if not isinstance(data, dict) or not isinstance(data.get("idMessage"), str):
+            raise BadResponse("sendFileByUrl", 'expected {"idMessage": str}')
+        return str(data["idMessage"])
+
     async def get_state_instance(self) -> str:
         data = await self._call_json("GET", "getStateInstance")
         if not isinstance(data, dict) or not isinstance(data.get("stateInstance"), str):
@@ -258,6 +285,10 @@ def settings_problems(settings: dict[str, Any]) -> list[str]:
     ):
         if settings.get(key) != "yes":
             problems.append(f"{key} is off (recommended on)")
+    if settings.get("incomingCallWebhook") != "yes":
+        problems.append(
+            "incomingCallWebhook is off (recommended on): missed WhatsApp calls never reach staff"
+        )
     return problems
 
 

@@ -147,6 +147,9 @@ def interpret_body(body: dict[str, Any]) -> Event:
         caller = _str(body.get("from"))
         if caller is None:
             return UnknownNotification(kind, "from missing")
+        if not CHAT_ID.match(caller):
+            # A call becomes the guest's entry in a conversation: it needs a real chat id.
+            return UnknownNotification(kind, "from is not a chat id")
         return IncomingCall(
             caller, _str(body.get("status")) or "unknown", _str(body.get("idMessage")), ts
         )

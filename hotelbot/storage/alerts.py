@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain import alerts as policy
+from hotelbot.domain.signal_texts import digest_line
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.signals import digest_counts, digest_since
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,9 @@ class AlertDraft:
     reason: str
     more_count: int
     text: str
+    signal: str | None = None  # domain.signals.SignalKind when a signal raised it
+    category: str | None = None  # domain.categories.AttentionCategory of the verdict
+    urgent: bool = False  # an emergency: first in the alert lane, past the cooldown
 
 
 @dataclass(slots=True)
@@ -53,20 +58,28 @@ async def record_alerts(
 ) -> dict[int, int]:
     """Enqueue each alert to its hotel's staff chat (kind "alert", key "alert:<message id>")
     and insert the alert rows in one statement. A hotel without a staff chat gets the row
-    with state "unsent" and no outbox message. Returns {message id: alert id} for the rows
-    inserted now (not for ones that existed)."""
+    with state "unsent" and no outbox message. Each alert gets the hotel's next reference
+    (unique per hotel: the lease makes one writer per hotel; a concurrent writer would fail
+    on the unique index and retry), shown on its last line. Returns {message id: alert id}
+    for the rows inserted now (not for ones that existed)."""
     rows: list[dict[str, Any]] = []
+    references = await _last_references(conn, {d.hotel_id for d in drafts})
     for draft in drafts:
-        staff_chat = hotels[draft.hotel_id].staff_chat_id
+        hotel = hotels[draft.hotel_id]
+        staff_chat = hotel.staff_chat_id
+        reference = references.get(draft.hotel_id, 0) + 1
+        references[draft.hotel_id] = reference
         outbox_id = None
         if staff_chat:
+            text = f"{draft.text}\n{policy.reference_line(reference, hotel.staff_language)}"
             outbox_id = await enqueue(
                 conn,
                 hotel_id=draft.hotel_id,
                 idempotency_key=f"alert:{draft.message_id}",
                 kind="alert",
                 chat_id=staff_chat,
-                text=draft.text,
+                text=text,
+                urgent=draft.urgent,
             )
         else:
             result.unsent_alert_hotels.add(draft.hotel_id)
@@ -80,6 +93,10 @@ async def record_alerts(
                 "more_count": draft.more_count,
                 "state": "queued" if staff_chat else "unsent",
                 "outbox_id": outbox_id,
+                "signal": draft.signal,
+                "category": draft.category,
+                "reference": reference,
+                "urgent": draft.urgent,
                 "created_at": now,
             }
         )
@@ -92,6 +109,18 @@ async def record_alerts(
     inserted = {int(r[1]): int(r[0]) for r in await conn.execute(stmt, rows)}
     result.alerts += len(inserted)
     return inserted
+
+
+async def _last_references(conn: AsyncConnection, hotel_ids: set[int]) -> dict[int, int]:
+    """The highest alert reference of each hotel so far (hotels without alerts omitted)."""
+    if not hotel_ids:
+        return {}
+    query = (
+        select(Alert.hotel_id, func.max(Alert.reference))
+        .where(Alert.hotel_id.in_(sorted(hotel_ids)))
+        .group_by(Alert.hotel_id)
+    )
+    return {int(r[0]): int(r[1]) for r in await conn.execute(query) if r[1] is not None}
 
 
 async def apply_followups(
@@ -134,14 +163,14 @@ async def apply_followups(
         room = await room_lookup(conn, hotel.id, guest_id, chat_id) if room_lookup else None
         subject = policy.AlertSubject(name, chat_id, policy.phone_of(chat_id), room)
         reason = reason or "needs attention"
+        digest = await digest_counts(
+            conn, conv_id, digest_since(last_alert_at, now), hotel.signal_modes
+        )
+        followup = policy.followup_text(subject, count, reason, text,
+                                        language=hotel.staff_language)  # fmt: skip
+        followup = "\n".join(filter(None, [followup, digest_line(digest, hotel.staff_language)]))
         draft = AlertDraft(
-            hotel.id,
-            conv_id,
-            int(suppressed_id),
-            "followup",
-            reason,
-            count,
-            policy.followup_text(subject, count, reason, text),
+            hotel.id, conv_id, int(suppressed_id), "followup", reason, count, followup
         )
         alert_ids = await record_alerts(conn, [draft], hotels, now, result)
         await conn.execute(

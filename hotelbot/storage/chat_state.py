@@ -34,6 +34,9 @@ class GuestState:
     first_message_at: datetime | None
     dirty: bool = False
     opted_out_at: datetime | None = None
+    # domain.guest_language: who set `language`, and a language seen once, not confirmed.
+    language_source: str | None = None
+    language_candidate: str | None = None
 
 
 @dataclass(slots=True)
@@ -49,25 +52,26 @@ class ConvState:
     suppressed_alerts: int
     last_suppressed_message_id: int | None
     touched: bool = False
+    handled_at: datetime | None = None  # staff last answered or acknowledged (any route)
 
 
 _GUEST_COLUMNS = (
     Guest.hotel_id, Guest.chat_id, Guest.id, Guest.name, Guest.language, Guest.opted_out,
-    Guest.first_message_at, Guest.opted_out_at,
+    Guest.first_message_at, Guest.opted_out_at, Guest.language_source, Guest.language_candidate,
 )  # fmt: skip
 _CONV_COLUMNS = (
     Conversation.hotel_id, Conversation.chat_id, Conversation.id, Conversation.guest_id,
     Conversation.last_message_at, Conversation.last_guest_message_at,
     Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
     Conversation.last_alert_at, Conversation.open_alert_id, Conversation.suppressed_alerts,
-    Conversation.last_suppressed_message_id,
+    Conversation.last_suppressed_message_id, Conversation.handled_at,
 )  # fmt: skip
 
 
 async def _read_guests(conn: AsyncConnection, keys: list[Key]) -> dict[Key, GuestState]:
     query = select(*_GUEST_COLUMNS).where(tuple_(Guest.hotel_id, Guest.chat_id).in_(keys))
     return {
-        (r[0], r[1]): GuestState(r[2], r[3], r[4], bool(r[5]), r[6], False, r[7])
+        (r[0], r[1]): GuestState(r[2], r[3], r[4], bool(r[5]), r[6], False, r[7], r[8], r[9])
         for r in await conn.execute(query)
     }
 
@@ -77,7 +81,9 @@ async def _read_convs(conn: AsyncConnection, keys: list[Key]) -> dict[Key, ConvS
         tuple_(Conversation.hotel_id, Conversation.chat_id).in_(keys)
     )
     return {
-        (r[0], r[1]): ConvState(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        (r[0], r[1]): ConvState(
+            r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], handled_at=r[12]
+        )
         for r in await conn.execute(query)
     }
 
@@ -128,7 +134,10 @@ async def write_states(
 ) -> None:
     dirty = [g for g in guests.values() if g.dirty]
     if dirty:
-        guest_cols = ["name", "language", "opted_out", "opted_out_at", "first_message_at"]
+        guest_cols = [
+            "name", "language", "opted_out", "opted_out_at", "first_message_at",
+            "language_source", "language_candidate",
+        ]  # fmt: skip
         await _update_many(
             conn,
             Guest,
@@ -141,7 +150,7 @@ async def write_states(
         conv_cols = [
             "last_message_at", "last_guest_message_at", "last_staff_reply_at",
             "handled_by_staff_until", "last_alert_at", "open_alert_id", "suppressed_alerts",
-            "last_suppressed_message_id",
+            "last_suppressed_message_id", "handled_at",
         ]  # fmt: skip
         await _update_many(
             conn, Conversation, conv_cols,

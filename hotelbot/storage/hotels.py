@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.signals import SignalKind
 from hotelbot.hotel_spec import HotelSpec
 from hotelbot.storage.models import Hotel, Notification
 from hotelbot.storage.types import utcnow
@@ -35,6 +36,16 @@ class HotelRecord:
     groups_as_guests: bool
     check_in_time: str
     check_out_time: str
+    signal_call: str
+    signal_voice_note: str
+    signal_photo: str
+    signal_video: str
+    signal_document: str
+    signal_location: str
+    signal_sticker: str
+    staff_language: str | None
+    escalation_chat_id: str | None
+    escalate_after_min: float
     instance_state: str | None
     api_token: str | None = field(default=None, repr=False)
 
@@ -58,6 +69,10 @@ class HotelRecord:
             "groups_as_guests": self.groups_as_guests,
             "check_in_time": self.check_in_time,
             "check_out_time": self.check_out_time,
+            **{kind.column: getattr(self, kind.column) for kind in SignalKind},
+            "staff_language": self.staff_language,
+            "escalation_chat_id": self.escalation_chat_id,
+            "escalate_after_min": self.escalate_after_min,
         }
 
 
@@ -66,6 +81,8 @@ _COLUMNS = [
     Hotel.timezone, Hotel.staff_chat_id, Hotel.default_language, Hotel.enabled,
     Hotel.quiet_hours, Hotel.max_automated_per_day, Hotel.alert_cooldown_min,
     Hotel.staff_pause_h, Hotel.groups_as_guests, Hotel.check_in_time, Hotel.check_out_time,
+    *(getattr(Hotel, kind.column) for kind in SignalKind),
+    Hotel.staff_language, Hotel.escalation_chat_id, Hotel.escalate_after_min,
     Hotel.instance_state, Hotel.api_token,
 ]  # fmt: skip
 

@@ -75,6 +75,7 @@ class Hotel(Base):
     signal_video: Mapped[str] = mapped_column(String(8), server_default="digest")
     signal_document: Mapped[str] = mapped_column(String(8), server_default="digest")
     signal_location: Mapped[str] = mapped_column(String(8), server_default="digest")
+    signal_sticker: Mapped[str] = mapped_column(String(8), server_default="ignore")
     # Last known Green API instance state (authorized, notAuthorized, ...), from
     # stateInstanceChanged notifications or getStateInstance.
     instance_state: Mapped[str | None] = mapped_column(String(32))
@@ -186,6 +187,9 @@ class OutboxMessage(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     chat_id: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    # With a file (sendFileByUrl): its https URL and file name; `text` is then its caption.
+    file_url: Mapped[str | None] = mapped_column(String(2000))
+    file_name: Mapped[str | None] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(16), server_default="pending")
     available_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")

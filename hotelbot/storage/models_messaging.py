@@ -40,6 +40,11 @@ class Guest(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
+    # Who set `language`: "detected" (two guest messages agreed) or "operator" (then
+    # detection leaves it alone). `language_candidate`: the last detected language not yet
+    # confirmed by a second message.
+    language_source: Mapped[str | None] = mapped_column(String(16))
+    language_candidate: Mapped[str | None] = mapped_column(String(8))
     opted_out: Mapped[bool] = mapped_column(Boolean, server_default=_FALSE)
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

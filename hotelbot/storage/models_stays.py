@@ -40,5 +40,9 @@ class Stay(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), server_default="booked")
     external_ref: Mapped[str | None] = mapped_column(String(100))
+    # For trigger conditions: where the booking came from ("booking.com", "direct") and the
+    # room's tags ("suite sea-view"), lower-case, space-separated.
+    source: Mapped[str | None] = mapped_column(String(64))
+    room_tags: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

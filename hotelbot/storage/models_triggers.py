@@ -36,6 +36,10 @@ class Trigger(Base):
     grace_s: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # A file sent after the text (domain.attachments.FileAttachment.to_dict() as JSON) and
+    # the conditions a stay must meet (domain.conditions.Conditions.to_dict() as JSON).
+    attachment: Mapped[str | None] = mapped_column(Text)
+    conditions: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -59,4 +63,6 @@ class TriggerFire(Base):
     outcome: Mapped[str] = mapped_column(String(48))
     trigger_version: Mapped[int] = mapped_column(Integer)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The outbox row of the trigger's file, when it carries one (withdrawn with the text).
+    file_outbox_id: Mapped[int | None] = mapped_column(BigInteger)
     decided_by: Mapped[str | None] = mapped_column(String(200))

@@ -39,8 +39,13 @@ async def enqueue(
     available_at: datetime | None = None,
     lane: Lane | None = None,
     urgent: bool = False,
+    file_url: str | None = None,
+    file_name: str | None = None,
 ) -> int | None:
     """Add a message to send; returns its id, or None if that key was enqueued before.
+
+    With `file_url` and `file_name` (checked by domain.attachments before) the row is a file
+    sent with sendFileByUrl and `text` is its caption ("" for none).
 
     Idempotent by (hotel_id, idempotency_key): call it inside the transaction that makes the
     decision, so a crash/retry of the producer can never enqueue the same message twice.
@@ -58,6 +63,8 @@ async def enqueue(
             urgent=urgent,
             chat_id=chat_id,
             text=text,
+            file_url=file_url,
+            file_name=file_name,
             state=_PENDING,
             available_at=available_at or now,
             created_at=now,
@@ -116,14 +123,22 @@ async def record_delivery_status(
 
 
 async def record_echo(
-    conn: AsyncConnection, *, hotel_id: int, chat_id: str, id_message: str, text: str | None
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    chat_id: str,
+    id_message: str,
+    text: str | None,
+    is_file: bool = False,
 ) -> int | None:
     """Apply an outgoingAPIMessageReceived (Green API confirming a message sent via the API).
 
     If a row already carries that idMessage it is confirmed sent. Otherwise a row whose send
     outcome is uncertain (state sending/unknown: e.g. a read timeout after the request left)
     with the same chat and text is the message that went out: it gets the idMessage and is
-    marked sent, so the sender never sends it again. Returns the row id, or None.
+    marked sent, so the sender never sends it again. For a file echo (`is_file`, `text` =
+    its caption) only file rows match, and only text rows for a text echo. Returns the row
+    id, or None.
     Idempotent: a duplicate echo matches the row by idMessage and changes nothing more.
     """
     now = utcnow()
@@ -153,6 +168,9 @@ async def record_echo(
                 OutboxMessage.text == text,
                 OutboxMessage.state.in_((_SENDING, _UNKNOWN)),
                 OutboxMessage.id_message.is_(None),
+                OutboxMessage.file_url.is_not(None)
+                if is_file
+                else OutboxMessage.file_url.is_(None),
             )
             .order_by(OutboxMessage.id)
             .limit(1)
@@ -199,6 +217,13 @@ class OutboxItem:
     created_at: datetime
     lane: Lane = Lane.AUTOMATED
     urgent: bool = False
+    file_url: str | None = None
+    file_name: str | None = None
+
+    @property
+    def is_file(self) -> bool:
+        """A file (sendFileByUrl, `text` is its caption) rather than a text message."""
+        return self.file_url is not None
 
 
 _ITEM_COLUMNS = [
@@ -206,7 +231,7 @@ _ITEM_COLUMNS = [
     OutboxMessage.text, OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.available_at,
     OutboxMessage.sending_started_at, OutboxMessage.id_message, OutboxMessage.last_error,
     OutboxMessage.delivery_status, OutboxMessage.created_at, OutboxMessage.lane,
-    OutboxMessage.urgent,
+    OutboxMessage.urgent, OutboxMessage.file_url, OutboxMessage.file_name,
 ]  # fmt: skip
 
 

@@ -40,6 +40,8 @@ class StayRecord:
     external_ref: str | None
     created_at: datetime
     updated_at: datetime
+    source: str | None = None
+    room_tags: str | None = None
 
     def facts(self, tz: ZoneInfo, *, default_language: str) -> StayFacts:
         """The scheduling view of this stay in the hotel's zone."""
@@ -87,6 +89,8 @@ def _values(stay: StayInput) -> dict[str, Any]:
         "language": stay.language,
         "status": stay.status.value,
         "external_ref": stay.external_ref,
+        "source": stay.source,
+        "room_tags": stay.room_tags,
     }
 
 
@@ -272,3 +276,20 @@ async def room_of_current_stay(
     """The room of the guest's current stay (for staff alerts), or None. Read-only."""
     stay = await current_stay(conn, hotel_id, chat_id, utcnow())
     return None if stay is None else stay.room
+
+
+async def has_earlier_stay(conn: AsyncConnection, stay: StayRecord) -> bool:
+    """Whether the same chat had a stay at the same hotel before this one (checked in
+    earlier, not cancelled): a returning guest. Read-only, one indexed query."""
+    query = (
+        select(Stay.id)
+        .where(
+            Stay.hotel_id == stay.hotel_id,
+            Stay.chat_id == stay.chat_id,
+            Stay.id != stay.id,
+            Stay.check_in < stay.check_in,
+            Stay.status != "cancelled",
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None

@@ -8,16 +8,24 @@ NOTHING and tells the caller whether it won.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.attachments import FileAttachment
+from hotelbot.domain.conditions import Conditions
 from hotelbot.domain.templates import Template
-from hotelbot.domain.triggers import TriggerSpec, trigger_from_dict, trigger_to_dict
+from hotelbot.domain.triggers import (
+    EventKind,
+    EventTrigger,
+    TriggerSpec,
+    trigger_from_dict,
+    trigger_to_dict,
+)
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.models_triggers import Trigger, TriggerFire
@@ -35,6 +43,8 @@ class TriggerRecord:
     version: int
     created_at: datetime
     updated_at: datetime
+    attachment: FileAttachment | None = None
+    conditions: Conditions = field(default_factory=Conditions)
 
     @property
     def grace_s(self) -> int:
@@ -44,6 +54,7 @@ class TriggerRecord:
 _COLUMNS = [
     Trigger.id, Trigger.hotel_id, Trigger.name, Trigger.spec, Trigger.template,
     Trigger.enabled, Trigger.version, Trigger.created_at, Trigger.updated_at,
+    Trigger.attachment, Trigger.conditions,
 ]  # fmt: skip
 
 
@@ -58,6 +69,8 @@ def _record(row: Any) -> TriggerRecord:
         version=int(row[6]),
         created_at=row[7],
         updated_at=row[8],
+        attachment=None if row[9] is None else FileAttachment.from_dict(json.loads(row[9])),
+        conditions=Conditions() if row[10] is None else Conditions.from_dict(json.loads(row[10])),
     )
 
 
@@ -69,6 +82,18 @@ def _template_json(template: Template) -> str:
     return json.dumps(template.to_dict(), sort_keys=True, ensure_ascii=False)
 
 
+def _conditions_json(conditions: Conditions | None) -> str | None:
+    if conditions is None or not conditions.clauses:
+        return None
+    return json.dumps(conditions.to_dict(), ensure_ascii=False)
+
+
+def _attachment_json(attachment: FileAttachment | None) -> str | None:
+    if attachment is None:
+        return None
+    return json.dumps(attachment.to_dict(), sort_keys=True, ensure_ascii=False)
+
+
 async def add_trigger(
     conn: AsyncConnection,
     *,
@@ -78,6 +103,8 @@ async def add_trigger(
     template: Template,
     enabled: bool = True,
     now: datetime | None = None,
+    attachment: FileAttachment | None = None,
+    conditions: Conditions | None = None,
 ) -> int:
     """Insert a trigger (validate spec and template before). Raises IntegrityError when the
     hotel already has a trigger with that name."""
@@ -90,6 +117,8 @@ async def add_trigger(
                 name=name,
                 spec=_spec_json(spec),
                 template=_template_json(template),
+                attachment=_attachment_json(attachment),
+                conditions=_conditions_json(conditions),
                 grace_s=spec.grace_s,
                 enabled=enabled,
                 version=1,
@@ -102,6 +131,45 @@ async def add_trigger(
     return int(new_id)
 
 
+async def add_trigger_if_absent(
+    conn: AsyncConnection,
+    *,
+    hotel_id: int,
+    name: str,
+    spec: TriggerSpec,
+    template: Template,
+    enabled: bool = True,
+    now: datetime | None = None,
+    attachment: FileAttachment | None = None,
+    conditions: Conditions | None = None,
+) -> int | None:
+    """Insert a trigger unless the hotel has one of that name; returns the new id, or None
+    when the name was taken (the existing trigger is left exactly as it is). Idempotent by
+    the unique key (hotel, name): two concurrent callers add it once."""
+    now = now or utcnow()
+    insert_fn = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    stmt = (
+        insert_fn(Trigger)
+        .values(
+            hotel_id=hotel_id,
+            name=name,
+            spec=_spec_json(spec),
+            template=_template_json(template),
+            attachment=_attachment_json(attachment),
+            conditions=_conditions_json(conditions),
+            grace_s=spec.grace_s,
+            enabled=enabled,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Trigger.hotel_id, Trigger.name])
+        .returning(Trigger.id)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else int(row[0])
+
+
 async def edit_trigger(
     conn: AsyncConnection,
     trigger_id: int,
@@ -110,9 +178,14 @@ async def edit_trigger(
     template: Template | None = None,
     enabled: bool | None = None,
     now: datetime | None = None,
+    attachment: FileAttachment | None = None,
+    remove_attachment: bool = False,
+    conditions: Conditions | None = None,
 ) -> bool:
     """Change what is given and bump the version. False for an unknown id. The scheduler
-    reads triggers on every tick, so the change applies to fires not yet decided."""
+    reads triggers on every tick, so the change applies to fires not yet decided.
+    `remove_attachment` drops the trigger's file (a new `attachment` replaces it);
+    `conditions` replace the trigger's (an empty Conditions() removes them)."""
     values: dict[str, Any] = {"version": Trigger.version + 1, "updated_at": now or utcnow()}
     if spec is not None:
         values["spec"] = _spec_json(spec)
@@ -121,6 +194,10 @@ async def edit_trigger(
         values["template"] = _template_json(template)
     if enabled is not None:
         values["enabled"] = enabled
+    if attachment is not None or remove_attachment:
+        values["attachment"] = _attachment_json(attachment)
+    if conditions is not None:
+        values["conditions"] = _conditions_json(conditions)
     result = await conn.execute(update(Trigger).where(Trigger.id == trigger_id).values(**values))
     return bool(result.rowcount)
 
@@ -128,14 +205,13 @@ async def edit_trigger(
 async def remove_trigger(conn: AsyncConnection, trigger_id: int) -> bool:
     """Delete a trigger and its fire log. Its messages still waiting in the outbox (e.g.
     deferred by quiet hours) are cancelled; sent ones stay as they are."""
-    fired = select(TriggerFire.outbox_id).where(
-        TriggerFire.trigger_id == trigger_id, TriggerFire.outbox_id.is_not(None)
-    )
-    await conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(fired), OutboxMessage.state == "pending")
-        .values(state="cancelled", last_error="trigger removed", updated_at=utcnow())
-    )
+    for column in (TriggerFire.outbox_id, TriggerFire.file_outbox_id):
+        fired = select(column).where(TriggerFire.trigger_id == trigger_id, column.is_not(None))
+        await conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(fired), OutboxMessage.state == "pending")
+            .values(state="cancelled", last_error="trigger removed", updated_at=utcnow())
+        )
     await conn.execute(delete(TriggerFire).where(TriggerFire.trigger_id == trigger_id))
     result = await conn.execute(delete(Trigger).where(Trigger.id == trigger_id))
     return bool(result.rowcount)
@@ -230,12 +306,17 @@ async def record_fire(
 
 
 async def set_fire_outcome(
-    conn: AsyncConnection, fire_id: int, *, outcome: str, outbox_id: int | None
+    conn: AsyncConnection,
+    fire_id: int,
+    *,
+    outcome: str,
+    outbox_id: int | None,
+    file_outbox_id: int | None = None,
 ) -> None:
     await conn.execute(
         update(TriggerFire)
         .where(TriggerFire.id == fire_id)
-        .values(outcome=outcome, outbox_id=outbox_id)
+        .values(outcome=outcome, outbox_id=outbox_id, file_outbox_id=file_outbox_id)
     )
 
 
@@ -272,21 +353,41 @@ async def list_fires(
 async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> dict[int, str]:
     """Which of these outbox rows belong to fires that should no longer be sent, with why:
     the stay was cancelled or the trigger disabled after the message was enqueued (a
-    deferred message waits hours). Rows not from a trigger fire are never listed."""
+    deferred message waits hours). A message about the cancellation itself ("on
+    cancellation") is not withdrawn by it. Rows not from a trigger fire are never listed."""
     if not outbox_ids:
         return {}
     rows = await conn.execute(
-        select(TriggerFire.outbox_id, Stay.status, Trigger.enabled)
+        select(
+            TriggerFire.outbox_id, TriggerFire.file_outbox_id, Stay.status, Trigger.enabled,
+            Trigger.spec,
+        )
         .join(Stay, Stay.id == TriggerFire.stay_id)
         .join(Trigger, Trigger.id == TriggerFire.trigger_id)
-        .where(TriggerFire.outbox_id.in_(outbox_ids))
-    )
+        .where(
+            or_(
+                TriggerFire.outbox_id.in_(outbox_ids),
+                TriggerFire.file_outbox_id.in_(outbox_ids),
+            )
+        )
+    )  # fmt: skip
+    wanted = set(outbox_ids)
     withdrawn: dict[int, str] = {}
-    for outbox_id, status, enabled in rows:
-        if outbox_id is None:
-            continue
-        if status == "cancelled":
-            withdrawn[int(outbox_id)] = "stay cancelled"
+    for text_id, file_id, status, enabled, spec_json in rows:
+        reason = None
+        if status == "cancelled" and not _about_cancellation(spec_json):
+            reason = "stay cancelled"
         elif not enabled:
-            withdrawn[int(outbox_id)] = "trigger disabled"
+            reason = "trigger disabled"
+        for outbox_id in (text_id, file_id):
+            if reason is not None and outbox_id is not None and int(outbox_id) in wanted:
+                withdrawn[int(outbox_id)] = reason
     return withdrawn
+
+
+def _about_cancellation(spec_json: str) -> bool:
+    try:
+        spec = trigger_from_dict(json.loads(spec_json))
+    except (ValueError, TypeError):
+        return False
+    return isinstance(spec, EventTrigger) and spec.event is EventKind.CANCELLATION

@@ -24,7 +24,11 @@ from sqlalchemy import Insert, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.handled import mark_handled
 from hotelbot.domain import alerts as policy
+from hotelbot.domain.acknowledgement import AckRoute, Handling, mentioned_references
+from hotelbot.domain.alert_path import urgent
+from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.events import (
     MODIFIER_KINDS,
     DeliveryStatus,
@@ -38,6 +42,7 @@ from hotelbot.domain.events import (
     OutgoingMessage,
     QuotaExceeded,
 )
+from hotelbot.domain.guest_language import GuestLanguage, observe
 from hotelbot.domain.optout import (
     KeywordIntent,
     confirmation_key,
@@ -46,20 +51,36 @@ from hotelbot.domain.optout import (
 )
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.signal_texts import digest_line, signal_alert_text
+from hotelbot.domain.signals import SignalKind
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
 from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
+from hotelbot.storage.handling import (
+    PointedAlert,
+    SqlHandlingStore,
+    alerts_by_reference,
+    alerts_quoted,
+    sent_by_us,
+)
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
+from hotelbot.storage.signals import digest_counts, digest_since, withdraw_without_stay
 from hotelbot.storage.suppression import lift as lift_suppression
+
+# What a sendFileByUrl comes back as in its echo (the caption is the event's text).
+_SENT_FILE_KINDS = frozenset(
+    {MessageKind.IMAGE, MessageKind.VIDEO, MessageKind.DOCUMENT, MessageKind.AUDIO}
+)
 
 
 @dataclass(slots=True)
 class Work:
-    """One notification on its way through the processor (mutable by the processor only)."""
+    """One notification on its way through the processor (mutable by the processor only;
+    in the write transaction, storage.signals may withdraw a signal's need for attention)."""
 
     notification_id: int
     hotel_id: int
@@ -69,6 +90,7 @@ class Work:
     event: Event | None = None
     verdict: Verdict | None = None
     keyword: KeywordIntent | None = None
+    signal: SignalKind | None = None  # a message without words (domain.signals)
     error: str | None = None
     done: bool = False
 
@@ -121,6 +143,15 @@ class _Attention:
     message_key: tuple[int, str, str]
     text: str | None
     reason: str
+    signal: SignalKind | None = None
+    category: AttentionCategory | None = None
+    language: str | None = None  # the guest's, as the analyser saw it
+    urgent: bool = False  # an emergency (domain.alert_path.urgent)
+
+
+# Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
+# make a guest's first message (a missed call is stored so staff see it, nothing more).
+_NO_FOLLOWUP_KINDS = MODIFIER_KINDS | {MessageKind.POLL_UPDATE, MessageKind.CALL}
 
 
 def _insert(conn: AsyncConnection, table: Any) -> Any:
@@ -159,6 +190,9 @@ async def apply_batch(
         if isinstance(w.event, IncomingMessage | OutgoingMessage) and w.hotel_id in hotels
     ]
     if messages:
+        # A signal alerts only about a guest with a current stay: decided before the rows
+        # are written, so the stored verdict says what happened.
+        await withdraw_without_stay(conn, messages)
         await _apply_messages(conn, messages, hotels, now, hooks, room_lookup, result)
     ours = await _our_status_targets(conn, works)
     for work in works:
@@ -292,6 +326,7 @@ async def _apply_messages(
         keys[(w.hotel_id, w.event.chat_id)] = w.event.is_group
     guest_keys = [k for k in keys if hotels[k[0]].is_guest_chat(k[1])]
     guests, convs = await load_states(conn, keys, guest_keys, now)
+    handling = _BatchHandling(conn, convs)
     rows: dict[tuple[int, str, str], dict[str, Any]] = {}
     attention: list[_Attention] = []
     edits: list[tuple[Work, MessageEvent]] = []
@@ -309,17 +344,33 @@ async def _apply_messages(
         rows[mkey] = _message_row(work, event, conv.id, sent_at)
         conv.touched = True
         conv.last_message_at = _later(conv.last_message_at, sent_at)
+        ours = False
+        if isinstance(event, OutgoingMessage) and event.from_api:
+            ours = None is not await record_echo(
+                conn,
+                hotel_id=work.hotel_id,
+                chat_id=event.chat_id,
+                id_message=event.id_message,
+                text=event.text,
+                is_file=event.kind in _SENT_FILE_KINDS,
+            )
+        if hotel.is_staff_chat(event.chat_id):
+            # A person in the staff (or escalation) chat may acknowledge alerts; a message
+            # sent through the API there never does (a second copy of an alert, resent after
+            # an ambiguous failure, names its own "#N").
+            if not (isinstance(event, OutgoingMessage) and event.from_api):
+                await _staff_acknowledged(conn, handling, hotel, event, sent_at)
+            continue
         if isinstance(event, OutgoingMessage):
-            if event.from_phone:
-                _staff_replied(conv, hotel, sent_at)
-            else:
-                await record_echo(
-                    conn,
-                    hotel_id=work.hotel_id,
-                    chat_id=event.chat_id,
-                    id_message=event.id_message,
-                    text=event.text,
-                )
+            # Staff answered the guest: typed on the hotel phone, or sent through the API by
+            # another tool (an echo that is none of hotelbot's messages to this guest).
+            if event.from_phone or (
+                not ours
+                and event.text is not None
+                and not await sent_by_us(conn, work.hotel_id, event.chat_id, event.text)
+            ):
+                await mark_handled(handling, conv.id, at=sent_at, route=AckRoute.STAFF_REPLY,
+                                   pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
             continue
         if guest is None:
             continue  # a group (not treated as guests) or the staff chat: stored only
@@ -335,8 +386,10 @@ async def _apply_messages(
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
-            attention.append(_Attention(key, mkey, event.text, work.verdict.reason))
-        if event.kind not in MODIFIER_KINDS and event.kind is not MessageKind.POLL_UPDATE:
+            attention.append(_Attention(key, mkey, event.text, work.verdict.reason, work.signal,
+                                        work.verdict.category, work.verdict.language,
+                                        urgent(work.verdict)))  # fmt: skip
+        if event.kind not in _NO_FOLLOWUP_KINDS:
             is_first = guest.first_message_at is None
             if guest.first_message_at is None:
                 guest.first_message_at, guest.dirty = sent_at, True
@@ -355,14 +408,18 @@ async def _apply_messages(
             tkey = (edit.hotel_id, edit_event.chat_id, edit_event.target_id or "")
             ids[tkey] = target
             akey = (edit.hotel_id, edit_event.chat_id)
-            attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason))
+            attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason, None,
+                                        verdict.category, verdict.language,
+                                        urgent(verdict)))  # fmt: skip
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
+    # Written before the follow-ups: their hooks (keyword answers) read the guest's facts,
+    # such as the language just detected, from the database. They only read this state.
+    await write_states(conn, guests, convs, now)
     for item, item_event, item_at, is_first in followups:
         await _after_message(
             conn, hotels[item.hotel_id], item, item_event, item_at, is_first, ids, convs,
             guests, hooks,
         )  # fmt: skip
-    await write_states(conn, guests, convs, now)
     # START also lifts a STOP that outlived `guest forget` (storage/suppression.py).
     restarted = [(w.hotel_id, w.event.chat_id) for w in works
                  if w.keyword == "start" and isinstance(w.event, IncomingMessage)]  # fmt: skip
@@ -370,14 +427,75 @@ async def _apply_messages(
         await lift_suppression(conn, restarted)
 
 
-def _staff_replied(conv: ConvState, hotel: HotelPolicy, sent_at: datetime) -> None:
-    """Staff typed on the phone: they are on it. Automated messages pause for
-    staff_pause_h, and alerts counted during the cooldown need no follow-up any more."""
-    conv.last_staff_reply_at = _later(conv.last_staff_reply_at, sent_at)
-    pause_until = sent_at + timedelta(hours=hotel.staff_pause_h)
-    conv.handled_by_staff_until = _later(conv.handled_by_staff_until, pause_until)
-    conv.suppressed_alerts = 0
-    conv.last_suppressed_message_id = None
+class _BatchHandling:
+    """`app.handled.HandlingStore` inside the processing transaction: conversations of the
+    batch are read and changed in memory (written with the others by `write_states`, in
+    message order), any other conversation and the alerts through SQL on the same
+    connection."""
+
+    def __init__(self, conn: AsyncConnection, convs: Mapping[Key, ConvState]) -> None:
+        self._sql = SqlHandlingStore(conn)
+        self._by_id = {conv.id: conv for conv in convs.values()}
+
+    async def handling(self, conversation_id: int) -> Handling | None:
+        conv = self._by_id.get(conversation_id)
+        if conv is None:
+            return await self._sql.handling(conversation_id)
+        return Handling(conv.handled_at, conv.handled_by_staff_until, conv.last_staff_reply_at,
+                        conv.suppressed_alerts, conv.last_suppressed_message_id)  # fmt: skip
+
+    async def save_handling(self, conversation_id: int, state: Handling) -> None:
+        conv = self._by_id.get(conversation_id)
+        if conv is None:
+            await self._sql.save_handling(conversation_id, state)
+            return
+        conv.handled_at = state.handled_at
+        conv.handled_by_staff_until = state.handled_by_staff_until
+        conv.last_staff_reply_at = state.last_staff_reply_at
+        conv.suppressed_alerts = state.suppressed_alerts
+        conv.last_suppressed_message_id = state.last_suppressed_message_id
+        conv.touched = True
+
+    async def acknowledge_alerts(
+        self, conversation_id: int, *, answered_at: datetime, route: AckRoute
+    ) -> int:
+        return await self._sql.acknowledge_alerts(
+            conversation_id, answered_at=answered_at, route=route
+        )
+
+
+async def _staff_acknowledged(
+    conn: AsyncConnection,
+    handling: _BatchHandling,
+    hotel: HotelPolicy,
+    event: MessageEvent,
+    at: datetime,
+) -> None:
+    """A message in the staff or escalation chat acknowledges the alerts it points at: a
+    reaction to an alert (or its reminder or escalation), a reply quoting one, or a text
+    naming its reference ("#12"). The guests of those alerts are then handled."""
+    if event.kind in (MessageKind.EDITED, MessageKind.DELETED):
+        return
+    found: list[PointedAlert] = []
+    route = AckRoute.REFERENCE
+    if event.kind is MessageKind.REACTION:
+        if not event.target_id or not (event.text or "").strip():
+            return  # a reaction taken back acknowledges nothing
+        found, route = await alerts_quoted(conn, hotel.id, event.target_id), AckRoute.REACTION
+    elif event.target_id:
+        found, route = await alerts_quoted(conn, hotel.id, event.target_id), AckRoute.QUOTE
+    if not found and event.kind is not MessageKind.REACTION:
+        refs = mentioned_references(event.text)
+        found, route = await alerts_by_reference(conn, hotel.id, refs), AckRoute.REFERENCE
+    # Staff pointed at these alerts: handled as of the later of their message and the
+    # alerted guest message, so the pointed alert is acknowledged even when the guest's
+    # timestamp runs ahead of the staff member's (a call's end, clock skew).
+    handled_at: dict[int, datetime] = {}
+    for _, conversation_id, sent_at in found:
+        handled_at[conversation_id] = max(handled_at.get(conversation_id, at), sent_at)
+    for conversation_id, when in sorted(handled_at.items()):
+        await mark_handled(handling, conversation_id, at=when, route=route,
+                           pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
 
 
 def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
@@ -385,12 +503,17 @@ def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: dat
     if name and name != guest.name:
         guest.name, guest.dirty = name[:200], True
     verdict = work.verdict
-    if (
-        verdict is not None
-        and verdict.language not in ("", "und")
-        and verdict.language != guest.language
-    ):
-        guest.language, guest.dirty = verdict.language[:8], True
+    if verdict is not None:
+        # A switch needs two messages in the new language; the operator's choice stays.
+        before = GuestLanguage.stored(
+            guest.language, guest.language_source, guest.language_candidate
+        )
+        after = observe(before, verdict.language)
+        if after != before:
+            guest.language = after.language
+            guest.language_source = None if after.source is None else after.source.value
+            guest.language_candidate = after.candidate
+            guest.dirty = True
     if work.keyword == "stop" and not guest.opted_out:
         guest.opted_out, guest.opted_out_at, guest.dirty = True, at, True
     elif work.keyword == "start" and guest.opted_out:
@@ -466,7 +589,8 @@ async def _decide_alerts(
         conv, hotel = convs[item.key], hotels[item.key[0]]
         state = policy.CooldownState(conv.last_alert_at, conv.suppressed_alerts)
         cooldown = timedelta(minutes=hotel.alert_cooldown_min)
-        if policy.decide(now, cooldown, state) is policy.AlertDecision.SUPPRESS:
+        decision = policy.decide(now, cooldown, state, urgent=item.urgent)
+        if decision is policy.AlertDecision.SUPPRESS:
             conv.suppressed_alerts += 1
             conv.last_suppressed_message_id = message_id
             continue
@@ -475,9 +599,23 @@ async def _decide_alerts(
         room = await room_lookup(conn, hotel.id, guest_id, item.key[1]) if room_lookup else None
         subject = policy.AlertSubject(guest.name if guest else None, item.key[1],
                                       policy.phone_of(item.key[1]), room)  # fmt: skip
-        text = policy.alert_text(subject, item.reason, item.text, conv.suppressed_alerts)
+        since = digest_since(conv.last_alert_at, now)
+        digest = await digest_counts(conn, conv.id, since, hotel.signal_modes)
+        if item.signal is not None:
+            text = signal_alert_text(item.signal, subject.label(), hotel.staff_language,
+                                     digest, conv.suppressed_alerts, item.text)  # fmt: skip
+        else:
+            guest_language = item.language if item.language not in (None, "", "und") else None
+            text = policy.alert_text(
+                subject, item.reason, item.text, conv.suppressed_alerts,
+                language=hotel.staff_language, category=item.category,
+                guest_language=guest_language or (guest.language if guest else None),
+                urgent=item.urgent,
+            )  # fmt: skip
+            text = "\n".join(filter(None, [text, digest_line(digest, hotel.staff_language)]))
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
-                                        conv.suppressed_alerts, text)))  # fmt: skip
+                                        conv.suppressed_alerts, text, signal=item.signal,
+                                        category=item.category, urgent=item.urgent)))  # fmt: skip
         conv.last_alert_at = now
         conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
     if drafts:

@@ -89,6 +89,7 @@ from hotelbot.domain.rules.labels import Cue
 
 __all__ = [
     "BUILTIN_FILES",
+    "BUILTIN_LANGUAGES",
     "EMPTY_ENTRY",
     "GAP",
     "Lexicon",
@@ -109,6 +110,10 @@ BUILTIN_FILES: Final = (
     "ru.toml",
     "ru_attention.toml",
 )
+# The languages the built-in files above declare (`language = ...`, "any" aside). Kept as a
+# constant so that `status` and `doctor` need not parse the lexicon to name them;
+# tests/test_languages.py checks it against a loaded lexicon.
+BUILTIN_LANGUAGES: Final = frozenset({"en", "ru"})
 MAX_VALENCE: Final = 4.0
 MIN_STEM_LEN: Final = 3
 GAP: Final = "~"
