@@ -471,6 +471,14 @@ async def test_staff_see_what_was_answered_in_the_conversation(
     assert shown.exit_code == 0, shown.output
     answer = [ln for ln in shown.output.splitlines() if "sea-breeze-42" in ln]
     assert len(answer) == 1 and "bot (facts)" in answer[0]
+    # `hotelbot stats` counts the answers per day.
+    from hotelbot.storage.reports import stats_report
+    from hotelbot.storage.types import utcnow
+
+    async with db.read() as conn:
+        sections = await stats_report(conn, hotel_id=hotel_id, days=1, now=utcnow())
+    [answers] = [x for x in sections if x.title.startswith("Answers from the hotel's facts")]
+    assert answers.rows[-1] == ("total", 1, 1, 0, 0)
 
 
 async def test_a_fact_with_a_file_sends_the_answer_then_the_file(

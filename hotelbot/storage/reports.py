@@ -360,6 +360,36 @@ async def _signals_section(
     return Section(title, headers, tuple(rows))
 
 
+async def _answers_section(conn: AsyncConnection, hotel_id: int | None, since: datetime) -> Section:
+    """Guest questions answered from the hotel's facts (outbox kind "answer"; a fact's file
+    is not counted as an answer of its own) per day and how far they got."""
+    headers = ("day", "answered", "sent", "waiting", "failed")
+    title = "Answers from the hotel's facts (docs/facts.md)"
+    query = select(OutboxMessage.created_at, OutboxMessage.state).where(
+        OutboxMessage.kind == "answer",
+        OutboxMessage.file_url.is_(None),
+        OutboxMessage.created_at >= since,
+    )
+    if hotel_id is not None:
+        query = query.where(OutboxMessage.hotel_id == hotel_id)
+    per_day: dict[date, Counter[str]] = {}
+    for created_at, state in await conn.execute(query):
+        per_day.setdefault(created_at.date(), Counter())[str(state)] += 1
+    rows: list[tuple[object, ...]] = []
+    total: Counter[str] = Counter()
+    for day, counts in sorted(per_day.items()):
+        total.update(counts)
+        rows.append(_answer_row(day.isoformat(), counts))
+    if rows:
+        rows.append(_answer_row("total", total))
+    return Section(title, headers, tuple(rows))
+
+
+def _answer_row(label: str, counts: Counter[str]) -> tuple[object, ...]:
+    sent, failed = counts["sent"], counts["failed"] + counts["cancelled"]
+    return (label, sum(counts.values()), sent, sum(counts.values()) - sent - failed, failed)
+
+
 async def stats_report(
     conn: AsyncConnection, *, hotel_id: int | None, days: int, now: datetime
 ) -> list[Section]:
@@ -372,4 +402,5 @@ async def stats_report(
         await _triggers_section(conn, schema, hotel_id, since),
         await _optouts_section(conn, schema, hotel_id, since),
         await _signals_section(conn, schema, hotel_id, since),
+        await _answers_section(conn, hotel_id, since),
     ]
