@@ -51,6 +51,8 @@ from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
 from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
+from hotelbot.observability.runtime import Observability
+from hotelbot.observability.snapshot import SnapshotSources
 from hotelbot.redact import redact, register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.sentiment.settings import resolve_api_key
@@ -157,6 +159,7 @@ class Daemon:
         self._lease_task: asyncio.Task[None] | None = None
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
+        self.observability: Observability | None = None
 
     def client_for(self, hotel_id: int) -> GreenApiClient | None:
         """The Green API client of a hotel being polled (None if it is not running)."""
@@ -309,6 +312,8 @@ class Daemon:
                 )
             )
         # --- scheduling (end) ---
+        self.observability = _observability(self)  # [metrics] /metrics and its snapshot
+        self.observability.start()
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
@@ -580,6 +585,8 @@ class Daemon:
 
         sdnotify.stopping("stopping: finishing in-flight work")  # [operations]
         await self._stop_supervisor()
+        if self.observability is not None:
+            await self.observability.stop()
         # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
         if self.scheduler is not None:
             await self.scheduler.stop()
@@ -682,6 +689,20 @@ class Daemon:
         if self.db is not None:
             await self.db.dispose()
             self.db = None
+
+
+def _observability(daemon: Daemon) -> Observability:
+    """The metrics runtime over this daemon's database, pollers, leases and LLM breaker."""
+    assert daemon.db is not None
+    stage = daemon._stage
+    llm = None if stage is None else stage.llm
+    sources = SnapshotSources(
+        daemon.db,
+        polled=lambda: list(daemon._runners),
+        lease=None if daemon.leases is None else daemon.leases.ownership,
+        breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+    )
+    return Observability(daemon.settings.metrics, sources)
 
 
 def _connection_changed(old: HotelRecord, new: HotelRecord) -> bool:
