@@ -374,3 +374,16 @@ async def test_a_second_copy_of_our_own_message_is_no_staff_answer(db: Database)
         assert (await conn.execute(query)).scalar_one() is not None
         via = (await conn.execute(select(Alert.acknowledged_via))).scalar_one()
     assert via == "staff_reply"
+
+
+def test_alerts_list_shows_references_and_acknowledgement(cli: CliRunner) -> None:
+    listed = cli.invoke(app, ["alerts", "list", "--wide", "--utc"])
+    assert listed.exit_code == 0, listed.output
+    assert "#1" in listed.output and "OPEN" in listed.output and GUEST in listed.output
+    assert "#1" in cli.invoke(app, ["alerts", "list", "--open"]).output
+    assert cli.invoke(app, ["conversations", "handled", GUEST]).exit_code == 0
+    listed = cli.invoke(app, ["alerts", "list", "--wide"])
+    assert "acknowledged (handled)" in listed.output and "OPEN" not in listed.output
+    assert cli.invoke(app, ["alerts", "list", "--open"]).output.strip() == "no open alerts"
+    missing = cli.invoke(app, ["alerts", "list", "--hotel", "nope"])
+    assert missing.exit_code != 0 and "no hotel with slug 'nope'" in str(missing.exception)

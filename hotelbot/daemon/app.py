@@ -59,6 +59,8 @@ from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
 from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
+from hotelbot.observability.runtime import Observability
+from hotelbot.observability.snapshot import SnapshotSources
 from hotelbot.redact import redact, register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.sentiment.settings import resolve_api_key
@@ -175,6 +177,7 @@ class Daemon:
         self._exit_code = 0
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
+        self.observability: Observability | None = None
 
     def client_for(self, hotel_id: int) -> GreenApiClient | None:
         """The Green API client of a hotel being polled (None if it is not running)."""
@@ -374,6 +377,8 @@ class Daemon:
                 )
             )
         # --- scheduling (end) ---
+        self.observability = _observability(self)  # [metrics] /metrics and its snapshot
+        self.observability.start()
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
@@ -647,6 +652,8 @@ class Daemon:
         if self._tasks is not None:
             self._tasks.stopping = True  # tasks ending from here on do so on purpose
         await self._stop_supervisor()
+        if self.observability is not None:
+            await self.observability.stop()
         # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
         if self.scheduler is not None:
             await self.scheduler.stop()
@@ -774,6 +781,20 @@ def _single(group: BaseExceptionGroup) -> BaseException:
 
     walk(group)
     return leaves[0] if len(leaves) == 1 else group
+
+
+def _observability(daemon: Daemon) -> Observability:
+    """The metrics runtime over this daemon's database, pollers, leases and LLM breaker."""
+    assert daemon.db is not None
+    stage = daemon._stage
+    llm = None if stage is None else stage.llm
+    sources = SnapshotSources(
+        daemon.db,
+        polled=lambda: list(daemon._runners),
+        lease=None if daemon.leases is None else daemon.leases.ownership,
+        breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+    )
+    return Observability(daemon.settings.metrics, sources)
 
 
 def _connection_changed(old: HotelRecord, new: HotelRecord) -> bool:

@@ -91,14 +91,21 @@ async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> st
         return None  # the hotel has no text for this topic: staff answer it
     if await _keyword_trigger_answers(conn, info.hotel_id, info.text):
         return None  # the hotel's own keyword answer goes out instead: never both
+    key = answer_key(info.chat_id, info.id_message)
     await enqueue(
         conn,
         hotel_id=info.hotel_id,
-        idempotency_key=answer_key(info.chat_id, info.id_message),
+        idempotency_key=key,
         kind=OutboxKind.ANSWER,
         chat_id=info.chat_id,
         text=answer[1],
     )
+    file = facts.facts.files.get(topic)
+    if file is not None:  # the menu, the map: its own row right after the answer
+        await enqueue(
+            conn, hotel_id=info.hotel_id, idempotency_key=key + ":file", kind=OutboxKind.ANSWER,
+            chat_id=info.chat_id, text="", file_url=file.url, file_name=file.file_name,
+        )  # fmt: skip
     return topic.value
 
 

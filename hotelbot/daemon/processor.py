@@ -55,6 +55,8 @@ from hotelbot.domain.sentiment import Verdict
 from hotelbot.domain.signals import as_guest_event, signal_of, signal_verdict
 from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
+from hotelbot.observability import metrics
+from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
@@ -410,6 +412,7 @@ class Processor:
             crash_point("processor_before_commit")  # fault tests: all of it rolls back
         crash_point("processor_after_commit")
         self._account(result)
+        self._count_verdicts(works)
         self.processed_total += result.processed
         if result.alerts and self._commit_listeners:
             hotel_ids = {
@@ -454,6 +457,20 @@ class Processor:
             )
         self._account(result)
 
+    def _count_verdicts(self, works: list[Work]) -> None:
+        """Committed verdicts into the metrics (label values are fixed sets: analyser
+        names and sentiment labels; the hotel by slug)."""
+        for work in works:
+            verdict = work.verdict
+            if verdict is None:
+                continue
+            hotel = self._hotels.get(work.hotel_id)
+            slug = hotel.slug if hotel is not None else str(work.hotel_id)
+            analyser = metrics.bounded(verdict.analyser, _ANALYSERS)
+            metrics.SENTIMENT_VERDICTS.labels(slug, analyser, verdict.sentiment.value).inc()
+            if verdict.requires_attention:
+                metrics.ATTENTION.labels(slug, analyser).inc()
+
     async def _escalate(self) -> None:
         """Escalate the alerts nobody acknowledged in time (daemon/escalator.py)."""
         if self._escalator is None:
@@ -485,6 +502,9 @@ class Processor:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+
+
+_ANALYSERS = frozenset({"rules", "llm", "reaction", ANSWERED_BY_SAFETY_NET})
 
 
 def _requires_attention(work: Work) -> bool:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.app.handled import mark_handled
 from hotelbot.domain import alerts as policy
 from hotelbot.domain.acknowledgement import AckRoute, Handling, mentioned_references
+from hotelbot.domain.alert_path import urgent
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.events import (
     MODIFIER_KINDS,
@@ -145,6 +146,7 @@ class _Attention:
     signal: SignalKind | None = None
     category: AttentionCategory | None = None
     language: str | None = None  # the guest's, as the analyser saw it
+    urgent: bool = False  # an emergency (domain.alert_path.urgent)
 
 
 # Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
@@ -385,7 +387,8 @@ async def _apply_messages(
                           "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
             attention.append(_Attention(key, mkey, event.text, work.verdict.reason, work.signal,
-                                        work.verdict.category, work.verdict.language))  # fmt: skip
+                                        work.verdict.category, work.verdict.language,
+                                        urgent(work.verdict)))  # fmt: skip
         if event.kind not in _NO_FOLLOWUP_KINDS:
             is_first = guest.first_message_at is None
             if guest.first_message_at is None:
@@ -406,7 +409,8 @@ async def _apply_messages(
             ids[tkey] = target
             akey = (edit.hotel_id, edit_event.chat_id)
             attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason, None,
-                                        verdict.category, verdict.language))  # fmt: skip
+                                        verdict.category, verdict.language,
+                                        urgent(verdict)))  # fmt: skip
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
     # Written before the follow-ups: their hooks (keyword answers) read the guest's facts,
     # such as the language just detected, from the database. They only read this state.
@@ -585,7 +589,8 @@ async def _decide_alerts(
         conv, hotel = convs[item.key], hotels[item.key[0]]
         state = policy.CooldownState(conv.last_alert_at, conv.suppressed_alerts)
         cooldown = timedelta(minutes=hotel.alert_cooldown_min)
-        if policy.decide(now, cooldown, state) is policy.AlertDecision.SUPPRESS:
+        decision = policy.decide(now, cooldown, state, urgent=item.urgent)
+        if decision is policy.AlertDecision.SUPPRESS:
             conv.suppressed_alerts += 1
             conv.last_suppressed_message_id = message_id
             continue
@@ -605,11 +610,12 @@ async def _decide_alerts(
                 subject, item.reason, item.text, conv.suppressed_alerts,
                 language=hotel.staff_language, category=item.category,
                 guest_language=guest_language or (guest.language if guest else None),
+                urgent=item.urgent,
             )  # fmt: skip
             text = "\n".join(filter(None, [text, digest_line(digest, hotel.staff_language)]))
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
                                         conv.suppressed_alerts, text, signal=item.signal,
-                                        category=item.category)))  # fmt: skip
+                                        category=item.category, urgent=item.urgent)))  # fmt: skip
         conv.last_alert_at = now
         conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
     if drafts:
