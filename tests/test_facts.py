@@ -498,3 +498,19 @@ async def test_a_fact_with_a_file_sends_the_answer_then_the_file(
         ("Kalku iela 5, Riga.", None, None),
         ("", "map.jpg", "https://hotel.example/map.jpg"),
     ]
+
+
+async def test_no_bot_answer_while_staff_are_talking_to_the_guest(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    server, _ = fake
+    hotel_id = await _hotel_with_facts(db, server)
+    chat = "37120000001@c.us"
+    staff_reply = shapes.outgoing_message(INSTANCE, chat, "Hello, Anna from reception here")
+    await ingest(db, hotel_id, [staff_reply])
+    await _processor(db).run_once()
+    await ingest(db, hotel_id, [_msg(chat, "What is the wifi password?", "P1")])
+    await _processor(db).run_once()
+    await ingest(db, hotel_id, [_msg("37120000002@c.us", "What is the wifi password?", "P2")])
+    await _processor(db).run_once()
+    assert [r["chat_id"] for r in await outbox_rows(db)] == ["37120000002@c.us"]

@@ -71,6 +71,7 @@ from hotelbot.domain.outbox import (
     LANE_ORDER,
     Lane,
     LanePolicy,
+    OutboxKind,
     OutboxState,
     UnknownOutcome,
     journal_due,
@@ -89,9 +90,11 @@ from hotelbot.greenapi.errors import (
     Unauthorized,
 )
 from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
+from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
 from hotelbot.storage.leases import LeaseView, holds_lease
 from hotelbot.storage.models import Hotel
+from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
     OutboxItem,
     claim_due,
@@ -113,6 +116,7 @@ if TYPE_CHECKING:
     from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 
+_KINDS = frozenset(k.value for k in OutboxKind)
 SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
 _UNKNOWN = OutboxState.UNKNOWN.value
 
@@ -352,7 +356,32 @@ class OutboxSender:
         # shutdown), and a give-back that never commits leaves the rows `sending` until the
         # lane's reconciliation window runs out, which delays them for every daemon.
         await asyncio.shield(self._record(outcomes, now, report))
+        await self._observe_alert_latency(outcomes)
         return report
+
+    async def _observe_alert_latency(self, outcomes: list[_Outcome]) -> None:
+        """Staff-alert latency (guest message -> alert accepted by Green API) of the alerts
+        this step sent. A read after the step; a failure costs only the observation."""
+        sent = [
+            o.item.id
+            for o in outcomes
+            if o.result is _Result.SENT and o.item.kind == OutboxKind.ALERT.value
+        ]
+        if not sent:
+            return
+        accepted_at = datetime.now(UTC)
+        try:
+            async with self.db.read() as conn:
+                rows = await conn.execute(
+                    select(Message.sent_at)
+                    .join(Alert, Alert.message_id == Message.id)
+                    .where(Alert.outbox_id.in_(sent))
+                )
+                for (guest_sent_at,) in rows:
+                    waited_s = (accepted_at - guest_sent_at).total_seconds()
+                    metrics.STAFF_ALERT_LATENCY.observe(max(0.0, waited_s))
+        except Exception as exc:
+            logger.debug("staff alert latency not observed: {}", type(exc).__name__)
 
     async def _claim(
         self, hotel_id: int, limits: Mapping[Lane, int], now: datetime, report: SendReport
@@ -483,6 +512,10 @@ class OutboxSender:
                         now=now, count_attempt=False,
                     )  # fmt: skip
                     report.counts["held"] += 1
+        for o in outcomes:  # committed: count them
+            kind = metrics.bounded(o.item.kind, _KINDS)
+            outcome = "held" if o.result is _Result.GIVE_BACK else o.result.value
+            metrics.SENDS.labels(kind, o.item.lane.value, outcome).inc()
 
     # -- reconciliation ----------------------------------------------------------------------
     async def _reconcile(

@@ -673,3 +673,33 @@ async def _after_message(
     )
     for hook in hooks:
         await hook(conn, info)
+
+
+async def refine_verdicts(
+    conn: AsyncConnection, refined: Sequence[tuple[Work, Verdict]], *, now: datetime
+) -> int:
+    """Store the LLM's verdicts of messages committed earlier on the rules' verdict (the
+    processor's fast path). Only the verdict columns change; `requires_attention` is never
+    turned off and no alert is withdrawn or added (the alert was decided on commit). A
+    message edited since keeps the edit's verdict. Idempotent; may run twice. Returns the
+    number of rows changed."""
+    changed = 0
+    for work, verdict in refined:
+        event = work.event
+        if not isinstance(event, IncomingMessage):
+            continue
+        values = _verdict_values(verdict, now)
+        if not verdict.requires_attention:
+            del values["requires_attention"], values["category"]
+        stmt = (
+            update(Message)
+            .where(
+                Message.hotel_id == work.hotel_id,
+                Message.chat_id == event.chat_id,
+                Message.id_message == event.id_message,
+                ~Message.edited,
+            )
+            .values(**values, updated_at=now)
+        )
+        changed += (await conn.execute(stmt)).rowcount or 0
+    return changed
