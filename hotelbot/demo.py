@@ -434,7 +434,8 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         slugs = await _seed(db, fake.url, speed)
         settings = Settings.model_validate(
             {"database": {"url": db_url}, "greenapi": {"receive_timeout_s": 5},
-             "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2, "scheduler_tick_s": 2}}
+             "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2, "scheduler_tick_s": 2},
+             "metrics": {"listen": ""}}
         )  # fmt: skip
         daemon = Daemon(settings, environ={}, install_signal_handlers=False)
         daemon_task = asyncio.create_task(daemon.run())

@@ -31,6 +31,7 @@ _ENV_NOT_SETTINGS = {
     "HOTELBOT_CONFIG",
     "HOTELBOT_CRASH_AT",
     "HOTELBOT_PAUSE_AT",
+    "HOTELBOT_FAIL_AT",
     "HOTELBOT_TEST_PG_URL",
     "HOTELBOT_DEEPSEEK_API_KEY",  # secrets: see credential() below
     "HOTELBOT_PG_PASSWORD",
@@ -186,6 +187,34 @@ class PrivacySettings(_Section):
     purge_interval_h: float = Field(default=24.0, ge=0.01, le=24 * 30)
 
 
+class MetricsSettings(_Section):
+    # host:port of the Prometheus /metrics endpoint; "" turns it off; port 0 takes a free
+    # port (tests). Keep it on loopback unless a firewall guards it: hotel slugs are labels.
+    listen: str = "127.0.0.1:9464"
+    # How often figures held in the database (outbox depth, instance states) are re-read.
+    snapshot_interval_s: float = Field(default=15.0, ge=1, le=600)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_listen(value)  # raises ValueError with the fix
+        return value
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """("127.0.0.1", 9464) out of "127.0.0.1:9464" ("[::1]:9464" for IPv6). Raises
+    ValueError naming the expected form."""
+    host, sep, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(
+            f'expected host:port such as 127.0.0.1:9464, or "" for no metrics (got {value!r})'
+        )
+    return host, int(port)
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     greenapi: GreenApiSettings = GreenApiSettings()
@@ -196,6 +225,7 @@ class Settings(_Section):
     privacy: PrivacySettings = PrivacySettings()
     leases: LeaseSettings = LeaseSettings()
     outbox: OutboxSettings = OutboxSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("llm")
     @classmethod

@@ -17,6 +17,9 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import upsert_hotel
 from hotelbot.storage.models import DeadLetter, Notification
 
+# Daemons in tests serve /metrics on a port the OS picks: parallel tests never collide.
+FREE_PORT = "127.0.0.1:0"
+
 
 def fast_settings(db_url: str, **sections: dict[str, Any]) -> Settings:
     data: dict[str, Any] = {
@@ -24,6 +27,7 @@ def fast_settings(db_url: str, **sections: dict[str, Any]) -> Settings:
         "greenapi": {"receive_timeout_s": 5, "backoff_min_s": 0.05, "backoff_max_s": 0.5,
                      "unhealthy_retry_s": 5},
         "daemon": {"drain_timeout_s": 5, "hotels_refresh_s": 1, "status_interval_s": 1},
+        "metrics": {"listen": FREE_PORT},
     }  # fmt: skip
     for key, value in sections.items():
         data.setdefault(key, {}).update(value)

@@ -26,6 +26,7 @@ from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance, SentMessage
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Message
+from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.schema import upgrade
 from tests.helpers import add_hotels, fast_settings, running_daemon, wait_for
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
@@ -130,6 +131,11 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
                     shapes.incoming_reaction(
                         INSTANCE, STAFF, "", stanza_id=alert_about(inst, "Guest6").id_message,
                         sender=MEMBER,
+                    ),
+                    # A second copy of guest 6's alert (resent after an ambiguous send):
+                    # it names "#6" but acknowledges nothing.
+                    shapes.outgoing_api_message(
+                        INSTANCE, STAFF, alert_about(inst, "Guest6").message
                     ),
                     shapes.outgoing_reply(  # 7: reception replies from the hotel phone
                         INSTANCE, STAFF, "Sending someone",
@@ -336,3 +342,48 @@ def test_hotel_edit_sets_and_clears_the_alert_settings(cli: CliRunner) -> None:
     cleared = cli.invoke(app, ["hotel", "edit", "seaside", "--set", "escalation_chat_id="])
     assert cleared.exit_code == 0, cleared.output
     assert "escalation_chat_id     \n" in cli.invoke(app, ["hotel", "show", "seaside"]).output
+
+
+async def test_a_second_copy_of_our_own_message_is_no_staff_answer(db: Database) -> None:
+    """hotelbot resent a message after an ambiguous failure and both copies arrived: the
+    second echo matches no outbox row by id, yet it is ours, not staff answering."""
+    hotel_id = await make_processor_hotel(db)
+    await ingest(db, hotel_id, [shapes.incoming_text(
+        INSTANCE, GUEST, "The tap is broken", id_message="G1",
+        timestamp=int(T0.timestamp()))])  # fmt: skip
+    await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+    async with db.write() as conn:
+        await enqueue(conn, hotel_id=hotel_id, idempotency_key="welcome", kind="trigger",
+                      chat_id=GUEST, text="Welcome!")  # fmt: skip
+        await conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "trigger")
+            .values(id_message="FIRST", state="sent")
+        )
+    copies = [shapes.outgoing_api_message(INSTANCE, GUEST, "Welcome!", id_message=i)
+              for i in ("FIRST", "SECOND")]  # fmt: skip
+    other_tool = shapes.outgoing_api_message(INSTANCE, GUEST, "Your taxi is booked")
+    await ingest(db, hotel_id, copies)
+    await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+    query = select(Conversation.handled_at).where(Conversation.chat_id == GUEST)
+    async with db.read() as conn:
+        assert (await conn.execute(query)).scalar_one() is None
+    await ingest(db, hotel_id, [other_tool])  # control: another tool's message is an answer
+    await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+    async with db.read() as conn:
+        assert (await conn.execute(query)).scalar_one() is not None
+        via = (await conn.execute(select(Alert.acknowledged_via))).scalar_one()
+    assert via == "staff_reply"
+
+
+def test_alerts_list_shows_references_and_acknowledgement(cli: CliRunner) -> None:
+    listed = cli.invoke(app, ["alerts", "list", "--wide", "--utc"])
+    assert listed.exit_code == 0, listed.output
+    assert "#1" in listed.output and "OPEN" in listed.output and GUEST in listed.output
+    assert "#1" in cli.invoke(app, ["alerts", "list", "--open"]).output
+    assert cli.invoke(app, ["conversations", "handled", GUEST]).exit_code == 0
+    listed = cli.invoke(app, ["alerts", "list", "--wide"])
+    assert "acknowledged (handled)" in listed.output and "OPEN" not in listed.output
+    assert cli.invoke(app, ["alerts", "list", "--open"]).output.strip() == "no open alerts"
+    missing = cli.invoke(app, ["alerts", "list", "--hotel", "nope"])
+    assert missing.exit_code != 0 and "no hotel with slug 'nope'" in str(missing.exception)

@@ -49,6 +49,7 @@ def _env(db_url: str, tmp_path: Path, config: Path, notify: str) -> dict[str, st
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
     env.update(
         HOME=str(tmp_path), HOTELBOT_DATABASE_URL=db_url, HOTELBOT_CONFIG=str(config),
+        HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
         NOTIFY_SOCKET=notify, DEEPSEEK_API_KEY=LLM_KEY, PYTHONUNBUFFERED="1",
     )  # fmt: skip
     return env

@@ -32,6 +32,7 @@ def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
         HOTELBOT_GREENAPI__BACKOFF_MIN_S="0.05",
         HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
         HOTELBOT_LOG_FORMAT="text",
+        HOTELBOT_METRICS__LISTEN="127.0.0.1:0",  # a free port: parallel tests never collide
         **extra,
     )
     return env

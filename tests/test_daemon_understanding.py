@@ -33,7 +33,11 @@ async def test_daemon_interprets_and_alerts(sqlite_url: str) -> None:
             ]
         )
         settings = Settings.model_validate(
-            {"database": {"url": sqlite_url}, "greenapi": {"receive_timeout_s": 5}}
+            {
+                "database": {"url": sqlite_url},
+                "greenapi": {"receive_timeout_s": 5},
+                "metrics": {"listen": "127.0.0.1:0"},
+            }
         )
         daemon = Daemon(settings, environ={}, install_signal_handlers=False)
         task = asyncio.create_task(daemon.run())

@@ -11,6 +11,7 @@ restart, and two daemons on PostgreSQL: tests/test_escalation_daemon.py.
 from __future__ import annotations
 
 import asyncio
+import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy import select, update
 from hotelbot.app.handled import mark_handled
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.processor import Processor
+from hotelbot.domain import staff_texts
 from hotelbot.domain.acknowledgement import AckRoute
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.escalation import EscalationDecision, OpenAlert, decide
@@ -28,6 +30,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.handling import SqlHandlingStore
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation
+from hotelbot.storage.reports import stats_report
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 
@@ -50,6 +53,11 @@ def test_decide_waits_escalates_once_and_settles() -> None:
     # Staff answered after the guest wrote (before the alert was recorded): nothing to do.
     raced = OpenAlert(T0, None, None, T0 - timedelta(seconds=5), T0 - timedelta(seconds=1))
     assert decide(raced, T0 + timedelta(hours=1), 10) is EscalationDecision.SETTLED
+    # An emergency reaches the duty manager after two minutes at most.
+    fire = OpenAlert(T0, None, None, T0, None, urgent=True)
+    assert decide(fire, T0 + timedelta(minutes=2), 10) is EscalationDecision.ESCALATE
+    assert decide(fire, T0 + timedelta(minutes=1), 10) is EscalationDecision.WAIT
+    assert decide(fire, T0 + timedelta(minutes=1), 0.5) is EscalationDecision.ESCALATE
     # A day later it is history, not news (an upgrade, a long outage).
     assert decide(open_, T0 + timedelta(hours=25), 10) is EscalationDecision.EXPIRED
     # A nonsensical setting cannot switch escalation off.
@@ -259,3 +267,59 @@ async def test_alerts_in_the_staff_language(
         assert escalation.startswith("⏰ Без ответа 10 мин, оповещение #1 (Seaside): Anna")
     else:
         assert escalation.startswith("⏰ Not acknowledged for 10 min, alert #1 (Seaside): Anna")
+
+
+def test_every_staff_language_has_every_text() -> None:
+    """A language added to domain/staff_texts.py must fill every table (no English holes)."""
+    english = set(staff_texts._LINES["en"])
+    for language in staff_texts.SUPPORTED:
+        assert set(staff_texts._LINES[language]) == english, language
+        assert set(staff_texts._CATEGORIES[language]) == set(AttentionCategory), language
+        for key in english:  # no template needs a value the callers do not pass
+            assert _fields(staff_texts._LINES[language][key]) <= _fields(
+                staff_texts._LINES["en"][key]
+            ), (language, key)
+    assert staff_texts.line("alert", "ru-RU", who="X").startswith("⚠️ Гостю")
+    assert staff_texts.line("alert", "de", who="X").startswith("⚠️ Guest")  # English fallback
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+async def test_stats_count_acknowledged_and_escalated_alerts(db: Database) -> None:
+    hotel_id = await complaint(db)
+    await step(db, T0 + timedelta(minutes=10))  # escalated
+    await handle(db, T0 + timedelta(minutes=12), AckRoute.QUOTE)  # then acknowledged
+    async with db.read() as conn:
+        sections = await stats_report(conn, hotel_id=hotel_id, days=1, now=T0)
+    (alerts,) = [s for s in sections if s.title.startswith("Staff alerts")]
+    assert alerts.headers[-3:] == ("acknowledged", "median ack", "escalated")
+    assert alerts.rows[-1][0] == "total" and alerts.rows[-1][-3:] == (1, "12 min", 1)
+
+
+class Emergency:
+    """An analyser that reads every message as an emergency (as the rules read "fire")."""
+
+    llm_configured = False
+
+    async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
+        return Verdict(
+            sentiment=Sentiment.NEGATIVE, score=-1.0, requires_attention=True,
+            reason="emergency: fire", language="en", analyser="test",
+            category=AttentionCategory.EMERGENCY,
+        )  # fmt: skip
+
+
+async def test_an_emergency_reaches_the_duty_manager_within_two_minutes(db: Database) -> None:
+    hotel_id = await make_processor_hotel(db, escalation_chat_id=MANAGER, escalate_after_min=30)
+    await ingest(db, hotel_id, [shapes.incoming_text(
+        INSTANCE, GUEST, "Smoke in the corridor", timestamp=int(T0.timestamp()))])  # fmt: skip
+    for minutes in (0, 1, 2):
+        processor = Processor(db, Emergency(), clock=FakeClock(T0 + timedelta(minutes=minutes)))
+        processor.set_escalator(Escalator(db))
+        await processor.run_once()
+    async with db.read() as conn:
+        query = select(OutboxMessage.kind, OutboxMessage.urgent).order_by(OutboxMessage.id)
+        rows = [(r[0], bool(r[1])) for r in await conn.execute(query)]
+    assert rows == [("alert", True), ("escalation", True), ("reminder", True)]

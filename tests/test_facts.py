@@ -102,7 +102,7 @@ def test_the_rules_answer_most_questions_and_never_wrongly_on_the_labelled_set()
             mistakes.append((language, expected, got.value, text))
     assert mistakes == []
     assert wrong == 0
-    assert answered / len(rows) >= 0.59  # 137 of 229 (every answerable question but 3)
+    assert answered / len(rows) >= 0.59  # 136 of 229 (every answerable question but 4)
     for language in ("en", "ru"):
         answerable = [t for lang, e, t in rows if lang == language and e != "staff"]
         hits = sum(1 for t in answerable if match_question(t) is not None)
@@ -115,6 +115,27 @@ def test_no_message_that_needs_staff_in_the_hotel_set_is_taken_for_a_question() 
     flagged = [r["text"] for r in rows if r["requires_attention"]]
     assert len(flagged) > 150
     assert [t for t in flagged if match_question(t) is not None] == []
+
+
+def test_with_the_rules_verdict_no_guest_who_needs_staff_is_answered() -> None:
+    """The labelled guest messages of tests/data/guest_messages (labelled by others for the
+    attention rules): a message is answered only if the rules take it for a question and
+    the sentiment verdict does not send it to staff, as in the processor."""
+    analyser = RuleAnalyser()
+    answered_info = answered_staff = 0
+    for part in sorted((DATA / "guest_messages").glob("*.jsonl")):
+        for line in part.open(encoding="utf-8"):
+            row = json.loads(line)
+            if match_question(row["text"]) is None:
+                continue
+            if analyser.analyse(row["text"]).requires_attention:
+                continue
+            if row["attention"]:
+                answered_staff += 1
+            elif row["category"] == "info_question":
+                answered_info += 1
+    assert answered_staff == 0
+    assert answered_info >= 30  # 32 of the 157 information questions (1,900 messages)
 
 
 # --- through the processor and the outbox, over HTTP ---------------------------------------
@@ -425,3 +446,71 @@ async def test_rules_mode_never_calls_the_llm(
     await Processor(db, FakeAnalyser()).run_once()
     assert dict(await LlmFactAnswerer(db, Refuse()).run_once()) == {}
     assert Refuse.calls == 0
+
+
+async def test_staff_see_what_was_answered_in_the_conversation(
+    db: Database,
+    db_url: str,
+    fake: tuple[FakeGreenApi, FakeInstance],
+    clean_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, instance = fake
+    hotel_id = await _hotel_with_facts(db, server)
+    await ingest(db, hotel_id, [_msg("37120000001@c.us", "What is the wifi password?", "S1")])
+    await _processor(db).run_once()
+    await _send_all(db, server, hotel_id)
+    # The echo of our answer comes back through the queue and is stored as our message.
+    await ingest(db, hotel_id, instance.pending_bodies)
+    await _processor(db).run_once()
+    monkeypatch.setenv("HOTELBOT_DATABASE_URL", db_url)
+    # The CLI runs its own event loop: give it a thread.
+    shown = await asyncio.to_thread(
+        CliRunner().invoke, app, ["conversations", "show", "37120000001@c.us"]
+    )
+    assert shown.exit_code == 0, shown.output
+    answer = [ln for ln in shown.output.splitlines() if "sea-breeze-42" in ln]
+    assert len(answer) == 1 and "bot (facts)" in answer[0]
+    # `hotelbot stats` counts the answers per day.
+    from hotelbot.storage.reports import stats_report
+    from hotelbot.storage.types import utcnow
+
+    async with db.read() as conn:
+        sections = await stats_report(conn, hotel_id=hotel_id, days=1, now=utcnow())
+    [answers] = [x for x in sections if x.title.startswith("Answers from the hotel's facts")]
+    assert answers.rows[-1] == ("total", 1, 1, 0, 0)
+
+
+async def test_a_fact_with_a_file_sends_the_answer_then_the_file(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    server, instance = fake
+    with_map = FACTS + (
+        '\n[address]\nen = "Kalku iela 5, Riga."\n'
+        'file_url = "https://hotel.example/map.jpg"\nfile_name = "map.jpg"\n'
+    )
+    hotel_id = await _hotel_with_facts(db, server, with_map)
+    await ingest(db, hotel_id, [_msg("37120000001@c.us", "What is the hotel address?", "F1")])
+    await _processor(db).run_once()
+    await _processor(db).run_once()  # a second pass adds nothing
+    await _send_all(db, server, hotel_id)
+    assert [(s.message, s.file_name, s.url_file) for s in instance.sent] == [
+        ("Kalku iela 5, Riga.", None, None),
+        ("", "map.jpg", "https://hotel.example/map.jpg"),
+    ]
+
+
+async def test_no_bot_answer_while_staff_are_talking_to_the_guest(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    server, _ = fake
+    hotel_id = await _hotel_with_facts(db, server)
+    chat = "37120000001@c.us"
+    staff_reply = shapes.outgoing_message(INSTANCE, chat, "Hello, Anna from reception here")
+    await ingest(db, hotel_id, [staff_reply])
+    await _processor(db).run_once()
+    await ingest(db, hotel_id, [_msg(chat, "What is the wifi password?", "P1")])
+    await _processor(db).run_once()
+    await ingest(db, hotel_id, [_msg("37120000002@c.us", "What is the wifi password?", "P2")])
+    await _processor(db).run_once()
+    assert [r["chat_id"] for r in await outbox_rows(db)] == ["37120000002@c.us"]

@@ -80,6 +80,7 @@ class Cluster:
             HOTELBOT_DAEMON__DRAIN_TIMEOUT_S="3",
             HOTELBOT_LOG_LEVEL="INFO",
             HOTELBOT_LOG_FORMAT="text",
+            HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
             HOME=str(self.tmp / "home"),
         )
         env.update(env_extra)

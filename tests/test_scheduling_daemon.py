@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 
 from hotelbot.daemon.app import Daemon
 from hotelbot.fakes.greenapi import FakeGreenApi
-from hotelbot.settings import DaemonSettings, DatabaseSettings, GreenApiSettings, Settings
+from hotelbot.settings import (
+    DaemonSettings,
+    DatabaseSettings,
+    GreenApiSettings,
+    MetricsSettings,
+    Settings,
+)
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
 from tests.scheduling_helpers import make_hotel, make_stay, make_trigger, outbox_rows
@@ -37,6 +43,7 @@ async def test_daemon_sends_a_due_trigger_message_once(tmp_path: Path) -> None:
             database=DatabaseSettings(url=url),
             greenapi=GreenApiSettings(receive_timeout_s=5, request_timeout_s=5),
             daemon=DaemonSettings(drain_timeout_s=2, name="test-daemon"),
+            metrics=MetricsSettings(listen="127.0.0.1:0"),
         )
         daemon = Daemon(settings, environ={}, install_signal_handlers=False)
         task = asyncio.create_task(daemon.run())

@@ -136,7 +136,9 @@ async def test_a_500_is_retried_after_backoff_and_sent_once(rig: Rig) -> None:
     assert (await sender.run_once(rig.hotel_id))["retry"] == 1
     row = await rig.row(outbox_id)
     assert (row["state"], row["attempts"]) == ("pending", 1)
-    assert row["available_at"] == rig.clock.now + timedelta(seconds=5)
+    # Full jitter (greenapi/retry.py): the first retry waits between half the base and the base.
+    due_in = row["available_at"] - rig.clock.now
+    assert timedelta(seconds=2.5) <= due_in <= timedelta(seconds=5)
     assert not (await sender.run_once(rig.hotel_id)).counts  # not due yet
     rig.clock.advance(5)
     assert (await sender.run_once(rig.hotel_id))["sent"] == 1
@@ -526,3 +528,32 @@ async def test_a_crash_mid_send_resends_an_alert_fast_and_never_a_guest_message(
     rig.clock.advance(600)
     await sender.run_once(rig.hotel_id)
     assert sorted(rig.sent_texts()) == ["alert lost in a crash", "welcome that went out"]
+
+
+@pytest.mark.parametrize("fault", ["502", "dropped connection"])
+async def test_an_alert_lost_in_a_502_or_a_dropped_connection_is_resent_within_15_s(
+    rig: Rig, fault: str
+) -> None:
+    """The other two ambiguous failures, with real HTTP: a 502 answer and a connection closed
+    before any answer. With no echo and nothing in lastOutgoingMessages, the alert is sent
+    again once 15 s have passed (not before); the guest message, failed the same way, is
+    still waiting for its 180 s window then."""
+    if fault == "502":
+        rig.instance.faults.fail_next(2, 502, methods=["sendMessage"])
+    else:
+        rig.instance.faults.drop_next(2, methods=["sendMessage"])
+    alert = await _enqueue_lane(rig, "alert in a storm", "alert")
+    guest = await _enqueue_lane(rig, "welcome in a storm", "trigger")
+    sender = rig.sender()
+    sender.policies = dict(DEFAULT_POLICIES)
+    assert (await sender.run_once(rig.hotel_id))["unknown"] == 2
+    assert rig.sent_texts() == []  # neither reached Green API
+    rig.clock.advance(14)  # journal looked at, no trace, but not 15 s yet
+    assert (await sender.run_once(rig.hotel_id))["sent"] == 0
+    assert rig.instance.request_counts.get("lastOutgoingMessages", 0) >= 1
+    rig.clock.advance(2)  # 16 s
+    report = await sender.run_once(rig.hotel_id)
+    assert (report["requeued"], report["sent:alert"]) == (1, 1)
+    assert (await rig.row(alert))["state"] == "sent"
+    assert (await rig.row(guest))["state"] == "unknown"
+    assert rig.sent_texts() == ["alert in a storm"]

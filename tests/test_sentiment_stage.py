@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from hotelbot.domain.breaker import BreakerState, CircuitBreaker
+from hotelbot.domain.rules import default_analyser
 from hotelbot.domain.sentiment import AnalyserUnavailable, Sentiment, Verdict
 from hotelbot.fakes.openai_server import FakeOpenAI
 from hotelbot.sentiment.llm import LlmAnalyser
@@ -193,3 +194,39 @@ def _import_probe(llm_enabled: bool) -> tuple[str, bool]:
 def test_the_openai_sdk_is_imported_only_for_a_configured_llm() -> None:
     assert _import_probe(llm_enabled=False) == ("not configured", False)
     assert _import_probe(llm_enabled=True) == ("configured", True)
+
+
+SMOKE = "There is smoke coming from under the door"
+COMPLAINT_ANSWER = {
+    "sentiment": "negative",
+    "score": -0.7,
+    "requires_attention": True,
+    "reason": "complaint: smell",
+    "language": "en",
+}
+
+
+@pytest.mark.parametrize("answer", [POSITIVE_ANSWER, COMPLAINT_ANSWER])
+async def test_an_emergency_the_rules_read_stays_one_whatever_the_llm_says(
+    fake: FakeOpenAI, llm: LlmAnalyser, answer: dict[str, object]
+) -> None:
+    fake.script([answer])
+    stage = SentimentStage(default_analyser(), llm)
+    verdict = await stage.analyse(SMOKE)
+    assert fake.request_count == 1  # the LLM did answer
+    assert verdict.is_emergency and verdict.requires_attention
+    assert verdict.categories[0] == "fire"
+    assert verdict.reason.startswith("emergency: fire")
+    assert verdict.analyser == "llm+rules"
+
+
+async def test_the_rules_verdict_is_there_before_the_llm_is_asked(
+    fake: FakeOpenAI, llm: LlmAnalyser
+) -> None:
+    stage = SentimentStage(default_analyser(), llm)
+    quick = stage.rules_verdict(SMOKE)
+    assert fake.request_count == 0
+    assert quick.is_emergency and quick.analyser == "rules"
+    fake.script([POSITIVE_ANSWER])
+    refined = await stage.refine(SMOKE, quick)
+    assert refined.is_emergency and refined.sentiment is Sentiment.POSITIVE

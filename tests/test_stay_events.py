@@ -335,6 +335,11 @@ def test_cli_conditions_status_edit_and_csv_reimport(
     edited = cli.invoke(app, ["stay", "edit", "1", "--status", "in_house"])
     assert edited.exit_code == 0, edited.output
     assert "trigger hi: enqueued" in edited.output
+    shown_stay = cli.invoke(app, ["stay", "show", "1"]).output
+    assert "room_tags       suite" in shown_stay and "source          booking.com" in shown_stay
+    assert [ln.split()[-2] for ln in shown_stay.splitlines() if ln.startswith("hi ")] == [
+        "enqueued"
+    ]
     preview = cli.invoke(app, ["trigger", "preview", "riga", "hi", "--stay", "1"]).output
     assert "if nights >= 2 and room tag = suite: met" in preview
     assert "fires once, when the stay's status changes to in_house" in preview

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
         "Personal data of one guest: export everything held about them, or erase it.",
     ),
     "conversations": ("conversations", True, "Guest conversations."),
+    "alerts": ("alerts", True, "Staff alerts: references, acknowledgement, escalation."),
     "stay": ("stay", True, "Guests' stays (bookings)."),
     "trigger": ("trigger", True, "Automated guest messages (triggers)."),
     "outbox": ("outbox", True, "Outgoing messages (the outbox)."),

@@ -118,9 +118,9 @@ def show(
     wide: WideOpt = False,
 ) -> None:
     """Show one conversation and its latest messages (times in the hotel's local time)."""
-    from sqlalchemy import select
+    from sqlalchemy import and_, select
 
-    from hotelbot.storage.models import Hotel
+    from hotelbot.storage.models import Hotel, OutboxMessage
     from hotelbot.storage.models_messaging import Conversation, Guest, Message
 
     async def go(db: Database) -> tuple[Any, list[Any]]:
@@ -139,7 +139,9 @@ def show(
                 await conn.execute(
                     select(Message.sent_at, Message.direction, Message.from_staff, Message.kind,
                            Message.sentiment, Message.requires_attention, Message.text,
-                           Message.deleted, Message.edited)
+                           Message.deleted, Message.edited, OutboxMessage.kind)
+                    .outerjoin(OutboxMessage, and_(OutboxMessage.hotel_id == Message.hotel_id,
+                                                   OutboxMessage.id_message == Message.id_message))
                     .where(Message.conversation_id == conv_id)
                     .order_by(Message.sent_at.desc(), Message.id.desc())
                     .limit(limit)
@@ -156,10 +158,11 @@ def show(
     handled = show_time(until, tz, utc=utc) or "-"
     typer.echo(f"opted out: {'yes' if opted else 'no'}  handled until: {handled}")
     rows = []
-    for sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited in reversed(
-        messages
-    ):
+    for row in reversed(messages):
+        sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited, sent_as = row
         who = "guest" if direction == "in" else ("staff" if staff else "bot")
+        if sent_as == "answer":
+            who = "bot (facts)"  # answered from the hotel's facts (docs/facts.md)
         flags = ("!" if attention else "") + (" (deleted)" if deleted else "")
         flags += " (edited)" if edited else ""
         body = text or f"<{kind}>"

@@ -78,6 +78,9 @@ def show(slug: Slug) -> None:
         for topic, texts in sorted(current.facts.answers.items()):
             for language, body in sorted(texts.items()):
                 lines.append(f"  {topic.value}[{language}]  {for_people(body, max_chars=120)}")
+            file = current.facts.files.get(topic)
+            if file is not None:
+                lines.append(f"  {topic.value}[file]  {file.file_name} <{file.url}>")
         return lines
 
     for line in common.with_db(go):

@@ -14,6 +14,7 @@ from hotelbot.greenapi.client import (
     settings_problems,
 )
 from hotelbot.greenapi.errors import GreenApiError
+from hotelbot.greenapi.retry import INSTANCE_READ, SETTINGS_WRITE
 from hotelbot.greenapi.transport import HttpxTransport
 from hotelbot.redact import register_secret
 from hotelbot.storage.db import Database
@@ -35,8 +36,8 @@ async def run_check(db: Database, slug: str, *, fix: bool, echo: Callable[[str],
     )
     try:
         try:
-            state = await client.get_state_instance()
-            settings = await client.get_settings()
+            state = await INSTANCE_READ.call(client.get_state_instance)
+            settings = await INSTANCE_READ.call(client.get_settings)
         except GreenApiError as exc:
             echo(f"{slug}: cannot reach the instance: {exc}")
             return False
@@ -53,7 +54,7 @@ async def run_check(db: Database, slug: str, *, fix: bool, echo: Callable[[str],
                 "applying the required settings; Green API restarts the instance to apply them "
                 "(it can take up to 5 minutes; messages are queued meanwhile)"
             )
-            await client.set_settings(REQUIRED_SETTINGS)
+            await SETTINGS_WRITE.call(client.set_settings, REQUIRED_SETTINGS)
             echo("settings sent; run `hotelbot hotel check` again in a few minutes to verify")
         elif problems:
             echo("run with --fix to apply them (this restarts the instance)")

@@ -303,25 +303,36 @@ def list_(
 def show(stay_id: StayId, utc: UtcOpt = False, wide: WideOpt = False) -> None:
     """Show one stay and the decisions taken for its scheduled messages (times in the
     hotel's local time)."""
+    from hotelbot.domain.triggers import EventTrigger
     from hotelbot.storage.hotels import get_hotel_by_id
     from hotelbot.storage.stays import get_stay
     from hotelbot.storage.triggers import list_fires, list_triggers
 
-    async def go(db: Database) -> tuple[StayRecord | None, list[Any], str, dict[int, str]]:
+    async def go(
+        db: Database,
+    ) -> tuple[StayRecord | None, list[Any], str, dict[int, str], set[int]]:
         async with db.read() as conn:
             stay = await get_stay(conn, stay_id)
             if stay is None:
-                return None, [], "UTC", {}
+                return None, [], "UTC", {}, set()
             fires = await list_fires(conn, stay_id=stay_id)
             hotel = await get_hotel_by_id(conn, stay.hotel_id)
-            names = {t.id: t.name for t in await list_triggers(conn, hotel_id=stay.hotel_id)}
-        return stay, fires, hotel.timezone if hotel else "UTC", names
+            triggers = await list_triggers(conn, hotel_id=stay.hotel_id)
+        names = {t.id: t.name for t in triggers}
+        # A status event's fire is keyed by the stay's creation; when it happened is
+        # when it was decided.
+        events = {
+            t.id for t in triggers
+            if isinstance(t.spec, EventTrigger) and t.spec.event.is_stay_status
+        }  # fmt: skip
+        return stay, fires, hotel.timezone if hotel else "UTC", names, events
 
-    stay, fires, tz, names = common.with_db(go)
+    stay, fires, tz, names, events = common.with_db(go)
     if stay is None:
         raise UserError(f"no stay {stay_id}")
     fields = ("id", "hotel_id", "guest_name", "chat_id", "room", "check_in", "check_out",
-              "check_in_time", "check_out_time", "language", "status", "external_ref")  # fmt: skip
+              "check_in_time", "check_out_time", "language", "status", "external_ref",
+              "source", "room_tags")  # fmt: skip
     for key in fields:
         typer.echo(f"{key:15} {for_people(str(getattr(stay, key)))}")
     for key in ("created_at", "updated_at"):
@@ -329,7 +340,8 @@ def show(stay_id: StayId, utc: UtcOpt = False, wide: WideOpt = False) -> None:
     if fires:
         typer.echo("")
         rows = [
-            (names.get(f.trigger_id, f.trigger_id), show_time(f.scheduled_for, tz, utc=utc),
+            (names.get(f.trigger_id, f.trigger_id),
+             show_time(f.decided_at if f.trigger_id in events else f.scheduled_for, tz, utc=utc),
              f.outcome, f.outbox_id)
             for f in fires
         ]  # fmt: skip

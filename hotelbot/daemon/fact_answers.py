@@ -78,6 +78,8 @@ async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> st
     facts = await current_facts(conn, info.hotel_id)
     if facts is None or facts.facts.mode is FactsMode.OFF:
         return None
+    if await _staff_on_it(conn, info.hotel_id, info.chat_id, info.sent_at):
+        return None  # staff are talking to this guest: a bot answer would cut in
     hotel = await get_hotel_by_id(conn, info.hotel_id)
     if hotel is None or not hotel.enabled:
         return None
@@ -91,14 +93,21 @@ async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> st
         return None  # the hotel has no text for this topic: staff answer it
     if await _keyword_trigger_answers(conn, info.hotel_id, info.text):
         return None  # the hotel's own keyword answer goes out instead: never both
+    key = answer_key(info.chat_id, info.id_message)
     await enqueue(
         conn,
         hotel_id=info.hotel_id,
-        idempotency_key=answer_key(info.chat_id, info.id_message),
+        idempotency_key=key,
         kind=OutboxKind.ANSWER,
         chat_id=info.chat_id,
         text=answer[1],
     )
+    file = facts.facts.files.get(topic)
+    if file is not None:  # the menu, the map: its own row right after the answer
+        await enqueue(
+            conn, hotel_id=info.hotel_id, idempotency_key=key + ":file", kind=OutboxKind.ANSWER,
+            chat_id=info.chat_id, text="", file_url=file.url, file_name=file.file_name,
+        )  # fmt: skip
     return topic.value
 
 
@@ -109,6 +118,14 @@ def facts_hook() -> Callable[[AsyncConnection, GuestMessageInfo], Awaitable[None
         await answer_from_facts(conn, info)
 
     return hook
+
+
+async def _staff_on_it(conn: AsyncConnection, hotel_id: int, chat_id: str, at: datetime) -> bool:
+    """Whether staff handle this conversation at `at` (a staff reply or `conversations
+    handled` paused automated messages until a later time)."""
+    facts = (await load_guest_facts(conn, hotel_id, [chat_id])).get(chat_id)
+    paused = None if facts is None else facts.staff_paused_until
+    return paused is not None and paused > at
 
 
 async def _keyword_trigger_answers(conn: AsyncConnection, hotel_id: int, text: str) -> bool:
@@ -165,7 +182,8 @@ class LlmFactAnswerer:
         self._window = timedelta(seconds=window_s)
         self._poll_s = poll_s
         self._hotel_ids = hotel_ids
-        self._asked: set[tuple[int, str, str]] = set()
+        # (hotel, chat, idMessage) -> when asked; forgotten once outside the window
+        self._asked: dict[tuple[int, str, str], datetime] = {}
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -173,6 +191,7 @@ class LlmFactAnswerer:
         """One pass: "answered", "left_to_staff", "discarded_ungrounded" per question."""
         now = self._clock()
         report: Counter[str] = Counter()
+        self._asked = {k: at for k, at in self._asked.items() if at >= now - self._window}
         wanted = None if self._hotel_ids is None else set(self._hotel_ids())
         async with self._db.read() as conn:
             hotels = [
@@ -222,11 +241,12 @@ class LlmFactAnswerer:
                     for item in fresh
                     if answer_key(item[0], item[1]) not in answered
                     and not (guests.get(item[0]) and guests[item[0]].opted_out)
+                    and not await _staff_on_it(conn, hotel_id, item[0], now)
                     and not await _keyword_trigger_answers(conn, hotel_id, item[2])
                 ]
         for hotel_id, default_language, facts, fresh in work:
             for chat_id, id_message, text, language in fresh:
-                self._asked.add((hotel_id, chat_id, id_message))
+                self._asked[(hotel_id, chat_id, id_message)] = now
                 if not looks_like_question(text) or has_problem_sign(text):
                     continue  # not a question for the facts: staff as usual, no LLM call
                 report[await self._answer(hotel_id, chat_id, id_message, text, language,

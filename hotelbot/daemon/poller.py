@@ -27,14 +27,16 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from loguru import logger
+from prometheus_client import Counter
 
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.domain.backoff import Backoff
-from hotelbot.domain.inbound import MalformedDelivery
+from hotelbot.domain.inbound import Delivery, MalformedDelivery
 from hotelbot.error_text import describe
 from hotelbot.greenapi.client import GreenApiClient
 from hotelbot.greenapi.errors import (
@@ -44,6 +46,8 @@ from hotelbot.greenapi.errors import (
     InstanceNotReady,
     RateLimited,
 )
+from hotelbot.greenapi.retry import poll_policy
+from hotelbot.observability import metrics
 from hotelbot.redact import redact
 from hotelbot.storage.ingest import IngestWriter, ItemNotStored, Stored, WriterClosed
 from hotelbot.storage.leases import LeaseLost
@@ -53,6 +57,13 @@ from hotelbot.storage.leases import LeaseLost
 STUCK_HEAD_FAILURES = 3
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _TypeMetrics:
+    received: Counter
+    stored: Counter
+    dead_lettered: Counter
 
 
 class Step(StrEnum):
@@ -86,7 +97,7 @@ class HotelPoller:
         self.client = client
         self._writer = writer
         self.health = health
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(poll_policy(0.5, 60.0).delay_s)
         self._unhealthy_retry_s = unhealthy_retry_s
         self._min_empty_interval_s = min_empty_poll_interval_s
         self._sleep = sleep
@@ -94,12 +105,32 @@ class HotelPoller:
         self._log = logger.bind(hotel=slug)
         self._stopping = False
         self._in_receive = False
-        self._task: asyncio.Task[None] | None = None
+        self._cancel: Callable[[], None] | None = None
         self._malformed_retries = malformed_retries
         self._undeletable_receipt: int | None = None
         self._malformed_seen: dict[int, int] = {}
         self._may_poll = may_poll
         self.lease_lost = False
+        # Metric children of this hotel, looked up once (the hot path only increments).
+        self._last_ok_metric = metrics.POLL_LAST_SUCCESS.labels(slug)
+        self._type_metrics: dict[str, _TypeMetrics] = {}
+
+    def _metrics_for(self, entry: Delivery | MalformedDelivery) -> _TypeMetrics:
+        kind = entry.type_webhook if isinstance(entry, Delivery) else "malformed"
+        found = self._type_metrics.get(kind)
+        if found is None:
+            label = metrics.bounded(kind, metrics.NOTIFICATION_TYPES)
+            found = _TypeMetrics(
+                metrics.NOTIFICATIONS_RECEIVED.labels(self.slug, label),
+                metrics.NOTIFICATIONS_STORED.labels(self.slug, label),
+                metrics.NOTIFICATIONS_DEAD_LETTERED.labels(self.slug, label),
+            )
+            self._type_metrics[kind] = found
+        return found
+
+    def _mark_ok(self) -> None:
+        self.health.mark_ok()
+        self._last_ok_metric.set(time.time())
 
     async def run_once(self) -> Step:
         """Receive one item (long poll) and handle it. Raises GreenApiError or storage errors."""
@@ -110,13 +141,16 @@ class HotelPoller:
         finally:
             self._in_receive = False
         if entry is None:
-            self.health.mark_ok()
+            self._mark_ok()
             # A server answering "empty" instantly (misconfigured proxy, ignored
             # receiveTimeout) must not turn this loop into a hot loop.
             elapsed = time.monotonic() - started
             if elapsed < self._min_empty_interval_s:
                 await self._sleep(self._min_empty_interval_s - elapsed)
             return Step.EMPTY
+        available_at = time.perf_counter()
+        counters = self._metrics_for(entry)
+        counters.received.inc()
         self.health.note_head(entry.receipt_id)
         if isinstance(entry, MalformedDelivery):
             if entry.receipt_id is None:
@@ -134,33 +168,39 @@ class HotelPoller:
                 "deleteNotification", f"queue head {entry.receipt_id} survives deletion"
             )
         outcome = await self._writer.store(self.hotel_id, entry)
+        committed_at = time.perf_counter()
+        metrics.INGEST_COMMIT_LATENCY.observe(committed_at - available_at)
         crash_point("after_commit_before_delete")
         receipt_id = entry.receipt_id
         assert receipt_id is not None
         if not await self.client.delete_notification(receipt_id):
             self._undeletable_receipt = receipt_id  # already gone: fine, unless it comes back
             return Step.ALREADY_GONE
-        self.health.mark_ok()
+        metrics.INGEST_DELETE_LATENCY.observe(time.perf_counter() - committed_at)
+        self._mark_ok()
         self.health.received_total += 1
         if outcome is Stored.DEAD_LETTERED:
+            counters.dead_lettered.inc()
             self.health.note_dead_letter()
             reason = entry.error if isinstance(entry, MalformedDelivery) else "not storable"
             self._log.warning(
                 "dead-lettered and deleted queue item receipt={} ({})", receipt_id, reason
             )
             return Step.DEAD_LETTERED
+        counters.stored.inc()
         return Step.STORED
 
-    def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.create_task(self.run(), name=f"poller:{self.slug}")
-        return self._task
+    def bind_cancel(self, cancel: Callable[[], None]) -> None:
+        """How `stop()` interrupts a receive or a pause: the owner's cancel of the task that
+        runs `run()` (daemon/tasks.py)."""
+        self._cancel = cancel
 
     def stop(self) -> None:
         """Ask the loop to end. An in-flight receive is cancelled at once (safe: only delete
         dequeues); an item being stored/deleted is finished first."""
         self._stopping = True
-        if self._in_receive and self._task is not None:
-            self._task.cancel()
+        if self._in_receive and self._cancel is not None:
+            self._cancel()
 
     @property
     def stopping(self) -> bool:
@@ -168,6 +208,8 @@ class HotelPoller:
 
     async def run(self) -> None:
         self.health.polling = True
+        # Until a first success: "not polled since the start of polling".
+        self._last_ok_metric.set(time.time())
         try:
             while not self._stopping:
                 if self._may_poll is not None and not self._may_poll():

@@ -13,6 +13,15 @@ Order: notifications of one chat are committed in the order they were stored, ev
 later one finishes its analysis first; other chats never wait for a slow one (only the
 concurrency bound limits them).
 
+Fast path (domain/alert_path.py): with an LLM configured, the rules read every text first
+(microseconds, no I/O). A concrete finding (a named problem, a request, an emergency) is
+committed at once with the rules' verdict, so its alert waits for no LLM; the LLM's answer
+refines the stored verdict afterwards (`refine_verdicts`; it never withdraws the alert). Any
+other text waits for the LLM as before, which may raise an alert the rules missed. A fast
+message behind an earlier message of the same chat that still waits for the LLM waits with
+it (per-chat order is kept). A crash between the fast commit and the refinement leaves the
+rules' verdict stored: the alert is unaffected.
+
 Latency of staff alerts: of the works ready to commit, the chats with a message that
 requires attention go first, in their own transaction, so a complaint is not queued behind
 hundreds of ordinary messages of other chats. The rest is committed one transaction of at
@@ -34,9 +43,9 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from loguru import logger
 from sqlalchemy import select
@@ -44,6 +53,7 @@ from sqlalchemy import select
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.unreadable import UnreadableReview
+from hotelbot.domain.alert_path import alert_now
 from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
 from hotelbot.domain.events import (
     IncomingMessage,
@@ -55,6 +65,8 @@ from hotelbot.domain.sentiment import Verdict
 from hotelbot.domain.signals import as_guest_event, signal_of, signal_verdict
 from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
+from hotelbot.observability import metrics
+from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
@@ -67,6 +79,7 @@ from hotelbot.storage.understanding import (
     RoomLookup,
     Work,
     apply_batch,
+    refine_verdicts,
 )
 
 Clock = Callable[[], datetime]
@@ -77,6 +90,18 @@ class Analyser(Protocol):
     An object with `llm_configured = False` is trusted never to await I/O (run inline)."""
 
     async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict: ...
+
+
+@runtime_checkable
+class FastPathAnalyser(Protocol):
+    """An analyser that can answer with its rules alone first and refine later (the
+    SentimentStage). With one, the processor alerts on concrete rule findings at once."""
+
+    def rules_verdict(self, text: str, *, language_hint: str | None = None) -> Verdict: ...
+
+    async def refine(
+        self, text: str, rules_verdict: Verdict, *, language_hint: str | None = None
+    ) -> Verdict: ...
 
 
 # Kinds whose text is a person's own words worth judging (captions and button labels too).
@@ -112,6 +137,11 @@ class Processor:
         # A stage with no LLM answers without ever awaiting I/O: analyse inline then, it is
         # several times cheaper than a task per message.
         self._inline = getattr(analyser, "llm_configured", True) is False
+        self._fast: FastPathAnalyser | None = None
+        if not self._inline and isinstance(analyser, FastPathAnalyser):
+            self._fast = analyser
+        # (work, the LLM's refined verdict) of works committed on the fast path
+        self._refinements: list[tuple[Work, Verdict]] = []
         self._slots = asyncio.Semaphore(max_concurrency)
         self._batch_size = batch_size
         self._commit_batch_size = max(1, commit_batch_size)
@@ -141,6 +171,7 @@ class Processor:
         self.processed_total = 0
         self.failed_total = 0
         self.alerts_total = 0
+        self.fast_path_total = 0  # messages committed on the rules' verdict, LLM afterwards
 
     # -- public API ---------------------------------------------------------------------
     def add_message_hook(self, hook: MessageHook) -> None:
@@ -275,10 +306,22 @@ class Processor:
             work.done = True
         elif self._inline:
             await self._analyse(work, text)
+        elif self._fast is not None:
+            quick = self._fast.rules_verdict(text)
+            if alert_now(quick):
+                # The rules name the problem: commit (and alert) now, refine afterwards.
+                work.verdict, work.done = quick, True
+                self.fast_path_total += 1
+                self._spawn(self._refine_bounded(work, text, quick))
+            else:
+                self._spawn(self._analyse_bounded(work, text, quick))
         else:
-            task = asyncio.create_task(self._analyse_bounded(work, text))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._analyse_bounded(work, text))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _chain(self, work: Work, chat: str) -> None:
         self._chains.setdefault((work.hotel_id, chat), deque()).append(work)
@@ -306,14 +349,31 @@ class Processor:
         work.keyword = classify_keyword(event.text)
         return None if work.keyword is not None else event.text
 
-    async def _analyse_bounded(self, work: Work, text: str) -> None:
+    async def _analyse_bounded(self, work: Work, text: str, quick: Verdict | None = None) -> None:
         async with self._slots:
-            await self._analyse(work, text)
+            await self._analyse(work, text, quick)
         self._wake.set()
 
-    async def _analyse(self, work: Work, text: str) -> None:
+    async def _refine_bounded(self, work: Work, text: str, quick: Verdict) -> None:
+        """The LLM's verdict for a work committed on the fast path, kept for
+        `_apply_refinements`. Best effort: on any failure the rules' verdict stays."""
+        assert self._fast is not None
+        async with self._slots:
+            try:
+                refined = await self._fast.refine(text, quick)
+            except Exception as exc:  # the stage falls back by itself: this is a bug
+                logger.warning("processor: refining a verdict failed: {}", type(exc).__name__)
+                return
+        if refined != quick:
+            self._refinements.append((work, refined))
+            self._wake.set()
+
+    async def _analyse(self, work: Work, text: str, quick: Verdict | None = None) -> None:
         try:
-            work.verdict = await self._analyser.analyse(text)
+            if quick is not None and self._fast is not None:
+                work.verdict = await self._fast.refine(text, quick)
+            else:
+                work.verdict = await self._analyser.analyse(text)
             work.verdict = await self._unreadable.review(work, work.verdict, text)
         except Exception as exc:  # the stage falls back to rules itself: this is a bug
             work.error = f"analyse: {type(exc).__name__}"
@@ -321,7 +381,9 @@ class Processor:
 
     # -- committing ---------------------------------------------------------------------------
     def _ready_exists(self) -> bool:
-        return any(chain and chain[0].done for chain in self._chains.values())
+        return bool(self._refinements) or any(
+            chain and chain[0].done for chain in self._chains.values()
+        )
 
     def _take_ready(self, rest_limit: int | None) -> tuple[list[Work], list[Work]]:
         """Works whose analysis is done and whose earlier same-chat works are done too, as
@@ -370,7 +432,26 @@ class Processor:
                     # queue for the write lock before the next transaction takes it.
                     await asyncio.sleep(0)
                 done += await self._commit(ready[start : start + size])
+        if self._refinements:
+            await self._apply_refinements()
         return done
+
+    async def _apply_refinements(self) -> None:
+        """Store the LLM's verdicts of fast-path works already committed (one transaction).
+        Works still in flight keep theirs for a later round. Failure loses only the
+        refinement (logged): the rules' verdict and the alert stay."""
+        ready = [(w, v) for w, v in self._refinements if w.notification_id not in self._in_flight]
+        if not ready:
+            return
+        self._refinements = [
+            (w, v) for w, v in self._refinements if w.notification_id in self._in_flight
+        ]
+        try:
+            async with self._db.write() as conn:
+                await refine_verdicts(conn, ready, now=self._clock())
+        except Exception as exc:
+            logger.warning("processor: storing {} refined verdicts failed: {}", len(ready),
+                           type(exc).__name__)  # fmt: skip
 
     async def _commit(self, works: list[Work]) -> int:
         failed = [w for w in works if w.error is not None]
@@ -410,6 +491,7 @@ class Processor:
             crash_point("processor_before_commit")  # fault tests: all of it rolls back
         crash_point("processor_after_commit")
         self._account(result)
+        self._count_verdicts(works)
         self.processed_total += result.processed
         if result.alerts and self._commit_listeners:
             hotel_ids = {
@@ -454,6 +536,20 @@ class Processor:
             )
         self._account(result)
 
+    def _count_verdicts(self, works: list[Work]) -> None:
+        """Committed verdicts into the metrics (label values are fixed sets: analyser
+        names and sentiment labels; the hotel by slug)."""
+        for work in works:
+            verdict = work.verdict
+            if verdict is None:
+                continue
+            hotel = self._hotels.get(work.hotel_id)
+            slug = hotel.slug if hotel is not None else str(work.hotel_id)
+            analyser = metrics.bounded(verdict.analyser, _ANALYSERS)
+            metrics.SENTIMENT_VERDICTS.labels(slug, analyser, verdict.sentiment.value).inc()
+            if verdict.requires_attention:
+                metrics.ATTENTION.labels(slug, analyser).inc()
+
     async def _escalate(self) -> None:
         """Escalate the alerts nobody acknowledged in time (daemon/escalator.py)."""
         if self._escalator is None:
@@ -485,6 +581,9 @@ class Processor:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+
+
+_ANALYSERS = frozenset({"rules", "llm", "reaction", ANSWERED_BY_SAFETY_NET})
 
 
 def _requires_attention(work: Work) -> bool:

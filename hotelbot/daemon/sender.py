@@ -71,12 +71,13 @@ from hotelbot.domain.outbox import (
     LANE_ORDER,
     Lane,
     LanePolicy,
+    OutboxKind,
     OutboxState,
     UnknownOutcome,
     journal_due,
     settle_unknown,
 )
-from hotelbot.domain.token_bucket import TokenBucket, retry_delay_s
+from hotelbot.domain.token_bucket import TokenBucket
 from hotelbot.greenapi.errors import (
     BadRequest,
     BadResponse,
@@ -88,9 +89,12 @@ from hotelbot.greenapi.errors import (
     ServerError,
     Unauthorized,
 )
+from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
+from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
 from hotelbot.storage.leases import LeaseView, holds_lease
 from hotelbot.storage.models import Hotel
+from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
     OutboxItem,
     claim_due,
@@ -112,6 +116,7 @@ if TYPE_CHECKING:
     from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 
+_KINDS = frozenset(k.value for k in OutboxKind)
 SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
 _UNKNOWN = OutboxState.UNKNOWN.value
 
@@ -230,6 +235,10 @@ class OutboxSender:
         self.hotel_ids = hotel_ids
         self.clock = clock
         self.policies: dict[Lane, LanePolicy] = {**DEFAULT_POLICIES, **(policies or {})}
+        # Each lane's retry schedule as a named tenacity policy (greenapi/retry.py).
+        self.retries: dict[Lane, RetryPolicy] = {
+            lane: outbox_policy(lane, policy) for lane, policy in self.policies.items()
+        }
         self.batch = batch
         self.hold = timedelta(seconds=hold_s)
         self.journal_interval = timedelta(seconds=journal_interval_s)
@@ -347,7 +356,32 @@ class OutboxSender:
         # shutdown), and a give-back that never commits leaves the rows `sending` until the
         # lane's reconciliation window runs out, which delays them for every daemon.
         await asyncio.shield(self._record(outcomes, now, report))
+        await self._observe_alert_latency(outcomes)
         return report
+
+    async def _observe_alert_latency(self, outcomes: list[_Outcome]) -> None:
+        """Staff-alert latency (guest message -> alert accepted by Green API) of the alerts
+        this step sent. A read after the step; a failure costs only the observation."""
+        sent = [
+            o.item.id
+            for o in outcomes
+            if o.result is _Result.SENT and o.item.kind == OutboxKind.ALERT.value
+        ]
+        if not sent:
+            return
+        accepted_at = datetime.now(UTC)
+        try:
+            async with self.db.read() as conn:
+                rows = await conn.execute(
+                    select(Message.sent_at)
+                    .join(Alert, Alert.message_id == Message.id)
+                    .where(Alert.outbox_id.in_(sent))
+                )
+                for (guest_sent_at,) in rows:
+                    waited_s = (accepted_at - guest_sent_at).total_seconds()
+                    metrics.STAFF_ALERT_LATENCY.observe(max(0.0, waited_s))
+        except Exception as exc:
+            logger.debug("staff alert latency not observed: {}", type(exc).__name__)
 
     async def _claim(
         self, hotel_id: int, limits: Mapping[Lane, int], now: datetime, report: SendReport
@@ -438,12 +472,10 @@ class OutboxSender:
     def _retry(
         self, item: OutboxItem, error: str, now: datetime, *, hint_s: float | None = None
     ) -> _Outcome:
-        policy = self.policies[item.lane]
-        if item.attempts >= policy.max_attempts:
+        retry = self.retries[item.lane]
+        if retry.exhausted(item.attempts):
             return _Outcome(item, _Result.FAILED, f"gave up after {item.attempts}: {error}")
-        delay_s = retry_delay_s(
-            item.attempts, base_s=policy.retry_base_s, max_s=policy.retry_max_s, hint_s=hint_s
-        )
+        delay_s = retry.delay_s(item.attempts, hint_s)
         return _Outcome(item, _Result.RETRY, error, available_at=now + timedelta(seconds=delay_s))
 
     def _unknown(self, item: OutboxItem, error: str) -> _Outcome:
@@ -480,6 +512,10 @@ class OutboxSender:
                         now=now, count_attempt=False,
                     )  # fmt: skip
                     report.counts["held"] += 1
+        for o in outcomes:  # committed: count them
+            kind = metrics.bounded(o.item.kind, _KINDS)
+            outcome = "held" if o.result is _Result.GIVE_BACK else o.result.value
+            metrics.SENDS.labels(kind, o.item.lane.value, outcome).inc()
 
     # -- reconciliation ----------------------------------------------------------------------
     async def _reconcile(
@@ -507,7 +543,7 @@ class OutboxSender:
         oldest = min(_started(u) for u in ripe)
         minutes = min(1440, math.ceil((now - oldest).total_seconds() / 60) + 5)
         try:
-            journal = await client.last_outgoing_messages(minutes=minutes)
+            journal = await JOURNAL_READ.call(client.last_outgoing_messages, minutes=minutes)
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return

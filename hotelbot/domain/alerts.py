@@ -53,9 +53,13 @@ class AlertSubject:
         return f"{who}, room {room}" if room else who
 
 
-def decide(now: datetime, cooldown: timedelta, state: CooldownState) -> AlertDecision:
-    """ALERT when no alert was sent for this conversation within `cooldown`, else SUPPRESS."""
-    if state.last_alert_at is None or now - state.last_alert_at >= cooldown:
+def decide(
+    now: datetime, cooldown: timedelta, state: CooldownState, *, urgent: bool = False
+) -> AlertDecision:
+    """ALERT when no alert was sent for this conversation within `cooldown`, else SUPPRESS.
+    An `urgent` message (an emergency, domain.alert_path.urgent) always alerts: staff must
+    not learn of a fire minutes late because the guest complained about towels before."""
+    if urgent or state.last_alert_at is None or now - state.last_alert_at >= cooldown:
         return AlertDecision.ALERT
     return AlertDecision.SUPPRESS
 
@@ -83,18 +87,20 @@ def alert_text(
     language: str | None = None,
     category: AttentionCategory | None = None,
     guest_language: str | None = None,
+    urgent: bool = False,
 ) -> str:
     """The WhatsApp text sent to the staff chat for one message needing attention, in the
     staff's `language` (domain.staff_texts; English when unknown): who (sanitised label),
     the reason, the category and the guest's language, a sanitised excerpt.
 
     `earlier` = messages needing attention that were counted (not alerted) since the last
-    alert. The reference line is added when the alert is recorded (`reference_line`).
+    alert. `urgent` (an emergency) opens with the urgent line instead of the usual one.
+    The reference line is added when the alert is recorded (`reference_line`).
     Staff see the guest's words here on purpose; logs never do.
     """
     writes_in = staff_texts.language_name(for_people(guest_language, max_chars=8), language)
     lines = [
-        staff_texts.line("alert", language, who=subject.label()),
+        staff_texts.line("urgent" if urgent else "alert", language, who=subject.label()),
         staff_texts.line("reason", language, reason=for_people(reason, max_chars=200)),
         staff_texts.line(
             "about",

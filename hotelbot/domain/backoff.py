@@ -1,32 +1,30 @@
-"""Exponential backoff with full jitter (pure; RNG injectable for tests)."""
+"""A loop's consecutive failures and the wait before its next attempt (pure).
+
+The wait itself is a policy (greenapi/retry.py: exponential with full jitter, a server hint
+as a floor), injected as `delay_for`, so a loop that classifies its own errors (the poller)
+and the one-shot calls share the same named wait objects.
+"""
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DelayFor = Callable[[int, float | None], float]
+"""(attempt number, 1 = first failure; server hint such as Retry-After, or None) -> seconds."""
 
 
 @dataclass
 class Backoff:
-    """Delay before the next attempt: uniform(0, min(max_s, min_s * 2**failures)).
+    """Counts consecutive failures; `next_delay()` after each one, `reset()` after any
+    success (the next failure waits the shortest time again)."""
 
-    Full jitter keeps many hotels that failed together (a Green API outage) from retrying in
-    lock step. `hint_s` (e.g. Retry-After) is a floor. `reset()` after any success.
-    """
-
-    min_s: float = 0.5
-    max_s: float = 60.0
-    rng: random.Random = field(default_factory=random.Random)
+    delay_for: DelayFor
     failures: int = 0
 
     def next_delay(self, hint_s: float | None = None) -> float:
-        ceiling = min(self.max_s, self.min_s * (2 ** min(self.failures, 30)))
         self.failures += 1
-        # Never below min_s/2: a storm of instant errors must not turn into a hot loop.
-        delay = max(self.min_s / 2, self.rng.uniform(0, ceiling))
-        if hint_s is not None:
-            delay = max(delay, min(hint_s, self.max_s * 10))
-        return delay
+        return self.delay_for(self.failures, hint_s)
 
     def reset(self) -> None:
         self.failures = 0

@@ -16,6 +16,9 @@ from enum import StrEnum
 from hotelbot.domain import staff_texts
 
 DEFAULT_ESCALATE_AFTER_MIN = 10.0
+# An emergency (an urgent alert: domain.alert_path) nobody acknowledged reaches the duty
+# manager after at most this long, whatever the hotel's escalate_after_min.
+URGENT_ESCALATE_AFTER_MIN = 2.0
 # Alerts older than this are never escalated: after an upgrade (alerts written before
 # acknowledgement existed are all "open") or a long outage, a burst of day-old escalations
 # would bury the ones that matter.
@@ -38,6 +41,7 @@ class OpenAlert:
     escalated_at: datetime | None
     message_sent_at: datetime | None  # when the guest wrote what was alerted
     handled_at: datetime | None  # the conversation's, any route
+    urgent: bool = False  # an emergency: escalated after URGENT_ESCALATE_AFTER_MIN at most
 
 
 def decide(alert: OpenAlert, now: datetime, escalate_after_min: float) -> EscalationDecision:
@@ -56,6 +60,8 @@ def decide(alert: OpenAlert, now: datetime, escalate_after_min: float) -> Escala
     ):
         return EscalationDecision.SETTLED
     minutes = escalate_after_min if escalate_after_min > 0 else DEFAULT_ESCALATE_AFTER_MIN
+    if alert.urgent:
+        minutes = min(minutes, URGENT_ESCALATE_AFTER_MIN)
     if now - alert.created_at > MAX_AGE:
         return EscalationDecision.EXPIRED
     if now - alert.created_at >= timedelta(minutes=minutes):

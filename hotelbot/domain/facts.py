@@ -12,6 +12,8 @@ text per language::
 
     [breakfast]
     en = "Breakfast is 7:00-10:30 in the Garden Room, ground floor."
+    file_url = "https://hotel.example/menu.pdf"   # optional: a file sent after the answer
+    file_name = "menu.pdf"
 
 Topics are fixed (`Topic`); an unknown table, an empty text or a bad language code is an
 error naming the table and what to fix, so a typo never silently disables an answer.
@@ -30,9 +32,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
+
+from hotelbot.domain.attachments import AttachmentError, FileAttachment
 
 
 class FactsError(ValueError):
@@ -76,6 +80,7 @@ class HotelFacts:
 
     mode: FactsMode
     answers: Mapping[Topic, Mapping[str, str]]
+    files: Mapping[Topic, FileAttachment] = field(default_factory=dict)
 
     def answer(self, topic: Topic, languages: tuple[str, ...]) -> tuple[str, str] | None:
         """(language, text) of the first of `languages` (or its primary subtag) the topic has
@@ -92,7 +97,10 @@ class HotelFacts:
     def to_dict(self) -> dict[str, object]:
         return {
             "mode": self.mode.value,
-            "answers": {t.value: dict(texts) for t, texts in self.answers.items()},
+            "answers": {
+                t.value: {**texts, **_file_keys(self.files.get(t))}
+                for t, texts in self.answers.items()
+            },
         }
 
     @classmethod
@@ -101,6 +109,10 @@ class HotelFacts:
         if not isinstance(answers, Mapping):
             raise FactsError(["stored facts have no answers table"])
         return _build(str(data.get("mode", "rules")), answers, where="stored facts")
+
+
+def _file_keys(file: FileAttachment | None) -> dict[str, str]:
+    return {} if file is None else {"file_url": file.url, "file_name": file.file_name}
 
 
 def parse_facts(text: str, *, where: str = "facts file") -> HotelFacts:
@@ -122,6 +134,7 @@ def _build(mode: object, tables: Mapping[str, object], *, where: str) -> HotelFa
         problems.append(f"{where}: mode {mode!r}: use 'off', 'rules' or 'llm'")
         parsed_mode = FactsMode.OFF
     answers: dict[Topic, dict[str, str]] = {}
+    files: dict[Topic, FileAttachment] = {}
     topics = ", ".join(t.value for t in Topic)
     for name, table in tables.items():
         try:
@@ -132,8 +145,18 @@ def _build(mode: object, tables: Mapping[str, object], *, where: str) -> HotelFa
         if not isinstance(table, Mapping) or not table:
             problems.append(f'{where}: [{name}] needs texts per language, e.g. en = "..."')
             continue
+        file_url, file_name = table.get("file_url"), table.get("file_name")
+        if file_url is not None or file_name is not None:
+            try:
+                if not isinstance(file_url, str) or not isinstance(file_name, str):
+                    raise AttachmentError("give file_url and file_name together")
+                files[topic] = FileAttachment(file_url, file_name)
+            except AttachmentError as exc:
+                problems.append(f"{where}: [{name}] file: {exc}")
         texts: dict[str, str] = {}
         for code, value in table.items():
+            if code in ("file_url", "file_name"):
+                continue
             if not _LANGUAGE.match(str(code)):
                 problems.append(f"{where}: [{name}] {code!r} is not a language code (en, ru)")
             elif not isinstance(value, str) or not value.strip():
@@ -145,7 +168,7 @@ def _build(mode: object, tables: Mapping[str, object], *, where: str) -> HotelFa
         answers[topic] = texts
     if problems:
         raise FactsError(problems)
-    return HotelFacts(parsed_mode, answers)
+    return HotelFacts(parsed_mode, answers, files)
 
 
 # --- recognising an information question -----------------------------------------------------
@@ -232,7 +255,12 @@ _NOT_A_QUESTION: Final = {
            "problem", "issue", "terrible", "awful", "worst", "disappointed", "angry",
            "why", "again", "lost", "stolen", "emergency", "urgent", "asap", "arrange",
            "possible", "tomorrow", "tonight", "in the room ", "for us", "for me", "no ",
-           "reserve", "remind"),
+           "reserve", "remind",
+           # sub-questions a topic's text rarely answers: payment, luggage, papers,
+           # children, accessibility, supplies (staff know)
+           "deposit", "cash", "card", "pay", "receipt", "invoice", "bags", "luggage",
+           "suitcase", "kids", "children", "child", "baby", "under-", "wheelchair", "towel",
+           "van", "only on"),
     "ru": ("не работает", "не работают", "не включается", "сломан", "нет горяч", "холодн",
            "грязн", "медленн", "не могу", "не получается", "не подключа", "не ", "нет ",
            "никто", "до сих пор", "почините", "исправьте", "принесите", "пришлите",
@@ -241,7 +269,10 @@ _NOT_A_QUESTION: Final = {
            "отвратительн", "разочарован", "почему", "опять", "снова", "потерял",
            "украл", "срочно", "ранн", "поздн", "раньше", "позже", "сейф", "двер", "ворот",
            "шкафчик", "телевизор", "возможно", "завтра ", "сегодня вечером", "в номер ",
-           "для нас", "для меня", "организ", "напомн"),
+           "для нас", "для меня", "организ", "напомн",
+           # sub-questions a topic's text rarely answers (see the English list)
+           "налич", "карт", "расплат", "чек ", "счет", "вещи", "чемодан", "багаж", "камер",
+           "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить"),
 }  # fmt: skip
 
 _WORD: Final = re.compile(r"[\w'-]+")

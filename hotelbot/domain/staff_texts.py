@@ -18,6 +18,7 @@ from hotelbot.domain.signal_texts import staff_language
 _LINES: Final[Mapping[str, Mapping[str, str]]] = {
     "en": {
         "alert": "⚠️ Guest needs attention: {who}",
+        "urgent": "🚨 URGENT, possible emergency: {who}",
         "reason": "Reason: {reason}",
         "about": "Category: {category} · writes in {guest_language}",
         "earlier": "(+{count} more {messages} from this guest since the last alert)",
@@ -32,6 +33,7 @@ _LINES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "ru": {
         "alert": "⚠️ Гостю нужно внимание: {who}",
+        "urgent": "🚨 СРОЧНО, возможна чрезвычайная ситуация: {who}",
         "reason": "Причина: {reason}",
         "about": "Категория: {category} · пишет на языке: {guest_language}",
         "earlier": "(ещё {count} с прошлого оповещения об этом госте)",

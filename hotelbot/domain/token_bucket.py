@@ -47,14 +47,3 @@ class TokenBucket:
         self._refill(now_s)
         self.tokens = min(self.tokens, 1.0 - pause_s * self.rate_per_s)
         self.updated_s = now_s
-
-
-def retry_delay_s(
-    attempts: int, *, base_s: float, max_s: float, hint_s: float | None = None
-) -> float:
-    """Delay before retry number `attempts` (1 = first retry): base * 2**(attempts-1),
-    capped at max_s, never below a server hint (Retry-After)."""
-    delay: float = min(max_s, base_s * float(2 ** max(0, min(attempts - 1, 30))))
-    if hint_s is not None:
-        delay = max(delay, hint_s)
-    return delay

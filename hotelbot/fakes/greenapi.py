@@ -72,7 +72,8 @@ Fault body (every key optional): {"fail_next": {"n", "status"?, "methods"?},
 "rate_limit_next": {"n", "retry_after_s"?, "methods"?}, "drop_next": {"n", "methods"?,
 "after_effect"?}, "malformed_next": {"n", "kind"?}, "redeliver_next": n,
 "send_timeout_next": {"n", "stall_s"?}, "latency_s", "error_rate_500", "error_rate_429",
-"drop_rate", "clear": true}. Faults act after authentication (known instance, right token)
+"drop_rate", "rate_methods" (the methods the three rates apply to; default all),
+"clear": true}. Faults act after authentication (known instance, right token)
 and before the state check; a request uses at most one counted HTTP fault (drop, then
 fail, then rate limit; instance knobs before global ones).
 
@@ -393,6 +394,8 @@ class Faults:
         self.error_rate_500 = 0.0
         self.error_rate_429 = 0.0
         self.drop_rate = 0.0
+        # The methods the three rates apply to (canonical names); None = every method.
+        self.rate_methods: frozenset[str] | None = None
         self.rng = random.Random(seed)
         self._fail: list[_CountedRule] = []
         self._rate_limit: list[_CountedRule] = []
@@ -447,6 +450,7 @@ class Faults:
     def clear(self) -> None:
         """Remove every fault (rates and latency back to 0)."""
         self.latency_s = self.error_rate_500 = self.error_rate_429 = self.drop_rate = 0.0
+        self.rate_methods = None
         self._fail.clear()
         self._rate_limit.clear()
         self._drop.clear()
@@ -476,6 +480,8 @@ class Faults:
                     if rule.remaining == 0:
                         rules.remove(rule)
                     return rule
+        if self.rate_methods is not None and method not in self.rate_methods:
+            return None
         # Draw only for non-zero rates so adding a rate does not shift other sequences.
         if self.drop_rate and self.rng.random() < self.drop_rate:
             return _CountedRule(1, None, status=0)
@@ -506,6 +512,8 @@ class Faults:
         for key in ("latency_s", "error_rate_500", "error_rate_429", "drop_rate"):
             if key in spec:
                 setattr(self, key, float(spec[key]))
+        if "rate_methods" in spec:
+            self.rate_methods = _method_set(spec["rate_methods"])
         if "fail_next" in spec:
             args = spec["fail_next"]
             self.fail_next(int(args["n"]), int(args.get("status", 500)), args.get("methods"))
@@ -551,6 +559,7 @@ class Faults:
             "error_rate_500": self.error_rate_500,
             "error_rate_429": self.error_rate_429,
             "drop_rate": self.drop_rate,
+            "rate_methods": None if self.rate_methods is None else sorted(self.rate_methods),
             "fail_next": rules(self._fail),
             "rate_limit_next": rules(self._rate_limit),
             "drop_next": rules(self._drop),

@@ -8,6 +8,7 @@ it never appears in our exceptions or reprs (see errors.py and `InstanceCredenti
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +19,14 @@ from hotelbot.greenapi.errors import (
     BadResponse,
     GreenApiError,
     InstanceNotReady,
+    NetworkError,
     QuotaExceeded,
     RateLimited,
     ServerError,
     Unauthorized,
 )
 from hotelbot.greenapi.transport import RawResponse, Transport
+from hotelbot.observability import metrics
 
 # Settings hotelbot needs for HTTP-API polling (strings "yes"/"no" as Green API wants them).
 REQUIRED_SETTINGS: dict[str, str] = {
@@ -126,14 +129,20 @@ class GreenApiClient:
         timeout_s: float | None = None,
     ) -> RawResponse:
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        response = await self._transport.request(
-            http_method,
-            self._url(method, path_arg, query),
-            api_method=method,
-            json_body=payload,
-            timeout_s=timeout_s or self._request_timeout_s,
-        )
-        raise_for_status(method, response)
+        started = time.perf_counter()
+        try:
+            response = await self._transport.request(
+                http_method,
+                self._url(method, path_arg, query),
+                api_method=method,
+                json_body=payload,
+                timeout_s=timeout_s or self._request_timeout_s,
+            )
+            raise_for_status(method, response)
+        except GreenApiError as exc:
+            _count_request(method, request_outcome(exc), time.perf_counter() - started)
+            raise
+        _count_request(method, "ok", time.perf_counter() - started)
         return response
 
     async def _call_json(self, http_method: str, method: str, **kwargs: Any) -> Any:
@@ -236,6 +245,29 @@ class GreenApiClient:
         if not isinstance(data, list):
             raise BadResponse("lastOutgoingMessages", "expected an array")
         return [item for item in data if isinstance(item, dict)]
+
+
+_OUTCOMES: dict[type[GreenApiError], str] = {
+    RateLimited: "rate_limited",
+    Unauthorized: "unauthorized",
+    QuotaExceeded: "quota",
+    InstanceNotReady: "not_ready",
+    BadRequest: "client_error",
+    ServerError: "server_error",
+    BadResponse: "bad_response",
+    NetworkError: "network",
+}
+
+
+def request_outcome(exc: GreenApiError) -> str:
+    """The `outcome` label of a failed request (hotelbot_greenapi_requests_total)."""
+    return _OUTCOMES.get(type(exc), "other")
+
+
+def _count_request(method: str, outcome: str, elapsed_s: float) -> None:
+    name = metrics.bounded(method, metrics.API_METHODS)
+    metrics.GREENAPI_REQUESTS.labels(name, outcome).inc()
+    metrics.GREENAPI_LATENCY.labels(name).observe(elapsed_s)
 
 
 def settings_problems(settings: dict[str, Any]) -> list[str]:

@@ -233,6 +233,7 @@ async def _check_hotel(
     from hotelbot.domain.zones import unknown_zone_warning
     from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials, settings_problems
     from hotelbot.greenapi.errors import GreenApiError
+    from hotelbot.greenapi.retry import INSTANCE_READ
     from hotelbot.greenapi.transport import HttpxTransport
     from hotelbot.redact import register_secret
 
@@ -266,8 +267,8 @@ async def _check_hotel(
     )
     try:
         async with asyncio.timeout(2 * _NETWORK_TIMEOUT_S + 5):
-            state = await client.get_state_instance()
-            instance_settings = await client.get_settings()
+            state = await INSTANCE_READ.call(client.get_state_instance)
+            instance_settings = await INSTANCE_READ.call(client.get_settings)
     except (GreenApiError, TimeoutError) as exc:
         checks.append(
             Check(

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, V
 
 from hotelbot.domain.breaker import BreakerState, CircuitBreaker, CircuitOpenError
 from hotelbot.domain.sentiment import AnalyserUnavailable, Sentiment, Verdict
+from hotelbot.observability import metrics
 from hotelbot.sentiment.settings import LlmSettings
 
 MAX_REASON_CHARS = 120
@@ -141,6 +142,7 @@ class LlmAnalyser:
         """Classify one guest message; see the class docstring for the contract."""
         # cheap early refusal; `allow()` below is the authoritative check (it takes the probe)
         if self._breaker.state is BreakerState.OPEN:
+            metrics.LLM_CALLS.labels("refused").inc()
             raise LlmCircuitOpen("LLM circuit is open")
         deadline = asyncio.get_running_loop().time() + self._deadline_s
         try:
@@ -167,6 +169,7 @@ class LlmAnalyser:
 
     async def _call(self, user_content: str, deadline: float) -> Verdict:
         if not self._breaker.allow():
+            metrics.LLM_CALLS.labels("refused").inc()
             raise LlmCircuitOpen("LLM circuit is open")
         started_s = time.monotonic()
         messages: list[ChatCompletionMessageParam] = [
@@ -192,17 +195,23 @@ class LlmAnalyser:
         return verdict
 
     async def _create(self, messages: list[ChatCompletionMessageParam]) -> ChatCompletion:
-        return await self._client.chat.completions.create(
+        completion = await self._client.chat.completions.create(
             model=self._model,
             messages=messages,
             response_format={"type": "json_object"},
             temperature=0.0,
             max_tokens=_MAX_COMPLETION_TOKENS,
         )
+        if completion.usage is not None:  # providers may leave it out
+            metrics.LLM_TOKENS.labels("prompt").inc(completion.usage.prompt_tokens)
+            metrics.LLM_TOKENS.labels("completion").inc(completion.usage.completion_tokens)
+        return completion
 
     def _record_failure(self, exc: Exception, elapsed_s: float) -> None:
         was_open = self._breaker.state is BreakerState.OPEN
         self._breaker.record_failure()
+        metrics.LLM_CALLS.labels("failed").inc()
+        metrics.LLM_LATENCY.observe(elapsed_s)
         # only the error class and status: provider messages may echo parts of the key
         logger.warning(
             "llm unavailable: {} after {:.2f}s (consecutive failures {})",
@@ -219,6 +228,8 @@ class LlmAnalyser:
     def _record_success(self, elapsed_s: float) -> None:
         was_closed = self._breaker.state is BreakerState.CLOSED
         self._breaker.record_success()
+        metrics.LLM_CALLS.labels("ok").inc()
+        metrics.LLM_LATENCY.observe(elapsed_s)
         if not was_closed:
             logger.info("llm circuit closed: probe succeeded")
         logger.debug("llm answered in {:.2f}s", elapsed_s)

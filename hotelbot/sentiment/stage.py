@@ -8,16 +8,15 @@ make a complaint look less negative, but cannot make it pass silently.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from hotelbot.domain.alert_path import ANSWERED_BY_SAFETY_NET, combine
 from hotelbot.domain.breaker import BreakerState, CircuitOpenError
 from hotelbot.domain.sentiment import AnalyserUnavailable, SentimentAnalyser, Verdict
 
-ANSWERED_BY_SAFETY_NET = "llm+rules"
-_MAX_REASON_CHARS = 160
+__all__ = ["ANSWERED_BY_SAFETY_NET", "AnalyserChoice", "SentimentStage", "SentimentStats"]
 
 AnalyserChoice = Literal["rules", "llm", "auto"]
 
@@ -79,6 +78,19 @@ class SentimentStage:
     async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
         """The verdict for one guest message: LLM (with the rules' safety net) or rules."""
         rules_verdict = self._rules.analyse(text, language_hint=language_hint)
+        return await self.refine(text, rules_verdict, language_hint=language_hint)
+
+    def rules_verdict(self, text: str, *, language_hint: str | None = None) -> Verdict:
+        """The rules' verdict alone, synchronously (microseconds, no I/O): the processor's
+        fast path alerts on it without waiting for the LLM (domain.alert_path.alert_now)."""
+        return self._rules.analyse(text, language_hint=language_hint)
+
+    async def refine(
+        self, text: str, rules_verdict: Verdict, *, language_hint: str | None = None
+    ) -> Verdict:
+        """The final verdict given the rules' one: the LLM's combined with it
+        (domain.alert_path.combine), or the rules' when no LLM answers. Never raises for an
+        LLM problem; counts who answered."""
         verdict = rules_verdict
         if self._llm is not None:
             try:
@@ -88,7 +100,7 @@ class SentimentStage:
             except AnalyserUnavailable:
                 self._llm_failed += 1
             else:
-                verdict = _with_safety_net(llm_verdict, rules_verdict)
+                verdict = combine(llm_verdict, rules_verdict)
         self._answered_by[verdict.analyser] += 1
         return verdict
 
@@ -114,31 +126,3 @@ class SentimentStage:
             llm_skipped=self._llm_skipped,
             breaker_state=breaker_state,
         )
-
-
-def _concrete(verdict: Verdict) -> bool:
-    return verdict.requires_attention and (
-        bool(verdict.categories) or verdict.reason.startswith(("complaint", "urgent", "request"))
-    )
-
-
-def _with_safety_net(llm_verdict: Verdict, rules_verdict: Verdict) -> Verdict:
-    """The LLM verdict, raised to requires_attention when the rules flag a problem it missed.
-
-    Only a concrete finding of the rules counts (a named problem, an urgent word or a
-    request: a non-empty `categories` or a complaint/urgent/request reason); a merely
-    negative tone does not override the LLM, which reads tone better than a lexicon.
-    """
-    if llm_verdict.requires_attention or not _concrete(rules_verdict):
-        return llm_verdict
-    reason = f"{llm_verdict.reason}; rules: {rules_verdict.reason}"
-    if len(reason) > _MAX_REASON_CHARS:
-        reason = reason[: _MAX_REASON_CHARS - 1] + "…"
-    categories = tuple(dict.fromkeys(llm_verdict.categories + rules_verdict.categories))
-    return dataclasses.replace(
-        llm_verdict,
-        requires_attention=True,
-        reason=reason,
-        categories=categories,
-        analyser=ANSWERED_BY_SAFETY_NET,
-    )

@@ -37,6 +37,7 @@ class AlertDraft:
     text: str
     signal: str | None = None  # domain.signals.SignalKind when a signal raised it
     category: str | None = None  # domain.categories.AttentionCategory of the verdict
+    urgent: bool = False  # an emergency: first in the alert lane, past the cooldown
 
 
 @dataclass(slots=True)
@@ -78,6 +79,7 @@ async def record_alerts(
                 kind="alert",
                 chat_id=staff_chat,
                 text=text,
+                urgent=draft.urgent,
             )
         else:
             result.unsent_alert_hotels.add(draft.hotel_id)
@@ -94,6 +96,7 @@ async def record_alerts(
                 "signal": draft.signal,
                 "category": draft.category,
                 "reference": reference,
+                "urgent": draft.urgent,
                 "created_at": now,
             }
         )

@@ -55,7 +55,7 @@ async def open_alerts(
             Alert.id, Alert.hotel_id, Hotel.name, Alert.reference, Alert.created_at,
             Message.sent_at, Conversation.handled_at, Hotel.escalate_after_min,
             Hotel.staff_chat_id, Hotel.escalation_chat_id, Hotel.staff_language,
-            Hotel.default_language, Message.chat_id, Guest.name, Message.text,
+            Hotel.default_language, Message.chat_id, Guest.name, Message.text, Alert.urgent,
         )
         .join(Hotel, Hotel.id == Alert.hotel_id)
         .join(Message, Message.id == Alert.message_id)
@@ -72,7 +72,7 @@ async def open_alerts(
         query = query.where(Alert.hotel_id.in_(sorted(hotel_ids)))
     found: list[OpenAlertRow] = []
     for r in await conn.execute(query):
-        state = rule.OpenAlert(r[4], None, None, r[5], r[6])
+        state = rule.OpenAlert(r[4], None, None, r[5], r[6], urgent=bool(r[15]))
         found.append(
             OpenAlertRow(
                 id=int(r[0]), hotel_id=int(r[1]), hotel_name=str(r[2]),
@@ -116,13 +116,14 @@ async def escalate(conn: AsyncConnection, alert: OpenAlertRow, now: datetime) ->
         escalation_id = await enqueue(
             conn, hotel_id=alert.hotel_id, idempotency_key=rule.escalation_key(alert.id),
             kind=OutboxKind.ESCALATION, chat_id=alert.escalation_chat_id, text=text,
-            lane=Lane.ALERT,
+            lane=Lane.ALERT, urgent=alert.state.urgent,
         )  # fmt: skip
     if alert.staff_chat_id:
         text = rule.reminder_text(alert.reference, who, minutes, alert.staff_language)
         reminder_id = await enqueue(
             conn, hotel_id=alert.hotel_id, idempotency_key=rule.reminder_key(alert.id),
             kind=OutboxKind.REMINDER, chat_id=alert.staff_chat_id, text=text, lane=Lane.ALERT,
+            urgent=alert.state.urgent,
         )  # fmt: skip
     await conn.execute(
         update(Alert)

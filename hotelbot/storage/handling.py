@@ -8,14 +8,15 @@ staff message in the staff or escalation chat points at.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.acknowledgement import AckRoute, Handling
-from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.models_messaging import Alert, Conversation, Message
+from hotelbot.storage.models import Hotel, OutboxMessage
+from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import cancel_pending
 from hotelbot.storage.types import utcnow
 
@@ -72,11 +73,27 @@ async def conversation_id_of(conn: AsyncConnection, hotel_id: int, chat_id: str)
     return None if found is None else int(found)
 
 
+async def sent_by_us(conn: AsyncConnection, hotel_id: int, chat_id: str, text: str) -> bool:
+    """True when hotelbot has an outbox message with exactly this text for this chat (any
+    state): an API echo that matched no row by its id is then a second copy of ours (resent
+    after an ambiguous failure), not another tool writing to the guest."""
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.hotel_id == hotel_id,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.text == text,
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def acknowledge_conversation_alerts(
     conn: AsyncConnection, conversation_id: int, *, answered_at: datetime, route: AckRoute
 ) -> int:
-    """Acknowledge the open alerts of a conversation about messages sent at or before
-    `answered_at` (a compare-and-set on `acknowledged_at IS NULL`, so a concurrent or
+    """Acknowledge, as of `answered_at`, the open alerts of a conversation about messages
+    sent at or before it (a compare-and-set on `acknowledged_at IS NULL`, so a concurrent or
     repeated acknowledgement keeps the first route and time) and cancel their escalation
     and reminder while those still wait in the outbox. Returns how many were acknowledged."""
     sent_before = (
@@ -92,7 +109,7 @@ async def acknowledge_conversation_alerts(
                 Alert.acknowledged_at.is_(None),
                 Alert.message_id.in_(sent_before),
             )
-            .values(acknowledged_at=utcnow(), acknowledged_via=route.value)
+            .values(acknowledged_at=answered_at, acknowledged_via=route.value)
             .returning(Alert.escalation_outbox_id, Alert.reminder_outbox_id)
         )
     )
@@ -168,3 +185,47 @@ def conversation_needs_attention_sql() -> ColumnElement[bool]:
             Message.conversation_id == Conversation.id, unhandled_attention_sql()
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertListing:
+    """One alert as `hotelbot alerts list` shows it."""
+
+    reference: int
+    hotel: str
+    timezone: str
+    created_at: datetime
+    guest: str | None
+    chat_id: str
+    reason: str
+    acknowledged_at: datetime | None
+    acknowledged_via: str | None
+    escalated_at: datetime | None
+
+
+async def list_alerts(
+    conn: AsyncConnection, *, hotel: str | None, open_only: bool, limit: int
+) -> list[AlertListing]:
+    """The newest `limit` alerts (of hotel slug `hotel`; only unacknowledged ones with
+    `open_only`), oldest first."""
+    query = (
+        select(
+            Alert.reference, Alert.id, Hotel.slug, Hotel.timezone, Alert.created_at, Guest.name,
+            Message.chat_id, Alert.reason, Alert.acknowledged_at, Alert.acknowledged_via,
+            Alert.escalated_at,
+        )
+        .join(Hotel, Hotel.id == Alert.hotel_id)
+        .join(Message, Message.id == Alert.message_id)
+        .outerjoin(Conversation, Conversation.id == Alert.conversation_id)
+        .outerjoin(Guest, Guest.id == Conversation.guest_id)
+        .order_by(Alert.created_at.desc(), Alert.id.desc())
+        .limit(max(1, limit))
+    )  # fmt: skip
+    if hotel:
+        query = query.where(Hotel.slug == hotel)
+    if open_only:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    return [
+        AlertListing(int(r[0] if r[0] is not None else r[1]), *r[2:])
+        for r in reversed(list(await conn.execute(query)))
+    ]

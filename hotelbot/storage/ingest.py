@@ -38,6 +38,7 @@ from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.crashpoints import fail_point
 from hotelbot.domain.inbound import Delivery, MalformedDelivery
 from hotelbot.error_text import describe, is_transient
 from hotelbot.errors import HotelbotError
@@ -216,6 +217,7 @@ class IngestWriter:
                     batch.append(item)
             if batch:
                 await self._commit(batch)
+                fail_point("ingest_writer_committed")  # tests: the writer task crashes
             if stopping:
                 # Fail anything that raced in after close().
                 while not self._queue.empty():

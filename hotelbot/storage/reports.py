@@ -196,14 +196,17 @@ async def _messages_section(
 async def _alerts_section(
     conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime, now: datetime
 ) -> Section:
-    headers = ("day", "alerts", "answered", "median reply", "slowest reply", "unanswered")
+    headers = ("day", "alerts", "answered", "median reply", "slowest reply", "unanswered",
+               "acknowledged", "median ack", "escalated")  # fmt: skip
     title = "Staff alerts and time to first staff reply"
     a = view(schema, "alerts", "hotel_id", "message_id", "created_at")
     m = view(schema, "messages", "id", "hotel_id", "chat_id", "direction", "from_staff", "sent_at")
     if a is None or m is None:
         return _unavailable(title, headers, "the alerts/messages tables")
+    # Acknowledgement and escalation (docs/operations.md): "-" on a schema without them.
+    acks = view(schema, "alerts", "message_id", "created_at", "acknowledged_at", "escalated_at")
     query = (
-        select(a.c.created_at, m.c.hotel_id, m.c.chat_id, m.c.sent_at)
+        select(a.c.created_at, m.c.hotel_id, m.c.chat_id, m.c.sent_at, a.c.message_id)
         .join(m, m.c.id == a.c.message_id)
         .where(a.c.created_at >= since)
     )
@@ -218,22 +221,34 @@ async def _alerts_section(
         replies[(h, chat)].append(sent_at)
     for times in replies.values():
         times.sort()
-    per_day: dict[date, list[float | None]] = defaultdict(list)
-    for created_at, h, chat, guest_sent_at in await conn.execute(query):
+    ack_of: dict[int, tuple[float | None, bool]] = {}  # message id -> (ack after s, escalated)
+    if acks is not None:
+        ack_q = select(acks.c.message_id, acks.c.created_at, acks.c.acknowledged_at,
+                       acks.c.escalated_at).where(acks.c.created_at >= since)  # fmt: skip
+        for message_id, created_at, acked_at, escalated_at in await conn.execute(ack_q):
+            after = None if acked_at is None else max(0.0, (acked_at - created_at).total_seconds())
+            ack_of[int(message_id)] = (after, escalated_at is not None)
+    per_day: dict[date, list[tuple[float | None, float | None, bool]]] = defaultdict(list)
+    for created_at, h, chat, guest_sent_at, message_id in await conn.execute(query):
         times = replies.get((h, chat), [])
         i = bisect.bisect_right(times, guest_sent_at)
         wait_s = (times[i] - guest_sent_at).total_seconds() if i < len(times) else None
-        per_day[created_at.date()].append(wait_s)
+        ack_s, escalated = ack_of.get(int(message_id), (None, False))
+        per_day[created_at.date()].append((wait_s, ack_s, escalated))
 
-    def row(label: str, waits: list[float | None]) -> tuple[object, ...]:
-        answered = [w for w in waits if w is not None]
+    def row(label: str, items: list[tuple[float | None, float | None, bool]]) -> tuple[object, ...]:
+        answered = [w for w, _, _ in items if w is not None]
+        acked = [k for _, k, _ in items if k is not None]
         return (
             label,
-            len(waits),
+            len(items),
             len(answered),
             _fmt_minutes(statistics.median(answered)) if answered else "-",
             _fmt_minutes(max(answered)) if answered else "-",
-            len(waits) - len(answered),
+            len(items) - len(answered),
+            len(acked) if acks is not None else "-",
+            _fmt_minutes(statistics.median(acked)) if acked else "-",
+            sum(1 for _, _, e in items if e) if acks is not None else "-",
         )
 
     rows = [row(d.isoformat(), per_day.get(d, [])) for d in _days(since, now)]
@@ -345,6 +360,36 @@ async def _signals_section(
     return Section(title, headers, tuple(rows))
 
 
+async def _answers_section(conn: AsyncConnection, hotel_id: int | None, since: datetime) -> Section:
+    """Guest questions answered from the hotel's facts (outbox kind "answer"; a fact's file
+    is not counted as an answer of its own) per day and how far they got."""
+    headers = ("day", "answered", "sent", "waiting", "failed")
+    title = "Answers from the hotel's facts (docs/facts.md)"
+    query = select(OutboxMessage.created_at, OutboxMessage.state).where(
+        OutboxMessage.kind == "answer",
+        OutboxMessage.file_url.is_(None),
+        OutboxMessage.created_at >= since,
+    )
+    if hotel_id is not None:
+        query = query.where(OutboxMessage.hotel_id == hotel_id)
+    per_day: dict[date, Counter[str]] = {}
+    for created_at, state in await conn.execute(query):
+        per_day.setdefault(created_at.date(), Counter())[str(state)] += 1
+    rows: list[tuple[object, ...]] = []
+    total: Counter[str] = Counter()
+    for day, counts in sorted(per_day.items()):
+        total.update(counts)
+        rows.append(_answer_row(day.isoformat(), counts))
+    if rows:
+        rows.append(_answer_row("total", total))
+    return Section(title, headers, tuple(rows))
+
+
+def _answer_row(label: str, counts: Counter[str]) -> tuple[object, ...]:
+    sent, failed = counts["sent"], counts["failed"] + counts["cancelled"]
+    return (label, sum(counts.values()), sent, sum(counts.values()) - sent - failed, failed)
+
+
 async def stats_report(
     conn: AsyncConnection, *, hotel_id: int | None, days: int, now: datetime
 ) -> list[Section]:
@@ -357,4 +402,5 @@ async def stats_report(
         await _triggers_section(conn, schema, hotel_id, since),
         await _optouts_section(conn, schema, hotel_id, since),
         await _signals_section(conn, schema, hotel_id, since),
+        await _answers_section(conn, hotel_id, since),
     ]

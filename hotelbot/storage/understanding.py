@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.app.handled import mark_handled
 from hotelbot.domain import alerts as policy
 from hotelbot.domain.acknowledgement import AckRoute, Handling, mentioned_references
+from hotelbot.domain.alert_path import urgent
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.events import (
     MODIFIER_KINDS,
@@ -59,6 +60,7 @@ from hotelbot.storage.handling import (
     SqlHandlingStore,
     alerts_by_reference,
     alerts_quoted,
+    sent_by_us,
 )
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
@@ -144,6 +146,7 @@ class _Attention:
     signal: SignalKind | None = None
     category: AttentionCategory | None = None
     language: str | None = None  # the guest's, as the analyser saw it
+    urgent: bool = False  # an emergency (domain.alert_path.urgent)
 
 
 # Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
@@ -352,13 +355,20 @@ async def _apply_messages(
                 is_file=event.kind in _SENT_FILE_KINDS,
             )
         if hotel.is_staff_chat(event.chat_id):
-            if not ours:  # a person in the staff (or escalation) chat: an acknowledgement?
+            # A person in the staff (or escalation) chat may acknowledge alerts; a message
+            # sent through the API there never does (a second copy of an alert, resent after
+            # an ambiguous failure, names its own "#N").
+            if not (isinstance(event, OutgoingMessage) and event.from_api):
                 await _staff_acknowledged(conn, handling, hotel, event, sent_at)
             continue
         if isinstance(event, OutgoingMessage):
             # Staff answered the guest: typed on the hotel phone, or sent through the API by
-            # something other than hotelbot (no outbox row matched the echo).
-            if not ours and (event.from_phone or event.text is not None):
+            # another tool (an echo that is none of hotelbot's messages to this guest).
+            if event.from_phone or (
+                not ours
+                and event.text is not None
+                and not await sent_by_us(conn, work.hotel_id, event.chat_id, event.text)
+            ):
                 await mark_handled(handling, conv.id, at=sent_at, route=AckRoute.STAFF_REPLY,
                                    pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
             continue
@@ -377,7 +387,8 @@ async def _apply_messages(
                           "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
             attention.append(_Attention(key, mkey, event.text, work.verdict.reason, work.signal,
-                                        work.verdict.category, work.verdict.language))  # fmt: skip
+                                        work.verdict.category, work.verdict.language,
+                                        urgent(work.verdict)))  # fmt: skip
         if event.kind not in _NO_FOLLOWUP_KINDS:
             is_first = guest.first_message_at is None
             if guest.first_message_at is None:
@@ -398,7 +409,8 @@ async def _apply_messages(
             ids[tkey] = target
             akey = (edit.hotel_id, edit_event.chat_id)
             attention.append(_Attention(akey, tkey, edit_event.text, verdict.reason, None,
-                                        verdict.category, verdict.language))  # fmt: skip
+                                        verdict.category, verdict.language,
+                                        urgent(verdict)))  # fmt: skip
     await _decide_alerts(conn, attention, ids, convs, guests, hotels, now, room_lookup, result)
     # Written before the follow-ups: their hooks (keyword answers) read the guest's facts,
     # such as the language just detected, from the database. They only read this state.
@@ -577,7 +589,8 @@ async def _decide_alerts(
         conv, hotel = convs[item.key], hotels[item.key[0]]
         state = policy.CooldownState(conv.last_alert_at, conv.suppressed_alerts)
         cooldown = timedelta(minutes=hotel.alert_cooldown_min)
-        if policy.decide(now, cooldown, state) is policy.AlertDecision.SUPPRESS:
+        decision = policy.decide(now, cooldown, state, urgent=item.urgent)
+        if decision is policy.AlertDecision.SUPPRESS:
             conv.suppressed_alerts += 1
             conv.last_suppressed_message_id = message_id
             continue
@@ -597,11 +610,12 @@ async def _decide_alerts(
                 subject, item.reason, item.text, conv.suppressed_alerts,
                 language=hotel.staff_language, category=item.category,
                 guest_language=guest_language or (guest.language if guest else None),
+                urgent=item.urgent,
             )  # fmt: skip
             text = "\n".join(filter(None, [text, digest_line(digest, hotel.staff_language)]))
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
                                         conv.suppressed_alerts, text, signal=item.signal,
-                                        category=item.category)))  # fmt: skip
+                                        category=item.category, urgent=item.urgent)))  # fmt: skip
         conv.last_alert_at = now
         conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
     if drafts:
@@ -659,3 +673,33 @@ async def _after_message(
     )
     for hook in hooks:
         await hook(conn, info)
+
+
+async def refine_verdicts(
+    conn: AsyncConnection, refined: Sequence[tuple[Work, Verdict]], *, now: datetime
+) -> int:
+    """Store the LLM's verdicts of messages committed earlier on the rules' verdict (the
+    processor's fast path). Only the verdict columns change; `requires_attention` is never
+    turned off and no alert is withdrawn or added (the alert was decided on commit). A
+    message edited since keeps the edit's verdict. Idempotent; may run twice. Returns the
+    number of rows changed."""
+    changed = 0
+    for work, verdict in refined:
+        event = work.event
+        if not isinstance(event, IncomingMessage):
+            continue
+        values = _verdict_values(verdict, now)
+        if not verdict.requires_attention:
+            del values["requires_attention"], values["category"]
+        stmt = (
+            update(Message)
+            .where(
+                Message.hotel_id == work.hotel_id,
+                Message.chat_id == event.chat_id,
+                Message.id_message == event.id_message,
+                ~Message.edited,
+            )
+            .values(**values, updated_at=now)
+        )
+        changed += (await conn.execute(stmt)).rowcount or 0
+    return changed

@@ -4,8 +4,8 @@
 
 1. **Emergencies** (fire, gas, flood, intruder, theft, assault, medical, a call for help)
    come first: category EMERGENCY and the `EmergencyKind` first in `categories`. A bare
-   "help" is an emergency only when nothing else names what the guest needs ("please help
-   me book a taxi" is a request).
+   "help" is an emergency only when nothing else names what the guest needs (a problem, a
+   request or a hotel service: "please help me book a taxi" is a request).
 2. **Problems**: complaints, hazards (SAFETY), staff conduct, billing (also an amount other
    than agreed), follow-ups (still waiting, a reminder, a bare ping after silence, hours
    waited, an ordered time against the time now), sarcasm and rhetorical questions. A
@@ -118,8 +118,14 @@ def decide(
     if kinds and (positive_tone or Cue.THANKS in cues) and _solved(reading, reading.urgent_at):
         kinds = []  # "the baby is better now, thanks for sending the doctor so fast"
     specific = [r for r in requests if r[1] != GENERIC_REQUEST]
-    if kinds and bare_help and (problems or specific or positive_tone or Cue.THANKS in cues):
-        kinds = []  # "please help, the wifi is down", "thanks for your help"
+    if (
+        kinds
+        and bare_help
+        and (problems or specific or reading.mentions or positive_tone or Cue.THANKS in cues)
+    ):
+        # "please help, the wifi is down", "help me book a taxi", "thanks for your help":
+        # the help is for something named, an ordinary problem or request
+        kinds = []
     if kinds:
         details = [k.value for k in kinds] + named
         details += [d for _, d in problems] + [d for _, d in requests]

@@ -106,6 +106,8 @@ EMERGENCY_KINDS: Final[dict[str, EmergencyKind]] = {
     "harassment": EmergencyKind.ASSAULT,
     "medical": EmergencyKind.MEDICAL,
     "help": EmergencyKind.HELP,
+    "missing person": EmergencyKind.HELP,  # a lost child: not a bare call for help
+    "trapped": EmergencyKind.HELP,
     "emergency": EmergencyKind.HELP,
     "lift": EmergencyKind.HELP,
 }
