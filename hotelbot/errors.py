@@ -24,4 +24,5 @@ class SchemaError(HotelbotError):
     """The database schema is missing, out of date, or newer than this program."""
 
 
+EXIT_TASK_CRASHED = 1  # a background task crashed; the daemon stopped in order (systemd restarts)
 EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: systemd's RestartPreventExitStatus=78 stops restart loops

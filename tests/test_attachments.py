@@ -335,6 +335,7 @@ def test_cli_trigger_add_checks_the_file_and_show_lists_it(
          "--caption", "en=Menu", "--caption", "ru=Меню"],
     )  # fmt: skip
     assert good.exit_code == 0, good.output
+    assert "file menu.pdf" in runner.invoke(app, ["trigger", "list"]).output
     shown = runner.invoke(app, ["trigger", "show", "riga", "welcome"]).output
     assert "file      menu.pdf <https://h.example/menu.pdf>" in shown
     assert "caption[ru]  Меню" in shown

@@ -30,7 +30,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.handling import SqlHandlingStore
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation
-from hotelbot.storage.reports import stats_report
+from hotelbot.storage.reports import hotel_status_report, stats_report
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 
@@ -323,3 +323,14 @@ async def test_an_emergency_reaches_the_duty_manager_within_two_minutes(db: Data
         query = select(OutboxMessage.kind, OutboxMessage.urgent).order_by(OutboxMessage.id)
         rows = [(r[0], bool(r[1])) for r in await conn.execute(query)]
     assert rows == [("alert", True), ("escalation", True), ("reminder", True)]
+
+
+async def test_status_counts_the_alerts_nobody_acknowledged(db: Database) -> None:
+    await complaint(db)
+    async with db.read() as conn:
+        (row,) = await hotel_status_report(conn, now=T0 + timedelta(minutes=5), stale_after_s=60)
+    assert row.open_alerts_24h == 1
+    await handle(db, T0 + timedelta(minutes=6), AckRoute.REACTION)
+    async with db.read() as conn:
+        (row,) = await hotel_status_report(conn, now=T0 + timedelta(minutes=7), stale_after_s=60)
+    assert row.open_alerts_24h == 0 and row.last_alert_at == T0

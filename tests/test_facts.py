@@ -361,6 +361,24 @@ def test_ungrounded_values_are_found() -> None:
     assert ungrounded_values("Call +371 2000 0000", facts) == ["+37120000000"]
 
 
+async def test_an_llm_answer_that_names_no_fact_is_discarded(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    from hotelbot.daemon.fact_answers import LlmFactAnswerer
+    from hotelbot.sentiment.facts_llm import LlmFactReply
+
+    class Vague:
+        async def ask(self, question: str, facts: object, language: str) -> LlmFactReply | None:
+            return LlmFactReply("Network GrandRiga-Guest, password sea-breeze-42.", False, None)
+
+    server, _ = fake
+    hotel_id = await _hotel_with_facts(db, server, FACTS.replace('"rules"', '"llm"'))
+    await ingest(db, hotel_id, [_msg("37120000001@c.us", "How do I get online here?", "V1")])
+    await Processor(db, FakeAnalyser()).run_once()
+    assert dict(await LlmFactAnswerer(db, Vague()).run_once()) == {"discarded_ungrounded": 1}
+    assert await outbox_rows(db) == []
+
+
 async def test_llm_answers_are_sent_only_when_grounded_in_the_facts(
     db: Database, fake: tuple[FakeGreenApi, FakeInstance]
 ) -> None:
@@ -390,9 +408,11 @@ async def test_llm_answers_are_sent_only_when_grounded_in_the_facts(
         llm_server.script(
             [
                 {"answer": "Breakfast is in the Garden Room on the ground floor, 7:00-10:30.",
+                 "topic": "breakfast", "needs_staff": False},
+                # 11:00 is in the facts, but as the check-out time: not grounded in breakfast
+                {"answer": "Breakfast is served until 11:00.", "topic": "breakfast",
                  "needs_staff": False},
-                {"answer": "Breakfast is served until 11:30.", "needs_staff": False},
-                {"answer": None, "needs_staff": False},
+                {"answer": None, "topic": None, "needs_staff": False},
             ]
         )  # fmt: skip
         llm_server.fail_next(1, 500)

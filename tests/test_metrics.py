@@ -16,6 +16,7 @@ from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.settings import MetricsSettings, Settings
 from tests.helpers import wait_for
+from tests.test_monitoring_config import check_against_scrape
 
 PY = sys.executable
 INSTANCE = "1101000001"
@@ -161,6 +162,9 @@ async def test_scrape_after_a_complaint_a_dead_letter_and_a_state_change(
     build = [k for k in s if k[0] == "hotelbot_build_info"]
     assert build and ("version", "0.1.0") in build[0][1]
     assert TOKEN not in text and GUEST not in text and "hot water" not in text
+    # promtool check metrics (where installed) and every metric the shipped rules and
+    # dashboard name is in this scrape.
+    check_against_scrape(text)
 
 
 def test_listen_is_checked_and_can_be_off() -> None:

@@ -316,6 +316,7 @@ def test_cli_conditions_status_edit_and_csv_reimport(
     )  # fmt: skip
     assert good.exit_code == 0, good.output
     assert "next: when a stay's status changes" in good.output
+    assert "if nights >= 2 and room tag = suite" in cli.invoke(app, ["trigger", "list"]).output
     shown = cli.invoke(app, ["trigger", "show", "riga", "hi"]).output
     assert "when      on check-in grace 15m" in shown
     assert "if        nights >= 2 and room tag = suite" in shown

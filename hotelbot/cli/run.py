@@ -10,7 +10,8 @@ def register(app: typer.Typer) -> None:
     def run() -> None:
         """Run the daemon: poll every enabled hotel until SIGTERM/SIGINT (exit 0).
 
-        Exits 78 on bad configuration or an out-of-date schema (`hotelbot db upgrade`).
+        Exits 78 on bad configuration or an out-of-date schema (`hotelbot db upgrade`), 1
+        when a background task crashed (logged; the daemon stopped in order).
         """
         import asyncio
 

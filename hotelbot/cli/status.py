@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 
 from hotelbot.cli.output import WideOpt
+
+if TYPE_CHECKING:
+    from hotelbot.storage.reports import HotelStatusRow
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -35,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from hotelbot.ops.languages import HotelLanguages, language_report, llm_configured
         from hotelbot.storage.db import Database
         from hotelbot.storage.hotels import list_hotels
-        from hotelbot.storage.reports import HotelStatusRow, hotel_status_report
+        from hotelbot.storage.reports import hotel_status_report
         from hotelbot.storage.types import utcnow
 
         settings = common.load()
@@ -78,7 +82,7 @@ def register(app: typer.Typer) -> None:
             table.append(
                 [
                     r.slug, polling, _ago(r.last_ok_at, now), r.unprocessed,
-                    f"{r.outbox_open}/{r.outbox_failed}", _ago(r.last_alert_at, now),
+                    f"{r.outbox_open}/{r.outbox_failed}", _last_alert(r, now),
                     r.instance_state or "?", health,
                 ]
             )  # fmt: skip
@@ -110,3 +114,10 @@ def register(app: typer.Typer) -> None:
                 f"\nstatus is stale for {len(stale)} enabled hotel(s){since}: "
                 "is the daemon running? (`systemctl status hotelbot`)"
             )
+
+
+def _last_alert(row: HotelStatusRow, now: datetime) -> str:
+    """ "3 min ago (2 open)": when the last alert was raised, and how many alerts of the
+    last 24 h nobody acknowledged yet (`hotelbot alerts list --open`)."""
+    ago = _ago(row.last_alert_at, now)
+    return f"{ago} ({row.open_alerts_24h} open)" if row.open_alerts_24h else ago

@@ -704,10 +704,23 @@ def list_(
         return
     rows = [
         (t.id, slugs.get(t.hotel_id), t.name, format_trigger(t.spec),
-         ",".join(sorted(t.template.texts)), "yes" if t.enabled else "no", t.version)
+         ",".join(sorted(t.template.texts)), "yes" if t.enabled else "no", t.version,
+         _extras(t))
         for t in triggers
     ]  # fmt: skip
-    typer.echo(common.table(("id", "hotel", "name", "when", "languages", "on", "ver"), rows))
+    typer.echo(
+        common.table(("id", "hotel", "name", "when", "languages", "on", "ver", "with"), rows)
+    )
+
+
+def _extras(trigger: TriggerRecord) -> str:
+    """What `trigger list` says about a trigger beyond its time: a file, conditions."""
+    parts = []
+    if trigger.attachment is not None:
+        parts.append(f"file {trigger.attachment.file_name}")
+    if trigger.conditions.clauses:
+        parts.append(f"if {trigger.conditions.text()}")
+    return "; ".join(parts)
 
 
 @app.command("show")

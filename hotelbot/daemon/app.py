@@ -12,8 +12,13 @@ Leases (several daemons on one database, docs/scale-out.md): the hotels polled a
 hotels this daemon holds a valid lease for. The LeaseManager task claims/renews/balances them
 and calls `_reconcile()` after every change; at shutdown the leases are released after the
 pollers stopped and the ingest writer committed.
-A second SIGTERM/SIGINT exits at once (status 1): nothing committed is lost, and anything not
-yet deleted upstream is redelivered after the restart.
+A second SIGTERM/SIGINT cancels the task group (the drain is cut short, commits in flight
+are shielded and finish): nothing committed is lost, and anything not yet deleted upstream is
+redelivered after the restart.
+Runtime: resources (database, sentiment stage) are closed by an AsyncExitStack; every
+long-running task (ingest writer, processor, lease manager, watchdog supervisor, hotel
+pollers) runs in one anyio task group (daemon/tasks.py). A critical task that crashes is
+logged at once and the daemon stops in order with exit status 1, for systemd to restart it.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import anyio
+from anyio.abc import TaskGroup
 from loguru import logger
 
 from hotelbot import sdnotify
@@ -43,10 +50,11 @@ from hotelbot.daemon.scheduler import message_hook as scheduler_message_hook
 from hotelbot.daemon.sender import OutboxSender
 from hotelbot.daemon.status_writer import StatusWriter
 from hotelbot.daemon.supervisor import Backlog, PollerProbe, Supervisor, status_line
+from hotelbot.daemon.tasks import OwnedTask, OwnedTasks
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
 from hotelbot.error_text import describe
-from hotelbot.errors import EXIT_CONFIG, ConfigError, SchemaError
+from hotelbot.errors import EXIT_CONFIG, EXIT_TASK_CRASHED, ConfigError, SchemaError
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
@@ -69,6 +77,11 @@ if TYPE_CHECKING:
     from hotelbot.sentiment.facts_llm import FactsLlm
 
 
+# Closing the database and the LLM client at exit: bounded, so a hung driver cannot keep a
+# stopping daemon past systemd's TimeoutStopSec.
+_CLOSE_TIMEOUT_S = 10.0
+
+
 def default_daemon_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -78,7 +91,7 @@ class _Runner:
     record: HotelRecord
     token: str = field(repr=False)
     poller: HotelPoller
-    task: asyncio.Task[None]
+    task: OwnedTask
     transport: Transport
     client: GreenApiClient
 
@@ -112,7 +125,8 @@ def connection_problem(record: HotelRecord, environ: Mapping[str, str]) -> str |
 class Daemon:
     """`await Daemon(settings).run()` runs until `request_stop()` or a signal.
 
-    Returns the process exit code (0 clean stop, 78 bad configuration or schema)."""
+    Returns the process exit code (0 clean stop, 78 bad configuration or schema, 1 when a
+    background task crashed and the daemon stopped because of it)."""
 
     def __init__(
         self,
@@ -131,7 +145,7 @@ class Daemon:
         self._reload_requested = False
         self._supervisor: Supervisor | None = None
         self._status_writer: StatusWriter | None = None
-        self._supervisor_task: asyncio.Task[None] | None = None
+        self._supervisor_task: OwnedTask | None = None
         self._purge_due = 0.0
         self.reloads = 0
         self.name = settings.daemon.name or default_daemon_name()
@@ -147,7 +161,7 @@ class Daemon:
         # understanding: interpretation, sentiment, alerts (see daemon/processor.py)
         self.processor: Processor | None = None
         self._stage: BuiltStage | None = None
-        self._processor_task: asyncio.Task[None] | None = None
+        self._processor_task: OwnedTask | None = None
         # facts answered by the LLM for hotels with facts mode "llm" (daemon/fact_answers.py)
         self._fact_answerer: LlmFactAnswerer | None = None
         self._facts_llm: FactsLlm | None = None
@@ -156,7 +170,11 @@ class Daemon:
         self.sender: OutboxSender | None = None
         # --- leases (scale-out) ---
         self.leases: LeaseManager | None = None
-        self._lease_task: asyncio.Task[None] | None = None
+        self._lease_task: OwnedTask | None = None
+        self._writer_task: OwnedTask | None = None
+        self._tasks: OwnedTasks | None = None  # set by run(): the daemon's task group
+        self._group: TaskGroup | None = None
+        self._exit_code = 0
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
         self.observability: Observability | None = None
@@ -179,8 +197,13 @@ class Daemon:
     def _on_signal(self, name: str) -> None:
         self._signals_seen += 1
         if self._signals_seen > 1:
-            logger.warning("second {}: exiting now without draining", name)
-            os._exit(1)
+            # Cancel the whole task group: the drain stops where it is; shielded commits
+            # finish, resources are still closed, and the process exits 1.
+            logger.warning("second {}: cancelling the drain and exiting", name)
+            self._exit_code = self._exit_code or 1
+            if self._group is not None:
+                self._group.cancel_scope.cancel()
+            return
         logger.info("{} received: stopping (send it again to exit at once)", name)
         self.request_stop()
 
@@ -215,20 +238,57 @@ class Daemon:
 
     # -- run --------------------------------------------------------------------------------
     async def run(self) -> int:
-        try:
-            await self._start()
-        except (ConfigError, SchemaError) as exc:
-            logger.error("cannot start: {}", exc)
-            sdnotify.status("cannot start: see the log")  # [operations]
-            await self._close_resources()
-            return EXIT_CONFIG
-        try:
-            await self._main_loop()
-        finally:
-            await self._shutdown()
-        return 0
+        async with contextlib.AsyncExitStack() as resources:
+            # Closed last, whatever happens below, and not interruptible by the cancellation
+            # of a second signal (an engine left open can hold SQLite's lock).
+            resources.push_async_callback(self._close_resources_shielded)
+            try:
+                await self._open()
+            except (ConfigError, SchemaError) as exc:
+                logger.error("cannot start: {}", exc)
+                sdnotify.status("cannot start: see the log")  # [operations]
+                return EXIT_CONFIG
+            try:
+                async with anyio.create_task_group() as group:
+                    self._group = group
+                    self._tasks = OwnedTasks(group, on_crash=self._on_task_crash)
+                    try:
+                        await self._start()
+                        await self._main_loop()
+                    finally:
+                        await self._shutdown()
+                    group.cancel_scope.cancel()  # nothing may outlive the drain
+            except BaseExceptionGroup as group_error:
+                error = _single(group_error)
+                if isinstance(error, ConfigError | SchemaError):
+                    logger.error("cannot start: {}", error)
+                    return EXIT_CONFIG
+                raise error from None
+            finally:
+                self._group = None
+                self._remove_signal_handlers()
+        return self._exit_code
 
-    async def _start(self) -> None:
+    def _on_task_crash(self, name: str, error: BaseException | None) -> None:
+        """A critical task raised or ended by itself: report it at once and stop in order
+        with a non-zero exit status (systemd's Restart=on-failure starts a fresh process)."""
+        if error is None:
+            logger.error("task {} ended unexpectedly: stopping the daemon", name)
+        else:
+            logger.error("task {} crashed ({}): stopping the daemon", name, describe(error))
+        self._exit_code = EXIT_TASK_CRASHED
+        sdnotify.status(f"stopping: task {name} crashed")
+        self.request_stop()
+
+    def _start_task(
+        self, name: str, fn: Callable[[], Awaitable[None]], *, critical: bool = True
+    ) -> OwnedTask:
+        assert self._tasks is not None, "tasks start inside run()"
+        return self._tasks.start(name, fn, critical=critical)
+
+    async def _open(self) -> None:
+        """Resources that can fail on bad configuration (exit 78): database, schema, the
+        sentiment stage. No task runs yet."""
         url = self.settings.database_url(self.environ)
         self._register_known_secrets(url)  # before any query or log line could show them
         # The daemon never creates a database: a missing SQLite file is an error naming it
@@ -244,12 +304,17 @@ class Daemon:
         )
         await check_schema(self.db)
         self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
+
+    async def _start(self) -> None:
+        """Long-running tasks, signal handlers and the first hotel round (inside the task
+        group)."""
+        assert self.db is not None and self._stage is not None
         # --- leases (scale-out) ---
         self.leases = LeaseManager(
             self.db, self.settings.leases, self.name, on_change=self._reconcile
         )
         self.writer = IngestWriter(self.db, fence=self.leases.ownership)
-        self._writer_task = asyncio.create_task(self.writer.run(), name="ingest-writer")
+        self._writer_task = self._start_task("ingest-writer", self.writer.run)
         # -- understanding: the processor starts after the ingest writer, woken by its commits
         self.processor = Processor(
             self.db,
@@ -265,7 +330,7 @@ class Daemon:
         self.processor.add_message_hook(facts_hook())
         self.processor.set_room_lookup(room_of_current_stay)
         self.writer.on_commit(self.processor.notify)
-        self._processor_task = asyncio.create_task(self.processor.run(), name="processor")
+        self._processor_task = self._start_task("processor", self.processor.run)
         self._start_fact_answerer()
         logger.info("sentiment: rules, LLM {}", self._stage.llm_status)
         if not self.settings.llm.enabled and resolve_api_key(self.settings.llm, self.environ):
@@ -281,7 +346,7 @@ class Daemon:
         await self._sync_hotels()
         # --- leases (scale-out): first round claims hotels and starts their pollers ---
         await self.leases.start()
-        self._lease_task = asyncio.create_task(self.leases.run(), name="lease-manager")
+        self._lease_task = self._start_task("lease-manager", self.leases.run)
         # --- scheduling (begin) ---
         # Only hotels this daemon polls (holds a lease for): one decider per hotel.
         self.scheduler = Scheduler(
@@ -381,12 +446,12 @@ class Daemon:
             stall_after_s=stall_after_s,
             max_loop_lag_s=max(1.0, min(5.0, interval_s)),
         )
-        self._supervisor_task = asyncio.create_task(self._supervisor.run(), name="supervisor")
+        self._supervisor_task = self._start_task("supervisor", self._supervisor.run)
 
     async def _stop_supervisor(self) -> None:
         if self._supervisor_task is not None:
             self._supervisor_task.cancel()
-            await asyncio.gather(self._supervisor_task, return_exceptions=True)
+            await self._supervisor_task.wait()
             self._supervisor_task = None
 
     async def _status_text(self) -> str:
@@ -446,11 +511,11 @@ class Daemon:
             return
         async with self._runners_lock:
             self._lease_task.cancel()
-            await asyncio.gather(self._lease_task, return_exceptions=True)
+            await self._lease_task.wait()
         try:
             await self.leases.tick()
         finally:
-            self._lease_task = asyncio.create_task(self.leases.run(), name="lease-manager")
+            self._lease_task = self._start_task("lease-manager", self.leases.run)
 
     async def _purge(self) -> None:
         privacy = self.settings.privacy
@@ -561,15 +626,15 @@ class Daemon:
             unhealthy_retry_s=g.unhealthy_retry_s,
             may_poll=None if ownership is None else (lambda: ownership.is_valid(record.id)),
         )
-        self._runners[record.id] = _Runner(record, token, poller, poller.start(), transport, client)
+        # Not critical: a poller that ends is restarted by the next reconciliation.
+        task = self._start_task(f"poller:{record.slug}", poller.run, critical=False)
+        poller.bind_cancel(task.cancel)
+        self._runners[record.id] = _Runner(record, token, poller, task, transport, client)
         log.info("polling instance {} at {}", record.instance_id, record.api_url)
 
     async def _stop_runner(self, runner: _Runner) -> None:
         runner.poller.stop()
-        done, _ = await asyncio.wait({runner.task}, timeout=self.settings.daemon.drain_timeout_s)
-        if not done:
-            runner.task.cancel()
-            await asyncio.gather(runner.task, return_exceptions=True)
+        await runner.task.stop(self.settings.daemon.drain_timeout_s)
         await runner.transport.aclose()
 
     # -- shutdown ---------------------------------------------------------------------------
@@ -584,6 +649,8 @@ class Daemon:
             return max(0.1, deadline - time.monotonic())
 
         sdnotify.stopping("stopping: finishing in-flight work")  # [operations]
+        if self._tasks is not None:
+            self._tasks.stopping = True  # tasks ending from here on do so on purpose
         await self._stop_supervisor()
         if self.observability is not None:
             await self.observability.stop()
@@ -599,23 +666,23 @@ class Daemon:
         if self._lease_task is not None:
             async with self._runners_lock:
                 self._lease_task.cancel()
-                await asyncio.gather(self._lease_task, return_exceptions=True)
+                await self._lease_task.wait()
         runners = list(self._runners.values())
         for runner in runners:
             runner.poller.stop()
-        tasks = {r.task for r in runners}
-        cancelled = 0
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=left_s())
-            for task in pending:
-                task.cancel()
-            cancelled = len(pending)
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if self.writer is not None:
+        # Pollers finish together within what is left of the budget, then are cancelled.
+        with anyio.move_on_after(left_s()):
+            for runner in runners:
+                await runner.task.wait()
+        pending = [r.task for r in runners if not r.task.done()]
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            await task.wait()
+        cancelled = len(pending)
+        if self.writer is not None and self._writer_task is not None:
             await self.writer.close()
-            try:
-                await asyncio.wait_for(self._writer_task, timeout=left_s())
-            except TimeoutError:
+            if not await self._writer_task.stop(left_s()):
                 logger.error("ingest writer did not finish in time")
         await self._stop_processor(left_s())  # understanding: after pollers and the writer
         if self.db is not None:
@@ -672,14 +739,23 @@ class Daemon:
         await self._stop_fact_answerer()
         if self.processor is not None and self._processor_task is not None:
             self.processor.stop()
-            done, _ = await asyncio.wait({self._processor_task}, timeout=timeout_s)
-            if not done:
+            if not await self._processor_task.stop(timeout_s):
                 logger.error("processor did not finish in time")
-                self._processor_task.cancel()
-                await asyncio.gather(self._processor_task, return_exceptions=True)
         if self._stage is not None:
             await self._stage.aclose()
             self._stage = None
+
+    async def _close_resources_shielded(self) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_S):
+            await self._close_resources()
+
+    def _remove_signal_handlers(self) -> None:
+        """Give the signals back (a daemon run inside a longer process, tests, the demo)."""
+        if not self._install_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
 
     async def _close_resources(self) -> None:
         await self._stop_fact_answerer()
@@ -689,6 +765,22 @@ class Daemon:
         if self.db is not None:
             await self.db.dispose()
             self.db = None
+
+
+def _single(group: BaseExceptionGroup) -> BaseException:
+    """The task group wraps what the host raised (a database error at start-up, a bug) in an
+    exception group; the daemon's callers expect the error itself."""
+    leaves: list[BaseException] = []
+
+    def walk(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                walk(inner)
+        else:
+            leaves.append(error)
+
+    walk(group)
+    return leaves[0] if len(leaves) == 1 else group
 
 
 def _observability(daemon: Daemon) -> Observability:

@@ -16,8 +16,9 @@ twice. Anything not answered is simply left to staff, as before.
 With `mode = "llm"` and an LLM configured, `LlmFactAnswerer` looks, every few seconds,
 at recent guest questions the rules did not answer (analysed, not for staff, no answer
 yet): it asks the LLM outside any transaction, with the hotel's facts as data, and queues
-the reply under the same key only when the model gave an answer, did not ask for staff, and
-every value it quotes (times, prices, passwords, links: domain.grounding) is in the facts.
+the reply under the same key only when the model gave an answer, named the fact it used,
+did not ask for staff, and every value it quotes (times, prices, passwords, links:
+domain.grounding) is in that fact.
 Otherwise the question stays with staff. A restart may ask the LLM again about a recent
 question; the key still lets at most one answer out.
 """
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.domain.facts import (
     FactsMode,
     HotelFacts,
+    Topic,
     has_problem_sign,
     looks_like_question,
     match_question,
@@ -268,8 +270,15 @@ class LlmFactAnswerer:
         reply = await self._llm.ask(text, _facts_for(facts, languages), asked_in)
         if reply is None or reply.needs_staff or reply.answer is None:
             return "left_to_staff"
-        every_fact = [body for texts in facts.answers.values() for body in texts.values()]
-        missing = ungrounded_values(reply.answer, every_fact)
+        try:
+            topic = Topic(reply.topic or "")
+        except ValueError:
+            topic = None
+        if topic is None or topic not in facts.answers:
+            return "discarded_ungrounded"  # it cannot say which fact it used: not grounded
+        # Values are checked against the one topic the model says it used, in every
+        # language: "breakfast until 11:00" fails even when 11:00 is the check-out time.
+        missing = ungrounded_values(reply.answer, facts.answers[topic].values())
         if missing:
             # The model quoted something the hotel never wrote (a wrong password, a made-up
             # price): staff answer. Values only at DEBUG: they may echo guest text.

@@ -105,7 +105,7 @@ class HotelPoller:
         self._log = logger.bind(hotel=slug)
         self._stopping = False
         self._in_receive = False
-        self._task: asyncio.Task[None] | None = None
+        self._cancel: Callable[[], None] | None = None
         self._malformed_retries = malformed_retries
         self._undeletable_receipt: int | None = None
         self._malformed_seen: dict[int, int] = {}
@@ -190,16 +190,17 @@ class HotelPoller:
         counters.stored.inc()
         return Step.STORED
 
-    def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.create_task(self.run(), name=f"poller:{self.slug}")
-        return self._task
+    def bind_cancel(self, cancel: Callable[[], None]) -> None:
+        """How `stop()` interrupts a receive or a pause: the owner's cancel of the task that
+        runs `run()` (daemon/tasks.py)."""
+        self._cancel = cancel
 
     def stop(self) -> None:
         """Ask the loop to end. An in-flight receive is cancelled at once (safe: only delete
         dequeues); an item being stored/deleted is finished first."""
         self._stopping = True
-        if self._in_receive and self._task is not None:
-            self._task.cancel()
+        if self._in_receive and self._cancel is not None:
+            self._cancel()
 
     @property
     def stopping(self) -> bool:

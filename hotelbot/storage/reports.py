@@ -43,6 +43,7 @@ class HotelStatusRow:
     last_alert_at: datetime | None
     lease_owner: str | None
     dead_letters_24h: int = 0  # queue items set aside (not storable) in the last 24 hours
+    open_alerts_24h: int = 0  # alerts of the last 24 hours nobody acknowledged yet
     timezone: str = "UTC"
 
 
@@ -91,6 +92,18 @@ async def hotel_status_report(
     if alerts is not None:
         query = select(alerts.c.hotel_id, func.max(alerts.c.created_at)).group_by(alerts.c.hotel_id)
         last_alert = {int(h): t for h, t in await conn.execute(query) if t is not None}
+    open_alerts: dict[int, int] = {}
+    unacked = view(schema, "alerts", "hotel_id", "created_at", "acknowledged_at")
+    if unacked is not None:
+        open_alerts = await _counts_by_hotel(
+            conn,
+            select(unacked.c.hotel_id, func.count())
+            .where(
+                unacked.c.acknowledged_at.is_(None),
+                unacked.c.created_at >= now - timedelta(hours=24),
+            )
+            .group_by(unacked.c.hotel_id),
+        )
     dead_letters = await dead_letter_counts(conn, since=now - timedelta(hours=24))
     owners: dict[int, str | None] = {}
     leases = view(schema, "hotel_leases", "hotel_id", "owner", "expires_at")
@@ -124,6 +137,7 @@ async def hotel_status_report(
                 lease_owner=owners.get(hotel.id),
                 dead_letters_24h=dead_letters.get(hotel.id, 0),
                 timezone=hotel.timezone,
+                open_alerts_24h=open_alerts.get(hotel.id, 0),
             )
         )
     return rows

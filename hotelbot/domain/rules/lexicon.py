@@ -397,6 +397,15 @@ class Lexicon:
         self._min_stem_len = min((len(s) for s in self._first_stem), default=MIN_STEM_LEN)
         self._cache: dict[str, TokenEntry] = {}
         self._pair_cache: dict[tuple[str, str], tuple[Phrase, ...]] = {}
+        self._index_cache: dict[str, _SecondIndex] = {}
+        # Valence stems and phrase-start stems probed together: one dictionary lookup per
+        # prefix length of a new token instead of one per table (see `_compute`).
+        self._prefixes: dict[str, tuple[float | None, list[Phrase]]] = {}
+        for stem, value in self._valence.stems.items():
+            self._prefixes[stem] = (value, [])
+        for stem, starting in self._first_stem.items():
+            self._prefixes[stem] = (self._valence.stems.get(stem), starting)
+        self._min_prefix = min((len(s) for s in self._prefixes), default=MIN_STEM_LEN)
 
     @classmethod
     def load(cls, extra_paths: Sequence[Path] = ()) -> Lexicon:
@@ -452,32 +461,55 @@ class Lexicon:
         key = (token, following)
         found = self._pair_cache.get(key)
         if found is None:
-            found = tuple(
-                phrase
-                for phrase in entry.phrases
-                if phrase.length == 1
-                or (second := phrase.matchers[1]) is None
-                or matches(second, following)
-            )
+            if len(entry.phrases) > _INDEX_FROM:
+                found = self._second_index(token, entry).candidates(following)
+            else:
+                found = tuple(
+                    phrase
+                    for phrase in entry.phrases
+                    if phrase.length == 1
+                    or (second := phrase.matchers[1]) is None
+                    or matches(second, following)
+                )
             if len(self._pair_cache) >= _CACHE_LIMIT:
                 self._pair_cache.clear()
             self._pair_cache[key] = found
         return found
 
+    def _second_index(self, token: str, entry: TokenEntry) -> _SecondIndex:
+        index = self._index_cache.get(token)
+        if index is None or index.phrases is not entry.phrases:
+            index = _SecondIndex(entry.phrases)
+            if len(self._index_cache) >= _CACHE_LIMIT:
+                self._index_cache.clear()
+            self._index_cache[token] = index
+        return index
+
     def _compute(self, token: str) -> TokenEntry:
-        valence = self._valence.get(token)
+        # The same answers as `self._valence.get(token)` and a walk over `self._first_stem`,
+        # from one probe per prefix length: the longest valence stem wins, and phrases
+        # starting with a stem are gathered shortest stem first (the stable sort below then
+        # keeps the order the separate walks gave).
+        size = len(token)
+        valence = self._valence.exact.get(token)
+        found: list[Phrase] = list(self._first_exact.get(token, ()))
+        stem_valence: float | None = None
+        prefixes = self._prefixes
+        valence_upper = self._valence.max_stem
+        for length in range(max(self._min_prefix, size - MAX_STEM_TAIL), size + 1):
+            hit = prefixes.get(token[:length])
+            if hit is not None:
+                if hit[0] is not None and length <= valence_upper:
+                    stem_valence = hit[0]  # a longer one found later wins
+                if hit[1]:
+                    found += hit[1]
+        if valence is None:
+            valence = stem_valence
         if valence is None:
             valence = self._negated_prefix(token)
         negator = self._negators.get(token)
         intensity = self._intensity.get(token) or 0.0
         contrast = token in self._contrast
-        found: list[Phrase] = list(self._first_exact.get(token, ()))
-        size = len(token)
-        first_stem = self._first_stem
-        for length in range(max(self._min_stem_len, size - MAX_STEM_TAIL), size + 1):
-            more = first_stem.get(token[:length])
-            if more:
-                found += more
         if len(found) > 1:
             found.sort(key=_phrase_order)
         imperative = is_imperative(token)
@@ -501,6 +533,48 @@ class Lexicon:
                 if inner is not None:
                     return -inner * 0.8 if inner > 0 else -inner * 0.4
         return None
+
+
+# Above this many phrases a token's candidates are found through a `_SecondIndex`.
+_INDEX_FROM: Final = 8
+
+
+class _SecondIndex:
+    """The phrases of one token, indexed by what their second element accepts, so that the
+    candidates for a following token cost a few dictionary lookups instead of a `matches`
+    call per phrase ("not" and "не" start more than a hundred phrases each)."""
+
+    __slots__ = ("always", "exact", "min_stem", "phrases", "stems")
+
+    def __init__(self, phrases: tuple[Phrase, ...]) -> None:
+        self.phrases = phrases
+        self.always: list[int] = []  # one-word phrases and a gap in second place
+        self.exact: dict[str, list[int]] = {}
+        self.stems: dict[str, list[int]] = {}
+        for position, phrase in enumerate(phrases):
+            second = phrase.matchers[1] if phrase.length > 1 else None
+            if second is None:
+                self.always.append(position)
+                continue
+            for form in second[0]:
+                self.exact.setdefault(form, []).append(position)
+            for stem in second[1]:
+                self.stems.setdefault(stem, []).append(position)
+        self.min_stem = min((len(s) for s in self.stems), default=MIN_STEM_LEN)
+
+    def candidates(self, following: str) -> tuple[Phrase, ...]:
+        """The phrases, in their own order, that `matches` would keep for `following`."""
+        hits = set(self.always)
+        hits.update(self.exact.get(following, ()))
+        stems = self.stems
+        if stems:
+            size = len(following)
+            for length in range(max(self.min_stem, size - MAX_STEM_TAIL), size + 1):
+                more = stems.get(following[:length])
+                if more:
+                    hits.update(more)
+        phrases = self.phrases
+        return tuple(phrases[position] for position in sorted(hits))
 
 
 def is_imperative(token: str) -> bool:

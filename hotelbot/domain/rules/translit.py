@@ -201,7 +201,7 @@ class Transliterator:
     distinct word (results are cached, bounded). Thread-safe enough: concurrent use only
     risks recomputation."""
 
-    __slots__ = ("_is_english", "_is_function_word", "_is_russian", "_reading")
+    __slots__ = ("_english", "_is_english", "_is_function_word", "_is_russian", "_reading")
 
     def __init__(
         self,
@@ -212,8 +212,10 @@ class Transliterator:
         self._is_russian = is_russian
         self._is_english = is_english
         self._is_function_word = is_function_word
-        # word -> (cyrillic reading or "" when none is known, is an English word)
-        self._reading: dict[str, tuple[str, bool]] = {}
+        # word -> its first Cyrillic reading the Russian lexicon knows, or "" when none is
+        self._reading: dict[str, str] = {}
+        # word -> whether it counts as an English word (a chat spelling never does)
+        self._english: dict[str, bool] = {}
 
     def normalise(self, text: str) -> str:
         """`text` with mixed-script words fixed and, when it is transliterated Russian, its
@@ -222,13 +224,19 @@ class Transliterator:
         words = _LATIN_WORD_RE.findall(text)
         if not words:
             return text
-        russian = english = strong = 0
-        for raw in words:
-            word = raw.lower()
-            reading, is_english = self._read(word)
-            if is_english:
-                english += 1
-            elif reading:
+        # English words first (a dictionary lookup each): the Cyrillic readings, the costly
+        # part, are only worked out while the other words could still outnumber them
+        english_of = self._english_word
+        others = [word for word in map(str.lower, words) if not english_of(word)]
+        english = len(words) - len(others)
+        russian = strong = 0
+        left = len(others)
+        for word in others:
+            if russian + left <= english:
+                return text  # even if every word left read as Russian, English would win
+            left -= 1
+            reading = self._read(word)
+            if reading:
                 russian += 1
                 strong += word in _WHOLE_WORDS or self._is_function_word(reading)
         # one Russian-looking word alone proves little ("compatability" reads as Russian
@@ -240,31 +248,36 @@ class Transliterator:
     def _replace(self, match: re.Match[str]) -> str:
         raw = match.group(0)
         word = raw.lower()
-        reading, is_english = self._read(word)
+        reading = self._read(word)
         if reading:
             return reading  # "my" is "мы" and "on" is "он" in a Russian message
-        if is_english:
+        if self._english_word(word):
             return raw  # an English word inside Russian: "wifi", "late checkout"
         return to_cyrillic_candidates(word)[0]
 
-    def _read(self, word: str) -> tuple[str, bool]:
-        """(the first Cyrillic reading the Russian lexicon knows, or "", whether the English
-        lexicon knows the word). Cached."""
+    def _english_word(self, word: str) -> bool:
+        """Whether the English lexicon knows the word (a chat spelling such as "mne" never
+        counts as English). Cached."""
+        found = self._english.get(word)
+        if found is None:
+            found = word not in _WHOLE_WORDS and self._is_english(word)
+            if len(self._english) >= _CACHE_LIMIT:
+                self._english.clear()
+            self._english[word] = found
+        return found
+
+    def _read(self, word: str) -> str:
+        """The first Cyrillic reading of `word` the Russian lexicon knows, or "". Cached."""
         found = self._reading.get(word)
         if found is not None:
             return found
-        whole = _WHOLE_WORDS.get(word)
-        if whole is not None:
-            result = (whole, False)
-        else:
-            reading = ""
-            if len(word) > 1 or word in _SINGLE_LETTER_WORDS:
-                for candidate in to_cyrillic_candidates(word):
-                    if self._is_russian(candidate):
-                        reading = candidate
-                        break
-            result = (reading, self._is_english(word))
+        reading = _WHOLE_WORDS.get(word, "")
+        if not reading and (len(word) > 1 or word in _SINGLE_LETTER_WORDS):
+            for candidate in to_cyrillic_candidates(word):
+                if self._is_russian(candidate):
+                    reading = candidate
+                    break
         if len(self._reading) >= _CACHE_LIMIT:
             self._reading.clear()
-        self._reading[word] = result
-        return result
+        self._reading[word] = reading
+        return reading
