@@ -224,6 +224,7 @@ class Narrator:
         from datetime import timedelta
         from zoneinfo import ZoneInfo
 
+        from hotelbot.domain.outbox import OutboxState
         from hotelbot.storage.models import OutboxMessage
         from hotelbot.storage.types import utcnow
 
@@ -233,7 +234,7 @@ class Narrator:
                 await conn.execute(
                     select(OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.kind,
                            OutboxMessage.chat_id, OutboxMessage.available_at)
-                    .where(OutboxMessage.state == "pending", OutboxMessage.available_at > later)
+                    .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.available_at > later)
                 )
             )  # fmt: skip
         zones = {h.slug: h.timezone for h in HOTELS}

@@ -38,7 +38,7 @@ from hotelbot.crashpoints import pause_point
 from hotelbot.domain.conditions import StayContext, tags_of
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
 from hotelbot.domain.guest_language import GuestLanguage, message_language
-from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind
+from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind, OutboxState
 from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
@@ -170,7 +170,7 @@ async def count_automated_today(
         OutboxMessage.file_url.is_(None),
         OutboxMessage.available_at >= start,
         OutboxMessage.available_at < end,
-        OutboxMessage.state.not_in(("failed", "cancelled")),
+        OutboxMessage.state.not_in((OutboxState.FAILED, OutboxState.CANCELLED)),
     )
     return int((await conn.execute(query)).scalar_one())
 

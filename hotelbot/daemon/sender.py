@@ -118,7 +118,7 @@ if TYPE_CHECKING:
 
 _KINDS = frozenset(k.value for k in OutboxKind)
 SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
-_UNKNOWN = OutboxState.UNKNOWN.value
+_UNKNOWN = OutboxState.UNKNOWN
 
 
 @dataclass

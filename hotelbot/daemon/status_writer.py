@@ -6,10 +6,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.storage.db import Database
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import HotelStatus
 from hotelbot.storage.types import utcnow
 
@@ -42,7 +41,7 @@ async def write_status(db: Database, daemon_name: str, healths: Iterable[HotelHe
     rows = [_row(h, daemon_name, now) for h in healths]
     if not rows:
         return
-    insert = (sqlite.insert if db.is_sqlite else postgresql.insert)(HotelStatus)
+    insert = insert_for(db.dialect, HotelStatus)
     stmt = insert.on_conflict_do_update(
         index_elements=[HotelStatus.hotel_id],
         set_={key: insert.excluded[key] for key in rows[0] if key != "hotel_id"},

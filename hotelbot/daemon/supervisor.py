@@ -37,7 +37,9 @@ class PollerProbe:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class WatchdogVerdict:
+    """Whether to ping the systemd watchdog now, and why not (not a sentiment verdict)."""
+
     ok: bool
     reason: str | None = None
 
@@ -55,7 +57,7 @@ def watchdog_verdict(
     max_loop_lag_s: float,
     pollers: Iterable[PollerProbe],
     stall_after_s: float,
-) -> Verdict:
+) -> WatchdogVerdict:
     """Ping (ok) unless the loop lags or a poller is dead or silent past its expected wake-up.
 
     A poller counts as stalled when more than `stall_after_s` passed since the later of its
@@ -63,14 +65,16 @@ def watchdog_verdict(
     longest legitimate step (a long poll plus its timeout margin, then store and delete).
     """
     if loop_lag_s > max_loop_lag_s:
-        return Verdict(False, f"event loop lagged {loop_lag_s:.1f} s")
+        return WatchdogVerdict(False, f"event loop lagged {loop_lag_s:.1f} s")
     for probe in pollers:
         if not probe.alive:
-            return Verdict(False, f"poller {probe.slug} is not running")
+            return WatchdogVerdict(False, f"poller {probe.slug} is not running")
         silent_s = now - max(probe.last_progress, probe.quiet_until)
         if silent_s > stall_after_s:
-            return Verdict(False, f"poller {probe.slug} made no progress for {silent_s:.0f} s")
-    return Verdict(True)
+            return WatchdogVerdict(
+                False, f"poller {probe.slug} made no progress for {silent_s:.0f} s"
+            )
+    return WatchdogVerdict(True)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -141,10 +145,10 @@ class Supervisor:
         self.max_loop_lag_s = max_loop_lag_s
         self._clock = clock
         self.loop_lag_s = 0.0
-        self.last_verdict = Verdict(True)
+        self.last_verdict = WatchdogVerdict(True)
         self.pings = 0
 
-    def check(self) -> Verdict:
+    def check(self) -> WatchdogVerdict:
         return watchdog_verdict(
             now=self._clock(),
             loop_lag_s=self.loop_lag_s,
@@ -161,7 +165,7 @@ class Supervisor:
             try:
                 verdict = self.check()
             except Exception as exc:  # a bug here must not kill the supervisor silently
-                verdict = Verdict(False, f"supervisor check failed: {type(exc).__name__}")
+                verdict = WatchdogVerdict(False, f"supervisor check failed: {type(exc).__name__}")
             if verdict.ok:
                 if not self.last_verdict.ok:
                     logger.info("watchdog pings resumed")

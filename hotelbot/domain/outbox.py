@@ -81,6 +81,10 @@ AUTOMATED_KINDS: frozenset[str] = frozenset({OutboxKind.TRIGGER.value})
 by the daily cap."""
 
 
+class IllegalTransition(ValueError):
+    """A state change the outbox life cycle does not allow (a bug in the caller)."""
+
+
 class OutboxState(StrEnum):
     """Life cycle of an outbox row (column `outbox.state`):
 
@@ -100,7 +104,45 @@ class OutboxState(StrEnum):
 
     @property
     def final(self) -> bool:
-        return self in (OutboxState.SENT, OutboxState.FAILED, OutboxState.CANCELLED)
+        return self in FINAL_STATES
+
+    def may_become(self, target: OutboxState) -> bool:
+        """True when the life cycle allows moving from this state to `target`."""
+        return target in TRANSITIONS[self]
+
+
+FINAL_STATES: frozenset[OutboxState] = frozenset(
+    {OutboxState.SENT, OutboxState.FAILED, OutboxState.CANCELLED}
+)
+"""No more sending or settling (a `sent` row may still learn it failed: TRANSITIONS)."""
+
+OPEN_STATES: frozenset[OutboxState] = frozenset(
+    {OutboxState.PENDING, OutboxState.SENDING, OutboxState.UNKNOWN}
+)
+"""Rows still to be sent or settled: the backlog."""
+
+TRANSITIONS: dict[OutboxState, frozenset[OutboxState]] = {
+    # claimed; withdrawn before sending; confirmed by an echo that carries its idMessage
+    OutboxState.PENDING: frozenset({OutboxState.SENDING, OutboxState.CANCELLED, OutboxState.SENT}),
+    # every outcome of a send, and a give-back (pending) when the hotel is held
+    OutboxState.SENDING: frozenset(
+        {
+            OutboxState.SENT,
+            OutboxState.PENDING,
+            OutboxState.UNKNOWN,
+            OutboxState.FAILED,
+            OutboxState.CANCELLED,
+        }
+    ),
+    # evidence found (echo, journal); no trace in time (sent again); attempts used up
+    OutboxState.UNKNOWN: frozenset({OutboxState.SENT, OutboxState.PENDING, OutboxState.FAILED}),
+    # our own idMessage overrides an echo that matched first (same state, new id); Green API
+    # reports the message failed afterwards (status failed / noAccount)
+    OutboxState.SENT: frozenset({OutboxState.SENT, OutboxState.FAILED}),
+    OutboxState.FAILED: frozenset(),
+    OutboxState.CANCELLED: frozenset(),
+}
+"""The allowed moves of the life cycle above; storage/outbox.py refuses any other."""
 
 
 @dataclass(frozen=True, slots=True)

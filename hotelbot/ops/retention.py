@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, TableClause, and_, exists, or_, select, true, update
 
+from hotelbot.domain.outbox import FINAL_STATES
 from hotelbot.storage.db import Database
 from hotelbot.storage.introspect import Schema, read_schema, view
 from hotelbot.storage.types import utcnow
@@ -28,7 +29,7 @@ PURGED_BODY = '{"purged": true}'
 ERASED_TEXT = "[erased]"
 _BATCH_ROWS = 500
 # Outbox rows in these states are finished: nothing will send them any more.
-FINISHED_OUTBOX_STATES = ("sent", "failed", "cancelled")
+FINISHED_OUTBOX_STATES = tuple(sorted(FINAL_STATES))
 
 
 @dataclass

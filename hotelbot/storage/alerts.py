@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain import alerts as policy
 from hotelbot.domain.signal_texts import digest_line
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
@@ -102,7 +102,7 @@ async def record_alerts(
         )
     if not rows:
         return {}
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(Alert)
+    insert = insert_for(conn, Alert)
     stmt = insert.on_conflict_do_nothing(
         index_elements=[Alert.hotel_id, Alert.message_id]
     ).returning(Alert.id, Alert.message_id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.outbox import OPEN_STATES
 from hotelbot.storage.models import Notification, OutboxMessage
 
 # Outbox states that still need the sender (unknown = awaiting reconciliation).
-OUTBOX_OPEN_STATES = ("pending", "sending", "unknown")
+OUTBOX_OPEN_STATES = tuple(sorted(OPEN_STATES))
 
 
 async def backlog_counts(conn: AsyncConnection, hotel_id: int | None = None) -> tuple[int, int]:

@@ -12,17 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.alerts import phone_of
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_messaging import Conversation, Guest
 
 Key = tuple[int, str]  # (hotel_id, chat_id)
-
-
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
 
 @dataclass(slots=True)
@@ -101,7 +97,7 @@ async def load_states(
     guests = await _read_guests(conn, guest_keys) if guest_keys else {}
     missing = [k for k in guest_keys if k not in guests]
     if missing:
-        stmt = _insert(conn, Guest).on_conflict_do_nothing(
+        stmt = insert_for(conn, Guest).on_conflict_do_nothing(
             index_elements=[Guest.hotel_id, Guest.chat_id]
         )
         await conn.execute(
@@ -113,7 +109,7 @@ async def load_states(
     convs = await _read_convs(conn, list(keys))
     missing = [k for k in keys if k not in convs]
     if missing:
-        stmt = _insert(conn, Conversation).on_conflict_do_nothing(
+        stmt = insert_for(conn, Conversation).on_conflict_do_nothing(
             index_elements=[Conversation.hotel_id, Conversation.chat_id]
         )
         await conn.execute(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.alerts import phone_of
 from hotelbot.domain.guest_language import GuestLanguage
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_messaging import Guest
 from hotelbot.storage.types import utcnow
 
@@ -39,7 +39,7 @@ async def set_guest_language(
     Idempotent (an upsert on the guest's unique key)."""
     now = now or utcnow()
     source = None if value.source is None else value.source.value
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(Guest)
+    insert = insert_for(conn, Guest)
     stmt = insert.values(
         hotel_id=hotel_id, chat_id=chat_id, phone=phone_of(chat_id), language=value.language,
         language_source=source, language_candidate=value.candidate, created_at=now,

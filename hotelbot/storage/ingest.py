@@ -35,7 +35,6 @@ from typing import Any
 
 from loguru import logger
 from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.crashpoints import fail_point
@@ -44,6 +43,7 @@ from hotelbot.error_text import describe, is_transient
 from hotelbot.errors import HotelbotError
 from hotelbot.redact import redact
 from hotelbot.storage.db import Database
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.leases import LeaseLost, LeaseView, lock_owned_epochs
 from hotelbot.storage.models import DeadLetter, Notification
 from hotelbot.storage.types import utcnow
@@ -87,12 +87,8 @@ class Stored(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
-def _insert(db: Database, table: Any) -> Any:
-    return (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
-
-
 def notification_upsert(db: Database) -> Insert:
-    stmt = _insert(db, Notification)
+    stmt = insert_for(db.dialect, Notification)
     excluded = stmt.excluded
     upsert: Insert = stmt.on_conflict_do_update(
         index_elements=[Notification.hotel_id, Notification.dedupe_key],
@@ -109,7 +105,7 @@ def notification_upsert(db: Database) -> Insert:
 
 
 def dead_letter_insert(db: Database) -> Insert:
-    stmt = _insert(db, DeadLetter)
+    stmt = insert_for(db.dialect, DeadLetter)
     insert: Insert = stmt.on_conflict_do_nothing(
         index_elements=[DeadLetter.hotel_id, DeadLetter.fingerprint]
     )

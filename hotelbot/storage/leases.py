@@ -41,10 +41,10 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import QueryableAttribute
 
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_leases import HotelLease, RegisteredDaemon
 from hotelbot.storage.types import UtcDateTime, utcnow
@@ -100,10 +100,6 @@ class _DbClock:
         return literal(self._base + timedelta(seconds=seconds), UtcDateTime())
 
 
-def _upsert(conn: AsyncConnection, table: Any) -> Any:
-    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
-
-
 # -- daemons ------------------------------------------------------------------------------------
 
 
@@ -119,7 +115,7 @@ async def register_daemon(
         )
     ).first()
     clock = _DbClock(conn, now)
-    stmt = _upsert(conn, RegisteredDaemon).values(
+    stmt = insert_for(conn, RegisteredDaemon).values(
         id=name, host=host, pid=pid, started_at=clock.now, heartbeat_at=clock.now
     )
     stmt = stmt.on_conflict_do_update(
@@ -244,7 +240,7 @@ async def ensure_lease_rows(conn: AsyncConnection) -> int:
     missing = select(Hotel.id).where(
         ~select(HotelLease.hotel_id).where(HotelLease.hotel_id == Hotel.id).exists()
     )
-    stmt = _upsert(conn, HotelLease).from_select(["hotel_id"], missing)
+    stmt = insert_for(conn, HotelLease).from_select(["hotel_id"], missing)
     stmt = stmt.on_conflict_do_nothing(index_elements=[HotelLease.hotel_id])
     result = await conn.execute(stmt)
     return int(result.rowcount or 0)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hotelbot.domain.outbox import OutboxState
 from hotelbot.storage.types import UtcDateTime
 
 # Deterministic constraint names so migrations are the same on SQLite and PostgreSQL.
@@ -190,7 +191,7 @@ class OutboxMessage(Base):
     # With a file (sendFileByUrl): its https URL and file name; `text` is then its caption.
     file_url: Mapped[str | None] = mapped_column(String(2000))
     file_name: Mapped[str | None] = mapped_column(String(255))
-    state: Mapped[str] = mapped_column(String(16), server_default="pending")
+    state: Mapped[str] = mapped_column(String(16), server_default=OutboxState.PENDING.value)
     available_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -7,25 +7,43 @@ processor's evidence (`record_echo`, `record_delivery_status`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Update, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelbot.domain.outbox import LANE_ORDER, Lane, OutboxState, default_lane
+from hotelbot.domain.outbox import (
+    LANE_ORDER,
+    IllegalTransition,
+    Lane,
+    OutboxState,
+    default_lane,
+)
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.types import utcnow
 
-_PENDING = OutboxState.PENDING.value
-_SENDING = OutboxState.SENDING.value
-_SENT = OutboxState.SENT.value
-_UNKNOWN = OutboxState.UNKNOWN.value
-_FAILED = OutboxState.FAILED.value
-_CANCELLED = OutboxState.CANCELLED.value
+_PENDING = OutboxState.PENDING
+_SENDING = OutboxState.SENDING
+_SENT = OutboxState.SENT
+_UNKNOWN = OutboxState.UNKNOWN
+_FAILED = OutboxState.FAILED
+_CANCELLED = OutboxState.CANCELLED
+
+
+def move(from_states: Iterable[OutboxState], to: OutboxState, **values: Any) -> Update:
+    """`UPDATE outbox SET state = to, **values WHERE state IN from_states`: the one way a
+    row changes state (a compare-and-set; add the row filter with `.where()`). Raises
+    IllegalTransition when the life cycle (domain.outbox.TRANSITIONS) forbids a move: a bug,
+    refused before any SQL runs."""
+    sources = tuple(from_states)
+    forbidden = [s for s in sources if not s.may_become(to)]
+    if forbidden or not sources:
+        raise IllegalTransition(f"outbox state {sorted(forbidden)} -> {to} is not allowed")
+    return update(OutboxMessage).where(OutboxMessage.state.in_(sources)).values(state=to, **values)
 
 
 async def enqueue(
@@ -53,7 +71,7 @@ async def enqueue(
     within their lane (emergencies).
     """
     now = utcnow()
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(OutboxMessage)
+    insert = insert_for(conn, OutboxMessage)
     stmt = (
         insert.values(
             hotel_id=hotel_id,
@@ -86,9 +104,9 @@ async def cancel_pending(conn: AsyncConnection, outbox_ids: list[int], *, reason
         return 0
     now = utcnow()
     result = await conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.state == _PENDING)
-        .values(state=_CANCELLED, last_error=reason, updated_at=now)
+        move((_PENDING,), _CANCELLED, last_error=reason, updated_at=now).where(
+            OutboxMessage.id.in_(outbox_ids)
+        )
     )
     return int(result.rowcount or 0)
 
@@ -114,11 +132,19 @@ async def record_delivery_status(
         return False
     if status in rank and current in rank and rank[status] <= rank[current]:
         return False
-    values: dict[str, object] = {"delivery_status": status, "updated_at": utcnow()}
+    now = utcnow()
+    await conn.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row[0])
+        .values(delivery_status=status, updated_at=now)
+    )
     if status in ("failed", "noAccount"):
-        values["state"] = _FAILED
-        values["last_error"] = f"Green API status {status}"
-    await conn.execute(update(OutboxMessage).where(OutboxMessage.id == row[0]).values(**values))
+        await conn.execute(
+            move(
+                (_SENT, _SENDING, _UNKNOWN), _FAILED,
+                last_error=f"Green API status {status}", updated_at=now,
+            ).where(OutboxMessage.id == row[0])
+        )  # fmt: skip
     return True
 
 
@@ -152,9 +178,9 @@ async def record_echo(
     if by_id is not None:
         if by_id[1] in (_SENDING, _UNKNOWN, _PENDING):
             await conn.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == by_id[0])
-                .values(state=_SENT, sent_at=now, updated_at=now)
+                move((_SENDING, _UNKNOWN, _PENDING), _SENT, sent_at=now, updated_at=now).where(
+                    OutboxMessage.id == by_id[0]
+                )
             )
         return int(by_id[0])
     if text is None:
@@ -179,9 +205,9 @@ async def record_echo(
     if candidate is None:
         return None
     await conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == candidate[0])
-        .values(state=_SENT, id_message=id_message, sent_at=now, updated_at=now)
+        move((_SENDING, _UNKNOWN), _SENT, id_message=id_message, sent_at=now, updated_at=now).where(
+            OutboxMessage.id == candidate[0]
+        )
     )
     return int(candidate[0])
 
@@ -196,8 +222,6 @@ async def record_echo(
 #             unknown --echo or journal match--> sent;  --no trace in time--> pending
 # Every transition out of `sending`/`unknown` is a compare-and-set on the state, so an echo
 # that marked the row sent meanwhile is never overwritten.
-
-FINAL_STATES = (_SENT, _FAILED, _CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,14 +302,13 @@ async def claim_due(
     if not ids:
         return []
     await conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == _PENDING)
-        .values(
-            state=_SENDING,
+        move(
+            (_PENDING,),
+            _SENDING,
             attempts=OutboxMessage.attempts + 1,
             sending_started_at=now,
             updated_at=now,
-        )
+        ).where(OutboxMessage.id.in_(ids))
     )
     rows = await conn.execute(
         select(*_ITEM_COLUMNS).where(OutboxMessage.id.in_(ids), OutboxMessage.state == _SENDING)
@@ -297,12 +320,14 @@ async def claim_due(
 
 
 async def _transition(
-    conn: AsyncConnection, outbox_id: int, from_states: tuple[str, ...], values: dict[str, Any]
+    conn: AsyncConnection,
+    outbox_id: int,
+    from_states: tuple[OutboxState, ...],
+    to: OutboxState,
+    values: dict[str, Any],
 ) -> bool:
     result = await conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.state.in_(from_states))
-        .values(**values)
+        move(from_states, to, **values).where(OutboxMessage.id == outbox_id)
     )
     return bool(result.rowcount)
 
@@ -316,7 +341,8 @@ async def mark_sent(
         conn,
         outbox_id,
         (_SENDING, _UNKNOWN, _SENT),
-        {"state": _SENT, "id_message": id_message, "sent_at": now, "updated_at": now,
+        _SENT,
+        {"id_message": id_message, "sent_at": now, "updated_at": now,
          "last_error": None},
     )  # fmt: skip
 
@@ -329,26 +355,25 @@ async def mark_retry(
     error: str,
     now: datetime,
     count_attempt: bool = True,
-    from_states: tuple[str, ...] = (_SENDING,),
+    from_states: tuple[OutboxState, ...] = (_SENDING,),
 ) -> bool:
     """Back to pending, due at `available_at` (the request surely had no effect, or a
     reconciliation found no trace). `count_attempt=False` gives back the attempt (a hotel
     hold is not the message's fault)."""
     values: dict[str, Any] = {
-        "state": _PENDING,
         "available_at": available_at,
         "last_error": error,
         "updated_at": now,
     }
     if not count_attempt:
         values["attempts"] = OutboxMessage.attempts - 1
-    return await _transition(conn, outbox_id, from_states, values)
+    return await _transition(conn, outbox_id, from_states, _PENDING, values)
 
 
 async def mark_unknown(conn: AsyncConnection, outbox_id: int, *, error: str, now: datetime) -> bool:
     """The request may have been applied: reconcile before any resend."""
     return await _transition(
-        conn, outbox_id, (_SENDING,), {"state": _UNKNOWN, "last_error": error, "updated_at": now}
+        conn, outbox_id, (_SENDING,), _UNKNOWN, {"last_error": error, "updated_at": now}
     )
 
 
@@ -358,10 +383,10 @@ async def mark_failed(
     *,
     error: str,
     now: datetime,
-    from_states: tuple[str, ...] = (_SENDING,),
+    from_states: tuple[OutboxState, ...] = (_SENDING,),
 ) -> bool:
     return await _transition(
-        conn, outbox_id, from_states, {"state": _FAILED, "last_error": error, "updated_at": now}
+        conn, outbox_id, from_states, _FAILED, {"last_error": error, "updated_at": now}
     )
 
 
@@ -373,7 +398,8 @@ async def mark_cancelled(
         conn,
         outbox_id,
         (_PENDING, _SENDING),
-        {"state": _CANCELLED, "last_error": reason, "updated_at": now},
+        _CANCELLED,
+        {"last_error": reason, "updated_at": now},
     )
 
 
@@ -416,9 +442,9 @@ async def recover_stale_sending(
     if not conditions:
         return 0
     result = await conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.state == _SENDING, or_(*conditions))
-        .values(state=_UNKNOWN, last_error="interrupted while sending", updated_at=now)
+        move((_SENDING,), _UNKNOWN, last_error="interrupted while sending", updated_at=now).where(
+            or_(*conditions)
+        )
     )
     return int(result.rowcount or 0)
 

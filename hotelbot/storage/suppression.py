@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_privacy import LocalSecret, OptOutSuppression
 
 KEY_NAME = "optout_hash_key"
@@ -31,9 +31,7 @@ async def _key(conn: AsyncConnection) -> bytes:
         await conn.execute(select(LocalSecret.value).where(LocalSecret.name == KEY_NAME))
     ).scalar()
     if value is None:
-        insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(
-            LocalSecret
-        )
+        insert = insert_for(conn, LocalSecret)
         await conn.execute(
             insert.values(name=KEY_NAME, value=secrets.token_hex(32)).on_conflict_do_nothing()
         )
@@ -57,9 +55,7 @@ async def suppress(
         return 0
     key = await _key(conn)
     rows = [{"hotel_id": h, "chat_hash": chat_hash(key, c), "created_at": now} for h, c in wanted]
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(
-        OptOutSuppression
-    )
+    insert = insert_for(conn, OptOutSuppression)
     stmt = insert.on_conflict_do_nothing(
         index_elements=[OptOutSuppression.hotel_id, OptOutSuppression.chat_hash]
     ).returning(OptOutSuppression.id)

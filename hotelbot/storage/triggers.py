@@ -13,11 +13,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.attachments import FileAttachment
 from hotelbot.domain.conditions import Conditions
+from hotelbot.domain.outbox import OutboxState
 from hotelbot.domain.templates import Template
 from hotelbot.domain.triggers import (
     EventKind,
@@ -26,9 +26,11 @@ from hotelbot.domain.triggers import (
     trigger_from_dict,
     trigger_to_dict,
 )
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.models_triggers import Trigger, TriggerFire
+from hotelbot.storage.outbox import move
 from hotelbot.storage.types import utcnow
 
 
@@ -147,9 +149,8 @@ async def add_trigger_if_absent(
     when the name was taken (the existing trigger is left exactly as it is). Idempotent by
     the unique key (hotel, name): two concurrent callers add it once."""
     now = now or utcnow()
-    insert_fn = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
     stmt = (
-        insert_fn(Trigger)
+        insert_for(conn, Trigger)
         .values(
             hotel_id=hotel_id,
             name=name,
@@ -208,9 +209,12 @@ async def remove_trigger(conn: AsyncConnection, trigger_id: int) -> bool:
     for column in (TriggerFire.outbox_id, TriggerFire.file_outbox_id):
         fired = select(column).where(TriggerFire.trigger_id == trigger_id, column.is_not(None))
         await conn.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(fired), OutboxMessage.state == "pending")
-            .values(state="cancelled", last_error="trigger removed", updated_at=utcnow())
+            move(
+                (OutboxState.PENDING,),
+                OutboxState.CANCELLED,
+                last_error="trigger removed",
+                updated_at=utcnow(),
+            ).where(OutboxMessage.id.in_(fired))
         )
     await conn.execute(delete(TriggerFire).where(TriggerFire.trigger_id == trigger_id))
     result = await conn.execute(delete(Trigger).where(Trigger.id == trigger_id))
@@ -283,9 +287,8 @@ async def record_fire(
     """Claim a fire: returns the new fire-log id, or None when another process (or an
     earlier run) decided it already. Call in the transaction that also writes the outbox
     row; on None, write nothing else."""
-    insert_fn = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
     stmt = (
-        insert_fn(TriggerFire)
+        insert_for(conn, TriggerFire)
         .values(
             hotel_id=hotel_id,
             trigger_id=trigger_id,

@@ -21,7 +21,6 @@ from typing import Any
 
 from loguru import logger
 from sqlalchemy import Insert, and_, bindparam, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.handled import mark_handled
@@ -55,6 +54,7 @@ from hotelbot.domain.signal_texts import digest_line, signal_alert_text
 from hotelbot.domain.signals import SignalKind
 from hotelbot.storage.alerts import AlertDraft, BatchResult, record_alerts
 from hotelbot.storage.chat_state import ConvState, GuestState, Key, load_states, write_states
+from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.handling import (
     PointedAlert,
     SqlHandlingStore,
@@ -152,10 +152,6 @@ class _Attention:
 # Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
 # make a guest's first message (a missed call is stored so staff see it, nothing more).
 _NO_FOLLOWUP_KINDS = MODIFIER_KINDS | {MessageKind.POLL_UPDATE, MessageKind.CALL}
-
-
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
 
 def _cut(value: str | None, limit: int) -> str | None:
@@ -294,7 +290,7 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
 
 
 def _message_upsert(conn: AsyncConnection) -> Insert:
-    stmt = _insert(conn, Message)
+    stmt = insert_for(conn, Message)
     ex = stmt.excluded
     replaced = [
         "conversation_id", "kind", "type_message", "sender_id", "sender_name", "text",
