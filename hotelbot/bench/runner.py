@@ -52,6 +52,7 @@ class Scenario:
     settle_s: float = 5.0
     keep_dir: bool = False
     profile_svg: str | None = None
+    with_bare: bool = True  # also measure the bare aiohttp loop (the staff-alert rows do not)
 
     @property
     def name(self) -> str:
@@ -373,7 +374,7 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
     workdir = Path(tempfile.mkdtemp(prefix="hotelbot-bench-"))
     fake = FakeProcess(scenario.hotels)
     try:
-        bare = _run_bare(fake, scenario)
+        bare = _run_bare(fake, scenario) if scenario.with_bare else SubjectResult("(not run)")
         hotelbot = _run_hotelbot(fake, scenario, workdir)
     finally:
         fake.close()
