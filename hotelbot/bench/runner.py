@@ -59,6 +59,7 @@ class Scenario:
     # (more often than Prometheus' usual 15 s: an upper bound on its cost); False: off.
     metrics: bool = True
     scrape_every_s: float = 2.0
+    with_bare: bool = True  # also measure the bare aiohttp loop (the staff-alert rows do not)
 
     @property
     def name(self) -> str:
@@ -426,7 +427,7 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
     workdir = Path(tempfile.mkdtemp(prefix="hotelbot-bench-"))
     fake = FakeProcess(scenario.hotels)
     try:
-        bare = _run_bare(fake, scenario)
+        bare = _run_bare(fake, scenario) if scenario.with_bare else SubjectResult("(not run)")
         hotelbot = _run_hotelbot(fake, scenario, workdir)
     finally:
         fake.close()

@@ -379,7 +379,7 @@ class Daemon:
         )
         self.sender.start()
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
-            self.processor.on_commit(self.sender.wake)
+            self.processor.on_commit(self.sender.wake_for_alerts)
             # Alerts nobody acknowledged in time go to the duty manager, at the processor's
             # periodic scan, for the hotels this daemon holds (fenced by their leases).
             self.processor.set_escalator(
