@@ -64,6 +64,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, log)")
     parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of the daemon")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--metrics",
+        choices=("on", "off"),
+        default="on",
+        help="serve /metrics (scraped every 2 s while measuring) or turn it off",
+    )
     parser.add_argument("--alerts", action="store_true", help="only the staff-alert latency rows")
     parser.add_argument("--alert-hotels", type=int, default=100, help="hotels in the alert rows")
     return parser.parse_args(argv)  # fmt: skip
@@ -83,7 +89,7 @@ def _alert_scenarios(args: argparse.Namespace) -> list[tuple[str, float, Scenari
         (f"{hotels} hotels {label}", goal_ms,
          Scenario(hotels, messages, llm_latency_s=llm_s, transport=args.transport,
                   receive_timeout_s=args.receive_timeout_s, alert_wait_s=60.0,
-                  keep_dir=args.keep, with_bare=False))
+                  keep_dir=args.keep, with_bare=False, metrics=args.metrics == "on"))
         for label, messages, llm_s, goal_ms in ALERT_ROWS
     ]  # fmt: skip
 
@@ -114,6 +120,7 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
         "receive_timeout_s": args.receive_timeout_s,
         "keep_dir": args.keep,
         "profile_svg": args.profile,
+        "metrics": args.metrics == "on",
     }
     if args.hotels is not None:
         idle = args.idle_window_s if args.idle else 0.0
@@ -156,6 +163,7 @@ def _table(result: ScenarioResult) -> str:
     title = f"== {s.name} (transport {s.transport}, receiveTimeout {s.receive_timeout_s} s"
     if s.llm_latency_s is not None:
         title += f", LLM {s.llm_latency_s} s"
+    title += ", metrics " + ("on" if s.metrics else "off")
     faults = [f"{k} {v}" for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429),
                                         ("drop", s.drop_rate)) if v]  # fmt: skip
     if faults:
