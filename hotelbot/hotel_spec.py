@@ -37,6 +37,7 @@ DEFAULT_API_URL = "https://api.green-api.com"
 TOKEN_ENV_PREFIX = "GREENAPI_TOKEN_"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CHAT_ID = re.compile(r"^(\d{5,20}@c\.us|[\d-]{5,40}@g\.us|\d{5,30}@lid)$")
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -107,6 +108,9 @@ class HotelSpec(BaseModel):
     staff_language: str | None = None
     escalation_chat_id: str | None = None
     escalate_after_min: float = Field(default=10.0, gt=0, le=24 * 60)
+    # Where a staff alert goes by e-mail when WhatsApp cannot deliver it for a while
+    # ([email] in the settings: the backup channel, docs/operations.md).
+    staff_email: str | None = None
 
     @field_validator("slug")
     @classmethod
@@ -151,6 +155,13 @@ class HotelSpec(BaseModel):
     def _chat(cls, value: str | None) -> str | None:
         if value is not None and not _CHAT_ID.match(value):
             raise ValueError("a WhatsApp chat id like 37120000000@c.us (or ...@g.us for a group)")
+        return value
+
+    @field_validator("staff_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("an e-mail address like reception@hotel.example")
         return value
 
     @field_validator("default_language")

@@ -35,6 +35,8 @@ _ENV_NOT_SETTINGS = {
     "HOTELBOT_TEST_PG_URL",
     "HOTELBOT_DEEPSEEK_API_KEY",  # secrets: see credential() below
     "HOTELBOT_PG_PASSWORD",
+    "HOTELBOT_SMTP_USERNAME",
+    "HOTELBOT_SMTP_PASSWORD",
 }
 _ENV_SHORTCUTS = {
     "HOTELBOT_DATABASE_URL": ("database", "url"),
@@ -215,6 +217,45 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+class EmailSettings(_Section):
+    """The backup channel: e-mail to operators over SMTP, independent of any hotel's
+    WhatsApp (docs/operations.md). The login comes from the `smtp_username` and
+    `smtp_password` credentials ($CREDENTIALS_DIRECTORY, else HOTELBOT_SMTP_USERNAME /
+    HOTELBOT_SMTP_PASSWORD), never from this file."""
+
+    enabled: bool = False
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    # starttls (port 587), tls (implicit TLS, port 465); "none" only to a loopback host.
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    timeout_s: float = Field(default=20.0, gt=0, le=300)
+    sender: str = ""  # the From: address
+    operators: list[str] = []  # who is told
+    check_interval_s: float = Field(default=30.0, ge=0.05, le=3600)
+    # How long a condition lasts before it is mailed (0 = at the first check).
+    instance_after_min: float = Field(default=1.0, ge=0, le=24 * 60)
+    not_polled_after_min: float = Field(default=5.0, ge=0, le=24 * 60)
+    alert_undeliverable_after_min: float = Field(default=5.0, ge=0, le=24 * 60)
+    llm_breaker_after_min: float = Field(default=10.0, ge=0, le=24 * 60)
+    # Dead letters: an episode opens with a new one and ends after this long without any.
+    dead_letters_quiet_min: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    # Rate limit: at least this long between two operator mails (news waits and is merged).
+    min_interval_s: float = Field(default=60.0, ge=0, le=24 * 3600)
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailSettings:
+        if not self.enabled:
+            return self
+        if not self.host or not self.sender or not self.operators:
+            raise ValueError("enabled = true needs host, sender and operators")
+        if self.security == "none" and self.host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(
+                'security = "none" sends mail in clear text: only allowed to a loopback host; '
+                'use "starttls" or "tls"'
+            )
+        return self
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     greenapi: GreenApiSettings = GreenApiSettings()
@@ -226,6 +267,7 @@ class Settings(_Section):
     leases: LeaseSettings = LeaseSettings()
     outbox: OutboxSettings = OutboxSettings()
     metrics: MetricsSettings = MetricsSettings()
+    email: EmailSettings = EmailSettings()
 
     @field_validator("llm")
     @classmethod

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hotelbot.daemon.processor import Processor
-from hotelbot.domain.alert_path import alert_now, combine, is_concrete, urgent
+from hotelbot.domain.alert_path import alert_now, attention_rank, combine, is_concrete, urgent
 from hotelbot.domain.breaker import CircuitBreaker
 from hotelbot.domain.categories import AttentionCategory as A
 from hotelbot.domain.rules import default_analyser
@@ -181,3 +181,31 @@ async def test_the_llm_may_add_an_alert_the_rules_missed(db: Database) -> None:
         assert fake.request_count == 1
         assert alerts == 1 and row[:2] == ("llm", True)
         assert processor.fast_path_total == 0
+
+
+async def test_in_a_burst_emergencies_then_named_problems_are_written_first(db: Database) -> None:
+    """Alerts ready at once are recorded emergencies first, then concrete findings, then the
+    rest (here the trained model's guess), whatever order the guests wrote in; the alert
+    reference shows the order."""
+    hotel_id = await make_hotel(db)
+    chats = {"guess": "79001110001@c.us", "complaint": "79001110002@c.us",
+             "emergency": "79001110003@c.us"}  # fmt: skip
+    texts = {
+        "guess": "Hi! We will arrive around 6 pm today.",
+        "complaint": "The shower is broken",
+        "emergency": "Fire! Smoke in the corridor",
+    }
+    assert attention_rank(default_analyser().analyse(texts["guess"])) == 2
+    bodies = [shapes.incoming_text(INSTANCE, chats[k], texts[k], id_message=f"B{k}")
+              for k in ("guess", "complaint", "emergency")]  # fmt: skip
+    await ingest(db, hotel_id, bodies)
+    await Processor(db, SentimentStage(default_analyser(), None), clock=FakeClock()).run_once()
+    async with db.read() as conn:
+        order = [
+            chat
+            for (chat,) in await conn.execute(
+                select(Message.chat_id).join(Alert, Alert.message_id == Message.id)
+                .order_by(Alert.reference)
+            )
+        ]  # fmt: skip
+    assert order == [chats["emergency"], chats["complaint"], chats["guess"]]

@@ -28,3 +28,28 @@ def test_bench_runs_and_prints_its_table() -> None:
     # Every message was acked by both subjects.
     acked = next(line for line in out.splitlines() if line.startswith("messages acked"))
     assert acked.split()[2:4] == ["15", "15"], acked
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_bench_prints_the_staff_alert_rows() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hotelbot.bench", "--alerts", "--alert-hotels", "3"],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "== staff-alert latency" in out
+    rows = {
+        label: line.split()
+        for line in out.splitlines()
+        for label in ("3 hotels x 2 ", "3 hotels x 40 burst", "3 hotels x 4, LLM 2 s")
+        if line.startswith(label)
+    }
+    assert len(rows) == 3, out
+    for fields in rows.values():
+        alerted, complaints = fields[-5].split("/")
+        assert alerted == complaints, out  # every complaint's alert reached the staff chat

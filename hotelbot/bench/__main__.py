@@ -2,9 +2,17 @@
 daemon against the fake Green API, next to a bare aiohttp loop measured in the same run.
 
 Without --hotels it runs the default suite: 100 hotels x 40 queued messages, then 1,000
-hotels x 1 message followed by an idle window, then the micro-benchmarks that exist (rule
-analyser, CLI start-up). With --hotels it runs that one scenario. `--json` prints one JSON
-document instead of tables. Figures are printed, never asserted: the machine is shared.
+hotels x 1 message followed by an idle window, then the staff-alert latency rows (below), then
+the micro-benchmarks that exist (rule analyser, CLI start-up). With --hotels it runs that one
+scenario; with --alerts only the staff-alert rows.
+
+Staff-alert rows (hotelbot alone, 10% of the messages are complaints the rules recognise, each
+from its own guest): `--alert-hotels` (100) hotels x 2 messages; the same hotels x 40 at
+once (a burst); and x 4 with an LLM answering in 2 s. Latency is from the moment the
+complaint became available at the fake Green API to the moment the fake accepted the staff
+chat's sendMessage, both on the fake's clock. The goals (issue 11) are printed next to them.
+`--json` prints one JSON document instead of tables. Figures are printed, never asserted:
+the machine is shared.
 """
 
 from __future__ import annotations
@@ -56,7 +64,49 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, log)")
     parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of the daemon")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--metrics",
+        choices=("on", "off"),
+        default="on",
+        help="serve /metrics (scraped every 2 s while measuring) or turn it off",
+    )
+    parser.add_argument("--alerts", action="store_true", help="only the staff-alert latency rows")
+    parser.add_argument("--alert-hotels", type=int, default=100, help="hotels in the alert rows")
     return parser.parse_args(argv)  # fmt: skip
+
+
+# (label, messages per hotel, LLM latency s or None, goal p99 ms)
+ALERT_ROWS: tuple[tuple[str, int, float | None, float], ...] = (
+    ("x 2", 2, None, 1000.0),
+    ("x 40 burst", 40, None, 2000.0),
+    ("x 4, LLM 2 s", 4, 2.0, 1000.0),
+)
+
+
+def _alert_scenarios(args: argparse.Namespace) -> list[tuple[str, float, Scenario]]:
+    hotels = args.alert_hotels
+    return [
+        (f"{hotels} hotels {label}", goal_ms,
+         Scenario(hotels, messages, llm_latency_s=llm_s, transport=args.transport,
+                  receive_timeout_s=args.receive_timeout_s, alert_wait_s=60.0,
+                  keep_dir=args.keep, with_bare=False, metrics=args.metrics == "on"))
+        for label, messages, llm_s, goal_ms in ALERT_ROWS
+    ]  # fmt: skip
+
+
+def _alert_table(rows: list[tuple[str, float, ScenarioResult]]) -> str:
+    lines = [
+        "== staff-alert latency (complaint available -> sendMessage to the staff chat)",
+        f"{'scenario':34}{'alerts':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'goal p99':>10}",
+    ]
+    for label, goal_ms, result in rows:
+        hb = result.hotelbot
+        lines.append(
+            f"{label:34}{f'{hb.alerts}/{hb.complaints}':>10}{_fmt(hb.alert_p50_ms, 0):>10}"
+            f"{_fmt(hb.alert_p95_ms, 0):>10}{_fmt(hb.alert_p99_ms, 0):>10}{_fmt(goal_ms, 0):>10}"
+        )
+        lines.extend(f"  note ({label}): {note}" for note in hb.notes)
+    return "\n".join(lines)
 
 
 def _scenarios(args: argparse.Namespace) -> list[Scenario]:
@@ -70,6 +120,7 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
         "receive_timeout_s": args.receive_timeout_s,
         "keep_dir": args.keep,
         "profile_svg": args.profile,
+        "metrics": args.metrics == "on",
     }
     if args.hotels is not None:
         idle = args.idle_window_s if args.idle else 0.0
@@ -112,6 +163,7 @@ def _table(result: ScenarioResult) -> str:
     title = f"== {s.name} (transport {s.transport}, receiveTimeout {s.receive_timeout_s} s"
     if s.llm_latency_s is not None:
         title += f", LLM {s.llm_latency_s} s"
+    title += ", metrics " + ("on" if s.metrics else "off")
     faults = [f"{k} {v}" for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429),
                                         ("drop", s.drop_rate)) if v]  # fmt: skip
     if faults:
@@ -172,7 +224,7 @@ def _subject_dict(subject: SubjectResult) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     results: list[dict[str, Any]] = []
-    for scenario in _scenarios(args):
+    for scenario in [] if args.alerts else _scenarios(args):
         result = run_scenario(scenario)
         if args.json:
             results.append(
@@ -185,7 +237,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             _out(_table(result) + "\n")
-    micro = {} if args.no_micro or args.hotels is not None else _micro(args.json)
+    if args.alerts or args.hotels is None:
+        rows = [(label, goal, run_scenario(s)) for label, goal, s in _alert_scenarios(args)]
+        if args.json:
+            results.extend(
+                {"alert_row": label, "goal_p99_ms": goal, "scenario": asdict(r.scenario),
+                 "hotelbot": _subject_dict(r.hotelbot)}
+                for label, goal, r in rows
+            )  # fmt: skip
+        else:
+            _out(_alert_table(rows) + "\n")
+    no_micro = args.no_micro or args.alerts or args.hotels is not None
+    micro = {} if no_micro else _micro(args.json)
     if args.json:
         _out(json.dumps({"scenarios": results, "micro": micro}, indent=2))
     return 0

@@ -1,6 +1,8 @@
-"""Throughput of the rule analyser over the shared eval texts (a benchmark, not a test).
+"""Throughput of the rule analyser over labelled guest texts (a benchmark, not a test).
 
-Run: ``python -m hotelbot.bench.rules_bench [--data DIR_OR_FILE] [--rounds N]``. Prints messages
+Run: ``python -m hotelbot.bench.rules_bench [--data DIR_OR_FILE] [--rounds N]``. The texts are
+the repository's labelled guest messages (tests/data/guest_messages/, found relative to this
+checkout) unless ``--data`` names another folder of ``*.jsonl`` files or one file. Prints messages
 per second on one CPU (pinned with ``os.sched_setaffinity`` where the OS has it), for a cold
 per-token cache (first pass) and a warm one (the median of the later passes), both per
 wall-clock second and per CPU second of this process.
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from hotelbot.domain.rules import RuleAnalyser
 
-DEFAULT_DATA = Path("/work/shared/eval")
+# This checkout's labelled guest messages (hotelbot/bench/ -> the repository root).
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "guest_messages"
 
 
 def _texts(source: Path) -> list[str]:

@@ -17,10 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,11 @@ class Scenario:
     settle_s: float = 5.0
     keep_dir: bool = False
     profile_svg: str | None = None
+    # /metrics served (on a free port) and scraped every `scrape_every_s` while measuring
+    # (more often than Prometheus' usual 15 s: an upper bound on its cost); False: off.
+    metrics: bool = True
+    scrape_every_s: float = 2.0
+    with_bare: bool = True  # also measure the bare aiohttp loop (the staff-alert rows do not)
 
     @property
     def name(self) -> str:
@@ -134,7 +142,9 @@ def _hotels_toml(url: str, hotels: int) -> str:
     return "\n".join(parts)
 
 
-def _settings_toml(db_path: Path, scenario: Scenario, llm_url: str | None) -> str:
+def _settings_toml(
+    db_path: Path, scenario: Scenario, llm_url: str | None, metrics_listen: str = ""
+) -> str:
     text = (
         "[database]\n"
         f'url = "sqlite+aiosqlite:///{db_path}"\n'
@@ -146,6 +156,8 @@ def _settings_toml(db_path: Path, scenario: Scenario, llm_url: str | None) -> st
         "[logging]\n"
         'level = "INFO"\n'
         'format = "text"\n'
+        "[metrics]\n"
+        f'listen = "{metrics_listen}"\n'
     )
     if llm_url is not None:
         text += (
@@ -312,7 +324,9 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
     if scenario.llm_latency_s is not None:
         llm, llm_url = _start_llm(scenario.llm_latency_s)
     config = workdir / "hotelbot.toml"
-    config.write_text(_settings_toml(workdir / "hotelbot.db", scenario, llm_url))
+    port = _free_port() if scenario.metrics else None
+    listen = "" if port is None else f"127.0.0.1:{port}"
+    config.write_text(_settings_toml(workdir / "hotelbot.db", scenario, llm_url, listen))
     hotels = workdir / "hotels.toml"
     hotels.write_text(_hotels_toml(fake.url, scenario.hotels))
     env = _env(config)
@@ -326,13 +340,22 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
         python_module("hotelbot", "run"), env=env, stdout=log, stderr=subprocess.STDOUT
     )
     profiler: subprocess.Popen[bytes] | None = None
+    scraper = None if port is None else _Scraper(port, scenario.scrape_every_s)
     try:
         if scenario.profile_svg:
             profiler = _start_profiler(daemon.pid, scenario.profile_svg)
+        if scraper is not None:
+            scraper.start()
         result = _measure(
             fake, daemon.pid, "hotelbot", scenario, "hotelbot",
             wait_alerts=True, spawned_at=spawned_at,
         )  # fmt: skip
+        if scraper is not None:
+            scraper.stop()
+            result.notes.append(
+                f"metrics on: {scraper.scrapes} scrape(s) of /metrics, "
+                f"last {scraper.last_bytes:,} bytes"
+            )
         if daemon.poll() is not None:
             result.notes.append(f"daemon exited early with status {daemon.returncode}")
         return result
@@ -354,6 +377,37 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
                 llm.stdout.close()
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Scraper(threading.Thread):
+    """Scrapes the daemon's /metrics every `every_s` (its CPU is counted in the daemon's)."""
+
+    def __init__(self, port: int, every_s: float) -> None:
+        super().__init__(daemon=True)
+        self._url = f"http://127.0.0.1:{port}/metrics"
+        self._every_s = every_s
+        self._stopped = threading.Event()
+        self.scrapes = 0
+        self.last_bytes = 0
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._every_s):
+            try:
+                with urllib.request.urlopen(self._url, timeout=5) as response:
+                    self.last_bytes = len(response.read())
+                self.scrapes += 1
+            except OSError:
+                continue  # not listening yet
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(timeout=10)
+
+
 def _start_profiler(pid: int, svg: str) -> subprocess.Popen[bytes] | None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
@@ -373,7 +427,7 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
     workdir = Path(tempfile.mkdtemp(prefix="hotelbot-bench-"))
     fake = FakeProcess(scenario.hotels)
     try:
-        bare = _run_bare(fake, scenario)
+        bare = _run_bare(fake, scenario) if scenario.with_bare else SubjectResult("(not run)")
         hotelbot = _run_hotelbot(fake, scenario, workdir)
     finally:
         fake.close()

@@ -31,6 +31,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -41,6 +42,13 @@ from hotelbot import sdnotify
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.fact_answers import LlmFactAnswerer, facts_hook
 from hotelbot.daemon.health import HotelHealth
+from hotelbot.daemon.operator_watch import (
+    OperatorWatch,
+    WatchSources,
+    mark_running,
+    mark_stopped,
+    marker_path,
+)
 from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
 from hotelbot.daemon.processor import Processor
@@ -59,8 +67,10 @@ from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
 from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
+from hotelbot.mail.smtp import Mailer, smtp_login
 from hotelbot.observability.runtime import Observability
 from hotelbot.observability.snapshot import SnapshotSources
+from hotelbot.paths import state_dir
 from hotelbot.redact import redact, register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.sentiment.settings import resolve_api_key
@@ -178,6 +188,9 @@ class Daemon:
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
         self.observability: Observability | None = None
+        self.operator_watch: OperatorWatch | None = None
+        self._watch_task: OwnedTask | None = None
+        self._crash_marker: Path | None = None
 
     def client_for(self, hotel_id: int) -> GreenApiClient | None:
         """The Green API client of a hotel being polled (None if it is not running)."""
@@ -366,7 +379,7 @@ class Daemon:
         )
         self.sender.start()
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
-            self.processor.on_commit(self.sender.wake)
+            self.processor.on_commit(self.sender.wake_for_alerts)
             # Alerts nobody acknowledged in time go to the duty manager, at the processor's
             # periodic scan, for the hotels this daemon holds (fenced by their leases).
             self.processor.set_escalator(
@@ -379,6 +392,11 @@ class Daemon:
         # --- scheduling (end) ---
         self.observability = _observability(self)  # [metrics] /metrics and its snapshot
         self.observability.start()
+        self.operator_watch = _operator_watch(self)  # [email] the operators' backup channel
+        if self.operator_watch is not None:
+            self._watch_task = self._start_task(
+                "operator-watch", self.operator_watch.run, critical=False
+            )
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
@@ -654,6 +672,9 @@ class Daemon:
         await self._stop_supervisor()
         if self.observability is not None:
             await self.observability.stop()
+        if self._watch_task is not None:
+            self._watch_task.cancel()  # between checks or in one: either is safe to drop
+            await self._watch_task.wait()
         # --- scheduling (begin): no new fires, finish sends in flight, before clients close ---
         if self.scheduler is not None:
             await self.scheduler.stop()
@@ -705,6 +726,8 @@ class Daemon:
             "{} poller(s) cancelled",
             time.monotonic() - started, len(runners), received, cancelled,
         )  # fmt: skip
+        if self._crash_marker is not None and self._exit_code == 0:
+            mark_stopped(self._crash_marker)  # a clean stop: the next start is no restart
         await self._close_resources()
 
     def _start_fact_answerer(self) -> None:
@@ -781,6 +804,28 @@ def _single(group: BaseExceptionGroup) -> BaseException:
 
     walk(group)
     return leaves[0] if len(leaves) == 1 else group
+
+
+def _operator_watch(daemon: Daemon) -> OperatorWatch | None:
+    """The e-mail backup channel when [email] is enabled (None otherwise). Its crash marker
+    sits in the state directory, named after the daemon."""
+    settings = daemon.settings.email
+    if not settings.enabled or daemon.db is None:
+        return None
+    login = smtp_login(daemon.environ)
+    if login is not None:
+        register_secret(login.password)
+    daemon._crash_marker = marker_path(state_dir(daemon.environ), daemon.settings.daemon.name)
+    llm = None if daemon._stage is None else daemon._stage.llm
+    sources = WatchSources(
+        daemon.db,
+        health=lambda: list(daemon.health.values()),
+        polled=lambda: list(daemon._runners),
+        breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+        daemon_name=daemon.name,
+        crashed_before=mark_running(daemon._crash_marker),
+    )
+    return OperatorWatch(settings, Mailer(settings, login), sources)
 
 
 def _observability(daemon: Daemon) -> Observability:

@@ -53,7 +53,7 @@ from sqlalchemy import select
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.unreadable import UnreadableReview
-from hotelbot.domain.alert_path import alert_now
+from hotelbot.domain.alert_path import alert_now, attention_rank
 from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
 from hotelbot.domain.events import (
     IncomingMessage,
@@ -392,7 +392,7 @@ class Processor:
         at most `rest_limit` (None: all) ready works of the other chats, each chat's taken
         from its head, so what stays behind is always later than what was taken and
         per-chat order holds whatever is committed first."""
-        urgent: list[Work] = []
+        urgent: list[tuple[int, int, Work]] = []  # (the chat's rank, id, work)
         calm: list[tuple[int, tuple[int, str], int]] = []  # (oldest id, chain, ready count)
         for key in list(self._chains):
             chain = self._chains[key]
@@ -400,7 +400,12 @@ class Processor:
             while ready < len(chain) and chain[ready].done:
                 ready += 1
             if any(_requires_attention(chain[i]) for i in range(ready)):
-                urgent.extend(chain.popleft() for _ in range(ready))
+                # Emergencies, then named problems, then the rest (domain.alert_path):
+                # in a burst, a guess of the model does not delay a complaint.
+                rank = min(attention_rank(chain[i].verdict) for i in range(ready))
+                for _ in range(ready):
+                    work = chain.popleft()
+                    urgent.append((rank, work.notification_id, work))
                 if not chain:
                     del self._chains[key]
             elif ready:
@@ -415,9 +420,9 @@ class Processor:
             rest.extend(chain.popleft() for _ in range(ready))  # a chain's head first
             if not chain:
                 del self._chains[key]
-        urgent.sort(key=lambda w: w.notification_id)
+        urgent.sort(key=lambda item: item[:2])  # a chat's works share its rank: order kept
         rest.sort(key=lambda w: w.notification_id)
-        return urgent, rest
+        return [work for _, _, work in urgent], rest
 
     async def _commit_ready(self, *, everything: bool = False) -> int:
         """Commit the urgent ready works, then one transaction of the others (all of them
@@ -425,13 +430,13 @@ class Processor:
         size = self._commit_batch_size
         urgent, rest = self._take_ready(None if everything else size)
         done = 0
-        for ready in (urgent, rest):
+        for ready, priority in ((urgent, True), (rest, False)):
             for start in range(0, len(ready), size):
                 if done:
                     # Let the tasks this commit woke (the outbox sender of a new alert)
                     # queue for the write lock before the next transaction takes it.
                     await asyncio.sleep(0)
-                done += await self._commit(ready[start : start + size])
+                done += await self._commit(ready[start : start + size], priority=priority)
         if self._refinements:
             await self._apply_refinements()
         return done
@@ -453,12 +458,15 @@ class Processor:
             logger.warning("processor: storing {} refined verdicts failed: {}", len(ready),
                            type(exc).__name__)  # fmt: skip
 
-    async def _commit(self, works: list[Work]) -> int:
+    async def _commit(self, works: list[Work], *, priority: bool = False) -> int:
+        """Write `works` (one transaction; one per work if that fails). `priority`: the
+        works raise alerts, so the transaction jumps the queue of background writers
+        (SQLite's write gate; an alert must not wait behind routine writes)."""
         failed = [w for w in works if w.error is not None]
         good = [w for w in works if w.error is None]
         try:
             if good:
-                await self._write(good)
+                await self._write(good, priority=priority)
         except Exception as exc:
             logger.warning(
                 "processor: batch of {} failed ({}): retrying one by one",
@@ -466,7 +474,7 @@ class Processor:
             )  # fmt: skip
             for work in good:
                 try:
-                    await self._write([work])
+                    await self._write([work], priority=priority)
                 except Exception as item_exc:
                     # Stored and logged: the class and a safe description, never the
                     # exception's own text (drivers quote the values, i.e. guest text).
@@ -478,8 +486,8 @@ class Processor:
             self._in_flight.pop(work.notification_id, None)
         return len(works)
 
-    async def _write(self, works: list[Work]) -> None:
-        async with self._db.write() as conn:
+    async def _write(self, works: list[Work], *, priority: bool = False) -> None:
+        async with self._db.write(priority=priority) as conn:
             result = await apply_batch(
                 conn,
                 works,

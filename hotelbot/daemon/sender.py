@@ -254,6 +254,7 @@ class OutboxSender:
         # transactions/s that starved the ingest writer of the write lock); per-hotel wake
         # events let an alert wake only its own hotel's loop.
         self._wakes: dict[int, asyncio.Event] = {}
+        self._alert_hint: set[int] = set()  # hotels woken for a new alert (wake_for_alerts)
         self._ticker: asyncio.Task[None] | None = None
 
     def _state(self, hotel_id: int) -> _HotelState:
@@ -325,7 +326,9 @@ class OutboxSender:
         if not any(limits.values()):
             return report
         epoch = None if self._lease is None else self._lease.epoch_of(hotel_id)
-        ready = await self._claim(hotel_id, limits, now, report)
+        priority = hotel_id in self._alert_hint and limits[Lane.ALERT] > 0
+        self._alert_hint.discard(hotel_id)
+        ready = await self._claim(hotel_id, limits, now, report, priority=priority)
         if ready is None:
             return report
         outcomes: list[_Outcome] = []
@@ -384,11 +387,18 @@ class OutboxSender:
             logger.debug("staff alert latency not observed: {}", type(exc).__name__)
 
     async def _claim(
-        self, hotel_id: int, limits: Mapping[Lane, int], now: datetime, report: SendReport
+        self,
+        hotel_id: int,
+        limits: Mapping[Lane, int],
+        now: datetime,
+        report: SendReport,
+        *,
+        priority: bool = False,
     ) -> list[OutboxItem] | None:
         """Claim due rows (one write transaction, fenced by the lease). Automated rows whose
-        reason to be sent disappeared are cancelled here. None = the lease is not ours."""
-        async with self.db.write() as conn:
+        reason to be sent disappeared are cancelled here. None = the lease is not ours.
+        `priority`: an alert is waiting; the claim jumps the queue of background writers."""
+        async with self.db.write(priority=priority) as conn:
             if not await self._holds_lease(conn, hotel_id):
                 report.counts["not_ours"] += 1
                 return None
@@ -591,6 +601,14 @@ class OutboxSender:
             return True
         epoch = self._lease.epoch_of(hotel_id)
         return epoch is not None and await holds_lease(conn, hotel_id, self._lease.owner, epoch)
+
+    def wake_for_alerts(self, hotel_ids: Iterable[int]) -> None:
+        """Like `wake`, for hotels that just got an alert: their next claim jumps the queue
+        of background writers (SQLite's write gate), so the alert does not wait for the
+        routine writes of every other hotel. A hint only."""
+        ids = list(hotel_ids)
+        self._alert_hint.update(ids)
+        self.wake(ids)
 
     def wake(self, hotel_ids: Iterable[int] | None = None) -> None:
         """Ask the loops (of `hotel_ids`, default all) to look at the outbox now (e.g. after

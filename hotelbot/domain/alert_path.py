@@ -51,6 +51,16 @@ def urgent(verdict: Verdict | None) -> bool:
     return verdict is not None and verdict.requires_attention and verdict.is_emergency
 
 
+def attention_rank(verdict: Verdict | None) -> int:
+    """Which alert is written first when many are ready at once: 0 an emergency, 1 a
+    concrete finding, 2 any other attention (tone, a model's guess, an LLM's), 3 none."""
+    if verdict is None or not verdict.requires_attention:
+        return 3
+    if verdict.is_emergency:
+        return 0
+    return 1 if is_concrete(verdict) else 2
+
+
 def combine(llm_verdict: Verdict, rules_verdict: Verdict) -> Verdict:
     """The LLM verdict, kept needing attention when the rules made a concrete finding, and
     an emergency when the rules read one. Pure; never raises."""

@@ -1,7 +1,7 @@
 """Builders of real-shaped Green API notification bodies (the `body` of a queue item).
 
 Every function returns a fresh JSON-ready dict with the camelCase keys Green API uses
-(see /work/shared/reference/greenapi.md §4-6). Nothing here does I/O; the only hidden
+(the notification shapes of Green API's documentation). Nothing here does I/O; the only hidden
 inputs are the wall clock (when `timestamp` is None) and a random message id (when
 `id_message` is None), so pass both explicitly when a test needs byte-identical output.
 

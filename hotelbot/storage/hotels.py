@@ -46,6 +46,7 @@ class HotelRecord:
     staff_language: str | None
     escalation_chat_id: str | None
     escalate_after_min: float
+    staff_email: str | None
     instance_state: str | None
     api_token: str | None = field(default=None, repr=False)
 
@@ -73,6 +74,7 @@ class HotelRecord:
             "staff_language": self.staff_language,
             "escalation_chat_id": self.escalation_chat_id,
             "escalate_after_min": self.escalate_after_min,
+            "staff_email": self.staff_email,
         }
 
 
@@ -83,7 +85,7 @@ _COLUMNS = [
     Hotel.staff_pause_h, Hotel.groups_as_guests, Hotel.check_in_time, Hotel.check_out_time,
     *(getattr(Hotel, kind.column) for kind in SignalKind),
     Hotel.staff_language, Hotel.escalation_chat_id, Hotel.escalate_after_min,
-    Hotel.instance_state, Hotel.api_token,
+    Hotel.staff_email, Hotel.instance_state, Hotel.api_token,
 ]  # fmt: skip
 
 

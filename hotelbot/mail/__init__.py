@@ -1,0 +1,1 @@
+"""E-mail adapter: the operators' backup channel (SMTP with aiosmtplib)."""

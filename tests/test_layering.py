@@ -1,0 +1,214 @@
+"""The dependency direction of the package, read from the source with `ast` (docs/architecture.md):
+
+    domain  <-  app  <-  daemon (runtime), cli, ops
+      ^          ^
+      '-- adapters (greenapi, storage, sentiment) depend inward only
+
+Exceptions that exist today are listed by file with the reason; the lists may only shrink
+(a test fails when an entry is no longer needed, so it gets deleted)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "hotelbot"
+
+# Libraries that do I/O or run things: none of them may appear in domain/ (nor in app/).
+IO_LIBRARIES = frozenset(
+    {
+        "aiohttp", "aiosqlite", "alembic", "anyio", "apscheduler", "asyncio", "asyncpg",
+        "httpx", "loguru", "openai", "prometheus_client", "pydantic", "socket", "sqlalchemy",
+        "sqlite3", "ssl", "subprocess", "tenacity", "threading", "typer",
+    }
+)  # fmt: skip
+ADAPTERS = ("greenapi", "storage", "sentiment")
+OUTER = ("daemon", "cli", "ops", "demo", "bench", "fakes")  # runtime, entry points, tooling
+
+# domain/ may read its own packaged data files (the rules lexicon) with these standard modules;
+# a loader in sentiment/ could take this over (review-architecture.md §3.2).
+DOMAIN_FILE_READERS = {
+    "domain/rules/lexicon.py": {"importlib", "pathlib"},
+    "domain/rules/model.py": {"importlib"},
+}
+
+# CLI modules that still build SQL themselves (the use cases of hotelbot/app/ take them over).
+# The number may only go down: delete an entry when its module stops importing SQLAlchemy.
+CLI_SQLALCHEMY = {
+    "cli/__init__.py",  # SQLAlchemyError -> one clear line instead of a traceback
+    "cli/db.py",  # make_url: shows the database location without its password
+    "cli/schedule_view.py",  # AsyncConnection, type only
+    "cli/conversations.py",
+    "cli/dead_letters.py",
+    "cli/messages.py",
+    "cli/stay.py",
+    "cli/trigger.py",
+}
+CLI_SQLALCHEMY_MAX = 8
+
+
+def _modules() -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative.startswith("storage/migrations/"):
+            continue  # Alembic's scripts: generated shape, SQL by nature
+        yield relative, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _imports(tree: ast.Module) -> set[str]:
+    """Absolute names imported anywhere in the module (also inside functions and
+    TYPE_CHECKING blocks: a type-only edge still couples the layers)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def _layer_of(name: str) -> str | None:
+    """`hotelbot.storage.outbox` -> "storage"; `hotelbot.redact` -> "redact"; else None."""
+    parts = name.split(".")
+    return parts[1] if parts[0] == "hotelbot" and len(parts) > 1 else None
+
+
+MODULES = dict(_modules())
+
+
+def _violations(prefix: str, forbidden: set[str] | frozenset[str], *, layers: bool) -> list[str]:
+    found = []
+    for relative, tree in MODULES.items():
+        if not relative.startswith(prefix):
+            continue
+        for name in sorted(_imports(tree)):
+            target = _layer_of(name) if layers else _top(name)
+            if target in forbidden:
+                found.append(f"{relative} imports {name}")
+    return found
+
+
+def test_the_scan_sees_the_package() -> None:
+    assert len(MODULES) > 100 and "domain/outbox.py" in MODULES and "daemon/app.py" in MODULES
+
+
+def test_domain_imports_no_io_library_and_no_other_layer() -> None:
+    problems = []
+    for relative, tree in MODULES.items():
+        if not relative.startswith("domain/"):
+            continue
+        allowed_readers = DOMAIN_FILE_READERS.get(relative, set())
+        for name in sorted(_imports(tree)):
+            top = _top(name)
+            if top == "hotelbot":
+                if _layer_of(name) != "domain":
+                    problems.append(f"{relative} imports {name} (another layer)")
+            elif top in IO_LIBRARIES:
+                problems.append(f"{relative} imports {name} (I/O library)")
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                problems.append(f"{relative} imports {name} (third-party)")
+            elif top in {"importlib", "pathlib", "os", "io"} - allowed_readers:
+                problems.append(f"{relative} imports {name} (file access)")
+    assert problems == []
+
+
+def test_the_domain_file_reader_exception_is_still_needed() -> None:
+    for relative, allowed in DOMAIN_FILE_READERS.items():
+        used = {_top(n) for n in _imports(MODULES[relative])} & allowed
+        assert used == allowed, f"{relative}: shrink DOMAIN_FILE_READERS to {sorted(used)}"
+
+
+def test_app_layer_has_no_sql_no_tasks_and_no_outer_layer() -> None:
+    assert _violations("app/", IO_LIBRARIES, layers=False) == []
+    assert _violations("app/", {*ADAPTERS, *OUTER}, layers=True) == []
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_adapters_depend_inward_only(adapter: str) -> None:
+    # Never on the runtime, the entry points or the tooling, nor on a sibling adapter.
+    siblings = {a for a in ADAPTERS if a != adapter}
+    assert _violations(f"{adapter}/", {*OUTER, *siblings}, layers=True) == []
+
+
+def test_cli_sqlalchemy_imports_only_shrink() -> None:
+    importing = {
+        relative
+        for relative, tree in MODULES.items()
+        if relative.startswith("cli/") and any(_top(n) == "sqlalchemy" for n in _imports(tree))
+    }
+    assert importing <= CLI_SQLALCHEMY, f"new SQL in the CLI: {sorted(importing - CLI_SQLALCHEMY)}"
+    assert importing == CLI_SQLALCHEMY, f"delete from CLI_SQLALCHEMY: {CLI_SQLALCHEMY - importing}"
+    assert len(CLI_SQLALCHEMY) <= CLI_SQLALCHEMY_MAX
+
+
+def test_shipped_code_never_imports_the_tests() -> None:
+    importing = [r for r, t in MODULES.items() if any(_top(n) == "tests" for n in _imports(t))]
+    assert importing == []
+
+
+# -- no absolute machine paths -------------------------------------------------------------
+
+# An absolute path starts with a filesystem root directory. Allowed: the system locations the
+# product documents (/etc, /var, /run, /usr) and the kernel's interfaces (/proc, /dev), which
+# are the same on every Linux host (the benchmarks read /proc/PID/stat, scripts /dev/null).
+_ROOTS = (
+    "bin|boot|dev|etc|home|lib|lib64|media|mnt|opt|proc|root|run|sbin|srv|sys|tmp|usr|var|"
+    "Users|Volumes|private|work|workspace|shared|data|nix|snap|mnt"
+)
+_ABSOLUTE = re.compile(rf"(?<![\w.:/~)}}$-])/({_ROOTS})(?=/|\b)")
+_ALLOWED_ROOTS = frozenset({"etc", "var", "run", "usr", "proc", "dev"})
+# systemd's own unit search path (systemd.unit(5)), where ops/unitfile.py looks for the unit.
+_ALLOWED_PATHS = ("/lib/systemd/system",)
+# Scanned besides the package: what `make` runs and the settings the operator copies. Not
+# systemd/: a unit needs absolute paths, and its install root /opt/hotelbot is the one
+# docs/systemd.md documents.
+_OTHER_SOURCES = ("Makefile", "pyproject.toml", "config")
+
+
+def _source_files() -> Iterator[Path]:
+    yield from PACKAGE.rglob("*.py")
+    yield from (p for p in PACKAGE.rglob("*") if p.suffix in {".toml", ".ini", ".mako", ".txt"})
+    root = PACKAGE.parent
+    for name in _OTHER_SOURCES:
+        target = root / name
+        if target.is_file():
+            yield target
+        elif target.is_dir():
+            yield from (p for p in target.rglob("*") if p.is_file())
+
+
+def absolute_paths(text: str) -> list[str]:
+    """The absolute filesystem paths in `text` outside the allowed system locations."""
+    return [
+        m.group(0)
+        for m in _ABSOLUTE.finditer(text)
+        if m.group(1) not in _ALLOWED_ROOTS and not text.startswith(_ALLOWED_PATHS, m.start())
+    ]
+
+
+def test_the_path_finder_finds_machine_paths_and_spares_system_ones() -> None:
+    assert absolute_paths('DATA = Path("/work/shared/eval")') == ["/work"]
+    assert absolute_paths("see /home/ops/notes and /tmp/x.db") == ["/home", "/tmp"]
+    assert absolute_paths("/etc/hotelbot/hotelbot.toml /var/lib/hotelbot /run/x /usr/bin") == []
+    assert absolute_paths("https://api.green-api.com/waInstance1/x ./tmp/a src/lib/b") == []
+    assert absolute_paths("BIN := $(VENV)/bin; /lib/systemd/system/hotelbot.service") == []
+
+
+def test_no_absolute_machine_path_in_the_sources() -> None:
+    found = []
+    for path in _source_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for line_no, line in enumerate(text.splitlines(), 1):
+            for hit in absolute_paths(line):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{line_no}: {hit}")
+    assert found == []
