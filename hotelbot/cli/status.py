@@ -10,7 +10,7 @@ import typer
 from hotelbot.cli.output import JsonOpt, WideOpt
 
 if TYPE_CHECKING:
-    from hotelbot.storage.reports import HotelStatusRow
+    from hotelbot.storage.status_report import HotelStatusRow
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -38,8 +38,7 @@ def register(app: typer.Typer) -> None:
         from hotelbot.domain.zones import unknown_zone_warning
         from hotelbot.ops.languages import HotelLanguages, language_report, llm_configured
         from hotelbot.storage.db import Database
-        from hotelbot.storage.hotels import list_hotels
-        from hotelbot.storage.reports import hotel_status_report
+        from hotelbot.storage.status_report import hotel_status_report
         from hotelbot.storage.types import utcnow
 
         settings = common.load()
@@ -51,9 +50,9 @@ def register(app: typer.Typer) -> None:
             now = utcnow()
             async with db.read() as conn:
                 rows = await hotel_status_report(conn, now=now, stale_after_s=stale_after_s)
-                hotels = await list_hotels(conn, enabled_only=True)
+                enabled = [row for row in rows if row.enabled]
                 languages = await language_report(
-                    conn, hotels, covered=rules_languages(), llm=llm, now=now
+                    conn, enabled, covered=rules_languages(), llm=llm, now=now
                 )
             return rows, now, languages
 
