@@ -30,7 +30,8 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.handling import SqlHandlingStore
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation
-from hotelbot.storage.reports import hotel_status_report, stats_report
+from hotelbot.storage.reports import stats_report
+from hotelbot.storage.status_report import hotel_status_report
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hotelbot.cli.output import WideOpt
+from hotelbot.cli.output import JsonOpt, WideOpt
 
 if TYPE_CHECKING:
-    from hotelbot.storage.reports import HotelStatusRow
+    from hotelbot.storage.status_report import HotelStatusRow
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -28,7 +28,7 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("status")
-    def status(wide: WideOpt = False) -> None:
+    def status(wide: WideOpt = False, as_json: JsonOpt = False) -> None:
         """Per hotel: polling or not (and by which daemon), last successful poll, backlog,
         outbox, last alert, why unhealthy. Works while the daemon runs; says when the status
         is stale (no daemon has written it recently), and which hotels' guests write in
@@ -38,8 +38,7 @@ def register(app: typer.Typer) -> None:
         from hotelbot.domain.zones import unknown_zone_warning
         from hotelbot.ops.languages import HotelLanguages, language_report, llm_configured
         from hotelbot.storage.db import Database
-        from hotelbot.storage.hotels import list_hotels
-        from hotelbot.storage.reports import hotel_status_report
+        from hotelbot.storage.status_report import hotel_status_report
         from hotelbot.storage.types import utcnow
 
         settings = common.load()
@@ -51,13 +50,28 @@ def register(app: typer.Typer) -> None:
             now = utcnow()
             async with db.read() as conn:
                 rows = await hotel_status_report(conn, now=now, stale_after_s=stale_after_s)
-                hotels = await list_hotels(conn, enabled_only=True)
+                enabled = [row for row in rows if row.enabled]
                 languages = await language_report(
-                    conn, hotels, covered=rules_languages(), llm=llm, now=now
+                    conn, enabled, covered=rules_languages(), llm=llm, now=now
                 )
             return rows, now, languages
 
         rows, now, languages = common.with_db(go)
+        if as_json:  # the rows as stored, times in UTC (ISO 8601): for scripts and monitors
+            from dataclasses import asdict
+
+            common.print_json(
+                {
+                    "at": now,
+                    "hotels": [asdict(r) for r in rows],
+                    "unread_languages": {
+                        item.slug: [gap.describe() for gap in item.gaps]
+                        for item in languages
+                        if not item.ok
+                    },
+                }
+            )
+            return
         if not rows:
             typer.echo(
                 "no hotels yet: add one with `hotelbot hotel add` or `hotelbot hotel import`"

@@ -314,7 +314,7 @@ async def _check_dead_letters(db: Database, hotels: list[HotelRecord], report: E
     hotel's queue kept flowing, but what they carried reached nobody."""
     from datetime import timedelta
 
-    from hotelbot.storage.reports import dead_letter_counts
+    from hotelbot.storage.status_report import dead_letter_counts
     from hotelbot.storage.types import utcnow
 
     async with db.read() as conn:

@@ -14,16 +14,28 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.languages import LanguageGap, coverage_gaps
 from hotelbot.sentiment.settings import LlmSettings, resolve_api_key
-from hotelbot.storage.hotels import HotelRecord
-from hotelbot.storage.models_messaging import Message
+from hotelbot.storage.introspect import lightweight
 
 WINDOW_DAYS = 14
+
+
+class HotelLike(Protocol):
+    """What the report needs of a hotel: a `storage.hotels.HotelRecord`, or a row of the
+    status report (so `status` need not load the hotels twice)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def default_language(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +57,17 @@ def llm_configured(llm: LlmSettings, environ: Mapping[str, str] = os.environ) ->
 
 async def language_mix(conn: AsyncConnection, *, since: datetime) -> dict[int, Counter[str]]:
     """hotel id -> language -> analysed guest messages sent since `since`."""
+    # a lightweight table, not the mapped model: `status` runs this and no other ORM query
+    message = lightweight("messages", "hotel_id", "language", "direction", "sent_at", "analyser")
     rows = await conn.execute(
-        select(Message.hotel_id, Message.language, func.count())
+        select(message.c.hotel_id, message.c.language, func.count())
         .where(
-            Message.direction == "in",
-            Message.sent_at >= since,
-            Message.analyser.is_not(None),
-            Message.language.is_not(None),
+            message.c.direction == "in",
+            message.c.sent_at >= since,
+            message.c.analyser.is_not(None),
+            message.c.language.is_not(None),
         )
-        .group_by(Message.hotel_id, Message.language)
+        .group_by(message.c.hotel_id, message.c.language)
     )
     mix: dict[int, Counter[str]] = {}
     for hotel_id, language, count in rows:
@@ -63,7 +77,7 @@ async def language_mix(conn: AsyncConnection, *, since: datetime) -> dict[int, C
 
 async def language_report(
     conn: AsyncConnection,
-    hotels: Iterable[HotelRecord],
+    hotels: Iterable[HotelLike],
     *,
     covered: frozenset[str],
     llm: bool,

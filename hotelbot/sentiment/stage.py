@@ -2,8 +2,10 @@
 
 The LLM answers when it is configured and reachable; the rules answer otherwise. The rules
 also run next to every LLM answer as a safety net: when they see a concrete problem the LLM
-did not flag, the message still requires attention. A wrong or manipulated LLM can therefore
-make a complaint look less negative, but cannot make it pass silently.
+did not flag, the message still requires attention, and an emergency the rules read stays
+one (domain/alert_path.combine). A wrong or manipulated LLM can therefore make a complaint
+look less negative, but cannot make it pass silently. The processor's fast path uses the two
+halves separately: `rules_verdict` at once, `refine` when the LLM has answered.
 """
 
 from __future__ import annotations

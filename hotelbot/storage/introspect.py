@@ -52,4 +52,11 @@ def view(schema: Schema, name: str, *columns: str) -> TableClause | None:
     """A `table()` with the given columns, or None unless the table has all of them."""
     if not has(schema, name, *columns):
         return None
+    return lightweight(name, *columns)
+
+
+def lightweight(name: str, *columns: str) -> TableClause:
+    """A `table()` with the given columns, typed by the naming rules above, for a table every
+    supported schema has (hotels, notifications, outbox...). Read-only commands use it
+    instead of the mapped models, whose construction costs more than their whole query."""
     return table(name, *(column(c, _type_of(c)) for c in columns))

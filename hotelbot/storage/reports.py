@@ -1,6 +1,7 @@
-"""Read-only reports for operators: per-hotel status and activity statistics.
+"""Read-only reports for operators: activity statistics (the per-hotel status report is
+`hotelbot.storage.status_report`).
 
-Both read only the database, so they work while a daemon runs (the daemon writes
+They read only the database, so they work while a daemon runs (the daemon writes
 hotel_status every few seconds) and on a database whose feature tables are missing (a
 section then says "not available" instead of failing). Days are UTC calendar days.
 """
@@ -19,138 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.signals import ANALYSER as SIGNAL_ANALYSER
 from hotelbot.domain.signals import SignalKind, kind_of_reason
-from hotelbot.storage.backlog import OUTBOX_OPEN_STATES
 from hotelbot.storage.introspect import Schema, read_schema, view
-from hotelbot.storage.models import DeadLetter, Hotel, HotelStatus, Notification, OutboxMessage
-
-
-@dataclass(frozen=True, slots=True)
-class HotelStatusRow:
-    slug: str
-    enabled: bool
-    instance_state: str | None
-    polling: bool
-    daemon: str | None
-    stale: bool  # no fresh status from a daemon: what is shown may be old
-    status_age_s: float | None
-    healthy: bool
-    unhealthy_reason: str | None
-    last_error: str | None
-    last_ok_at: datetime | None
-    unprocessed: int
-    outbox_open: int
-    outbox_failed: int
-    last_alert_at: datetime | None
-    lease_owner: str | None
-    dead_letters_24h: int = 0  # queue items set aside (not storable) in the last 24 hours
-    open_alerts_24h: int = 0  # alerts of the last 24 hours nobody acknowledged yet
-    timezone: str = "UTC"
-
-
-async def _counts_by_hotel(conn: AsyncConnection, query: object) -> dict[int, int]:
-    return {int(h): int(n) for h, n in await conn.execute(query)}  # type: ignore[call-overload]
-
-
-async def hotel_status_report(
-    conn: AsyncConnection, *, now: datetime, stale_after_s: float
-) -> list[HotelStatusRow]:
-    """One row per hotel (enabled or not), ordered by slug."""
-    schema = await read_schema(conn)
-    hotels = (
-        await conn.execute(
-            select(
-                Hotel.id, Hotel.slug, Hotel.enabled, Hotel.instance_state, Hotel.timezone
-            ).order_by(Hotel.slug)
-        )
-    ).all()
-    status = {
-        row.hotel_id: row
-        for row in await conn.execute(
-            select(
-                HotelStatus.hotel_id, HotelStatus.daemon, HotelStatus.polling,
-                HotelStatus.healthy, HotelStatus.unhealthy_reason, HotelStatus.last_error,
-                HotelStatus.last_ok_at, HotelStatus.updated_at,
-            )
-        )
-    }  # fmt: skip
-    unprocessed = await _counts_by_hotel(
-        conn,
-        select(Notification.hotel_id, func.count())
-        .where(Notification.processed_at.is_(None))
-        .group_by(Notification.hotel_id),
-    )
-    outbox: dict[tuple[int, str], int] = {
-        (int(h), str(s)): int(n)
-        for h, s, n in await conn.execute(
-            select(OutboxMessage.hotel_id, OutboxMessage.state, func.count()).group_by(
-                OutboxMessage.hotel_id, OutboxMessage.state
-            )
-        )
-    }
-    last_alert: dict[int, datetime] = {}
-    alerts = view(schema, "alerts", "hotel_id", "created_at")
-    if alerts is not None:
-        query = select(alerts.c.hotel_id, func.max(alerts.c.created_at)).group_by(alerts.c.hotel_id)
-        last_alert = {int(h): t for h, t in await conn.execute(query) if t is not None}
-    open_alerts: dict[int, int] = {}
-    unacked = view(schema, "alerts", "hotel_id", "created_at", "acknowledged_at")
-    if unacked is not None:
-        open_alerts = await _counts_by_hotel(
-            conn,
-            select(unacked.c.hotel_id, func.count())
-            .where(
-                unacked.c.acknowledged_at.is_(None),
-                unacked.c.created_at >= now - timedelta(hours=24),
-            )
-            .group_by(unacked.c.hotel_id),
-        )
-    dead_letters = await dead_letter_counts(conn, since=now - timedelta(hours=24))
-    owners: dict[int, str | None] = {}
-    leases = view(schema, "hotel_leases", "hotel_id", "owner", "expires_at")
-    if leases is not None:
-        query = select(leases.c.hotel_id, leases.c.owner, leases.c.expires_at)
-        for lease in await conn.execute(query):
-            live = lease.expires_at is not None and lease.expires_at > now
-            owners[int(lease.hotel_id)] = lease.owner if live else None
-    rows = []
-    for hotel in hotels:
-        st = status.get(hotel.id)
-        age_s = (now - st.updated_at).total_seconds() if st is not None else None
-        stale = age_s is None or age_s > stale_after_s
-        rows.append(
-            HotelStatusRow(
-                slug=hotel.slug,
-                enabled=bool(hotel.enabled),
-                instance_state=hotel.instance_state,
-                polling=bool(st.polling) and not stale if st is not None else False,
-                daemon=st.daemon if st is not None else None,
-                stale=stale,
-                status_age_s=age_s,
-                healthy=bool(st.healthy) if st is not None else True,
-                unhealthy_reason=st.unhealthy_reason if st is not None else None,
-                last_error=st.last_error if st is not None else None,
-                last_ok_at=st.last_ok_at if st is not None else None,
-                unprocessed=unprocessed.get(hotel.id, 0),
-                outbox_open=sum(outbox.get((hotel.id, s), 0) for s in OUTBOX_OPEN_STATES),
-                outbox_failed=outbox.get((hotel.id, "failed"), 0),
-                last_alert_at=last_alert.get(hotel.id),
-                lease_owner=owners.get(hotel.id),
-                dead_letters_24h=dead_letters.get(hotel.id, 0),
-                timezone=hotel.timezone,
-                open_alerts_24h=open_alerts.get(hotel.id, 0),
-            )
-        )
-    return rows
-
-
-async def dead_letter_counts(conn: AsyncConnection, *, since: datetime) -> dict[int, int]:
-    """Dead letters per hotel received since `since` (hotels with none are absent)."""
-    return await _counts_by_hotel(
-        conn,
-        select(DeadLetter.hotel_id, func.count())
-        .where(DeadLetter.received_at >= since)
-        .group_by(DeadLetter.hotel_id),
-    )
+from hotelbot.storage.models import OutboxMessage
 
 
 # -- statistics ------------------------------------------------------------------------------

@@ -24,10 +24,12 @@ tens of microseconds per message, safe to call from the event loop.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from hotelbot.domain.rules.analyser import RuleAnalyser
-from hotelbot.domain.rules.language import detect_language
-from hotelbot.domain.rules.lexicon import Lexicon, LexiconError
+if TYPE_CHECKING:
+    from hotelbot.domain.rules.analyser import RuleAnalyser
+    from hotelbot.domain.rules.language import detect_language
+    from hotelbot.domain.rules.lexicon import Lexicon, LexiconError
 
 __all__ = [
     "Lexicon",
@@ -38,10 +40,32 @@ __all__ = [
     "detect_language",
 ]
 
+# The package's names are imported on first use, so that a submodule read for a constant
+# (`lexicon.BUILTIN_LANGUAGES` for `status` and `doctor`) does not import the analyser.
+_LAZY = {
+    "RuleAnalyser": "hotelbot.domain.rules.analyser",
+    "detect_language": "hotelbot.domain.rules.language",
+    "Lexicon": "hotelbot.domain.rules.lexicon",
+    "LexiconError": "hotelbot.domain.rules.lexicon",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 @lru_cache(maxsize=1)
 def default_analyser() -> RuleAnalyser:
     """The analyser with the built-in lexicon, built once per process (loading takes ~ms)."""
+    from hotelbot.domain.rules.analyser import RuleAnalyser
+
     return RuleAnalyser()
 
 
