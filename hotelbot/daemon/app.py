@@ -335,6 +335,8 @@ class Daemon:
             max_concurrency=self.settings.sentiment.max_concurrency,
             # PostgreSQL with several daemons: interpret only the hotels this one holds.
             owned_hotels=None if self.db.is_sqlite else (lambda: list(self._runners)),
+            # ... and its write transaction is fenced by their lease epochs.
+            lease=None if self.db.is_sqlite else self.leases.ownership,
         )
         # Event triggers (first message, keyword) are decided in the processing transaction;
         # staff alerts carry the guest's room from their current stay.

@@ -51,6 +51,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from loguru import logger
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.escalator import Escalator
@@ -72,6 +73,7 @@ from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
+from hotelbot.storage.leases import LeaseView, lock_owned_epochs
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Conversation
 from hotelbot.storage.notification_state import record_failures
@@ -133,6 +135,7 @@ class Processor:
         max_attempts: int = 3,
         clock: Clock = utcnow,
         owned_hotels: Callable[[], Collection[int]] | None = None,
+        lease: LeaseView | None = None,
     ) -> None:
         self._db = db
         self._analyser = analyser
@@ -158,6 +161,9 @@ class Processor:
         # holds the lease of (cooldown decisions assume one writer per conversation).
         # None = every hotel (one daemon per database, the SQLite case).
         self._owned_hotels = owned_hotels
+        # Fencing (several daemons): each write transaction locks and checks this daemon's
+        # lease epochs of the hotels in it, like the ingest writer and the sender's claim.
+        self._lease = lease
         self._hooks: list[MessageHook] = []
         self._room_lookup: RoomLookup | None = None
         self._escalator: Escalator | None = None
@@ -521,6 +527,9 @@ class Processor:
 
     async def _write(self, works: list[Work], *, priority: bool = False) -> None:
         async with self._db.write(priority=priority) as conn:
+            works = await self._fence(conn, works)
+            if not works:
+                return
             result = await apply_batch(
                 conn,
                 works,
@@ -540,6 +549,24 @@ class Processor:
             }
             for listener in self._commit_listeners:
                 listener(hotel_ids)
+
+    async def _fence(self, conn: AsyncConnection, works: list[Work]) -> list[Work]:
+        """The works of hotels whose lease this daemon still holds at the epoch it knows; the
+        lease rows stay locked until this transaction ends, so a takeover waits for it. The
+        other works are left unprocessed (not failed) for the hotel's new owner, whose
+        processor handles them. Without a lease view (one daemon: SQLite) every work."""
+        if self._lease is None or not works:
+            return works
+        wanted = {w.hotel_id for w in works}
+        current = await lock_owned_epochs(conn, self._lease.owner, wanted)
+        ours = {h for h in wanted if h in current and current[h] == self._lease.epoch_of(h)}
+        if ours != wanted:
+            left = [w for w in works if w.hotel_id not in ours]
+            logger.warning(
+                "processor: lease lost for hotel(s) {}: {} notification(s) left to their owner",
+                sorted(wanted - ours), len(left),
+            )  # fmt: skip
+        return [w for w in works if w.hotel_id in ours]
 
     async def _record_failures(self, works: list[Work]) -> None:
         try:
