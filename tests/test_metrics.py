@@ -110,6 +110,8 @@ async def test_scrape_after_a_complaint_a_dead_letter_and_a_state_change(
                 )
             )
             await wait_for(lambda: staff_alert_sent(inst), 30)
+            # Staff answer the guest from the hotel phone: that acknowledges the alert.
+            inst.push(shapes.outgoing_message(INSTANCE, GUEST, "A technician is on the way"))
             inst.push_raw("{not json at all")
             inst.set_state("notAuthorized")
             await inst.wait_drained(30)
@@ -146,6 +148,7 @@ async def test_scrape_after_a_complaint_a_dead_letter_and_a_state_change(
     sent = {"kind": "alert", "lane": "alert", "outcome": "sent"}
     assert value(s, "hotelbot_outbox_sends_total", **sent) == 1.0
     assert value(s, "hotelbot_staff_alert_latency_seconds_count") == 1.0
+    assert value(s, "hotelbot_alerts_acknowledged_total", route="staff_reply") == 1.0
     latency = value(s, "hotelbot_staff_alert_latency_seconds_sum")
     assert latency is not None and 0.0 <= latency < 30.0
     ok_sends = {"method": "sendMessage", "outcome": "ok"}

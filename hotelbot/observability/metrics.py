@@ -198,6 +198,18 @@ ATTENTION = Counter(
     ["hotel", "analyser"],
 )
 
+ALERTS_ACKNOWLEDGED = Counter(
+    "hotelbot_alerts_acknowledged_total",
+    "Staff alerts acknowledged, by route (quote, reaction, reference, staff_reply, send, "
+    "handled, earlier). Counted when the acknowledging transaction runs (a rolled-back one "
+    "may count: the figure is an upper bound).",
+    ["route"],
+)
+ALERTS_ESCALATED = Counter(
+    "hotelbot_alerts_escalated_total",
+    "Staff alerts nobody acknowledged in time, escalated to the duty manager.",
+)
+
 # -- LLM --------------------------------------------------------------------------------------
 LLM_CALLS = Counter(
     "hotelbot_llm_calls_total",
