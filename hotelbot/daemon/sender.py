@@ -44,8 +44,9 @@ Reconciling an `unknown` row (rule, timings from the row's lane policy):
    `stale_sending_s` old (`recover`, run at start-up and every few seconds): 10 s for alerts,
    90 s for guest messages.
 
-Quiet hours are not applied here: producers set `available_at` (the scheduler for automated
-messages, the alert policy for non-urgent alerts in staff quiet hours).
+Quiet hours are not applied here: producers set `available_at` (the scheduler defers
+automated messages). Alerts are due at once, whatever the hour; urgent ones (emergencies) go
+first within the alert lane.
 """
 
 from __future__ import annotations
