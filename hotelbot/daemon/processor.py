@@ -17,10 +17,12 @@ Fast path (domain/alert_path.py): with an LLM configured, the rules read every t
 (microseconds, no I/O). A concrete finding (a named problem, a request, an emergency) is
 committed at once with the rules' verdict, so its alert waits for no LLM; the LLM's answer
 refines the stored verdict afterwards (`refine_verdicts`; it never withdraws the alert). Any
-other text waits for the LLM as before, which may raise an alert the rules missed. A fast
-message behind an earlier message of the same chat that still waits for the LLM waits with
-it (per-chat order is kept). A crash between the fast commit and the refinement leaves the
-rules' verdict stored: the alert is unaffected.
+other text waits for the LLM as before, which may raise an alert the rules missed. Earlier
+messages of the same chat still waiting for the LLM are committed with the fast one (per-chat
+order is kept) on a provisional verdict (domain.alert_path.provisional); their LLM answers
+are refinements too, and one that needs staff is counted into the chat's next alert. A crash
+between the fast commit and the refinement leaves the rules' verdict stored: the alert is
+unaffected.
 
 Latency of staff alerts: of the works ready to commit, the chats with a message that
 requires attention go first, in their own transaction, so a complaint is not queued behind
@@ -54,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.unreadable import UnreadableReview
-from hotelbot.domain.alert_path import alert_now, attention_rank
+from hotelbot.domain.alert_path import alert_now, attention_rank, provisional
 from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
 from hotelbot.domain.events import (
     IncomingMessage,
@@ -145,6 +147,9 @@ class Processor:
             self._fast = analyser
         # (work, the LLM's refined verdict) of works committed on the fast path
         self._refinements: list[tuple[Work, Verdict]] = []
+        # rules' verdicts of works waiting for the LLM; works committed before their answer
+        self._waiting_quick: dict[int, Verdict] = {}
+        self._promoted: set[int] = set()
         self._slots = asyncio.Semaphore(max_concurrency)
         self._batch_size = batch_size
         self._commit_batch_size = max(1, commit_batch_size)
@@ -318,11 +323,28 @@ class Processor:
                 # The rules name the problem: commit (and alert) now, refine afterwards.
                 work.verdict, work.done = quick, True
                 self.fast_path_total += 1
+                self._promote_earlier(work, chat or "")
                 self._spawn(self._refine_bounded(work, text, quick))
             else:
+                self._waiting_quick[work.notification_id] = quick
                 self._spawn(self._analyse_bounded(work, text, quick))
         else:
             self._spawn(self._analyse_bounded(work, text))
+
+    def _promote_earlier(self, work: Work, chat: str) -> None:
+        """Earlier messages of `work`'s chat still with the LLM would hold its alert back
+        (a chat is committed in order): commit them now on a provisional verdict
+        (domain.alert_path.provisional); their LLM answers arrive as refinements, and one
+        that needs staff is counted into the conversation's next alert (the chat is being
+        alerted right now, so the cooldown would count it anyway)."""
+        for earlier in self._chains.get((work.hotel_id, chat), ()):
+            if earlier is work:
+                break
+            quick = self._waiting_quick.pop(earlier.notification_id, None)
+            if earlier.done or earlier.error is not None or quick is None:
+                continue
+            earlier.verdict, earlier.done = provisional(quick), True
+            self._promoted.add(earlier.notification_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -377,11 +399,22 @@ class Processor:
     async def _analyse(self, work: Work, text: str, quick: Verdict | None = None) -> None:
         try:
             if quick is not None and self._fast is not None:
-                work.verdict = await self._fast.refine(text, quick)
+                refined = await self._fast.refine(text, quick)
+                self._waiting_quick.pop(work.notification_id, None)
+                if work.notification_id in self._promoted:
+                    # committed meanwhile on its provisional verdict: this is a refinement
+                    self._promoted.discard(work.notification_id)
+                    self._refinements.append((work, refined))
+                    return
+                work.verdict = refined
             else:
                 work.verdict = await self._analyser.analyse(text)
             work.verdict = await self._unreadable.review(work, work.verdict, text)
         except Exception as exc:  # the stage falls back to rules itself: this is a bug
+            self._waiting_quick.pop(work.notification_id, None)
+            if work.notification_id in self._promoted:  # committed: keep what was stored
+                self._promoted.discard(work.notification_id)
+                return
             work.error = f"analyse: {type(exc).__name__}"
         work.done = True
 
@@ -616,6 +649,8 @@ class Processor:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+        self._waiting_quick.clear()
+        self._promoted.clear()
 
 
 _ANALYSERS = frozenset({"rules", "llm", "reaction", ANSWERED_BY_SAFETY_NET})

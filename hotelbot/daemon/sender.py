@@ -44,8 +44,9 @@ Reconciling an `unknown` row (rule, timings from the row's lane policy):
    `stale_sending_s` old (`recover`, run at start-up and every few seconds): 10 s for alerts,
    90 s for guest messages.
 
-Quiet hours are not applied here: producers set `available_at` (the scheduler for automated
-messages, the alert policy for non-urgent alerts in staff quiet hours).
+Quiet hours are not applied here: producers set `available_at` (the scheduler defers
+automated messages). Alerts are due at once, whatever the hour; urgent ones (emergencies) go
+first within the alert lane.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.crashpoints import pause_point
 from hotelbot.domain.outbox import (
@@ -92,7 +92,7 @@ from hotelbot.greenapi.errors import (
 from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
-from hotelbot.storage.leases import LeaseView, holds_lease
+from hotelbot.storage.leases import LeaseView, holds_current_lease
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
@@ -411,7 +411,7 @@ class OutboxSender:
         reason to be sent disappeared are cancelled here. None = the lease is not ours.
         `priority`: an alert is waiting; the claim jumps the queue of background writers."""
         async with self.db.write(priority=priority) as conn:
-            if not await self._holds_lease(conn, hotel_id):
+            if not await holds_current_lease(conn, self._lease, hotel_id):
                 report.counts["not_ours"] += 1
                 return None
             items = await claim_due(conn, hotel_id=hotel_id, now=now, limits=limits)
@@ -627,12 +627,6 @@ class OutboxSender:
                     report.counts["requeued"] += 1
 
     # -- background loop ---------------------------------------------------------------------
-    async def _holds_lease(self, conn: AsyncConnection, hotel_id: int) -> bool:
-        if self._lease is None:
-            return True
-        epoch = self._lease.epoch_of(hotel_id)
-        return epoch is not None and await holds_lease(conn, hotel_id, self._lease.owner, epoch)
-
     def wake_for_alerts(self, hotel_ids: Iterable[int]) -> None:
         """Like `wake`, for hotels that just got an alert: their next claim jumps the queue
         of background writers (SQLite's write gate), so the alert does not wait for the
