@@ -13,7 +13,14 @@ import pytest
 from sqlalchemy import func, select
 
 from hotelbot.daemon.processor import Processor
-from hotelbot.domain.alert_path import alert_now, attention_rank, combine, is_concrete, urgent
+from hotelbot.domain.alert_path import (
+    alert_now,
+    attention_rank,
+    combine,
+    is_concrete,
+    provisional,
+    urgent,
+)
 from hotelbot.domain.breaker import CircuitBreaker
 from hotelbot.domain.categories import AttentionCategory as A
 from hotelbot.domain.rules import default_analyser
@@ -23,7 +30,7 @@ from hotelbot.fakes.openai_server import FakeOpenAI
 from hotelbot.sentiment.llm import LlmAnalyser
 from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
-from hotelbot.storage.models_messaging import Alert, Message
+from hotelbot.storage.models_messaging import Alert, Conversation, Message
 from tests.processor_helpers import INSTANCE, FakeClock, ingest, make_hotel
 
 
@@ -209,3 +216,60 @@ async def test_in_a_burst_emergencies_then_named_problems_are_written_first(db: 
             )
         ]  # fmt: skip
     assert order == [chats["emergency"], chats["complaint"], chats["guess"]]
+
+
+async def test_an_earlier_message_with_the_llm_does_not_hold_the_alert_back(db: Database) -> None:
+    """A guest writes a greeting, then a complaint: the greeting is still with the LLM when
+    the rules read the complaint. Both are committed at once (the greeting on a provisional
+    verdict), the complaint's alert leaves, and when the LLM says the greeting needed staff
+    too, it is counted into the conversation's next alert (not dropped, not a second alert
+    within the cooldown)."""
+    hotel_id = await make_hotel(db)
+    needs_staff = {**POSITIVE_ANSWER, "sentiment": "negative", "score": -0.5,
+                   "requires_attention": True, "reason": "complaint: unanswered"}  # fmt: skip
+    async with _stage(LLM_LATENCY_S) as (fake, stage):
+        fake.script([needs_staff, needs_staff])
+        processor = Processor(db, stage, clock=FakeClock())
+        task = asyncio.create_task(processor.run())
+        try:
+            bodies = [
+                shapes.incoming_text(INSTANCE, GUEST, "Hi, one thing first", id_message="G1"),
+                shapes.incoming_text(INSTANCE, GUEST, "The shower is broken", id_message="G2"),
+            ]
+            await ingest(db, hotel_id, bodies)
+            processor.notify([1])
+
+            async def alerted() -> bool:
+                return (await _stored(db))[0] == 1
+
+            await _until(alerted, timeout_s=LLM_LATENCY_S)
+            assert fake.in_flight == 2  # both messages are still with the LLM
+            rows = await _rows(db)
+            assert rows["G1"] == ("rules", False) and rows["G2"] == ("rules", True)
+
+            async def refined() -> bool:
+                return all(r[0] != "rules" for r in (await _rows(db)).values())
+
+            await _until(refined, timeout_s=LLM_LATENCY_S * 3)
+            rows = await _rows(db)
+            assert rows["G1"] == ("llm", True) and rows["G2"][1] is True
+            async with db.read() as conn:
+                counted = (await conn.execute(select(Conversation.suppressed_alerts))).scalar()
+            assert counted == 1 and (await _stored(db))[0] == 1
+        finally:
+            processor.stop()
+            await task
+
+
+async def _rows(db: Database) -> dict[str, tuple[str, bool]]:
+    async with db.read() as conn:
+        query = select(Message.id_message, Message.analyser, Message.requires_attention)
+        return {str(r[0]): (str(r[1]), bool(r[2])) for r in await conn.execute(query)}
+
+
+def test_a_provisional_verdict_keeps_only_concrete_attention() -> None:
+    guess = default_analyser().analyse("Hi! We will arrive around 6 pm today.")
+    assert guess.requires_attention and not is_concrete(guess)
+    assert provisional(guess).requires_attention is False
+    complaint = default_analyser().analyse("The shower is broken")
+    assert provisional(complaint) == complaint

@@ -110,6 +110,8 @@ async def test_scrape_after_a_complaint_a_dead_letter_and_a_state_change(
                 )
             )
             await wait_for(lambda: staff_alert_sent(inst), 30)
+            # Staff answer the guest from the hotel phone: that acknowledges the alert.
+            inst.push(shapes.outgoing_message(INSTANCE, GUEST, "A technician is on the way"))
             inst.push_raw("{not json at all")
             inst.set_state("notAuthorized")
             await inst.wait_drained(30)
@@ -139,13 +141,16 @@ async def test_scrape_after_a_complaint_a_dead_letter_and_a_state_change(
     assert value(s, "hotelbot_notifications_stored_total", **state_changed) == 1.0
     malformed = {"type": "malformed", **hotel}
     assert value(s, "hotelbot_notifications_dead_lettered_total", **malformed) == 1.0
-    assert value(s, "hotelbot_instance_state", state="authorized", **hotel) == 0.0
+    assert value(s, "hotelbot_instance_state", state="authorized", **hotel) is None
+    states = [k for k in s if k[0] == "hotelbot_instance_state"]
+    assert len(states) == 1  # one series per hotel: its current state
     negative = {"analyser": "rules", "sentiment": "negative", **hotel}
     assert value(s, "hotelbot_sentiment_verdicts_total", **negative) == 1.0
     assert value(s, "hotelbot_attention_verdicts_total", analyser="rules", **hotel) == 1.0
     sent = {"kind": "alert", "lane": "alert", "outcome": "sent"}
     assert value(s, "hotelbot_outbox_sends_total", **sent) == 1.0
     assert value(s, "hotelbot_staff_alert_latency_seconds_count") == 1.0
+    assert value(s, "hotelbot_alerts_acknowledged_total", route="staff_reply") == 1.0
     latency = value(s, "hotelbot_staff_alert_latency_seconds_sum")
     assert latency is not None and 0.0 <= latency < 30.0
     ok_sends = {"method": "sendMessage", "outcome": "ok"}

@@ -57,6 +57,11 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
         False,
         "Run the daemon: poll every enabled hotel until SIGTERM/SIGINT (exit 0).",
     ),
+    "report": (
+        "report",
+        False,
+        "A hotel's period for its manager: messages, alerts and acknowledgement times, trend.",
+    ),
     "sentiment": (
         "sentiment",
         False,

@@ -123,6 +123,62 @@ def table(
     return render_table(headers, cells, wide=wide, shrink=shrink)
 
 
+def json_key(header: str) -> str:
+    """ "LAST MESSAGE" -> "last_message", "outbox open/failed" -> "outbox_open_failed"."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", header.lower()).strip("_")
+
+
+def records(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[dict[str, object]]:
+    """Table rows as JSON objects keyed by `json_key(header)`."""
+    keys = [json_key(h) for h in headers]
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def _json_value(value: object) -> object:
+    from datetime import date, datetime
+    from enum import Enum
+
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
+
+
+def print_json(value: object) -> None:
+    """The one way commands print JSON: indented, ASCII only (control characters, terminal
+    escapes and bidi overrides in guest text arrive escaped, never raw), datetimes in ISO
+    8601, enums by value."""
+    import json
+
+    import typer
+
+    typer.echo(json.dumps(value, ensure_ascii=True, indent=2, default=_json_value))
+
+
+def emit_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    as_json: bool,
+    empty: str,
+    wide: bool = False,
+    shrink: Sequence[int] | None = None,
+) -> None:
+    """A list command's output: the table (or `empty` when there are no rows), or with
+    `as_json` a JSON array of objects (`[]` when empty) with the same cells."""
+    import typer
+
+    if as_json:
+        print_json(records(headers, rows))
+    elif not rows:
+        typer.echo(empty)
+    else:
+        typer.echo(table(headers, rows, wide=wide, shrink=shrink))
+
+
 def deprecated_option(*names: str) -> Any:
     """A hidden option under an old name, kept so scripts that use it keep working; pair it
     with `renamed()`."""

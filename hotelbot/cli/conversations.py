@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
-from hotelbot.cli.output import UtcOpt, WideOpt, show_time
+from hotelbot.cli.output import JsonOpt, UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
@@ -34,6 +34,7 @@ def list_(
     ] = False,
     utc: UtcOpt = False,
     wide: WideOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List guest conversations, most recently active first, times in each hotel's local
     time. The hotel's staff and escalation chats (where alerts go) and group chats that are
@@ -67,9 +68,6 @@ def list_(
             return list(await conn.execute(query))
 
     found = common.with_db(go)
-    if not found:
-        typer.echo("no conversations")
-        return
     out = [
         [cid, slug, chat, name or "", show_time(last, tz, utc=utc),
          show_time(staff, tz, utc=utc), show_time(until, tz, utc=utc), counted or "",
@@ -78,7 +76,9 @@ def list_(
     ]  # fmt: skip
     headers = ["ID", "HOTEL", "CHAT", "GUEST", "LAST MESSAGE", "STAFF REPLY",
                "HANDLED UNTIL", "COUNTED", "OPTED OUT"]  # fmt: skip
-    typer.echo(common.table(headers, out, wide=wide, shrink=[3]))
+    common.emit_table(
+        headers, out, as_json=as_json, empty="no conversations", wide=wide, shrink=[3]
+    )
 
 
 async def _resolve(conn: AsyncConnection, ref: str, hotel: str | None) -> tuple[int, int, str]:

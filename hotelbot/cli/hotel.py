@@ -10,7 +10,7 @@ import typer
 
 from hotelbot.cli import common
 from hotelbot.cli.facts import app as facts_app
-from hotelbot.cli.output import WideOpt
+from hotelbot.cli.output import JsonOpt, WideOpt
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def add(
 
 
 @app.command("list")
-def list_(wide: WideOpt = False) -> None:
+def list_(wide: WideOpt = False, as_json: JsonOpt = False) -> None:
     """List hotels."""
     from hotelbot.storage.hotels import list_hotels
 
@@ -169,9 +169,6 @@ def list_(wide: WideOpt = False) -> None:
             return await list_hotels(conn)
 
     hotels = common.with_db(go)
-    if not hotels:
-        typer.echo("no hotels yet: add some with `hotelbot hotel import FILE`")
-        return
     rows = [
         [
             h.slug,
@@ -184,17 +181,25 @@ def list_(wide: WideOpt = False) -> None:
         for h in hotels
     ]
     headers = ["SLUG", "NAME", "INSTANCE", "ENABLED", "TIMEZONE", "STATE"]
-    typer.echo(common.table(headers, rows, wide=wide, shrink=[1]))
+    empty = "no hotels yet: add some with `hotelbot hotel import FILE`"
+    common.emit_table(headers, rows, as_json=as_json, empty=empty, wide=wide, shrink=[1])
 
 
 @app.command("show")
 def show(
     slug: Slug,
     show_token: Annotated[bool, typer.Option(help="Also print the inline API token.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show one hotel's settings (the API token is hidden unless --show-token)."""
 
     record = common.with_db(lambda db: _require(db, slug))
+    if as_json:
+        values = record.spec_dict()
+        if show_token and record.api_token:
+            values["api_token"] = record.api_token
+        common.print_json({**values, "instance_state": record.instance_state})
+        return
     for key, value in record.spec_dict().items():
         if key == "api_token" and show_token and record.api_token:
             value = record.api_token

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from hotelbot.daemon.app import resolve_token
 from hotelbot.errors import UserError
 from hotelbot.greenapi.client import (
     REQUIRED_SETTINGS,
@@ -16,6 +15,7 @@ from hotelbot.greenapi.client import (
 from hotelbot.greenapi.errors import GreenApiError
 from hotelbot.greenapi.retry import INSTANCE_READ, SETTINGS_WRITE
 from hotelbot.greenapi.transport import HttpxTransport
+from hotelbot.hotel_credentials import resolve_token
 from hotelbot.redact import register_secret
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import get_hotel, set_instance_state

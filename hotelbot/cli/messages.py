@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from hotelbot.cli import common
-from hotelbot.cli.output import UtcOpt, WideOpt, parse_since, show_time, zone
+from hotelbot.cli.output import JsonOpt, UtcOpt, WideOpt, parse_since, show_time, zone
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def list_(
     outgoing_old: Annotated[bool, common.deprecated_option("--all")] = False,
     utc: UtcOpt = False,
     wide: WideOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List guest messages as understood (sentiment, attention, reason), oldest first, with
     times in each hotel's local time. Staff chats and (unless the hotel treats groups as
@@ -101,8 +102,7 @@ def list_(
         who = (sender or "") if direction == "in" else "(hotel)"
         out.append([show_time(sent_at, tz, utc=utc, seconds=True), slug, chat_id, who, mood,
                     (reason or "") if needs else "", text or f"<{kind}>"])  # fmt: skip
-    if not out:
-        typer.echo("no messages")
-        return
     headers = ["SENT", "HOTEL", "CHAT", "FROM", "SENTIMENT", "REASON", "TEXT"]
-    typer.echo(common.table(headers, out, wide=wide, shrink=[3, 5, 6]))
+    common.emit_table(
+        headers, out, as_json=as_json, empty="no messages", wide=wide, shrink=[3, 5, 6]
+    )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hotelbot.cli import common
-from hotelbot.cli.output import UtcOpt, WideOpt, show_time
+from hotelbot.cli.output import JsonOpt, UtcOpt, WideOpt, show_time
 from hotelbot.domain.outbox import OutboxState
 from hotelbot.errors import UserError
 
@@ -29,6 +29,7 @@ def list_(
     show_text: Annotated[bool, typer.Option(help="Show message texts (guest data).")] = False,
     utc: UtcOpt = False,
     wide: WideOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List outbox messages, newest first; due times in each hotel's local time."""
     from hotelbot.storage.hotels import get_hotel, list_hotels
@@ -49,9 +50,6 @@ def list_(
             return await list_outbox(conn, hotel_id=hotel_id, state=state, limit=limit), hotels
 
     items, hotels = common.with_db(go)
-    if not items:
-        typer.echo("outbox is empty" if state is None else f"no {state} messages")
-        return
     rows = []
     for item in items:
         record = hotels.get(item.hotel_id)
@@ -68,4 +66,5 @@ def list_(
     if show_text:
         headers.append("text")
     shrink = [9, 10] if show_text else [9]
-    typer.echo(common.table(headers, rows, wide=wide, shrink=shrink))
+    empty = "outbox is empty" if state is None else f"no {state} messages"
+    common.emit_table(headers, rows, as_json=as_json, empty=empty, wide=wide, shrink=shrink)

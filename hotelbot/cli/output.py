@@ -33,6 +33,13 @@ WideOpt = Annotated[
     bool,
     typer.Option("--wide", help="Show every column in full instead of fitting the terminal."),
 ]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print JSON for scripts instead of the table (same rows, same times and --utc).",
+    ),
+]
 ELLIPSIS = "…"
 _MIN_SHRUNK = 8  # a shrinkable column keeps at least this many columns (or its header)
 

@@ -6,12 +6,15 @@ from typing import Annotated
 
 import typer
 
+from hotelbot.cli.output import JsonOpt
+
 
 def register(app: typer.Typer) -> None:
     @app.command("stats")
     def stats(
         hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
         days: Annotated[int, typer.Option(min=1, max=366, help="Days back, today included.")] = 7,
+        as_json: JsonOpt = False,
     ) -> None:
         """Activity of the last N days (UTC days): messages in/out and guest sentiment, staff
         alerts and time to the first staff reply, scheduled messages sent/deferred/skipped,
@@ -34,6 +37,18 @@ def register(app: typer.Typer) -> None:
                 return await stats_report(conn, hotel_id=hotel_id, days=days, now=utcnow())
 
         sections = common.with_db(go)
+        if as_json:
+            common.print_json(
+                {
+                    "hotel": hotel, "days": days, "day_zone": "UTC",
+                    "sections": [
+                        {"title": s.title, "unavailable": s.unavailable or None,
+                         "rows": common.records(s.headers, s.rows)}
+                        for s in sections
+                    ],
+                }
+            )  # fmt: skip
+            return
         scope = f"hotel {hotel}" if hotel else "all hotels"
         typer.echo(f"hotelbot stats: {scope}, last {days} day(s), UTC days")
         for section in sections:

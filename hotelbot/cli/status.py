@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hotelbot.cli.output import WideOpt
+from hotelbot.cli.output import JsonOpt, WideOpt
 
 if TYPE_CHECKING:
     from hotelbot.storage.status_report import HotelStatusRow
@@ -28,7 +28,7 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("status")
-    def status(wide: WideOpt = False) -> None:
+    def status(wide: WideOpt = False, as_json: JsonOpt = False) -> None:
         """Per hotel: polling or not (and by which daemon), last successful poll, backlog,
         outbox, last alert, why unhealthy. Works while the daemon runs; says when the status
         is stale (no daemon has written it recently), and which hotels' guests write in
@@ -57,6 +57,21 @@ def register(app: typer.Typer) -> None:
             return rows, now, languages
 
         rows, now, languages = common.with_db(go)
+        if as_json:  # the rows as stored, times in UTC (ISO 8601): for scripts and monitors
+            from dataclasses import asdict
+
+            common.print_json(
+                {
+                    "at": now,
+                    "hotels": [asdict(r) for r in rows],
+                    "unread_languages": {
+                        item.slug: [gap.describe() for gap in item.gaps]
+                        for item in languages
+                        if not item.ok
+                    },
+                }
+            )
+            return
         if not rows:
             typer.echo(
                 "no hotels yet: add one with `hotelbot hotel add` or `hotelbot hotel import`"

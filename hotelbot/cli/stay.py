@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
-from hotelbot.cli.output import UtcOpt, WideOpt, show_time
+from hotelbot.cli.output import JsonOpt, UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
@@ -271,6 +271,7 @@ def list_(
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include stays that ended.")] = False,
     wide: WideOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List stays (by default those not yet ended); dates are the hotel's local dates."""
     from hotelbot.storage.hotels import list_hotels
@@ -287,16 +288,13 @@ def list_(
         return stays, slugs
 
     stays, slugs = common.with_db(go)
-    if not stays:
-        typer.echo("no stays")
-        return
     rows = [
         (s.id, slugs.get(s.hotel_id), s.guest_name, s.chat_id, s.room, s.check_in, s.check_out,
          s.status, s.external_ref)
         for s in stays
     ]  # fmt: skip
     headers = ("id", "hotel", "guest", "chat", "room", "in", "out", "status", "external_ref")
-    typer.echo(common.table(headers, rows, wide=wide, shrink=[2, 8]))
+    common.emit_table(headers, rows, as_json=as_json, empty="no stays", wide=wide, shrink=[2, 8])
 
 
 @app.command("show")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hotelbot.cli import common
-from hotelbot.cli.output import UtcOpt, WideOpt, show_time
+from hotelbot.cli.output import JsonOpt, UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 from hotelbot.files import running_as
@@ -686,6 +686,7 @@ def remove(
 @app.command("list")
 def list_(
     hotel: Annotated[str | None, typer.Option(help="Only this hotel (slug).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List triggers."""
     from hotelbot.domain.triggers import format_trigger
@@ -699,18 +700,16 @@ def list_(
             return await list_triggers(conn, hotel_id=hotel_id), slugs
 
     triggers, slugs = common.with_db(go)
-    if not triggers:
-        typer.echo("no triggers yet: add one with `hotelbot trigger add`")
-        return
     rows = [
         (t.id, slugs.get(t.hotel_id), t.name, format_trigger(t.spec),
          ",".join(sorted(t.template.texts)), "yes" if t.enabled else "no", t.version,
          _extras(t))
         for t in triggers
     ]  # fmt: skip
-    typer.echo(
-        common.table(("id", "hotel", "name", "when", "languages", "on", "ver", "with"), rows)
-    )
+    common.emit_table(
+        ("id", "hotel", "name", "when", "languages", "on", "ver", "with"), rows,
+        as_json=as_json, empty="no triggers yet: add one with `hotelbot trigger add`",
+    )  # fmt: skip
 
 
 def _extras(trigger: TriggerRecord) -> str:

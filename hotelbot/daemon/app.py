@@ -66,7 +66,8 @@ from hotelbot.errors import EXIT_CONFIG, EXIT_TASK_CRASHED, ConfigError, SchemaE
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
-from hotelbot.hotel_spec import TOKEN_ENV_PREFIX, token_env_problem
+from hotelbot.hotel_credentials import connection_changed, connection_problem, resolve_token
+from hotelbot.hotel_spec import TOKEN_ENV_PREFIX
 from hotelbot.mail.smtp import Mailer, smtp_login
 from hotelbot.observability.runtime import Observability
 from hotelbot.observability.snapshot import SnapshotSources
@@ -82,7 +83,6 @@ from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.llm_ledger import LlmLedger
 from hotelbot.storage.schema import check_schema
 from hotelbot.storage.stays import room_of_current_stay
-from hotelbot.url_policy import secret_url_problem
 
 if TYPE_CHECKING:
     from hotelbot.sentiment.facts_llm import FactsLlm
@@ -105,32 +105,6 @@ class _Runner:
     task: OwnedTask
     transport: Transport
     client: GreenApiClient
-
-
-def resolve_token(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
-    """The hotel's Green API token: stored, or from its api_token_env variable (only a name
-    with the GREENAPI_TOKEN_ prefix is read, whatever the database says)."""
-    if record.api_token:
-        return record.api_token
-    if record.api_token_env and token_env_problem(record.api_token_env) is None:
-        value = environ.get(record.api_token_env, "").strip()
-        return value or None
-    return None
-
-
-def connection_problem(record: HotelRecord, environ: Mapping[str, str]) -> str | None:
-    """Why the daemon will not poll this hotel (checked at run time too: a row edited in the
-    database bypasses the CLI's validation), or None."""
-    url_problem = secret_url_problem(record.api_url)
-    if url_problem is not None:
-        return f"api_url {record.api_url!r}: {url_problem}"
-    if not record.api_token and record.api_token_env:
-        env_problem = token_env_problem(record.api_token_env)
-        if env_problem is not None:
-            return f"api_token_env {record.api_token_env!r}: {env_problem}"
-    if resolve_token(record, environ) is None:
-        return f"no API token: environment variable {record.api_token_env} is not set"
-    return None
 
 
 class Daemon:
@@ -343,6 +317,8 @@ class Daemon:
             max_concurrency=self.settings.llm.max_concurrency,
             # PostgreSQL with several daemons: interpret only the hotels this one holds.
             owned_hotels=None if self.db.is_sqlite else (lambda: list(self._runners)),
+            # ... and its write transaction is fenced by their lease epochs.
+            lease=None if self.db.is_sqlite else self.leases.ownership,
         )
         # Event triggers (first message, keyword) are decided in the processing transaction;
         # staff alerts carry the guest's room from their current stay.
@@ -604,7 +580,7 @@ class Daemon:
                 if (
                     record is None
                     or token != runner.token
-                    or _connection_changed(runner.record, record)
+                    or connection_changed(runner.record, record)
                     or runner.task.done()
                 ):
                     reason = "not ours" if hotel_id not in valid else "hotel changed or ended"
@@ -848,9 +824,3 @@ def _observability(daemon: Daemon) -> Observability:
         breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
     )
     return Observability(daemon.settings.metrics, sources)
-
-
-def _connection_changed(old: HotelRecord, new: HotelRecord) -> bool:
-    return (old.api_url, old.instance_id, old.api_token_env, old.slug) != (
-        new.api_url, new.instance_id, new.api_token_env, new.slug
-    )  # fmt: skip

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from loguru import logger
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.escalation import EscalationDecision, decide
 from hotelbot.storage.db import Database
 from hotelbot.storage.escalation import OpenAlertRow, escalate, open_alerts, settle
-from hotelbot.storage.leases import LeaseView, holds_lease
+from hotelbot.storage.leases import LeaseView, holds_current_lease
 
 
 @dataclass(slots=True)
@@ -63,7 +62,7 @@ class Escalator:
                 work[alert.hotel_id].append((alert, decision))
         for hotel_id, items in work.items():
             async with self._db.write() as conn:
-                if not await self._holds_lease(conn, hotel_id):
+                if not await holds_current_lease(conn, self._lease, hotel_id):
                     continue
                 for alert, decision in items:
                     if decision is EscalationDecision.ESCALATE:
@@ -76,9 +75,3 @@ class Escalator:
             logger.info("escalated {} alert(s) nobody acknowledged", report.escalated)
         self.escalated_total += report.escalated
         return report
-
-    async def _holds_lease(self, conn: AsyncConnection, hotel_id: int) -> bool:
-        if self._lease is None:
-            return True
-        epoch = self._lease.epoch_of(hotel_id)
-        return epoch is not None and await holds_lease(conn, hotel_id, self._lease.owner, epoch)

@@ -17,10 +17,12 @@ Fast path (domain/alert_path.py): with an LLM configured, the rules read every t
 (microseconds, no I/O). A concrete finding (a named problem, a request, an emergency) is
 committed at once with the rules' verdict, so its alert waits for no LLM; the LLM's answer
 refines the stored verdict afterwards (`refine_verdicts`; it never withdraws the alert). Any
-other text waits for the LLM as before, which may raise an alert the rules missed. A fast
-message behind an earlier message of the same chat that still waits for the LLM waits with
-it (per-chat order is kept). A crash between the fast commit and the refinement leaves the
-rules' verdict stored: the alert is unaffected.
+other text waits for the LLM as before, which may raise an alert the rules missed. Earlier
+messages of the same chat still waiting for the LLM are committed with the fast one (per-chat
+order is kept) on a provisional verdict (domain.alert_path.provisional); their LLM answers
+are refinements too, and one that needs staff is counted into the chat's next alert. A crash
+between the fast commit and the refinement leaves the rules' verdict stored: the alert is
+unaffected.
 
 Latency of staff alerts: of the works ready to commit, the chats with a message that
 requires attention go first, in their own transaction, so a complaint is not queued behind
@@ -49,11 +51,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from loguru import logger
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.unreadable import UnreadableReview
-from hotelbot.domain.alert_path import alert_now, attention_rank
+from hotelbot.domain.alert_path import alert_now, attention_rank, provisional
 from hotelbot.domain.alerts import is_negative_reaction, reaction_verdict
 from hotelbot.domain.events import (
     IncomingMessage,
@@ -72,6 +75,7 @@ from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
+from hotelbot.storage.leases import LeaseView, lock_owned_epochs
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Conversation
 from hotelbot.storage.notification_state import record_failures
@@ -147,6 +151,7 @@ class Processor:
         max_attempts: int = 3,
         clock: Clock = utcnow,
         owned_hotels: Callable[[], Collection[int]] | None = None,
+        lease: LeaseView | None = None,
     ) -> None:
         self._db = db
         self._analyser = analyser
@@ -158,6 +163,9 @@ class Processor:
             self._fast = analyser
         # (work, the LLM's refined verdict) of works committed on the fast path
         self._refinements: list[tuple[Work, Verdict]] = []
+        # rules' verdicts of works waiting for the LLM; works committed before their answer
+        self._waiting_quick: dict[int, Verdict] = {}
+        self._promoted: set[int] = set()
         # served round-robin by hotel: a flood from one hotel cannot delay another's messages
         self._slots = FairSlots(max_concurrency)
         self._batch_size = batch_size
@@ -170,6 +178,9 @@ class Processor:
         # holds the lease of (cooldown decisions assume one writer per conversation).
         # None = every hotel (one daemon per database, the SQLite case).
         self._owned_hotels = owned_hotels
+        # Fencing (several daemons): each write transaction locks and checks this daemon's
+        # lease epochs of the hotels in it, like the ingest writer and the sender's claim.
+        self._lease = lease
         self._hooks: list[MessageHook] = []
         self._room_lookup: RoomLookup | None = None
         self._escalator: Escalator | None = None
@@ -329,11 +340,28 @@ class Processor:
                 # The rules name the problem: commit (and alert) now, refine afterwards.
                 work.verdict, work.done = quick, True
                 self.fast_path_total += 1
+                self._promote_earlier(work, chat or "")
                 self._spawn(self._refine_bounded(work, text, quick))
             else:
+                self._waiting_quick[work.notification_id] = quick
                 self._spawn(self._analyse_bounded(work, text, quick))
         else:
             self._spawn(self._analyse_bounded(work, text))
+
+    def _promote_earlier(self, work: Work, chat: str) -> None:
+        """Earlier messages of `work`'s chat still with the LLM would hold its alert back
+        (a chat is committed in order): commit them now on a provisional verdict
+        (domain.alert_path.provisional); their LLM answers arrive as refinements, and one
+        that needs staff is counted into the conversation's next alert (the chat is being
+        alerted right now, so the cooldown would count it anyway)."""
+        for earlier in self._chains.get((work.hotel_id, chat), ()):
+            if earlier is work:
+                break
+            quick = self._waiting_quick.pop(earlier.notification_id, None)
+            if earlier.done or earlier.error is not None or quick is None:
+                continue
+            earlier.verdict, earlier.done = provisional(quick), True
+            self._promoted.add(earlier.notification_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -388,11 +416,22 @@ class Processor:
     async def _analyse(self, work: Work, text: str, quick: Verdict | None = None) -> None:
         try:
             if quick is not None and self._fast is not None:
-                work.verdict = await self._fast.refine(text, quick, about=_about(work))
+                refined = await self._fast.refine(text, quick, about=_about(work))
+                self._waiting_quick.pop(work.notification_id, None)
+                if work.notification_id in self._promoted:
+                    # committed meanwhile on its provisional verdict: this is a refinement
+                    self._promoted.discard(work.notification_id)
+                    self._refinements.append((work, refined))
+                    return
+                work.verdict = refined
             else:
                 work.verdict = await self._analyser.analyse(text)
             work.verdict = await self._unreadable.review(work, work.verdict, text)
         except Exception as exc:  # the stage falls back to rules itself: this is a bug
+            self._waiting_quick.pop(work.notification_id, None)
+            if work.notification_id in self._promoted:  # committed: keep what was stored
+                self._promoted.discard(work.notification_id)
+                return
             work.error = f"analyse: {type(exc).__name__}"
         work.done = True
 
@@ -505,6 +544,9 @@ class Processor:
 
     async def _write(self, works: list[Work], *, priority: bool = False) -> None:
         async with self._db.write(priority=priority) as conn:
+            works = await self._fence(conn, works)
+            if not works:
+                return
             result = await apply_batch(
                 conn,
                 works,
@@ -524,6 +566,24 @@ class Processor:
             }
             for listener in self._commit_listeners:
                 listener(hotel_ids)
+
+    async def _fence(self, conn: AsyncConnection, works: list[Work]) -> list[Work]:
+        """The works of hotels whose lease this daemon still holds at the epoch it knows; the
+        lease rows stay locked until this transaction ends, so a takeover waits for it. The
+        other works are left unprocessed (not failed) for the hotel's new owner, whose
+        processor handles them. Without a lease view (one daemon: SQLite) every work."""
+        if self._lease is None or not works:
+            return works
+        wanted = {w.hotel_id for w in works}
+        current = await lock_owned_epochs(conn, self._lease.owner, wanted)
+        ours = {h for h in wanted if h in current and current[h] == self._lease.epoch_of(h)}
+        if ours != wanted:
+            left = [w for w in works if w.hotel_id not in ours]
+            logger.warning(
+                "processor: lease lost for hotel(s) {}: {} notification(s) left to their owner",
+                sorted(wanted - ours), len(left),
+            )  # fmt: skip
+        return [w for w in works if w.hotel_id in ours]
 
     async def _record_failures(self, works: list[Work]) -> None:
         try:
@@ -606,6 +666,8 @@ class Processor:
             logger.warning("processor: final commit failed: {}", type(exc).__name__)
         self._chains.clear()
         self._in_flight.clear()
+        self._waiting_quick.clear()
+        self._promoted.clear()
 
 
 _ANALYSERS = frozenset({"rules", "llm", "reaction", ANSWERED_BY_SAFETY_NET})

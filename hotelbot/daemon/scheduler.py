@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from hotelbot.storage.db import Database
-from hotelbot.storage.leases import LeaseView, holds_lease
+from hotelbot.storage.leases import LeaseView, holds_current_lease
 
 
 def trigger_lane(spec: object) -> Lane:
@@ -514,12 +514,6 @@ class Scheduler:
             self._zone_warned.add(key)
             logger.bind(hotel=hotel.slug).warning("{}; fix with `hotelbot hotel edit`", warning)
 
-    async def _holds_lease(self, conn: AsyncConnection, hotel_id: int) -> bool:
-        if self._lease is None:
-            return True
-        epoch = self._lease.epoch_of(hotel_id)
-        return epoch is not None and await holds_lease(conn, hotel_id, self._lease.owner, epoch)
-
     # -- one step ----------------------------------------------------------------------------
     async def run_once(self, now: datetime | None = None) -> TickReport:
         """Decide every fire scheduled in [now - lookback, now] that nobody decided yet.
@@ -579,7 +573,7 @@ class Scheduler:
             chunk = due[offset : offset + _CHUNK]
             async with self.db.write() as conn:
                 await _lock_hotel(conn, policy.id)
-                if not await self._holds_lease(conn, policy.id):
+                if not await holds_current_lease(conn, self._lease, policy.id):
                     logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
                     return report
                 pause_point("scheduler_decision_locked")  # tests: frozen holding the lock

@@ -51,6 +51,17 @@ def urgent(verdict: Verdict | None) -> bool:
     return verdict is not None and verdict.requires_attention and verdict.is_emergency
 
 
+def provisional(rules_verdict: Verdict) -> Verdict:
+    """The verdict stored for a message committed before the LLM answered it (it stood in
+    the way of a fast alert in the same chat): the rules' verdict, without attention that
+    is not concrete (a tone, a model's guess: the LLM decides those when it answers)."""
+    if is_concrete(rules_verdict) or not rules_verdict.requires_attention:
+        return rules_verdict
+    return dataclasses.replace(
+        rules_verdict, requires_attention=False, category=None, categories=()
+    )
+
+
 def attention_rank(verdict: Verdict | None) -> int:
     """Which alert is written first when many are ready at once: 0 an emergency, 1 a
     concrete finding, 2 any other attention (tone, a model's guess, an LLM's), 3 none."""

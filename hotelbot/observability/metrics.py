@@ -139,8 +139,9 @@ INGEST_DELETE_LATENCY = Histogram(
 # -- instance, leases -------------------------------------------------------------------------
 INSTANCE_STATE = Gauge(
     "hotelbot_instance_state",
-    "The last known Green API instance state of each enabled hotel: 1 for its state, 0 for "
-    "the others (notAuthorized: the WhatsApp number was logged out; nothing is sent).",
+    "The last known Green API instance state of each enabled hotel: one series per hotel, "
+    "value 1, labelled with its state (notAuthorized: the WhatsApp number was logged out; "
+    "nothing is sent; unknown: no state reported yet).",
     ["hotel", "state"],
 )
 LEASE_HELD = Gauge(
@@ -196,6 +197,18 @@ ATTENTION = Counter(
     "hotelbot_attention_verdicts_total",
     "Guest messages judged to need staff, by hotel and analyser.",
     ["hotel", "analyser"],
+)
+
+ALERTS_ACKNOWLEDGED = Counter(
+    "hotelbot_alerts_acknowledged_total",
+    "Staff alerts acknowledged, by route (quote, reaction, reference, staff_reply, send, "
+    "handled, earlier). Counted when the acknowledging transaction runs (a rolled-back one "
+    "may count: the figure is an upper bound).",
+    ["route"],
+)
+ALERTS_ESCALATED = Counter(
+    "hotelbot_alerts_escalated_total",
+    "Staff alerts nobody acknowledged in time, escalated to the duty manager.",
 )
 
 # -- LLM --------------------------------------------------------------------------------------

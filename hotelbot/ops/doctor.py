@@ -229,12 +229,12 @@ async def _check_clock(db: Database, report: Echo) -> None:
 async def _check_hotel(
     record: HotelRecord, settings: Settings, environ: Mapping[str, str]
 ) -> list[Check]:
-    from hotelbot.daemon.app import resolve_token
     from hotelbot.domain.zones import unknown_zone_warning
     from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials, settings_problems
     from hotelbot.greenapi.errors import GreenApiError
     from hotelbot.greenapi.retry import INSTANCE_READ
     from hotelbot.greenapi.transport import HttpxTransport
+    from hotelbot.hotel_credentials import resolve_token
     from hotelbot.redact import register_secret
 
     name = f"hotel {record.slug}"

@@ -21,6 +21,7 @@ from hotelbot.domain.acknowledgement import AckRoute
 from hotelbot.domain.alerts import AlertSubject, excerpt, phone_of
 from hotelbot.domain.display import for_people
 from hotelbot.domain.outbox import Lane, OutboxKind
+from hotelbot.observability import metrics
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
@@ -104,6 +105,7 @@ async def escalate(conn: AsyncConnection, alert: OpenAlertRow, now: datetime) ->
     ).first()
     if claimed is None:
         return False
+    metrics.ALERTS_ESCALATED.inc()
     who = AlertSubject(alert.guest_name, alert.chat_id, phone_of(alert.chat_id)).label()
     minutes = (now - alert.state.created_at).total_seconds() / 60
     minutes = float(round(minutes)) if minutes >= 1 else round(minutes, 1)

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.acknowledgement import AckRoute, Handling
+from hotelbot.observability import metrics
 from hotelbot.storage.models import Hotel, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import cancel_pending
@@ -115,6 +116,8 @@ async def acknowledge_conversation_alerts(
     )
     waiting = [int(v) for row in rows for v in row if v is not None]
     await cancel_pending(conn, waiting, reason="alert acknowledged")
+    if rows:
+        metrics.ALERTS_ACKNOWLEDGED.labels(route.value).inc(len(rows))
     return len(rows)
 
 

@@ -65,7 +65,7 @@ from hotelbot.storage.handling import (
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
 from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.models_messaging import Alert, Message
+from hotelbot.storage.models_messaging import Alert, Conversation, Message
 from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
 from hotelbot.storage.signals import digest_counts, digest_since, withdraw_without_stay
@@ -674,28 +674,57 @@ async def _after_message(
 async def refine_verdicts(
     conn: AsyncConnection, refined: Sequence[tuple[Work, Verdict]], *, now: datetime
 ) -> int:
-    """Store the LLM's verdicts of messages committed earlier on the rules' verdict (the
-    processor's fast path). Only the verdict columns change; `requires_attention` is never
-    turned off and no alert is withdrawn or added (the alert was decided on commit). A
-    message edited since keeps the edit's verdict. Idempotent; may run twice. Returns the
-    number of rows changed."""
+    """Store the LLM's verdicts of messages committed before it answered (the processor's
+    fast path, and messages of the same chat committed with it). Only the verdict columns
+    change; `requires_attention` is never turned off and no alert is withdrawn. A message
+    that needs staff only now is counted into its conversation's next alert (a follow-up
+    after the cooldown: its chat was alerted when it was committed). A message edited since
+    keeps the edit's verdict. Idempotent; may run twice. Returns the number of rows
+    changed."""
     changed = 0
     for work, verdict in refined:
         event = work.event
         if not isinstance(event, IncomingMessage):
             continue
+        key = and_(
+            Message.hotel_id == work.hotel_id,
+            Message.chat_id == event.chat_id,
+            Message.id_message == event.id_message,
+            ~Message.edited,
+        )
+        row = (
+            await conn.execute(
+                select(Message.id, Message.conversation_id, Message.requires_attention).where(key)
+            )
+        ).first()
+        if row is None:
+            continue
+        message_id, conversation_id, needed = int(row[0]), row[1], bool(row[2])
         values = _verdict_values(verdict, now)
         if not verdict.requires_attention:
             del values["requires_attention"], values["category"]
-        stmt = (
-            update(Message)
-            .where(
-                Message.hotel_id == work.hotel_id,
-                Message.chat_id == event.chat_id,
-                Message.id_message == event.id_message,
-                ~Message.edited,
-            )
-            .values(**values, updated_at=now)
+        await conn.execute(
+            update(Message).where(Message.id == message_id).values(**values, updated_at=now)
         )
-        changed += (await conn.execute(stmt)).rowcount or 0
+        changed += 1
+        if verdict.requires_attention and not needed:
+            alerted = (
+                await conn.execute(select(Alert.id).where(Alert.message_id == message_id))
+            ).first()
+            if alerted is None:
+                await conn.execute(
+                    update(Conversation)
+                    .where(
+                        Conversation.id == conversation_id,
+                        or_(
+                            Conversation.last_suppressed_message_id.is_(None),
+                            Conversation.last_suppressed_message_id < message_id,
+                        ),
+                    )
+                    .values(
+                        suppressed_alerts=Conversation.suppressed_alerts + 1,
+                        last_suppressed_message_id=message_id,
+                        updated_at=now,
+                    )
+                )
     return changed
