@@ -41,6 +41,7 @@ from hotelbot.storage.llm_ledger import LlmLedger
 from hotelbot.storage.models_llm import LlmUsageRow
 from hotelbot.storage.models_messaging import Message
 from hotelbot.storage.reports import stats_report
+from hotelbot.storage.status_report import hotel_status_report
 from tests.processor_helpers import INSTANCE, FakeClock, ingest, make_hotel
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -276,6 +277,9 @@ async def test_beyond_the_daily_budget_the_rules_answer_and_it_is_logged_once(
     assert usage is not None and (usage.calls, usage.limited) == (2, 3)
     assert usage.over_budget_logged
     assert sum("daily LLM budget" in line for line in lines) == 1
+    async with db.read() as conn:
+        (row,) = await hotel_status_report(conn, now=NOW, stale_after_s=60)
+    assert (row.llm_calls_today, row.llm_over_budget_today) == (2, True)
 
 
 async def test_the_budget_survives_a_restart(db: Database) -> None:
