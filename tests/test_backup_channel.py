@@ -4,7 +4,10 @@ and the fake Green API over HTTP, with a real daemon on both databases."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -198,3 +201,56 @@ def test_mail_settings_refuse_clear_text_off_loopback_and_need_recipients() -> N
     with pytest.raises(ValueError, match="operators"):
         EmailSettings(**email_settings(25, operators=[]))
     assert EmailSettings().enabled is False
+
+
+async def test_a_killed_daemon_is_reported_after_its_restart(
+    db_url: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    """A real process killed with SIGKILL leaves its marker; the next start mails the
+    operators once; a clean SIGTERM stop leaves no marker (no mail at the next start)."""
+    inbox, port = smtp
+    db = Database.open(db_url, create=True)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+    config = tmp_path / "hotelbot.toml"
+    config.write_text(
+        f'[database]\nurl = "{db_url}"\n[daemon]\nname = "crashy"\n[metrics]\nlisten = ""\n'
+        f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        f'sender = "hotelbot@hotelbot.example"\noperators = ["{OPERATOR}"]\n'
+        "check_interval_s = 0.2\nmin_interval_s = 0\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
+    env.update(HOTELBOT_CONFIG=str(config), STATE_DIRECTORY=str(tmp_path), HOME=str(tmp_path))
+    marker = marker_path(tmp_path, "crashy")
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hotelbot", "run", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+
+    async def marker_written() -> bool:
+        return marker.exists()
+
+    first = await start()
+    await wait_for(marker_written, 30)
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+    assert marker.exists() and not inbox.to(OPERATOR)
+    second = await start()
+    try:
+
+        async def mailed() -> bool:
+            return bool(inbox.to(OPERATOR))
+
+        await wait_for(mailed, 30)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 30) == 0
+    assert [subject(m) for m in inbox.to(OPERATOR)] == [
+        "[hotelbot] daemon crashy restarted after a crash (the previous run did not stop "
+        "cleanly); see the journal for why"
+    ]
+    assert not marker.exists()

@@ -141,7 +141,9 @@ async def test_scrape_after_a_complaint_a_dead_letter_and_a_state_change(
     assert value(s, "hotelbot_notifications_stored_total", **state_changed) == 1.0
     malformed = {"type": "malformed", **hotel}
     assert value(s, "hotelbot_notifications_dead_lettered_total", **malformed) == 1.0
-    assert value(s, "hotelbot_instance_state", state="authorized", **hotel) == 0.0
+    assert value(s, "hotelbot_instance_state", state="authorized", **hotel) is None
+    states = [k for k in s if k[0] == "hotelbot_instance_state"]
+    assert len(states) == 1  # one series per hotel: its current state
     negative = {"analyser": "rules", "sentiment": "negative", **hotel}
     assert value(s, "hotelbot_sentiment_verdicts_total", **negative) == 1.0
     assert value(s, "hotelbot_attention_verdicts_total", analyser="rules", **hotel) == 1.0

@@ -80,6 +80,7 @@ from hotelbot.storage.backlog import backlog_counts
 from hotelbot.storage.db import Database, PgSessionLimits
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
+from hotelbot.storage.llm_ledger import LlmLedger
 from hotelbot.storage.schema import check_schema
 from hotelbot.storage.stays import room_of_current_stay
 
@@ -291,7 +292,14 @@ class Daemon:
             create=False,
         )
         await check_schema(self.db)
-        self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
+        # may raise ConfigError; the database gives the LLM its limits, cache and context
+        llm = self.settings.llm
+        ledger = LlmLedger(
+            self.db,
+            llm.limits.to_limits(),
+            {slug: spec.to_limits() for slug, spec in llm.hotel_limits.items()},
+        )
+        self._stage = build_stage(self.settings, self.environ, ledger=ledger)
 
     async def _start(self) -> None:
         """Long-running tasks, signal handlers and the first hotel round (inside the task
@@ -307,7 +315,7 @@ class Daemon:
         self.processor = Processor(
             self.db,
             self._stage.stage,
-            max_concurrency=self.settings.sentiment.max_concurrency,
+            max_concurrency=self.settings.llm.max_concurrency,
             # PostgreSQL with several daemons: interpret only the hotels this one holds.
             owned_hotels=None if self.db.is_sqlite else (lambda: list(self._runners)),
             # ... and its write transaction is fenced by their lease epochs.

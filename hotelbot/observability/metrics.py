@@ -139,8 +139,9 @@ INGEST_DELETE_LATENCY = Histogram(
 # -- instance, leases -------------------------------------------------------------------------
 INSTANCE_STATE = Gauge(
     "hotelbot_instance_state",
-    "The last known Green API instance state of each enabled hotel: 1 for its state, 0 for "
-    "the others (notAuthorized: the WhatsApp number was logged out; nothing is sent).",
+    "The last known Green API instance state of each enabled hotel: one series per hotel, "
+    "value 1, labelled with its state (notAuthorized: the WhatsApp number was logged out; "
+    "nothing is sent; unknown: no state reported yet).",
     ["hotel", "state"],
 )
 LEASE_HELD = Gauge(

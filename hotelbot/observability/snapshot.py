@@ -47,6 +47,7 @@ class MetricsSnapshot:
         self._sources = sources
         self._interval_s = interval_s
         self._known: dict[int, str] = {}  # hotel id -> slug, as of the last round
+        self._states: dict[str, str] = {}  # slug -> the state label last exposed
 
     async def run(self) -> None:
         while True:
@@ -83,9 +84,14 @@ class MetricsSnapshot:
         self._forget(set(self._known) - set(slugs))
         self._known = slugs
         for _hotel_id, slug, state in hotels:
+            # One series per hotel, for its current state (not one per possible state: at
+            # a thousand hotels that would be most of the scrape).
             current = metrics.instance_state_label(state)
-            for name in metrics.INSTANCE_STATES:
-                metrics.INSTANCE_STATE.labels(slug, name).set(1.0 if name == current else 0.0)
+            previous = self._states.get(slug)
+            if previous is not None and previous != current:
+                _remove(metrics.INSTANCE_STATE, slug, previous)
+            metrics.INSTANCE_STATE.labels(slug, current).set(1.0)
+            self._states[slug] = current
         waiting = {(int(h), str(lane)): (int(n), due) for h, lane, n, due in outbox}
         for hotel_id, slug in slugs.items():
             for lane in Lane:
@@ -122,8 +128,9 @@ class MetricsSnapshot:
         """Hotels deleted or disabled since the last round: drop their series."""
         for hotel_id in gone:
             slug = self._known[hotel_id]
-            for name in metrics.INSTANCE_STATES:
-                _remove(metrics.INSTANCE_STATE, slug, name)
+            state = self._states.pop(slug, None)
+            if state is not None:
+                _remove(metrics.INSTANCE_STATE, slug, state)
             for lane in Lane:
                 _remove(metrics.OUTBOX_DEPTH, slug, lane.value)
                 _remove(metrics.OUTBOX_OLDEST_DUE_AGE, slug, lane.value)
