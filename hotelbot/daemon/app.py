@@ -157,6 +157,7 @@ class Daemon:
         self.leases: LeaseManager | None = None
         self._lease_task: OwnedTask | None = None
         self._writer_task: OwnedTask | None = None
+        self._sender_task: OwnedTask | None = None
         self._tasks: OwnedTasks | None = None  # set by run(): the daemon's task group
         self._group: TaskGroup | None = None
         self._exit_code = 0
@@ -361,7 +362,7 @@ class Daemon:
             policies=self.settings.outbox.policies(),
             lease=self.leases.ownership if self.leases is not None else None,
         )
-        self.sender.start()
+        self._sender_task = self._start_task("outbox-sender", self.sender.run)
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
             self.processor.on_commit(self.sender.wake_for_alerts)
             # Alerts nobody acknowledged in time go to the duty manager, at the processor's
@@ -664,6 +665,8 @@ class Daemon:
             await self.scheduler.stop()
         if self.sender is not None:
             await self.sender.stop(left_s())
+        if self._sender_task is not None:
+            await self._sender_task.stop(left_s())
         # --- scheduling (end) ---
         # --- leases (scale-out): no more claims or reconciles while stopping. Under the lock,
         # so a reconcile that is stopping pollers finishes that first (its pollers are no

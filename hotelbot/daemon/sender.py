@@ -61,10 +61,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from loguru import logger
 from sqlalchemy import select
 
-from hotelbot.crashpoints import pause_point
+from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
     DEFAULT_POLICIES,
@@ -662,7 +663,17 @@ class OutboxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_s)
 
+    async def run(self) -> None:
+        """The supervisor (per-hotel loops, recovery) and the ticker as one task, for an owner
+        that runs it in its task group (daemon/tasks.py); returns after `stop()`. The per-hotel
+        loops stay this object's: `stop()` ends them. Raises only what a bug raises (database
+        errors are caught and retried inside)."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._tick, name="outbox-sender-tick")
+            await self._supervise()
+
     def start(self) -> None:
+        """Stand-alone use (tests): the supervisor and the ticker as tasks of this object."""
         self._supervisor = asyncio.create_task(self._supervise(), name="outbox-sender")
         self._ticker = asyncio.create_task(self._tick(), name="outbox-sender-tick")
 
@@ -686,6 +697,7 @@ class OutboxSender:
 
     async def _supervise(self) -> None:
         while not self._stopping.is_set():
+            fail_point("outbox_supervisor")  # tests: a bug in the sender's supervisor
             try:
                 # Also after start-up: a row a crashed process left in `sending` moments
                 # before this one started becomes unknown once it is stale for its lane.
