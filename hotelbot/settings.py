@@ -140,7 +140,7 @@ class LoggingSettings(_Section):
 
 class SentimentSettings(_Section):
     extra_lexicon_files: list[str] = Field(default_factory=list)
-    max_concurrency: int = Field(default=32, ge=1, le=1024)
+    # (no max_concurrency here any more: llm.max_concurrency is the one bound of analyses)
 
 
 class OutboxSettings(_Section):

@@ -54,3 +54,21 @@ async def test_a_crashed_ingest_writer_stops_the_daemon_in_order_with_status_1(
             assert await count(db, Notification) == total
         finally:
             await db.dispose()
+
+
+async def test_a_crashed_outbox_sender_is_reported_at_once_and_stops_the_daemon(
+    db_url: str, tmp_path: Path
+) -> None:
+    env = _env(db_url, tmp_path, HOTELBOT_DAEMON__DRAIN_TIMEOUT_S="3")
+    async with FakeGreenApi() as fake:
+        fake.add_instance(INSTANCE, "tok")
+        assert (await _cli(env, "db", "upgrade"))[0] == 0
+        hotels = _hotels_toml(tmp_path / "h.toml", fake.url, [(INSTANCE, "tok")])
+        assert (await _cli(env, "hotel", "import", str(hotels)))[0] == 0
+        # Without it staff alerts would silently stop leaving: it must not go unnoticed.
+        proc = await _start_daemon(dict(env, HOTELBOT_FAIL_AT="outbox_supervisor"))
+        out_bytes, _ = await asyncio.wait_for(proc.communicate(), 40)
+        out = out_bytes.decode()
+        assert proc.returncode == 1, out
+        assert "task outbox-sender crashed (InjectedFault" in out, out
+        assert out.index("task outbox-sender crashed") < out.index("stopped in")

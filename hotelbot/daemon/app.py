@@ -81,6 +81,7 @@ from hotelbot.storage.backlog import backlog_counts
 from hotelbot.storage.db import Database, PgSessionLimits
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
+from hotelbot.storage.llm_ledger import LlmLedger
 from hotelbot.storage.schema import check_schema
 from hotelbot.storage.stays import room_of_current_stay
 
@@ -157,6 +158,7 @@ class Daemon:
         self.leases: LeaseManager | None = None
         self._lease_task: OwnedTask | None = None
         self._writer_task: OwnedTask | None = None
+        self._sender_task: OwnedTask | None = None
         self._tasks: OwnedTasks | None = None  # set by run(): the daemon's task group
         self._group: TaskGroup | None = None
         self._exit_code = 0
@@ -292,7 +294,14 @@ class Daemon:
             create=False,
         )
         await check_schema(self.db)
-        self._stage = build_stage(self.settings, self.environ)  # may raise ConfigError
+        # may raise ConfigError; the database gives the LLM its limits, cache and context
+        llm = self.settings.llm
+        ledger = LlmLedger(
+            self.db,
+            llm.limits.to_limits(),
+            {slug: spec.to_limits() for slug, spec in llm.hotel_limits.items()},
+        )
+        self._stage = build_stage(self.settings, self.environ, ledger=ledger)
 
     async def _start(self) -> None:
         """Long-running tasks, signal handlers and the first hotel round (inside the task
@@ -308,7 +317,7 @@ class Daemon:
         self.processor = Processor(
             self.db,
             self._stage.stage,
-            max_concurrency=self.settings.sentiment.max_concurrency,
+            max_concurrency=self.settings.llm.max_concurrency,
             # PostgreSQL with several daemons: interpret only the hotels this one holds.
             owned_hotels=None if self.db.is_sqlite else (lambda: list(self._runners)),
             # ... and its write transaction is fenced by their lease epochs.
@@ -355,7 +364,7 @@ class Daemon:
             policies=self.settings.outbox.policies(),
             lease=self.leases.ownership if self.leases is not None else None,
         )
-        self.sender.start()
+        self._sender_task = self._start_task("outbox-sender", self.sender.run)
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
             self.processor.on_commit(self.sender.wake_for_alerts)
             # Alerts nobody acknowledged in time go to the duty manager, at the processor's
@@ -665,6 +674,8 @@ class Daemon:
             await self.scheduler.stop()
         if self.sender is not None:
             await self.sender.stop(left_s())
+        if self._sender_task is not None:
+            await self._sender_task.stop(left_s())
         # --- scheduling (end) ---
         # --- leases (scale-out): no more claims or reconciles while stopping. Under the lock,
         # so a reconcile that is stopping pollers finishes that first (its pollers are no

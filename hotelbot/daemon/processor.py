@@ -63,12 +63,14 @@ from hotelbot.domain.events import (
     MessageKind,
     OutgoingMessage,
 )
+from hotelbot.domain.llm_context import MessageRef
 from hotelbot.domain.optout import classify_keyword
 from hotelbot.domain.sentiment import Verdict
 from hotelbot.domain.signals import as_guest_event, signal_of, signal_verdict
 from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
 from hotelbot.observability import metrics
+from hotelbot.sentiment.fair_slots import FairSlots
 from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
@@ -104,8 +106,22 @@ class FastPathAnalyser(Protocol):
     def rules_verdict(self, text: str, *, language_hint: str | None = None) -> Verdict: ...
 
     async def refine(
-        self, text: str, rules_verdict: Verdict, *, language_hint: str | None = None
+        self,
+        text: str,
+        rules_verdict: Verdict,
+        *,
+        language_hint: str | None = None,
+        about: MessageRef | None = None,
     ) -> Verdict: ...
+
+
+def _about(work: Work) -> MessageRef | None:
+    """Which message the LLM judges (its chat's history is its context)."""
+    event = work.event
+    if not isinstance(event, IncomingMessage):
+        return None
+    sent_at = event.timestamp or work.received_at  # as storage.understanding stores it
+    return MessageRef(work.hotel_id, event.chat_id, sent_at, event.id_message)
 
 
 # Kinds whose text is a person's own words worth judging (captions and button labels too).
@@ -150,7 +166,8 @@ class Processor:
         # rules' verdicts of works waiting for the LLM; works committed before their answer
         self._waiting_quick: dict[int, Verdict] = {}
         self._promoted: set[int] = set()
-        self._slots = asyncio.Semaphore(max_concurrency)
+        # served round-robin by hotel: a flood from one hotel cannot delay another's messages
+        self._slots = FairSlots(max_concurrency)
         self._batch_size = batch_size
         self._commit_batch_size = max(1, commit_batch_size)
         self._max_in_flight = max_in_flight
@@ -378,7 +395,7 @@ class Processor:
         return None if work.keyword is not None else event.text
 
     async def _analyse_bounded(self, work: Work, text: str, quick: Verdict | None = None) -> None:
-        async with self._slots:
+        async with self._slots.slot(work.hotel_id):
             await self._analyse(work, text, quick)
         self._wake.set()
 
@@ -386,9 +403,9 @@ class Processor:
         """The LLM's verdict for a work committed on the fast path, kept for
         `_apply_refinements`. Best effort: on any failure the rules' verdict stays."""
         assert self._fast is not None
-        async with self._slots:
+        async with self._slots.slot(work.hotel_id):
             try:
-                refined = await self._fast.refine(text, quick)
+                refined = await self._fast.refine(text, quick, about=_about(work))
             except Exception as exc:  # the stage falls back by itself: this is a bug
                 logger.warning("processor: refining a verdict failed: {}", type(exc).__name__)
                 return
@@ -399,7 +416,7 @@ class Processor:
     async def _analyse(self, work: Work, text: str, quick: Verdict | None = None) -> None:
         try:
             if quick is not None and self._fast is not None:
-                refined = await self._fast.refine(text, quick)
+                refined = await self._fast.refine(text, quick, about=_about(work))
                 self._waiting_quick.pop(work.notification_id, None)
                 if work.notification_id in self._promoted:
                     # committed meanwhile on its provisional verdict: this is a refinement

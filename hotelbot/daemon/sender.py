@@ -61,10 +61,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from loguru import logger
 from sqlalchemy import select
 
-from hotelbot.crashpoints import pause_point
+from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
     DEFAULT_POLICIES,
@@ -113,6 +114,8 @@ from hotelbot.storage.triggers import withdrawn_messages
 from hotelbot.storage.types import utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 
@@ -199,6 +202,16 @@ class _JournalEntry:
         return isinstance(self.timestamp, int | float) and self.timestamp >= not_before_s
 
 
+@dataclass(frozen=True, slots=True)
+class _Recording:
+    """One step's outcomes waiting for the next group-committed write (`_record`)."""
+
+    outcomes: list[_Outcome]
+    now: datetime
+    report: SendReport
+    done: asyncio.Future[None]
+
+
 def _started(item: OutboxItem) -> datetime:
     return item.sending_started_at or item.available_at
 
@@ -256,6 +269,8 @@ class OutboxSender:
         self._wakes: dict[int, asyncio.Event] = {}
         self._alert_hint: set[int] = set()  # hotels woken for a new alert (wake_for_alerts)
         self._ticker: asyncio.Task[None] | None = None
+        self._to_record: list[_Recording] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     def _state(self, hotel_id: int) -> _HotelState:
         state = self._hotels.get(hotel_id)
@@ -493,39 +508,58 @@ class OutboxSender:
         return _Outcome(item, _Result.UNKNOWN, error)
 
     async def _record(self, outcomes: list[_Outcome], now: datetime, report: SendReport) -> None:
-        """Every outcome of a step in one write transaction (compare-and-set per row)."""
+        """Every outcome of a step committed (compare-and-set per row) before this returns.
+
+        Group commit: the outcomes of every hotel's step that finish while a write is
+        waiting or running go into the next write transaction together, so a round over
+        many hotels costs one fsync'd transaction instead of one per hotel. Raises the
+        database error of the transaction that carried these outcomes (they stay `sending`
+        and are reconciled, as when a step's own transaction failed)."""
         if not outcomes:
             return
-        async with self.db.write() as conn:
-            for o in outcomes:
-                item = o.item
-                if o.result is _Result.SENT:
-                    assert o.id_message is not None
-                    await mark_sent(conn, item.id, id_message=o.id_message, now=now)
-                    report.counts["sent"] += 1
-                    report.counts[f"sent:{item.lane}"] += 1
-                elif o.result is _Result.RETRY:
-                    assert o.available_at is not None
-                    await mark_retry(
-                        conn, item.id, available_at=o.available_at, error=o.error or "", now=now
-                    )
-                    report.counts["retry"] += 1
-                elif o.result is _Result.UNKNOWN:
-                    await mark_unknown(conn, item.id, error=o.error or "", now=now)
-                    report.counts["unknown"] += 1
-                elif o.result is _Result.FAILED:
-                    await mark_failed(conn, item.id, error=o.error or "", now=now)
-                    report.counts["failed"] += 1
-                else:  # not attempted: back to pending untouched (no attempt spent)
-                    await mark_retry(
-                        conn, item.id, available_at=item.available_at, error=o.error or "",
-                        now=now, count_attempt=False,
-                    )  # fmt: skip
-                    report.counts["held"] += 1
-        for o in outcomes:  # committed: count them
-            kind = metrics.bounded(o.item.kind, _KINDS)
-            outcome = "held" if o.result is _Result.GIVE_BACK else o.result.value
-            metrics.SENDS.labels(kind, o.item.lane.value, outcome).inc()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_record.append(_Recording(outcomes, now, report, done))
+        if self._recorder is None or self._recorder.done():
+            # A task of its own: a step's cancellation (lease lost, shutdown) must not stop
+            # the commit of the other hotels' outcomes queued with it.
+            self._recorder = asyncio.create_task(self._record_queued(), name="outbox-record")
+        await done
+
+    async def _record_queued(self) -> None:
+        batch: list[_Recording] = []
+        try:
+            while self._to_record:
+                batch = []
+                try:
+                    async with self.db.write() as conn:
+                        # everything queued while this waited for the write lock goes too
+                        batch, self._to_record = self._to_record, []
+                        for recording in batch:
+                            await _record_in(conn, recording)
+                except Exception as exc:
+                    if not batch:  # no transaction at all: fail every step waiting
+                        batch, self._to_record = self._to_record, []
+                    if len(batch) <= 1:
+                        _settle(batch, exc)
+                        continue
+                    # One hotel's rows must not fail the others: each step on its own.
+                    for recording in batch:
+                        try:
+                            async with self.db.write() as conn:
+                                await _record_in(conn, recording)
+                        except Exception as alone:
+                            _settle([recording], alone)
+                        else:
+                            _settle([recording], None)
+                    continue
+                _settle(batch, None)
+        except BaseException:
+            # cancelled (shutdown past its timeout): no step may wait for a commit forever;
+            # their rows stay `sending` and are reconciled after the restart
+            for recording in [*batch, *self._to_record]:
+                recording.done.cancel()
+            self._to_record = []
+            raise
 
     # -- reconciliation ----------------------------------------------------------------------
     async def _reconcile(
@@ -631,7 +665,17 @@ class OutboxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_s)
 
+    async def run(self) -> None:
+        """The supervisor (per-hotel loops, recovery) and the ticker as one task, for an owner
+        that runs it in its task group (daemon/tasks.py); returns after `stop()`. The per-hotel
+        loops stay this object's: `stop()` ends them. Raises only what a bug raises (database
+        errors are caught and retried inside)."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._tick, name="outbox-sender-tick")
+            await self._supervise()
+
     def start(self) -> None:
+        """Stand-alone use (tests): the supervisor and the ticker as tasks of this object."""
         self._supervisor = asyncio.create_task(self._supervise(), name="outbox-sender")
         self._ticker = asyncio.create_task(self._tick(), name="outbox-sender-tick")
 
@@ -641,7 +685,9 @@ class OutboxSender:
         self._stopping.set()
         self.wake()
         tasks = [
-            t for t in (self._supervisor, self._ticker, *self._tasks.values()) if t is not None
+            t
+            for t in (self._supervisor, self._ticker, *self._tasks.values(), self._recorder)
+            if t is not None
         ]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout_s)
@@ -649,10 +695,11 @@ class OutboxSender:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        self._supervisor = self._ticker = None
+        self._supervisor = self._ticker = self._recorder = None
 
     async def _supervise(self) -> None:
         while not self._stopping.is_set():
+            fail_point("outbox_supervisor")  # tests: a bug in the sender's supervisor
             try:
                 # Also after start-up: a row a crashed process left in `sending` moments
                 # before this one started becomes unknown once it is stale for its lane.
@@ -692,3 +739,56 @@ class OutboxSender:
                     )
         finally:
             self._wakes.pop(hotel_id, None)
+
+
+async def _record_in(conn: AsyncConnection, recording: _Recording) -> None:
+    """Write one step's outcomes (compare-and-set per row) in the caller's transaction."""
+    now = recording.now
+    for o in recording.outcomes:
+        item = o.item
+        if o.result is _Result.SENT:
+            assert o.id_message is not None
+            await mark_sent(conn, item.id, id_message=o.id_message, now=now)
+        elif o.result is _Result.RETRY:
+            assert o.available_at is not None
+            await mark_retry(
+                conn, item.id, available_at=o.available_at, error=o.error or "", now=now
+            )
+        elif o.result is _Result.UNKNOWN:
+            await mark_unknown(conn, item.id, error=o.error or "", now=now)
+        elif o.result is _Result.FAILED:
+            await mark_failed(conn, item.id, error=o.error or "", now=now)
+        else:  # not attempted: back to pending untouched (no attempt spent)
+            await mark_retry(
+                conn, item.id, available_at=item.available_at, error=o.error or "",
+                now=now, count_attempt=False,
+            )  # fmt: skip
+
+
+_REPORTED = {
+    _Result.SENT: "sent",
+    _Result.RETRY: "retry",
+    _Result.UNKNOWN: "unknown",
+    _Result.FAILED: "failed",
+    _Result.GIVE_BACK: "held",
+}
+
+
+def _settle(batch: list[_Recording], error: Exception | None) -> None:
+    """Wake the steps of `batch`: committed (counted in their reports and the metrics) or
+    failed with `error`."""
+    for recording in batch:
+        if recording.done.done():
+            continue
+        if error is not None:
+            recording.done.set_exception(error)
+            continue
+        counts = recording.report.counts
+        for o in recording.outcomes:
+            counts[_REPORTED[o.result]] += 1
+            if o.result is _Result.SENT:
+                counts[f"sent:{o.item.lane}"] += 1
+            kind = metrics.bounded(o.item.kind, _KINDS)
+            outcome = "held" if o.result is _Result.GIVE_BACK else o.result.value
+            metrics.SENDS.labels(kind, o.item.lane.value, outcome).inc()
+        recording.done.set_result(None)

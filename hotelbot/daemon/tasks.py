@@ -63,6 +63,14 @@ class OwnedTask:
         return False
 
 
+def _leaf(error: Exception) -> Exception:
+    """A task running its own task group fails with an exception group: report the error
+    inside it when there is exactly one."""
+    while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
 class OwnedTasks:
     """Starts tasks in `group`; `stopping` turns off crash reports (the ordered drain)."""
 
@@ -84,7 +92,7 @@ class OwnedTasks:
                 try:
                     await fn()
                 except Exception as exc:
-                    task.error = exc
+                    task.error = _leaf(exc)
             cancelled = task.scope.cancel_called
         finally:
             task.ended.set()

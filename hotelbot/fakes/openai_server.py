@@ -7,7 +7,9 @@ real HTTP. By default it answers with a small deterministic keyword classifier o
 
 Faults are one-shot and queued in call order: `fail_next`, `malformed_next`, `hang_next`,
 `script`. `latency_s` delays every answer. Requests are recorded (`requests`, `max_in_flight`)
-so tests assert on what reached the server.
+so tests assert on what reached the server; every answer carries `usage` (token counts
+estimated from the lengths) and `tokens_returned` records them, so tests can check the
+accounting against what the server reported.
 
 Run standalone: `python -m hotelbot.fakes.openai_server --port 8089 --latency-s 2`.
 """
@@ -133,6 +135,21 @@ def classify(guest_message: str) -> dict[str, object]:
     }
 
 
+def user_payload(body: Mapping[str, object]) -> dict[str, object]:
+    """The last user message's JSON object as the fake received it ({} when not JSON)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return {}
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            try:
+                decoded = json.loads(str(message.get("content")))
+            except ValueError:
+                return {}
+            return decoded if isinstance(decoded, dict) else {}
+    return {}
+
+
 def extract_guest_message(body: Mapping[str, object]) -> str:
     """The guest text from the last user message: its JSON `guest_message`, else the raw text."""
     messages = body.get("messages")
@@ -170,6 +187,7 @@ class FakeOpenAI:
     ) -> None:
         self.latency_s = latency_s
         self.requests: list[RecordedRequest] = []
+        self.tokens_returned: list[tuple[int, int]] = []  # (prompt, completion) per answer
         self.in_flight = 0
         self.max_in_flight = 0
         self._host = host
@@ -293,6 +311,7 @@ class FakeOpenAI:
     def _completion(self, body: Mapping[str, object], content: str) -> dict[str, object]:
         prompt_chars = len(json.dumps(body.get("messages", []), ensure_ascii=False))
         prompt_tokens, completion_tokens = prompt_chars // 4 + 1, len(content) // 4 + 1
+        self.tokens_returned.append((prompt_tokens, completion_tokens))
         return {
             "id": f"chatcmpl-fake-{next(self._ids)}",
             "object": "chat.completion",

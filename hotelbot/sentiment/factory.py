@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from hotelbot.errors import ConfigError
 from hotelbot.sentiment.settings import resolve_api_key
-from hotelbot.sentiment.stage import SentimentStage
+from hotelbot.sentiment.stage import Ledger, SentimentStage
 from hotelbot.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,10 +32,13 @@ class BuiltStage:
             await self.llm.aclose()
 
 
-def build_stage(settings: Settings, environ: Mapping[str, str]) -> BuiltStage:
+def build_stage(
+    settings: Settings, environ: Mapping[str, str], *, ledger: Ledger | None = None
+) -> BuiltStage:
     """Rules (built-in lexicon + sentiment.extra_lexicon_files) and, when llm.enabled and an
-    API key is found, the LLM. Raises ConfigError for an unreadable/invalid lexicon file.
-    Opens no connection."""
+    API key is found, the LLM; with a `ledger` (the daemon's storage.llm_ledger), the LLM
+    gets limits per hotel, the daily budget, the cache and the chat's context.
+    Raises ConfigError for an unreadable/invalid lexicon file. Opens no connection."""
     from hotelbot.domain.rules import Lexicon, LexiconError, RuleAnalyser
 
     try:
@@ -53,4 +56,4 @@ def build_stage(settings: Settings, environ: Mapping[str, str]) -> BuiltStage:
             from hotelbot.sentiment.llm import build_llm_analyser
 
             llm, status = build_llm_analyser(settings.llm, key), "configured"
-    return BuiltStage(SentimentStage(rules, llm), llm, status)
+    return BuiltStage(SentimentStage(rules, llm, ledger=ledger if llm else None), llm, status)

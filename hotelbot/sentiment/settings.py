@@ -7,8 +7,35 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from hotelbot.domain.llm_limits import LlmLimits
+
 # Name of the systemd credential (`LoadCredential=deepseek_api_key:/etc/hotelbot/...`).
 CREDENTIAL_NAME = "deepseek_api_key"
+
+
+class LlmLimitSettings(BaseModel):
+    """LLM limits of a hotel (domain.llm_limits.LlmLimits): calls per minute per guest and
+    per hotel (with bursts), and a daily budget in calls and tokens (0 = unlimited).
+    Beyond a limit the message is judged by the rules alone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    guest_calls_per_min: float = Field(default=6.0, gt=0, le=600)
+    guest_burst: int = Field(default=5, ge=1, le=1000)
+    hotel_calls_per_min: float = Field(default=120.0, gt=0, le=60_000)
+    hotel_burst: int = Field(default=40, ge=1, le=10_000)
+    daily_calls: int = Field(default=2000, ge=0, le=10_000_000)
+    daily_tokens: int = Field(default=1_500_000, ge=0, le=10_000_000_000)
+
+    def to_limits(self) -> LlmLimits:
+        return LlmLimits(
+            guest_calls_per_min=self.guest_calls_per_min,
+            guest_burst=self.guest_burst,
+            hotel_calls_per_min=self.hotel_calls_per_min,
+            hotel_burst=self.hotel_burst,
+            daily_calls=self.daily_calls or None,
+            daily_tokens=self.daily_tokens or None,
+        )
 
 
 class LlmSettings(BaseModel):
@@ -30,7 +57,14 @@ class LlmSettings(BaseModel):
     connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
     # retries done by the openai SDK itself (connect errors, 408/409/429/5xx); no second layer
     max_retries: int = Field(default=1, ge=0, le=5)
-    max_concurrency: int = Field(default=8, ge=1, le=256)
+    # Requests in flight at once, for all hotels together, shared round-robin by hotel (the
+    # processor's and the analyser's bound; the one concurrency setting). DeepSeek's API docs
+    # ("Rate Limit & Isolation") allow 500+ concurrent requests per account and answer 429
+    # beyond; 64 keeps well inside that while no hotel waits for a slot in normal traffic.
+    max_concurrency: int = Field(default=64, ge=1, le=500)
+    limits: LlmLimitSettings = LlmLimitSettings()
+    # per-hotel overrides by slug, e.g. [llm.hotel_limits.harbour-inn] daily_calls = 500
+    hotel_limits: dict[str, LlmLimitSettings] = Field(default_factory=dict)
     breaker_failure_threshold: int = Field(default=5, ge=1, le=1000)
     breaker_cooldown_s: float = Field(default=30.0, gt=0, le=3600)
     breaker_max_cooldown_s: float = Field(default=600.0, gt=0, le=86400)

@@ -10,12 +10,25 @@ halves separately: `rules_verdict` at once, `refine` when the LLM has answered.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Literal, Protocol, runtime_checkable
+
+from loguru import logger
 
 from hotelbot.domain.alert_path import ANSWERED_BY_SAFETY_NET, combine
 from hotelbot.domain.breaker import BreakerState, CircuitOpenError
+from hotelbot.domain.llm_context import MessageContext, MessageRef, cache_key
+from hotelbot.domain.llm_limits import (
+    CallRates,
+    LimitDecision,
+    LlmLimits,
+    UsageToday,
+    budget_decision,
+)
 from hotelbot.domain.sentiment import AnalyserUnavailable, SentimentAnalyser, Verdict
 
 __all__ = ["ANSWERED_BY_SAFETY_NET", "AnalyserChoice", "SentimentStage", "SentimentStats"]
@@ -37,6 +50,64 @@ class ReportsBreaker(Protocol):
     def breaker_state(self) -> BreakerState: ...
 
 
+class Priced(Protocol):
+    """What `LlmResult` carries (sentiment.llm; not imported here: it pulls in openai)."""
+
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def calls(self) -> int: ...
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+
+
+@runtime_checkable
+class ContextualLlm(Protocol):
+    """An LLM analyser that takes the chat's context and reports its cost (LlmAnalyser)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def prompt_version(self) -> str: ...
+
+    async def classify(
+        self,
+        text: str,
+        *,
+        language_hint: str | None = None,
+        context: MessageContext | None = None,
+        fair_key: Hashable = None,
+    ) -> Priced: ...
+
+
+class Ledger(Protocol):
+    """The database side of limits, cache and context (storage.llm_ledger.LlmLedger)."""
+
+    async def limits_for(self, hotel_id: int) -> LlmLimits: ...
+    async def usage(self, hotel_id: int, day: date) -> UsageToday: ...
+    async def add(
+        self,
+        hotel_id: int,
+        day: date,
+        *,
+        calls: int = 0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cache_hits: int = 0,
+        limited: int = 0,
+    ) -> None: ...
+    async def reserve_call(self, hotel_id: int, day: date, limits: LlmLimits) -> LimitDecision: ...
+    async def first_over_budget(self, hotel_id: int, day: date) -> bool: ...
+    async def cached(self, key: str, day: date) -> Verdict | None: ...
+    async def remember(
+        self, key: str, hotel_id: int, day: date, verdict: Verdict, now: datetime
+    ) -> None: ...
+    async def context(self, ref: MessageRef, reply_language: str) -> MessageContext: ...
+    async def reply_language(self, hotel_id: int, detected: str) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SentimentStats:
     """A snapshot of the stage's counters since start, for STATUS and `hotelbot status`.
@@ -52,6 +123,8 @@ class SentimentStats:
     llm_failed: int
     llm_skipped: int
     breaker_state: BreakerState | None
+    llm_cache_hits: int = 0
+    llm_limited: dict[str, int] = field(default_factory=dict)  # LimitDecision value -> count
 
     @property
     def fallbacks(self) -> int:
@@ -66,12 +139,26 @@ class SentimentStage:
     pipeline is at-least-once); only the counters notice.
     """
 
-    def __init__(self, rules: RulesLike, llm: SentimentAnalyser | None) -> None:
+    def __init__(
+        self,
+        rules: RulesLike,
+        llm: SentimentAnalyser | None,
+        *,
+        ledger: Ledger | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+        monotonic_s: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._rules = rules
         self._llm = llm
+        self._ledger = ledger
+        self._wall_clock = wall_clock
+        self._monotonic_s = monotonic_s
+        self._rates = CallRates()
         self._answered_by: Counter[str] = Counter()
         self._llm_failed = 0
         self._llm_skipped = 0
+        self._cache_hits = 0
+        self._limited: Counter[str] = Counter()
 
     @property
     def llm_configured(self) -> bool:
@@ -88,23 +175,102 @@ class SentimentStage:
         return self._rules.analyse(text, language_hint=language_hint)
 
     async def refine(
-        self, text: str, rules_verdict: Verdict, *, language_hint: str | None = None
+        self,
+        text: str,
+        rules_verdict: Verdict,
+        *,
+        language_hint: str | None = None,
+        about: MessageRef | None = None,
     ) -> Verdict:
         """The final verdict given the rules' one: the LLM's combined with it
         (domain.alert_path.combine), or the rules' when no LLM answers. Never raises for an
-        LLM problem; counts who answered."""
+        LLM problem; counts who answered.
+
+        With `about` (which message of which chat) and a ledger, the LLM sees the chat's
+        previous messages, an identical question asked today reuses the stored answer (no
+        call), the hotel's limits apply (beyond them: the rules' verdict) and what each call
+        cost is counted per hotel and day. Database errors of the ledger propagate (the
+        processor retries the message)."""
         verdict = rules_verdict
         if self._llm is not None:
             try:
-                llm_verdict = await self._llm.analyse(text, language_hint=language_hint)
+                if (
+                    about is not None
+                    and self._ledger is not None
+                    and isinstance(self._llm, ContextualLlm)
+                ):
+                    llm_verdict = await self._judged_in_context(
+                        self._llm, self._ledger, text, rules_verdict, language_hint, about
+                    )
+                else:
+                    llm_verdict = await self._llm.analyse(text, language_hint=language_hint)
             except CircuitOpenError:
                 self._llm_skipped += 1
             except AnalyserUnavailable:
                 self._llm_failed += 1
             else:
-                verdict = combine(llm_verdict, rules_verdict)
+                if llm_verdict is not None:
+                    verdict = combine(llm_verdict, rules_verdict)
         self._answered_by[verdict.analyser] += 1
         return verdict
+
+    async def _judged_in_context(
+        self,
+        llm: ContextualLlm,
+        ledger: Ledger,
+        text: str,
+        rules_verdict: Verdict,
+        language_hint: str | None,
+        about: MessageRef,
+    ) -> Verdict | None:
+        """The LLM's raw verdict (cached or fresh), or None when a limit says rules only."""
+        now = self._wall_clock() if self._wall_clock is not None else datetime.now(UTC)
+        day, hotel_id = now.date(), about.hotel_id
+        reply_language = await ledger.reply_language(hotel_id, rules_verdict.language)
+        context = await ledger.context(about, reply_language)
+        key = cache_key(
+            model=llm.model,
+            prompt_version=llm.prompt_version,
+            hotel_id=hotel_id,
+            text=text,
+            context=context,
+        )
+        cached = await ledger.cached(key, day)
+        if cached is not None:
+            self._cache_hits += 1
+            await ledger.add(hotel_id, day, cache_hits=1)
+            return cached
+        limits = await ledger.limits_for(hotel_id)
+        # cheap refusals first: a guest over its rate spends nothing of the daily budget
+        decision = budget_decision(limits, await ledger.usage(hotel_id, day))
+        if decision is LimitDecision.ALLOWED:
+            decision = self._rates.take(limits, hotel_id, about.chat_id, self._monotonic_s())
+        if decision is LimitDecision.ALLOWED:
+            # counted before the call, atomically: concurrent analyses cannot overshoot
+            decision = await ledger.reserve_call(hotel_id, day, limits)
+        if decision is not LimitDecision.ALLOWED:
+            self._limited[decision.value] += 1
+            await ledger.add(hotel_id, day, limited=1)
+            if decision.over_budget and await ledger.first_over_budget(hotel_id, day):
+                logger.warning(
+                    "llm: hotel {} reached its daily LLM budget ({}); rules only until the "
+                    "next UTC day (llm.limits / llm.hotel_limits)",
+                    hotel_id,
+                    decision.value,
+                )
+            return None
+        result = await llm.classify(
+            text, language_hint=language_hint, context=context, fair_key=hotel_id
+        )
+        await ledger.add(
+            hotel_id,
+            day,
+            calls=result.calls - 1,  # the first was counted by reserve_call
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+        )
+        await ledger.remember(key, hotel_id, day, result.verdict, now)
+        return result.verdict
 
     async def analyse_with(
         self, analyser: AnalyserChoice, text: str, *, language_hint: str | None = None
@@ -127,4 +293,6 @@ class SentimentStage:
             llm_failed=self._llm_failed,
             llm_skipped=self._llm_skipped,
             breaker_state=breaker_state,
+            llm_cache_hits=self._cache_hits,
+            llm_limited=dict(self._limited),
         )

@@ -3,6 +3,7 @@
 from hotelbot.storage import models as models
 from hotelbot.storage import models_facts as models_facts
 from hotelbot.storage import models_leases as models_leases
+from hotelbot.storage import models_llm as models_llm
 from hotelbot.storage import models_messaging as models_messaging
 from hotelbot.storage import models_privacy as models_privacy
 from hotelbot.storage import models_stays as models_stays
@@ -14,6 +15,7 @@ __all__ = [
     "models",
     "models_facts",
     "models_leases",
+    "models_llm",
     "models_messaging",
     "models_privacy",
     "models_stays",

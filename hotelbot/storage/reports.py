@@ -288,4 +288,40 @@ async def stats_report(
         await _optouts_section(conn, schema, hotel_id, since),
         await _signals_section(conn, schema, hotel_id, since),
         await _answers_section(conn, hotel_id, since),
+        await _llm_section(conn, schema, hotel_id, since),
     ]
+
+
+async def _llm_section(
+    conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime
+) -> Section:
+    """LLM spend per day (table llm_usage): calls made, verdicts reused from the cache,
+    messages left to the rules by a rate or the budget, tokens the provider reported."""
+    headers = ("day", "calls", "cached", "limited", "prompt tokens", "completion tokens",
+               "budget reached")  # fmt: skip
+    title = "LLM usage (llm.limits)"
+    u = view(schema, "llm_usage", "hotel_id", "day", "calls", "cache_hits", "limited",
+             "prompt_tokens", "completion_tokens", "over_budget_logged")  # fmt: skip
+    if u is None:
+        return _unavailable(title, headers, "the llm_usage table")
+    query = select(
+        u.c.day,
+        func.sum(u.c.calls),
+        func.sum(u.c.cache_hits),
+        func.sum(u.c.limited),
+        func.sum(u.c.prompt_tokens),
+        func.sum(u.c.completion_tokens),
+        func.count().filter(u.c.over_budget_logged.is_(True)),
+    ).where(u.c.day >= since.date().isoformat())
+    if hotel_id is not None:
+        query = query.where(u.c.hotel_id == hotel_id)
+    rows: list[tuple[object, ...]] = []
+    totals = [0, 0, 0, 0, 0]
+    for day, *numbers, over in await conn.execute(query.group_by(u.c.day).order_by(u.c.day)):
+        values = [int(n or 0) for n in numbers]
+        totals = [t + v for t, v in zip(totals, values, strict=True)]
+        budget = ("yes" if hotel_id is not None else f"{int(over)} hotel(s)") if over else ""
+        rows.append((str(day), *values, budget))
+    if rows:
+        rows.append(("total", *totals, ""))
+    return Section(title, headers, tuple(rows))

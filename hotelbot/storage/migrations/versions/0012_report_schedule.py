@@ -1,7 +1,7 @@
 """hotels.report_schedule and manager_chat_id: the manager's scheduled digest.
 
-Revision ID: 0011_report_schedule
-Revises: 0010_staff_email
+Revision ID: 0012_report_schedule
+Revises: 0011_llm_usage
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_report_schedule"
-down_revision = "0010_staff_email"
+revision = "0012_report_schedule"
+down_revision = "0011_llm_usage"
 branch_labels = None
 depends_on = None
 
