@@ -111,6 +111,10 @@ class HotelSpec(BaseModel):
     # Where a staff alert goes by e-mail when WhatsApp cannot deliver it for a while
     # ([email] in the settings: the backup channel, docs/operations.md).
     staff_email: str | None = None
+    # The manager's digest (`hotelbot report` as a message): "off", "daily 08:00" or
+    # "weekly mon 08:00" in hotel time, sent to manager_chat_id in the staff language.
+    report_schedule: str = "off"
+    manager_chat_id: str | None = None
 
     @field_validator("slug")
     @classmethod
@@ -150,7 +154,15 @@ class HotelSpec(BaseModel):
     def _tz(cls, value: str) -> str:
         return check_timezone(value)
 
-    @field_validator("staff_chat_id", "escalation_chat_id")
+    @field_validator("report_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from hotelbot.domain.report_schedule import parse_schedule
+
+        parse_schedule(value)  # raises ValueError with the accepted forms
+        return value.strip().lower() or "off"
+
+    @field_validator("staff_chat_id", "escalation_chat_id", "manager_chat_id")
     @classmethod
     def _chat(cls, value: str | None) -> str | None:
         if value is not None and not _CHAT_ID.match(value):

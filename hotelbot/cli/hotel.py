@@ -213,7 +213,7 @@ _EDITABLE = (
     "staff_pause_h", "groups_as_guests", "check_in_time", "check_out_time",
     "signal_call", "signal_voice_note", "signal_photo", "signal_video", "signal_document",
     "signal_location", "signal_sticker", "staff_language", "escalation_chat_id",
-    "escalate_after_min", "staff_email",
+    "escalate_after_min", "staff_email", "report_schedule", "manager_chat_id",
 )  # fmt: skip
 
 

@@ -12,45 +12,6 @@ if TYPE_CHECKING:
     from hotelbot.domain.report import Report
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
-def render(report: Report, *, shown_start: str, shown_end: str) -> str:
-    """The report as text a manager reads on a phone (narrow lines, bars for days)."""
-    from hotelbot.domain.report import sparkline
-
-    first, last = report.days[0], report.days[-1]
-    trend = f", {report.trend}" if report.trend else ""
-    attention = ", ".join(f"{k} {v}" for k, v in report.attention.items()) or "none"
-    lines = [
-        f"{report.hotel}: {shown_start} - {shown_end}",
-        f"guest messages   {report.messages} from {report.guests} guest(s)",
-        f"  per day        {sparkline(report.per_day)}  ({first:%m-%d}..{last:%m-%d})",
-        f"negative         {_share(report.negative_share)} "
-        f"(before: {_share(report.negative_share_before)}{trend})",
-        f"  per day        {sparkline(report.negative_per_day)}",
-        f"needed staff     {sum(report.attention.values())}: {attention}",
-        f"staff alerts     {report.alerts} ({report.alerts_unacknowledged} not acknowledged)",
-        f"  acknowledged   median {_duration(report.ack_median_s)}, "
-        f"p90 {_duration(report.ack_p90_s)}",
-        f"unanswered       {report.unanswered_guests} guest(s)",
-        f"opt-outs         {report.opt_outs}",
-        f"not delivered    {report.delivery_failures} message(s)",
-    ]
-    return "\n".join(lines)
-
-
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
@@ -99,9 +60,12 @@ def register(app: typer.Typer) -> None:
             data["timezone"] = "UTC" if utc else timezone
             common.print_json(data)
             return
+        from hotelbot.domain.report import render_report
+
         typer.echo(
-            render(
+            render_report(
                 result,
+                language="en",
                 shown_start=show_time(result.start, timezone, utc=utc),
                 shown_end=show_time(result.end, timezone, utc=utc),
             )

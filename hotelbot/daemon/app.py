@@ -39,6 +39,7 @@ from anyio.abc import TaskGroup
 from loguru import logger
 
 from hotelbot import sdnotify
+from hotelbot.daemon.digest import DigestSender
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.fact_answers import LlmFactAnswerer, facts_hook
 from hotelbot.daemon.health import HotelHealth
@@ -167,6 +168,7 @@ class Daemon:
         self.observability: Observability | None = None
         self.operator_watch: OperatorWatch | None = None
         self._watch_task: OwnedTask | None = None
+        self._digest_task: OwnedTask | None = None
         self._crash_marker: Path | None = None
 
     def client_for(self, hotel_id: int) -> GreenApiClient | None:
@@ -383,6 +385,10 @@ class Daemon:
             self._watch_task = self._start_task(
                 "operator-watch", self.operator_watch.run, critical=False
             )
+        digest = DigestSender(  # the managers' scheduled digests (report_schedule)
+            self.db, lambda: list(self._runners), tick_s=self.settings.daemon.scheduler_tick_s
+        )
+        self._digest_task = self._start_task("digest", digest.run, critical=False)
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
         self._start_supervisor()  # [operations] watchdog pings only after READY=1
@@ -658,6 +664,9 @@ class Daemon:
         await self._stop_supervisor()
         if self.observability is not None:
             await self.observability.stop()
+        if self._digest_task is not None:
+            self._digest_task.cancel()  # a tick's transaction either committed or not
+            await self._digest_task.wait()
         if self._watch_task is not None:
             self._watch_task.cancel()  # between checks or in one: either is safe to drop
             await self._watch_task.wait()

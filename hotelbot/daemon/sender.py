@@ -115,6 +115,8 @@ from hotelbot.storage.triggers import withdrawn_messages
 from hotelbot.storage.types import utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 

@@ -49,6 +49,7 @@ class OutboxKind(StrEnum):
     ESCALATION = "escalation"  # an unacknowledged alert, to the escalation chat
     REMINDER = "reminder"  # an unacknowledged alert, again in the staff chat
     MANUAL = "manual"  # `hotelbot send`
+    REPORT = "report"  # the manager's scheduled digest (`report_schedule`)
     OPTOUT = "optout"  # confirmation of STOP
     OPTIN = "optin"  # confirmation of START
     TRIGGER = "trigger"  # a trigger's message (scheduled, or an answer to a guest message)
@@ -60,6 +61,7 @@ _DEFAULT_LANE = {
     OutboxKind.ESCALATION: Lane.ALERT,
     OutboxKind.REMINDER: Lane.ALERT,
     OutboxKind.MANUAL: Lane.REQUESTED,
+    OutboxKind.REPORT: Lane.REQUESTED,
     OutboxKind.OPTOUT: Lane.REQUESTED,
     OutboxKind.OPTIN: Lane.REQUESTED,
     OutboxKind.TRIGGER: Lane.AUTOMATED,

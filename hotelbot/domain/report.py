@@ -139,3 +139,91 @@ def build_report(
         opt_outs=opt_outs,
         delivery_failures=delivery_failures,
     )
+
+
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "messages": "guest messages",
+        "from": "from {n} guest(s)",
+        "per_day": "  per day",
+        "negative": "negative",
+        "before": "before",
+        "better": "better",
+        "worse": "worse",
+        "same": "same",
+        "needed": "needed staff",
+        "none": "none",
+        "alerts": "staff alerts",
+        "not_ack": "{n} not acknowledged",
+        "ack": "  acknowledged",
+        "median": "median",
+        "unanswered": "unanswered",
+        "guests": "{n} guest(s)",
+        "optouts": "opt-outs",
+        "failed": "not delivered",
+        "msgs": "{n} message(s)",
+    },
+    "ru": {
+        "messages": "сообщения гостей",
+        "from": "от {n} гост.",
+        "per_day": "  по дням",
+        "negative": "негатив",
+        "before": "ранее",
+        "better": "лучше",
+        "worse": "хуже",
+        "same": "так же",
+        "needed": "нужен персонал",
+        "none": "нет",
+        "alerts": "оповещения",
+        "not_ack": "без ответа: {n}",
+        "ack": "  подтверждены",
+        "median": "медиана",
+        "unanswered": "без ответа",
+        "guests": "гостей: {n}",
+        "optouts": "отписки",
+        "failed": "не доставлено",
+        "msgs": "сообщений: {n}",
+    },
+}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def render_report(report: Report, *, language: str, shown_start: str, shown_end: str) -> str:
+    """The report as text a manager reads on a phone: narrow lines, a bar per day. English
+    or Russian labels (other languages: English); category names stay as they are."""
+    t = _LABELS.get(language, _LABELS["en"])
+    first, last = report.days[0], report.days[-1]
+    trend = f", {t[report.trend]}" if report.trend else ""
+    attention = ", ".join(f"{k} {v}" for k, v in report.attention.items()) or t["none"]
+    rows = [
+        (t["messages"], f"{report.messages} " + t["from"].format(n=report.guests)),
+        (t["per_day"], f"{sparkline(report.per_day)}  ({first:%m-%d}..{last:%m-%d})"),
+        (t["negative"], f"{_share(report.negative_share)} "
+                        f"({t['before']}: {_share(report.negative_share_before)}{trend})"),
+        (t["per_day"], sparkline(report.negative_per_day)),
+        (t["needed"], f"{sum(report.attention.values())}: {attention}"),
+        (t["alerts"], f"{report.alerts} ("
+                      + t["not_ack"].format(n=report.alerts_unacknowledged) + ")"),
+        (t["ack"], f"{t['median']} {_duration(report.ack_median_s)}, "
+                   f"p90 {_duration(report.ack_p90_s)}"),
+        (t["unanswered"], t["guests"].format(n=report.unanswered_guests)),
+        (t["optouts"], str(report.opt_outs)),
+        (t["failed"], t["msgs"].format(n=report.delivery_failures)),
+    ]  # fmt: skip
+    width = max(len(label) for label, _ in rows) + 1
+    lines = [f"{report.hotel}: {shown_start} - {shown_end}"]
+    lines += [f"{label:<{width}}{value}" for label, value in rows]
+    return "\n".join(lines)

@@ -47,6 +47,8 @@ class HotelRecord:
     escalation_chat_id: str | None
     escalate_after_min: float
     staff_email: str | None
+    report_schedule: str
+    manager_chat_id: str | None
     instance_state: str | None
     api_token: str | None = field(default=None, repr=False)
 
@@ -75,6 +77,8 @@ class HotelRecord:
             "escalation_chat_id": self.escalation_chat_id,
             "escalate_after_min": self.escalate_after_min,
             "staff_email": self.staff_email,
+            "report_schedule": self.report_schedule,
+            "manager_chat_id": self.manager_chat_id,
         }
 
 
@@ -85,7 +89,8 @@ _COLUMNS = [
     Hotel.staff_pause_h, Hotel.groups_as_guests, Hotel.check_in_time, Hotel.check_out_time,
     *(getattr(Hotel, kind.column) for kind in SignalKind),
     Hotel.staff_language, Hotel.escalation_chat_id, Hotel.escalate_after_min,
-    Hotel.staff_email, Hotel.instance_state, Hotel.api_token,
+    Hotel.staff_email, Hotel.report_schedule, Hotel.manager_chat_id,
+    Hotel.instance_state, Hotel.api_token,
 ]  # fmt: skip
 
 

@@ -69,6 +69,8 @@ class Hotel(Base):
     staff_language: Mapped[str | None] = mapped_column(String(8))
     escalation_chat_id: Mapped[str | None] = mapped_column(String(64))
     staff_email: Mapped[str | None] = mapped_column(String(254))  # backup channel for alerts
+    report_schedule: Mapped[str] = mapped_column(String(32), server_default="off")
+    manager_chat_id: Mapped[str | None] = mapped_column(String(64))
     escalate_after_min: Mapped[float] = mapped_column(Float, server_default="10")
     alert_quiet_hours: Mapped[str] = mapped_column(String(11), server_default="")
     signal_call: Mapped[str] = mapped_column(String(8), server_default="alert")

@@ -16,7 +16,7 @@ from hotelbot.errors import ConfigError, SchemaError
 from hotelbot.storage.db import Database
 
 # The newest migration this code knows. tests/test_schema.py checks it equals Alembic's head.
-SCHEMA_HEAD = "0011_llm_usage"
+SCHEMA_HEAD = "0012_report_schedule"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
