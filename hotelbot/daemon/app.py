@@ -159,6 +159,7 @@ class Daemon:
         self._lease_task: OwnedTask | None = None
         self._writer_task: OwnedTask | None = None
         self._sender_task: OwnedTask | None = None
+        self._fact_answer_task: OwnedTask | None = None
         self._tasks: OwnedTasks | None = None  # set by run(): the daemon's task group
         self._group: TaskGroup | None = None
         self._exit_code = 0
@@ -742,12 +743,18 @@ class Daemon:
         self._facts_llm = build_facts_llm(self.settings.llm, key)
         owned = None if self.db.is_sqlite else (lambda: list(self._runners))
         self._fact_answerer = LlmFactAnswerer(self.db, self._facts_llm, hotel_ids=owned)
-        self._fact_answerer.start()
+        # Not critical: without it questions wait for staff, as with the LLM switched off.
+        self._fact_answer_task = self._start_task(
+            "llm-fact-answers", self._fact_answerer.run, critical=False
+        )
 
     async def _stop_fact_answerer(self) -> None:
         if self._fact_answerer is not None:
             await self._fact_answerer.stop()
             self._fact_answerer = None
+        if self._fact_answer_task is not None:
+            await self._fact_answer_task.stop(10.0)
+            self._fact_answer_task = None
         if self._facts_llm is not None:
             await self._facts_llm.aclose()
             self._facts_llm = None

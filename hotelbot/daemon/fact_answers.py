@@ -295,9 +295,12 @@ class LlmFactAnswerer:
         return "answered"
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="llm-fact-answers")
+        """Stand-alone use: `run()` as a task of this object (the daemon owns it instead)."""
+        self._task = asyncio.create_task(self.run(), name="llm-fact-answers")
 
-    async def _loop(self) -> None:
+    async def run(self) -> None:
+        """Pass after pass until `stop()`; database and LLM errors are logged and retried at
+        the next pass."""
         while not self._stopping.is_set():
             try:
                 await self.run_once()

@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from loguru import logger
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.domain.outbox import (
