@@ -224,6 +224,9 @@ class SentimentStage:
         about: MessageRef,
     ) -> Verdict | None:
         """The LLM's raw verdict (cached or fresh), or None when a limit says rules only."""
+        # the daemon's path only (prometheus_client stays out of the CLI's imports)
+        from hotelbot.observability import metrics
+
         now = self._wall_clock() if self._wall_clock is not None else datetime.now(UTC)
         day, hotel_id = now.date(), about.hotel_id
         reply_language = await ledger.reply_language(hotel_id, rules_verdict.language)
@@ -238,6 +241,7 @@ class SentimentStage:
         cached = await ledger.cached(key, day)
         if cached is not None:
             self._cache_hits += 1
+            metrics.LLM_NOT_CALLED.labels("cached").inc()
             await ledger.add(hotel_id, day, cache_hits=1)
             return cached
         limits = await ledger.limits_for(hotel_id)
@@ -250,6 +254,7 @@ class SentimentStage:
             decision = await ledger.reserve_call(hotel_id, day, limits)
         if decision is not LimitDecision.ALLOWED:
             self._limited[decision.value] += 1
+            metrics.LLM_NOT_CALLED.labels(decision.value).inc()
             await ledger.add(hotel_id, day, limited=1)
             if decision.over_budget and await ledger.first_over_budget(hotel_id, day):
                 logger.warning(
