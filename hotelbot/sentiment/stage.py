@@ -105,7 +105,7 @@ class Ledger(Protocol):
         self, key: str, hotel_id: int, day: date, verdict: Verdict, now: datetime
     ) -> None: ...
     async def context(self, ref: MessageRef, reply_language: str) -> MessageContext: ...
-    async def reply_language(self, hotel_id: int, detected: str) -> str: ...
+    async def reply_language(self, hotel_id: int, chat_id: str, detected: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +229,9 @@ class SentimentStage:
 
         now = self._wall_clock() if self._wall_clock is not None else datetime.now(UTC)
         day, hotel_id = now.date(), about.hotel_id
-        reply_language = await ledger.reply_language(hotel_id, rules_verdict.language)
+        reply_language = await ledger.reply_language(
+            hotel_id, about.chat_id, rules_verdict.language
+        )
         context = await ledger.context(about, reply_language)
         key = cache_key(
             model=llm.model,
