@@ -140,7 +140,18 @@ class LoggingSettings(_Section):
 
 class SentimentSettings(_Section):
     extra_lexicon_files: list[str] = Field(default_factory=list)
-    # (no max_concurrency here any more: llm.max_concurrency is the one bound of analyses)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_concurrency(cls, data: object) -> object:
+        # It was the processor's bound next to llm.max_concurrency (the HTTP bound): two
+        # settings for one thing. An old config gets told where the value went.
+        if isinstance(data, dict) and "max_concurrency" in data:
+            raise ValueError(
+                "sentiment.max_concurrency was replaced by llm.max_concurrency (one bound of "
+                "LLM analyses for all hotels): move the value to [llm] and remove it here"
+            )
+        return data
 
 
 class OutboxSettings(_Section):

@@ -104,3 +104,27 @@ def test_llm_base_url_needs_https_off_loopback(
         load_settings(path, clean_env)
     assert "llm: Value error, base_url: must use https://" in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_the_old_sentiment_concurrency_says_where_it_went(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    old = tmp_path / "old.toml"
+    old.write_text("[sentiment]\nmax_concurrency = 32\n")
+    with pytest.raises(ConfigError, match=r"replaced by llm\.max_concurrency"):
+        load_settings(old, clean_env)
+
+
+def test_llm_limits_per_hotel_override_the_defaults(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        "[llm.limits]\ndaily_calls = 100\n"
+        "[llm.hotel_limits.harbour-inn]\ndaily_calls = 0\nguest_burst = 2\n"
+    )
+    settings, _ = load_settings(cfg, clean_env)
+    assert settings.llm.max_concurrency == 64
+    assert settings.llm.limits.to_limits().daily_calls == 100
+    harbour = settings.llm.hotel_limits["harbour-inn"].to_limits()
+    assert harbour.daily_calls is None and harbour.guest_burst == 2  # 0 = unlimited

@@ -90,6 +90,8 @@ def register(app: typer.Typer) -> None:
                 health = f"ok (last error: {r.last_error[:60]})"
             if r.dead_letters_24h:
                 health += f"; {r.dead_letters_24h} dead letter(s) in 24 h"
+            if r.llm_over_budget_today:
+                health += "; daily LLM budget reached (rules only until 00:00 UTC)"
             zone_warning = unknown_zone_warning(r.timezone)
             if zone_warning:
                 health += f"; WARNING: {zone_warning}"

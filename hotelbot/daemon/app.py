@@ -166,6 +166,7 @@ class Daemon:
         self._hotels: dict[int, HotelRecord] = {}  # enabled hotels, as last read
         self._runners_lock = asyncio.Lock()  # _reconcile runs from the lease manager too
         self.observability: Observability | None = None
+        self._snapshot_task: OwnedTask | None = None
         self.operator_watch: OperatorWatch | None = None
         self._watch_task: OwnedTask | None = None
         self._digest_task: OwnedTask | None = None
@@ -380,6 +381,10 @@ class Daemon:
         # --- scheduling (end) ---
         self.observability = _observability(self)  # [metrics] /metrics and its snapshot
         self.observability.start()
+        if self.observability.enabled:
+            self._snapshot_task = self._start_task(
+                "metrics-snapshot", self.observability.snapshot.run, critical=False
+            )
         self.operator_watch = _operator_watch(self)  # [email] the operators' backup channel
         if self.operator_watch is not None:
             self._watch_task = self._start_task(
@@ -662,6 +667,9 @@ class Daemon:
         if self._tasks is not None:
             self._tasks.stopping = True  # tasks ending from here on do so on purpose
         await self._stop_supervisor()
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()  # a read-only round: safe to drop
+            await self._snapshot_task.wait()
         if self.observability is not None:
             await self.observability.stop()
         if self._digest_task is not None:

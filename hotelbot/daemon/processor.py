@@ -202,6 +202,11 @@ class Processor:
         self.fast_path_total = 0  # messages committed on the rules' verdict, LLM afterwards
 
     # -- public API ---------------------------------------------------------------------
+    @property
+    def analyses_waiting(self) -> int:
+        """Messages waiting for an analysis slot (all hotels; served round-robin by hotel)."""
+        return self._slots.waiting
+
     def add_message_hook(self, hook: MessageHook) -> None:
         """Run `await hook(conn, info)` for every incoming guest message, inside the
         transaction that records it (see `hotelbot.storage.understanding.MessageHook`)."""

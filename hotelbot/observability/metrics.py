@@ -218,6 +218,13 @@ LLM_CALLS = Counter(
     "answer that did not validate), refused (circuit breaker open: nothing sent).",
     ["outcome"],
 )
+LLM_NOT_CALLED = Counter(
+    "hotelbot_llm_not_called_total",
+    "Guest messages the LLM would have judged but was not asked, by reason: cached (an "
+    "identical question today reused its verdict), guest_rate, hotel_rate, daily_calls, "
+    "daily_tokens (a limit of llm.limits: the rules judged it).",
+    ["reason"],
+)
 LLM_LATENCY = Histogram(
     "hotelbot_llm_call_duration_seconds",
     "Duration of LLM calls that reached the provider (successful or not).",

@@ -1,5 +1,5 @@
-"""The daemon's observability runtime: the /metrics server and the snapshot task, started
-and stopped as one (the composition root holds one of these)."""
+"""The daemon's observability runtime: the /metrics server and the snapshot (the composition
+root runs `snapshot.run` as one of its tasks while `enabled`)."""
 
 from __future__ import annotations
 
@@ -12,25 +12,20 @@ from hotelbot.settings import MetricsSettings
 
 
 class Observability:
-    """`start()` serves /metrics (unless `listen` is "") and starts the snapshot task;
-    `stop()` ends both. Idempotent; neither raises (see MetricsServer)."""
+    """`start()` serves /metrics unless `listen` is ""; `stop()` ends the server. Both
+    idempotent; neither raises (see MetricsServer). With metrics off nobody reads the
+    gauges, so the caller does not run the snapshot either (`enabled` is False)."""
 
     def __init__(self, settings: MetricsSettings, sources: SnapshotSources) -> None:
         self.server = MetricsServer(settings.listen)
         self.snapshot = MetricsSnapshot(sources, interval_s=settings.snapshot_interval_s)
-        self._enabled = bool(settings.listen)
-        self._task: asyncio.Task[None] | None = None
+        self.enabled = bool(settings.listen)
 
     def start(self) -> None:
-        if not self._enabled or self._task is not None:
-            return  # metrics off: nobody reads the gauges, so no snapshot queries either
+        if not self.enabled:
+            return
         metrics.set_build_info()
         self.server.start()
-        self._task = asyncio.create_task(self.snapshot.run(), name="metrics-snapshot")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
         await asyncio.to_thread(self.server.stop)

@@ -105,7 +105,7 @@ class Ledger(Protocol):
         self, key: str, hotel_id: int, day: date, verdict: Verdict, now: datetime
     ) -> None: ...
     async def context(self, ref: MessageRef, reply_language: str) -> MessageContext: ...
-    async def reply_language(self, hotel_id: int, detected: str) -> str: ...
+    async def reply_language(self, hotel_id: int, chat_id: str, detected: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +224,14 @@ class SentimentStage:
         about: MessageRef,
     ) -> Verdict | None:
         """The LLM's raw verdict (cached or fresh), or None when a limit says rules only."""
+        # the daemon's path only (prometheus_client stays out of the CLI's imports)
+        from hotelbot.observability import metrics
+
         now = self._wall_clock() if self._wall_clock is not None else datetime.now(UTC)
         day, hotel_id = now.date(), about.hotel_id
-        reply_language = await ledger.reply_language(hotel_id, rules_verdict.language)
+        reply_language = await ledger.reply_language(
+            hotel_id, about.chat_id, rules_verdict.language
+        )
         context = await ledger.context(about, reply_language)
         key = cache_key(
             model=llm.model,
@@ -238,6 +243,7 @@ class SentimentStage:
         cached = await ledger.cached(key, day)
         if cached is not None:
             self._cache_hits += 1
+            metrics.LLM_NOT_CALLED.labels("cached").inc()
             await ledger.add(hotel_id, day, cache_hits=1)
             return cached
         limits = await ledger.limits_for(hotel_id)
@@ -250,6 +256,7 @@ class SentimentStage:
             decision = await ledger.reserve_call(hotel_id, day, limits)
         if decision is not LimitDecision.ALLOWED:
             self._limited[decision.value] += 1
+            metrics.LLM_NOT_CALLED.labels(decision.value).inc()
             await ledger.add(hotel_id, day, limited=1)
             if decision.over_budget and await ledger.first_over_budget(hotel_id, day):
                 logger.warning(

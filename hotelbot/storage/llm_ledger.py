@@ -31,7 +31,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_llm import LlmCacheRow, LlmUsageRow
-from hotelbot.storage.models_messaging import Message
+from hotelbot.storage.models_messaging import Guest, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +223,20 @@ class LlmLedger:
             lines.append(ContextLine(speaker, str(text)[:MAX_CONTEXT_CHARS], age_label(age_s)))
         return MessageContext(tuple(lines), staff_answered, reply_language)
 
-    async def reply_language(self, hotel_id: int, detected: str) -> str:
-        """The language to write the reason in: the detected one, else the hotel's."""
+    async def reply_language(self, hotel_id: int, chat_id: str, detected: str) -> str:
+        """The language to write the reason in: the guest's (guests.language, set by
+        detection over two messages or by an operator), else this message's detected
+        language, else the hotel's default."""
+        async with self._db.read() as conn:
+            stored = (
+                await conn.execute(
+                    select(Guest.language).where(
+                        Guest.hotel_id == hotel_id, Guest.chat_id == chat_id
+                    )
+                )
+            ).scalar()
+        if stored:
+            return str(stored)
         if detected and detected != "und":
             return detected
         return (await self._hotel(hotel_id)).default_language or "en"

@@ -45,6 +45,8 @@ class HotelStatusRow:
     dead_letters_24h: int = 0  # queue items set aside (not storable) in the last 24 hours
     open_alerts_24h: int = 0  # alerts of the last 24 hours nobody acknowledged yet
     timezone: str = "UTC"
+    llm_calls_today: int = 0  # LLM calls of this UTC day (llm_usage)
+    llm_over_budget_today: bool = False  # daily LLM budget reached: rules only until tomorrow
     hotel_id: int = 0
     default_language: str = ""
 
@@ -103,6 +105,14 @@ async def hotel_status_report(
             )
             .group_by(unacked.c.hotel_id),
         )
+    llm_today: dict[int, tuple[int, bool]] = {}
+    usage = view(schema, "llm_usage", "hotel_id", "day", "calls", "over_budget_logged")
+    if usage is not None:
+        query = select(usage.c.hotel_id, usage.c.calls, usage.c.over_budget_logged).where(
+            usage.c.day == now.date().isoformat()
+        )
+        for row in await conn.execute(query):
+            llm_today[int(row.hotel_id)] = (int(row.calls or 0), bool(row.over_budget_logged))
     dead_letters = await dead_letter_counts(conn, since=now - timedelta(hours=24))
     owners: dict[int, str | None] = {}
     leases = view(schema, "hotel_leases", "hotel_id", "owner", "expires_at")
@@ -139,6 +149,8 @@ async def hotel_status_report(
                 dead_letters_24h=dead_letters.get(hotel.id, 0),
                 timezone=hotel.timezone,
                 open_alerts_24h=open_alerts.get(hotel.id, 0),
+                llm_calls_today=llm_today.get(hotel.id, (0, False))[0],
+                llm_over_budget_today=llm_today.get(hotel.id, (0, False))[1],
             )
         )
     return rows
