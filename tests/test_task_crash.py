@@ -5,13 +5,17 @@ restarted daemon loses and duplicates nothing."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from pathlib import Path
+
+from sqlalchemy import select
 
 from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.storage.db import Database
-from hotelbot.storage.models import Notification
-from tests.helpers import count
+from hotelbot.storage.models import Notification, OutboxMessage
+from tests.helpers import count, wait_for
 from tests.test_daemon_process import _cli, _env, _hotels_toml, _start_daemon, _stop
 
 INSTANCE = "1101000077"
@@ -72,3 +76,64 @@ async def test_a_crashed_outbox_sender_is_reported_at_once_and_stops_the_daemon(
         assert proc.returncode == 1, out
         assert "task outbox-sender crashed (InjectedFault" in out, out
         assert out.index("task outbox-sender crashed") < out.index("stopped in")
+
+
+async def test_a_second_sigterm_cuts_the_drain_short_and_nothing_is_sent_twice(
+    db_url: str, tmp_path: Path
+) -> None:
+    env = _env(db_url, tmp_path, HOTELBOT_DAEMON__DRAIN_TIMEOUT_S="60")
+    async with FakeGreenApi() as fake:
+        inst = fake.add_instance(INSTANCE, "tok")
+        # The send reaches Green API, then its answer hangs: the first drain waits for it.
+        inst.faults.send_timeout_next(1, stall_s=30.0)
+        assert (await _cli(env, "db", "upgrade"))[0] == 0
+        hotels = _hotels_toml(tmp_path / "h.toml", fake.url, [(INSTANCE, "tok")])
+        assert (await _cli(env, "hotel", "import", str(hotels)))[0] == 0
+        proc = await _start_daemon(env)
+        try:
+            sent = await _cli(env, "send", f"h{INSTANCE}", "+37120000001", "Your room is ready.")
+            assert sent[0] == 0, sent[1]
+
+            async def in_flight() -> bool:
+                return len(inst.sent) >= 1
+
+            await wait_for(in_flight, timeout_s=30)
+            proc.send_signal(signal.SIGTERM)  # first: ordered drain, waits for the send
+            await asyncio.sleep(1.0)
+            assert proc.returncode is None  # still draining
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)  # second: cancel the drain
+            out_bytes, _ = await asyncio.wait_for(proc.communicate(), 20)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        out = out_bytes.decode()
+        assert proc.returncode == 1, out
+        assert time.monotonic() - started < 10, out  # not the send's 15 s, not the 60 s drain
+        assert "second SIGTERM: cancelling the drain" in out and "Traceback" not in out, out
+        # The interrupted send is settled (its echo), never sent twice.
+        db = Database.open(db_url)
+        try:
+            # Cut short in `sending`, or already confirmed by its echo: never lost.
+            assert await _outbox_states(db) in (["sending"], ["sent"])
+            polls = inst.request_counts.get("receiveNotification", 0)
+            proc = await _start_daemon(env)
+            try:
+
+                async def settled() -> bool:  # and the restarted daemon is up (it polls)
+                    polling = inst.request_counts.get("receiveNotification", 0) > polls
+                    return polling and await _outbox_states(db) == ["sent"]
+
+                await wait_for(settled, timeout_s=60)
+            finally:
+                code, out = await _stop(proc)
+                assert code == 0, out
+        finally:
+            await db.dispose()
+        assert len(inst.sent) == 1
+
+
+async def _outbox_states(db: Database) -> list[str]:
+    async with db.read() as conn:
+        return [str(s) for s in (await conn.execute(select(OutboxMessage.state))).scalars()]

@@ -197,7 +197,7 @@ class Daemon:
             if self._group is not None:
                 self._group.cancel_scope.cancel()
             return
-        logger.info("{} received: stopping (send it again to exit at once)", name)
+        logger.info("{} received: stopping (send it again to cut the drain short)", name)
         self.request_stop()
 
     def _install_signal_handlers(self) -> None:
