@@ -380,3 +380,27 @@ async def test_the_answer_carries_a_category_of_the_rules_list_and_its_cost() ->
     assert [r.verdict.category for r in results] == [A.BILLING, None, None]
     assert [(r.prompt_tokens, r.completion_tokens) for r in results] == fake.tokens_returned
     assert all(r.calls == 1 for r in results)
+
+
+async def test_with_context_a_plain_reply_after_a_complaint_needs_staff(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    plain = "it is the same"
+    assert not default_analyser().analyse(plain).requires_attention  # the rules alone miss it
+    async with _setup(db) as (_fake, _, w, _):
+        await _send(w, db, hotel_id, [
+            shapes.incoming_text(INSTANCE, _guest(1), plain, timestamp=T0 - 600),
+            shapes.incoming_text(INSTANCE, _guest(2), "The AC is broken", timestamp=T0 - 600),
+        ])  # fmt: skip
+        await _until(lambda: _analysed(db, 2))
+        await _send(w, db, hotel_id, [shapes.incoming_text(
+            INSTANCE, _guest(2), plain, timestamp=T0)])  # fmt: skip
+        await _until(lambda: _analysed(db, 3))
+    async with db.read() as conn:
+        rows = {
+            (chat, str(text)): (bool(attention), category)
+            for chat, text, attention, category in await conn.execute(
+                select(Message.chat_id, Message.text, Message.requires_attention,
+                       Message.category).where(Message.direction == "in"))
+        }  # fmt: skip
+    assert rows[(_guest(1), plain)] == (False, None)  # no earlier complaint: nothing to do
+    assert rows[(_guest(2), plain)] == (True, "follow_up")  # the LLM read the chat

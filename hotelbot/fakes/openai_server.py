@@ -105,8 +105,12 @@ class _Hang:
 _Action = _Fail | _Content | _Hang
 
 
-def classify(guest_message: str) -> dict[str, object]:
-    """The fake's default answer: a deterministic keyword verdict in the LLM output schema."""
+def classify(
+    guest_message: str, earlier: Sequence[Mapping[str, object]] = (), staff_answered: bool = False
+) -> dict[str, object]:
+    """The fake's default answer: a deterministic keyword verdict in the LLM output schema.
+    With `earlier` messages (the context hotelbot sends), a message with no keyword of its
+    own ("it is the same") after a guest's unanswered complaint is that complaint again."""
     lowered = guest_message.casefold()
     language = "ru" if any("а" <= ch <= "я" or ch == "ё" for ch in lowered) else "en"
     for keyword, reason in _COMPLAINTS:
@@ -115,6 +119,7 @@ def classify(guest_message: str) -> dict[str, object]:
                 "sentiment": "negative",
                 "score": -0.7,
                 "requires_attention": True,
+                "category": "complaint",
                 "reason": reason,
                 "language": language,
             }
@@ -123,13 +128,29 @@ def classify(guest_message: str) -> dict[str, object]:
             "sentiment": "positive",
             "score": 0.8,
             "requires_attention": False,
+            "category": None,
             "reason": "praise",
+            "language": language,
+        }
+    earlier_complaint = any(
+        line.get("from") == "guest"
+        and any(keyword in str(line.get("text", "")).casefold() for keyword, _ in _COMPLAINTS)
+        for line in earlier
+    )
+    if earlier_complaint and not staff_answered:
+        return {
+            "sentiment": "negative",
+            "score": -0.5,
+            "requires_attention": True,
+            "category": "follow_up",
+            "reason": "follow-up: earlier complaint unanswered",
             "language": language,
         }
     return {
         "sentiment": "neutral",
         "score": 0.0,
         "requires_attention": False,
+        "category": None,
         "reason": "no strong signal",
         "language": language,
     }
@@ -301,7 +322,13 @@ class FakeOpenAI:
         if isinstance(action, _Content):
             content = action.content
         else:
-            content = json.dumps(classify(extract_guest_message(body)), ensure_ascii=False)
+            payload = user_payload(body)
+            earlier = payload.get("earlier_messages")
+            lines = [m for m in earlier if isinstance(m, dict)] if isinstance(earlier, list) else []
+            verdict = classify(
+                extract_guest_message(body), lines, payload.get("staff_already_answered") is True
+            )
+            content = json.dumps(verdict, ensure_ascii=False)
         return web.json_response(self._completion(body, content))
 
     async def _sleep_unless_stopping(self, delay_s: float) -> None:

@@ -101,8 +101,17 @@ class Ledger(Protocol):
     async def reserve_call(self, hotel_id: int, day: date, limits: LlmLimits) -> LimitDecision: ...
     async def first_over_budget(self, hotel_id: int, day: date) -> bool: ...
     async def cached(self, key: str, day: date) -> Verdict | None: ...
-    async def remember(
-        self, key: str, hotel_id: int, day: date, verdict: Verdict, now: datetime
+    async def record_call(
+        self,
+        hotel_id: int,
+        day: date,
+        *,
+        key: str,
+        verdict: Verdict,
+        extra_calls: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        now: datetime,
     ) -> None: ...
     async def context(self, ref: MessageRef, reply_language: str) -> MessageContext: ...
     async def reply_language(self, hotel_id: int, chat_id: str, detected: str) -> str: ...
@@ -269,14 +278,16 @@ class SentimentStage:
         result = await llm.classify(
             text, language_hint=language_hint, context=context, fair_key=hotel_id
         )
-        await ledger.add(
+        await ledger.record_call(
             hotel_id,
             day,
-            calls=result.calls - 1,  # the first was counted by reserve_call
+            key=key,
+            verdict=result.verdict,
+            extra_calls=result.calls - 1,  # the first was counted by reserve_call
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
+            now=now,
         )
-        await ledger.remember(key, hotel_id, day, result.verdict, now)
         return result.verdict
 
     async def analyse_with(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.llm_context import (
@@ -96,36 +97,37 @@ class LlmLedger:
         """Add to the hotel's counters of `day` (creates the row). Not idempotent by design:
         each call of this method is one event that happened."""
         async with self._db.write() as conn:
-            stmt = insert_for(conn, LlmUsageRow).values(
-                hotel_id=hotel_id,
-                day=day.isoformat(),
-                calls=calls,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                cache_hits=cache_hits,
-                limited=limited,
-            )
-            t = LlmUsageRow.__table__.c
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[t.hotel_id, t.day],
-                    set_={
-                        "calls": t.calls + calls,
-                        "prompt_tokens": t.prompt_tokens + prompt_tokens,
-                        "completion_tokens": t.completion_tokens + completion_tokens,
-                        "cache_hits": t.cache_hits + cache_hits,
-                        "limited": t.limited + limited,
-                    },
-                )
-            )
+            await _add(conn, hotel_id, day, calls=calls, prompt_tokens=prompt_tokens,
+                       completion_tokens=completion_tokens, cache_hits=cache_hits,
+                       limited=limited)  # fmt: skip
+
+    async def record_call(
+        self,
+        hotel_id: int,
+        day: date,
+        *,
+        key: str,
+        verdict: Verdict,
+        extra_calls: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        now: datetime,
+    ) -> None:
+        """After a call: its tokens (and any call beyond the reserved one) and the verdict
+        for the cache, in one transaction (fewer writes queue beside the processor's on
+        SQLite). The cache insert is idempotent (the first stored verdict wins)."""
+        async with self._db.write() as conn:
+            await _add(conn, hotel_id, day, calls=extra_calls, prompt_tokens=prompt_tokens,
+                       completion_tokens=completion_tokens)  # fmt: skip
+            await _remember(conn, key, hotel_id, day, verdict, now)
 
     async def reserve_call(self, hotel_id: int, day: date, limits: LlmLimits) -> LimitDecision:
         """Count one call against the hotel's daily budget before it is made, atomically:
         a guarded `UPDATE ... SET calls = calls + 1 WHERE <under the budget>`, so concurrent
         analyses (and daemons) cannot overshoot the call budget. ALLOWED when counted, else
         why not (domain.llm_limits.budget_decision on the stored usage). The token budget
-        is checked on the tokens counted so far (a call's tokens are known only after it)."""
-        await self.add(hotel_id, day)  # the row exists from here on
+        is checked on the tokens counted so far (a call's tokens are known only after it).
+        One transaction."""
         t = LlmUsageRow
         guard = [t.hotel_id == hotel_id, t.day == day.isoformat()]
         if limits.daily_calls is not None:
@@ -133,6 +135,7 @@ class LlmLedger:
         if limits.daily_tokens is not None:
             guard.append(t.prompt_tokens + t.completion_tokens < limits.daily_tokens)
         async with self._db.write() as conn:
+            await _add(conn, hotel_id, day)  # the row exists from here on
             result = await conn.execute(update(t).where(*guard).values(calls=t.calls + 1))
         if result.rowcount == 1:
             return LimitDecision.ALLOWED
@@ -142,8 +145,8 @@ class LlmLedger:
     async def first_over_budget(self, hotel_id: int, day: date) -> bool:
         """True exactly once per hotel and day (across restarts and daemons): the caller
         logs "budget reached" then. Flips `over_budget_logged` with a guarded UPDATE."""
-        await self.add(hotel_id, day)
         async with self._db.write() as conn:
+            await _add(conn, hotel_id, day)
             result = await conn.execute(
                 update(LlmUsageRow)
                 .where(
@@ -166,26 +169,6 @@ class LlmLedger:
                 )
             ).first()
         return _verdict_from_json(row[0]) if row else None
-
-    async def remember(
-        self, key: str, hotel_id: int, day: date, verdict: Verdict, now: datetime
-    ) -> None:
-        """Store today's verdict under `key`; idempotent (the first stored wins)."""
-        async with self._db.write() as conn:
-            stmt = insert_for(conn, LlmCacheRow).values(
-                key=key,
-                hotel_id=hotel_id,
-                day=day.isoformat(),
-                verdict=json.dumps(verdict.as_dict(), ensure_ascii=False),
-                created_at=now,
-            )
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-            # yesterday's entries can never match again (the key's day differs)
-            await conn.execute(
-                delete(LlmCacheRow).where(
-                    LlmCacheRow.hotel_id == hotel_id, LlmCacheRow.day < day.isoformat()
-                )
-            )
 
     async def context(self, ref: MessageRef, reply_language: str) -> MessageContext:
         """Up to MAX_CONTEXT_MESSAGES messages of the chat before `ref` (text only, deleted
@@ -240,6 +223,60 @@ class LlmLedger:
         if detected and detected != "und":
             return detected
         return (await self._hotel(hotel_id)).default_language or "en"
+
+
+async def _add(
+    conn: AsyncConnection,
+    hotel_id: int,
+    day: date,
+    *,
+    calls: int = 0,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    cache_hits: int = 0,
+    limited: int = 0,
+) -> None:
+    stmt = insert_for(conn, LlmUsageRow).values(
+        hotel_id=hotel_id,
+        day=day.isoformat(),
+        calls=calls,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cache_hits=cache_hits,
+        limited=limited,
+    )
+    t = LlmUsageRow.__table__.c
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[t.hotel_id, t.day],
+            set_={
+                "calls": t.calls + calls,
+                "prompt_tokens": t.prompt_tokens + prompt_tokens,
+                "completion_tokens": t.completion_tokens + completion_tokens,
+                "cache_hits": t.cache_hits + cache_hits,
+                "limited": t.limited + limited,
+            },
+        )
+    )
+
+
+async def _remember(
+    conn: AsyncConnection, key: str, hotel_id: int, day: date, verdict: Verdict, now: datetime
+) -> None:
+    stmt = insert_for(conn, LlmCacheRow).values(
+        key=key,
+        hotel_id=hotel_id,
+        day=day.isoformat(),
+        verdict=json.dumps(verdict.as_dict(), ensure_ascii=False),
+        created_at=now,
+    )
+    await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    # yesterday's entries can never match again (the key's day differs)
+    await conn.execute(
+        delete(LlmCacheRow).where(
+            LlmCacheRow.hotel_id == hotel_id, LlmCacheRow.day < day.isoformat()
+        )
+    )
 
 
 def _verdict_from_json(body: str) -> Verdict | None:
