@@ -27,7 +27,6 @@ from hotelbot.domain.llm_limits import (
     LimitDecision,
     LlmLimits,
     UsageToday,
-    budget_decision,
 )
 from hotelbot.domain.sentiment import AnalyserUnavailable, SentimentAnalyser, Verdict
 
@@ -256,10 +255,8 @@ class SentimentStage:
             await ledger.add(hotel_id, day, cache_hits=1)
             return cached
         limits = await ledger.limits_for(hotel_id)
-        # cheap refusals first: a guest over its rate spends nothing of the daily budget
-        decision = budget_decision(limits, await ledger.usage(hotel_id, day))
-        if decision is LimitDecision.ALLOWED:
-            decision = self._rates.take(limits, hotel_id, about.chat_id, self._monotonic_s())
+        # the rates first (in memory): a guest over its rate spends nothing of the budget
+        decision = self._rates.take(limits, hotel_id, about.chat_id, self._monotonic_s())
         if decision is LimitDecision.ALLOWED:
             # counted before the call, atomically: concurrent analyses cannot overshoot
             decision = await ledger.reserve_call(hotel_id, day, limits)

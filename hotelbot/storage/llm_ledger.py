@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.categories import AttentionCategory
@@ -54,6 +54,7 @@ class LlmLedger:
         self._default = default_limits
         self._by_slug = dict(limits_by_slug or {})
         self._hotels: dict[int, _HotelInfo] = {}
+        self._purged: dict[int, date] = {}  # hotel -> day whose older cache rows are gone
 
     async def _hotel(self, hotel_id: int) -> _HotelInfo:
         info = self._hotels.get(hotel_id)
@@ -120,23 +121,40 @@ class LlmLedger:
             await _add(conn, hotel_id, day, calls=extra_calls, prompt_tokens=prompt_tokens,
                        completion_tokens=completion_tokens)  # fmt: skip
             await _remember(conn, key, hotel_id, day, verdict, now)
+            if self._purged.get(hotel_id) != day:
+                # yesterday's entries can never match again (the key's day differs)
+                await conn.execute(
+                    delete(LlmCacheRow).where(
+                        LlmCacheRow.hotel_id == hotel_id, LlmCacheRow.day < day.isoformat()
+                    )
+                )
+                self._purged[hotel_id] = day
 
     async def reserve_call(self, hotel_id: int, day: date, limits: LlmLimits) -> LimitDecision:
         """Count one call against the hotel's daily budget before it is made, atomically:
-        a guarded `UPDATE ... SET calls = calls + 1 WHERE <under the budget>`, so concurrent
-        analyses (and daemons) cannot overshoot the call budget. ALLOWED when counted, else
-        why not (domain.llm_limits.budget_decision on the stored usage). The token budget
-        is checked on the tokens counted so far (a call's tokens are known only after it).
-        One transaction."""
-        t = LlmUsageRow
-        guard = [t.hotel_id == hotel_id, t.day == day.isoformat()]
+        one `INSERT (calls=1) ON CONFLICT DO UPDATE SET calls = calls + 1 WHERE <under the
+        budget>`, so concurrent analyses (and daemons) cannot overshoot the call budget.
+        ALLOWED when counted, else why not (domain.llm_limits.budget_decision on the stored
+        usage). The token budget is checked on the tokens counted so far (a call's tokens
+        are known only after it). One statement in one transaction."""
+        t = LlmUsageRow.__table__.c
+        guard = []
         if limits.daily_calls is not None:
             guard.append(t.calls < limits.daily_calls)
         if limits.daily_tokens is not None:
             guard.append(t.prompt_tokens + t.completion_tokens < limits.daily_tokens)
         async with self._db.write() as conn:
-            await _add(conn, hotel_id, day)  # the row exists from here on
-            result = await conn.execute(update(t).where(*guard).values(calls=t.calls + 1))
+            stmt = insert_for(conn, LlmUsageRow).values(
+                hotel_id=hotel_id, day=day.isoformat(), calls=1, prompt_tokens=0,
+                completion_tokens=0, cache_hits=0, limited=0,
+            )  # fmt: skip
+            result = await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.hotel_id, t.day],
+                    set_={"calls": t.calls + 1},
+                    where=and_(*guard) if guard else None,
+                )
+            )
         if result.rowcount == 1:
             return LimitDecision.ALLOWED
         decision = budget_decision(limits, await self.usage(hotel_id, day))
@@ -271,12 +289,6 @@ async def _remember(
         created_at=now,
     )
     await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-    # yesterday's entries can never match again (the key's day differs)
-    await conn.execute(
-        delete(LlmCacheRow).where(
-            LlmCacheRow.hotel_id == hotel_id, LlmCacheRow.day < day.isoformat()
-        )
-    )
 
 
 def _verdict_from_json(body: str) -> Verdict | None:
