@@ -22,6 +22,7 @@ from typing import Any
 from loguru import logger
 from sqlalchemy import Insert, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import InstrumentedAttribute
 
 from hotelbot.app.handled import mark_handled
 from hotelbot.domain import alerts as policy
@@ -65,7 +66,7 @@ from hotelbot.storage.handling import (
 from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
 from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.models_messaging import Alert, Conversation, Message
+from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
 from hotelbot.storage.signals import digest_counts, digest_since, withdraw_without_stay
@@ -154,8 +155,10 @@ class _Attention:
 _NO_FOLLOWUP_KINDS = MODIFIER_KINDS | {MessageKind.POLL_UPDATE, MessageKind.CALL}
 
 
-def _cut(value: str | None, limit: int) -> str | None:
-    """Fit a free-form wire string into its column (PostgreSQL rejects longer values)."""
+def _cut(value: str | None, column: InstrumentedAttribute[Any]) -> str | None:
+    """Fit a free-form wire string into its String column, whose declared length in the
+    model is the one place that says it (PostgreSQL rejects longer values)."""
+    limit = int(column.type.length)
     return value if value is None or len(value) <= limit else value[:limit]
 
 
@@ -253,12 +256,12 @@ def _message_row(
         "from_staff": isinstance(event, OutgoingMessage) and event.from_phone,
         "from_api": isinstance(event, OutgoingMessage) and event.from_api,
         "kind": event.kind.value,
-        "type_message": event.type_message[:64],
-        "sender_id": _cut(event.sender_id, 64),
-        "sender_name": _cut(event.sender_name, 200),
+        "type_message": _cut(event.type_message, Message.type_message),
+        "sender_id": _cut(event.sender_id, Message.sender_id),
+        "sender_name": _cut(event.sender_name, Message.sender_name),
         "text": event.text,
         "undecryptable": event.undecryptable,
-        "target_id": _cut(event.target_id, 128),
+        "target_id": _cut(event.target_id, Message.target_id),
         "sent_at": sent_at,
         "notification_id": work.notification_id,
         **_verdict_values(verdict, sent_at if verdict else None),
@@ -281,9 +284,9 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
         "sentiment": verdict.sentiment.value,
         "score": verdict.score,
         "requires_attention": verdict.requires_attention,
-        "reason": verdict.reason[:200],
-        "language": verdict.language[:8],
-        "analyser": verdict.analyser[:32],
+        "reason": _cut(verdict.reason, Message.reason),
+        "language": _cut(verdict.language, Message.language),
+        "analyser": _cut(verdict.analyser, Message.analyser),
         "category": verdict.category.value if verdict.category else None,
         "analysed_at": at,
     }
@@ -497,7 +500,7 @@ async def _staff_acknowledged(
 def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
     name = event.contact_name or event.sender_name
     if name and name != guest.name:
-        guest.name, guest.dirty = name[:200], True
+        guest.name, guest.dirty = _cut(name, Guest.name), True
     verdict = work.verdict
     if verdict is not None:
         # A switch needs two messages in the new language; the operator's choice stays.
