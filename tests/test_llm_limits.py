@@ -145,6 +145,7 @@ async def _setup(
             await writer.close()
             processor.stop()
             await asyncio.wait_for(asyncio.gather(*tasks), 10)
+            await stage.aclose()  # as the daemon does before closing the database
             await llm.aclose()
 
 

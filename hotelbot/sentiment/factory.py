@@ -28,8 +28,11 @@ class BuiltStage:
     llm_status: str
 
     async def aclose(self) -> None:
-        if self.llm is not None:
-            await self.llm.aclose()
+        try:
+            await self.stage.aclose()  # the ledger's pending counters, before the db closes
+        finally:
+            if self.llm is not None:
+                await self.llm.aclose()
 
 
 def build_stage(

@@ -99,6 +99,7 @@ class Ledger(Protocol):
     ) -> None: ...
     async def reserve_call(self, hotel_id: int, day: date, limits: LlmLimits) -> LimitDecision: ...
     async def first_over_budget(self, hotel_id: int, day: date) -> bool: ...
+    async def flush(self) -> None: ...
     async def cached(self, key: str, day: date) -> Verdict | None: ...
     async def record_call(
         self,
@@ -299,6 +300,12 @@ class SentimentStage:
         if self._llm is None:
             raise AnalyserUnavailable("no LLM is configured (llm.enabled is false or no key)")
         return await self._llm.analyse(text, language_hint=language_hint)
+
+    async def aclose(self) -> None:
+        """Write what the ledger still holds (counters, cache). Idempotent; call before
+        the database is closed."""
+        if self._ledger is not None:
+            await self._ledger.flush()
 
     def stats(self) -> SentimentStats:
         breaker_state = self._llm.breaker_state if isinstance(self._llm, ReportsBreaker) else None

@@ -8,8 +8,11 @@ a restart never lose or reset a count. They count what was spent: a message anal
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -34,6 +37,9 @@ from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_llm import LlmCacheRow, LlmUsageRow
 from hotelbot.storage.models_messaging import Guest, Message
 
+FLUSH_EVERY_S = 1.0
+MAX_READ_CONNECTIONS = 2
+
 
 @dataclass(frozen=True, slots=True)
 class _HotelInfo:
@@ -55,11 +61,28 @@ class LlmLedger:
         self._by_slug = dict(limits_by_slug or {})
         self._hotels: dict[int, _HotelInfo] = {}
         self._purged: dict[int, date] = {}  # hotel -> day whose older cache rows are gone
+        # Write-behind: counters and cache entries wait here up to FLUSH_EVERY_S, then go in
+        # one transaction, so a burst of LLM answers does not queue hundreds of small write
+        # transactions beside the processor's and the sender's (staff alerts) on SQLite.
+        # At most that long of counts is lost by a crash (the call budget itself is counted
+        # at once by reserve_call).
+        self._pending: dict[tuple[int, date], list[int]] = {}
+        self._pending_cache: dict[str, tuple[int, date, Verdict, datetime]] = {}
+        self._last_flush_s = time.monotonic()
+        # Reads for the LLM (context, cache, language) may take at most this many of the
+        # pool's connections: with dozens of analyses in flight they would otherwise queue
+        # the processor's and the sender's reads (staff alerts) behind them.
+        self._read_slots = asyncio.Semaphore(MAX_READ_CONNECTIONS)
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._read_slots, self._db.read() as conn:
+            yield conn
 
     async def _hotel(self, hotel_id: int) -> _HotelInfo:
         info = self._hotels.get(hotel_id)
         if info is None:
-            async with self._db.read() as conn:
+            async with self._read() as conn:
                 row = (
                     await conn.execute(
                         select(Hotel.slug, Hotel.default_language).where(Hotel.id == hotel_id)
@@ -74,7 +97,7 @@ class LlmLedger:
         return self._by_slug.get((await self._hotel(hotel_id)).slug, self._default)
 
     async def usage(self, hotel_id: int, day: date) -> UsageToday:
-        async with self._db.read() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(
                     select(
@@ -82,7 +105,9 @@ class LlmLedger:
                     ).where(LlmUsageRow.hotel_id == hotel_id, LlmUsageRow.day == day.isoformat())
                 )
             ).first()
-        return UsageToday(int(row[0]), int(row[1]), int(row[2])) if row else UsageToday()
+        stored = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+        waiting = self._pending.get((hotel_id, day), [0, 0, 0])
+        return UsageToday(stored[0] + waiting[0], stored[1] + waiting[1], stored[2] + waiting[2])
 
     async def add(
         self,
@@ -95,12 +120,10 @@ class LlmLedger:
         cache_hits: int = 0,
         limited: int = 0,
     ) -> None:
-        """Add to the hotel's counters of `day` (creates the row). Not idempotent by design:
-        each call of this method is one event that happened."""
-        async with self._db.write() as conn:
-            await _add(conn, hotel_id, day, calls=calls, prompt_tokens=prompt_tokens,
-                       completion_tokens=completion_tokens, cache_hits=cache_hits,
-                       limited=limited)  # fmt: skip
+        """Add to the hotel's counters of `day` (written within FLUSH_EVERY_S, see
+        `flush`). Not idempotent by design: each call is one event that happened."""
+        self._bump(hotel_id, day, calls, prompt_tokens, completion_tokens, cache_hits, limited)
+        await self._maybe_flush()
 
     async def record_call(
         self,
@@ -115,20 +138,51 @@ class LlmLedger:
         now: datetime,
     ) -> None:
         """After a call: its tokens (and any call beyond the reserved one) and the verdict
-        for the cache, in one transaction (fewer writes queue beside the processor's on
-        SQLite). The cache insert is idempotent (the first stored verdict wins)."""
-        async with self._db.write() as conn:
-            await _add(conn, hotel_id, day, calls=extra_calls, prompt_tokens=prompt_tokens,
-                       completion_tokens=completion_tokens)  # fmt: skip
-            await _remember(conn, key, hotel_id, day, verdict, now)
-            if self._purged.get(hotel_id) != day:
-                # yesterday's entries can never match again (the key's day differs)
-                await conn.execute(
-                    delete(LlmCacheRow).where(
-                        LlmCacheRow.hotel_id == hotel_id, LlmCacheRow.day < day.isoformat()
-                    )
-                )
-                self._purged[hotel_id] = day
+        for the cache (served from memory until written; the insert is idempotent, the
+        first stored verdict wins)."""
+        self._bump(hotel_id, day, extra_calls, prompt_tokens, completion_tokens, 0, 0)
+        self._pending_cache.setdefault(key, (hotel_id, day, verdict, now))
+        await self._maybe_flush()
+
+    def _bump(self, hotel_id: int, day: date, *numbers: int) -> None:
+        counts = self._pending.setdefault((hotel_id, day), [0, 0, 0, 0, 0])
+        for i, n in enumerate(numbers):
+            counts[i] += n
+
+    async def _maybe_flush(self) -> None:
+        if time.monotonic() - self._last_flush_s >= FLUSH_EVERY_S:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write what waits (counters, cache entries) in one transaction. Idempotent; on a
+        database error the entries stay pending and the error propagates."""
+        self._last_flush_s = time.monotonic()
+        if not self._pending and not self._pending_cache:
+            return
+        pending, cache = self._pending, self._pending_cache
+        self._pending, self._pending_cache = {}, {}
+        try:
+            async with self._db.write() as conn:
+                for (hotel_id, day), (c, p, q, h, lim) in pending.items():
+                    await _add(conn, hotel_id, day, calls=c, prompt_tokens=p,
+                               completion_tokens=q, cache_hits=h, limited=lim)  # fmt: skip
+                for key, (hotel_id, day, verdict, now) in cache.items():
+                    await _remember(conn, key, hotel_id, day, verdict, now)
+                    if self._purged.get(hotel_id) != day:
+                        # yesterday's entries can never match again (the key's day differs)
+                        await conn.execute(
+                            delete(LlmCacheRow).where(
+                                LlmCacheRow.hotel_id == hotel_id,
+                                LlmCacheRow.day < day.isoformat(),
+                            )
+                        )
+                        self._purged[hotel_id] = day
+        except BaseException:
+            for (hotel_id, day), counts in pending.items():
+                self._bump(hotel_id, day, *counts)
+            for key, entry in cache.items():
+                self._pending_cache.setdefault(key, entry)
+            raise
 
     async def reserve_call(self, hotel_id: int, day: date, limits: LlmLimits) -> LimitDecision:
         """Count one call against the hotel's daily budget before it is made, atomically:
@@ -178,7 +232,10 @@ class LlmLedger:
 
     async def cached(self, key: str, day: date) -> Verdict | None:
         """The LLM verdict stored under `key` today, or None."""
-        async with self._db.read() as conn:
+        waiting = self._pending_cache.get(key)
+        if waiting is not None and waiting[1] == day:
+            return waiting[2]
+        async with self._read() as conn:
             row = (
                 await conn.execute(
                     select(LlmCacheRow.verdict).where(
@@ -207,7 +264,7 @@ class LlmLedger:
         )
         if ref.id_message is not None:
             query = query.where(m.id_message != ref.id_message)
-        async with self._db.read() as conn:
+        async with self._read() as conn:
             rows = list(await conn.execute(query))
         rows = rows[:MAX_CONTEXT_MESSAGES]
         rows.reverse()
@@ -228,7 +285,7 @@ class LlmLedger:
         """The language to write the reason in: the guest's (guests.language, set by
         detection over two messages or by an operator), else this message's detected
         language, else the hotel's default."""
-        async with self._db.read() as conn:
+        async with self._read() as conn:
             stored = (
                 await conn.execute(
                     select(Guest.language).where(
