@@ -189,6 +189,20 @@ async def test_negative_reaction_is_recorded_as_a_signal(db: Database) -> None:
     assert row == ("reaction", "negative", False, "reaction")
 
 
+async def test_an_over_long_reaction_is_cut_to_its_column(db: Database) -> None:
+    # A reaction's "emoji" is whatever text the sender's software put there; PostgreSQL
+    # refuses a value longer than the column instead of storing it.
+    hotel_id = await make_hotel(db)
+    await ingest(db, hotel_id, [shapes.incoming_text(INSTANCE, GUEST, "Hello", id_message="T1")])
+    await Processor(db, FakeAnalyser()).run_once()
+    await ingest(
+        db, hotel_id, [shapes.incoming_reaction(INSTANCE, GUEST, "x" * 500, stanza_id="T1")]
+    )
+    await Processor(db, FakeAnalyser()).run_once()
+    reactions = await rows(db, Message.reaction, where=Message.id_message == "T1")
+    assert reactions == [("x" * 32,)]
+
+
 async def test_statuses_and_echoes_update_the_outbox(db: Database) -> None:
     hotel_id = await make_hotel(db)
     async with db.write() as conn:

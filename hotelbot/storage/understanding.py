@@ -382,8 +382,9 @@ async def _apply_messages(
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": True, "emoji": None, "u": now})  # fmt: skip
         elif event.kind is MessageKind.REACTION and event.target_id:
+            emoji = _cut(event.text or None, Message.reaction)  # any text the sender put there
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
-                          "is_del": False, "emoji": event.text or None, "u": now})  # fmt: skip
+                          "is_del": False, "emoji": emoji, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
             attention.append(_Attention(key, mkey, event.text, work.verdict.reason, work.signal,
                                         work.verdict.category, work.verdict.language,
