@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from hotelbot.cli import app
 from hotelbot.daemon.processor import Processor
@@ -33,6 +32,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.triggers import add_trigger, edit_trigger
 from hotelbot.storage.types import utcnow
+from tests.cli_helpers import cli_with_riga
 from tests.processor_helpers import FakeAnalyser, ingest
 from tests.scheduling_helpers import make_hotel, make_stay, outbox_rows
 
@@ -296,25 +296,10 @@ async def test_fake_send_file_by_url_shape_journal_and_errors(rig: Rig) -> None:
 # --- the CLI: one clear line for a bad file --------------------------------------------------
 
 
-HOTELS_TOML = """
-[[hotels]]
-slug = "riga"
-name = "Grand Riga"
-instance_id = "1101000001"
-api_token = "secret-token"
-timezone = "Europe/Riga"
-"""
-
-
 def test_cli_trigger_add_checks_the_file_and_show_lists_it(
     clean_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTELBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'hb.sqlite3'}")
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    hotels = tmp_path / "hotels.toml"
-    hotels.write_text(HOTELS_TOML)
-    assert runner.invoke(app, ["hotel", "import", str(hotels)]).exit_code == 0
+    runner = cli_with_riga(tmp_path, monkeypatch)
     base = ["trigger", "add", "riga", "welcome", "--when", "at check-in", "--text", "Hi", "--yes"]
     cases = [
         (["--file-url", "http://h.example/menu.pdf", "--file-name", "menu.pdf"],

@@ -33,6 +33,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.facts import current_facts, import_facts
 from hotelbot.storage.models import Notification
 from hotelbot.storage.understanding import GuestMessageInfo
+from tests.cli_helpers import cli_with_riga
 from tests.processor_helpers import FakeAnalyser, count, ingest, make_hotel
 from tests.scheduling_helpers import make_stay, make_trigger, outbox_rows
 
@@ -302,25 +303,11 @@ async def test_each_question_is_answered_once_across_a_crash_a_restart_and_a_rep
 
 # --- the CLI -------------------------------------------------------------------------------
 
-HOTELS_TOML = """
-[[hotels]]
-slug = "riga"
-name = "Grand Riga"
-instance_id = "1101000001"
-api_token = "secret-token"
-timezone = "Europe/Riga"
-"""
-
 
 def test_cli_facts_import_validates_versions_and_shows(
     clean_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTELBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'hb.sqlite3'}")
-    cli = CliRunner()
-    assert cli.invoke(app, ["db", "upgrade"]).exit_code == 0
-    hotels = tmp_path / "hotels.toml"
-    hotels.write_text(HOTELS_TOML)
-    assert cli.invoke(app, ["hotel", "import", str(hotels)]).exit_code == 0
+    cli = cli_with_riga(tmp_path, monkeypatch)
     facts = tmp_path / "riga-facts.toml"
     facts.write_text("[wlan]\nen = 'x'\n")
     bad = cli.invoke(app, ["hotel", "facts", "import", "riga", str(facts)])

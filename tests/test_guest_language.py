@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from hotelbot.cli import app
 from hotelbot.cli.trigger import preview_lines
@@ -30,6 +29,7 @@ from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.guest_language import get_guest_language, set_guest_language
 from hotelbot.storage.models_messaging import Guest
+from tests.cli_helpers import cli_with_riga
 from tests.processor_helpers import ingest
 from tests.scheduling_helpers import make_hotel, make_stay, make_trigger, outbox_rows
 
@@ -206,25 +206,10 @@ async def test_a_keyword_answer_follows_the_language_the_guest_switched_to(db: D
     ]
 
 
-HOTELS_TOML = """
-[[hotels]]
-slug = "riga"
-name = "Grand Riga"
-instance_id = "1101000001"
-api_token = "secret-token"
-timezone = "Europe/Riga"
-"""
-
-
 def test_cli_guest_language_show_set_and_auto(
     clean_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTELBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'hb.sqlite3'}")
-    cli = CliRunner()
-    assert cli.invoke(app, ["db", "upgrade"]).exit_code == 0
-    hotels = tmp_path / "hotels.toml"
-    hotels.write_text(HOTELS_TOML)
-    assert cli.invoke(app, ["hotel", "import", str(hotels)]).exit_code == 0
+    cli = cli_with_riga(tmp_path, monkeypatch)
     shown = cli.invoke(app, ["guest", "language", "riga", "+371 2000 0001"])
     assert shown.exit_code == 0, shown.output
     assert "37120000001@c.us: not known yet" in shown.output

@@ -9,7 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner
 
 from hotelbot.cli import app
 from hotelbot.cli.trigger import add_defaults_lines
@@ -26,6 +25,7 @@ from hotelbot.domain.triggers import parse_trigger
 from hotelbot.errors import UserError
 from hotelbot.storage.db import Database
 from hotelbot.storage.triggers import edit_trigger, get_trigger, list_triggers
+from tests.cli_helpers import cli_with_riga
 from tests.scheduling_helpers import make_hotel, make_stay, make_trigger, outbox_rows
 
 RIGA = ZoneInfo("Europe/Riga")
@@ -127,25 +127,10 @@ async def test_an_enabled_starter_welcome_is_sent_in_the_guest_language(db: Data
     assert rows[0]["idempotency_key"].startswith(f"trigger:{welcome.id}:{stay_id}:")
 
 
-HOTELS_TOML = """
-[[hotels]]
-slug = "riga"
-name = "Grand Riga"
-instance_id = "1101000001"
-api_token = "secret-token"
-timezone = "Europe/Riga"
-"""
-
-
 def test_cli_add_defaults_twice_then_list(
     clean_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTELBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'hb.sqlite3'}")
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    hotels = tmp_path / "hotels.toml"
-    hotels.write_text(HOTELS_TOML)
-    assert runner.invoke(app, ["hotel", "import", str(hotels)]).exit_code == 0
+    runner = cli_with_riga(tmp_path, monkeypatch)
     first = runner.invoke(app, ["trigger", "add-defaults", "riga"])
     assert first.exit_code == 0, first.output
     assert "review-request: added, disabled" in first.output

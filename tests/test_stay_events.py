@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from hotelbot.cli import app
 from hotelbot.daemon.scheduler import Scheduler, fire_stay_status_triggers
@@ -31,6 +30,7 @@ from hotelbot.errors import UserError
 from hotelbot.storage.db import Database
 from hotelbot.storage.stays import update_stay
 from hotelbot.storage.triggers import add_trigger, edit_trigger
+from tests.cli_helpers import cli_with_riga
 from tests.scheduling_helpers import fires, make_hotel, make_stay, outbox_rows
 
 # --- the grammar ---------------------------------------------------------------------------
@@ -281,26 +281,11 @@ async def test_a_status_event_message_goes_out_through_the_sender(db: Database) 
 
 # --- the CLI -------------------------------------------------------------------------------
 
-HOTELS_TOML = """
-[[hotels]]
-slug = "riga"
-name = "Grand Riga"
-instance_id = "1101000001"
-api_token = "secret-token"
-timezone = "Europe/Riga"
-quiet_hours = "off"
-"""
-
 
 def test_cli_conditions_status_edit_and_csv_reimport(
     clean_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTELBOT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'hb.sqlite3'}")
-    cli = CliRunner()
-    assert cli.invoke(app, ["db", "upgrade"]).exit_code == 0
-    hotels = tmp_path / "hotels.toml"
-    hotels.write_text(HOTELS_TOML)
-    assert cli.invoke(app, ["hotel", "import", str(hotels)]).exit_code == 0
+    cli = cli_with_riga(tmp_path, monkeypatch, 'quiet_hours = "off"\n')
     today = datetime.now(UTC).date()
     bad = cli.invoke(
         app, ["trigger", "add", "riga", "hi", "--when", "on check-in", "--text", "Hi",
