@@ -4,7 +4,6 @@ templates fall back to the hotel's default language (never a hole) and preview w
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -91,13 +90,22 @@ TEXTS = {
 }
 
 
-_SECONDS = itertools.count(int(datetime.now(UTC).timestamp()) - 600)
+_last_second = 0
+
+
+def _next_second() -> int:
+    """Ten minutes ago at the time of the call (not of the module's import: a full run collects
+    long before it runs this file, and stale messages get no keyword answer), always one
+    second after the previous one."""
+    global _last_second
+    _last_second = max(_last_second + 1, int(datetime.now(UTC).timestamp()) - 600)
+    return _last_second
 
 
 async def _guest_writes(db: Database, hotel_id: int, chat: str, *texts: str) -> None:
     """The guest's messages, one second apart (a keyword answer is keyed by the instant)."""
     bodies = [
-        shapes.incoming_text("1101000001", chat, text, timestamp=next(_SECONDS)) for text in texts
+        shapes.incoming_text("1101000001", chat, text, timestamp=_next_second()) for text in texts
     ]
     await ingest(db, hotel_id, bodies)
     processor = Processor(db, SentimentStage(RuleAnalyser(), None))
