@@ -35,7 +35,7 @@ pytest: $(STAMP)
 
 ## Benchmarks (prints figures; not a test). Extra options: make bench BENCH_ARGS='--hotels 10'.
 bench: $(STAMP)
-	$(BIN)/python -m hotelbot.bench $(BENCH_ARGS)
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 ## Attention figures of the rules on the labelled guest messages (development parts).
 ## The test parts are for the final figure only: make eval EVAL_ARGS='--part test'.

@@ -15,7 +15,7 @@ import pytest
 @pytest.mark.timeout(120)
 def test_bench_runs_and_prints_its_table() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "hotelbot.bench", "--hotels", "3", "--messages", "5"],
+        [sys.executable, "-m", "tests.bench", "--hotels", "3", "--messages", "5"],
         capture_output=True,
         text=True,
         timeout=110,
@@ -34,7 +34,7 @@ def test_bench_runs_and_prints_its_table() -> None:
 @pytest.mark.timeout(180)
 def test_bench_prints_the_staff_alert_rows() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "hotelbot.bench", "--alerts", "--alert-hotels", "3"],
+        [sys.executable, "-m", "tests.bench", "--alerts", "--alert-hotels", "3"],
         capture_output=True,
         text=True,
         timeout=170,

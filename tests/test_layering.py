@@ -28,7 +28,7 @@ IO_LIBRARIES = frozenset(
     }
 )  # fmt: skip
 ADAPTERS = ("greenapi", "storage", "sentiment")
-OUTER = ("daemon", "cli", "ops", "demo", "bench", "fakes")  # runtime, entry points, tooling
+OUTER = ("daemon", "cli", "ops", "demo", "fakes")  # runtime, entry points, tooling
 
 # domain/ may read its own packaged data files (the rules lexicon) with these standard modules;
 # a loader in sentiment/ could take this over (review-architecture.md §3.2).
@@ -176,10 +176,11 @@ _ABSOLUTE = re.compile(rf"(?<![\w.:/~)}}$-])/({_ROOTS})(?=/|\b)")
 _ALLOWED_ROOTS = frozenset({"etc", "var", "run", "usr", "proc", "dev"})
 # systemd's own unit search path (systemd.unit(5)), where ops/unitfile.py looks for the unit.
 _ALLOWED_PATHS = ("/lib/systemd/system",)
-# Scanned besides the package: what `make` runs and the settings the operator copies. Not
+# Scanned besides the package: what `make` runs (the benchmarks and the evaluation scripts
+# included) and the settings the operator copies. Not
 # systemd/: a unit needs absolute paths, and its install root /opt/hotelbot is the one
 # docs/systemd.md documents.
-_OTHER_SOURCES = ("Makefile", "pyproject.toml", "config")
+_OTHER_SOURCES = ("Makefile", "pyproject.toml", "config", "tests/bench", "tests/eval")
 
 
 def _source_files() -> Iterator[Path]:

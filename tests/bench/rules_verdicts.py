@@ -1,6 +1,6 @@
 """Every verdict of the rule analyser over a set of texts, for diffing before/after a change.
 
-Run ``python -m hotelbot.bench.rules_verdicts SOURCE... > verdicts.txt`` on two checkouts and
+Run ``python -m tests.bench.rules_verdicts SOURCE... > verdicts.txt`` on two checkouts and
 ``cmp`` the outputs: a speed-up of the rules must leave every line byte-identical. A SOURCE is
 a ``.jsonl`` file or folder of them (a "text" per line), a ``.tsv`` (the text in the last
 column, "#" comments) or a ``.py`` file (its string literals: the tests' own examples). Each
@@ -67,7 +67,7 @@ def _line(verdict: Verdict) -> str:
 def main(argv: list[str] | None = None) -> int:
     sources = [Path(arg) for arg in (sys.argv[1:] if argv is None else argv)]
     if not sources:
-        sys.stderr.write("usage: python -m hotelbot.bench.rules_verdicts SOURCE...\n")
+        sys.stderr.write("usage: python -m tests.bench.rules_verdicts SOURCE...\n")
         return 2
     base = texts(sources)
     variants: list[str] = []

@@ -1,6 +1,6 @@
 """The benchmark's fake Green API, run as its own process and driven over stdin/stdout.
 
-`python -m hotelbot.bench.fake_proc --instances H` starts `FakeGreenApi` (request log off)
+`python -m tests.bench.fake_proc --instances H` starts `FakeGreenApi` (request log off)
 with H instances (ids `BASE_INSTANCE_ID + i`, token `tok<i>`), prints one JSON line
 `{"url": ...}` and then answers one JSON line per JSON command line on stdin:
 
@@ -219,7 +219,7 @@ def _write(data: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m hotelbot.bench.fake_proc")
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.fake_proc")
     parser.add_argument("--instances", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--long-poll-scale", type=float, default=1.0)

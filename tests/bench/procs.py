@@ -56,13 +56,13 @@ def stop(proc: subprocess.Popen[Any], timeout_s: float = 15.0) -> int | None:
 
 
 class FakeProcess:
-    """The fake Green API in its own process (`hotelbot.bench.fake_proc`), driven by JSON
+    """The fake Green API in its own process (`tests.bench.fake_proc`), driven by JSON
     lines. Every method blocks until the fake answers."""
 
     def __init__(self, instances: int, *, long_poll_scale: float = 1.0) -> None:
         self.proc = subprocess.Popen(
             python_module(
-                "hotelbot.bench.fake_proc",
+                "tests.bench.fake_proc",
                 "--instances",
                 str(instances),
                 "--long-poll-scale",

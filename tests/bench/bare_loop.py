@@ -1,7 +1,7 @@
 """The reference: the least a poller can do (receive, delete; no parsing beyond the receipt
 id, no storage, no logging), on one aiohttp ClientSession with one task per instance.
 
-`python -m hotelbot.bench.bare_loop --url URL --instances H` polls until SIGTERM/SIGINT.
+`python -m tests.bench.bare_loop --url URL --instances H` polls until SIGTERM/SIGINT.
 hotelbot's figures are quoted as ratios to this loop measured in the same run, which cancels
 out most of the noise of a shared machine. Not crash-safe and not meant to be: it is a ruler.
 """
@@ -17,7 +17,7 @@ import sys
 
 import aiohttp
 
-from hotelbot.bench.fake_proc import instance_id, token
+from tests.bench.fake_proc import instance_id, token
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -64,7 +64,7 @@ async def _poll_with_token(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m hotelbot.bench.bare_loop")
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.bare_loop")
     parser.add_argument("--url", required=True)
     parser.add_argument("--instances", type=int, required=True)
     parser.add_argument("--receive-timeout-s", type=int, default=20)

@@ -1,4 +1,4 @@
-"""`python -m hotelbot.bench` (`make bench`): throughput, latency, CPU and memory of the real
+"""`python -m tests.bench` (`make bench`): throughput, latency, CPU and memory of the real
 daemon against the fake Green API, next to a bare aiohttp loop measured in the same run.
 
 Without --hotels it runs the default suite: 100 hotels x 40 queued messages, then 1,000
@@ -25,18 +25,18 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from hotelbot.bench.procs import python_module
-from hotelbot.bench.runner import Scenario, ScenarioResult, SubjectResult, run_scenario
+from tests.bench.procs import python_module
+from tests.bench.runner import Scenario, ScenarioResult, SubjectResult, run_scenario
 
 MICRO_BENCHMARKS = (
-    "hotelbot.bench.transport_bench",
-    "hotelbot.bench.rules_bench",
-    "hotelbot.bench.cli_startup",
+    "tests.bench.transport_bench",
+    "tests.bench.rules_bench",
+    "tests.bench.cli_startup",
 )
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m hotelbot.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--hotels", type=int, help="hotels (instances); omit for the suite")
     parser.add_argument("--messages", type=int, default=40, help="queued messages per hotel")
     parser.add_argument(

@@ -5,7 +5,7 @@ temporary directory) several times each as subprocesses, and prints min/median/m
 time, plus the `-X importtime` cumulative import time of the heaviest top-level modules on
 the `--help` path (which must not include sqlalchemy, httpx, openai, loguru or aiohttp).
 
-    python -m hotelbot.bench.cli_startup [--runs 10]
+    python -m tests.bench.cli_startup [--runs 10]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Throughput of the rule analyser over labelled guest texts (a benchmark, not a test).
 
-Run: ``python -m hotelbot.bench.rules_bench [--data DIR_OR_FILE] [--rounds N]``. The texts are
+Run: ``python -m tests.bench.rules_bench [--data DIR_OR_FILE] [--rounds N]``. The texts are
 the repository's labelled guest messages (tests/data/guest_messages/, found relative to this
 checkout) unless ``--data`` names another folder of ``*.jsonl`` files or one file. Prints messages
 per second on one CPU (pinned with ``os.sched_setaffinity`` where the OS has it), for a cold
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from hotelbot.domain.rules import RuleAnalyser
 
-# This checkout's labelled guest messages (hotelbot/bench/ -> the repository root).
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "guest_messages"
+# This checkout's labelled guest messages (tests/bench/ -> the repository root).
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "guest_messages"
 
 
 def _texts(source: Path) -> list[str]:

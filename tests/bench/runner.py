@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotelbot.bench.fake_proc import STAFF_CHAT_ID, instance_id, token
-from hotelbot.bench.procs import (
+from tests.bench.fake_proc import STAFF_CHAT_ID, instance_id, token
+from tests.bench.procs import (
     FakeProcess,
     cpu_s,
     open_fds,
@@ -293,7 +293,7 @@ def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
     spawned_at = time.monotonic()
     proc = subprocess.Popen(
         python_module(
-            "hotelbot.bench.bare_loop",
+            "tests.bench.bare_loop",
             "--url",
             fake.url,
             "--instances",

@@ -1,7 +1,7 @@
 """Micro-benchmark: CPU per Green API call for each Transport, against the fake in its own
 process.
 
-`python -m hotelbot.bench.transport_bench [--calls N] [--concurrency C]` runs, per transport,
+`python -m tests.bench.transport_bench [--calls N] [--concurrency C]` runs, per transport,
 C concurrent workers that each repeat getStateInstance (a small JSON answer, no queue
 semantics) until N calls are done, and prints CPU ms per call of this process (the fake's
 CPU is not counted) and calls/s. Same client code path as the daemon (GreenApiClient).
@@ -16,10 +16,10 @@ import ssl
 import sys
 import time
 
-from hotelbot.bench.fake_proc import instance_id, token
-from hotelbot.bench.procs import FakeProcess, cpu_s
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import AiohttpTransport, HttpxTransport, Transport
+from tests.bench.fake_proc import instance_id, token
+from tests.bench.procs import FakeProcess, cpu_s
 
 
 def _transport(kind: str, context: ssl.SSLContext) -> Transport:
@@ -55,7 +55,7 @@ def cpu_s_self() -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m hotelbot.bench.transport_bench")
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.transport_bench")
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--json", action="store_true")
