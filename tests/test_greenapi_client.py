@@ -7,7 +7,6 @@ import logging
 import pytest
 
 from hotelbot.domain.inbound import Delivery
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.greenapi.client import (
     REQUIRED_SETTINGS,
@@ -25,6 +24,7 @@ from hotelbot.greenapi.errors import (
     Unauthorized,
 )
 from hotelbot.greenapi.transport import HttpxTransport
+from tests import shapes
 
 TOKEN = "tok-SECRET-5f2c9e"
 
