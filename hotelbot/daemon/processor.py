@@ -62,6 +62,7 @@ from hotelbot.domain.events import (
     MessageKind,
     OutgoingMessage,
 )
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.llm_context import MessageRef
 from hotelbot.domain.optout import classify_keyword
 from hotelbot.domain.sentiment import Verdict
@@ -73,7 +74,7 @@ from hotelbot.sentiment.fair_slots import FairSlots
 from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
-from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
+from hotelbot.storage.hotel_policy import load_hotel_policies
 from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Conversation
