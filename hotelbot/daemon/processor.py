@@ -63,6 +63,7 @@ from hotelbot.domain.events import (
     MessageKind,
     OutgoingMessage,
 )
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.llm_context import MessageRef
 from hotelbot.domain.optout import classify_keyword
 from hotelbot.domain.sentiment import Verdict
@@ -74,7 +75,7 @@ from hotelbot.sentiment.fair_slots import FairSlots
 from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
-from hotelbot.storage.hotel_policy import HotelPolicy, load_hotel_policies
+from hotelbot.storage.hotel_policy import load_hotel_policies
 from hotelbot.storage.leases import LeaseView, lock_owned_epochs
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Conversation

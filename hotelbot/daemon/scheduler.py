@@ -38,14 +38,15 @@ from hotelbot.crashpoints import pause_point
 from hotelbot.domain.conditions import StayContext, tags_of
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
 from hotelbot.domain.guest_language import GuestLanguage, message_language
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind, OutboxState
-from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
 from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, keyword_matches
-from hotelbot.domain.zones import unknown_zone_warning, zone_or_utc
+from hotelbot.domain.zones import unknown_zone_warning
 from hotelbot.error_text import describe
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
+from hotelbot.storage.hotel_policy import hotel_policy
 from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.outbox import enqueue
@@ -90,48 +91,6 @@ DEFAULT_TICK_S = 20.0
 DEFAULT_LOOKBACK_S = 2 * 86_400
 _ADVISORY_NAMESPACE = 7401  # pg_advisory_xact_lock(namespace, hotel_id)
 _CHUNK = 200  # fires decided per write transaction
-
-
-def _hhmm(value: str, default: time) -> time:
-    try:
-        hh, mm = value.split(":")
-        return time(int(hh), int(mm))
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True, slots=True)
-class HotelPolicy:
-    """What the scheduler needs of a hotel row, parsed once per tick."""
-
-    id: int
-    slug: str
-    name: str
-    tz: ZoneInfo
-    quiet_hours: QuietHours
-    daily_cap: int | None
-    default_language: str
-    default_check_in: time
-    default_check_out: time
-
-    @classmethod
-    def of(cls, hotel: HotelRecord) -> HotelPolicy:
-        try:
-            quiet = QuietHours.parse(hotel.quiet_hours)
-        except ValueError:
-            quiet = QuietHours()  # never fail open: a broken setting means the default window
-        return cls(
-            id=hotel.id,
-            slug=hotel.slug,
-            name=hotel.name,
-            tz=zone_or_utc(hotel.timezone)[0],  # unknown here: UTC (warned in run_once)
-            quiet_hours=quiet,
-            # 0 in the hotel settings means "no cap" (send_policy takes None for that).
-            daily_cap=hotel.max_automated_per_day or None,
-            default_language=hotel.default_language,
-            default_check_in=_hhmm(hotel.check_in_time, time(15, 0)),
-            default_check_out=_hhmm(hotel.check_out_time, time(11, 0)),
-        )
 
 
 @dataclass
@@ -535,7 +494,7 @@ class Scheduler:
             if hotel.id not in candidates:
                 continue
             try:
-                policy = HotelPolicy.of(hotel)
+                policy = hotel_policy(hotel)
             except Exception as exc:  # one hotel's bad row must not stop the others
                 logger.bind(hotel=hotel.slug).error("cannot schedule: {}", describe(exc))
                 continue
@@ -710,7 +669,7 @@ async def fire_message_triggers(
             matching.append(trigger)
     if not matching:
         return []
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     await _lock_hotel(conn, hotel_id)
     facts = (await guest_facts(conn, hotel_id, [chat_id])).get(chat_id, NO_FACTS)
     outcomes: list[str] = []
@@ -768,7 +727,7 @@ async def fire_stay_status_triggers(
     stay = await get_stay(conn, stay_id)
     if hotel is None or not hotel.enabled or stay is None or stay.hotel_id != hotel_id:
         return []
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     await _lock_hotel(conn, hotel_id)
     facts = (await guest_facts(conn, hotel_id, [stay.chat_id])).get(stay.chat_id, NO_FACTS)
     decided: list[tuple[str, str]] = []

@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from loguru import logger
@@ -117,7 +117,7 @@ from hotelbot.storage.types import utcnow
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from hotelbot.greenapi.client import GreenApiClient
+    from hotelbot.greenapi.client import GreenApiClient, JournalEntry
     from hotelbot.storage.db import Database
 
 _KINDS = frozenset(k.value for k in OutboxKind)
@@ -165,45 +165,6 @@ class SendReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _JournalEntry:
-    """One lastOutgoingMessages entry, reduced to what identifies our message: a text, or a
-    file (`file_name` set, `text` its caption, "" without one)."""
-
-    id_message: str
-    chat_id: str
-    text: str | None
-    timestamp: object
-    file_name: str | None
-
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> _JournalEntry:
-        file_name = entry.get("fileName")
-        if isinstance(file_name, str) and "textMessage" not in entry:
-            caption = entry.get("caption")
-            return cls(
-                str(entry["idMessage"]), str(entry.get("chatId")),
-                caption if isinstance(caption, str) else "", entry.get("timestamp"), file_name,
-            )  # fmt: skip
-        text: str | None = None
-        value = entry.get("textMessage")
-        extended = entry.get("extendedTextMessage")
-        if isinstance(value, str):
-            text = value
-        elif isinstance(extended, dict) and isinstance(extended.get("text"), str):
-            text = str(extended["text"])
-        return cls(str(entry["idMessage"]), str(entry.get("chatId")), text,
-                   entry.get("timestamp"), None)  # fmt: skip
-
-    def matches(self, item: OutboxItem, *, not_before_s: float) -> bool:
-        """Same chat, same text or the same file and caption, not older than the send."""
-        if self.chat_id != item.chat_id or self.text != item.text:
-            return False
-        if self.file_name != item.file_name:
-            return False
-        return isinstance(self.timestamp, int | float) and self.timestamp >= not_before_s
-
-
-@dataclass(frozen=True, slots=True)
 class _Recording:
     """One step's outcomes waiting for the next group-committed write (`_record`)."""
 
@@ -211,6 +172,16 @@ class _Recording:
     now: datetime
     report: SendReport
     done: asyncio.Future[None]
+
+
+def _matches(entry: JournalEntry, item: OutboxItem, *, not_before_s: float) -> bool:
+    """A journal entry is this outbox row's message: same chat, same text or the same file
+    and caption, not older than the send."""
+    if entry.chat_id != item.chat_id or entry.text != item.text:
+        return False
+    if entry.file_name != item.file_name:
+        return False
+    return entry.timestamp is not None and entry.timestamp >= not_before_s
 
 
 def _started(item: OutboxItem) -> datetime:
@@ -592,18 +563,18 @@ class OutboxSender:
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
-        entries = [_JournalEntry.of(e) for e in journal if isinstance(e.get("idMessage"), str)]
         async with self.db.write() as conn:
             taken = await known_id_messages(
-                conn, hotel_id=hotel_id, ids=[e.id_message for e in entries]
+                conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
             )
             for item in ripe:
                 not_before_s = _started(item).timestamp() - self.clock_slack_s
                 match = next(
                     (
                         e
-                        for e in entries
-                        if e.id_message not in taken and e.matches(item, not_before_s=not_before_s)
+                        for e in journal
+                        if e.id_message not in taken
+                        and _matches(e, item, not_before_s=not_before_s)
                     ),
                     None,
                 )
