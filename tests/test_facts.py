@@ -23,7 +23,6 @@ from hotelbot.daemon.sender import OutboxSender
 from hotelbot.domain.facts import FactsError, FactsMode, Topic, match_question, parse_facts
 from hotelbot.domain.rules import RuleAnalyser
 from hotelbot.errors import UserError
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import HttpxTransport
@@ -32,6 +31,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.facts import current_facts, import_facts
 from hotelbot.storage.models import Notification
 from hotelbot.storage.understanding import GuestMessageInfo
+from tests import shapes
 from tests.cli_helpers import cli_with_riga
 from tests.eval import score_facts
 from tests.processor_helpers import FakeAnalyser, count, ingest, make_hotel
