@@ -89,6 +89,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--daemons", type=int, default=2, help="daemons sharing the hotels with --postgres"
     )
+    parser.add_argument(
+        "--fake-in-driver",
+        action="store_true",
+        help="run the fake Green API in a thread of this process instead of its own process "
+        "(as a load driver hosting its fake does; docs/scaling.md compares the two)",
+    )
     return parser.parse_args(argv)  # fmt: skip
 
 
@@ -138,6 +144,7 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
         "keep_dir": args.keep,
         "profile_svg": args.profile,
         "metrics": args.metrics == "on",
+        "fake_in_driver": args.fake_in_driver,
     }
     if args.hotels is not None:
         idle = args.idle_window_s if args.idle else 0.0
@@ -229,6 +236,8 @@ def _table(result: ScenarioResult) -> str:
     if s.llm_latency_s is not None:
         title += f", LLM {s.llm_latency_s} s"
     title += ", metrics " + ("on" if s.metrics else "off")
+    if s.fake_in_driver:
+        title += ", fake in the driver's process"
     faults = [f"{k} {v}" for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429),
                                         ("drop", s.drop_rate)) if v]  # fmt: skip
     if faults:

@@ -32,9 +32,11 @@ from typing import Any
 from tests.bench import pg
 from tests.bench.fake_proc import STAFF_CHAT_ID, instance_id, token
 from tests.bench.procs import (
+    FakeInDriver,
     FakeProcess,
     cpu_s,
     open_fds,
+    own_cpu_s,
     peak_rss_mb,
     python_module,
     stop,
@@ -67,6 +69,8 @@ class Scenario:
     database: str = "sqlite"
     daemons: int = 1  # several daemons share the hotels through leases (PostgreSQL only)
     lease_ttl_s: float = 6.0  # with several daemons: they balance within ttl/3 rounds
+    # The fake in a thread of the driver's process (procs.FakeInDriver) instead of its own.
+    fake_in_driver: bool = False
 
     @property
     def name(self) -> str:
@@ -211,7 +215,7 @@ def _cpu(pids: list[int]) -> float:
 
 
 def _measure(
-    fake: FakeProcess,
+    fake: FakeProcess | FakeInDriver,
     pids: list[int],
     subject: str,
     scenario: Scenario,
@@ -245,13 +249,13 @@ def _measure(
     requests_before = int(fake.call("stats")["requests"])
     deleted_before = int(fake.call("pending")["deleted"])
     cpu_before = _cpu(pids)
-    fake_cpu_before = cpu_s(fake.pid)
+    fake_cpu_before = own_cpu_s(fake.pid)
     wall_before = time.monotonic()
     fake.call("push", messages=scenario.messages, tag=tag, complaint_share=scenario.complaint_share)
     drained = fake.wait_drained(deleted_before + total, timeout_s=120 + total * 0.01)
     wall_s = time.monotonic() - wall_before
     cpu_used_s = _cpu(pids) - cpu_before
-    result.fake_cpu_pct = 100 * (cpu_s(fake.pid) - fake_cpu_before) / max(wall_s, 1e-9)
+    result.fake_cpu_pct = 100 * (own_cpu_s(fake.pid) - fake_cpu_before) / max(wall_s, 1e-9)
     requests_used = int(fake.call("stats")["requests"]) - requests_before
     fake.call("faults", spec={"clear": True})
     if not drained:
@@ -314,7 +318,7 @@ def _fill(result: SubjectResult, report: dict[str, Any], cpu_used_s: float) -> N
     result.alert_p99_ms = percentile(alert_ms, 0.99)
 
 
-def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
+def _run_bare(fake: FakeProcess | FakeInDriver, scenario: Scenario) -> SubjectResult:
     spawned_at = time.monotonic()
     proc = subprocess.Popen(
         python_module(
@@ -344,7 +348,7 @@ def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
 
 
 def _run_hotelbot(
-    fake: FakeProcess, scenario: Scenario, workdir: Path, tag: str = "hotelbot"
+    fake: FakeProcess | FakeInDriver, scenario: Scenario, workdir: Path, tag: str = "hotelbot"
 ) -> SubjectResult:
     """Set up the database (SQLite file, or a PostgreSQL database created for this run and
     dropped after), then start `scenario.daemons` daemons and measure them together."""
@@ -375,7 +379,7 @@ def _wait_balanced(db_url: str, names: list[str], hotels: int) -> list[str]:
 
 
 def _run_daemons(
-    fake: FakeProcess, scenario: Scenario, workdir: Path, db_url: str, tag: str
+    fake: FakeProcess | FakeInDriver, scenario: Scenario, workdir: Path, db_url: str, tag: str
 ) -> SubjectResult:
     llm: subprocess.Popen[str] | None = None
     llm_url = None
@@ -510,7 +514,9 @@ def run_subjects(scenarios: list[Scenario]) -> list[ScenarioResult]:
     first = scenarios[0]
     if any((s.hotels, s.messages) != (first.hotels, first.messages) for s in scenarios):
         raise ValueError("subjects of one run need the same hotels and messages")
-    fake = FakeProcess(first.hotels)
+    fake: FakeProcess | FakeInDriver = (
+        FakeInDriver(first.hotels) if first.fake_in_driver else FakeProcess(first.hotels)
+    )
     results: list[ScenarioResult] = []
     try:
         bare = _run_bare(fake, first) if first.with_bare else SubjectResult("(not run)")
