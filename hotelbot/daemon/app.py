@@ -422,14 +422,19 @@ class Daemon:
         self.writer.on_commit(self.processor.notify)
         self._processor_task = self._start_task("processor", self.processor.run)
 
-    def _polled_epochs(self) -> tuple[list[int], dict[int, int]]:
-        """The hotels polled and the lease epoch held for each (relayed to the worker)."""
+    def _polled_epochs(self) -> tuple[list[int], dict[int, tuple[int, float]]]:
+        """The hotels polled and, for each valid lease, (epoch, self-fence deadline): what
+        the processing worker is relayed."""
         ids = list(self._runners)
         if self.leases is None:
             return ids, {}
         ownership = self.leases.ownership
-        epochs = {h: e for h in ids if (e := ownership.epoch_of(h)) is not None}
-        return ids, epochs
+        held: dict[int, tuple[int, float]] = {}
+        for hotel_id in ids:
+            epoch, until = ownership.epoch_of(hotel_id), ownership.valid_until(hotel_id)
+            if epoch is not None and until is not None:
+                held[hotel_id] = (epoch, until)
+        return ids, held
 
     async def _main_loop(self) -> None:
         status_every = self.settings.daemon.status_interval_s

@@ -45,8 +45,9 @@ import os
 import pickle
 import signal
 import sys
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from loguru import logger
@@ -158,22 +159,28 @@ class RemoteGate:
 
 
 class RelayedLeases:
-    """The hotels the parent polls and its lease epochs, as last relayed (storage.leases
-    LeaseView). Fencing itself happens in the database: the processor's write transaction
-    locks the lease rows and compares the epoch, so an old relay can only make the child
-    skip work (left unprocessed for the next round), never act for a lost hotel."""
+    """The hotels the parent polls and, for each lease it holds, the epoch and the monotonic
+    time it self-fences at (storage.leases.Ownership.valid_until; CLOCK_MONOTONIC is one
+    clock for every process of the host), as last relayed: a storage.leases LeaseView. The
+    child self-fences at the parent's deadline, not a relay later; and the processor's write
+    transaction locks the lease rows and compares the epoch in the database, so an old relay
+    can only make the child skip work (left unprocessed for the next round)."""
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._owner = owner
+        self._clock = clock
         self._hotels: list[int] = []
-        self._epochs: dict[int, int] = {}
+        self._epochs: dict[int, tuple[int, float]] = {}
 
     @property
     def owner(self) -> str:
         return self._owner
 
     def epoch_of(self, hotel_id: int) -> int | None:
-        return self._epochs.get(hotel_id)
+        held = self._epochs.get(hotel_id)
+        if held is None or self._clock() >= held[1]:
+            return None
+        return held[0]
 
     def hotels(self) -> list[int]:
         return list(self._hotels)
@@ -181,12 +188,13 @@ class RelayedLeases:
     def update(self, payload: str) -> None:
         data = json.loads(payload)
         self._hotels = [int(h) for h in data["hotels"]]
-        self._epochs = {int(h): int(e) for h, e in data["epochs"].items()}
+        self._epochs = {int(h): (int(e), float(u)) for h, (e, u) in data["epochs"].items()}
 
 
-def leases_line(hotels: Sequence[int], epochs: dict[int, int]) -> str:
-    body = json.dumps({"hotels": sorted(hotels), "epochs": {str(h): e for h, e in epochs.items()}})
-    return f"{LEASES} {body}"
+def leases_line(hotels: Sequence[int], epochs: Mapping[int, tuple[int, float]]) -> str:
+    """`l {"hotels": [...], "epochs": {id: [epoch, valid until (monotonic)]}}`."""
+    held = {str(h): [e, u] for h, (e, u) in epochs.items()}
+    return f"{LEASES} " + json.dumps({"hotels": sorted(hotels), "epochs": held})
 
 
 def metrics_line(breaker_state: str | None) -> str:

@@ -40,8 +40,9 @@ from hotelbot.observability import metrics
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 
-HotelsAndEpochs = Callable[[], tuple[Sequence[int], Mapping[int, int]]]
-"""() -> (the hotels this daemon polls, the lease epoch it holds for each)."""
+HotelsAndEpochs = Callable[[], tuple[Sequence[int], Mapping[int, tuple[int, float]]]]
+"""() -> (the hotels this daemon polls, for each lease held: (epoch, monotonic self-fence
+deadline))."""
 
 # The child's counters (worker_child.FORWARDED_COUNTERS) are added to these.
 _COUNTERS = {
@@ -279,7 +280,7 @@ class ProcessingWorker:
     # -- lines to the child -----------------------------------------------------------------
     def _push_leases(self) -> None:
         hotels, epochs = self._hotels()
-        line = wire.leases_line(hotels, dict(epochs))
+        line = wire.leases_line(hotels, epochs)
         if line != self._sent_leases:
             self._sent_leases = line
             self._send(line)
