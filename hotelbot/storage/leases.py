@@ -481,6 +481,11 @@ class Ownership:
         upcoming = [until for until in self._valid_until.values() if until > now]
         return min(upcoming) if upcoming else None
 
+    def valid_until(self, hotel_id: int) -> float | None:
+        """The monotonic time this lease self-fences at (None: not recorded). A processing
+        worker process gets it relayed and fences itself on the same clock."""
+        return self._valid_until.get(hotel_id)
+
     def epoch_of(self, hotel_id: int) -> int | None:
         """The epoch to act under, or None when the lease is not held or self-fenced."""
         return self._epochs.get(hotel_id) if self.is_valid(hotel_id) else None

@@ -6,6 +6,7 @@ CPU time comes from /proc/PID/stat (utime + stime) and peak RSS from VmHWM in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,20 +19,51 @@ from typing import IO, Any
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds used so far by process `pid` (its threads included)."""
-    text = Path(f"/proc/{pid}/stat").read_text()
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids.extend(int(c) for c in (task / "children").read_text().split())
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return kids
+
+
+def _own_cpu_s(pid: int, *, reaped: bool) -> float:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
     fields = text[text.rindex(")") + 2 :].split()
-    # After "pid (comm) ": state=0 ... utime=11, stime=12 (fields 14 and 15 of proc(5)).
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    # After "pid (comm) ": state=0 ... utime=11, stime=12, cutime=13, cstime=14 (proc(5)).
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / _CLK_TCK
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by process `pid` (its threads included) and its
+    descendants: the live ones (the daemon's processing worker) and the ones it reaped."""
+    total = _own_cpu_s(pid, reaped=True)
+    for child in _children(pid):
+        total += cpu_s(child)
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
-    """VmHWM (peak resident set size) of `pid` in MiB."""
+    """VmHWM (peak resident set size) of `pid` in MiB, plus that of its live children."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for pid {pid}")
+            total = int(line.split()[1]) / 1024
+            break
+    else:
+        raise RuntimeError(f"no VmHWM for pid {pid}")
+    for child in _children(pid):
+        with contextlib.suppress(FileNotFoundError, RuntimeError):
+            total += peak_rss_mb(child)
+    return total
 
 
 def open_fds(pid: int) -> int:

@@ -60,6 +60,7 @@ class Scenario:
     metrics: bool = True
     scrape_every_s: float = 2.0
     with_bare: bool = True  # also measure the bare aiohttp loop (the staff-alert rows do not)
+    workers: int | None = None  # [processing] workers; None = the daemon's default
 
     @property
     def name(self) -> str:
@@ -159,6 +160,8 @@ def _settings_toml(
         "[metrics]\n"
         f'listen = "{metrics_listen}"\n'
     )
+    if scenario.workers is not None:
+        text += f"[processing]\nworkers = {scenario.workers}\n"
     if llm_url is not None:
         text += (
             "[llm]\n"
