@@ -78,6 +78,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default="on",
         help="serve /metrics (scraped every 2 s while measuring) or turn it off",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        choices=(0, 1),
+        default=None,
+        help="[processing] workers for the daemon (default: the daemon's default)",
+    )
     parser.add_argument("--alerts", action="store_true", help="only the staff-alert latency rows")
     parser.add_argument("--alert-hotels", type=int, default=100, help="hotels in the alert rows")
     parser.add_argument(
@@ -112,7 +119,8 @@ def _alert_scenarios(args: argparse.Namespace) -> list[tuple[str, float, Scenari
         (f"{hotels} hotels {label}", goal_ms,
          Scenario(hotels, messages, llm_latency_s=llm_s, transport=args.transport,
                   receive_timeout_s=args.receive_timeout_s, alert_wait_s=60.0,
-                  keep_dir=args.keep, with_bare=False, metrics=args.metrics == "on"))
+                  keep_dir=args.keep, with_bare=False, metrics=args.metrics == "on",
+                  workers=args.workers))
         for label, messages, llm_s, goal_ms in ALERT_ROWS
     ]  # fmt: skip
 
@@ -145,6 +153,7 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
         "profile_svg": args.profile,
         "metrics": args.metrics == "on",
         "fake_in_driver": args.fake_in_driver,
+        "workers": args.workers,
     }
     if args.hotels is not None:
         idle = args.idle_window_s if args.idle else 0.0

@@ -71,6 +71,7 @@ class Scenario:
     lease_ttl_s: float = 6.0  # with several daemons: they balance within ttl/3 rounds
     # The fake in a thread of the driver's process (procs.FakeInDriver) instead of its own.
     fake_in_driver: bool = False
+    workers: int | None = None  # [processing] workers; None = the daemon's default
 
     @property
     def name(self) -> str:
@@ -178,6 +179,8 @@ def _settings_toml(
     )
     if scenario.daemons > 1:
         text += f"[leases]\nttl_s = {scenario.lease_ttl_s}\n"
+    if scenario.workers is not None:
+        text += f"[processing]\nworkers = {scenario.workers}\n"
     if llm_url is not None:
         text += (
             "[llm]\n"
