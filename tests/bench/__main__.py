@@ -94,7 +94,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "PostgreSQL, next to one bare loop (--hotels/--messages, default 100 x 40)",
     )
     parser.add_argument(
-        "--daemons", type=int, default=2, help="daemons sharing the hotels with --postgres"
+        "--daemons",
+        type=int,
+        default=None,
+        help="daemons sharing the hotels with --postgres (default 2)",
     )
     parser.add_argument(
         "--fake-in-driver",
@@ -307,8 +310,10 @@ def _subject_dict(subject: SubjectResult) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     results: list[dict[str, Any]] = []
-    if args.daemons > 1 and not args.postgres:
+    if args.daemons is not None and not args.postgres:
         raise SystemExit("--daemons needs --postgres (SQLite serves one daemon)")
+    if args.daemons is None:
+        args.daemons = 2
     measured: list[ScenarioResult] = []
     for result in [r for group in _groups(args) for r in run_subjects(group)]:
         measured.append(result)
