@@ -46,7 +46,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.leases import LeaseLost, LeaseView, lock_owned_epochs
 from hotelbot.storage.models import DeadLetter, Notification
-from hotelbot.storage.types import utcnow
+from hotelbot.storage.types import STORED_ERROR_CHARS, utcnow
 
 CommitListener = Callable[[Sequence[int]], Awaitable[None] | None]
 
@@ -364,7 +364,7 @@ class IngestWriter:
                         "raw": text,
                         "raw_encoding": encoding,
                         "raw_bytes": len(entry.raw),
-                        "error": entry.error[:1000],
+                        "error": entry.error[:STORED_ERROR_CHARS],
                         "received_at": item.received_at,
                     }
                 )
