@@ -67,12 +67,14 @@ from hotelbot.storage.triggers import (
     set_fire_outcome,
 )
 from hotelbot.storage.types import utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from hotelbot.storage.db import Database
-from hotelbot.storage.leases import LeaseView, holds_current_lease
+from hotelbot.app.unit_of_work import LeaseLost
+from hotelbot.storage.leases import LeaseView
 
 
 def trigger_lane(spec: object) -> Lane:
@@ -449,10 +451,10 @@ class Scheduler:
         lease: LeaseView | None = None,
     ) -> None:
         self.db = db
-        # Fencing (several daemons): each decision transaction first checks, and locks, this
-        # daemon's lease epoch for the hotel, so a daemon that was paused past its lease and
-        # lost the hotel cannot commit a decision after another daemon took it over.
-        self._lease = lease
+        # Fencing (several daemons): each decision transaction is a unit of work for the
+        # hotel, which checks and locks this daemon's lease epoch, so a daemon that was paused
+        # past its lease cannot commit a decision after another daemon took the hotel over.
+        self._units = SqlUnitsOfWork(db, lease)
         self.clock = clock
         self.name = name
         self.tick_s = tick_s
@@ -529,38 +531,49 @@ class Scheduler:
         # Chunks keep each write transaction (and SQLite's write lock) short after a long
         # downtime; the fire log's unique key makes a chunk boundary harmless.
         for offset in range(0, len(due), _CHUNK):
-            chunk = due[offset : offset + _CHUNK]
-            async with self.db.write() as conn:
-                await _lock_hotel(conn, policy.id)
-                if not await holds_current_lease(conn, self._lease, policy.id):
-                    logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
-                    return report
-                pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
-                chats = sorted({stay.chat_id for _, _, stay in chunk})
-                facts_by_chat = await self.guest_facts(conn, policy.id, chats)
-                for at, trigger, stay in chunk:
-                    guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
-                    # Decided meanwhile by another scheduler: record_fire's ON CONFLICT
-                    # makes this a no-op returning None.
-                    decision = await decide_fire(
-                        conn,
-                        policy=policy,
-                        trigger=trigger,
-                        stay=stay,
-                        scheduled_for=at,
-                        now=now,
-                        facts_opted_out=guest.opted_out,
-                        facts_paused_until=guest.staff_paused_until,
-                        facts_language=guest.language,
-                        decided_by=self.name,
-                    )
-                    if decision is not None:
-                        report.outcomes[decision.outcome] += 1
+            try:
+                async with self._units.begin({policy.id}) as uow:
+                    await self._decide(uow.conn, policy, due[offset : offset + _CHUNK], now, report)
+            except LeaseLost:
+                logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
+                return report
         if report.outcomes:
             logger.bind(hotel=policy.slug).info(
                 "trigger fires decided: {}", dict(sorted(report.outcomes.items()))
             )
         return report
+
+    async def _decide(
+        self,
+        conn: AsyncConnection,
+        policy: HotelPolicy,
+        chunk: list[tuple[datetime, TriggerRecord, StayRecord]],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """Decide `chunk`'s fires in the caller's unit of work (the hotel's lease locked)."""
+        await _lock_hotel(conn, policy.id)
+        pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
+        chats = sorted({stay.chat_id for _, _, stay in chunk})
+        facts_by_chat = await self.guest_facts(conn, policy.id, chats)
+        for at, trigger, stay in chunk:
+            guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
+            # Decided meanwhile by another scheduler: record_fire's ON CONFLICT makes this a
+            # no-op returning None.
+            decision = await decide_fire(
+                conn,
+                policy=policy,
+                trigger=trigger,
+                stay=stay,
+                scheduled_for=at,
+                now=now,
+                facts_opted_out=guest.opted_out,
+                facts_paused_until=guest.staff_paused_until,
+                facts_language=guest.language,
+                decided_by=self.name,
+            )
+            if decision is not None:
+                report.outcomes[decision.outcome] += 1
 
     # -- APScheduler clock -------------------------------------------------------------------
     def start(self) -> None:

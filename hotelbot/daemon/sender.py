@@ -66,6 +66,7 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
@@ -94,7 +95,7 @@ from hotelbot.greenapi.errors import (
 from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
-from hotelbot.storage.leases import LeaseView, holds_current_lease
+from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
@@ -113,6 +114,7 @@ from hotelbot.storage.outbox import (
 )
 from hotelbot.storage.triggers import withdrawn_messages
 from hotelbot.storage.types import utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -215,7 +217,7 @@ class OutboxSender:
         # Fencing (several daemons): the claim transaction checks, and locks, this daemon's
         # lease epoch for the hotel, so a daemon paused past its lease claims nothing after
         # another daemon took the hotel over.
-        self._lease = lease
+        self._units = SqlUnitsOfWork(db, lease)
         self.clients = clients
         self.hotel_ids = hotel_ids
         self.clock = clock
@@ -312,17 +314,21 @@ class OutboxSender:
         }
         if not any(limits.values()):
             return report
-        epoch = None if self._lease is None else self._lease.epoch_of(hotel_id)
+        try:
+            epoch = self._units.acting_epoch(hotel_id)
+        except LeaseLost:
+            report.counts["not_ours"] += 1
+            return report
         priority = hotel_id in self._alert_hint and limits[Lane.ALERT] > 0
         self._alert_hint.discard(hotel_id)
-        ready = await self._claim(hotel_id, limits, now, report, priority=priority)
+        ready = await self._claim(hotel_id, epoch, limits, now, report, priority=priority)
         if ready is None:
             return report
         outcomes: list[_Outcome] = []
         if ready:
             pause_point("sender_claimed_before_send")  # tests: frozen between claim and send
         for index, item in enumerate(ready):
-            if self._lease is not None and self._lease.epoch_of(hotel_id) != epoch:
+            if not self._units.still_held(hotel_id, epoch):
                 # Self-fence before every send: the lease ran out since the claim (this
                 # process was frozen or cut off), another daemon may serve the hotel now.
                 # Unsent rows go back untouched; no lease lock is held across the call.
@@ -376,42 +382,58 @@ class OutboxSender:
     async def _claim(
         self,
         hotel_id: int,
+        epoch: int,
         limits: Mapping[Lane, int],
         now: datetime,
         report: SendReport,
         *,
         priority: bool = False,
     ) -> list[OutboxItem] | None:
-        """Claim due rows (one write transaction, fenced by the lease). Automated rows whose
-        reason to be sent disappeared are cancelled here. None = the lease is not ours.
-        `priority`: an alert is waiting; the claim jumps the queue of background writers."""
-        async with self.db.write(priority=priority) as conn:
-            if not await holds_current_lease(conn, self._lease, hotel_id):
-                report.counts["not_ours"] += 1
-                return None
-            items = await claim_due(conn, hotel_id=hotel_id, now=now, limits=limits)
-            if items:
-                pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
-            # Automated messages may have waited hours (quiet hours, daily cap): re-check
-            # what could have changed since they were decided.
-            automated = [i for i in items if i.kind in AUTOMATED_KINDS]
-            if not automated:
-                return items
-            chats = sorted({i.chat_id for i in automated})
-            facts = await self.guest_facts(conn, hotel_id, chats)
-            withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
-            ready: list[OutboxItem] = []
-            for item in items:
-                reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
-                fact = facts.get(item.chat_id)
-                if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
-                    reason = "guest opted out"
-                if reason is not None:
-                    await mark_cancelled(conn, item.id, reason=reason, now=now)
-                    report.counts["cancelled"] += 1
-                else:
-                    ready.append(item)
-            return ready
+        """Claim due rows (one unit of work for the hotel, fenced at `epoch`). Automated rows
+        whose reason to be sent disappeared are cancelled here. None = the lease is not
+        ours. `priority`: an alert is waiting; the claim jumps the queue of background
+        writers."""
+        try:
+            async with self._units.begin(
+                {hotel_id}, epochs={hotel_id: epoch}, priority=priority
+            ) as uow:
+                return await self._claim_in(uow.conn, hotel_id, limits, now, report)
+        except LeaseLost:
+            report.counts["not_ours"] += 1
+            return None
+
+    async def _claim_in(
+        self,
+        conn: AsyncConnection,
+        hotel_id: int,
+        limits: Mapping[Lane, int],
+        now: datetime,
+        report: SendReport,
+    ) -> list[OutboxItem]:
+        """The claim's work inside its unit of work."""
+        items = await claim_due(conn, hotel_id=hotel_id, now=now, limits=limits)
+        if items:
+            pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
+        # Automated messages may have waited hours (quiet hours, daily cap): re-check
+        # what could have changed since they were decided.
+        automated = [i for i in items if i.kind in AUTOMATED_KINDS]
+        if not automated:
+            return items
+        chats = sorted({i.chat_id for i in automated})
+        facts = await self.guest_facts(conn, hotel_id, chats)
+        withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
+        ready: list[OutboxItem] = []
+        for item in items:
+            reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
+            fact = facts.get(item.chat_id)
+            if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
+                reason = "guest opted out"
+            if reason is not None:
+                await mark_cancelled(conn, item.id, reason=reason, now=now)
+                report.counts["cancelled"] += 1
+            else:
+                ready.append(item)
+        return ready
 
     async def _send_one(
         self,
