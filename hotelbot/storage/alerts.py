@@ -176,13 +176,14 @@ async def apply_followups(
             hotel.id, conv_id, int(suppressed_id), "followup", reason, count, followup
         )
         alert_ids = await record_alerts(conn, [draft], hotels, now, result)
+        after = policy.alerted(now)
         await conn.execute(
             update(Conversation)
             .where(Conversation.id == conv_id)
             .values(
-                suppressed_alerts=0,
-                last_suppressed_message_id=None,
-                last_alert_at=now,
+                suppressed_alerts=after.suppressed,
+                last_suppressed_message_id=after.last_counted,
+                last_alert_at=after.last_alert_at,
                 open_alert_id=alert_ids.get(draft.message_id),
                 updated_at=now,
             )

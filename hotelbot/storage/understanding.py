@@ -48,6 +48,7 @@ from hotelbot.domain.optout import (
     confirmation_key,
     confirmation_language,
     confirmation_text,
+    opt_state_after,
 )
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.sentiment import Verdict
@@ -507,10 +508,10 @@ def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: dat
             guest.language_source = None if after.source is None else after.source.value
             guest.language_candidate = after.candidate
             guest.dirty = True
-    if work.keyword == "stop" and not guest.opted_out:
-        guest.opted_out, guest.opted_out_at, guest.dirty = True, at, True
-    elif work.keyword == "start" and guest.opted_out:
-        guest.opted_out, guest.opted_out_at, guest.dirty = False, None, True
+    opted = opt_state_after(guest.opted_out, guest.opted_out_at, work.keyword, at)
+    if opted != (guest.opted_out, guest.opted_out_at):
+        guest.opted_out, guest.opted_out_at = opted
+        guest.dirty = True
 
 
 async def _apply_flags(conn: AsyncConnection, flags: list[dict[str, Any]]) -> None:
@@ -580,12 +581,13 @@ async def _decide_alerts(
         if message_id in existing:
             continue  # a replay: this message was alerted (or summarised) already
         conv, hotel = convs[item.key], hotels[item.key[0]]
-        state = policy.CooldownState(conv.last_alert_at, conv.suppressed_alerts)
+        before = policy.CooldownState(
+            conv.last_alert_at, conv.suppressed_alerts, conv.last_suppressed_message_id
+        )
         cooldown = timedelta(minutes=hotel.alert_cooldown_min)
-        decision = policy.decide(now, cooldown, state, urgent=item.urgent)
+        decision, after = policy.on_attention(now, cooldown, before, message_id, urgent=item.urgent)
         if decision is policy.AlertDecision.SUPPRESS:
-            conv.suppressed_alerts += 1
-            conv.last_suppressed_message_id = message_id
+            _set_cooldown(conv, after)
             continue
         guest = guests.get(item.key)
         guest_id = guest.id if guest else None
@@ -609,12 +611,17 @@ async def _decide_alerts(
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
                                         conv.suppressed_alerts, text, signal=item.signal,
                                         category=item.category, urgent=item.urgent)))  # fmt: skip
-        conv.last_alert_at = now
-        conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
+        _set_cooldown(conv, after)
     if drafts:
         alert_ids = await record_alerts(conn, [d for _, d in drafts], hotels, now, result)
         for conv, draft in drafts:
             conv.open_alert_id = alert_ids.get(draft.message_id, conv.open_alert_id)
+
+
+def _set_cooldown(conv: ConvState, state: policy.CooldownState) -> None:
+    conv.last_alert_at = state.last_alert_at
+    conv.suppressed_alerts = state.suppressed
+    conv.last_suppressed_message_id = state.last_counted
 
 
 async def _after_message(
