@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
+from tests import shapes
 
 CHAT = "37120000001@c.us"
 

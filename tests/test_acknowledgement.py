@@ -21,13 +21,13 @@ from hotelbot.cli import app
 from hotelbot.daemon.processor import Processor
 from hotelbot.domain.acknowledgement import AckRoute, Handling, handled, mentioned_references
 from hotelbot.errors import ConfigError
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance, SentMessage
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Message
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.helpers import add_hotels, fast_settings, running_daemon, wait_for
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel

@@ -25,12 +25,12 @@ from hotelbot.domain.breaker import CircuitBreaker
 from hotelbot.domain.categories import AttentionCategory as A
 from hotelbot.domain.rules import default_analyser
 from hotelbot.domain.sentiment import Sentiment, Verdict
-from hotelbot.fakes import shapes
 from hotelbot.fakes.openai_server import FakeOpenAI
 from hotelbot.sentiment.llm import LlmAnalyser
 from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.models_messaging import Alert, Conversation, Message
+from tests import shapes
 from tests.processor_helpers import INSTANCE, FakeClock, ingest, make_hotel
 
 

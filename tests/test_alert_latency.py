@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.scheduling_helpers import make_hotel, make_stay, make_trigger
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]

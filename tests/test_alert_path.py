@@ -10,10 +10,10 @@ from sqlalchemy import select
 from hotelbot.daemon.processor import Processor
 from hotelbot.domain.categories import AttentionCategory, EmergencyKind
 from hotelbot.domain.sentiment import Sentiment, Verdict
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Guest, Message
+from tests import shapes
 from tests.processor_helpers import (
     INSTANCE,
     STAFF_CHAT,

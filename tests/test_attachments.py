@@ -273,11 +273,9 @@ async def test_fake_send_file_by_url_shape_journal_and_errors(rig: Rig) -> None:
         chat, "https://h.example/pool.png", "pool.png", caption="Pool 8-22"
     )
     [journal] = await client.last_outgoing_messages(minutes=5)
-    assert journal["idMessage"] == id_message and journal["typeMessage"] == "imageMessage"
-    assert (journal["fileName"], journal["caption"], journal["chatId"]) == (
-        "pool.png", "Pool 8-22", chat,
-    )  # fmt: skip
-    assert "textMessage" not in journal and journal["downloadUrl"].startswith("https://")
+    assert journal.id_message == id_message and journal.type_message == "imageMessage"
+    assert (journal.file_name, journal.text, journal.chat_id) == ("pool.png", "Pool 8-22", chat)
+    assert (journal.download_url or "").startswith("https://")
     echo = next(
         b for b in rig.instance.pending_bodies if b["typeWebhook"] == "outgoingAPIMessageReceived"
     )

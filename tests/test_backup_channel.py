@@ -22,11 +22,11 @@ from aiosmtpd.controller import Controller
 from hotelbot.daemon.app import Daemon
 from hotelbot.daemon.operator_watch import marker_path
 from hotelbot.domain.episodes import Change, EpisodeTracker
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.settings import EmailSettings
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.helpers import add_hotels, fast_settings, wait_for
 
 INSTANCE = "1101000001"

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from hotelbot.cli import app
 from hotelbot.daemon.processor import Processor
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
+from tests import shapes
 from tests.processor_helpers import FakeAnalyser, ingest, make_hotel
 
 GUEST = "37120000001@c.us"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from hotelbot.cli.common import table
 from hotelbot.daemon.processor import Processor
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
+from tests import shapes
 from tests.processor_helpers import FakeAnalyser, ingest, make_hotel
 from tests.test_doctor_privacy import _cli, _env
 

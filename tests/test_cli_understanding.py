@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from hotelbot.cli import app
 from hotelbot.daemon.processor import Processor
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.processor_helpers import INSTANCE, FakeAnalyser, ingest, make_hotel
 
 GUEST = "79001234568@c.us"

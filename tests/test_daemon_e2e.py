@@ -7,10 +7,10 @@ import json
 
 from sqlalchemy import select
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import DeadLetter, HotelStatus, Notification
+from tests import shapes
 from tests.helpers import add_hotels, count, fast_settings, running_daemon
 
 

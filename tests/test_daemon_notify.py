@@ -17,10 +17,10 @@ import pytest
 
 from hotelbot.daemon.app import Daemon
 from hotelbot.daemon.supervisor import PollerProbe, Supervisor, watchdog_verdict
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.helpers import add_hotels, fast_settings, stored_notifications, wait_for
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.fakes.openai_server import FakeOpenAI
+from tests import shapes
 
 TOKEN_A = "tokA-7f3e9c1d5b2a4e6f8091a2b3"
 TOKEN_B = "tokB-0c9d8e7f6a5b4c3d2e1f0a9b"

@@ -9,10 +9,10 @@ import signal
 import sys
 from pathlib import Path
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification
+from tests import shapes
 from tests.helpers import count, wait_for
 
 

@@ -7,13 +7,13 @@ import asyncio
 from sqlalchemy import func, select
 
 from hotelbot.daemon.app import Daemon
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.processor_helpers import INSTANCE, make_hotel
 
 GUEST = "79001234568@c.us"

@@ -11,10 +11,10 @@ import pytest
 
 from hotelbot.daemon.app import Daemon
 from hotelbot.domain.report_schedule import last_due, parse_schedule
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.helpers import add_hotels, fast_settings, wait_for
 
 RIGA = ZoneInfo("Europe/Riga")

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from hotelbot.daemon.processor import Processor
 from hotelbot.domain.rules import default_analyser
-from hotelbot.fakes import shapes
 from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation
+from tests import shapes
 from tests.processor_helpers import INSTANCE, FakeClock, ingest, make_hotel
 
 GUEST = "79001234568@c.us"

@@ -25,13 +25,13 @@ from hotelbot.domain.acknowledgement import AckRoute
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.escalation import EscalationDecision, OpenAlert, decide
 from hotelbot.domain.sentiment import Sentiment, Verdict
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
 from hotelbot.storage.handling import SqlHandlingStore
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation
 from hotelbot.storage.reports import stats_report
 from hotelbot.storage.status_report import hotel_status_report
+from tests import shapes
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.conftest import create_pg_database, drop_pg_database, require_postgres
 from tests.helpers import add_hotels, count, fast_settings, running_daemon, wait_for
 

@@ -10,8 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
+from tests import shapes
 
 PY = sys.executable
 INSTANCE, TOKEN, GUEST = "1101000001", "tok", "37120000001@c.us"

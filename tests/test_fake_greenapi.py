@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import CLIENT_HEADER, FakeGreenApi, FakeInstance
+from tests import shapes
 
 ID = "1101000001"
 TOKEN = "token-1101"

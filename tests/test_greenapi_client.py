@@ -7,13 +7,13 @@ import logging
 import pytest
 
 from hotelbot.domain.inbound import Delivery
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.greenapi.client import (
     REQUIRED_SETTINGS,
     GreenApiClient,
     InstanceCredentials,
-    settings_problems,
+    InstanceSettings,
+    JournalEntry,
 )
 from hotelbot.greenapi.errors import (
     ErrorClass,
@@ -24,6 +24,7 @@ from hotelbot.greenapi.errors import (
     Unauthorized,
 )
 from hotelbot.greenapi.transport import HttpxTransport
+from tests import shapes
 
 TOKEN = "tok-SECRET-5f2c9e"
 
@@ -57,9 +58,13 @@ async def test_receive_delete_send_state_settings() -> None:
             assert inst.sent[-1].message == "Welcome!" and inst.sent[-1].id_message == id_message
             assert await client.get_state_instance() == "authorized"
             settings = await client.get_settings()
-            assert settings_problems(settings) == []
+            assert settings.problems() == [] and settings.reaches_queue
             journal = await client.last_outgoing_messages(minutes=5)
-            assert any(entry.get("idMessage") == id_message for entry in journal)
+            [entry] = [e for e in journal if e.id_message == id_message]
+            assert (entry.chat_id, entry.text, entry.file_name) == (
+                "37120000001@c.us", "Welcome!", None,
+            )  # fmt: skip
+            assert entry.type_message == "textMessage" and entry.timestamp is not None
             assert await client.set_settings(REQUIRED_SETTINGS) is True  # restarts the instance
             assert await client.get_state_instance() == "starting"
         finally:
@@ -176,8 +181,41 @@ async def test_httpx_logging_never_shows_the_token(caplog: pytest.LogCaptureFixt
 
 
 def test_calls_off_is_a_recommendation_naming_what_is_lost() -> None:
-    settings = {**REQUIRED_SETTINGS, "incomingCallWebhook": "no"}
-    assert settings_problems(settings) == [
+    settings = InstanceSettings.of({**REQUIRED_SETTINGS, "incomingCallWebhook": "no"})
+    assert settings.problems() == [
         "incomingCallWebhook is off (recommended on): missed WhatsApp calls never reach staff"
     ]
-    assert settings_problems(REQUIRED_SETTINGS) == []
+    assert settings.reaches_queue
+    assert InstanceSettings.of(REQUIRED_SETTINGS).problems() == []
+    hooked = InstanceSettings.of({**REQUIRED_SETTINGS, "webhookUrl": "https://x.example/hook"})
+    assert not hooked.reaches_queue and hooked.problems()[0].startswith("webhookUrl is set")
+
+
+def test_journal_entries_are_read_into_typed_values() -> None:
+    assert JournalEntry.of({"chatId": "1@c.us", "textMessage": "no id"}) is None
+    extended = JournalEntry.of(
+        {"idMessage": "A1", "chatId": "1@c.us", "typeMessage": "extendedTextMessage",
+         "extendedTextMessage": {"text": "Hi"}, "timestamp": 1700000000}
+    )  # fmt: skip
+    assert extended == JournalEntry("A1", "1@c.us", "extendedTextMessage", "Hi", None, 1.7e9)
+    file = JournalEntry.of(
+        {"idMessage": "A2", "chatId": "1@c.us", "typeMessage": "imageMessage",
+         "fileName": "pool.png", "timestamp": True}
+    )  # fmt: skip
+    assert file == JournalEntry("A2", "1@c.us", "imageMessage", "", "pool.png", None)
+
+
+def test_public_methods_return_typed_values_only() -> None:
+    """No raw dict, list of dicts or Any leaves the client: callers get typed values."""
+    import inspect
+    import typing
+
+    checked = []
+    for name, method in inspect.getmembers(GreenApiClient, inspect.iscoroutinefunction):
+        if name.startswith("_"):
+            continue
+        checked.append(name)
+        returned = typing.get_type_hints(method)["return"]
+        text = str(returned)
+        assert "dict" not in text and "Any" not in text, f"{name} returns {text}"
+    assert {"get_settings", "last_outgoing_messages", "send_message"} <= set(checked)

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import insert, select, text, update
 
 from hotelbot.daemon.processor import Processor
-from hotelbot.fakes import shapes
 from hotelbot.ops.guest_data import (
     IdentityError,
     export_guest,
@@ -27,6 +26,7 @@ from hotelbot.storage.models import DeadLetter, Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Guest, Message
 from hotelbot.storage.suppression import suppressed
 from hotelbot.storage.types import utcnow
+from tests import shapes
 from tests.processor_helpers import STAFF_CHAT, FakeAnalyser, ingest, make_hotel
 from tests.test_doctor_privacy import _cli, _env
 

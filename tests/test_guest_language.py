@@ -23,11 +23,11 @@ from hotelbot.domain.guest_language import (
 )
 from hotelbot.domain.rules import RuleAnalyser
 from hotelbot.domain.templates import Template, render
-from hotelbot.fakes import shapes
 from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.guest_language import get_guest_language, set_guest_language
 from hotelbot.storage.models_messaging import Guest
+from tests import shapes
 from tests.cli_helpers import cli_with_riga
 from tests.processor_helpers import ingest
 from tests.scheduling_helpers import make_hotel, make_stay, make_trigger, outbox_rows

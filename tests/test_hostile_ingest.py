@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from hotelbot.daemon.supervisor import status_line
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import DeadLetter, HotelStatus, Notification
+from tests import shapes
 from tests.helpers import add_hotels, fast_settings, running_daemon, wait_for
 from tests.hostile import CHAT, HOSTILE, allow_rows, deep, refuse_rows
 

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from hotelbot.domain.inbound import Delivery, MalformedDelivery
-from hotelbot.fakes import shapes
 from hotelbot.greenapi.envelope import MAX_RESPONSE_BYTES, parse_receive_response
 from hotelbot.greenapi.normalise import MAX_DEPTH
 from hotelbot.storage.db import Database
 from hotelbot.storage.ingest import IngestWriter, ItemNotStored, Stored, decode_raw
 from hotelbot.storage.models import DeadLetter, Notification
+from tests import shapes
 from tests.hostile import HOSTILE, refuse_rows
 from tests.processor_helpers import make_hotel
 

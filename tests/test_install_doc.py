@@ -36,9 +36,9 @@ from pathlib import Path
 
 import pytest
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.fakes.openai_server import FakeOpenAI
+from tests import shapes
 from tests.conftest import require_postgres
 
 REPO = Path(__file__).resolve().parent.parent

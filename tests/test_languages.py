@@ -19,13 +19,13 @@ from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.languages import UNDETERMINED, coverage_gaps, identify
 from hotelbot.domain.sentiment import Sentiment, Verdict
 from hotelbot.domain.unreadable import review_unreadable, rules_languages, trouble_signs
-from hotelbot.fakes import shapes
 from hotelbot.fakes.openai_server import FakeOpenAI
 from hotelbot.sentiment.factory import build_stage
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Message
+from tests import shapes
 from tests.processor_helpers import INSTANCE, count, ingest, make_hotel
 
 REPO = Path(__file__).resolve().parent.parent

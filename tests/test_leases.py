@@ -17,7 +17,6 @@ from hotelbot.daemon.ownership import LeaseManager
 from hotelbot.daemon.poller import HotelPoller
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.inbound import Delivery
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.envelope import parse_receive_response
@@ -43,6 +42,7 @@ from hotelbot.storage.leases import (
 from hotelbot.storage.models import Hotel, Notification
 from hotelbot.storage.models_leases import HotelLease, RegisteredDaemon
 from hotelbot.storage.types import utcnow
+from tests import shapes
 
 TTL_S = 30.0
 

@@ -31,7 +31,6 @@ from hotelbot.domain.llm_limits import (
     budget_decision,
 )
 from hotelbot.domain.rules import default_analyser
-from hotelbot.fakes import shapes
 from hotelbot.fakes.openai_server import FakeOpenAI, user_payload
 from hotelbot.sentiment.fair_slots import FairSlots
 from hotelbot.sentiment.llm import LlmAnalyser
@@ -43,6 +42,7 @@ from hotelbot.storage.models_llm import LlmUsageRow
 from hotelbot.storage.models_messaging import Message
 from hotelbot.storage.reports import stats_report
 from hotelbot.storage.status_report import hotel_status_report
+from tests import shapes
 from tests.processor_helpers import INSTANCE, FakeClock, ingest, make_hotel
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

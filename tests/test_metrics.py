@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.settings import MetricsSettings, Settings
+from tests import shapes
 from tests.helpers import wait_for
 from tests.test_monitoring_config import check_against_scrape
 

@@ -19,11 +19,11 @@ import pytest
 from loguru import logger
 from sqlalchemy import select
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.logs import configure_logging
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import DeadLetter, HotelStatus, Notification, OutboxMessage
+from tests import shapes
 from tests.helpers import add_hotels, fast_settings, running_daemon, wait_for
 from tests.hostile import CHAT, refuse_rows
 from tests.test_doctor_privacy import _cli, _env

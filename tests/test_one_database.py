@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.settings import DaemonSettings
+from tests import shapes
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN = Path(sys.executable).with_name("hotelbot-admin")

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.scheduler import message_hook
 from hotelbot.domain.rules import RuleAnalyser
-from hotelbot.fakes import shapes
 from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.ingest import IngestWriter
@@ -21,6 +20,7 @@ from hotelbot.storage.models import Hotel, Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.understanding import GuestMessageInfo
+from tests import shapes
 from tests.processor_helpers import (
     INSTANCE,
     STAFF_CHAT,

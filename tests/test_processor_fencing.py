@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotelbot.daemon.processor import Processor
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
 from hotelbot.storage.leases import claim_leases, ensure_lease_rows
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.types import utcnow
+from tests import shapes
 from tests.processor_helpers import INSTANCE, FakeAnalyser, count, ingest, make_hotel
 
 GUEST = "79001234599@c.us"

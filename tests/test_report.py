@@ -14,11 +14,11 @@ from hotelbot.cli import app
 from hotelbot.daemon.processor import Processor
 from hotelbot.domain.report import percentile, sparkline
 from hotelbot.errors import UserError
-from hotelbot.fakes import shapes
 from hotelbot.sentiment.factory import build_stage
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 from hotelbot.storage.models_messaging import Alert
+from tests import shapes
 from tests.processor_helpers import ingest, make_hotel
 
 ANNA = "37120000001@c.us"

@@ -29,7 +29,6 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.hotel_spec import HotelSpec
 from hotelbot.storage.db import Database
@@ -37,6 +36,7 @@ from hotelbot.storage.hotels import upsert_hotel
 from hotelbot.storage.models import Hotel, Notification
 from hotelbot.storage.models_leases import HotelLease
 from hotelbot.storage.schema import upgrade
+from tests import shapes
 from tests.conftest import create_pg_database, drop_pg_database, require_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(90)]

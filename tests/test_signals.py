@@ -18,12 +18,12 @@ from hotelbot.daemon.processor import Processor
 from hotelbot.domain.events import IncomingCall, IncomingMessage, MessageKind
 from hotelbot.domain.signal_texts import digest_line, signal_alert_text
 from hotelbot.domain.signals import SignalKind, is_missed, missed_call_message, signal_of
-from hotelbot.fakes import shapes
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Hotel, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.reports import stats_report
 from hotelbot.storage.stays import room_of_current_stay
+from tests import shapes
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, FakeAnalyser, FakeClock, ingest
 from tests.processor_helpers import make_hotel as make_processor_hotel
 from tests.scheduling_helpers import make_stay

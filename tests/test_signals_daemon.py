@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.sender import OutboxSender
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.transport import HttpxTransport
@@ -20,6 +19,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import get_hotel
 from hotelbot.storage.models import Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Guest
+from tests import shapes
 from tests.helpers import add_hotels, count, fast_settings, running_daemon, wait_for
 from tests.processor_helpers import STAFF_CHAT as PROCESSOR_STAFF_CHAT
 from tests.processor_helpers import FakeAnalyser, ingest

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification, OutboxMessage
+from tests import shapes
 from tests.helpers import count, wait_for
 from tests.test_daemon_process import _cli, _env, _hotels_toml, _start_daemon, _stop
 

@@ -1,4 +1,4 @@
-"""interpret(): every real-shaped notification from hotelbot.fakes.shapes -> typed events."""
+"""interpret(): every real-shaped notification tests/shapes.py -> typed events."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from hotelbot.domain.events import (
     QuotaExceeded,
     UnknownNotification,
 )
-from hotelbot.fakes import shapes
 from hotelbot.greenapi.wire import interpret
+from tests import shapes
 
 INSTANCE = "1101000001"
 CHAT = shapes.EXAMPLE_PERSONAL_CHAT

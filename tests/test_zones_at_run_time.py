@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from hotelbot.domain.zones import unknown_zone_warning, zone_or_utc
-from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.ops.doctor import run_doctor
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Alert
+from tests import shapes
 from tests.helpers import fast_settings, running_daemon, wait_for
 from tests.processor_helpers import INSTANCE, STAFF_CHAT, make_hotel
 from tests.test_doctor_privacy import _cli, _env

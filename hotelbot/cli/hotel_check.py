@@ -10,7 +10,6 @@ from hotelbot.greenapi.client import (
     REQUIRED_SETTINGS,
     GreenApiClient,
     InstanceCredentials,
-    settings_problems,
 )
 from hotelbot.greenapi.errors import GreenApiError
 from hotelbot.greenapi.retry import INSTANCE_READ, SETTINGS_WRITE
@@ -44,8 +43,8 @@ async def run_check(db: Database, slug: str, *, fix: bool, echo: Callable[[str],
         async with db.write() as conn:
             await set_instance_state(conn, record.id, state)
         echo(f"instance {record.instance_id} state: {state}")
-        problems = settings_problems(settings)
-        queue_ok = not settings.get("webhookUrl") and settings.get("incomingWebhook") == "yes"
+        problems = settings.problems()
+        queue_ok = settings.reaches_queue
         echo(f"notifications reach the HTTP queue: {'yes' if queue_ok else 'NO'}")
         for problem in problems:
             echo(f"  - {problem}")

@@ -17,7 +17,7 @@ from hotelbot.domain.triggers import EventKind, EventTrigger
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.domain.hotel import HotelPolicy
     from hotelbot.storage.stays import StayRecord
     from hotelbot.storage.triggers import TriggerRecord
 

@@ -461,7 +461,7 @@ def import_(
     from sqlalchemy.exc import IntegrityError
 
     from hotelbot.cli.schedule_view import changed_messages, upcoming
-    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.hotels import list_hotels
     from hotelbot.storage.stays import apply_stay, find_existing, get_stay
     from hotelbot.storage.types import utcnow
@@ -479,7 +479,7 @@ def import_(
             typer.echo(problem, err=True)
         if bad and not skip_bad:
             raise UserError(f"{len(bad)} bad row(s): nothing imported (fix them or use --skip-bad)")
-        policies = {slug: HotelPolicy.of(record) for slug, record in hotels.items()}
+        policies = {slug: hotel_policy(record) for slug, record in hotels.items()}
         done: list[_Imported] = []
         conflicts: list[str] = []
         now = utcnow()

@@ -216,7 +216,8 @@ async def _activate(
     """Apply `change` (add, enable, re-time a trigger) and decide what it sends at once, in
     one write transaction; committed, or rolled back for a preview. The same `now` for the
     preview and the commit gives the same decisions (see decide_trigger_now)."""
-    from hotelbot.daemon.scheduler import HotelPolicy, decide_trigger_now
+    from hotelbot.daemon.scheduler import decide_trigger_now
+    from hotelbot.storage.hotel_policy import hotel_policy
 
     try:
         async with db.write() as conn:
@@ -224,7 +225,7 @@ async def _activate(
             due = []
             if trigger.enabled:
                 due = await decide_trigger_now(
-                    conn, HotelPolicy.of(hotel), trigger, now=now, catch_up=catch_up,
+                    conn, hotel_policy(hotel), trigger, now=now, catch_up=catch_up,
                     decided_by=f"cli:{running_as()}",
                 )  # fmt: skip
             if not commit:
@@ -236,9 +237,9 @@ async def _activate(
 
 def _due_lines(due: list[DueNow], hotel: HotelRecord) -> list[str]:
     from hotelbot.cli.schedule_view import local
-    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.storage.hotel_policy import hotel_policy
 
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     lines = []
     for item in due:
         who = f"{for_people(item.stay.guest_name, max_chars=40)} ({item.stay.chat_id})"
@@ -309,7 +310,7 @@ def _report(trigger: TriggerRecord, due: list[DueNow], hotel: HotelRecord) -> No
 def _next_line(trigger: TriggerRecord, hotel: HotelRecord) -> str:
     """The next scheduled message of `trigger` over the hotel's current stays."""
     from hotelbot.cli.schedule_view import clock_driven, local, next_message
-    from hotelbot.daemon.scheduler import HotelPolicy
+    from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.stays import list_stays
     from hotelbot.storage.types import utcnow
 
@@ -321,7 +322,7 @@ def _next_line(trigger: TriggerRecord, hotel: HotelRecord) -> str:
         if isinstance(trigger.spec, EventTrigger) and trigger.spec.event.is_stay_status:
             return "next: when a stay's status changes (stay edit --status, a CSV import)"
         return "next: when a guest writes (it fires on guest messages)"
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     now = utcnow()
 
     async def go(db: Database) -> list[tuple[datetime, str]]:
@@ -423,7 +424,6 @@ async def add_defaults_lines(db: Database, slug: str, languages: list[str] | Non
     for an unknown hotel or a language the set has no texts in (then nothing is added)."""
     from datetime import timedelta
 
-    from hotelbot.daemon.scheduler import HotelPolicy
     from hotelbot.domain.fire_times import StayFacts, StayStatus
     from hotelbot.domain.starter_set import (
         STARTER_LANGUAGES,
@@ -433,11 +433,12 @@ async def add_defaults_lines(db: Database, slug: str, languages: list[str] | Non
     )
     from hotelbot.domain.templates import render, stay_values
     from hotelbot.domain.triggers import format_trigger
+    from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.triggers import add_trigger_if_absent
     from hotelbot.storage.types import utcnow
 
     hotel = await _hotel(db, slug)
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     wanted = languages or list(STARTER_LANGUAGES)
     try:
         planned = [
@@ -781,7 +782,6 @@ async def preview_lines(
     from zoneinfo import ZoneInfo
 
     from hotelbot.cli.schedule_view import local
-    from hotelbot.daemon.scheduler import HotelPolicy
     from hotelbot.domain.conditions import StayContext, tags_of
     from hotelbot.domain.fire_times import check_out_at, next_fire_after, why_no_next_fire
     from hotelbot.domain.guest_language import message_language
@@ -789,6 +789,7 @@ async def preview_lines(
     from hotelbot.domain.templates import MissingValueError, render, stay_values
     from hotelbot.domain.triggers import EventTrigger, format_trigger
     from hotelbot.storage.guest_facts import NO_FACTS, load_guest_facts
+    from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.stays import get_stay, has_earlier_stay
     from hotelbot.storage.triggers import list_fires
 
@@ -802,7 +803,7 @@ async def preview_lines(
         guest = (await load_guest_facts(conn, hotel.id, [record.chat_id])).get(
             record.chat_id, NO_FACTS
         )
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     choice = message_language(
         stay_language=record.language, guest=guest.language,
         hotel_default=policy.default_language,

@@ -61,6 +61,7 @@ from hotelbot.daemon.status_writer import StatusWriter
 from hotelbot.daemon.supervisor import Backlog, PollerProbe, Supervisor, status_line
 from hotelbot.daemon.tasks import OwnedTask, OwnedTasks
 from hotelbot.daemon.transports import TransportFactory
+from hotelbot.daemon.worker_process import ProcessingWorker
 from hotelbot.domain.backoff import Backoff
 from hotelbot.error_text import describe
 from hotelbot.errors import EXIT_CONFIG, EXIT_TASK_CRASHED, ConfigError, SchemaError
@@ -148,6 +149,7 @@ class Daemon:
         self.processor: Processor | None = None
         self._stage: BuiltStage | None = None
         self._processor_task: OwnedTask | None = None
+        self.worker: ProcessingWorker | None = None  # processing.workers = 1
         # facts answered by the LLM for hotels with facts mode "llm" (daemon/fact_answers.py)
         self._fact_answerer: LlmFactAnswerer | None = None
         self._facts_llm: FactsLlm | None = None
@@ -316,23 +318,15 @@ class Daemon:
         self.writer = IngestWriter(self.db, fence=self.leases.ownership)
         self._writer_task = self._start_task("ingest-writer", self.writer.run)
         # -- understanding: the processor starts after the ingest writer, woken by its commits
-        self.processor = Processor(
-            self.db,
-            self._stage.stage,
-            max_concurrency=self.settings.llm.max_concurrency,
-            # PostgreSQL with several daemons: interpret only the hotels this one holds.
-            owned_hotels=None if self.db.is_sqlite else (lambda: list(self._runners)),
-            # ... and its write transaction is fenced by their lease epochs.
-            lease=None if self.db.is_sqlite else self.leases.ownership,
-        )
-        # Event triggers (first message, keyword) are decided in the processing transaction;
-        # staff alerts carry the guest's room from their current stay.
-        self.processor.add_message_hook(scheduler_message_hook(decided_by=self.name))
-        # Information questions answered from the hotel's facts (daemon/fact_answers.py).
-        self.processor.add_message_hook(facts_hook())
-        self.processor.set_room_lookup(room_of_current_stay)
-        self.writer.on_commit(self.processor.notify)
-        self._processor_task = self._start_task("processor", self.processor.run)
+        if self.settings.processing.workers > 0:  # in a child process (daemon/worker_process)
+            self.worker = ProcessingWorker(
+                self.db, self.settings, self.name, self.environ, hotels=self._polled_epochs,
+                hang_after_s=self.settings.processing.hang_after_s,
+            )  # fmt: skip
+            self.writer.on_commit(self.worker.notify)
+            self._processor_task = self._start_task("processing-worker", self.worker.run)
+        else:
+            self._start_processor()
         self._start_fact_answerer()
         logger.info("sentiment: rules, LLM {}", self._stage.llm_status)
         if not self.settings.llm.enabled and resolve_api_key(self.settings.llm, self.environ):
@@ -367,6 +361,8 @@ class Daemon:
             lease=self.leases.ownership if self.leases is not None else None,
         )
         self._sender_task = self._start_task("outbox-sender", self.sender.run)
+        if self.worker is not None:  # alerts committed by the worker leave at once too
+            self.worker.on_alerts(self.sender.wake_for_alerts)
         if self.processor is not None:  # bench: alerts leave at once, not at the next poll
             self.processor.on_commit(self.sender.wake_for_alerts)
             # Alerts nobody acknowledged in time go to the duty manager, at the processor's
@@ -401,6 +397,37 @@ class Daemon:
             "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), {}",
             self.name, len(self._runners), len(self._hotels), self.db.location,
         )  # fmt: skip
+
+    def _start_processor(self) -> None:
+        """`processing.workers = 0`: the processor in this process's event loop."""
+        assert self.db is not None and self._stage is not None and self.writer is not None
+        assert self.leases is not None
+        self.processor = Processor(
+            self.db,
+            self._stage.stage,
+            max_concurrency=self.settings.llm.max_concurrency,
+            # PostgreSQL with several daemons: interpret only the hotels this one holds.
+            owned_hotels=None if self.db.is_sqlite else (lambda: list(self._runners)),
+            # ... and its write transaction is fenced by their lease epochs.
+            lease=None if self.db.is_sqlite else self.leases.ownership,
+        )
+        # Event triggers (first message, keyword) are decided in the processing transaction;
+        # staff alerts carry the guest's room from their current stay.
+        self.processor.add_message_hook(scheduler_message_hook(decided_by=self.name))
+        # Information questions answered from the hotel's facts (daemon/fact_answers.py).
+        self.processor.add_message_hook(facts_hook())
+        self.processor.set_room_lookup(room_of_current_stay)
+        self.writer.on_commit(self.processor.notify)
+        self._processor_task = self._start_task("processor", self.processor.run)
+
+    def _polled_epochs(self) -> tuple[list[int], dict[int, int]]:
+        """The hotels polled and the lease epoch held for each (relayed to the worker)."""
+        ids = list(self._runners)
+        if self.leases is None:
+            return ids, {}
+        ownership = self.leases.ownership
+        epochs = {h: e for h in ids if (e := ownership.epoch_of(h)) is not None}
+        return ids, epochs
 
     async def _main_loop(self) -> None:
         status_every = self.settings.daemon.status_interval_s
@@ -445,6 +472,8 @@ class Daemon:
                     health.quiet_until,
                 )
             )
+        if self.worker is not None and self._processor_task is not None:
+            probes.append(self.worker.probe(running=not self._processor_task.done()))
         return probes
 
     def _start_supervisor(self) -> None:
@@ -775,6 +804,10 @@ class Daemon:
             self.processor.stop()
             if not await self._processor_task.stop(timeout_s):
                 logger.error("processor did not finish in time")
+        if self.worker is not None and self._processor_task is not None:
+            self.worker.stop()  # the child commits what it analysed, then exits
+            if not await self._processor_task.stop(timeout_s):
+                logger.error("processing worker did not finish in time: killed")
         if self._stage is not None:
             await self._stage.aclose()
             self._stage = None

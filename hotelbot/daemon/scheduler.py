@@ -38,14 +38,15 @@ from hotelbot.crashpoints import pause_point
 from hotelbot.domain.conditions import StayContext, tags_of
 from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
 from hotelbot.domain.guest_language import GuestLanguage, message_language
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind, OutboxState
-from hotelbot.domain.quiet_hours import QuietHours
 from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
 from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, keyword_matches
-from hotelbot.domain.zones import unknown_zone_warning, zone_or_utc
+from hotelbot.domain.zones import unknown_zone_warning
 from hotelbot.error_text import describe
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
+from hotelbot.storage.hotel_policy import hotel_policy
 from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.outbox import enqueue
@@ -66,12 +67,14 @@ from hotelbot.storage.triggers import (
     set_fire_outcome,
 )
 from hotelbot.storage.types import utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from hotelbot.storage.db import Database
-from hotelbot.storage.leases import LeaseView, holds_current_lease
+from hotelbot.app.unit_of_work import LeaseLost
+from hotelbot.storage.leases import LeaseView
 
 
 def trigger_lane(spec: object) -> Lane:
@@ -90,48 +93,6 @@ DEFAULT_TICK_S = 20.0
 DEFAULT_LOOKBACK_S = 2 * 86_400
 _ADVISORY_NAMESPACE = 7401  # pg_advisory_xact_lock(namespace, hotel_id)
 _CHUNK = 200  # fires decided per write transaction
-
-
-def _hhmm(value: str, default: time) -> time:
-    try:
-        hh, mm = value.split(":")
-        return time(int(hh), int(mm))
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True, slots=True)
-class HotelPolicy:
-    """What the scheduler needs of a hotel row, parsed once per tick."""
-
-    id: int
-    slug: str
-    name: str
-    tz: ZoneInfo
-    quiet_hours: QuietHours
-    daily_cap: int | None
-    default_language: str
-    default_check_in: time
-    default_check_out: time
-
-    @classmethod
-    def of(cls, hotel: HotelRecord) -> HotelPolicy:
-        try:
-            quiet = QuietHours.parse(hotel.quiet_hours)
-        except ValueError:
-            quiet = QuietHours()  # never fail open: a broken setting means the default window
-        return cls(
-            id=hotel.id,
-            slug=hotel.slug,
-            name=hotel.name,
-            tz=zone_or_utc(hotel.timezone)[0],  # unknown here: UTC (warned in run_once)
-            quiet_hours=quiet,
-            # 0 in the hotel settings means "no cap" (send_policy takes None for that).
-            daily_cap=hotel.max_automated_per_day or None,
-            default_language=hotel.default_language,
-            default_check_in=_hhmm(hotel.check_in_time, time(15, 0)),
-            default_check_out=_hhmm(hotel.check_out_time, time(11, 0)),
-        )
 
 
 @dataclass
@@ -490,10 +451,10 @@ class Scheduler:
         lease: LeaseView | None = None,
     ) -> None:
         self.db = db
-        # Fencing (several daemons): each decision transaction first checks, and locks, this
-        # daemon's lease epoch for the hotel, so a daemon that was paused past its lease and
-        # lost the hotel cannot commit a decision after another daemon took it over.
-        self._lease = lease
+        # Fencing (several daemons): each decision transaction is a unit of work for the
+        # hotel, which checks and locks this daemon's lease epoch, so a daemon that was paused
+        # past its lease cannot commit a decision after another daemon took the hotel over.
+        self._units = SqlUnitsOfWork(db, lease)
         self.clock = clock
         self.name = name
         self.tick_s = tick_s
@@ -535,7 +496,7 @@ class Scheduler:
             if hotel.id not in candidates:
                 continue
             try:
-                policy = HotelPolicy.of(hotel)
+                policy = hotel_policy(hotel)
             except Exception as exc:  # one hotel's bad row must not stop the others
                 logger.bind(hotel=hotel.slug).error("cannot schedule: {}", describe(exc))
                 continue
@@ -570,38 +531,49 @@ class Scheduler:
         # Chunks keep each write transaction (and SQLite's write lock) short after a long
         # downtime; the fire log's unique key makes a chunk boundary harmless.
         for offset in range(0, len(due), _CHUNK):
-            chunk = due[offset : offset + _CHUNK]
-            async with self.db.write() as conn:
-                await _lock_hotel(conn, policy.id)
-                if not await holds_current_lease(conn, self._lease, policy.id):
-                    logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
-                    return report
-                pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
-                chats = sorted({stay.chat_id for _, _, stay in chunk})
-                facts_by_chat = await self.guest_facts(conn, policy.id, chats)
-                for at, trigger, stay in chunk:
-                    guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
-                    # Decided meanwhile by another scheduler: record_fire's ON CONFLICT
-                    # makes this a no-op returning None.
-                    decision = await decide_fire(
-                        conn,
-                        policy=policy,
-                        trigger=trigger,
-                        stay=stay,
-                        scheduled_for=at,
-                        now=now,
-                        facts_opted_out=guest.opted_out,
-                        facts_paused_until=guest.staff_paused_until,
-                        facts_language=guest.language,
-                        decided_by=self.name,
-                    )
-                    if decision is not None:
-                        report.outcomes[decision.outcome] += 1
+            try:
+                async with self._units.begin({policy.id}) as uow:
+                    await self._decide(uow.conn, policy, due[offset : offset + _CHUNK], now, report)
+            except LeaseLost:
+                logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
+                return report
         if report.outcomes:
             logger.bind(hotel=policy.slug).info(
                 "trigger fires decided: {}", dict(sorted(report.outcomes.items()))
             )
         return report
+
+    async def _decide(
+        self,
+        conn: AsyncConnection,
+        policy: HotelPolicy,
+        chunk: list[tuple[datetime, TriggerRecord, StayRecord]],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """Decide `chunk`'s fires in the caller's unit of work (the hotel's lease locked)."""
+        await _lock_hotel(conn, policy.id)
+        pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
+        chats = sorted({stay.chat_id for _, _, stay in chunk})
+        facts_by_chat = await self.guest_facts(conn, policy.id, chats)
+        for at, trigger, stay in chunk:
+            guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
+            # Decided meanwhile by another scheduler: record_fire's ON CONFLICT makes this a
+            # no-op returning None.
+            decision = await decide_fire(
+                conn,
+                policy=policy,
+                trigger=trigger,
+                stay=stay,
+                scheduled_for=at,
+                now=now,
+                facts_opted_out=guest.opted_out,
+                facts_paused_until=guest.staff_paused_until,
+                facts_language=guest.language,
+                decided_by=self.name,
+            )
+            if decision is not None:
+                report.outcomes[decision.outcome] += 1
 
     # -- APScheduler clock -------------------------------------------------------------------
     def start(self) -> None:
@@ -710,7 +682,7 @@ async def fire_message_triggers(
             matching.append(trigger)
     if not matching:
         return []
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     await _lock_hotel(conn, hotel_id)
     facts = (await guest_facts(conn, hotel_id, [chat_id])).get(chat_id, NO_FACTS)
     outcomes: list[str] = []
@@ -768,7 +740,7 @@ async def fire_stay_status_triggers(
     stay = await get_stay(conn, stay_id)
     if hotel is None or not hotel.enabled or stay is None or stay.hotel_id != hotel_id:
         return []
-    policy = HotelPolicy.of(hotel)
+    policy = hotel_policy(hotel)
     await _lock_hotel(conn, hotel_id)
     facts = (await guest_facts(conn, hotel_id, [stay.chat_id])).get(stay.chat_id, NO_FACTS)
     decided: list[tuple[str, str]] = []

@@ -59,13 +59,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.daemon.batching import GroupCall
 from hotelbot.domain.outbox import (
@@ -95,7 +96,7 @@ from hotelbot.greenapi.errors import (
 from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
-from hotelbot.storage.leases import LeaseView, lock_owned_epochs
+from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
@@ -114,11 +115,12 @@ from hotelbot.storage.outbox import (
 )
 from hotelbot.storage.triggers import withdrawn_messages
 from hotelbot.storage.types import utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from hotelbot.greenapi.client import GreenApiClient
+    from hotelbot.greenapi.client import GreenApiClient, JournalEntry
     from hotelbot.storage.db import Database
 
 _KINDS = frozenset(k.value for k in OutboxKind)
@@ -166,45 +168,6 @@ class SendReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _JournalEntry:
-    """One lastOutgoingMessages entry, reduced to what identifies our message: a text, or a
-    file (`file_name` set, `text` its caption, "" without one)."""
-
-    id_message: str
-    chat_id: str
-    text: str | None
-    timestamp: object
-    file_name: str | None
-
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> _JournalEntry:
-        file_name = entry.get("fileName")
-        if isinstance(file_name, str) and "textMessage" not in entry:
-            caption = entry.get("caption")
-            return cls(
-                str(entry["idMessage"]), str(entry.get("chatId")),
-                caption if isinstance(caption, str) else "", entry.get("timestamp"), file_name,
-            )  # fmt: skip
-        text: str | None = None
-        value = entry.get("textMessage")
-        extended = entry.get("extendedTextMessage")
-        if isinstance(value, str):
-            text = value
-        elif isinstance(extended, dict) and isinstance(extended.get("text"), str):
-            text = str(extended["text"])
-        return cls(str(entry["idMessage"]), str(entry.get("chatId")), text,
-                   entry.get("timestamp"), None)  # fmt: skip
-
-    def matches(self, item: OutboxItem, *, not_before_s: float) -> bool:
-        """Same chat, same text or the same file and caption, not older than the send."""
-        if self.chat_id != item.chat_id or self.text != item.text:
-            return False
-        if self.file_name != item.file_name:
-            return False
-        return isinstance(self.timestamp, int | float) and self.timestamp >= not_before_s
-
-
-@dataclass(frozen=True, slots=True)
 class _StepView:
     """What a step reads before it acts: the hotel's instance state, its `unknown` rows."""
 
@@ -217,7 +180,7 @@ class _ClaimRequest:
     """One hotel's claim in a round: lane limits, the lease epoch its step acts under."""
 
     hotel_id: int
-    epoch: int | None
+    epoch: int
     limits: Mapping[Lane, int]
     now: datetime
     priority: bool
@@ -239,6 +202,16 @@ class _Recording:
     now: datetime
     report: SendReport
     done: asyncio.Future[None]
+
+
+def _matches(entry: JournalEntry, item: OutboxItem, *, not_before_s: float) -> bool:
+    """A journal entry is this outbox row's message: same chat, same text or the same file
+    and caption, not older than the send."""
+    if entry.chat_id != item.chat_id or entry.text != item.text:
+        return False
+    if entry.file_name != item.file_name:
+        return False
+    return entry.timestamp is not None and entry.timestamp >= not_before_s
 
 
 def _started(item: OutboxItem) -> datetime:
@@ -272,7 +245,7 @@ class OutboxSender:
         # Fencing (several daemons): the claim transaction checks, and locks, this daemon's
         # lease epoch for the hotel, so a daemon paused past its lease claims nothing after
         # another daemon took the hotel over.
-        self._lease = lease
+        self._units = SqlUnitsOfWork(db, lease)
         self.clients = clients
         self.hotel_ids = hotel_ids
         self.clock = clock
@@ -297,6 +270,9 @@ class OutboxSender:
         # events let an alert wake only its own hotel's loop.
         self._wakes: dict[int, asyncio.Event] = {}
         self._alert_hint: set[int] = set()  # hotels woken for a new alert (wake_for_alerts)
+        # Wakes for hotels whose loop does not exist yet (the ticker's first scan may finish
+        # before the supervisor starts the loops): each loop takes its own at start.
+        self._early_wakes: set[int] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._to_record: list[_Recording] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -379,7 +355,11 @@ class OutboxSender:
         }
         if not any(limits.values()):
             return report
-        epoch = None if self._lease is None else self._lease.epoch_of(hotel_id)
+        try:
+            epoch = self._units.acting_epoch(hotel_id)
+        except LeaseLost:
+            report.counts["not_ours"] += 1
+            return report
         priority = hotel_id in self._alert_hint and limits[Lane.ALERT] > 0
         self._alert_hint.discard(hotel_id)
         ready = await self._claim(hotel_id, epoch, limits, now, report, priority=priority)
@@ -389,7 +369,7 @@ class OutboxSender:
         if ready:
             pause_point("sender_claimed_before_send")  # tests: frozen between claim and send
         for index, item in enumerate(ready):
-            if self._lease is not None and self._lease.epoch_of(hotel_id) != epoch:
+            if not self._units.still_held(hotel_id, epoch):
                 # Self-fence before every send: the lease ran out since the claim (this
                 # process was frozen or cut off), another daemon may serve the hotel now.
                 # Unsent rows go back untouched; no lease lock is held across the call.
@@ -463,7 +443,7 @@ class OutboxSender:
     async def _claim(
         self,
         hotel_id: int,
-        epoch: int | None,
+        epoch: int,
         limits: Mapping[Lane, int],
         now: datetime,
         report: SendReport,
@@ -474,9 +454,6 @@ class OutboxSender:
         round share one write transaction (`_claim_round`). Automated rows whose reason to
         be sent disappeared are cancelled there. None = the lease is not ours. `priority`:
         an alert is waiting; the claim jumps the queue of background writers."""
-        if self._lease is not None and epoch is None:
-            report.counts["not_ours"] += 1
-            return None
         claimed = await self._claims(_ClaimRequest(hotel_id, epoch, limits, now, priority))
         if claimed.ready is None:
             report.counts["not_ours"] += 1
@@ -485,16 +462,19 @@ class OutboxSender:
         return claimed.ready
 
     async def _claim_round(self, requests: list[_ClaimRequest]) -> list[_Claimed]:
-        """One write transaction for the claims of a round: the lease rows of its hotels are
-        locked and checked in one statement (a hotel whose epoch moved on claims nothing),
-        the due rows of the others claimed in two (`claim_due_many`)."""
+        """One partial unit of work for the claims of a round: the lease rows of its hotels
+        are locked and checked in one statement (a hotel whose epoch moved on claims
+        nothing), the due rows of the others claimed in two (`claim_due_many`)."""
         now = max(r.now for r in requests)
         priority = any(r.priority for r in requests)
-        async with self.db.write(priority=priority) as conn:
-            held: set[int] = {r.hotel_id for r in requests}
-            if self._lease is not None:
-                owned = await lock_owned_epochs(conn, self._lease.owner, held)
-                held = {r.hotel_id for r in requests if owned.get(r.hotel_id) == r.epoch}
+        epochs = {r.hotel_id: r.epoch for r in requests}
+        async with self._units.begin(epochs, epochs=epochs, priority=priority, partial=True) as uow:
+            conn = uow.conn
+            held = {
+                r.hotel_id
+                for r in requests
+                if r.hotel_id in uow.held and r.epoch == epochs[r.hotel_id]
+            }
             limits: dict[int, dict[Lane, int]] = {}
             for request in requests:
                 if request.hotel_id in held:
@@ -704,18 +684,18 @@ class OutboxSender:
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
-        entries = [_JournalEntry.of(e) for e in journal if isinstance(e.get("idMessage"), str)]
         async with self.db.write() as conn:
             taken = await known_id_messages(
-                conn, hotel_id=hotel_id, ids=[e.id_message for e in entries]
+                conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
             )
             for item in ripe:
                 not_before_s = _started(item).timestamp() - self.clock_slack_s
                 match = next(
                     (
                         e
-                        for e in entries
-                        if e.id_message not in taken and e.matches(item, not_before_s=not_before_s)
+                        for e in journal
+                        if e.id_message not in taken
+                        and _matches(e, item, not_before_s=not_before_s)
                     ),
                     None,
                 )
@@ -762,6 +742,8 @@ class OutboxSender:
             waiting = self._wakes.get(hotel_id)
             if waiting is not None:
                 waiting.set()
+            else:
+                self._early_wakes.add(hotel_id)
 
     async def _hotels_with_work(self) -> set[int]:
         async with self.db.read() as conn:
@@ -839,8 +821,14 @@ class OutboxSender:
         # Runs a step when woken: at start, by wake() (e.g. an alert was enqueued) or by
         # the ticker while the hotel has outbox rows. An idle hotel costs no timer and no
         # query (1,000 loops each polling every second cost ~20-45% of a core).
+        # No first step of its own: the ticker's first scan (one query for all hotels) finds
+        # the rows a previous run left behind and wakes only those hotels' loops, also when
+        # it finished before this loop existed. A first step per hotel cost 1,000 read and
+        # 1,000 write transactions at the start of a 1,000-hotel daemon (bench: start-up).
         wake = self._wakes.setdefault(hotel_id, asyncio.Event())
-        wake.set()  # one first step: rows a previous run left behind (the ticker may lag)
+        if hotel_id in self._early_wakes:
+            self._early_wakes.discard(hotel_id)
+            wake.set()
         try:
             while not self._stopping.is_set():
                 await wake.wait()

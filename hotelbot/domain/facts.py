@@ -20,7 +20,8 @@ error naming the table and what to fix, so a typo never silently disables an ans
 
 `match_question` decides, by rules only, whether a message is an *information question*
 about exactly one topic: it must read as a question (a question mark or a question word of
-its language), name the topic with one of the topic's words, and contain no sign of a
+its language), name the topic with one of the topic's words, carry no number of its own
+(a time, a room, an amount: "can we check in at 10am?"), and contain no sign of a
 problem or a request for action ("does not work", "bring", "please fix"). Anything
 ambiguous (two topics, no question form, a complaint) gives None: the message is left to
 staff. The caller also never answers a message the sentiment stage flagged for staff.
@@ -276,6 +277,9 @@ _NOT_A_QUESTION: Final = {
 }  # fmt: skip
 
 _WORD: Final = re.compile(r"[\w'-]+")
+# A question that brings its own number (a time, a room, a date, an amount) proposes or
+# checks a value ("check in at 10am?", "в 13:00?") the fact's text may contradict: staff.
+_HAS_DIGIT: Final = re.compile(r"\d")
 _MAX_WORDS: Final = 16
 _MAX_WORDS_WITHOUT_MARK: Final = 8
 
@@ -330,7 +334,7 @@ def match_question(text: str) -> Topic | None:
     # A quick question is short (a long message is a story: staff read it); each problem
     # sign starts a word ("нет" is a sign, the end of "интернет" is not), and a trailing
     # space in a sign makes it a whole word ("не " is not "нельзя").
-    if not looks_like_question(text) or has_problem_sign(text):
+    if not looks_like_question(text) or has_problem_sign(text) or _HAS_DIGIT.search(text):
         return None
     normalised = _normalise(text)
     language = _language_of(normalised)
@@ -341,3 +345,9 @@ def match_question(text: str) -> Topic | None:
     }
     # "Is check-in at 3 and check-out at 11?" names two topics: staff answer that one.
     return next(iter(found)) if len(found) == 1 else None
+
+
+def match_questions(text: str) -> tuple[Topic, ...]:
+    """The topics an information question in `text` asks about (empty: none, staff)."""
+    topic = match_question(text)
+    return () if topic is None else (topic,)

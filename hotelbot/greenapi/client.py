@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,97 @@ REQUIRED_SETTINGS: dict[str, str] = {
     # Calls reach the queue only with this (beta) switch: a missed call is a guest signal.
     "incomingCallWebhook": "yes",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSettings:
+    """The instance settings that decide whether notifications reach the HTTP queue
+    (getSettings; Green API writes the switches as "yes"/"no")."""
+
+    webhook_url: str
+    switches: Mapping[str, bool]  # the REQUIRED_SETTINGS switches by their wire name
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> InstanceSettings:
+        url = data.get("webhookUrl")
+        return cls(
+            webhook_url=url if isinstance(url, str) else "",
+            switches={
+                name: data.get(name) == "yes" for name in REQUIRED_SETTINGS if name != "webhookUrl"
+            },
+        )
+
+    def on(self, name: str) -> bool:
+        return self.switches.get(name, False)
+
+    @property
+    def reaches_queue(self) -> bool:
+        """Guest messages reach the HTTP queue (no webhook URL, incoming switch on)."""
+        return not self.webhook_url and self.on("incomingWebhook")
+
+    def problems(self) -> list[str]:
+        """What keeps notifications from reaching the HTTP queue (empty list = fine)."""
+        problems = []
+        if self.webhook_url:
+            problems.append("webhookUrl is set: notifications go to that URL instead of the queue")
+        if not self.on("incomingWebhook"):
+            problems.append("incomingWebhook is off: guest messages are not queued")
+        for key in (
+            "outgoingWebhook",
+            "outgoingAPIMessageWebhook",
+            "outgoingMessageWebhook",
+            "stateWebhook",
+        ):
+            if not self.on(key):
+                problems.append(f"{key} is off (recommended on)")
+        if not self.on("incomingCallWebhook"):
+            problems.append(
+                "incomingCallWebhook is off (recommended on): missed WhatsApp calls never reach "
+                "staff"
+            )
+        return problems
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One lastOutgoingMessages entry, reduced to what identifies a message we sent: a text
+    (`text`, `file_name` None), or a file (`file_name` set, `text` its caption, "" without
+    one). `timestamp`: Unix seconds, None when the entry has none."""
+
+    id_message: str
+    chat_id: str
+    type_message: str
+    text: str | None
+    file_name: str | None
+    timestamp: float | None
+    download_url: str | None = None
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> JournalEntry | None:
+        """None for an entry without an idMessage (nothing could match it)."""
+        id_message = entry.get("idMessage")
+        if not isinstance(id_message, str):
+            return None
+        stamp = entry.get("timestamp")
+        timestamp = (
+            float(stamp) if isinstance(stamp, int | float) and not isinstance(stamp, bool) else None
+        )
+        chat_id, kind = str(entry.get("chatId")), _str_or_none(entry.get("typeMessage")) or ""
+        file_name = entry.get("fileName")
+        if isinstance(file_name, str) and "textMessage" not in entry:
+            return cls(
+                id_message, chat_id, kind, _str_or_none(entry.get("caption")) or "", file_name,
+                timestamp, _str_or_none(entry.get("downloadUrl")),
+            )  # fmt: skip
+        text = _str_or_none(entry.get("textMessage"))
+        extended = entry.get("extendedTextMessage")
+        if text is None and isinstance(extended, dict):
+            text = _str_or_none(extended.get("text"))
+        return cls(id_message, chat_id, kind, text, None, timestamp)
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +318,11 @@ class GreenApiClient:
             raise BadResponse("getStateInstance", 'expected {"stateInstance": str}')
         return str(data["stateInstance"])
 
-    async def get_settings(self) -> dict[str, Any]:
+    async def get_settings(self) -> InstanceSettings:
         data = await self._call_json("GET", "getSettings")
         if not isinstance(data, dict):
             raise BadResponse("getSettings", "expected an object")
-        return data
+        return InstanceSettings.of(data)
 
     async def set_settings(self, settings: dict[str, str]) -> bool:
         """Change instance settings. Green API restarts the instance to apply them (up to 5 min)."""
@@ -239,12 +331,14 @@ class GreenApiClient:
             raise BadResponse("setSettings", "expected an object")
         return bool(data.get("saveSettings"))
 
-    async def last_outgoing_messages(self, minutes: int = 60) -> list[dict[str, Any]]:
-        """Journal of recently sent messages (1 request/s limit at Green API)."""
+    async def last_outgoing_messages(self, minutes: int = 60) -> list[JournalEntry]:
+        """Journal of recently sent messages (1 request/s limit at Green API); entries without
+        an idMessage are left out."""
         data = await self._call_json("GET", "lastOutgoingMessages", query=f"minutes={minutes}")
         if not isinstance(data, list):
             raise BadResponse("lastOutgoingMessages", "expected an array")
-        return [item for item in data if isinstance(item, dict)]
+        entries = (JournalEntry.of(item) for item in data if isinstance(item, dict))
+        return [entry for entry in entries if entry is not None]
 
 
 _OUTCOMES: dict[type[GreenApiError], str] = {
@@ -270,32 +364,11 @@ def _count_request(method: str, outcome: str, elapsed_s: float) -> None:
     metrics.GREENAPI_LATENCY.labels(name).observe(elapsed_s)
 
 
-def settings_problems(settings: dict[str, Any]) -> list[str]:
-    """What keeps notifications from reaching the HTTP queue (empty list = fine)."""
-    problems = []
-    if settings.get("webhookUrl"):
-        problems.append("webhookUrl is set: notifications go to that URL instead of the queue")
-    if settings.get("incomingWebhook") != "yes":
-        problems.append("incomingWebhook is off: guest messages are not queued")
-    for key in (
-        "outgoingWebhook",
-        "outgoingAPIMessageWebhook",
-        "outgoingMessageWebhook",
-        "stateWebhook",
-    ):
-        if settings.get(key) != "yes":
-            problems.append(f"{key} is off (recommended on)")
-    if settings.get("incomingCallWebhook") != "yes":
-        problems.append(
-            "incomingCallWebhook is off (recommended on): missed WhatsApp calls never reach staff"
-        )
-    return problems
-
-
 __all__ = [
     "REQUIRED_SETTINGS",
     "GreenApiClient",
     "GreenApiError",
     "InstanceCredentials",
-    "settings_problems",
+    "InstanceSettings",
+    "JournalEntry",
 ]

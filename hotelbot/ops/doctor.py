@@ -230,7 +230,7 @@ async def _check_hotel(
     record: HotelRecord, settings: Settings, environ: Mapping[str, str]
 ) -> list[Check]:
     from hotelbot.domain.zones import unknown_zone_warning
-    from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials, settings_problems
+    from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
     from hotelbot.greenapi.errors import GreenApiError
     from hotelbot.greenapi.retry import INSTANCE_READ
     from hotelbot.greenapi.transport import HttpxTransport
@@ -289,7 +289,7 @@ async def _check_hotel(
                 else "wait for the instance to start, or restart it in the console",
             )
         )  # fmt: skip
-    problems = settings_problems(instance_settings)
+    problems = instance_settings.problems()
     blocking = [p for p in problems if "recommended" not in p]
     if blocking:
         checks.append(

@@ -16,9 +16,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain import alerts as policy
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.signal_texts import digest_line
 from hotelbot.storage.dialect import insert_for
-from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.signals import digest_counts, digest_since

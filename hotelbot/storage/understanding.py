@@ -43,6 +43,7 @@ from hotelbot.domain.events import (
     QuotaExceeded,
 )
 from hotelbot.domain.guest_language import GuestLanguage, observe
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.optout import (
     KeywordIntent,
     confirmation_key,
@@ -63,7 +64,6 @@ from hotelbot.storage.handling import (
     alerts_quoted,
     sent_by_us,
 )
-from hotelbot.storage.hotel_policy import HotelPolicy
 from hotelbot.storage.hotels import set_instance_state
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
@@ -644,7 +644,7 @@ async def _after_message(
     guest = guests[key]
     if work.keyword is not None and event.text:
         language = confirmation_language(event.text, guest.language)
-        local_day = sent_at.astimezone(hotel.zone).date()
+        local_day = sent_at.astimezone(hotel.tz).date()
         await enqueue(
             conn,
             hotel_id=work.hotel_id,

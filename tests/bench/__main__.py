@@ -25,13 +25,14 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
+from tests.bench import cli_startup
 from tests.bench.procs import python_module
 from tests.bench.runner import Scenario, ScenarioResult, SubjectResult, run_scenario
+from tests.bench.summary import summary_table
 
 MICRO_BENCHMARKS = (
     "tests.bench.transport_bench",
     "tests.bench.rules_bench",
-    "tests.bench.cli_startup",
 )
 
 
@@ -61,6 +62,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--transport", choices=("httpx", "aiohttp"), default="aiohttp")
     parser.add_argument("--receive-timeout-s", type=int, default=20)
     parser.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
+    parser.add_argument("--cli-runs", type=int, default=10, help="runs per CLI command line")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, log)")
     parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of the daemon")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -224,8 +226,10 @@ def _subject_dict(subject: SubjectResult) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     results: list[dict[str, Any]] = []
+    measured: list[ScenarioResult] = []
     for scenario in [] if args.alerts else _scenarios(args):
         result = run_scenario(scenario)
+        measured.append(result)
         if args.json:
             results.append(
                 {
@@ -249,8 +253,16 @@ def main(argv: list[str] | None = None) -> int:
             _out(_alert_table(rows) + "\n")
     no_micro = args.no_micro or args.alerts or args.hotels is not None
     micro = {} if no_micro else _micro(args.json)
+    cli = None if no_micro else cli_startup.measure(args.cli_runs)
+    if cli is not None:
+        micro["tests.bench.cli_startup"] = asdict(cli)
+        if not args.json:
+            _out("== tests.bench.cli_startup")
+            _out(cli_startup.report(cli))
     if args.json:
         _out(json.dumps({"scenarios": results, "micro": micro}, indent=2))
+    elif measured or cli is not None:
+        _out("\n" + summary_table(measured, cli))
     return 0
 
 
