@@ -287,6 +287,73 @@ def test_a_later_complaint_needs_attention_again(cli: CliRunner, db_url: str) ->
     assert GUEST in conversations
 
 
+def test_the_cli_and_the_processor_apply_one_rule(cli: CliRunner, db_url: str) -> None:
+    """Staff handling a guest through `conversations handled` and by answering from the
+    hotel phone (the processor) leave the conversation in the same state: the counted
+    complaint dropped, the alert acknowledged, automated messages paused for staff_pause_h.
+    Only the route's own marks differ (which route; a staff reply's time)."""
+    other = "37120005678@c.us"
+
+    async def second_guest_answered_by_phone() -> None:
+        db = Database.open(db_url)
+        try:
+            hotel_id = await _hotel_id_of(db, GUEST)
+            base = int(T0.timestamp())
+            await ingest(db, hotel_id, [
+                shapes.incoming_text(INSTANCE, other, "The tap is broken", id_message="B1",
+                                     timestamp=base),
+                shapes.incoming_text(INSTANCE, other, "Still broken!", id_message="B2",
+                                     timestamp=base + 60),
+            ])  # fmt: skip
+            await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+            answer = shapes.outgoing_message(
+                INSTANCE, other, "We are coming up", id_message="B3", timestamp=base + 120
+            )
+            await ingest(db, hotel_id, [answer])
+            await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+        finally:
+            await db.dispose()
+
+    asyncio.run(second_guest_answered_by_phone())
+    assert cli.invoke(app, ["conversations", "handled", GUEST]).exit_code == 0
+    by_cli, by_phone = (asyncio.run(_handled_state(db_url, c)) for c in (GUEST, other))
+    assert by_cli["route"] == "handled" and by_phone["route"] == "staff_reply"
+    assert by_cli["replied"] is None and by_phone["replied"] is not None
+    shared = ("counted", "quoted", "open_alerts", "pause")
+    assert {k: by_cli[k] for k in shared} == {k: by_phone[k] for k in shared}
+    assert by_cli["counted"] == 0 and by_cli["open_alerts"] == 0
+    assert by_cli["pause"] == timedelta(hours=6)  # the hotel's staff_pause_h
+
+
+async def _hotel_id_of(db: Database, chat_id: str) -> int:
+    async with db.read() as conn:
+        query = select(Conversation.hotel_id).where(Conversation.chat_id == chat_id)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def _handled_state(url: str, chat_id: str) -> dict[str, Any]:
+    db = Database.open(url)
+    try:
+        async with db.read() as conn:
+            conv = (await conn.execute(select(
+                Conversation.id, Conversation.handled_at, Conversation.handled_by_staff_until,
+                Conversation.last_staff_reply_at, Conversation.suppressed_alerts,
+                Conversation.last_suppressed_message_id,
+            ).where(Conversation.chat_id == chat_id))).one()  # fmt: skip
+            alerts = list(await conn.execute(select(Alert.acknowledged_via).where(
+                Alert.conversation_id == conv[0])))  # fmt: skip
+    finally:
+        await db.dispose()
+    return {
+        "route": alerts[0][0],
+        "replied": conv[3],
+        "counted": conv[4],
+        "quoted": conv[5],
+        "open_alerts": sum(1 for (via,) in alerts if via is None),
+        "pause": None if conv[2] is None or conv[1] is None else conv[2] - conv[1],
+    }
+
+
 async def _hotel_id(db: Database) -> int:
     async with db.read() as conn:
         return int((await conn.execute(select(Conversation.hotel_id))).scalar_one())

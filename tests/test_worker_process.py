@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -174,17 +175,30 @@ async def test_worker_killed_mid_batch_processes_once_and_alerts_once(
             await db.dispose()
 
 
-async def test_sigterm_stops_the_worker_first_and_nothing_is_left(
+async def test_sigterm_stops_the_worker_first_and_its_counts_reach_metrics(
     db_url: str, tmp_path: Path
 ) -> None:
     env = _env(db_url, tmp_path)
     total = 3 * GUESTS
+    lines: list[str] = []
+
+    async def collect(stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            lines.append(line.decode())
+
+    async def scrape() -> str:
+        url = next(line.rsplit(" ", 1)[-1].strip() for line in lines if "metrics: serving" in line)
+        async with httpx.AsyncClient() as client:
+            return (await client.get(url)).text
+
     async with FakeGreenApi() as fake:
         inst = await _setup(env, fake, tmp_path)
         daemon = await asyncio.create_subprocess_exec(
             PY, "-m", "hotelbot", "run", env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
+        assert daemon.stdout is not None
+        reader = asyncio.create_task(collect(daemon.stdout))
         try:
             child = await _one_child(daemon.pid)
 
@@ -192,10 +206,19 @@ async def test_sigterm_stops_the_worker_first_and_nothing_is_left(
                 return len(_staff_alerts(inst)) >= GUESTS
 
             await wait_for(alerts_sent, timeout_s=30)
+
+            async def counted() -> bool:
+                # The worker judged them; the daemon's /metrics shows its counts.
+                return 'hotelbot_attention_verdicts_total{analyser="rules",hotel="riga"} 8.0' in (
+                    await scrape()
+                )
+
+            await wait_for(counted, timeout_s=15)
         finally:
             daemon.send_signal(signal.SIGTERM)
-            out, _ = await asyncio.wait_for(daemon.communicate(), 30)
-        text = out.decode()
+            await asyncio.wait_for(daemon.wait(), 30)
+            await asyncio.wait_for(reader, 10)
+        text = "".join(lines)
         assert daemon.returncode == 0, text
         assert "processing worker exited" not in text  # never restarted
         assert text.index("processing worker 1 stopped") < text.index("stopped in")

@@ -87,7 +87,9 @@ from hotelbot.storage.schema import check_schema
 from hotelbot.storage.stays import room_of_current_stay
 
 if TYPE_CHECKING:
+    from hotelbot.domain.breaker import BreakerState
     from hotelbot.sentiment.facts_llm import FactsLlm
+    from hotelbot.sentiment.llm import LlmAnalyser
 
 
 # Closing the database and the LLM client at exit: bounded, so a hung driver cannot keep a
@@ -420,14 +422,19 @@ class Daemon:
         self.writer.on_commit(self.processor.notify)
         self._processor_task = self._start_task("processor", self.processor.run)
 
-    def _polled_epochs(self) -> tuple[list[int], dict[int, int]]:
-        """The hotels polled and the lease epoch held for each (relayed to the worker)."""
+    def _polled_epochs(self) -> tuple[list[int], dict[int, tuple[int, float]]]:
+        """The hotels polled and, for each valid lease, (epoch, self-fence deadline): what
+        the processing worker is relayed."""
         ids = list(self._runners)
         if self.leases is None:
             return ids, {}
         ownership = self.leases.ownership
-        epochs = {h: e for h in ids if (e := ownership.epoch_of(h)) is not None}
-        return ids, epochs
+        held: dict[int, tuple[int, float]] = {}
+        for hotel_id in ids:
+            epoch, until = ownership.epoch_of(hotel_id), ownership.valid_until(hotel_id)
+            if epoch is not None and until is not None:
+                held[hotel_id] = (epoch, until)
+        return ids, held
 
     async def _main_loop(self) -> None:
         status_every = self.settings.daemon.status_interval_s
@@ -865,11 +872,20 @@ def _operator_watch(daemon: Daemon) -> OperatorWatch | None:
         daemon.db,
         health=lambda: list(daemon.health.values()),
         polled=lambda: list(daemon._runners),
-        breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+        breaker_state=_breaker_source(daemon, llm),
         daemon_name=daemon.name,
         crashed_before=mark_running(daemon._crash_marker),
     )
     return OperatorWatch(settings, Mailer(settings, login), sources)
+
+
+def _breaker_source(daemon: Daemon, llm: LlmAnalyser | None) -> Callable[[], BreakerState | None]:
+    """The LLM breaker that judges guest messages: the processing worker's when there is
+    one (as it last reported it), else this process's."""
+    worker = daemon.worker
+    if worker is not None:
+        return lambda: worker.breaker_state
+    return (lambda: None) if llm is None else (lambda: llm.breaker_state)
 
 
 def _observability(daemon: Daemon) -> Observability:
@@ -881,6 +897,6 @@ def _observability(daemon: Daemon) -> Observability:
         daemon.db,
         polled=lambda: list(daemon._runners),
         lease=None if daemon.leases is None else daemon.leases.ownership,
-        breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+        breaker_state=_breaker_source(daemon, llm),
     )
     return Observability(daemon.settings.metrics, sources)

@@ -18,6 +18,9 @@ child -> parent (the child's stdout; anything else the child prints goes to stde
   `ready`      the processor runs
   `h`          heartbeat, once a second, from the event loop (a hung child goes silent)
   `a <ids>`    a committed batch raised alerts for these hotel ids: wake their senders
+  `m <json>`   the child's counters (FORWARDED_COUNTERS, totals since it started) and its
+               LLM breaker state, every two seconds when they changed and once at the end:
+               the daemon's /metrics adds them to its own
   `g` / `g!`   may I write (`!`: an alert, the gate's fast lane)?   `r`  I am done writing
 
 On SQLite every write transaction of the child first borrows the parent's write gate
@@ -42,8 +45,9 @@ import os
 import pickle
 import signal
 import sys
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from loguru import logger
@@ -59,8 +63,19 @@ GATE_RELEASE = "r"
 INGESTED = "n"
 LEASES = "l"
 STOP = "stop"
+METRICS = "m"
 
 HEARTBEAT_S = 1.0
+METRICS_EVERY = 2  # heartbeats
+# Counters the processor, the sentiment stage and the escalator count (by family name).
+FORWARDED_COUNTERS = (
+    "hotelbot_sentiment_verdicts",
+    "hotelbot_attention_verdicts",
+    "hotelbot_llm_calls",
+    "hotelbot_llm_not_called",
+    "hotelbot_llm_tokens",
+    "hotelbot_alerts_escalated",
+)
 
 
 class GateClosed(RuntimeError):
@@ -144,22 +159,28 @@ class RemoteGate:
 
 
 class RelayedLeases:
-    """The hotels the parent polls and its lease epochs, as last relayed (storage.leases
-    LeaseView). Fencing itself happens in the database: the processor's write transaction
-    locks the lease rows and compares the epoch, so an old relay can only make the child
-    skip work (left unprocessed for the next round), never act for a lost hotel."""
+    """The hotels the parent polls and, for each lease it holds, the epoch and the monotonic
+    time it self-fences at (storage.leases.Ownership.valid_until; CLOCK_MONOTONIC is one
+    clock for every process of the host), as last relayed: a storage.leases LeaseView. The
+    child self-fences at the parent's deadline, not a relay later; and the processor's write
+    transaction locks the lease rows and compares the epoch in the database, so an old relay
+    can only make the child skip work (left unprocessed for the next round)."""
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._owner = owner
+        self._clock = clock
         self._hotels: list[int] = []
-        self._epochs: dict[int, int] = {}
+        self._epochs: dict[int, tuple[int, float]] = {}
 
     @property
     def owner(self) -> str:
         return self._owner
 
     def epoch_of(self, hotel_id: int) -> int | None:
-        return self._epochs.get(hotel_id)
+        held = self._epochs.get(hotel_id)
+        if held is None or self._clock() >= held[1]:
+            return None
+        return held[0]
 
     def hotels(self) -> list[int]:
         return list(self._hotels)
@@ -167,12 +188,29 @@ class RelayedLeases:
     def update(self, payload: str) -> None:
         data = json.loads(payload)
         self._hotels = [int(h) for h in data["hotels"]]
-        self._epochs = {int(h): int(e) for h, e in data["epochs"].items()}
+        self._epochs = {int(h): (int(e), float(u)) for h, (e, u) in data["epochs"].items()}
 
 
-def leases_line(hotels: Sequence[int], epochs: dict[int, int]) -> str:
-    body = json.dumps({"hotels": sorted(hotels), "epochs": {str(h): e for h, e in epochs.items()}})
-    return f"{LEASES} {body}"
+def leases_line(hotels: Sequence[int], epochs: Mapping[int, tuple[int, float]]) -> str:
+    """`l {"hotels": [...], "epochs": {id: [epoch, valid until (monotonic)]}}`."""
+    held = {str(h): [e, u] for h, (e, u) in epochs.items()}
+    return f"{LEASES} " + json.dumps({"hotels": sorted(hotels), "epochs": held})
+
+
+def metrics_line(breaker_state: str | None) -> str:
+    """`m {"counters": {key: total}, "breaker": state}`; a key is the JSON of
+    [family, labels]."""
+    from prometheus_client import REGISTRY
+
+    totals: dict[str, float] = {}
+    for family in REGISTRY.collect():
+        if family.name not in FORWARDED_COUNTERS:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                key = json.dumps([family.name, sample.labels], sort_keys=True)
+                totals[key] = sample.value
+    return f"{METRICS} " + json.dumps({"counters": totals, "breaker": breaker_state})
 
 
 class _Pipe:
@@ -308,9 +346,22 @@ async def serve() -> int:
             gate.close()
         stopping.set()
 
+    last_metrics = ""
+
+    def send_metrics() -> None:
+        nonlocal last_metrics
+        line = metrics_line(None if built.llm is None else built.llm.breaker_state)
+        if line != last_metrics:
+            last_metrics = line
+            pipe.send(line)
+
     async def heartbeat() -> None:
+        beats = 0
         while True:
             pipe.send(HEARTBEAT)
+            beats += 1
+            if beats % METRICS_EVERY == 0:
+                send_metrics()
             await asyncio.sleep(HEARTBEAT_S)
 
     reader_task = asyncio.create_task(read_lines())
@@ -335,6 +386,7 @@ async def serve() -> int:
             log.warning("processing worker: closing the stage failed ({})", type(exc).__name__)
     finally:
         beat_task.cancel()
+        send_metrics()  # the last counts, before the daemon stops reading
         reader_task.cancel()
         await db.dispose()
     log.info("processing worker {} stopped: {} notification(s) processed, {} alert(s)",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,12 +35,24 @@ from hotelbot.crashpoints import FAULT_VARIABLES
 from hotelbot.daemon import worker_child as wire
 from hotelbot.daemon.supervisor import PollerProbe
 from hotelbot.domain.backoff import Backoff
+from hotelbot.domain.breaker import BreakerState
+from hotelbot.observability import metrics
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 
-HotelsAndEpochs = Callable[[], tuple[Sequence[int], Mapping[int, int]]]
-"""() -> (the hotels this daemon polls, the lease epoch it holds for each)."""
+HotelsAndEpochs = Callable[[], tuple[Sequence[int], Mapping[int, tuple[int, float]]]]
+"""() -> (the hotels this daemon polls, for each lease held: (epoch, monotonic self-fence
+deadline))."""
 
+# The child's counters (worker_child.FORWARDED_COUNTERS) are added to these.
+_COUNTERS = {
+    "hotelbot_sentiment_verdicts": metrics.SENTIMENT_VERDICTS,
+    "hotelbot_attention_verdicts": metrics.ATTENTION,
+    "hotelbot_llm_calls": metrics.LLM_CALLS,
+    "hotelbot_llm_not_called": metrics.LLM_NOT_CALLED,
+    "hotelbot_llm_tokens": metrics.LLM_TOKENS,
+    "hotelbot_alerts_escalated": metrics.ALERTS_ESCALATED,
+}
 CHILD_COMMAND = (sys.executable, "-c", "from hotelbot.daemon.worker_child import main; main()")
 _LEASE_PUSH_S = 0.25
 
@@ -79,6 +92,8 @@ class ProcessingWorker:
         self.generation = 0  # children started so far
         self.restarts = 0
         self.ready = asyncio.Event()  # the current child said `ready`
+        self._breaker: BreakerState | None = None  # the child's LLM breaker, last reported
+        self._counted: dict[str, float] = {}  # the current child's counter totals applied
 
     # -- what the daemon calls --------------------------------------------------------------
     @property
@@ -98,6 +113,11 @@ class ProcessingWorker:
         self._stopping = True
         self._stop_event.set()
         self._send(wire.STOP)
+
+    @property
+    def breaker_state(self) -> BreakerState | None:
+        """The worker's LLM circuit breaker as last reported (None: no LLM, or no report)."""
+        return self._breaker
 
     def probe(self, *, running: bool = True) -> PollerProbe:
         """For the watchdog: `running` = the supervising task has not ended; progress = the
@@ -137,6 +157,7 @@ class ProcessingWorker:
             env=env,
         )
         self._proc, self._alive, self._sent_leases = proc, True, ""
+        self._counted = {}
         self._last_seen = time.monotonic()
         assert proc.stdin is not None and proc.stdout is not None
         config = {"settings": self._settings, "name": self._name, "generation": self.generation}
@@ -180,6 +201,8 @@ class ProcessingWorker:
                 hotel_ids = {int(h) for h in rest.split(",") if h.strip().isdigit()}
                 for listener in self._listeners:
                     listener(hotel_ids)
+            elif kind == wire.METRICS:
+                self._add_metrics(rest)
             elif kind == wire.READY:
                 self.ready.set()
                 logger.info("processing worker {} ready", self.generation)
@@ -200,6 +223,29 @@ class ProcessingWorker:
                              self.generation, what, self._hang_after_s)  # fmt: skip
                 proc.kill()
                 return
+
+    def _add_metrics(self, payload: str) -> None:
+        """Add what the child counted since its last report to this process's counters."""
+        try:
+            data = json.loads(payload)
+            counters: dict[str, float] = data["counters"]
+            state = data.get("breaker")
+            self._breaker = None if state is None else BreakerState(state)
+        except (ValueError, KeyError, TypeError):
+            return
+        for key, total in counters.items():
+            delta = float(total) - self._counted.get(key, 0.0)
+            if delta <= 0:
+                continue
+            self._counted[key] = float(total)
+            family, labels = json.loads(key)
+            counter = _COUNTERS.get(family)
+            if counter is None:
+                continue
+            if labels:
+                counter.labels(**labels).inc(delta)
+            else:
+                counter.inc(delta)
 
     # -- the write gate (SQLite) ----------------------------------------------------------------
     async def _grant(self, priority: bool) -> None:
@@ -234,7 +280,7 @@ class ProcessingWorker:
     # -- lines to the child -----------------------------------------------------------------
     def _push_leases(self) -> None:
         hotels, epochs = self._hotels()
-        line = wire.leases_line(hotels, dict(epochs))
+        line = wire.leases_line(hotels, epochs)
         if line != self._sent_leases:
             self._sent_leases = line
             self._send(line)

@@ -379,19 +379,6 @@ async def holds_lease(conn: AsyncConnection, hotel_id: int, owner: str, epoch: i
     return owned.get(hotel_id) == epoch
 
 
-async def holds_current_lease(
-    conn: AsyncConnection, lease: LeaseView | None, hotel_id: int
-) -> bool:
-    """In the caller's write transaction: True when the daemon behind `lease` still holds
-    `hotel_id` at the epoch it knows (the lease row stays locked until commit). No lease view
-    (one daemon on SQLite, tests): True. The one check every fenced writer makes before it
-    acts for a hotel; never raises except database errors."""
-    if lease is None:
-        return True
-    epoch = lease.epoch_of(hotel_id)
-    return epoch is not None and await holds_lease(conn, hotel_id, lease.owner, epoch)
-
-
 async def lock_owned_epochs(
     conn: AsyncConnection, owner: str, hotel_ids: Iterable[int]
 ) -> dict[int, int]:
@@ -493,6 +480,11 @@ class Ownership:
         now = self._clock()
         upcoming = [until for until in self._valid_until.values() if until > now]
         return min(upcoming) if upcoming else None
+
+    def valid_until(self, hotel_id: int) -> float | None:
+        """The monotonic time this lease self-fences at (None: not recorded). A processing
+        worker process gets it relayed and fences itself on the same clock."""
+        return self._valid_until.get(hotel_id)
 
     def epoch_of(self, hotel_id: int) -> int | None:
         """The epoch to act under, or None when the lease is not held or self-fenced."""

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.outbox import (
     LANE_ORDER,
+    UNDELIVERABLE,
     IllegalTransition,
     Lane,
     OutboxState,
     default_lane,
+    delivery_status_changes,
 )
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import OutboxMessage
@@ -117,7 +119,6 @@ async def record_delivery_status(
     """Apply an outgoingMessageStatus to the outbox row with that idMessage. Monotonic:
     sent < delivered < read never goes backwards; failed/noAccount are terminal.
     Returns True if a row changed. Idempotent (a duplicate status changes nothing)."""
-    rank = {"sent": 1, "delivered": 2, "read": 3}
     row = (
         await conn.execute(
             select(OutboxMessage.id, OutboxMessage.delivery_status).where(
@@ -125,12 +126,7 @@ async def record_delivery_status(
             )
         )
     ).first()
-    if row is None:
-        return False
-    current = row[1]
-    if current == status or current in ("failed", "noAccount"):
-        return False
-    if status in rank and current in rank and rank[status] <= rank[current]:
+    if row is None or not delivery_status_changes(row[1], status):
         return False
     now = utcnow()
     await conn.execute(
@@ -138,7 +134,7 @@ async def record_delivery_status(
         .where(OutboxMessage.id == row[0])
         .values(delivery_status=status, updated_at=now)
     )
-    if status in ("failed", "noAccount"):
+    if status in UNDELIVERABLE:
         await conn.execute(
             move(
                 (_SENT, _SENDING, _UNKNOWN), _FAILED,

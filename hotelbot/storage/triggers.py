@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.attachments import FileAttachment
 from hotelbot.domain.conditions import Conditions
+from hotelbot.domain.fire_times import StayStatus
 from hotelbot.domain.outbox import OutboxState
 from hotelbot.domain.templates import Template
 from hotelbot.domain.triggers import (
@@ -378,7 +379,7 @@ async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> di
     withdrawn: dict[int, str] = {}
     for text_id, file_id, status, enabled, spec_json in rows:
         reason = None
-        if status == "cancelled" and not _about_cancellation(spec_json):
+        if status == StayStatus.CANCELLED and not _about_cancellation(spec_json):
             reason = "stay cancelled"
         elif not enabled:
             reason = "trigger disabled"
