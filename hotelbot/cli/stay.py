@@ -15,6 +15,7 @@ import typer
 from hotelbot.cli import common
 from hotelbot.cli.output import JsonOpt, UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
+from hotelbot.domain.fire_times import StayStatus
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -252,9 +253,9 @@ def cancel(stay_id: StayId) -> None:
             current = await get_stay(conn, stay_id)
             if current is None:
                 return None
-            await update_stay(conn, stay_id, {"status": "cancelled"})
+            await update_stay(conn, stay_id, {"status": StayStatus.CANCELLED})
             return await status_event_lines(
-                conn, current.hotel_id, stay_id, current.status, "cancelled"
+                conn, current.hotel_id, stay_id, current.status, StayStatus.CANCELLED
             )
 
     lines = common.with_db(go)

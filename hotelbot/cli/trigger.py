@@ -787,7 +787,7 @@ async def preview_lines(
     from hotelbot.domain.guest_language import message_language
     from hotelbot.domain.send_policy import Defer, Skip, decide
     from hotelbot.domain.templates import MissingValueError, render, stay_values
-    from hotelbot.domain.triggers import EventTrigger, format_trigger
+    from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, format_trigger
     from hotelbot.storage.guest_facts import NO_FACTS, load_guest_facts
     from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.stays import get_stay, has_earlier_stay
@@ -869,15 +869,13 @@ async def preview_lines(
         at = fire.decided_at if status_event else fire.scheduled_for
         lines.append(f"decided: {local(at, policy)}: {fire.outcome}")
     if isinstance(spec, EventTrigger) and status_event:
-        status = {"check_in": "in_house", "check_out": "checked_out"}.get(
-            spec.event.value, "cancelled"
-        )
+        status = next(name for name, event in STATUS_EVENTS.items() if event is spec.event)
         lines.append(
             f"fires once, when the stay's status changes to {status} (`hotelbot stay edit "
             f"{stay_id} --status {status}` or a CSV import)"
         )
         return lines
-    if isinstance(spec, EventTrigger) and spec.event.value != "stay_created":
+    if isinstance(spec, EventTrigger) and spec.event is not EventKind.STAY_CREATED:
         lines.append("fires on guest messages, not at clock times")
         return lines
     at = datetime.now(UTC)

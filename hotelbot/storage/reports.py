@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.outbox import OutboxKind, OutboxState
 from hotelbot.domain.signals import ANALYSER as SIGNAL_ANALYSER
 from hotelbot.domain.signals import SignalKind, kind_of_reason
 from hotelbot.storage.introspect import Schema, read_schema, view
@@ -251,7 +252,7 @@ async def _answers_section(conn: AsyncConnection, hotel_id: int | None, since: d
     headers = ("day", "answered", "sent", "waiting", "failed")
     title = "Answers from the hotel's facts (docs/facts.md)"
     query = select(OutboxMessage.created_at, OutboxMessage.state).where(
-        OutboxMessage.kind == "answer",
+        OutboxMessage.kind == OutboxKind.ANSWER,
         OutboxMessage.file_url.is_(None),
         OutboxMessage.created_at >= since,
     )
@@ -271,7 +272,8 @@ async def _answers_section(conn: AsyncConnection, hotel_id: int | None, since: d
 
 
 def _answer_row(label: str, counts: Counter[str]) -> tuple[object, ...]:
-    sent, failed = counts["sent"], counts["failed"] + counts["cancelled"]
+    sent = counts[OutboxState.SENT]
+    failed = counts[OutboxState.FAILED] + counts[OutboxState.CANCELLED]
     return (label, sum(counts.values()), sent, sum(counts.values()) - sent - failed, failed)
 
 

@@ -246,7 +246,7 @@ async def has_earlier_stay(conn: AsyncConnection, stay: StayRecord) -> bool:
             Stay.chat_id == stay.chat_id,
             Stay.id != stay.id,
             Stay.check_in < stay.check_in,
-            Stay.status != "cancelled",
+            Stay.status != StayStatus.CANCELLED,
         )
         .limit(1)
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.attachments import FileAttachment
 from hotelbot.domain.conditions import Conditions
-from hotelbot.domain.fire_times import resolve_local
+from hotelbot.domain.fire_times import StayStatus, resolve_local
 from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxState
 from hotelbot.domain.records import TriggerRecord as TriggerRecord
 from hotelbot.domain.templates import Template
@@ -362,7 +362,7 @@ async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> di
     withdrawn: dict[int, str] = {}
     for text_id, file_id, status, enabled, spec_json in rows:
         reason = None
-        if status == "cancelled" and not _about_cancellation(spec_json):
+        if status == StayStatus.CANCELLED and not _about_cancellation(spec_json):
             reason = "stay cancelled"
         elif not enabled:
             reason = "trigger disabled"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tests.bench.cli_startup import CliFigures
-from tests.bench.runner import ScenarioResult, SubjectResult
+from tests.bench.runner import Scenario, ScenarioResult, SubjectResult
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,14 @@ _SCENARIO_ROWS: tuple[
 def _find(results: list[ScenarioResult], hotels: int, messages: int) -> ScenarioResult | None:
     for result in results:
         s = result.scenario
-        if (s.hotels, s.messages) == (hotels, messages) and s.with_bare:
+        if (s.hotels, s.messages) == (hotels, messages) and s.with_bare and _default_setup(s):
             return result
     return None
+
+
+def _default_setup(scenario: Scenario) -> bool:
+    """The issue's rows are for one daemon on SQLite (the default installation)."""
+    return scenario.database == "sqlite" and scenario.daemons == 1
 
 
 def _value(subject: SubjectResult, attribute: str) -> float | None:
@@ -85,8 +90,11 @@ def summary_rows(results: list[ScenarioResult], cli: CliFigures | None) -> list[
     issue_scenarios = {(h, m) for h, m, *_ in _SCENARIO_ROWS}
     for result in results:
         s = result.scenario
-        if (s.hotels, s.messages) in issue_scenarios:
+        if (s.hotels, s.messages) in issue_scenarios and _default_setup(s):
             continue
+        prefix = f"{s.hotels:,} x {s.messages}"
+        if not _default_setup(s):
+            prefix += f" ({s.setup})"
         for label, attribute, digits in (
             ("acks/s", "acks_per_s", 0),
             ("p99 available->deleted ms", "p99_ms", 0),
@@ -94,7 +102,7 @@ def summary_rows(results: list[ScenarioResult], cli: CliFigures | None) -> list[
             ("start-up s, spawn -> all polling", "startup_s", 1),
         ):
             rows.append(Row(
-                f"{s.hotels:,} x {s.messages}: {label}",
+                f"{prefix}: {label}",
                 _value(result.hotelbot, attribute),
                 _value(result.bare, attribute) if s.with_bare else None,
                 "-", None, digits,
@@ -121,8 +129,9 @@ def _fmt(value: float | None, digits: int) -> str:
 
 def summary_table(results: list[ScenarioResult], cli: CliFigures | None) -> str:
     rows = summary_rows(results, cli)
+    w = max([44, *(len(row.measure) + 1 for row in rows if row.hotelbot is not None)])
     header = (
-        f"{'measure (issue 16)':44}{'hotelbot':>10}{'reference':>11}{'ratio':>9}"
+        f"{'measure (issue 16)':{w}}{'hotelbot':>10}{'reference':>11}{'ratio':>9}"
         f"  {'goal':<14}{'met':<4}"
     )
     lines = [
@@ -136,7 +145,7 @@ def summary_table(results: list[ScenarioResult], cli: CliFigures | None) -> str:
         ratio = "-" if row.ratio is None else f"{row.ratio:.2f}x"
         met = "-" if row.met is None else ("yes" if row.met else "no")
         lines.append(
-            f"{row.measure:44}{_fmt(row.hotelbot, row.digits):>10}"
+            f"{row.measure:{w}}{_fmt(row.hotelbot, row.digits):>10}"
             f"{_fmt(row.reference, row.digits):>11}{ratio:>9}  {row.goal:<14}{met:<4}"
         )
     if missing:
