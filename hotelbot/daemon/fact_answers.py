@@ -206,9 +206,10 @@ class LlmFactAnswerer:
         wanted = None if self._hotel_ids is None else set(self._hotel_ids())
         async with self._db.read() as conn:
             hotels = [
-                h for h in await list_hotels(conn, enabled_only=True)
+                h
+                for h in await list_hotels(conn, enabled_only=True)
                 if wanted is None or h.id in wanted
-            ]  # fmt: skip
+            ]
             work: list[tuple[int, str, HotelFacts, list[tuple[str, str, str, str | None]]]] = []
             for hotel in hotels:
                 current = await current_facts(conn, hotel.id)

@@ -109,8 +109,9 @@ async def _alerts_section(
         times.sort()
     ack_of: dict[int, tuple[float | None, bool]] = {}  # message id -> (ack after s, escalated)
     if acks is not None:
-        ack_q = select(acks.c.message_id, acks.c.created_at, acks.c.acknowledged_at,
-                       acks.c.escalated_at).where(acks.c.created_at >= since)  # fmt: skip
+        ack_q = select(
+            acks.c.message_id, acks.c.created_at, acks.c.acknowledged_at, acks.c.escalated_at
+        ).where(acks.c.created_at >= since)
         for message_id, created_at, acked_at, escalated_at in await conn.execute(ack_q):
             after = None if acked_at is None else max(0.0, (acked_at - created_at).total_seconds())
             ack_of[int(message_id)] = (after, escalated_at is not None)
