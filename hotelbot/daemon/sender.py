@@ -554,8 +554,9 @@ class OutboxSender:
                 )  # fmt: skip
             else:
                 id_message = await client.send_message(
-                    item.chat_id, item.text, timeout_s=policy.send_timeout_s
-                )
+                    item.chat_id, item.text, quoted_message_id=item.quoted_message_id,
+                    timeout_s=policy.send_timeout_s,
+                )  # fmt: skip
         except NetworkError as exc:
             if exc.request_sent:
                 return self._unknown(item, f"{exc}")
