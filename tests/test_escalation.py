@@ -122,6 +122,35 @@ async def test_escalated_once_after_escalate_after_min_with_a_reminder(db: Datab
     assert reminder.startswith("⏰ Reminder, alert #1 is still open (10 min): Anna")
 
 
+async def quoted(db: Database, kind: str) -> list[str | None]:
+    async with db.read() as conn:
+        query = select(OutboxMessage.quoted_message_id).where(OutboxMessage.kind == kind)
+        return list((await conn.execute(query)).scalars())
+
+
+async def test_the_reminder_quotes_the_alert_as_sent(db: Database) -> None:
+    await complaint(db)
+    async with db.write() as conn:  # the sender sent the alert: Green API named it
+        await conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "alert")
+            .values(state="sent", id_message="BAE5ALERT0001", sent_at=T0)
+        )
+    await step(db, T0 + timedelta(minutes=10))
+    assert await quoted(db, "reminder") == ["BAE5ALERT0001"]
+    assert await quoted(db, "escalation") == [None]  # another chat: nothing to quote there
+
+
+async def test_a_reminder_for_an_alert_not_known_as_sent_names_its_reference(
+    db: Database,
+) -> None:
+    await complaint(db)  # the alert is still pending: no idMessage to quote
+    await step(db, T0 + timedelta(minutes=10))
+    assert await quoted(db, "reminder") == [None]
+    (reminder,) = await texts(db, "reminder")
+    assert "#1" in reminder
+
+
 async def test_alerts_older_than_a_day_are_never_escalated(db: Database) -> None:
     await complaint(db)
     await step(db, T0 + timedelta(hours=24, minutes=1))  # e.g. the first start after an upgrade

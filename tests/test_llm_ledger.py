@@ -14,12 +14,18 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import openai
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotelbot.domain.breaker import CircuitBreaker
 from hotelbot.domain.llm_context import MessageRef
 from hotelbot.domain.llm_limits import LimitDecision, LlmLimits
+from hotelbot.domain.rules import default_analyser
 from hotelbot.domain.sentiment import Sentiment, Verdict
+from hotelbot.fakes.openai_server import FakeOpenAI
+from hotelbot.sentiment.llm import LlmAnalyser
+from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.llm_ledger import LlmLedger, call_block
 from hotelbot.storage.models_llm import LlmUsageRow
@@ -42,6 +48,18 @@ def _transactions(engine: AsyncEngine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine.sync_engine, "begin", on_begin)
+
+
+async def _stored_usage(db: Database, hotel_id: int) -> tuple[int, int, int]:
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(
+                    LlmUsageRow.calls, LlmUsageRow.prompt_tokens, LlmUsageRow.completion_tokens
+                ).where(LlmUsageRow.hotel_id == hotel_id, LlmUsageRow.day == DAY.isoformat())
+            )
+        ).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 async def _stored_calls(db: Database, hotel_id: int, day: date = DAY) -> int:
@@ -160,3 +178,23 @@ async def test_what_the_llm_needs_is_one_read(db: Database) -> None:
         prepared = await ledger.prepare(ref, "ru", DAY, lambda context: context.reply_language)
     assert len(reads) == 1  # on PostgreSQL the read engine is the write engine: 1 in all
     assert (prepared.key, prepared.cached, prepared.context.earlier) == ("ru", None, ())
+
+
+async def test_a_failed_call_still_counts_the_tokens_it_cost(db: Database) -> None:
+    hotel_id = await make_hotel(db)
+    async with FakeOpenAI() as fake:
+        client = openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
+        llm = LlmAnalyser(client, "deepseek-chat", max_concurrency=2,
+                          breaker=CircuitBreaker(50, 30.0, 60.0), max_text_chars=500)  # fmt: skip
+        stage = SentimentStage(
+            default_analyser(), llm, ledger=LlmLedger(db, LlmLimits()), wall_clock=lambda: NOW
+        )
+        rules = stage.rules_verdict("is the pool open?")
+        fake.malformed_next(1, kind="out_of_range")  # answered, with usage, but invalid
+        ref = MessageRef(hotel_id, "79001230001@c.us", NOW, "ABC")
+        verdict = await stage.refine("is the pool open?", rules, about=ref)
+        await stage.aclose()
+        await llm.aclose()
+    assert verdict.analyser == "rules"  # the LLM's answer was refused: rules judged
+    ((prompt, completion),) = fake.tokens_returned
+    assert await _stored_usage(db, hotel_id) == (1, prompt, completion)

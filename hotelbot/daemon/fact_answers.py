@@ -39,6 +39,7 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.crashpoints import crash_point
 from hotelbot.domain.facts import (
     FactsMode,
     HotelFacts,
@@ -183,7 +184,7 @@ class LlmFactAnswerer:
         *,
         clock: Callable[[], datetime] = utcnow,
         window_s: float = 600.0,
-        poll_s: float = 5.0,
+        poll_s: float = 2.0,
         hotel_ids: Callable[[], list[int]] | None = None,
     ) -> None:
         self._db = db
@@ -205,9 +206,10 @@ class LlmFactAnswerer:
         wanted = None if self._hotel_ids is None else set(self._hotel_ids())
         async with self._db.read() as conn:
             hotels = [
-                h for h in await list_hotels(conn, enabled_only=True)
+                h
+                for h in await list_hotels(conn, enabled_only=True)
                 if wanted is None or h.id in wanted
-            ]  # fmt: skip
+            ]
             work: list[tuple[int, str, HotelFacts, list[tuple[str, str, str, str | None]]]] = []
             for hotel in hotels:
                 current = await current_facts(conn, hotel.id)
@@ -300,6 +302,8 @@ class LlmFactAnswerer:
                 conn, hotel_id=hotel_id, idempotency_key=answer_key(chat_id, id_message),
                 kind=OutboxKind.ANSWER, chat_id=chat_id, text=reply.answer,
             )  # fmt: skip
+            crash_point("llm_fact_answer_before_commit")  # fault tests: rolled back
+        crash_point("llm_fact_answer_after_commit")  # queued; a restart asks again, key holds
         return "answered"
 
     def start(self) -> None:

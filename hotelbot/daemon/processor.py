@@ -542,7 +542,7 @@ class Processor:
                 except Exception as item_exc:
                     # Stored and logged: the class and a safe description, never the
                     # exception's own text (drivers quote the values, i.e. guest text).
-                    work.error = f"apply: {describe(item_exc)}"[:1000]
+                    work.error = f"apply: {describe(item_exc)}"
                     failed.append(work)
         if failed:
             await self._record_failures(failed)

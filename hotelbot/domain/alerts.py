@@ -21,6 +21,13 @@ from hotelbot.domain.sentiment import Sentiment, Verdict
 EXCERPT_CHARS = 160
 
 
+class AlertState(StrEnum):
+    """Where a staff alert went (column `alerts.state`)."""
+
+    QUEUED = "queued"  # an outbox row to the staff chat carries it
+    UNSENT = "unsent"  # the hotel has no staff chat: stored for `hotelbot alerts` only
+
+
 class AlertDecision(StrEnum):
     ALERT = "alert"  # send an alert now
     SUPPRESS = "suppress"  # within the cooldown: count it for the follow-up

@@ -62,6 +62,15 @@ class Priced(Protocol):
 
 
 @runtime_checkable
+class ReportsCost(Protocol):
+    """A failed LLM call that knows what it cost (sentiment.llm.LlmCallFailed)."""
+
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@runtime_checkable
 class ContextualLlm(Protocol):
     """An LLM analyser that takes the chat's context and reports its cost (LlmAnalyser)."""
 
@@ -289,9 +298,21 @@ class SentimentStage:
                     decision.value,
                 )
             return None
-        result = await llm.classify(
-            text, language_hint=language_hint, context=context, fair_key=hotel_id
-        )
+        try:
+            result = await llm.classify(
+                text, language_hint=language_hint, context=context, fair_key=hotel_id
+            )
+        except AnalyserUnavailable as exc:
+            # a failed call may still have cost tokens (an answer that did not validate)
+            if isinstance(exc, ReportsCost) and (exc.calls or exc.prompt_tokens):
+                await ledger.add(
+                    hotel_id,
+                    day,
+                    calls=max(0, exc.calls - 1),  # the first was counted by reserve_call
+                    prompt_tokens=exc.prompt_tokens,
+                    completion_tokens=exc.completion_tokens,
+                )
+            raise
         await ledger.record_call(
             hotel_id,
             day,

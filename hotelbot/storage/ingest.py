@@ -48,7 +48,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import DeadLetter, Notification
-from hotelbot.storage.types import utcnow
+from hotelbot.storage.types import STORED_ERROR_CHARS, utcnow
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 CommitListener = Callable[[Sequence[int]], Awaitable[None] | None]
@@ -365,7 +365,7 @@ class IngestWriter:
                         "raw": text,
                         "raw_encoding": encoding,
                         "raw_bytes": len(entry.raw),
-                        "error": entry.error[:1000],
+                        "error": entry.error[:STORED_ERROR_CHARS],
                         "received_at": item.received_at,
                     }
                 )

@@ -22,7 +22,6 @@ from typing import Any
 from loguru import logger
 from sqlalchemy import Insert, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import InstrumentedAttribute
 
 from hotelbot.app.handled import mark_handled
 from hotelbot.domain import alerts as policy
@@ -72,6 +71,7 @@ from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
 from hotelbot.storage.signals import digest_counts, digest_since, withdraw_without_stay
 from hotelbot.storage.suppression import lift as lift_suppression
+from hotelbot.storage.types import fit
 
 # What a sendFileByUrl comes back as in its echo (the caption is the event's text).
 _SENT_FILE_KINDS = frozenset(
@@ -154,13 +154,6 @@ class _Attention:
 # Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
 # make a guest's first message (a missed call is stored so staff see it, nothing more).
 _NO_FOLLOWUP_KINDS = MODIFIER_KINDS | {MessageKind.POLL_UPDATE, MessageKind.CALL}
-
-
-def _cut(value: str | None, column: InstrumentedAttribute[Any]) -> str | None:
-    """Fit a free-form wire string into its String column, whose declared length in the
-    model is the one place that says it (PostgreSQL rejects longer values)."""
-    limit = int(column.type.length)
-    return value if value is None or len(value) <= limit else value[:limit]
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -257,12 +250,12 @@ def _message_row(
         "from_staff": isinstance(event, OutgoingMessage) and event.from_phone,
         "from_api": isinstance(event, OutgoingMessage) and event.from_api,
         "kind": event.kind.value,
-        "type_message": _cut(event.type_message, Message.type_message),
-        "sender_id": _cut(event.sender_id, Message.sender_id),
-        "sender_name": _cut(event.sender_name, Message.sender_name),
+        "type_message": fit(event.type_message, Message.type_message),
+        "sender_id": fit(event.sender_id, Message.sender_id),
+        "sender_name": fit(event.sender_name, Message.sender_name),
         "text": event.text,
         "undecryptable": event.undecryptable,
-        "target_id": _cut(event.target_id, Message.target_id),
+        "target_id": fit(event.target_id, Message.target_id),
         "sent_at": sent_at,
         "notification_id": work.notification_id,
         **_verdict_values(verdict, sent_at if verdict else None),
@@ -285,9 +278,9 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
         "sentiment": verdict.sentiment.value,
         "score": verdict.score,
         "requires_attention": verdict.requires_attention,
-        "reason": _cut(verdict.reason, Message.reason),
-        "language": _cut(verdict.language, Message.language),
-        "analyser": _cut(verdict.analyser, Message.analyser),
+        "reason": fit(verdict.reason, Message.reason),
+        "language": fit(verdict.language, Message.language),
+        "analyser": fit(verdict.analyser, Message.analyser),
         "category": verdict.category.value if verdict.category else None,
         "analysed_at": at,
     }
@@ -383,7 +376,7 @@ async def _apply_messages(
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": True, "emoji": None, "u": now})  # fmt: skip
         elif event.kind is MessageKind.REACTION and event.target_id:
-            emoji = _cut(event.text or None, Message.reaction)  # any text the sender put there
+            emoji = fit(event.text or None, Message.reaction)  # any text the sender put there
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": False, "emoji": emoji, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
@@ -502,7 +495,7 @@ async def _staff_acknowledged(
 def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
     name = event.contact_name or event.sender_name
     if name and name != guest.name:
-        guest.name, guest.dirty = _cut(name, Guest.name), True
+        guest.name, guest.dirty = fit(name, Guest.name), True
     verdict = work.verdict
     if verdict is not None:
         # A switch needs two messages in the new language; the operator's choice stays.

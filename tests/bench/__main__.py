@@ -112,7 +112,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="run the fake Green API in a thread of this process instead of its own process "
         "(as a load driver hosting its fake does; docs/scaling.md compares the two)",
     )
-    return parser.parse_args(argv)  # fmt: skip
+    return parser.parse_args(argv)
 
 
 # (label, messages per hotel, LLM latency s or None, goal p99 ms)
