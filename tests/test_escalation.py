@@ -90,8 +90,9 @@ async def step(db: Database, at: datetime) -> None:
 async def outbox(db: Database) -> list[tuple[str, str, str, str]]:
     """(kind, lane, chat, state) of every outbox row, in order."""
     async with db.read() as conn:
-        query = select(OutboxMessage.kind, OutboxMessage.lane, OutboxMessage.chat_id,
-                       OutboxMessage.state).order_by(OutboxMessage.id)  # fmt: skip
+        query = select(
+            OutboxMessage.kind, OutboxMessage.lane, OutboxMessage.chat_id, OutboxMessage.state
+        ).order_by(OutboxMessage.id)
         return [(r[0], r[1], r[2], r[3]) for r in await conn.execute(query)]
 
 
@@ -161,15 +162,17 @@ async def test_without_a_duty_manager_the_staff_chat_is_reminded(db: Database) -
     await complaint(db, escalation_chat_id=None)
     await step(db, T0 + timedelta(minutes=10))
     assert [(k, c) for k, _, c, _ in await outbox(db)] == [
-        ("alert", STAFF_CHAT), ("reminder", STAFF_CHAT),
-    ]  # fmt: skip
+        ("alert", STAFF_CHAT),
+        ("reminder", STAFF_CHAT),
+    ]
 
 
 async def handle(db: Database, at: datetime, route: AckRoute) -> None:
     async with db.write() as conn:
         conv_id = (await conn.execute(select(Conversation.id))).scalar_one()
-        await mark_handled(SqlHandlingStore(conn), int(conv_id), at=at, route=route,
-                           pause=timedelta(hours=1))  # fmt: skip
+        await mark_handled(
+            SqlHandlingStore(conn), int(conv_id), at=at, route=route, pause=timedelta(hours=1)
+        )
 
 
 async def test_an_acknowledgement_in_time_stops_the_escalation(db: Database) -> None:
@@ -184,8 +187,10 @@ async def test_a_late_acknowledgement_withdraws_what_still_waits(db: Database) -
     await step(db, T0 + timedelta(minutes=10))
     await handle(db, T0 + timedelta(minutes=11), AckRoute.QUOTE)
     assert [(k, s) for k, _, _, s in await outbox(db)] == [
-        ("alert", "pending"), ("escalation", "cancelled"), ("reminder", "cancelled"),
-    ]  # fmt: skip
+        ("alert", "pending"),
+        ("escalation", "cancelled"),
+        ("reminder", "cancelled"),
+    ]
     async with db.read() as conn:
         (via,) = (await conn.execute(select(Alert.acknowledged_via))).scalars()
     assert via == "quote"

@@ -44,10 +44,12 @@ async def test_escalated_once_across_restarts_unless_acknowledged(
         await add_hotels(db, fake.url, [(instance, TOKEN)], staff_chat_id=STAFF,
                          escalation_chat_id=MANAGER,
                          escalate_after_min=ESCALATE_AFTER_MIN)  # fmt: skip
-        inst.push(shapes.incoming_text(instance, chat(1), "The shower is broken",
-                                       sender_name="Anna"))  # fmt: skip
-        inst.push(shapes.incoming_text(instance, chat(2), "The heating is broken",
-                                       sender_name="Boris"))  # fmt: skip
+        inst.push(
+            shapes.incoming_text(instance, chat(1), "The shower is broken", sender_name="Anna")
+        )
+        inst.push(
+            shapes.incoming_text(instance, chat(2), "The heating is broken", sender_name="Boris")
+        )
         settings = fast_settings(db_url)
         async with running_daemon(settings):
 

@@ -108,6 +108,7 @@ async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
                 report(check)
         await _check_dead_letters(db, hotels, report)
         await _check_llm(settings, environ, report)
+        await _check_llm_limits(db, settings, report)
         await _check_languages(db, hotels, settings, environ, report)
     finally:
         await db.dispose()
@@ -407,6 +408,28 @@ async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Ech
             f"{llm.model} answered in {elapsed_ms:.0f} ms (test verdict: {verdict.sentiment})",
         )
     )
+
+
+async def _check_llm_limits(db: Database, settings: Settings, report: Echo) -> None:
+    """One warning when `[llm.hotel_limits.<slug>]` names a hotel that does not exist (a
+    typo leaves the real hotel on the default limits without a word)."""
+    if not settings.llm.hotel_limits:
+        return
+    from hotelbot.storage.hotels import list_hotels
+
+    async with db.read() as conn:
+        known = {h.slug for h in await list_hotels(conn)}
+    unknown = sorted(set(settings.llm.hotel_limits) - known)
+    if unknown:
+        report(
+            Check(
+                Level.WARN,
+                "llm limits",
+                f"[llm.hotel_limits] names no hotel: {', '.join(unknown)}",
+                "use a slug from `hotelbot hotel list`; until then those limits apply to no "
+                "hotel (each hotel has the [llm.limits] defaults)",
+            )
+        )
 
 
 async def _bounded(awaitable: Awaitable[T], timeout_s: float) -> T:

@@ -112,7 +112,8 @@ async def escalate(conn: AsyncConnection, alert: OpenAlertRow, now: datetime) ->
     if claimed is None:
         return False
     metrics.ALERTS_ESCALATED.inc()
-    who = AlertSubject(alert.guest_name, alert.chat_id, phone_of(alert.chat_id)).label()
+    subject = AlertSubject(alert.guest_name, alert.chat_id, phone_of(alert.chat_id))
+    who = subject.label(alert.staff_language)
     minutes = (now - alert.state.created_at).total_seconds() / 60
     minutes = float(round(minutes)) if minutes >= 1 else round(minutes, 1)
     escalation_id = reminder_id = None

@@ -141,10 +141,12 @@ async def record_delivery_status(
     if status in UNDELIVERABLE:
         await conn.execute(
             move(
-                (_SENT, _SENDING, _UNKNOWN), _FAILED,
-                last_error=f"Green API status {status}", updated_at=now,
+                (_SENT, _SENDING, _UNKNOWN),
+                _FAILED,
+                last_error=f"Green API status {status}",
+                updated_at=now,
             ).where(OutboxMessage.id == row[0])
-        )  # fmt: skip
+        )
     return True
 
 
@@ -384,9 +386,8 @@ async def mark_sent(
         outbox_id,
         (_SENDING, _UNKNOWN, _SENT),
         _SENT,
-        {"id_message": id_message, "sent_at": now, "updated_at": now,
-         "last_error": None},
-    )  # fmt: skip
+        {"id_message": id_message, "sent_at": now, "updated_at": now, "last_error": None},
+    )
 
 
 async def mark_retry(
