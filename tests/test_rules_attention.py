@@ -270,6 +270,11 @@ def test_no_emergency_where_help_means_a_request(analyser: RuleAnalyser, text: s
         # help to find the way is a question for directions (labelled so in the eval data)
         "help me find a pharmacy please",
         "Помогите найти аптеку",
+        # a service's terms asked about
+        "Is parking free for guests?",
+        "Is the pool heated?",
+        "Парковка платная?",
+        "Бассейн сейчас открыт?",
         # an arrival time told, nothing asked: information
         "Hi! We will arrive around 6 pm today.",
         "we'll be there around 8, see you then",
