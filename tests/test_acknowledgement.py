@@ -55,8 +55,10 @@ def test_handled_resets_counts_moves_handled_at_and_keeps_the_longer_pause() -> 
     resumed = handled(state, T0, route=AckRoute.HANDLED, pause=timedelta(0), replace_pause=True)
     assert resumed.handled_by_staff_until is None and resumed.handled_at == T0
     # handled_at never moves back (a late, older acknowledgement).
-    assert handled(after, T0 - timedelta(hours=1), route=AckRoute.QUOTE,
-                   pause=timedelta(0)).handled_at == T0  # fmt: skip
+    assert (
+        handled(after, T0 - timedelta(hours=1), route=AckRoute.QUOTE, pause=timedelta(0)).handled_at
+        == T0
+    )
 
 
 def test_references_are_found_only_where_staff_wrote_them() -> None:
@@ -74,11 +76,12 @@ async def alerts_by_chat(db: Database) -> dict[str, tuple[int, str | None, Any]]
     """guest chat -> (reference, acknowledged_via, conversation handled_at)."""
     async with db.read() as conn:
         query = (
-            select(Message.chat_id, Alert.reference, Alert.acknowledged_via,
-                   Conversation.handled_at)
+            select(
+                Message.chat_id, Alert.reference, Alert.acknowledged_via, Conversation.handled_at
+            )
             .join(Message, Message.id == Alert.message_id)
             .join(Conversation, Conversation.id == Alert.conversation_id)
-        )  # fmt: skip
+        )
         return {r[0]: (int(r[1] or 0), r[2], r[3]) for r in await conn.execute(query)}
 
 
@@ -91,8 +94,9 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
     async with FakeGreenApi() as fake:
         inst = fake.add_instance(INSTANCE, TOKEN)
         # Escalation far away: this test is about acknowledgement only.
-        await add_hotels(db, fake.url, [(INSTANCE, TOKEN)], staff_chat_id=STAFF,
-                         escalate_after_min=60)  # fmt: skip
+        await add_hotels(
+            db, fake.url, [(INSTANCE, TOKEN)], staff_chat_id=STAFF, escalate_after_min=60
+        )
         for n in range(1, 9):
             inst.push(shapes.incoming_text(INSTANCE, chat(n), "The shower is broken",
                                            sender_name=f"Guest{n}"))  # fmt: skip
@@ -197,8 +201,10 @@ async def _state(url: str) -> tuple[list[tuple[str | None, Any]], tuple[Any, ...
     db = Database.open(url)
     try:
         async with db.read() as conn:
-            alerts = [(r[0], r[1]) for r in await conn.execute(
-                select(Alert.acknowledged_via, Alert.acknowledged_at))]  # fmt: skip
+            alerts = [
+                (r[0], r[1])
+                for r in await conn.execute(select(Alert.acknowledged_via, Alert.acknowledged_at))
+            ]
             conv = (await conn.execute(select(
                 Conversation.handled_at, Conversation.suppressed_alerts,
                 Conversation.handled_by_staff_until, Conversation.last_staff_reply_at,
@@ -427,8 +433,10 @@ async def test_a_second_copy_of_our_own_message_is_no_staff_answer(db: Database)
             .where(OutboxMessage.kind == "trigger")
             .values(id_message="FIRST", state="sent")
         )
-    copies = [shapes.outgoing_api_message(INSTANCE, GUEST, "Welcome!", id_message=i)
-              for i in ("FIRST", "SECOND")]  # fmt: skip
+    copies = [
+        shapes.outgoing_api_message(INSTANCE, GUEST, "Welcome!", id_message=i)
+        for i in ("FIRST", "SECOND")
+    ]
     other_tool = shapes.outgoing_api_message(INSTANCE, GUEST, "Your taxi is booked")
     await ingest(db, hotel_id, copies)
     await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()

@@ -83,10 +83,12 @@ async def test_doctor_all_well_then_each_failure_explained(
         fake.add_instance("1101000002", "tok2")
         await add_hotels(db, fake.url, [("1101000002", "unused")])
         async with db.write() as conn:
-            await conn.execute(text(
-                "UPDATE hotels SET api_token = NULL, api_token_env = 'GREENAPI_TOKEN_H2' "
-                "WHERE instance_id = '1101000002'"
-            ))  # fmt: skip
+            await conn.execute(
+                text(
+                    "UPDATE hotels SET api_token = NULL, api_token_env = 'GREENAPI_TOKEN_H2' "
+                    "WHERE instance_id = '1101000002'"
+                )
+            )
         env["DEEPSEEK_API_KEY"] = "sk-wrong"
         code, out = await _cli(env, "doctor")
         assert code == 1, out
@@ -119,6 +121,25 @@ async def test_doctor_uninitialised_database_and_bad_settings(db_url: str, tmp_p
     code, out = await _cli(_env(db_url, tmp_path, HOTELBOT_CONFIG=str(bad)), "doctor")
     assert code == 1
     assert "FAIL settings" in out and "privacy.retention_dayz: unknown key" in out
+
+
+async def test_doctor_names_llm_limits_for_a_hotel_that_does_not_exist(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    async with FakeGreenApi() as fake:
+        fake.add_instance("1101000001", "tok1")
+        await add_hotels(db, fake.url, [("1101000001", "tok1")])  # slug h1101000001
+        config = tmp_path / "hotelbot.toml"
+        config.write_text(
+            "[llm.hotel_limits.h1101000001]\ndaily_calls = 500\n"
+            "[llm.hotel_limits.harbour-in]\ndaily_calls = 100\n"
+        )
+        env = _env(db_url, tmp_path, HOTELBOT_CONFIG=str(config))
+        lines: list[str] = []
+        checks = await run_doctor(env, lambda check: lines.extend(check.lines()))
+    warned = [line for line in lines if "llm limits" in line]
+    assert warned == ["WARN llm limits: [llm.hotel_limits] names no hotel: harbour-in"]
+    assert exit_code(checks) == 2
 
 
 async def test_doctor_warns_about_a_readable_database(sqlite_url: str, tmp_path: Path) -> None:

@@ -54,10 +54,11 @@ async def _stored_usage(db: Database, hotel_id: int) -> tuple[int, int, int]:
     async with db.read() as conn:
         row = (
             await conn.execute(
-                select(LlmUsageRow.calls, LlmUsageRow.prompt_tokens, LlmUsageRow.completion_tokens)
-                .where(LlmUsageRow.hotel_id == hotel_id, LlmUsageRow.day == DAY.isoformat())
+                select(
+                    LlmUsageRow.calls, LlmUsageRow.prompt_tokens, LlmUsageRow.completion_tokens
+                ).where(LlmUsageRow.hotel_id == hotel_id, LlmUsageRow.day == DAY.isoformat())
             )
-        ).one()  # fmt: skip
+        ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
 

@@ -283,9 +283,11 @@ def list_(
         async with db.read() as conn:
             slugs = {h.id: h.slug for h in await list_hotels(conn)}
             stays = await list_stays(
-                conn, hotel_id=hotel_id, status=status,
+                conn,
+                hotel_id=hotel_id,
+                status=status,
                 check_out_from=None if all_ else (datetime.now(UTC) - timedelta(days=1)).date(),
-            )  # fmt: skip
+            )
         return stays, slugs
 
     stays, slugs = common.with_db(go)
@@ -321,9 +323,10 @@ def show(stay_id: StayId, utc: UtcOpt = False, wide: WideOpt = False) -> None:
         # A status event's fire is keyed by the stay's creation; when it happened is
         # when it was decided.
         events = {
-            t.id for t in triggers
+            t.id
+            for t in triggers
             if isinstance(t.spec, EventTrigger) and t.spec.event.is_stay_status
-        }  # fmt: skip
+        }
         return stay, fires, hotel.timezone if hotel else "UTC", names, events
 
     stay, fires, tz, names, events = common.with_db(go)

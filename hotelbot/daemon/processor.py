@@ -519,8 +519,9 @@ class Processor:
                 ready = [(w, v) for w, v in ready if w.hotel_id in uow.held]
                 await refine_verdicts(uow.conn, ready, now=self._clock())
         except Exception as exc:
-            logger.warning("processor: storing {} refined verdicts failed: {}", len(ready),
-                           type(exc).__name__)  # fmt: skip
+            logger.warning(
+                "processor: storing {} refined verdicts failed: {}", len(ready), type(exc).__name__
+            )
 
     async def _commit(self, works: list[Work], *, priority: bool = False) -> int:
         """Write `works` (one transaction; one per work if that fails). `priority`: the
@@ -534,8 +535,9 @@ class Processor:
         except Exception as exc:
             logger.warning(
                 "processor: batch of {} failed ({}): retrying one by one",
-                len(good), type(exc).__name__,
-            )  # fmt: skip
+                len(good),
+                type(exc).__name__,
+            )
             for work in good:
                 try:
                     await self._write([work], priority=priority)
@@ -592,8 +594,10 @@ class Processor:
             # (database errors include the statement parameters). The row keeps the detail.
             logger.warning(
                 "notification {} not processed (attempt {}): {}",
-                work.notification_id, work.attempts + 1, _error_class(work.error),
-            )  # fmt: skip
+                work.notification_id,
+                work.attempts + 1,
+                _error_class(work.error),
+            )
         self.failed_total += len(given_up)
         for work in given_up:
             logger.error("notification {} given up after {} attempts", work.notification_id,
@@ -680,8 +684,9 @@ def _leave_to_owner(works: list[Work], lost: Collection[int]) -> list[Work]:
     left = [w for w in works if w.hotel_id in lost]
     logger.warning(
         "processor: lease lost for hotel(s) {}: {} notification(s) left to their owner",
-        sorted(lost), len(left),
-    )  # fmt: skip
+        sorted(lost),
+        len(left),
+    )
     return [w for w in works if w.hotel_id not in lost]
 
 

@@ -68,6 +68,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
+from hotelbot.daemon.batching import GroupCall
+from hotelbot.domain.events import SENDABLE_STATES
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
     DEFAULT_POLICIES,
@@ -100,7 +102,7 @@ from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
     OutboxItem,
-    claim_due,
+    claim_due_many,
     has_stale_sending,
     hotels_with_work,
     known_id_messages,
@@ -123,7 +125,6 @@ if TYPE_CHECKING:
     from hotelbot.storage.db import Database
 
 _KINDS = frozenset(k.value for k in OutboxKind)
-SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
 _UNKNOWN = OutboxState.UNKNOWN
 
 
@@ -164,6 +165,33 @@ class SendReport:
 
     def __getitem__(self, key: str) -> int:
         return self.counts[key]
+
+
+@dataclass(frozen=True, slots=True)
+class _StepView:
+    """What a step reads before it acts: the hotel's instance state, its `unknown` rows."""
+
+    instance_state: str | None
+    unknown: list[OutboxItem]
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimRequest:
+    """One hotel's claim in a round: lane limits, the lease epoch its step acts under."""
+
+    hotel_id: int
+    epoch: int
+    limits: Mapping[Lane, int]
+    now: datetime
+    priority: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """A claim's result: the rows to send (None: the lease is not ours), cancelled count."""
+
+    ready: list[OutboxItem] | None
+    cancelled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +276,20 @@ class OutboxSender:
         self._ticker: asyncio.Task[None] | None = None
         self._to_record: list[_Recording] = []
         self._recorder: asyncio.Task[None] | None = None
+        # Round batching (bench, issue 16): the steps of every hotel woken together share one
+        # read transaction for their views and one write transaction for their claims.
+        self._views: GroupCall[int, _StepView] = GroupCall(self._read_views, name="outbox-view")
+        self._claims: GroupCall[_ClaimRequest, _Claimed] = GroupCall(
+            self._claim_round, name="outbox-claim", on_abandoned=self._give_back_abandoned
+        )
+        self._latency_ids: list[int] = []
+        self._latency_reader: asyncio.Task[None] | None = None
+
+    @property
+    def claim_rounds(self) -> tuple[int, int]:
+        """(claim transactions, hotel claims they carried) since start: how well the
+        hotels' steps were batched."""
+        return self._claims.batches, self._claims.requests
 
     def _state(self, hotel_id: int) -> _HotelState:
         state = self._hotels.get(hotel_id)
@@ -297,13 +339,9 @@ class OutboxSender:
         if client is None:
             return report
         state = self._state(hotel_id)
-        # One read transaction for both: each costs a round trip through the driver's
-        # thread, and this runs for every hotel woken by a new alert.
-        async with self.db.read() as conn:
-            instance_state = (
-                await conn.execute(select(Hotel.instance_state).where(Hotel.id == hotel_id))
-            ).scalar()
-            unknown = await list_unknown(conn, hotel_id=hotel_id)
+        # One read transaction for the steps of every hotel woken with this one.
+        view = await self._views(hotel_id)
+        instance_state, unknown = view.instance_state, view.unknown
         if instance_state is not None and instance_state not in SENDABLE_STATES:
             report.counts["held"] += 1
             return report
@@ -355,32 +393,52 @@ class OutboxSender:
         # shutdown), and a give-back that never commits leaves the rows `sending` until the
         # lane's reconciliation window runs out, which delays them for every daemon.
         await asyncio.shield(self._record(outcomes, now, report))
-        await self._observe_alert_latency(outcomes)
+        self._observe_alert_latency(outcomes)
         return report
 
-    async def _observe_alert_latency(self, outcomes: list[_Outcome]) -> None:
+    async def _read_views(self, hotel_ids: list[int]) -> list[_StepView]:
+        """The views of a round's steps, in one read transaction (two queries)."""
+        wanted = sorted(set(hotel_ids))
+        async with self.db.read() as conn:
+            states = {
+                int(row[0]): row[1]
+                for row in await conn.execute(
+                    select(Hotel.id, Hotel.instance_state).where(Hotel.id.in_(wanted))
+                )
+            }
+            unknown = await list_unknown(conn, hotel_ids=wanted)
+        return [_StepView(states.get(h), unknown.get(h, [])) for h in hotel_ids]
+
+    def _observe_alert_latency(self, outcomes: list[_Outcome]) -> None:
         """Staff-alert latency (guest message -> alert accepted by Green API) of the alerts
-        this step sent. A read after the step; a failure costs only the observation."""
-        sent = [
+        this step sent: read in the background, one read for the alerts of every step that
+        finished meanwhile; a failure costs only the observation."""
+        self._latency_ids.extend(
             o.item.id
             for o in outcomes
             if o.result is _Result.SENT and o.item.kind == OutboxKind.ALERT.value
-        ]
-        if not sent:
-            return
-        accepted_at = datetime.now(UTC)
-        try:
-            async with self.db.read() as conn:
-                rows = await conn.execute(
-                    select(Message.sent_at)
-                    .join(Alert, Alert.message_id == Message.id)
-                    .where(Alert.outbox_id.in_(sent))
-                )
-                for (guest_sent_at,) in rows:
-                    waited_s = (accepted_at - guest_sent_at).total_seconds()
-                    metrics.STAFF_ALERT_LATENCY.observe(max(0.0, waited_s))
-        except Exception as exc:
-            logger.debug("staff alert latency not observed: {}", type(exc).__name__)
+        )
+        if self._latency_ids and (self._latency_reader is None or self._latency_reader.done()):
+            self._latency_reader = asyncio.create_task(
+                self._read_alert_latency(datetime.now(UTC)), name="outbox-alert-latency"
+            )
+
+    async def _read_alert_latency(self, accepted_at: datetime) -> None:
+        while self._latency_ids:
+            sent, self._latency_ids = self._latency_ids, []
+            try:
+                async with self.db.read() as conn:
+                    rows = await conn.execute(
+                        select(Message.sent_at)
+                        .join(Alert, Alert.message_id == Message.id)
+                        .where(Alert.outbox_id.in_(sent))
+                    )
+                    for (guest_sent_at,) in rows:
+                        waited_s = (accepted_at - guest_sent_at).total_seconds()
+                        metrics.STAFF_ALERT_LATENCY.observe(max(0.0, waited_s))
+            except Exception as exc:
+                logger.debug("staff alert latency not observed: {}", type(exc).__name__)
+            accepted_at = datetime.now(UTC)
 
     async def _claim(
         self,
@@ -392,51 +450,89 @@ class OutboxSender:
         *,
         priority: bool = False,
     ) -> list[OutboxItem] | None:
-        """Claim due rows (one unit of work for the hotel, fenced at `epoch`). Automated rows
-        whose reason to be sent disappeared are cancelled here. None = the lease is not
-        ours. `priority`: an alert is waiting; the claim jumps the queue of background
-        writers."""
-        try:
-            async with self._units.begin(
-                {hotel_id}, epochs={hotel_id: epoch}, priority=priority
-            ) as uow:
-                return await self._claim_in(uow.conn, hotel_id, limits, now, report)
-        except LeaseLost:
+        """Claim due rows, fenced by the lease: the claims of every hotel stepping in this
+        round share one write transaction (`_claim_round`). Automated rows whose reason to
+        be sent disappeared are cancelled there. None = the lease is not ours. `priority`:
+        an alert is waiting; the claim jumps the queue of background writers."""
+        claimed = await self._claims(_ClaimRequest(hotel_id, epoch, limits, now, priority))
+        if claimed.ready is None:
             report.counts["not_ours"] += 1
-            return None
+        if claimed.cancelled:
+            report.counts["cancelled"] += claimed.cancelled
+        return claimed.ready
 
-    async def _claim_in(
-        self,
-        conn: AsyncConnection,
-        hotel_id: int,
-        limits: Mapping[Lane, int],
-        now: datetime,
-        report: SendReport,
-    ) -> list[OutboxItem]:
-        """The claim's work inside its unit of work."""
-        items = await claim_due(conn, hotel_id=hotel_id, now=now, limits=limits)
-        if items:
-            pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
-        # Automated messages may have waited hours (quiet hours, daily cap): re-check
-        # what could have changed since they were decided.
-        automated = [i for i in items if i.kind in AUTOMATED_KINDS]
+    async def _claim_round(self, requests: list[_ClaimRequest]) -> list[_Claimed]:
+        """One partial unit of work for the claims of a round: the lease rows of its hotels
+        are locked and checked in one statement (a hotel whose epoch moved on claims
+        nothing), the due rows of the others claimed in two (`claim_due_many`)."""
+        now = max(r.now for r in requests)
+        priority = any(r.priority for r in requests)
+        epochs = {r.hotel_id: r.epoch for r in requests}
+        async with self._units.begin(epochs, epochs=epochs, priority=priority, partial=True) as uow:
+            conn = uow.conn
+            held = {
+                r.hotel_id
+                for r in requests
+                if r.hotel_id in uow.held and r.epoch == epochs[r.hotel_id]
+            }
+            limits: dict[int, dict[Lane, int]] = {}
+            for request in requests:
+                if request.hotel_id in held:
+                    per_lane = limits.setdefault(request.hotel_id, {})
+                    for lane, limit in request.limits.items():
+                        per_lane[lane] = max(per_lane.get(lane, 0), limit)
+            claimed = await claim_due_many(conn, limits=limits, now=now)
+            if claimed:
+                pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
+            cancelled = await self._cancel_withdrawn(conn, claimed, now)
+        results: list[_Claimed] = []
+        for request in requests:
+            if request.hotel_id not in held:
+                results.append(_Claimed(None))
+                continue
+            # A hotel asked twice in one round (two steps raced): the first gets the rows.
+            results.append(
+                _Claimed(claimed.pop(request.hotel_id, []), cancelled.pop(request.hotel_id, 0))
+            )
+        return results
+
+    async def _cancel_withdrawn(
+        self, conn: AsyncConnection, claimed: dict[int, list[OutboxItem]], now: datetime
+    ) -> dict[int, int]:
+        """Automated messages may have waited hours (quiet hours, daily cap): re-check what
+        could have changed since they were decided, cancel those whose reason is gone and
+        drop them from `claimed`. Returns the number cancelled per hotel."""
+        automated = [i for items in claimed.values() for i in items if i.kind in AUTOMATED_KINDS]
         if not automated:
-            return items
-        chats = sorted({i.chat_id for i in automated})
-        facts = await self.guest_facts(conn, hotel_id, chats)
+            return {}
         withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
-        ready: list[OutboxItem] = []
-        for item in items:
-            reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
-            fact = facts.get(item.chat_id)
-            if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
-                reason = "guest opted out"
-            if reason is not None:
-                await mark_cancelled(conn, item.id, reason=reason, now=now)
-                report.counts["cancelled"] += 1
-            else:
-                ready.append(item)
-        return ready
+        cancelled: dict[int, int] = {}
+        for hotel_id in sorted({i.hotel_id for i in automated}):
+            items = claimed[hotel_id]
+            chats = sorted({i.chat_id for i in items if i.kind in AUTOMATED_KINDS})
+            facts = await self.guest_facts(conn, hotel_id, chats)
+            ready: list[OutboxItem] = []
+            for item in items:
+                reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
+                fact = facts.get(item.chat_id)
+                if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
+                    reason = "guest opted out"
+                if reason is not None:
+                    await mark_cancelled(conn, item.id, reason=reason, now=now)
+                    cancelled[hotel_id] = cancelled.get(hotel_id, 0) + 1
+                else:
+                    ready.append(item)
+            claimed[hotel_id] = ready
+        return cancelled
+
+    def _give_back_abandoned(self, request: _ClaimRequest, claimed: _Claimed) -> None:
+        """A step cancelled (lease lost, shutdown) while its claim was committing: its rows
+        go back to `pending` untouched instead of waiting `sending` for reconciliation."""
+        if not claimed.ready:
+            return
+        outcomes = [_Outcome(i, _Result.GIVE_BACK, "step cancelled") for i in claimed.ready]
+        future = asyncio.ensure_future(self._record(outcomes, request.now, SendReport()))
+        future.add_done_callback(_log_give_back_failure)
 
     async def _send_one(
         self,
@@ -458,8 +554,9 @@ class OutboxSender:
                 )  # fmt: skip
             else:
                 id_message = await client.send_message(
-                    item.chat_id, item.text, timeout_s=policy.send_timeout_s
-                )
+                    item.chat_id, item.text, quoted_message_id=item.quoted_message_id,
+                    timeout_s=policy.send_timeout_s,
+                )  # fmt: skip
         except NetworkError as exc:
             if exc.request_sent:
                 return self._unknown(item, f"{exc}")
@@ -588,43 +685,47 @@ class OutboxSender:
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
-        async with self.db.write() as conn:
-            taken = await known_id_messages(
-                conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
-            )
-            for item in ripe:
-                not_before_s = _started(item).timestamp() - self.clock_slack_s
-                match = next(
-                    (
-                        e
-                        for e in journal
-                        if e.id_message not in taken
-                        and _matches(e, item, not_before_s=not_before_s)
-                    ),
-                    None,
+        try:
+            async with self._units.begin({hotel_id}) as uow:
+                conn = uow.conn
+                taken = await known_id_messages(
+                    conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
                 )
-                if match is not None:
-                    if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
-                        taken.add(match.id_message)
-                        report.counts["reconciled"] += 1
-                    continue
-                policy = self.policies[item.lane]
-                decision = settle_unknown(
-                    policy, age_s=age_s(item), attempts=item.attempts, evidence=False
-                )
-                if decision is UnknownOutcome.GIVE_UP:
-                    # Every attempt ended ambiguous and left no trace: stop and show it.
-                    if await mark_failed(
-                        conn, item.id, now=now, from_states=(_UNKNOWN,),
-                        error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                for item in ripe:
+                    not_before_s = _started(item).timestamp() - self.clock_slack_s
+                    match = next(
+                        (
+                            e
+                            for e in journal
+                            if e.id_message not in taken
+                            and _matches(e, item, not_before_s=not_before_s)
+                        ),
+                        None,
+                    )
+                    if match is not None:
+                        if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
+                            taken.add(match.id_message)
+                            report.counts["reconciled"] += 1
+                        continue
+                    policy = self.policies[item.lane]
+                    decision = settle_unknown(
+                        policy, age_s=age_s(item), attempts=item.attempts, evidence=False
+                    )
+                    if decision is UnknownOutcome.GIVE_UP:
+                        # Every attempt ended ambiguous and left no trace: stop and show it.
+                        if await mark_failed(
+                            conn, item.id, now=now, from_states=(_UNKNOWN,),
+                            error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                        ):  # fmt: skip
+                            report.counts["failed"] += 1
+                    elif decision is UnknownOutcome.RESEND and await mark_retry(
+                        conn, item.id, available_at=now,
+                        error="no trace of the message at Green API: sending again", now=now,
+                        from_states=(_UNKNOWN,),
                     ):  # fmt: skip
-                        report.counts["failed"] += 1
-                elif decision is UnknownOutcome.RESEND and await mark_retry(
-                    conn, item.id, available_at=now,
-                    error="no trace of the message at Green API: sending again", now=now,
-                    from_states=(_UNKNOWN,),
-                ):  # fmt: skip
-                    report.counts["requeued"] += 1
+                        report.counts["requeued"] += 1
+        except LeaseLost:
+            return  # the hotel's new owner settles them (the claim that follows counts it)
 
     # -- background loop ---------------------------------------------------------------------
     def wake_for_alerts(self, hotel_ids: Iterable[int]) -> None:
@@ -685,16 +786,19 @@ class OutboxSender:
         self.wake()
         tasks = [
             t
-            for t in (self._supervisor, self._ticker, *self._tasks.values(), self._recorder)
+            for t in (
+                self._supervisor, self._ticker, *self._tasks.values(), self._views.task,
+                self._claims.task, self._recorder, self._latency_reader,
+            )
             if t is not None
-        ]
+        ]  # fmt: skip
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout_s)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        self._supervisor = self._ticker = self._recorder = None
+        self._supervisor = self._ticker = self._recorder = self._latency_reader = None
 
     async def _supervise(self) -> None:
         while not self._stopping.is_set():
@@ -768,6 +872,14 @@ async def _record_in(conn: AsyncConnection, recording: _Recording) -> None:
                 conn, item.id, available_at=item.available_at, error=o.error or "",
                 now=now, count_attempt=False,
             )  # fmt: skip
+
+
+def _log_give_back_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning(
+            "outbox: giving back a cancelled step's rows failed ({}); they are reconciled",
+            type(future.exception()).__name__,
+        )
 
 
 _REPORTED = {

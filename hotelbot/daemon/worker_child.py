@@ -371,8 +371,9 @@ async def serve() -> int:
     log.info("processing worker {} running (pid {})", config.get("generation", 0), os.getpid())
     code = 0
     try:
-        await asyncio.wait({run_task, asyncio.create_task(stopping.wait())},
-                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        await asyncio.wait(
+            {run_task, asyncio.create_task(stopping.wait())}, return_when=asyncio.FIRST_COMPLETED
+        )
         if run_task.done():
             error = run_task.exception()
             log.error("processing worker: the processor ended ({})", type(error).__name__)

@@ -138,8 +138,10 @@ class ProcessingWorker:
             self.restarts += 1
             logger.error(
                 "processing worker exited (status {}) after {:.1f} s; restarting in {:.1f} s",
-                code, ran_s, delay_s,
-            )  # fmt: skip
+                code,
+                ran_s,
+                delay_s,
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_event.wait(), delay_s)
 

@@ -474,8 +474,9 @@ def _normalise(text: str) -> str:
 @functools.cache
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     """A topic word as a pattern: whole words, a trailing "*" of a word any ending."""
-    words = [re.escape(w[:-1]) + r"[\w-]*" if w.endswith("*") else re.escape(w)
-             for w in phrase.split()]  # fmt: skip
+    words = [
+        re.escape(w[:-1]) + r"[\w-]*" if w.endswith("*") else re.escape(w) for w in phrase.split()
+    ]
     return re.compile(r"\s" + r"\s".join(words) + r"(?=\s)")
 
 

@@ -126,8 +126,10 @@ def measure(runs: int = 10) -> CliFigures:
         env.update(HOME=tmp, HOTELBOT_DATABASE_URL=f"sqlite+aiosqlite:///{Path(tmp, 'b.sqlite3')}")
         subprocess.run(
             [sys.executable, "-m", "hotelbot", "db", "upgrade"],
-            env=env, check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         timings: list[Timing] = []
         for label, argv in (
             ("python -c pass", [sys.executable, "-c", "pass"]),

@@ -42,16 +42,13 @@ def _at_most(goal: float) -> Callable[[float, float], bool]:
 
 
 # (hotels, messages, label, attribute, digits, goal text, test)
-_SCENARIO_ROWS: tuple[
-    tuple[int, int, str, str, int, str, Callable[[float, float], bool]], ...
-] = (
+_SCENARIO_ROWS: tuple[tuple[int, int, str, str, int, str, Callable[[float, float], bool]], ...] = (
     (100, 40, "acks/s", "acks_per_s", 0, ">= 0.8x bare", _ratio_at_least(0.8)),
     (100, 40, "p99 available->deleted ms", "p99_ms", 0, "<= 100 ms", _at_most(100.0)),
-    (100, 40, "CPU ms/msg, whole pipeline", "cpu_ms_per_msg_total", 2, "<= 1.0 ms",
-     _at_most(1.0)),
+    (100, 40, "CPU ms/msg, whole pipeline", "cpu_ms_per_msg_total", 2, "<= 1.0 ms", _at_most(1.0)),
     (1000, 1, "p99 available->deleted ms", "p99_ms", 0, "<= 500 ms", _at_most(500.0)),
     (1000, 1, "start-up s, spawn -> all polling", "startup_s", 1, "<= 2 s", _at_most(2.0)),
-)  # fmt: skip
+)
 
 
 def _find(results: list[ScenarioResult], hotels: int, messages: int) -> ScenarioResult | None:
@@ -117,9 +114,9 @@ def summary_rows(results: list[ScenarioResult], cli: CliFigures | None) -> list[
             cli.help_ratio() <= 6.0,
         ))  # fmt: skip
         status_ms = cli.status.cpu_median_ms
-        rows.append(Row(
-            "`hotelbot status` CPU ms", status_ms, python_ms, "<= 250 ms", status_ms <= 250.0
-        ))  # fmt: skip
+        rows.append(
+            Row("`hotelbot status` CPU ms", status_ms, python_ms, "<= 250 ms", status_ms <= 250.0)
+        )
     return rows
 
 

@@ -374,7 +374,9 @@ class RuleAnalyser:
                     leading,
                     neg_at >= 0 and tokens[neg_at].text in _PRE_NEGATORS,
                 )
-            if entry.imperative and state.s_not_imperative != index:
+            if entry.imperative and not (
+                state.s_not_imperative_from <= index <= state.s_not_imperative
+            ):
                 # "принесите", "закажите", "не убирайте": addressed to the hotel
                 state.s_imperative = state.s_ordered = True
                 if index <= neg_until:
@@ -561,7 +563,8 @@ def _cue(cue: str, state: Reading, index: int, end: int, leading: bool) -> None:
             state.s_imperative = True  # "Bring two towels", "Don't clean the room today"
         return
     elif cue == Cue.NOT_IMPERATIVE:
-        state.s_not_imperative = end  # "не волнуйтесь": its last word orders nothing
+        # "не волнуйтесь": its last word orders nothing; "помогите найти": its first
+        state.s_not_imperative_from, state.s_not_imperative = index, end
         return
     elif cue == Cue.STAFF:
         state.s_staff = True
