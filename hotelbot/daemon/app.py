@@ -390,8 +390,9 @@ class Daemon:
                 "operator-watch", self.operator_watch.run, critical=False
             )
         digest = DigestSender(  # the managers' scheduled digests (report_schedule)
-            self.db, lambda: list(self._runners), tick_s=self.settings.daemon.scheduler_tick_s
-        )
+            self.db, lambda: list(self._runners), tick_s=self.settings.daemon.scheduler_tick_s,
+            lease=None if self.db.is_sqlite else self.leases.ownership,
+        )  # fmt: skip
         self._digest_task = self._start_task("digest", digest.run, critical=False)
         self.ready.set()
         sdnotify.ready(await self._status_text())  # [operations] after schema, signals, hotels
@@ -789,7 +790,10 @@ class Daemon:
             return
         self._facts_llm = build_facts_llm(self.settings.llm, key)
         owned = None if self.db.is_sqlite else (lambda: list(self._runners))
-        self._fact_answerer = LlmFactAnswerer(self.db, self._facts_llm, hotel_ids=owned)
+        fence = None if self.db.is_sqlite or self.leases is None else self.leases.ownership
+        self._fact_answerer = LlmFactAnswerer(
+            self.db, self._facts_llm, hotel_ids=owned, lease=fence
+        )
         # Not critical: without it questions wait for staff, as with the LLM switched off.
         self._fact_answer_task = self._start_task(
             "llm-fact-answers", self._fact_answerer.run, critical=False

@@ -685,43 +685,47 @@ class OutboxSender:
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
-        async with self.db.write() as conn:
-            taken = await known_id_messages(
-                conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
-            )
-            for item in ripe:
-                not_before_s = _started(item).timestamp() - self.clock_slack_s
-                match = next(
-                    (
-                        e
-                        for e in journal
-                        if e.id_message not in taken
-                        and _matches(e, item, not_before_s=not_before_s)
-                    ),
-                    None,
+        try:
+            async with self._units.begin({hotel_id}) as uow:
+                conn = uow.conn
+                taken = await known_id_messages(
+                    conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
                 )
-                if match is not None:
-                    if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
-                        taken.add(match.id_message)
-                        report.counts["reconciled"] += 1
-                    continue
-                policy = self.policies[item.lane]
-                decision = settle_unknown(
-                    policy, age_s=age_s(item), attempts=item.attempts, evidence=False
-                )
-                if decision is UnknownOutcome.GIVE_UP:
-                    # Every attempt ended ambiguous and left no trace: stop and show it.
-                    if await mark_failed(
-                        conn, item.id, now=now, from_states=(_UNKNOWN,),
-                        error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                for item in ripe:
+                    not_before_s = _started(item).timestamp() - self.clock_slack_s
+                    match = next(
+                        (
+                            e
+                            for e in journal
+                            if e.id_message not in taken
+                            and _matches(e, item, not_before_s=not_before_s)
+                        ),
+                        None,
+                    )
+                    if match is not None:
+                        if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
+                            taken.add(match.id_message)
+                            report.counts["reconciled"] += 1
+                        continue
+                    policy = self.policies[item.lane]
+                    decision = settle_unknown(
+                        policy, age_s=age_s(item), attempts=item.attempts, evidence=False
+                    )
+                    if decision is UnknownOutcome.GIVE_UP:
+                        # Every attempt ended ambiguous and left no trace: stop and show it.
+                        if await mark_failed(
+                            conn, item.id, now=now, from_states=(_UNKNOWN,),
+                            error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                        ):  # fmt: skip
+                            report.counts["failed"] += 1
+                    elif decision is UnknownOutcome.RESEND and await mark_retry(
+                        conn, item.id, available_at=now,
+                        error="no trace of the message at Green API: sending again", now=now,
+                        from_states=(_UNKNOWN,),
                     ):  # fmt: skip
-                        report.counts["failed"] += 1
-                elif decision is UnknownOutcome.RESEND and await mark_retry(
-                    conn, item.id, available_at=now,
-                    error="no trace of the message at Green API: sending again", now=now,
-                    from_states=(_UNKNOWN,),
-                ):  # fmt: skip
-                    report.counts["requeued"] += 1
+                        report.counts["requeued"] += 1
+        except LeaseLost:
+            return  # the hotel's new owner settles them (the claim that follows counts it)
 
     # -- background loop ---------------------------------------------------------------------
     def wake_for_alerts(self, hotel_ids: Iterable[int]) -> None:
