@@ -69,6 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.daemon.batching import GroupCall
+from hotelbot.domain.events import SENDABLE_STATES
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
     DEFAULT_POLICIES,
@@ -124,7 +125,6 @@ if TYPE_CHECKING:
     from hotelbot.storage.db import Database
 
 _KINDS = frozenset(k.value for k in OutboxKind)
-SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
 _UNKNOWN = OutboxState.UNKNOWN
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotelbot.domain.events import InstanceState
 from hotelbot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -293,14 +294,14 @@ async def _check_hotel(
         return checks
     finally:
         await transport.aclose()
-    if state != "authorized":
+    if state != InstanceState.AUTHORIZED:
         checks.append(
             Check(
                 Level.FAIL,
                 name,
                 f"instance state {state}",
                 "scan the QR code in the Green API console (WhatsApp > Linked devices)"
-                if state == "notAuthorized"
+                if state == InstanceState.NOT_AUTHORIZED
                 else "wait for the instance to start, or restart it in the console",
             )
         )
@@ -321,7 +322,7 @@ async def _check_hotel(
                 Level.WARN, name, "; ".join(problems), f"`hotelbot hotel check {record.slug} --fix`"
             )
         )
-    if state == "authorized" and not problems:
+    if state == InstanceState.AUTHORIZED and not problems:
         checks.append(Check(Level.OK, name, "authorized; notifications reach the HTTP queue"))
     return checks
 
