@@ -43,6 +43,7 @@ from hotelbot.daemon.digest import DigestSender
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.fact_answers import LlmFactAnswerer, facts_hook
 from hotelbot.daemon.health import HotelHealth
+from hotelbot.daemon.heap import freeze_startup_heap
 from hotelbot.daemon.operator_watch import (
     OperatorWatch,
     WatchSources,
@@ -400,6 +401,8 @@ class Daemon:
             "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), {}",
             self.name, len(self._runners), len(self._hotels), self.db.location,
         )  # fmt: skip
+        frozen = freeze_startup_heap()  # full GC passes no longer walk the start-up heap
+        logger.debug("start-up heap frozen: {} objects", frozen)
 
     def _start_processor(self) -> None:
         """`processing.workers = 0`: the processor in this process's event loop."""

@@ -65,13 +65,12 @@ from hotelbot.domain.events import (
 from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.llm_context import MessageRef
 from hotelbot.domain.optout import classify_keyword
-from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.sentiment import AnalyserName, Verdict
 from hotelbot.domain.signals import as_guest_event, signal_of, signal_verdict
 from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
 from hotelbot.observability import metrics
 from hotelbot.sentiment.fair_slots import FairSlots
-from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import load_hotel_policies
@@ -673,7 +672,7 @@ class Processor:
         self._promoted.clear()
 
 
-_ANALYSERS = frozenset({"rules", "llm", "reaction", ANSWERED_BY_SAFETY_NET})
+_ANALYSERS: frozenset[str] = frozenset(AnalyserName)
 
 
 def _leave_to_owner(works: list[Work], lost: Collection[int]) -> list[Work]:

@@ -141,7 +141,7 @@ class _Result(StrEnum):
     RETRY = "retry"
     UNKNOWN = "unknown"
     FAILED = "failed"
-    GIVE_BACK = "give_back"  # not attempted: back to pending untouched
+    GIVE_BACK = "held"  # not attempted: back to pending untouched (reported as "held")
 
 
 @dataclass(frozen=True, slots=True)
@@ -882,15 +882,6 @@ def _log_give_back_failure(future: asyncio.Future[None]) -> None:
         )
 
 
-_REPORTED = {
-    _Result.SENT: "sent",
-    _Result.RETRY: "retry",
-    _Result.UNKNOWN: "unknown",
-    _Result.FAILED: "failed",
-    _Result.GIVE_BACK: "held",
-}
-
-
 def _settle(batch: list[_Recording], error: Exception | None) -> None:
     """Wake the steps of `batch`: committed (counted in their reports and the metrics) or
     failed with `error`."""
@@ -902,10 +893,9 @@ def _settle(batch: list[_Recording], error: Exception | None) -> None:
             continue
         counts = recording.report.counts
         for o in recording.outcomes:
-            counts[_REPORTED[o.result]] += 1
+            counts[o.result.value] += 1
             if o.result is _Result.SENT:
                 counts[f"sent:{o.item.lane}"] += 1
             kind = metrics.bounded(o.item.kind, _KINDS)
-            outcome = "held" if o.result is _Result.GIVE_BACK else o.result.value
-            metrics.SENDS.labels(kind, o.item.lane.value, outcome).inc()
+            metrics.SENDS.labels(kind, o.item.lane.value, o.result.value).inc()
         recording.done.set_result(None)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from hotelbot.domain import staff_texts
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.display import for_people
-from hotelbot.domain.sentiment import Sentiment, Verdict
+from hotelbot.domain.sentiment import AnalyserName, Sentiment, Verdict
 
 EXCERPT_CHARS = 160
 
@@ -213,5 +213,5 @@ def reaction_verdict() -> Verdict:
         requires_attention=False,
         reason="negative reaction",
         language="und",
-        analyser="reaction",
+        analyser=AnalyserName.REACTION,
     )

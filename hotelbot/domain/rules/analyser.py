@@ -52,11 +52,11 @@ from hotelbot.domain.rules.model import AttentionModel
 from hotelbot.domain.rules.reading import Reading
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.rules.translit import Transliterator
-from hotelbot.domain.sentiment import Sentiment, Verdict
+from hotelbot.domain.sentiment import AnalyserName, Sentiment, Verdict
 
 __all__ = ["ANALYSER_NAME", "MAX_CHARS", "RuleAnalyser"]
 
-ANALYSER_NAME: Final = "rules"
+ANALYSER_NAME: Final = AnalyserName.RULES
 # Longer texts are cut: guest messages are short, and the cut keeps the worst case bounded.
 MAX_CHARS: Final = 8_000
 
