@@ -55,7 +55,7 @@ async def hotels(db: Database) -> AsyncIterator[list[Hotel]]:
 
 def _sender(db: Database, hotels: list[Hotel]) -> OutboxSender:
     clients = {h.id: h.client for h in hotels}
-    return OutboxSender(db, clients.get, hotel_ids=lambda: list(clients))
+    return OutboxSender(db, clients.get)
 
 
 async def _enqueue(db: Database, hotel: Hotel, message: str) -> int:
