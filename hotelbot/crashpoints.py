@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 import signal
 
+# A daemon's processing worker child inherits these once: a restarted child runs clean.
+FAULT_VARIABLES = ("HOTELBOT_CRASH_AT", "HOTELBOT_PAUSE_AT", "HOTELBOT_FAIL_AT")
+
 _TARGET = os.environ.get("HOTELBOT_CRASH_AT", "")
 _PAUSE = os.environ.get("HOTELBOT_PAUSE_AT", "")
 _FAIL = os.environ.get("HOTELBOT_FAIL_AT", "")
@@ -26,8 +29,11 @@ class InjectedFault(RuntimeError):
 
 
 def crash_point(name: str) -> None:
+    """Dies here under HOTELBOT_CRASH_AT=name; a crash point is a pause point too (a test can
+    freeze the process there and kill it with a real SIGKILL)."""
     if _TARGET and name == _TARGET:
         os._exit(137)
+    pause_point(name)
 
 
 def pause_point(name: str) -> None:

@@ -77,7 +77,7 @@ SIGNALS: list[tuple[float, str, str, str, str]] = [
     (12.0, "grand-riga", "37121111111", "Anna", "call"),
     (16.0, "harbour-tallinn", "37256666666", "Tom", "voice_note"),
     (16.5, "grand-riga", "37128888888", "Sofia", "photo"),
-]  # fmt: skip
+]
 _SIGNAL_SHOWN = {"audioMessage": "[voice note]", "imageMessage": "[photo]"}
 
 # Acknowledgement and escalation (docs/operations.md#acknowledgement-and-escalation): Grand
@@ -106,8 +106,9 @@ def _staff_reply(fake: FakeGreenApi, hotel: DemoHotel, about: str, text: str) ->
     WhatsApp delivers it (incomingMessageReceived with quotedMessage). False while that
     alert has not been sent yet."""
     inst = fake.instance(hotel.instance_id)
-    alert = next((m for m in inst.sent if m.chat_id == hotel.staff_chat_id and about in m.message),
-                 None)  # fmt: skip
+    alert = next(
+        (m for m in inst.sent if m.chat_id == hotel.staff_chat_id and about in m.message), None
+    )
     if alert is None:
         return False
     inst.push(shapes.incoming_reply(hotel.instance_id, hotel.staff_chat_id, text,
@@ -165,13 +166,17 @@ class Narrator:
             if kind == "incomingMessageReceived" and chat_id in staff_chats:
                 data = body.get("messageData") or {}
                 reply = (data.get("extendedTextMessageData") or {}).get("text", "")
-                _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- STAFF replies to the alert: "
-                     f"{reply!r}  [stored, staff]")  # fmt: skip
+                _say(
+                    f"{_clock()}  {self._slugs[hotel_id]:<16} <- STAFF replies to the alert: "
+                    f"{reply!r}  [stored, staff]"
+                )
                 continue
             if kind == "incomingCall" and body.get("status") != "offer":
                 caller = str(body.get("from", "?")).removesuffix("@c.us")
-                _say(f"{_clock()}  {self._slugs[hotel_id]:<16} <- +{caller}: [WhatsApp call, "
-                     f"{body.get('status')}]  [stored]")  # fmt: skip
+                _say(
+                    f"{_clock()}  {self._slugs[hotel_id]:<16} <- +{caller}: [WhatsApp call, "
+                    f"{body.get('status')}]  [stored]"
+                )
                 continue
             if kind != "incomingMessageReceived":
                 continue
@@ -203,21 +208,26 @@ class Narrator:
         """Alerts acknowledged (and how) or escalated: shown once each."""
         from hotelbot.storage.models_messaging import Alert
 
-        query = select(Alert.id, Alert.hotel_id, Alert.reference, Alert.acknowledged_via,
-                       Alert.escalated_at)  # fmt: skip
+        query = select(
+            Alert.id, Alert.hotel_id, Alert.reference, Alert.acknowledged_via, Alert.escalated_at
+        )
         async with self._db.read() as conn:
             rows = list(await conn.execute(query))
         for alert_id, hotel_id, reference, via, escalated_at in rows:
             slug = self._slugs[hotel_id]
             if via and (alert_id, "ack") not in self._seen_alerts:
                 self._seen_alerts.add((alert_id, "ack"))
-                _say(f"{_clock()}  {slug:<16}    alert #{reference} acknowledged ({via}): "
-                     "it will not be escalated")  # fmt: skip
+                _say(
+                    f"{_clock()}  {slug:<16}    alert #{reference} acknowledged ({via}): "
+                    "it will not be escalated"
+                )
             if escalated_at and (alert_id, "esc") not in self._seen_alerts:
                 self._seen_alerts.add((alert_id, "esc"))
                 self.escalated += 1
-                _say(f"{_clock()}  {slug:<16}    alert #{reference} not acknowledged in time: "
-                     "escalated once to the duty manager, reminder to staff")  # fmt: skip
+                _say(
+                    f"{_clock()}  {slug:<16}    alert #{reference} not acknowledged in time: "
+                    "escalated once to the duty manager, reminder to staff"
+                )
 
     async def _narrate_held(self) -> None:
         """Automated messages the policy held back (quiet hours, caps): shown once each."""
@@ -299,10 +309,10 @@ QUIET_HOURS = {"grand-riga": "off", "harbour-tallinn": "off", "nevsky-spb": "22:
 
 WELCOME = {
     "en": "Welcome to {hotel_name}, {first_name}! Your room {room} is ready. Write to us here "
-          "any time. (Reply STOP to stop automated messages.)",
+    "any time. (Reply STOP to stop automated messages.)",
     "ru": "Добро пожаловать в {hotel_name}, {first_name}! Ваш номер {room} готов. Пишите нам "
-          "сюда в любое время. (Ответьте СТОП, чтобы отключить автоматические сообщения.)",
-}  # fmt: skip
+    "сюда в любое время. (Ответьте СТОП, чтобы отключить автоматические сообщения.)",
+}
 WIFI = {
     "en": "Wi-Fi: network {hotel_name} Guest, the password is printed on your key card.",
     "ru": "Wi-Fi: сеть {hotel_name} Guest, пароль напечатан на карте-ключе.",

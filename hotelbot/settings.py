@@ -138,6 +138,20 @@ class LoggingSettings(_Section):
         return value.upper() if isinstance(value, str) else value
 
 
+class ProcessingSettings(_Section):
+    """Where interpretation, sentiment and alert decisions run (docs/operations.md,
+    "Processing worker"). 1: in a child process of the daemon (the processing worker),
+    so the daemon's own loop (polling, storing, sending) keeps a core to itself; 0: inside
+    the daemon's one event loop (one process; for a one-core host or a tiny install). More
+    than one worker per daemon is not offered: with two cores the daemon and one worker use
+    both; beyond that, run a second daemon on PostgreSQL (docs/scale-out.md)."""
+
+    workers: int = Field(default=0, ge=0, le=1)
+    # A worker silent this long (no heartbeat) or holding the SQLite write gate this long is
+    # killed and restarted; its unfinished batch is redone from the database.
+    hang_after_s: float = Field(default=15.0, ge=2, le=600)
+
+
 class SentimentSettings(_Section):
     extra_lexicon_files: list[str] = Field(default_factory=list)
 
@@ -273,6 +287,7 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     sentiment: SentimentSettings = SentimentSettings()
+    processing: ProcessingSettings = ProcessingSettings()
     llm: LlmSettings = LlmSettings()  # the LLM sentiment analyser (off by default)
     privacy: PrivacySettings = PrivacySettings()
     leases: LeaseSettings = LeaseSettings()

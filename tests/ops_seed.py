@@ -71,9 +71,10 @@ async def seed(db: Database, now: datetime) -> Seeded:
         conv = {}
         for chat in (anna, boris):
             result = await conn.execute(
-                insert(Conversation).values(hotel_id=hotel_id, chat_id=chat, **ts)
+                insert(Conversation)
+                .values(hotel_id=hotel_id, chat_id=chat, **ts)
                 .returning(Conversation.id)
-            )  # fmt: skip
+            )
             conv[chat] = result.scalar_one()
 
         async def message(chat: str, mid: str, when: datetime, **values: object) -> int:
@@ -94,8 +95,9 @@ async def seed(db: Database, now: datetime) -> Seeded:
                            text=BORIS_TEXT, sentiment="negative", sender_name="Boris")  # fmt: skip
         await message(boris, "B2", now - timedelta(minutes=4), direction="in", text="thanks",
                       sentiment="positive")  # fmt: skip
-        await message(boris, "B3", now - timedelta(minutes=3), direction="out", from_api=True,
-                      text="Welcome!")  # fmt: skip
+        await message(
+            boris, "B3", now - timedelta(minutes=3), direction="out", from_api=True, text="Welcome!"
+        )
         outbox_ids = []
         for key, chat, text, state, when in (
             ("alert:a1", "staff@g.us", f"Guest +{ANNA}: {ANNA_TEXT}", "sent", old),
@@ -129,9 +131,10 @@ async def seed(db: Database, now: datetime) -> Seeded:
             )  # fmt: skip
             stays[chat] = int(result.scalar_one())
         trigger = await conn.execute(
-            insert(Trigger).values(hotel_id=hotel_id, name="welcome", spec="{}", template="Hi",
-                                   grace_s=3600, **ts).returning(Trigger.id)
-        )  # fmt: skip
+            insert(Trigger)
+            .values(hotel_id=hotel_id, name="welcome", spec="{}", template="Hi", grace_s=3600, **ts)
+            .returning(Trigger.id)
+        )
         trigger_id = int(trigger.scalar_one())
         await conn.execute(insert(TriggerFire), [
             {"hotel_id": hotel_id, "trigger_id": trigger_id, "stay_id": stays[boris],

@@ -55,8 +55,10 @@ def test_handled_resets_counts_moves_handled_at_and_keeps_the_longer_pause() -> 
     resumed = handled(state, T0, route=AckRoute.HANDLED, pause=timedelta(0), replace_pause=True)
     assert resumed.handled_by_staff_until is None and resumed.handled_at == T0
     # handled_at never moves back (a late, older acknowledgement).
-    assert handled(after, T0 - timedelta(hours=1), route=AckRoute.QUOTE,
-                   pause=timedelta(0)).handled_at == T0  # fmt: skip
+    assert (
+        handled(after, T0 - timedelta(hours=1), route=AckRoute.QUOTE, pause=timedelta(0)).handled_at
+        == T0
+    )
 
 
 def test_references_are_found_only_where_staff_wrote_them() -> None:
@@ -74,11 +76,12 @@ async def alerts_by_chat(db: Database) -> dict[str, tuple[int, str | None, Any]]
     """guest chat -> (reference, acknowledged_via, conversation handled_at)."""
     async with db.read() as conn:
         query = (
-            select(Message.chat_id, Alert.reference, Alert.acknowledged_via,
-                   Conversation.handled_at)
+            select(
+                Message.chat_id, Alert.reference, Alert.acknowledged_via, Conversation.handled_at
+            )
             .join(Message, Message.id == Alert.message_id)
             .join(Conversation, Conversation.id == Alert.conversation_id)
-        )  # fmt: skip
+        )
         return {r[0]: (int(r[1] or 0), r[2], r[3]) for r in await conn.execute(query)}
 
 
@@ -91,8 +94,9 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
     async with FakeGreenApi() as fake:
         inst = fake.add_instance(INSTANCE, TOKEN)
         # Escalation far away: this test is about acknowledgement only.
-        await add_hotels(db, fake.url, [(INSTANCE, TOKEN)], staff_chat_id=STAFF,
-                         escalate_after_min=60)  # fmt: skip
+        await add_hotels(
+            db, fake.url, [(INSTANCE, TOKEN)], staff_chat_id=STAFF, escalate_after_min=60
+        )
         for n in range(1, 9):
             inst.push(shapes.incoming_text(INSTANCE, chat(n), "The shower is broken",
                                            sender_name=f"Guest{n}"))  # fmt: skip
@@ -197,8 +201,10 @@ async def _state(url: str) -> tuple[list[tuple[str | None, Any]], tuple[Any, ...
     db = Database.open(url)
     try:
         async with db.read() as conn:
-            alerts = [(r[0], r[1]) for r in await conn.execute(
-                select(Alert.acknowledged_via, Alert.acknowledged_at))]  # fmt: skip
+            alerts = [
+                (r[0], r[1])
+                for r in await conn.execute(select(Alert.acknowledged_via, Alert.acknowledged_at))
+            ]
             conv = (await conn.execute(select(
                 Conversation.handled_at, Conversation.suppressed_alerts,
                 Conversation.handled_by_staff_until, Conversation.last_staff_reply_at,
@@ -287,6 +293,73 @@ def test_a_later_complaint_needs_attention_again(cli: CliRunner, db_url: str) ->
     assert GUEST in conversations
 
 
+def test_the_cli_and_the_processor_apply_one_rule(cli: CliRunner, db_url: str) -> None:
+    """Staff handling a guest through `conversations handled` and by answering from the
+    hotel phone (the processor) leave the conversation in the same state: the counted
+    complaint dropped, the alert acknowledged, automated messages paused for staff_pause_h.
+    Only the route's own marks differ (which route; a staff reply's time)."""
+    other = "37120005678@c.us"
+
+    async def second_guest_answered_by_phone() -> None:
+        db = Database.open(db_url)
+        try:
+            hotel_id = await _hotel_id_of(db, GUEST)
+            base = int(T0.timestamp())
+            await ingest(db, hotel_id, [
+                shapes.incoming_text(INSTANCE, other, "The tap is broken", id_message="B1",
+                                     timestamp=base),
+                shapes.incoming_text(INSTANCE, other, "Still broken!", id_message="B2",
+                                     timestamp=base + 60),
+            ])  # fmt: skip
+            await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+            answer = shapes.outgoing_message(
+                INSTANCE, other, "We are coming up", id_message="B3", timestamp=base + 120
+            )
+            await ingest(db, hotel_id, [answer])
+            await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
+        finally:
+            await db.dispose()
+
+    asyncio.run(second_guest_answered_by_phone())
+    assert cli.invoke(app, ["conversations", "handled", GUEST]).exit_code == 0
+    by_cli, by_phone = (asyncio.run(_handled_state(db_url, c)) for c in (GUEST, other))
+    assert by_cli["route"] == "handled" and by_phone["route"] == "staff_reply"
+    assert by_cli["replied"] is None and by_phone["replied"] is not None
+    shared = ("counted", "quoted", "open_alerts", "pause")
+    assert {k: by_cli[k] for k in shared} == {k: by_phone[k] for k in shared}
+    assert by_cli["counted"] == 0 and by_cli["open_alerts"] == 0
+    assert by_cli["pause"] == timedelta(hours=6)  # the hotel's staff_pause_h
+
+
+async def _hotel_id_of(db: Database, chat_id: str) -> int:
+    async with db.read() as conn:
+        query = select(Conversation.hotel_id).where(Conversation.chat_id == chat_id)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def _handled_state(url: str, chat_id: str) -> dict[str, Any]:
+    db = Database.open(url)
+    try:
+        async with db.read() as conn:
+            conv = (await conn.execute(select(
+                Conversation.id, Conversation.handled_at, Conversation.handled_by_staff_until,
+                Conversation.last_staff_reply_at, Conversation.suppressed_alerts,
+                Conversation.last_suppressed_message_id,
+            ).where(Conversation.chat_id == chat_id))).one()  # fmt: skip
+            alerts = list(await conn.execute(select(Alert.acknowledged_via).where(
+                Alert.conversation_id == conv[0])))  # fmt: skip
+    finally:
+        await db.dispose()
+    return {
+        "route": alerts[0][0],
+        "replied": conv[3],
+        "counted": conv[4],
+        "quoted": conv[5],
+        "open_alerts": sum(1 for (via,) in alerts if via is None),
+        "pause": None if conv[2] is None or conv[1] is None else conv[2] - conv[1],
+    }
+
+
 async def _hotel_id(db: Database) -> int:
     async with db.read() as conn:
         return int((await conn.execute(select(Conversation.hotel_id))).scalar_one())
@@ -360,8 +433,10 @@ async def test_a_second_copy_of_our_own_message_is_no_staff_answer(db: Database)
             .where(OutboxMessage.kind == "trigger")
             .values(id_message="FIRST", state="sent")
         )
-    copies = [shapes.outgoing_api_message(INSTANCE, GUEST, "Welcome!", id_message=i)
-              for i in ("FIRST", "SECOND")]  # fmt: skip
+    copies = [
+        shapes.outgoing_api_message(INSTANCE, GUEST, "Welcome!", id_message=i)
+        for i in ("FIRST", "SECOND")
+    ]
     other_tool = shapes.outgoing_api_message(INSTANCE, GUEST, "Your taxi is booked")
     await ingest(db, hotel_id, copies)
     await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()

@@ -36,8 +36,9 @@ from tests.processor_helpers import INSTANCE, FakeClock, ingest, make_hotel
 
 def _llm(requires_attention: bool, reason: str = "calm") -> Verdict:
     sentiment = Sentiment.NEGATIVE if requires_attention else Sentiment.POSITIVE
-    return Verdict(sentiment, -0.5 if requires_attention else 0.8, requires_attention, reason,
-                   "en", "llm")  # fmt: skip
+    return Verdict(
+        sentiment, -0.5 if requires_attention else 0.8, requires_attention, reason, "en", "llm"
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,8 +147,9 @@ async def test_a_complaint_the_rules_read_alerts_before_the_llm_answers(db: Data
         processor = Processor(db, stage, clock=FakeClock())
         task = asyncio.create_task(processor.run())
         try:
-            body = shapes.incoming_text(INSTANCE, GUEST, "The shower is broken, no hot water",
-                                        id_message="F1")  # fmt: skip
+            body = shapes.incoming_text(
+                INSTANCE, GUEST, "The shower is broken, no hot water", id_message="F1"
+            )
             await ingest(db, hotel_id, [body])
             processor.notify([1])
 
@@ -179,8 +181,9 @@ async def test_the_llm_may_add_an_alert_the_rules_missed(db: Database) -> None:
     async with _stage(0.0) as (fake, stage):
         fake.script([{**POSITIVE_ANSWER, "sentiment": "negative", "score": -0.6,
                       "requires_attention": True, "reason": "complaint: ignored"}])  # fmt: skip
-        body = shapes.incoming_text(INSTANCE, GUEST, "ok so that is how it is here",
-                                    id_message="L1")  # fmt: skip
+        body = shapes.incoming_text(
+            INSTANCE, GUEST, "ok so that is how it is here", id_message="L1"
+        )
         await ingest(db, hotel_id, [body])
         processor = Processor(db, stage, clock=FakeClock())
         await processor.run_once()
@@ -203,18 +206,21 @@ async def test_in_a_burst_emergencies_then_named_problems_are_written_first(db: 
         "emergency": "Fire! Smoke in the corridor",
     }
     assert attention_rank(default_analyser().analyse(texts["guess"])) == 2
-    bodies = [shapes.incoming_text(INSTANCE, chats[k], texts[k], id_message=f"B{k}")
-              for k in ("guess", "complaint", "emergency")]  # fmt: skip
+    bodies = [
+        shapes.incoming_text(INSTANCE, chats[k], texts[k], id_message=f"B{k}")
+        for k in ("guess", "complaint", "emergency")
+    ]
     await ingest(db, hotel_id, bodies)
     await Processor(db, SentimentStage(default_analyser(), None), clock=FakeClock()).run_once()
     async with db.read() as conn:
         order = [
             chat
             for (chat,) in await conn.execute(
-                select(Message.chat_id).join(Alert, Alert.message_id == Message.id)
+                select(Message.chat_id)
+                .join(Alert, Alert.message_id == Message.id)
                 .order_by(Alert.reference)
             )
-        ]  # fmt: skip
+        ]
     assert order == [chats["emergency"], chats["complaint"], chats["guess"]]
 
 

@@ -169,8 +169,9 @@ async def _hotels_with_a_welcome_burst(db_url: str, tmp_path: Path) -> AsyncIter
                     api_token=f"tok{h}", staff_chat_id=STAFF_CHAT, quiet_hours="off",
                     max_automated_per_day=10, alert_cooldown_min=30,
                 )  # fmt: skip
-                await make_trigger(db, hotel_id, "welcome", "on stay created grace 1h",
-                                   created_at=now)  # fmt: skip
+                await make_trigger(
+                    db, hotel_id, "welcome", "on stay created grace 1h", created_at=now
+                )
                 hotel_ids.append(hotel_id)
             run = Run(fake, _env(db_url, tmp_path))
             await run.start()
@@ -261,8 +262,9 @@ async def test_every_alert_within_30_s_with_faults_and_a_sigkill_no_guest_messag
         guest_sends = run.guest_sends()
         staff = run.staff_sends()
         requests = sum(i.request_counts.get("sendMessage", 0) for i in run.fake.instances.values())
-    values = _report("5% 5xx, 3% 429, 3% drops on sendMessage, one SIGKILL", latencies,
-                     len(guest_sends))  # fmt: skip
+    values = _report(
+        "5% 5xx, 3% 429, 3% drops on sendMessage, one SIGKILL", latencies, len(guest_sends)
+    )
     print(f"sendMessage requests: {requests}; staff messages: {len(staff)} for {total} alerts")
     assert len(values) == total
     assert values[-1] <= FAULTS_MAX_S, values

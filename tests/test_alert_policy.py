@@ -9,11 +9,13 @@ from hotelbot.domain.alerts import (
     AlertSubject,
     CooldownState,
     alert_text,
+    alerted,
     decide,
     excerpt,
     followup_due,
     followup_text,
     is_negative_reaction,
+    on_attention,
     phone_of,
 )
 
@@ -33,6 +35,21 @@ def test_followup_due_only_with_counted_messages_after_the_cooldown() -> None:
     assert not followup_due(T0, COOL, CooldownState(T0 - timedelta(minutes=1), 4))
     assert not followup_due(T0, COOL, CooldownState(None, 4))
     assert followup_due(T0, COOL, CooldownState(T0 - COOL, 4))
+
+
+def test_a_message_in_the_cooldown_is_counted_and_the_next_alert_resets_the_count() -> None:
+    start = CooldownState(None, 0)
+    decision, state = on_attention(T0, COOL, start, 11)
+    assert decision is AlertDecision.ALERT and state == alerted(T0) == CooldownState(T0, 0, None)
+    decision, state = on_attention(T0 + timedelta(minutes=1), COOL, state, 12)
+    assert decision is AlertDecision.SUPPRESS and state == CooldownState(T0, 1, 12)
+    decision, state = on_attention(T0 + timedelta(minutes=2), COOL, state, 13)
+    assert decision is AlertDecision.SUPPRESS and state == CooldownState(T0, 2, 13)
+    assert followup_due(T0 + COOL, COOL, state)
+    # an emergency inside the cooldown alerts at once and starts a new cooldown
+    later = T0 + timedelta(minutes=3)
+    decision, after = on_attention(later, COOL, state, 14, urgent=True)
+    assert decision is AlertDecision.ALERT and after == CooldownState(later, 0, None)
 
 
 def test_texts() -> None:

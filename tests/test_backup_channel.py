@@ -162,8 +162,9 @@ async def test_a_restart_after_a_crash_is_mailed(
     await db.dispose()
     marker_path(tmp_path, "night").write_text("running\n")  # what a killed run leaves
     settings = fast_settings(sqlite_url, email=email_settings(port), daemon={"name": "night"})
-    daemon = Daemon(settings, environ={"STATE_DIRECTORY": str(tmp_path)},
-                    install_signal_handlers=False)  # fmt: skip
+    daemon = Daemon(
+        settings, environ={"STATE_DIRECTORY": str(tmp_path)}, install_signal_handlers=False
+    )
     task = asyncio.create_task(daemon.run())
     try:
         await asyncio.wait_for(daemon.ready.wait(), 20)

@@ -28,6 +28,10 @@ def test_bench_runs_and_prints_its_table() -> None:
     # Every message was acked by both subjects.
     acked = next(line for line in out.splitlines() if line.startswith("messages acked"))
     assert acked.split()[2:4] == ["15", "15"], acked
+    # The closing summary names the scenario's rows next to the bare loop, as ratios.
+    summary = out[out.index("== summary") :]
+    row = next(line for line in summary.splitlines() if line.startswith("3 x 5: acks/s"))
+    assert row.split()[-3].endswith("x"), row
 
 
 @pytest.mark.slow

@@ -83,10 +83,12 @@ async def test_doctor_all_well_then_each_failure_explained(
         fake.add_instance("1101000002", "tok2")
         await add_hotels(db, fake.url, [("1101000002", "unused")])
         async with db.write() as conn:
-            await conn.execute(text(
-                "UPDATE hotels SET api_token = NULL, api_token_env = 'GREENAPI_TOKEN_H2' "
-                "WHERE instance_id = '1101000002'"
-            ))  # fmt: skip
+            await conn.execute(
+                text(
+                    "UPDATE hotels SET api_token = NULL, api_token_env = 'GREENAPI_TOKEN_H2' "
+                    "WHERE instance_id = '1101000002'"
+                )
+            )
         env["DEEPSEEK_API_KEY"] = "sk-wrong"
         code, out = await _cli(env, "doctor")
         assert code == 1, out

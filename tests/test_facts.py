@@ -193,6 +193,32 @@ async def test_questions_are_answered_in_both_languages_and_the_rest_left_to_sta
     assert "The wifi is not working" in to_staff and "Завтрак был холодный" in to_staff
 
 
+async def test_two_questions_in_one_message_and_russian_typed_in_latin_letters(
+    db: Database, fake: tuple[FakeGreenApi, FakeInstance]
+) -> None:
+    server, instance = fake
+    hotel_id = await _hotel_with_facts(db, server)
+    await ingest(
+        db, hotel_id,
+        [
+            _msg("37120000001@c.us", "Hi! What's the wifi password? And when is breakfast?", "B1"),
+            _msg("37120000002@c.us", "What's the wifi password and is there a pool?", "B2"),
+            _msg("79210000003@c.us", "kakoi parol ot wifi?", "B3"),
+            _msg("37120000004@c.us", "Can we check out at two?", "B4"),  # a time in words
+        ],
+    )  # fmt: skip
+    await _processor(db).run_once()
+    await _send_all(db, server, hotel_id)
+    to_guests = sorted((s.chat_id, s.message) for s in instance.sent if s.chat_id.endswith("@c.us"))
+    assert to_guests == [
+        # two questions, two facts: one message with both texts
+        ("37120000001@c.us", "Network GrandRiga-Guest, password sea-breeze-42.\n\n"
+                             "Breakfast is served 7:00-10:30 in the Garden Room, ground floor."),
+        ("79210000003@c.us", "Сеть GrandRiga-Guest, пароль sea-breeze-42."),
+    ]  # fmt: skip
+    # B2: the hotel has no pool fact, so neither half is answered (staff answer both)
+
+
 async def test_a_message_that_needs_staff_is_never_answered(
     db: Database, fake: tuple[FakeGreenApi, FakeInstance]
 ) -> None:

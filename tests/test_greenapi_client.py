@@ -62,8 +62,10 @@ async def test_receive_delete_send_state_settings() -> None:
             journal = await client.last_outgoing_messages(minutes=5)
             [entry] = [e for e in journal if e.id_message == id_message]
             assert (entry.chat_id, entry.text, entry.file_name) == (
-                "37120000001@c.us", "Welcome!", None,
-            )  # fmt: skip
+                "37120000001@c.us",
+                "Welcome!",
+                None,
+            )
             assert entry.type_message == "textMessage" and entry.timestamp is not None
             assert await client.set_settings(REQUIRED_SETTINGS) is True  # restarts the instance
             assert await client.get_state_instance() == "starting"

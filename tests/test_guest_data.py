@@ -179,8 +179,9 @@ async def test_forget_by_exact_identity_everywhere_and_nobody_else(db: Database)
     async with db.read() as conn:
         assert len((await conn.execute(select(Alert.id))).all()) == 1  # Mallory's
         assert await suppressed(conn, hotel, [EVE_CHAT, EVE_LID, MALLORY_CHAT]) == {
-            EVE_CHAT, EVE_LID,
-        }  # fmt: skip
+            EVE_CHAT,
+            EVE_LID,
+        }
         facts = await load_guest_facts(conn, hotel, [EVE_CHAT, MALLORY_CHAT])
     # Mallory keeps what the processor knows of her (her language) and is not opted out.
     assert facts[EVE_CHAT].opted_out and not facts.get(MALLORY_CHAT, NO_FACTS).opted_out
@@ -232,8 +233,9 @@ async def test_a_forgotten_stop_is_honoured_after_a_re_import_and_lifted_by_star
     hotel = await _seed(db)
     await forget_guest(db, parse_identity([f"+{EVE}"]))
     day = datetime(2026, 3, 28, tzinfo=UTC)
-    await make_stay(db, hotel, phone=f"+{EVE}", check_in=day.date(),
-                    check_out=(day + timedelta(days=4)).date())  # fmt: skip
+    await make_stay(
+        db, hotel, phone=f"+{EVE}", check_in=day.date(), check_out=(day + timedelta(days=4)).date()
+    )
     await make_trigger(db, hotel, "noon", "daily at 12:00 grace 1h")
     report = await Scheduler(db).run_once(day.replace(day=29, hour=12, minute=1))
     assert dict(report.outcomes) == {"skipped:opted_out": 1}

@@ -28,23 +28,25 @@ from tests.scheduling_helpers import make_hotel, make_stay, make_trigger, outbox
 
 _meta = MetaData()
 GUESTS = Table(
-    "guests", _meta,
+    "guests",
+    _meta,
     Column("id", BigInteger, primary_key=True),
     Column("hotel_id", BigInteger, nullable=False),
     Column("chat_id", String(64), nullable=False),
     Column("opted_out", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-)  # fmt: skip
+)
 CONVERSATIONS = Table(
-    "conversations", _meta,
+    "conversations",
+    _meta,
     Column("id", BigInteger, primary_key=True),
     Column("hotel_id", BigInteger, nullable=False),
     Column("chat_id", String(64), nullable=False),
     Column("handled_by_staff_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-)  # fmt: skip
+)
 CHAT = "37120000001@c.us"
 RIGA_10 = datetime(2026, 6, 2, 7, 1, tzinfo=UTC)  # 10:01 in Riga
 

@@ -89,5 +89,7 @@ def test_signal_settings_default_and_forgive_case() -> None:
     (hotel,) = validate_hotels([{**GOOD, "signal_video": " Alert ", "signal_call": "ignore"}], "t")
     assert (hotel.signal_video, hotel.signal_call) == ("alert", "ignore")
     assert (hotel.signal_voice_note, hotel.signal_photo, hotel.signal_sticker) == (
-        "alert", "digest", "ignore",
-    )  # fmt: skip
+        "alert",
+        "digest",
+        "ignore",
+    )

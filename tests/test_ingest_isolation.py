@@ -64,8 +64,9 @@ def test_every_hostile_item_parses_to_something_storable(name: str) -> None:
     assert _storable(entry.body_json) and _storable(json.dumps(body, ensure_ascii=False))
     for value in _strings(body):
         assert _storable(value)
-        assert not any(0x7F <= ord(c) <= 0x9F or (ord(c) < 0x20 and c not in "\t\n\r")
-                       for c in value)  # fmt: skip
+        assert not any(
+            0x7F <= ord(c) <= 0x9F or (ord(c) < 0x20 and c not in "\t\n\r") for c in value
+        )
     assert len(entry.type_webhook) <= 64 and len(entry.dedupe_key) <= 300
     assert entry.chat_id is None or len(entry.chat_id) <= 64
     assert entry.id_message is None or len(entry.id_message) <= 128
@@ -84,8 +85,10 @@ def _strings(value: Any) -> list[str]:
 def test_cut_emoji_becomes_a_replacement_character() -> None:
     entry = _parse(HOSTILE["lone_surrogate_escape"](INSTANCE, 1))
     assert isinstance(entry, Delivery)
-    assert "half an emoji \ufffd" in json.loads(entry.body_json)["messageData"][
-        "textMessageData"]["textMessage"]  # fmt: skip
+    assert (
+        "half an emoji \ufffd"
+        in json.loads(entry.body_json)["messageData"]["textMessageData"]["textMessage"]
+    )
 
 
 def test_deep_and_oversized_items_are_refused_with_their_receipt() -> None:

@@ -438,10 +438,12 @@ async def _check_the_running_service(
     instance = fake.instance(HOTELS[0][1])
     instance.push(
         shapes.incoming_text(
-            HOTELS[0][1], "37129999999@c.us", "The shower is broken and there is no hot water!",
+            HOTELS[0][1],
+            "37129999999@c.us",
+            "The shower is broken and there is no hot water!",
             sender_name="Anna",
         )
-    )  # fmt: skip
+    )
     await instance.wait_drained(30)
     await instance.wait_sent(1, 30)  # the staff alert
     assert instance.sent[0].chat_id == "37120000000@c.us"

@@ -92,9 +92,15 @@ def _layer_of(name: str) -> str | None:
 MODULES = dict(_modules())
 
 
-def _violations(prefix: str, forbidden: set[str] | frozenset[str], *, layers: bool) -> list[str]:
+def _violations(
+    prefix: str,
+    forbidden: set[str] | frozenset[str],
+    *,
+    layers: bool,
+    modules: dict[str, ast.Module] = MODULES,
+) -> list[str]:
     found = []
-    for relative, tree in MODULES.items():
+    for relative, tree in modules.items():
         if not relative.startswith(prefix):
             continue
         for name in sorted(_imports(tree)):
@@ -138,6 +144,44 @@ def test_the_domain_file_reader_exception_is_still_needed() -> None:
 def test_app_layer_has_no_sql_no_tasks_and_no_outer_layer() -> None:
     assert _violations("app/", IO_LIBRARIES, layers=False) == []
     assert _violations("app/", {*ADAPTERS, *OUTER}, layers=True) == []
+
+
+def test_the_app_check_fails_on_a_forbidden_import() -> None:
+    planted = {
+        "app/planted.py": ast.parse(
+            "from sqlalchemy import select\nfrom hotelbot.storage.db import Database\n"
+            "def f():\n    import asyncio\n"
+        )
+    }
+    assert _violations("app/", IO_LIBRARIES, layers=False, modules=planted) == [
+        "app/planted.py imports asyncio",
+        "app/planted.py imports sqlalchemy",
+        "app/planted.py imports sqlalchemy.select",
+    ]
+    assert _violations("app/", {*ADAPTERS, *OUTER}, layers=True, modules=planted) != []
+
+
+# Lease fencing is one structure (docs/scale-out.md): only the unit of work checks leases.
+FENCING_CHECKS = frozenset({"holds_lease", "lock_owned_epochs", "lease_held"})
+FENCING_HOMES = frozenset({"storage/leases.py", "storage/unit_of_work.py"})
+
+
+def _hand_fencing(modules: dict[str, ast.Module]) -> list[str]:
+    return [
+        f"{relative} imports {name}"
+        for relative, tree in modules.items()
+        if relative not in FENCING_HOMES
+        for name in sorted(_imports(tree))
+        if name.startswith("hotelbot.storage.leases.") and name.rsplit(".", 1)[1] in FENCING_CHECKS
+    ]
+
+
+def test_no_component_fences_by_hand() -> None:
+    assert _hand_fencing(MODULES) == []
+    planted = {"daemon/x.py": ast.parse("from hotelbot.storage.leases import lock_owned_epochs")}
+    assert _hand_fencing(planted) == [
+        "daemon/x.py imports hotelbot.storage.leases.lock_owned_epochs"
+    ]
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)

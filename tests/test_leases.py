@@ -488,18 +488,20 @@ async def test_a_fixed_name_restart_takes_its_leases_back_when_the_predecessor_i
         # On another host the old one cannot be checked: wait for the TTL.
         async with db.write() as conn:
             await conn.execute(
-                update(RegisteredDaemon).where(RegisteredDaemon.id == "fixed")
+                update(RegisteredDaemon)
+                .where(RegisteredDaemon.id == "fixed")
                 .values(host="host-b", pid=gone_pid.pid)
-            )  # fmt: skip
+            )
         third = fixed("host-a", os.getpid())
         await third.start()
         assert third.ownership.valid_ids() == set()
         # Same host, pid gone: taken back at once, with new epochs.
         async with db.write() as conn:
             await conn.execute(
-                update(RegisteredDaemon).where(RegisteredDaemon.id == "fixed")
+                update(RegisteredDaemon)
+                .where(RegisteredDaemon.id == "fixed")
                 .values(host="host-a", pid=gone_pid.pid)
-            )  # fmt: skip
+            )
         restarted = fixed("host-a", os.getpid())
         await restarted.start()
         assert restarted.ownership.valid_ids() == set(ids)

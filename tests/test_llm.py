@@ -24,7 +24,9 @@ from hotelbot.sentiment.llm import (
     MAX_REASON_CHARS,
     SYSTEM_PROMPT,
     LlmAnalyser,
+    LlmCallFailed,
     LlmCircuitOpen,
+    LlmRetry,
     build_llm_analyser,
 )
 from hotelbot.sentiment.settings import LlmSettings, resolve_api_key
@@ -72,7 +74,9 @@ async def make_analyser(fake: FakeOpenAI) -> AsyncIterator[AnalyserFactory]:
             base_url=fake.base_url,
             api_key=API_KEY,
             timeout=openai.Timeout(timeout_s, connect=0.3),
-            max_retries=max_retries,
+            max_retries=3,  # ignored: the analyser asks the SDK for none (its policy retries)
+            # as build_llm_analyser does: aiohttp under the SDK
+            http_client=openai.DefaultAioHttpClient(timeout=openai.Timeout(timeout_s, connect=0.3)),
         )
         analyser = LlmAnalyser(
             client,
@@ -81,6 +85,7 @@ async def make_analyser(fake: FakeOpenAI) -> AsyncIterator[AnalyserFactory]:
             breaker=breaker or CircuitBreaker(100, 30.0, 60.0),
             max_text_chars=max_text_chars,
             deadline_s=deadline_s,
+            retry=LlmRetry(max_attempts=max_retries + 1, base_s=0.05, max_s=0.2),
         )
         made.append(analyser)
         return analyser
@@ -170,7 +175,7 @@ async def test_slow_server_gives_up_at_the_timeout(
     assert analyser.breaker.consecutive_failures == 1
 
 
-async def test_deadline_caps_sdk_honouring_a_long_retry_after(
+async def test_no_retry_waits_past_the_deadline_for_a_long_retry_after(
     fake: FakeOpenAI, make_analyser: AnalyserFactory
 ) -> None:
     fake.fail_next(2, status=429, retry_after_s=60.0)
@@ -178,19 +183,75 @@ async def test_deadline_caps_sdk_honouring_a_long_retry_after(
     started = time.monotonic()
     with pytest.raises(AnalyserUnavailable):
         await analyser.analyse(COMPLAINT)
-    assert time.monotonic() - started < 2.5
-    assert fake.request_count == 1  # the SDK was still sleeping on Retry-After
+    assert time.monotonic() - started < 0.4  # gave up at once: the wait would cross it
+    assert fake.request_count == 1
 
 
-async def test_server_error_then_success_is_retried_by_the_sdk(
+async def test_rate_limit_and_server_errors_then_success_are_retried_by_the_policy(
     fake: FakeOpenAI, make_analyser: AnalyserFactory
 ) -> None:
-    fake.fail_next(1, status=500, retry_after_s=0.01)
-    analyser = make_analyser(max_retries=1)
+    fake.fail_next(1, status=429, retry_after_s=0.3)
+    fake.fail_next(1, status=502)
+    fake.fail_next(1, status=503)
+    analyser = make_analyser(max_retries=3)
+    started = time.monotonic()
     verdict = await analyser.analyse(COMPLAINT)
     assert verdict.analyser == "llm"
-    assert fake.request_count == 2
+    assert fake.request_count == 4
+    assert time.monotonic() - started >= 0.3  # the server's Retry-After is a floor
     assert analyser.breaker.consecutive_failures == 0
+
+
+async def test_a_request_with_no_answer_is_tried_again(
+    fake: FakeOpenAI, make_analyser: AnalyserFactory
+) -> None:
+    fake.hang_next(1)
+    analyser = make_analyser(timeout_s=0.3, max_retries=1)
+    assert (await analyser.analyse(COMPLAINT)).analyser == "llm"
+    assert fake.request_count == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 422])
+async def test_errors_an_operator_must_fix_are_not_retried(
+    fake: FakeOpenAI, make_analyser: AnalyserFactory, status: int
+) -> None:
+    fake.fail_next(1, status=status)
+    analyser = make_analyser(max_retries=3)
+    with pytest.raises(AnalyserUnavailable):
+        await analyser.analyse(COMPLAINT)
+    assert fake.request_count == 1
+
+
+async def test_retries_stop_after_the_policys_attempts(
+    fake: FakeOpenAI, make_analyser: AnalyserFactory
+) -> None:
+    fake.fail_next(5, status=500)
+    analyser = make_analyser(max_retries=2)
+    with pytest.raises(AnalyserUnavailable, match="HTTP 500"):
+        await analyser.analyse(COMPLAINT)
+    assert fake.request_count == 3
+    assert analyser.breaker.consecutive_failures == 1  # one call failed, not three
+
+
+async def test_a_failed_call_reports_the_tokens_the_server_counted(
+    fake: FakeOpenAI, make_analyser: AnalyserFactory
+) -> None:
+    fake.malformed_next(1, kind="wrong_fields")
+    analyser = make_analyser()
+    with pytest.raises(LlmCallFailed) as failed:
+        await analyser.classify(COMPLAINT)
+    ((prompt, completion),) = fake.tokens_returned
+    assert (failed.value.calls, failed.value.prompt_tokens) == (1, prompt)
+    assert failed.value.completion_tokens == completion > 0
+
+
+def test_the_policy_refuses_settings_that_cannot_work() -> None:
+    policy = LlmRetry(max_attempts=3, base_s=0.5, max_s=4.0)
+    assert policy.max_attempts == 3
+    with pytest.raises(ValueError):
+        LlmRetry(max_attempts=0)
+    with pytest.raises(ValueError):
+        LlmRetry(base_s=2.0, max_s=1.0)
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])

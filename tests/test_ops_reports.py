@@ -60,10 +60,12 @@ async def test_status_fresh_then_stale(db: Database, db_url: str, tmp_path: Path
     async with db.write() as conn:
         await conn.execute(
             insert(HotelLease).values(
-                hotel_id=seeded.hotel_id, owner="host-b:7", epoch=1,
+                hotel_id=seeded.hotel_id,
+                owner="host-b:7",
+                epoch=1,
                 expires_at=utcnow() + timedelta(minutes=1),
             )
-        )  # fmt: skip
+        )
     code, out = await _cli(env, "status")
     assert "yes (host-b:7)" in _line(out, "riga"), out
     # The daemon stopped writing a while ago.

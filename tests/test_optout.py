@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from hotelbot.domain.optout import (
@@ -11,6 +13,7 @@ from hotelbot.domain.optout import (
     classify_keyword,
     confirmation_language,
     confirmation_text,
+    opt_state_after,
 )
 
 
@@ -137,3 +140,13 @@ def test_confirmations_tell_how_to_undo() -> None:
 )
 def test_confirmation_language(text: str, guest_language: str | None, expected: str) -> None:
     assert confirmation_language(text, guest_language) == expected
+
+
+def test_stop_opts_out_once_and_start_opts_back_in() -> None:
+    t0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    t1 = t0 + timedelta(hours=1)
+    assert opt_state_after(False, None, "stop", t0) == (True, t0)
+    assert opt_state_after(True, t0, "stop", t1) == (True, t0)  # the first STOP's time stays
+    assert opt_state_after(True, t0, None, t1) == (True, t0)
+    assert opt_state_after(True, t0, "start", t1) == (False, None)
+    assert opt_state_after(False, None, "start", t1) == (False, None)

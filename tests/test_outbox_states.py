@@ -10,8 +10,10 @@ from hotelbot.domain.outbox import (
     FINAL_STATES,
     OPEN_STATES,
     TRANSITIONS,
+    DeliveryStatus,
     IllegalTransition,
     OutboxState,
+    delivery_status_changes,
 )
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
@@ -74,3 +76,13 @@ async def test_states_are_stored_as_the_same_strings_and_moves_are_compare_and_s
             await conn.execute(select(OutboxMessage.state).where(OutboxMessage.id == outbox_id))
         ).scalar_one()
     assert state == "cancelled" and type(state) is str  # the column keeps plain strings
+
+
+def test_delivery_status_only_moves_forward() -> None:
+    assert delivery_status_changes(None, DeliveryStatus.SENT)
+    assert delivery_status_changes(DeliveryStatus.SENT, DeliveryStatus.READ)
+    assert not delivery_status_changes(DeliveryStatus.READ, DeliveryStatus.DELIVERED)
+    assert not delivery_status_changes(DeliveryStatus.READ, DeliveryStatus.READ)
+    assert delivery_status_changes(DeliveryStatus.READ, DeliveryStatus.FAILED)
+    assert not delivery_status_changes(DeliveryStatus.NO_ACCOUNT, DeliveryStatus.READ)
+    assert delivery_status_changes(DeliveryStatus.SENT, "someNewStatus")  # stored as it comes

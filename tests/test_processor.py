@@ -110,12 +110,14 @@ async def test_every_notification_type_is_interpreted_and_stored(db: Database) -
     )  # fmt: skip
     assert original == ("Is breakfast free?", True, True, "👍", "fake")
     # staff reply from the phone vs our own API message
-    out = await rows(db, Message.text, Message.from_staff, Message.from_api,
-                     where=Message.direction == "out")  # fmt: skip
+    out = await rows(
+        db, Message.text, Message.from_staff, Message.from_api, where=Message.direction == "out"
+    )
     assert sorted(out) == [("We are on it", True, False), ("Welcome!", False, True)]
     # the group is stored but not a guest conversation: not analysed, no guest, no alert
-    [group] = await rows(db, Conversation.is_group, Conversation.guest_id,
-                         where=Conversation.chat_id == GROUP)  # fmt: skip
+    [group] = await rows(
+        db, Conversation.is_group, Conversation.guest_id, where=Conversation.chat_id == GROUP
+    )
     assert group == (True, None)
     assert not any("pool" in t for t in analyser.seen)
     assert await count(db, Guest) == 1
@@ -184,8 +186,9 @@ async def test_negative_reaction_is_recorded_as_a_signal(db: Database) -> None:
         db, hotel_id, [shapes.incoming_reaction(INSTANCE, GUEST, "👎🏽", stanza_id="OUR1")]
     )
     await Processor(db, FakeAnalyser()).run_once()
-    [row] = await rows(db, Message.kind, Message.sentiment, Message.requires_attention,
-                       Message.analyser)  # fmt: skip
+    [row] = await rows(
+        db, Message.kind, Message.sentiment, Message.requires_attention, Message.analyser
+    )
     assert row == ("reaction", "negative", False, "reaction")
 
 
@@ -206,14 +209,16 @@ async def test_an_over_long_reaction_is_cut_to_its_column(db: Database) -> None:
 async def test_statuses_and_echoes_update_the_outbox(db: Database) -> None:
     hotel_id = await make_hotel(db)
     async with db.write() as conn:
-        sent_id = await enqueue(conn, hotel_id=hotel_id, idempotency_key="a", kind="manual",
-                                chat_id=GUEST, text="Hi")  # fmt: skip
+        sent_id = await enqueue(
+            conn, hotel_id=hotel_id, idempotency_key="a", kind="manual", chat_id=GUEST, text="Hi"
+        )
         unknown_id = await enqueue(conn, hotel_id=hotel_id, idempotency_key="b", kind="manual",
                                    chat_id=GUEST, text="Your room is ready")  # fmt: skip
         await conn.execute(update(OutboxMessage).where(OutboxMessage.id == sent_id)
                            .values(state="sent", id_message="OUT1"))  # fmt: skip
-        await conn.execute(update(OutboxMessage).where(OutboxMessage.id == unknown_id)
-                           .values(state="unknown"))  # fmt: skip
+        await conn.execute(
+            update(OutboxMessage).where(OutboxMessage.id == unknown_id).values(state="unknown")
+        )
     await ingest(db, hotel_id, [
         shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "delivered"),
         shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "read"),

@@ -457,8 +457,9 @@ async def test_a_scheduler_whose_lease_epoch_is_stale_decides_nothing(db: Databa
     from hotelbot.storage.leases import claim_leases, ensure_lease_rows
 
     hotel = await make_hotel(db)
-    await make_stay(db, hotel, phone="+37120000200", check_in=date(2026, 6, 1),
-                    check_out=date(2026, 6, 5))  # fmt: skip
+    await make_stay(
+        db, hotel, phone="+37120000200", check_in=date(2026, 6, 1), check_out=date(2026, 6, 5)
+    )
     await make_trigger(db, hotel, "morning", "daily at 10:00")
     async with db.write() as conn:
         await ensure_lease_rows(conn)

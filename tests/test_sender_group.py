@@ -151,3 +151,81 @@ async def test_one_hotels_failing_write_does_not_fail_the_others(
             assert result["sent"] == 1
             assert states[outbox_id] == "sent"
         assert len(hotel.instance.sent) == 1
+
+
+async def _lease_all(db: Database, owner: str, count: int) -> dict[int, int]:
+    from hotelbot.storage.leases import claim_leases, ensure_lease_rows
+
+    async with db.write() as conn:
+        await ensure_lease_rows(conn)
+        leases = await claim_leases(conn, owner, limit=count, ttl_s=60)
+    return {lease.hotel_id: lease.epoch for lease in leases}
+
+
+@dataclass(frozen=True)
+class _Lease:
+    owner: str
+    epochs: dict[int, int]
+
+    def epoch_of(self, hotel_id: int) -> int | None:
+        return self.epochs.get(hotel_id)
+
+
+async def test_claims_of_hotels_stepping_together_share_one_fenced_transaction(
+    db: Database, hotels: list[Hotel]
+) -> None:
+    """One claim transaction for the round, and its lease check is per hotel: the hotel
+    whose epoch moved on claims and sends nothing, the others send theirs once."""
+    ids = [await _enqueue(db, h, f"hello from {h.id}") for h in hotels]
+    epochs = await _lease_all(db, "daemon-a", len(hotels))
+    stale = hotels[2]
+    epochs[stale.id] -= 1  # this daemon acts under an epoch another claim has replaced
+    clients = {h.id: h.client for h in hotels}
+    sender = OutboxSender(db, clients.get, lease=_Lease("daemon-a", epochs))
+    reports = await asyncio.gather(*(sender.run_once(h.id) for h in hotels))
+    assert sender.claim_rounds == (1, 3)
+    states = await _states(db)
+    for outbox_id, hotel, report in zip(ids, hotels, reports, strict=True):
+        if hotel is stale:
+            assert (report["not_ours"], report["sent"]) == (1, 0)
+            assert states[outbox_id] == "pending"
+            assert hotel.instance.sent == []
+        else:
+            assert report["sent"] == 1
+            assert states[outbox_id] == "sent"
+            assert len(hotel.instance.sent) == 1
+
+
+async def test_a_step_cancelled_while_its_claim_commits_gives_its_rows_back(
+    db: Database, hotels: list[Hotel]
+) -> None:
+    """The shared claim is not cancelled with one step; the rows it claimed for that step
+    go back to `pending` with no attempt spent, and nothing is sent for them."""
+    hotel = hotels[0]
+    outbox_id = await _enqueue(db, hotel, "cancelled before sending")
+    epochs = await _lease_all(db, "daemon-a", len(hotels))
+    clients = {h.id: h.client for h in hotels}
+    sender = OutboxSender(db, clients.get, lease=_Lease("daemon-a", epochs))
+    async with db.write() as blocker:
+        if not db.is_sqlite:
+            # SQLite: the write lock held here stops the claim; PostgreSQL: the lease row
+            # the claim locks FOR KEY SHARE, held FOR UPDATE here.
+            await blocker.execute(
+                text("SELECT 1 FROM hotel_leases WHERE hotel_id = :h FOR UPDATE"),
+                {"h": hotel.id},
+            )
+        step = asyncio.create_task(sender.run_once(hotel.id))
+        await asyncio.sleep(0.3)
+        assert not step.done()
+        step.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await step
+    for _ in range(250):  # the claim commits once the blocker is gone, then the give-back
+        row = {r["id"]: r for r in await outbox_rows(db)}[outbox_id]
+        if row["sending_started_at"] is not None and row["state"] != "sending":
+            break
+        await asyncio.sleep(0.02)
+    assert row["sending_started_at"] is not None  # it was claimed
+    assert (row["state"], row["attempts"]) == ("pending", 0)
+    await sender.stop()
+    assert hotel.instance.sent == []

@@ -239,8 +239,7 @@ async def test_a_caller_who_wrote_before_keeps_their_whatsapp_name(db: Database)
     hotel_id = await make_hotel(db, alert_cooldown_min=0)
     phone = "+371 2000 0001"
     await stay(db, hotel_id, phone, "Anna Berzina (booking)", "101")
-    hello = shapes.incoming_text(INSTANCE, chat_of(phone), "hi", sender_name="Anna B",
-                                 timestamp=TS)  # fmt: skip
+    hello = shapes.incoming_text(INSTANCE, chat_of(phone), "hi", sender_name="Anna B", timestamp=TS)
     await ingest(db, hotel_id, [hello, *signal_bodies(SignalKind.CALL, chat_of(phone), 1)])
     await run(db)
     ((_, signal, text),) = await alerts(db)

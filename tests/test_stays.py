@@ -52,8 +52,9 @@ def test_a_bad_row_lists_all_its_problems() -> None:
 
 async def test_upsert_is_idempotent_by_ref_and_by_chat_and_check_in(db: Database) -> None:
     hotel = await make_hotel(db)
-    with_ref = StayInput("37120000001@c.us", "Anna", date(2026, 6, 1), date(2026, 6, 3),
-                         external_ref="B-1")  # fmt: skip
+    with_ref = StayInput(
+        "37120000001@c.us", "Anna", date(2026, 6, 1), date(2026, 6, 3), external_ref="B-1"
+    )
     without = StayInput("37120000002@c.us", "Ivan", date(2026, 6, 1), date(2026, 6, 4))
     async with db.write() as conn:
         first = [await upsert_stay(conn, hotel, s) for s in (with_ref, without)]

@@ -144,8 +144,9 @@ def test_re_enabling_asks_on_a_terminal(cli: CliRunner, db_url: str, tmp_path: P
         "--text", "Hello {first_name}", "--disabled")  # fmt: skip
     env = dict(os.environ, HOTELBOT_DATABASE_URL=db_url)
     for answer, code in (("n", 1), ("y", 0)):
-        output = _on_a_terminal([sys.executable, "-m", "hotelbot", "trigger", "enable", "alpha",
-                                 "evening"], env, answer)  # fmt: skip
+        output = _on_a_terminal(
+            [sys.executable, "-m", "hotelbot", "trigger", "enable", "alpha", "evening"], env, answer
+        )
         assert "Enabling evening would queue 1 fire(s) due now:" in output[1], output
         assert "Send these 1 message(s) now?" in output[1]
         assert output[0] == code, output

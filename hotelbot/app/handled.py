@@ -1,18 +1,23 @@
 """Use case: staff handled a conversation (answered the guest or acknowledged an alert).
 
 The one place where "staff are on it" takes effect, whatever the route: the processor
-calls it for a staff reply from the hotel phone and for an acknowledgement in the staff
-chat (a quote, a reaction, a "#12"); `hotelbot send` and `hotelbot conversations handled`
-call it too. The rule itself is `domain.acknowledgement.handled`.
+calls `mark_handled` inside its batch transaction for a staff reply from the hotel phone and
+for an acknowledgement in the staff chat (a quote, a reaction, a "#12"); `hotelbot send`
+calls it inside the transaction that queues the message; `hotelbot conversations handled`
+runs `handle_conversation`, the same use case as a unit of work of its own. The rule itself
+is `domain.acknowledgement.handled`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hotelbot.domain.acknowledgement import AckRoute, Handling, handled
+
+if TYPE_CHECKING:
+    from hotelbot.app.unit_of_work import UnitsOfWork
 
 
 class HandlingStore(Protocol):
@@ -63,3 +68,27 @@ async def mark_handled(
     await store.save_handling(conversation_id, new)
     count = await store.acknowledge_alerts(conversation_id, answered_at=at, route=route)
     return HandledOutcome(new, count)
+
+
+async def handle_conversation(
+    units: UnitsOfWork,
+    hotel_id: int,
+    conversation_id: int,
+    *,
+    at: datetime,
+    route: AckRoute,
+    pause: timedelta,
+    replace_pause: bool = False,
+) -> HandledOutcome | None:
+    """`mark_handled` in a unit of work of its own for the conversation's hotel (commits
+    before returning). Raises `LeaseLost` when the units are fenced and the hotel is not
+    held; None when the conversation does not exist."""
+    async with units.begin({hotel_id}) as uow:
+        return await mark_handled(
+            uow.handling,
+            conversation_id,
+            at=at,
+            route=route,
+            pause=pause,
+            replace_pause=replace_pause,
+        )

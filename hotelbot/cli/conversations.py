@@ -189,27 +189,28 @@ def handled(
     the conversation leaves `--attention`, and automated messages to them pause."""
     if hours is not None and not 0 <= hours <= 24 * 90:
         raise UserError("--hours must be between 0 and 2160")
-    from sqlalchemy import select
-
-    from hotelbot.app.handled import mark_handled
+    from hotelbot.app.handled import handle_conversation
     from hotelbot.domain.acknowledgement import AckRoute
-    from hotelbot.storage.handling import SqlHandlingStore
-    from hotelbot.storage.models import Hotel
+    from hotelbot.storage.hotels import get_hotel_by_id
     from hotelbot.storage.types import utcnow
+    from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
     async def go(db: Database) -> tuple[str, datetime | None, str, int]:
-        async with db.write() as conn:
+        async with db.read() as conn:
             conv_id, hotel_id, chat = await _resolve(conn, ref, hotel)
-            query = select(Hotel.staff_pause_h, Hotel.timezone).where(Hotel.id == hotel_id)
-            default_h, tz = (await conn.execute(query)).one()
-            pause_h = float(default_h) if hours is None else hours
-            outcome = await mark_handled(
-                SqlHandlingStore(conn), conv_id, at=utcnow(), route=AckRoute.HANDLED,
-                pause=timedelta(hours=pause_h), replace_pause=hours is not None,
-            )  # fmt: skip
-        assert outcome is not None  # _resolve found the conversation in this transaction
+            record = await get_hotel_by_id(conn, hotel_id)
+        assert record is not None  # the conversation's hotel (a foreign key)
+        pause_h = record.staff_pause_h if hours is None else hours
+        # The same use case as a staff answer in the daemon (app/handled.py); the CLI holds
+        # no lease, so its unit of work is not fenced.
+        outcome = await handle_conversation(
+            SqlUnitsOfWork(db), hotel_id, conv_id, at=utcnow(), route=AckRoute.HANDLED,
+            pause=timedelta(hours=pause_h), replace_pause=hours is not None,
+        )  # fmt: skip
+        if outcome is None:
+            raise UserError(f"no conversation {ref!r}")  # deleted meanwhile (guest forget)
         until = outcome.handling.handled_by_staff_until
-        return chat, until, str(tz), outcome.acknowledged
+        return chat, until, record.timezone, outcome.acknowledged
 
     chat, until, tz, acknowledged = common.with_db(go)
     shown = for_people(chat)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hotelbot.cli import common
+from hotelbot.domain.outbox import OutboxKind
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def send(
                 raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
             outbox_id = await enqueue(
                 conn, hotel_id=hotel.id, idempotency_key=f"manual:{uuid.uuid4()}",
-                kind="manual", chat_id=chat_id, text=text,
+                kind=OutboxKind.MANUAL, chat_id=chat_id, text=text,
             )  # fmt: skip
             # A staff answer, in the same transaction (no conversation yet: nothing to handle).
             conv_id = await conversation_id_of(conn, hotel.id, chat_id)

@@ -15,6 +15,7 @@ import typer
 from hotelbot.cli import common
 from hotelbot.cli.output import JsonOpt, UtcOpt, WideOpt, show_time
 from hotelbot.domain.display import for_people
+from hotelbot.domain.fire_times import StayStatus
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -252,9 +253,9 @@ def cancel(stay_id: StayId) -> None:
             current = await get_stay(conn, stay_id)
             if current is None:
                 return None
-            await update_stay(conn, stay_id, {"status": "cancelled"})
+            await update_stay(conn, stay_id, {"status": StayStatus.CANCELLED})
             return await status_event_lines(
-                conn, current.hotel_id, stay_id, current.status, "cancelled"
+                conn, current.hotel_id, stay_id, current.status, StayStatus.CANCELLED
             )
 
     lines = common.with_db(go)
@@ -282,9 +283,11 @@ def list_(
         async with db.read() as conn:
             slugs = {h.id: h.slug for h in await list_hotels(conn)}
             stays = await list_stays(
-                conn, hotel_id=hotel_id, status=status,
+                conn,
+                hotel_id=hotel_id,
+                status=status,
                 check_out_from=None if all_ else (datetime.now(UTC) - timedelta(days=1)).date(),
-            )  # fmt: skip
+            )
         return stays, slugs
 
     stays, slugs = common.with_db(go)
@@ -320,9 +323,10 @@ def show(stay_id: StayId, utc: UtcOpt = False, wide: WideOpt = False) -> None:
         # A status event's fire is keyed by the stay's creation; when it happened is
         # when it was decided.
         events = {
-            t.id for t in triggers
+            t.id
+            for t in triggers
             if isinstance(t.spec, EventTrigger) and t.spec.event.is_stay_status
-        }  # fmt: skip
+        }
         return stay, fires, hotel.timezone if hotel else "UTC", names, events
 
     stay, fires, tz, names, events = common.with_db(go)

@@ -478,10 +478,12 @@ async def add_defaults_lines(db: Database, slug: str, languages: list[str] | Non
         lines.append(f"{item.name}: added, disabled ({item.purpose}): {format_trigger(spec)}{only}")
         for code in sorted(template.texts):
             values = stay_values(
-                sample, hotel_name=policy.name, language=code,
+                sample,
+                hotel_name=policy.name,
+                language=code,
                 default_check_in=policy.default_check_in,
                 default_check_out=policy.default_check_out,
-            )  # fmt: skip
+            )
             lines.append(f"  [{code}] {for_people(render(template, code, values))}")
     if any(added.values()):
         lines += [
@@ -542,9 +544,10 @@ def edit(
         template = parse_texts(text, hotel.default_language, fallback)
     elif fallback is not None:
         template = parse_texts(
-            [f"{k}={v}" for k, v in trigger.template.texts.items()], hotel.default_language,
+            [f"{k}={v}" for k, v in trigger.template.texts.items()],
+            hotel.default_language,
             fallback,
-        )  # fmt: skip
+        )
     attachment = None
     if no_file and (file_url or file_name or caption):
         raise UserError("--no-file cannot go with --file-url, --file-name or --caption")
@@ -708,9 +711,11 @@ def list_(
         for t in triggers
     ]  # fmt: skip
     common.emit_table(
-        ("id", "hotel", "name", "when", "languages", "on", "ver", "with"), rows,
-        as_json=as_json, empty="no triggers yet: add one with `hotelbot trigger add`",
-    )  # fmt: skip
+        ("id", "hotel", "name", "when", "languages", "on", "ver", "with"),
+        rows,
+        as_json=as_json,
+        empty="no triggers yet: add one with `hotelbot trigger add`",
+    )
 
 
 def _extras(trigger: TriggerRecord) -> str:
@@ -749,10 +754,9 @@ def show(slug: Slug, name: Name, utc: UtcOpt = False, wide: WideOpt = False) -> 
     if fires:
         typer.echo("")
         rows = [
-            (f.stay_id, show_time(f.scheduled_for, hotel.timezone, utc=utc), f.outcome,
-             f.outbox_id)
+            (f.stay_id, show_time(f.scheduled_for, hotel.timezone, utc=utc), f.outcome, f.outbox_id)
             for f in fires[-20:]
-        ]  # fmt: skip
+        ]
         typer.echo(common.table(("stay", "scheduled for", "outcome", "outbox"), rows, wide=wide))
 
 
@@ -787,7 +791,7 @@ async def preview_lines(
     from hotelbot.domain.guest_language import message_language
     from hotelbot.domain.send_policy import Defer, Skip, decide
     from hotelbot.domain.templates import MissingValueError, render, stay_values
-    from hotelbot.domain.triggers import EventTrigger, format_trigger
+    from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, format_trigger
     from hotelbot.storage.guest_facts import NO_FACTS, load_guest_facts
     from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.stays import get_stay, has_earlier_stay
@@ -805,16 +809,19 @@ async def preview_lines(
         )
     policy = hotel_policy(hotel)
     choice = message_language(
-        stay_language=record.language, guest=guest.language,
+        stay_language=record.language,
+        guest=guest.language,
         hotel_default=policy.default_language,
-    )  # fmt: skip
+    )
     facts = replace(
         record.facts(policy.tz, default_language=policy.default_language), language=choice.code
     )
     values = stay_values(
-        facts, hotel_name=hotel.name, default_check_in=policy.default_check_in,
+        facts,
+        hotel_name=hotel.name,
+        default_check_in=policy.default_check_in,
         default_check_out=policy.default_check_out,
-    )  # fmt: skip
+    )
     language = trigger.template.pick_language(facts.language, policy.default_language)
     lines = [
         f"{name}: {format_trigger(trigger.spec)}",
@@ -830,11 +837,13 @@ async def preview_lines(
             "text: "
             + for_people(
                 render(
-                    trigger.template, facts.language, values,
+                    trigger.template,
+                    facts.language,
+                    values,
                     default_language=policy.default_language,
                 )
             )
-        )  # fmt: skip
+        )
     except MissingValueError as exc:
         lines.append(f"text: NOT SENDABLE for this stay: {exc}")
     if trigger.attachment is not None:
@@ -869,15 +878,13 @@ async def preview_lines(
         at = fire.decided_at if status_event else fire.scheduled_for
         lines.append(f"decided: {local(at, policy)}: {fire.outcome}")
     if isinstance(spec, EventTrigger) and status_event:
-        status = {"check_in": "in_house", "check_out": "checked_out"}.get(
-            spec.event.value, "cancelled"
-        )
+        status = next(name for name, event in STATUS_EVENTS.items() if event is spec.event)
         lines.append(
             f"fires once, when the stay's status changes to {status} (`hotelbot stay edit "
             f"{stay_id} --status {status}` or a CSV import)"
         )
         return lines
-    if isinstance(spec, EventTrigger) and spec.event.value != "stay_created":
+    if isinstance(spec, EventTrigger) and spec.event is not EventKind.STAY_CREATED:
         lines.append("fires on guest messages, not at clock times")
         return lines
     at = datetime.now(UTC)

@@ -5,7 +5,7 @@ order. Nothing else in hotelbot installs signal handlers or owns long-lived task
   AsyncExitStack, shielded from cancellation and bounded in time (daemon/wiring.py);
 * every long-running task runs in one anyio task group (daemon/tasks.py): ingest writer,
   processor, outbox sender, lease manager, hotel reconciliation, one worker per hotel
-  (daemon/worker.py, reconciled by daemon/hotels.py), watchdog and side tasks. A critical
+  (daemon/hotel_worker.py, reconciled by daemon/hotels.py), watchdog and side tasks. A critical
   task that crashes is logged at once; the daemon then drains in order and exits 1, for
   systemd (Restart=on-failure) to start a fresh process. A hotel worker that ends is
   restarted by the hotel reconciliation;

@@ -17,10 +17,12 @@ from datetime import datetime
 
 from loguru import logger
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.domain.escalation import EscalationDecision, decide
 from hotelbot.storage.db import Database
 from hotelbot.storage.escalation import OpenAlertRow, escalate, open_alerts, settle
-from hotelbot.storage.leases import LeaseView, holds_current_lease
+from hotelbot.storage.leases import LeaseView
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 
 @dataclass(slots=True)
@@ -43,7 +45,7 @@ class Escalator:
     ) -> None:
         self._db = db
         self._hotel_ids = hotel_ids
-        self._lease = lease
+        self._units = SqlUnitsOfWork(db, lease)
         self.escalated_total = 0
 
     async def run_once(self, now: datetime) -> EscalationReport:
@@ -61,16 +63,17 @@ class Escalator:
             if decision in (EscalationDecision.ESCALATE, EscalationDecision.SETTLED):
                 work[alert.hotel_id].append((alert, decision))
         for hotel_id, items in work.items():
-            async with self._db.write() as conn:
-                if not await holds_current_lease(conn, self._lease, hotel_id):
-                    continue
-                for alert, decision in items:
-                    if decision is EscalationDecision.ESCALATE:
-                        if await escalate(conn, alert, now):
-                            report.escalated += 1
-                            report.hotels.add(hotel_id)
-                    elif await settle(conn, alert):
-                        report.settled += 1
+            try:
+                async with self._units.begin({hotel_id}) as uow:
+                    for alert, decision in items:
+                        if decision is EscalationDecision.ESCALATE:
+                            if await escalate(uow.conn, alert, now):
+                                report.escalated += 1
+                                report.hotels.add(hotel_id)
+                        elif await settle(uow.conn, alert):
+                            report.settled += 1
+            except LeaseLost:
+                continue  # the hotel's new owner escalates its alerts
         if report.escalated:
             logger.info("escalated {} alert(s) nobody acknowledged", report.escalated)
         self.escalated_total += report.escalated

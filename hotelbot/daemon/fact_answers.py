@@ -2,12 +2,15 @@
 
 For each incoming guest message, inside the processor's transaction (no network I/O):
 when the hotel's facts are on (`mode = "rules"`), the message is an information question
-about exactly one topic the hotel has a fact for (domain.facts.match_question), it needs no
+about topics the hotel has a fact for (domain.facts.match_questions: one topic, or one per
+asking clause, "wifi password? and breakfast time?"), it needs no
 staff (the sentiment stage's verdict: never a complaint or a request), the guest has not
 opted out, it is not STOP/START, and no keyword trigger of the hotel answers it already,
 the fact's text is queued in the outbox (lane "requested": sent at once, quiet hours do not
 apply to an answer the guest is waiting for). Language: the question's, else the guest's,
-else the hotel's default, whichever the fact has a text in first.
+else the hotel's default, whichever the fact has a text in first. Several topics: one message
+with their texts one after the other, and only when the hotel has a text for every one of
+them (else staff answer it all).
 
 Exactly once: the outbox key is "answer:<chat>:<idMessage>", inserted with ON CONFLICT DO
 NOTHING, so a replayed notification or a crash and restart of the processor never answers
@@ -36,13 +39,14 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.crashpoints import crash_point
 from hotelbot.domain.facts import (
     FactsMode,
     HotelFacts,
     Topic,
     has_problem_sign,
     looks_like_question,
-    match_question,
+    match_questions,
     question_language,
 )
 from hotelbot.domain.grounding import ungrounded_values
@@ -70,12 +74,12 @@ def answer_key(chat_id: str, id_message: str) -> str:
 
 async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> str | None:
     """Queue the answer to `info` when the rules in the module docstring allow it; returns
-    the topic answered (None: left to staff). Idempotent; call it in the processor's
-    transaction."""
+    the topics answered, joined by "+" (None: left to staff). Idempotent; call it in the
+    processor's transaction."""
     if info.keyword is not None or info.needs_staff or info.opted_out or not info.text:
         return None
-    topic = match_question(info.text)
-    if topic is None:
+    topics = match_questions(info.text)
+    if not topics:
         return None
     facts = await current_facts(conn, info.hotel_id)
     if facts is None or facts.facts.mode is FactsMode.OFF:
@@ -90,9 +94,10 @@ async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> st
         for code in (question_language(info.text), info.language, hotel.default_language)
         if code
     )
-    answer = facts.facts.answer(topic, languages)
-    if answer is None:
-        return None  # the hotel has no text for this topic: staff answer it
+    answers = [facts.facts.answer(topic, languages) for topic in topics]
+    texts = [answer[1] for answer in answers if answer is not None]
+    if len(texts) != len(topics):
+        return None  # the hotel has no text for a topic asked about: staff answer it
     if await _keyword_trigger_answers(conn, info.hotel_id, info.text):
         return None  # the hotel's own keyword answer goes out instead: never both
     key = answer_key(info.chat_id, info.id_message)
@@ -102,15 +107,19 @@ async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> st
         idempotency_key=key,
         kind=OutboxKind.ANSWER,
         chat_id=info.chat_id,
-        text=answer[1],
+        text="\n\n".join(texts),
     )
-    file = facts.facts.files.get(topic)
-    if file is not None:  # the menu, the map: its own row right after the answer
+    for topic in topics:
+        file = facts.facts.files.get(topic)
+        if file is None:
+            continue
+        # the menu, the map: its own row right after the answer (one topic: key ":file")
+        file_key = key + (":file" if len(topics) == 1 else f":file:{topic.value}")
         await enqueue(
-            conn, hotel_id=info.hotel_id, idempotency_key=key + ":file", kind=OutboxKind.ANSWER,
+            conn, hotel_id=info.hotel_id, idempotency_key=file_key, kind=OutboxKind.ANSWER,
             chat_id=info.chat_id, text="", file_url=file.url, file_name=file.file_name,
         )  # fmt: skip
-    return topic.value
+    return "+".join(topic.value for topic in topics)
 
 
 def facts_hook() -> Callable[[AsyncConnection, GuestMessageInfo], Awaitable[None]]:
@@ -175,7 +184,7 @@ class LlmFactAnswerer:
         *,
         clock: Callable[[], datetime] = utcnow,
         window_s: float = 600.0,
-        poll_s: float = 5.0,
+        poll_s: float = 2.0,
         hotel_ids: Callable[[], list[int]] | None = None,
     ) -> None:
         self._db = db
@@ -197,9 +206,10 @@ class LlmFactAnswerer:
         wanted = None if self._hotel_ids is None else set(self._hotel_ids())
         async with self._db.read() as conn:
             hotels = [
-                h for h in await list_hotels(conn, enabled_only=True)
+                h
+                for h in await list_hotels(conn, enabled_only=True)
                 if wanted is None or h.id in wanted
-            ]  # fmt: skip
+            ]
             work: list[tuple[int, str, HotelFacts, list[tuple[str, str, str, str | None]]]] = []
             for hotel in hotels:
                 current = await current_facts(conn, hotel.id)
@@ -292,6 +302,8 @@ class LlmFactAnswerer:
                 conn, hotel_id=hotel_id, idempotency_key=answer_key(chat_id, id_message),
                 kind=OutboxKind.ANSWER, chat_id=chat_id, text=reply.answer,
             )  # fmt: skip
+            crash_point("llm_fact_answer_before_commit")  # fault tests: rolled back
+        crash_point("llm_fact_answer_after_commit")  # queued; a restart asks again, key holds
         return "answered"
 
     def start(self) -> None:

@@ -1,6 +1,6 @@
 """The hotels this daemon serves, reconciled in one place at one rhythm.
 
-One task (`run`, critical, named `hotels`) owns every hotel's worker (daemon/worker.py). A
+One task (`run`, critical, named `hotels`) owns every hotel's worker (daemon/hotel_worker.py). A
 round (`_round`) is the only code that starts or stops a worker:
 
 * wanted: the enabled hotels (as last read) this daemon holds a valid lease for
@@ -30,11 +30,11 @@ import anyio
 from loguru import logger
 
 from hotelbot.daemon.health import HotelHealth
+from hotelbot.daemon.hotel_worker import HotelWorker, start_worker
 from hotelbot.daemon.sender import OutboxSender
 from hotelbot.daemon.supervisor import PollerProbe
 from hotelbot.daemon.tasks import OwnedTasks
 from hotelbot.daemon.transports import TransportFactory
-from hotelbot.daemon.worker import HotelWorker, start_worker
 from hotelbot.greenapi.client import GreenApiClient
 from hotelbot.hotel_credentials import connection_changed, connection_problem, resolve_token
 from hotelbot.redact import register_secret, register_secrets

@@ -113,8 +113,9 @@ class Housekeeping:
         # The longest legitimate silence of a poller: a long poll that runs into its read
         # timeout, twice, plus storing and deleting one item.
         stall_after_s = 2 * (g.receive_timeout_s + g.poll_timeout_margin_s) + g.request_timeout_s
+        parts = self._parts
         self.supervisor = Supervisor(
-            self._parts.workers.probes,
+            lambda: parts.workers.probes() + parts.processing.probes(),
             interval_s=interval_s,
             stall_after_s=stall_after_s,
             max_loop_lag_s=max(1.0, min(5.0, interval_s)),

@@ -218,10 +218,11 @@ class OperatorWatch:
                 continue
             try:
                 await self._mailer.send(
-                    [hotel[5]], f"Guest needs attention ({hotel[2]})",
+                    [hotel[5]],
+                    f"Guest needs attention ({hotel[2]})",
                     f"{text}\n\n(WhatsApp could not deliver this staff alert; it is sent by "
                     "e-mail instead and will also arrive on WhatsApp once it can.)\n",
-                )  # fmt: skip
+                )
             except MailError as exc:
                 logger.bind(hotel=hotel[1]).warning("staff alert e-mail failed: {}", exc)
                 return

@@ -110,14 +110,17 @@ class LeaseManager:
         if freed:
             self._log.info(
                 "took back {} lease(s) of this daemon's previous run (pid {}, gone)",
-                freed, previous[1] if previous else "?",
-            )  # fmt: skip
+                freed,
+                previous[1] if previous else "?",
+            )
         elif other is not None:
             self._log.warning(
                 "daemon name {} was last used by {} pid {}; if that process still runs, give "
                 "each daemon its own daemon.name",
-                self.name, other[0], other[1],
-            )  # fmt: skip
+                self.name,
+                other[0],
+                other[1],
+            )
         await self.tick()
 
     def _provably_gone(self, host: str, pid: int) -> bool:

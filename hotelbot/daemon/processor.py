@@ -51,7 +51,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from loguru import logger
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.escalator import Escalator
@@ -76,7 +75,7 @@ from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import load_hotel_policies
-from hotelbot.storage.leases import LeaseView, lock_owned_epochs
+from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Conversation
 from hotelbot.storage.notification_state import record_failures
@@ -88,6 +87,7 @@ from hotelbot.storage.understanding import (
     apply_batch,
     refine_verdicts,
 )
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 Clock = Callable[[], datetime]
 
@@ -179,9 +179,9 @@ class Processor:
         # holds the lease of (cooldown decisions assume one writer per conversation).
         # None = every hotel (one daemon per database, the SQLite case).
         self._owned_hotels = owned_hotels
-        # Fencing (several daemons): each write transaction locks and checks this daemon's
-        # lease epochs of the hotels in it, like the ingest writer and the sender's claim.
-        self._lease = lease
+        # Fencing (several daemons): every write opens a unit of work for the hotels in it,
+        # which locks and checks this daemon's lease epochs, like every other writer's.
+        self._units = SqlUnitsOfWork(db, lease)
         self._hooks: list[MessageHook] = []
         self._room_lookup: RoomLookup | None = None
         self._escalator: Escalator | None = None
@@ -514,8 +514,10 @@ class Processor:
             (w, v) for w, v in self._refinements if w.notification_id in self._in_flight
         ]
         try:
-            async with self._db.write() as conn:
-                await refine_verdicts(conn, ready, now=self._clock())
+            hotels = {w.hotel_id for w, _ in ready}
+            async with self._units.begin(hotels, partial=True) as uow:
+                ready = [(w, v) for w, v in ready if w.hotel_id in uow.held]
+                await refine_verdicts(uow.conn, ready, now=self._clock())
         except Exception as exc:
             logger.warning("processor: storing {} refined verdicts failed: {}", len(ready),
                            type(exc).__name__)  # fmt: skip
@@ -540,7 +542,7 @@ class Processor:
                 except Exception as item_exc:
                     # Stored and logged: the class and a safe description, never the
                     # exception's own text (drivers quote the values, i.e. guest text).
-                    work.error = f"apply: {describe(item_exc)}"[:1000]
+                    work.error = f"apply: {describe(item_exc)}"
                     failed.append(work)
         if failed:
             await self._record_failures(failed)
@@ -549,12 +551,13 @@ class Processor:
         return len(works)
 
     async def _write(self, works: list[Work], *, priority: bool = False) -> None:
-        async with self._db.write(priority=priority) as conn:
-            works = await self._fence(conn, works)
+        hotels = {w.hotel_id for w in works}
+        async with self._units.begin(hotels, priority=priority, partial=True) as uow:
+            works = _leave_to_owner(works, uow.lost)
             if not works:
                 return
             result = await apply_batch(
-                conn,
+                uow.conn,
                 works,
                 self._hotels,
                 now=self._clock(),
@@ -573,29 +576,13 @@ class Processor:
             for listener in self._commit_listeners:
                 listener(hotel_ids)
 
-    async def _fence(self, conn: AsyncConnection, works: list[Work]) -> list[Work]:
-        """The works of hotels whose lease this daemon still holds at the epoch it knows; the
-        lease rows stay locked until this transaction ends, so a takeover waits for it. The
-        other works are left unprocessed (not failed) for the hotel's new owner, whose
-        processor handles them. Without a lease view (one daemon: SQLite) every work."""
-        if self._lease is None or not works:
-            return works
-        wanted = {w.hotel_id for w in works}
-        current = await lock_owned_epochs(conn, self._lease.owner, wanted)
-        ours = {h for h in wanted if h in current and current[h] == self._lease.epoch_of(h)}
-        if ours != wanted:
-            left = [w for w in works if w.hotel_id not in ours]
-            logger.warning(
-                "processor: lease lost for hotel(s) {}: {} notification(s) left to their owner",
-                sorted(wanted - ours), len(left),
-            )  # fmt: skip
-        return [w for w in works if w.hotel_id in ours]
-
     async def _record_failures(self, works: list[Work]) -> None:
         try:
-            async with self._db.write() as conn:
+            hotels = {w.hotel_id for w in works}
+            async with self._units.begin(hotels, partial=True) as uow:
+                works = _leave_to_owner(works, uow.lost)
                 given_up = await record_failures(
-                    conn, works, now=self._clock(), max_attempts=self._max_attempts
+                    uow.conn, works, now=self._clock(), max_attempts=self._max_attempts
                 )
         except Exception as exc:
             logger.warning("processor: cannot record failures: {}", type(exc).__name__)
@@ -618,12 +605,18 @@ class Processor:
         async with self._db.read() as conn:
             if not self._hotels:
                 self._hotels = await load_hotel_policies(conn)
-            query = select(Conversation.id).where(Conversation.suppressed_alerts > 0).limit(1)
-            if (await conn.execute(query)).first() is None:
-                return
-        async with self._db.write() as conn:
+            query = (
+                select(Conversation.hotel_id).where(Conversation.suppressed_alerts > 0).distinct()
+            )
+            hotels = {int(h) for (h,) in await conn.execute(query)}
+        if self._owned_hotels is not None:
+            hotels &= set(self._owned_hotels())
+        if not hotels:
+            return
+        async with self._units.begin(hotels, partial=True) as uow:
+            ours = {h: p for h, p in self._hotels.items() if h in uow.held}
             result = await apply_followups(
-                conn, self._hotels, now=self._clock(), room_lookup=self._room_lookup
+                uow.conn, ours, now=self._clock(), room_lookup=self._room_lookup
             )
         self._account(result)
 
@@ -677,6 +670,19 @@ class Processor:
 
 
 _ANALYSERS = frozenset({"rules", "llm", "reaction", ANSWERED_BY_SAFETY_NET})
+
+
+def _leave_to_owner(works: list[Work], lost: Collection[int]) -> list[Work]:
+    """The works of the hotels still held; the others stay unprocessed (not failed) for the
+    hotel's new owner, whose processor handles them."""
+    if not lost:
+        return works
+    left = [w for w in works if w.hotel_id in lost]
+    logger.warning(
+        "processor: lease lost for hotel(s) {}: {} notification(s) left to their owner",
+        sorted(lost), len(left),
+    )  # fmt: skip
+    return [w for w in works if w.hotel_id not in lost]
 
 
 def _requires_attention(work: Work) -> bool:

@@ -24,68 +24,50 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
-from zoneinfo import ZoneInfo
 
 from loguru import logger
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app import trigger_fire
+from hotelbot.app.trigger_fire import FireDecision
 from hotelbot.crashpoints import pause_point
-from hotelbot.domain.conditions import StayContext, tags_of
-from hotelbot.domain.fire_times import check_out_at, fire_times, resolve_local
-from hotelbot.domain.guest_language import GuestLanguage, message_language
+from hotelbot.domain.fire_times import fire_times
 from hotelbot.domain.hotel import HotelPolicy
-from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxKind, OutboxState
-from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
-from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
 from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, keyword_matches
 from hotelbot.domain.zones import unknown_zone_warning
 from hotelbot.error_text import describe
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
 from hotelbot.storage.hotel_policy import hotel_policy
 from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
-from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.stays import (
     StayRecord,
     current_stay,
     get_stay,
-    has_earlier_stay,
     list_stays,
 )
 from hotelbot.storage.triggers import (
+    SqlFireStore,
     TriggerRecord,
     decided_fires,
     list_fires,
     list_triggers,
     record_fire,
     schedulable_hotel_ids,
-    set_fire_outcome,
 )
 from hotelbot.storage.types import utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from hotelbot.storage.db import Database
-from hotelbot.storage.leases import LeaseView, holds_current_lease
-
-
-def trigger_lane(spec: object) -> Lane:
-    """The outbox lane of a trigger's message: an answer to what the guest just wrote
-    (keyword, first message) is something the guest asked for; everything else is
-    automated and paced by the hotel."""
-    if isinstance(spec, EventTrigger) and spec.event in (
-        EventKind.KEYWORD,
-        EventKind.FIRST_MESSAGE,
-    ):
-        return Lane.REQUESTED
-    return Lane.AUTOMATED
-
+from hotelbot.app.unit_of_work import LeaseLost
+from hotelbot.storage.leases import LeaseView
 
 DEFAULT_TICK_S = 20.0
 DEFAULT_LOOKBACK_S = 2 * 86_400
@@ -107,33 +89,6 @@ class TickReport:
             self.next_due = other.next_due
 
 
-def fire_key(trigger_id: int, stay_id: int, scheduled_for: datetime) -> str:
-    """The outbox idempotency key of a trigger fire."""
-    return f"trigger:{trigger_id}:{stay_id}:{scheduled_for.astimezone(UTC).isoformat()}"
-
-
-async def count_automated_today(
-    conn: AsyncConnection, *, hotel_id: int, chat_id: str, now: datetime, tz: ZoneInfo
-) -> int:
-    """Automated messages to this chat going out on the local day of `now`: outbox rows of an
-    automated kind with available_at inside that day, not failed or cancelled (rows still
-    pending count: the cap is about what the guest will receive today)."""
-    day = now.astimezone(tz).date()
-    start = resolve_local(day, time(0), tz)
-    end = resolve_local(day + timedelta(days=1), time(0), tz)
-    query = select(func.count()).where(
-        OutboxMessage.hotel_id == hotel_id,
-        OutboxMessage.chat_id == chat_id,
-        OutboxMessage.kind.in_(AUTOMATED_KINDS),
-        # A trigger's file goes with its text: together they are one message to the guest.
-        OutboxMessage.file_url.is_(None),
-        OutboxMessage.available_at >= start,
-        OutboxMessage.available_at < end,
-        OutboxMessage.state.not_in((OutboxState.FAILED, OutboxState.CANCELLED)),
-    )
-    return int((await conn.execute(query)).scalar_one())
-
-
 async def _lock_hotel(conn: AsyncConnection, hotel_id: int) -> None:
     # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs this so two
     # daemons deciding the same hotel see each other's fires and daily-cap counts.
@@ -142,188 +97,6 @@ async def _lock_hotel(conn: AsyncConnection, hotel_id: int) -> None:
             text("SELECT pg_advisory_xact_lock(:ns, :hotel)"),
             {"ns": _ADVISORY_NAMESPACE, "hotel": hotel_id},
         )
-
-
-async def decide_fire(
-    conn: AsyncConnection,
-    *,
-    policy: HotelPolicy,
-    trigger: TriggerRecord,
-    stay: StayRecord,
-    scheduled_for: datetime,
-    now: datetime,
-    facts_opted_out: bool,
-    facts_paused_until: datetime | None,
-    decided_by: str | None,
-    key_at: datetime | None = None,
-    facts_language: GuestLanguage | None = None,
-) -> FireDecision | None:
-    """Decide one fire and record it (fire log + outbox row) in the caller's transaction.
-
-    Returns what was decided, or None when the fire was decided before (by anyone) or is
-    not due yet. May run any number of times for the same fire: only the first records
-    anything. `key_at` (default `scheduled_for`) is the instant in the fire log's unique
-    key: a status event passes the stay's creation instant, so it fires once per stay
-    however often the status changes back and forth. A trigger's conditions that the stay
-    does not meet record "skipped:condition". The message is written in the guest's
-    language (`facts_language`, see domain.guest_language.message_language), falling back
-    to the hotel's default language when the trigger has no text in it.
-    """
-    choice = message_language(
-        stay_language=stay.language,
-        guest=facts_language or GuestLanguage(),
-        hotel_default=policy.default_language,
-    )
-    facts = replace(
-        stay.facts(policy.tz, default_language=policy.default_language), language=choice.code
-    )
-    co_at = check_out_at(facts, default_check_out=policy.default_check_out)
-    sent_today = 0
-    if policy.daily_cap is not None:
-        sent_today = await count_automated_today(
-            conn, hotel_id=policy.id, chat_id=stay.chat_id, now=now, tz=policy.tz
-        )
-    spec = trigger.spec
-    after_stay_event = isinstance(spec, EventTrigger) and spec.event in (
-        EventKind.CHECK_OUT,
-        EventKind.CANCELLATION,
-    )
-    decision = decide(
-        now,
-        scheduled_for,
-        stay_status=facts.status,
-        # A message meant for the stay (scheduled before check-out) is stale once the guest
-        # has left; post-stay messages (scheduled at/after check-out) are not. Event
-        # triggers (booking confirmation, first-message and keyword replies) are about the
-        # stay itself: importing a stay that already ended must not greet the guest. The
-        # check-out and cancellation events are about the stay ending: never stale for that.
-        is_welcome_like=not after_stay_event
-        and (isinstance(spec, EventTrigger) or scheduled_for < co_at),
-        about_cancellation=isinstance(spec, EventTrigger) and spec.event is EventKind.CANCELLATION,
-        check_out_at=co_at,
-        opted_out=facts_opted_out,
-        staff_paused_until=facts_paused_until,
-        sent_today_count=sent_today,
-        daily_cap=policy.daily_cap,
-        quiet_hours=policy.quiet_hours,
-        tz=policy.tz,
-        grace_s=trigger.grace_s,
-    )
-    body: str | None = None
-    caption: str | None = None
-    available_at = now
-    if isinstance(decision, Skip):
-        outcome = "missed" if decision.reason is SkipReason.MISSED else f"skipped:{decision.reason}"
-    elif isinstance(decision, Defer) and decision.reason is DeferReason.NOT_DUE:
-        return None  # not due yet: nothing to record, a later tick decides it
-    elif trigger.conditions.clauses and trigger.conditions.failing(
-        StayContext(
-            nights=facts.nights,
-            language=facts.language,
-            room_tags=tags_of(stay.room_tags),
-            source=stay.source,
-            returning_guest=trigger.conditions.needs_history and await has_earlier_stay(conn, stay),
-        )
-    ):
-        outcome = "skipped:condition"
-    else:
-        values = stay_values(
-            facts,
-            hotel_name=policy.name,
-            default_check_in=policy.default_check_in,
-            default_check_out=policy.default_check_out,
-        )
-        try:
-            body = render(
-                trigger.template, facts.language, values, default_language=policy.default_language
-            )
-            caption = _render_caption(trigger, facts.language, values, policy.default_language)
-        except MissingValueError:
-            outcome = "skipped:missing_value"
-        except TemplateError:
-            outcome = "skipped:bad_template"
-        else:
-            if isinstance(decision, Send):
-                outcome = "enqueued"
-            else:
-                outcome = f"deferred:{decision.reason}"
-                available_at = decision.until
-    key_at = key_at or scheduled_for
-    fire_id = await record_fire(
-        conn,
-        hotel_id=policy.id,
-        trigger_id=trigger.id,
-        stay_id=stay.id,
-        scheduled_for=key_at,
-        outcome=outcome,
-        trigger_version=trigger.version,
-        decided_at=now,
-        decided_by=decided_by,
-    )
-    if fire_id is None:
-        return None
-    if body is not None:
-        key = fire_key(trigger.id, stay.id, key_at)
-        outbox_id = await enqueue(
-            conn,
-            hotel_id=policy.id,
-            idempotency_key=key,
-            kind=OutboxKind.TRIGGER,
-            chat_id=stay.chat_id,
-            text=body,
-            available_at=available_at,
-            lane=trigger_lane(trigger.spec),
-        )
-        file_outbox_id = None
-        if trigger.attachment is not None:
-            # Its own row right after the text (same time and lane, so it follows it), under
-            # its own key: sent, reconciled and withdrawn like the text.
-            file_outbox_id = await enqueue(
-                conn,
-                hotel_id=policy.id,
-                idempotency_key=key + ":file",
-                kind=OutboxKind.TRIGGER,
-                chat_id=stay.chat_id,
-                text=caption or "",
-                available_at=available_at,
-                lane=trigger_lane(trigger.spec),
-                file_url=trigger.attachment.url,
-                file_name=trigger.attachment.file_name,
-            )
-        await set_fire_outcome(
-            conn, fire_id, outcome=outcome, outbox_id=outbox_id, file_outbox_id=file_outbox_id
-        )
-    return FireDecision(outcome, body, available_at)
-
-
-def _render_caption(
-    trigger: TriggerRecord,
-    language: str | None,
-    values: Mapping[str, str | None],
-    default_language: str,
-) -> str | None:
-    """The caption of the trigger's file in the language its text uses (None: no file or
-    no caption). Raises MissingValueError like the text: never a caption with a hole."""
-    if trigger.attachment is None:
-        return None
-    captions = trigger.attachment.caption_template(trigger.template.fallback_language)
-    if captions is None:
-        return None
-    return render(captions, trigger.template.pick_language(language, default_language), values)
-
-
-@dataclass(frozen=True, slots=True)
-class FireDecision:
-    """What `decide_fire` recorded: the outcome ("enqueued", "deferred:quiet_hours",
-    "missed", "skipped:..."), the message text when one was queued, and when it may leave."""
-
-    outcome: str
-    body: str | None
-    available_at: datetime
-
-    @property
-    def queued(self) -> bool:
-        return self.body is not None
 
 
 def due_fires(
@@ -418,8 +191,9 @@ async def decide_trigger_now(
                 done.append(DueNow(stay, at, FireDecision(NOT_CAUGHT_UP, None, now)))
             continue
         guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
-        decision = await decide_fire(
-            conn, policy=policy, trigger=trigger, stay=stay, scheduled_for=at, now=now,
+        decision = await trigger_fire.decide_fire(
+            SqlFireStore(conn), policy=policy, trigger=trigger, stay=stay, scheduled_for=at,
+            now=now,
             facts_opted_out=guest.opted_out, facts_paused_until=guest.staff_paused_until,
             facts_language=guest.language,
             decided_by=decided_by,
@@ -449,10 +223,10 @@ class Scheduler:
         lease: LeaseView | None = None,
     ) -> None:
         self.db = db
-        # Fencing (several daemons): each decision transaction first checks, and locks, this
-        # daemon's lease epoch for the hotel, so a daemon that was paused past its lease and
-        # lost the hotel cannot commit a decision after another daemon took it over.
-        self._lease = lease
+        # Fencing (several daemons): each decision transaction is a unit of work for the
+        # hotel, which checks and locks this daemon's lease epoch, so a daemon that was paused
+        # past its lease cannot commit a decision after another daemon took the hotel over.
+        self._units = SqlUnitsOfWork(db, lease)
         self.clock = clock
         self.name = name
         self.tick_s = tick_s
@@ -529,38 +303,49 @@ class Scheduler:
         # Chunks keep each write transaction (and SQLite's write lock) short after a long
         # downtime; the fire log's unique key makes a chunk boundary harmless.
         for offset in range(0, len(due), _CHUNK):
-            chunk = due[offset : offset + _CHUNK]
-            async with self.db.write() as conn:
-                await _lock_hotel(conn, policy.id)
-                if not await holds_current_lease(conn, self._lease, policy.id):
-                    logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
-                    return report
-                pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
-                chats = sorted({stay.chat_id for _, _, stay in chunk})
-                facts_by_chat = await self.guest_facts(conn, policy.id, chats)
-                for at, trigger, stay in chunk:
-                    guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
-                    # Decided meanwhile by another scheduler: record_fire's ON CONFLICT
-                    # makes this a no-op returning None.
-                    decision = await decide_fire(
-                        conn,
-                        policy=policy,
-                        trigger=trigger,
-                        stay=stay,
-                        scheduled_for=at,
-                        now=now,
-                        facts_opted_out=guest.opted_out,
-                        facts_paused_until=guest.staff_paused_until,
-                        facts_language=guest.language,
-                        decided_by=self.name,
-                    )
-                    if decision is not None:
-                        report.outcomes[decision.outcome] += 1
+            try:
+                async with self._units.begin({policy.id}) as uow:
+                    await self._decide(uow.conn, policy, due[offset : offset + _CHUNK], now, report)
+            except LeaseLost:
+                logger.bind(hotel=policy.slug).info("lease lost: not deciding its triggers")
+                return report
         if report.outcomes:
             logger.bind(hotel=policy.slug).info(
                 "trigger fires decided: {}", dict(sorted(report.outcomes.items()))
             )
         return report
+
+    async def _decide(
+        self,
+        conn: AsyncConnection,
+        policy: HotelPolicy,
+        chunk: list[tuple[datetime, TriggerRecord, StayRecord]],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """Decide `chunk`'s fires in the caller's unit of work (the hotel's lease locked)."""
+        await _lock_hotel(conn, policy.id)
+        pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
+        chats = sorted({stay.chat_id for _, _, stay in chunk})
+        facts_by_chat = await self.guest_facts(conn, policy.id, chats)
+        for at, trigger, stay in chunk:
+            guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
+            # Decided meanwhile by another scheduler: record_fire's ON CONFLICT makes this a
+            # no-op returning None.
+            decision = await trigger_fire.decide_fire(
+                SqlFireStore(conn),
+                policy=policy,
+                trigger=trigger,
+                stay=stay,
+                scheduled_for=at,
+                now=now,
+                facts_opted_out=guest.opted_out,
+                facts_paused_until=guest.staff_paused_until,
+                facts_language=guest.language,
+                decided_by=self.name,
+            )
+            if decision is not None:
+                report.outcomes[decision.outcome] += 1
 
     # -- APScheduler clock -------------------------------------------------------------------
     def start(self) -> None:
@@ -674,8 +459,8 @@ async def fire_message_triggers(
     facts = (await guest_facts(conn, hotel_id, [chat_id])).get(chat_id, NO_FACTS)
     outcomes: list[str] = []
     for trigger in matching:
-        decision = await decide_fire(
-            conn,
+        decision = await trigger_fire.decide_fire(
+            SqlFireStore(conn),
             policy=policy,
             trigger=trigger,
             stay=stay,
@@ -732,8 +517,9 @@ async def fire_stay_status_triggers(
     facts = (await guest_facts(conn, hotel_id, [stay.chat_id])).get(stay.chat_id, NO_FACTS)
     decided: list[tuple[str, str]] = []
     for trigger in triggers:
-        decision = await decide_fire(
-            conn, policy=policy, trigger=trigger, stay=stay, scheduled_for=now, now=now,
+        decision = await trigger_fire.decide_fire(
+            SqlFireStore(conn), policy=policy, trigger=trigger, stay=stay, scheduled_for=now,
+            now=now,
             facts_opted_out=facts.opted_out, facts_paused_until=facts.staff_paused_until,
             facts_language=facts.language,
             decided_by=decided_by, key_at=stay.created_at,

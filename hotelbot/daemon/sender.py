@@ -66,7 +66,9 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
+from hotelbot.daemon.batching import GroupCall
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
     DEFAULT_POLICIES,
@@ -94,12 +96,12 @@ from hotelbot.greenapi.errors import (
 from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
-from hotelbot.storage.leases import LeaseView, holds_current_lease
+from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
     OutboxItem,
-    claim_due,
+    claim_due_many,
     has_stale_sending,
     hotels_with_work,
     known_id_messages,
@@ -113,6 +115,7 @@ from hotelbot.storage.outbox import (
 )
 from hotelbot.storage.triggers import withdrawn_messages
 from hotelbot.storage.types import utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -162,6 +165,33 @@ class SendReport:
 
     def __getitem__(self, key: str) -> int:
         return self.counts[key]
+
+
+@dataclass(frozen=True, slots=True)
+class _StepView:
+    """What a step reads before it acts: the hotel's instance state, its `unknown` rows."""
+
+    instance_state: str | None
+    unknown: list[OutboxItem]
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimRequest:
+    """One hotel's claim in a round: lane limits, the lease epoch its step acts under."""
+
+    hotel_id: int
+    epoch: int
+    limits: Mapping[Lane, int]
+    now: datetime
+    priority: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """A claim's result: the rows to send (None: the lease is not ours), cancelled count."""
+
+    ready: list[OutboxItem] | None
+    cancelled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +245,7 @@ class OutboxSender:
         # Fencing (several daemons): the claim transaction checks, and locks, this daemon's
         # lease epoch for the hotel, so a daemon paused past its lease claims nothing after
         # another daemon took the hotel over.
-        self._lease = lease
+        self._units = SqlUnitsOfWork(db, lease)
         self.clients = clients
         self.clock = clock
         self.policies: dict[Lane, LanePolicy] = {**DEFAULT_POLICIES, **(policies or {})}
@@ -237,8 +267,25 @@ class OutboxSender:
         # events let an alert wake only its own hotel's loop.
         self._wakes: dict[int, asyncio.Event] = {}
         self._alert_hint: set[int] = set()  # hotels woken for a new alert (wake_for_alerts)
+        # Wakes for hotels whose loop does not exist yet (the ticker's first scan may finish
+        # before the hotel's worker starts its loop): each loop takes its own at start.
+        self._early_wakes: set[int] = set()
         self._to_record: list[_Recording] = []
         self._recorder: asyncio.Task[None] | None = None
+        # Round batching (bench, issue 16): the steps of every hotel woken together share one
+        # read transaction for their views and one write transaction for their claims.
+        self._views: GroupCall[int, _StepView] = GroupCall(self._read_views, name="outbox-view")
+        self._claims: GroupCall[_ClaimRequest, _Claimed] = GroupCall(
+            self._claim_round, name="outbox-claim", on_abandoned=self._give_back_abandoned
+        )
+        self._latency_ids: list[int] = []
+        self._latency_reader: asyncio.Task[None] | None = None
+
+    @property
+    def claim_rounds(self) -> tuple[int, int]:
+        """(claim transactions, hotel claims they carried) since start: how well the
+        hotels' steps were batched."""
+        return self._claims.batches, self._claims.requests
 
     def _state(self, hotel_id: int) -> _HotelState:
         state = self._hotels.get(hotel_id)
@@ -288,13 +335,9 @@ class OutboxSender:
         if client is None:
             return report
         state = self._state(hotel_id)
-        # One read transaction for both: each costs a round trip through the driver's
-        # thread, and this runs for every hotel woken by a new alert.
-        async with self.db.read() as conn:
-            instance_state = (
-                await conn.execute(select(Hotel.instance_state).where(Hotel.id == hotel_id))
-            ).scalar()
-            unknown = await list_unknown(conn, hotel_id=hotel_id)
+        # One read transaction for the steps of every hotel woken with this one.
+        view = await self._views(hotel_id)
+        instance_state, unknown = view.instance_state, view.unknown
         if instance_state is not None and instance_state not in SENDABLE_STATES:
             report.counts["held"] += 1
             return report
@@ -308,17 +351,21 @@ class OutboxSender:
         }
         if not any(limits.values()):
             return report
-        epoch = None if self._lease is None else self._lease.epoch_of(hotel_id)
+        try:
+            epoch = self._units.acting_epoch(hotel_id)
+        except LeaseLost:
+            report.counts["not_ours"] += 1
+            return report
         priority = hotel_id in self._alert_hint and limits[Lane.ALERT] > 0
         self._alert_hint.discard(hotel_id)
-        ready = await self._claim(hotel_id, limits, now, report, priority=priority)
+        ready = await self._claim(hotel_id, epoch, limits, now, report, priority=priority)
         if ready is None:
             return report
         outcomes: list[_Outcome] = []
         if ready:
             pause_point("sender_claimed_before_send")  # tests: frozen between claim and send
         for index, item in enumerate(ready):
-            if self._lease is not None and self._lease.epoch_of(hotel_id) != epoch:
+            if not self._units.still_held(hotel_id, epoch):
                 # Self-fence before every send: the lease ran out since the claim (this
                 # process was frozen or cut off), another daemon may serve the hotel now.
                 # Unsent rows go back untouched; no lease lock is held across the call.
@@ -342,60 +389,124 @@ class OutboxSender:
         # shutdown), and a give-back that never commits leaves the rows `sending` until the
         # lane's reconciliation window runs out, which delays them for every daemon.
         await asyncio.shield(self._record(outcomes, now, report))
-        await self._observe_alert_latency(outcomes)
+        self._observe_alert_latency(outcomes)
         return report
 
-    async def _observe_alert_latency(self, outcomes: list[_Outcome]) -> None:
+    async def _read_views(self, hotel_ids: list[int]) -> list[_StepView]:
+        """The views of a round's steps, in one read transaction (two queries)."""
+        wanted = sorted(set(hotel_ids))
+        async with self.db.read() as conn:
+            states = {
+                int(row[0]): row[1]
+                for row in await conn.execute(
+                    select(Hotel.id, Hotel.instance_state).where(Hotel.id.in_(wanted))
+                )
+            }
+            unknown = await list_unknown(conn, hotel_ids=wanted)
+        return [_StepView(states.get(h), unknown.get(h, [])) for h in hotel_ids]
+
+    def _observe_alert_latency(self, outcomes: list[_Outcome]) -> None:
         """Staff-alert latency (guest message -> alert accepted by Green API) of the alerts
-        this step sent. A read after the step; a failure costs only the observation."""
-        sent = [
+        this step sent: read in the background, one read for the alerts of every step that
+        finished meanwhile; a failure costs only the observation."""
+        self._latency_ids.extend(
             o.item.id
             for o in outcomes
             if o.result is _Result.SENT and o.item.kind == OutboxKind.ALERT.value
-        ]
-        if not sent:
-            return
-        accepted_at = datetime.now(UTC)
-        try:
-            async with self.db.read() as conn:
-                rows = await conn.execute(
-                    select(Message.sent_at)
-                    .join(Alert, Alert.message_id == Message.id)
-                    .where(Alert.outbox_id.in_(sent))
-                )
-                for (guest_sent_at,) in rows:
-                    waited_s = (accepted_at - guest_sent_at).total_seconds()
-                    metrics.STAFF_ALERT_LATENCY.observe(max(0.0, waited_s))
-        except Exception as exc:
-            logger.debug("staff alert latency not observed: {}", type(exc).__name__)
+        )
+        if self._latency_ids and (self._latency_reader is None or self._latency_reader.done()):
+            self._latency_reader = asyncio.create_task(
+                self._read_alert_latency(datetime.now(UTC)), name="outbox-alert-latency"
+            )
+
+    async def _read_alert_latency(self, accepted_at: datetime) -> None:
+        while self._latency_ids:
+            sent, self._latency_ids = self._latency_ids, []
+            try:
+                async with self.db.read() as conn:
+                    rows = await conn.execute(
+                        select(Message.sent_at)
+                        .join(Alert, Alert.message_id == Message.id)
+                        .where(Alert.outbox_id.in_(sent))
+                    )
+                    for (guest_sent_at,) in rows:
+                        waited_s = (accepted_at - guest_sent_at).total_seconds()
+                        metrics.STAFF_ALERT_LATENCY.observe(max(0.0, waited_s))
+            except Exception as exc:
+                logger.debug("staff alert latency not observed: {}", type(exc).__name__)
+            accepted_at = datetime.now(UTC)
 
     async def _claim(
         self,
         hotel_id: int,
+        epoch: int,
         limits: Mapping[Lane, int],
         now: datetime,
         report: SendReport,
         *,
         priority: bool = False,
     ) -> list[OutboxItem] | None:
-        """Claim due rows (one write transaction, fenced by the lease). Automated rows whose
-        reason to be sent disappeared are cancelled here. None = the lease is not ours.
-        `priority`: an alert is waiting; the claim jumps the queue of background writers."""
-        async with self.db.write(priority=priority) as conn:
-            if not await holds_current_lease(conn, self._lease, hotel_id):
-                report.counts["not_ours"] += 1
-                return None
-            items = await claim_due(conn, hotel_id=hotel_id, now=now, limits=limits)
-            if items:
+        """Claim due rows, fenced by the lease: the claims of every hotel stepping in this
+        round share one write transaction (`_claim_round`). Automated rows whose reason to
+        be sent disappeared are cancelled there. None = the lease is not ours. `priority`:
+        an alert is waiting; the claim jumps the queue of background writers."""
+        claimed = await self._claims(_ClaimRequest(hotel_id, epoch, limits, now, priority))
+        if claimed.ready is None:
+            report.counts["not_ours"] += 1
+        if claimed.cancelled:
+            report.counts["cancelled"] += claimed.cancelled
+        return claimed.ready
+
+    async def _claim_round(self, requests: list[_ClaimRequest]) -> list[_Claimed]:
+        """One partial unit of work for the claims of a round: the lease rows of its hotels
+        are locked and checked in one statement (a hotel whose epoch moved on claims
+        nothing), the due rows of the others claimed in two (`claim_due_many`)."""
+        now = max(r.now for r in requests)
+        priority = any(r.priority for r in requests)
+        epochs = {r.hotel_id: r.epoch for r in requests}
+        async with self._units.begin(epochs, epochs=epochs, priority=priority, partial=True) as uow:
+            conn = uow.conn
+            held = {
+                r.hotel_id
+                for r in requests
+                if r.hotel_id in uow.held and r.epoch == epochs[r.hotel_id]
+            }
+            limits: dict[int, dict[Lane, int]] = {}
+            for request in requests:
+                if request.hotel_id in held:
+                    per_lane = limits.setdefault(request.hotel_id, {})
+                    for lane, limit in request.limits.items():
+                        per_lane[lane] = max(per_lane.get(lane, 0), limit)
+            claimed = await claim_due_many(conn, limits=limits, now=now)
+            if claimed:
                 pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
-            # Automated messages may have waited hours (quiet hours, daily cap): re-check
-            # what could have changed since they were decided.
-            automated = [i for i in items if i.kind in AUTOMATED_KINDS]
-            if not automated:
-                return items
-            chats = sorted({i.chat_id for i in automated})
+            cancelled = await self._cancel_withdrawn(conn, claimed, now)
+        results: list[_Claimed] = []
+        for request in requests:
+            if request.hotel_id not in held:
+                results.append(_Claimed(None))
+                continue
+            # A hotel asked twice in one round (two steps raced): the first gets the rows.
+            results.append(
+                _Claimed(claimed.pop(request.hotel_id, []), cancelled.pop(request.hotel_id, 0))
+            )
+        return results
+
+    async def _cancel_withdrawn(
+        self, conn: AsyncConnection, claimed: dict[int, list[OutboxItem]], now: datetime
+    ) -> dict[int, int]:
+        """Automated messages may have waited hours (quiet hours, daily cap): re-check what
+        could have changed since they were decided, cancel those whose reason is gone and
+        drop them from `claimed`. Returns the number cancelled per hotel."""
+        automated = [i for items in claimed.values() for i in items if i.kind in AUTOMATED_KINDS]
+        if not automated:
+            return {}
+        withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
+        cancelled: dict[int, int] = {}
+        for hotel_id in sorted({i.hotel_id for i in automated}):
+            items = claimed[hotel_id]
+            chats = sorted({i.chat_id for i in items if i.kind in AUTOMATED_KINDS})
             facts = await self.guest_facts(conn, hotel_id, chats)
-            withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
             ready: list[OutboxItem] = []
             for item in items:
                 reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
@@ -404,10 +515,20 @@ class OutboxSender:
                     reason = "guest opted out"
                 if reason is not None:
                     await mark_cancelled(conn, item.id, reason=reason, now=now)
-                    report.counts["cancelled"] += 1
+                    cancelled[hotel_id] = cancelled.get(hotel_id, 0) + 1
                 else:
                     ready.append(item)
-            return ready
+            claimed[hotel_id] = ready
+        return cancelled
+
+    def _give_back_abandoned(self, request: _ClaimRequest, claimed: _Claimed) -> None:
+        """A step cancelled (lease lost, shutdown) while its claim was committing: its rows
+        go back to `pending` untouched instead of waiting `sending` for reconciliation."""
+        if not claimed.ready:
+            return
+        outcomes = [_Outcome(i, _Result.GIVE_BACK, "step cancelled") for i in claimed.ready]
+        future = asyncio.ensure_future(self._record(outcomes, request.now, SendReport()))
+        future.add_done_callback(_log_give_back_failure)
 
     async def _send_one(
         self,
@@ -617,6 +738,8 @@ class OutboxSender:
             waiting = self._wakes.get(hotel_id)
             if waiting is not None:
                 waiting.set()
+            else:
+                self._early_wakes.add(hotel_id)
 
     async def _hotels_with_work(self) -> set[int]:
         async with self.db.read() as conn:
@@ -636,7 +759,7 @@ class OutboxSender:
     async def run(self) -> None:
         """The sender's shared work as one task, for an owner that runs it in its task group
         (daemon/tasks.py): the ticker, and the recovery of rows a crash left `sending`.
-        The per-hotel loops (`hotel_loop`) belong to each hotel's worker (daemon/worker.py).
+        The per-hotel loops (`hotel_loop`) belong to each hotel's worker (daemon/hotel_worker.py).
         Returns after `stop()`. Raises only what a bug raises (database errors are caught and
         retried inside)."""
         async with anyio.create_task_group() as group:
@@ -649,13 +772,16 @@ class OutboxSender:
         be reconciled after the restart. Idempotent."""
         self._stopping.set()
         self.wake()
-        recorder = self._recorder
-        if recorder is not None:
-            _, pending = await asyncio.wait([recorder], timeout=timeout_s)
+        # The short-lived helpers of the steps (group reads, claims and commits): each lives
+        # only while it has queued work.
+        helpers = (self._views.task, self._claims.task, self._recorder, self._latency_reader)
+        tasks = [t for t in helpers if t is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(recorder, return_exceptions=True)
-        self._recorder = None
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._recorder = self._latency_reader = None
 
     async def _recover_loop(self) -> None:
         while not self._stopping.is_set():
@@ -672,13 +798,19 @@ class OutboxSender:
     async def hotel_loop(self, hotel_id: int, stop: asyncio.Event) -> None:
         """One hotel's send loop, until `stop` is set (then `wake([hotel_id])`) or the sender
         stops; a step in progress is finished first. Run by the hotel's worker
-        (daemon/worker.py), so the hotel's poller and its sends start and stop as one unit.
+        (daemon/hotel_worker.py), so the hotel's poller and its sends start and stop as one unit.
         Raises only what a bug raises."""
         # Runs a step when woken: at start, by wake() (e.g. an alert was enqueued) or by
         # the ticker while the hotel has outbox rows. An idle hotel costs no timer and no
         # query (1,000 loops each polling every second cost ~20-45% of a core).
+        # No first step of its own: the ticker's first scan (one query for all hotels) finds
+        # the rows a previous run left behind and wakes only those hotels' loops, also when
+        # it finished before this loop existed. A first step per hotel cost 1,000 read and
+        # 1,000 write transactions at the start of a 1,000-hotel daemon (bench: start-up).
         wake = self._wakes.setdefault(hotel_id, asyncio.Event())
-        wake.set()  # one first step: rows a previous run left behind (the ticker may lag)
+        if hotel_id in self._early_wakes:
+            self._early_wakes.discard(hotel_id)
+            wake.set()
 
         def ending() -> bool:
             return self._stopping.is_set() or stop.is_set()
@@ -722,6 +854,14 @@ async def _record_in(conn: AsyncConnection, recording: _Recording) -> None:
                 conn, item.id, available_at=item.available_at, error=o.error or "",
                 now=now, count_attempt=False,
             )  # fmt: skip
+
+
+def _log_give_back_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning(
+            "outbox: giving back a cancelled step's rows failed ({}); they are reconciled",
+            type(future.exception()).__name__,
+        )
 
 
 _REPORTED = {

@@ -34,6 +34,7 @@ class PollerProbe:
     alive: bool  # the task has not ended
     last_progress: float  # last loop iteration of any kind (an empty long poll counts)
     quiet_until: float  # it sleeps on purpose (backoff) until then
+    kind: str = "poller"  # "worker": the processing worker process (its last heartbeat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +69,11 @@ def watchdog_verdict(
         return WatchdogVerdict(False, f"event loop lagged {loop_lag_s:.1f} s")
     for probe in pollers:
         if not probe.alive:
-            return WatchdogVerdict(False, f"poller {probe.slug} is not running")
+            return WatchdogVerdict(False, f"{probe.kind} {probe.slug} is not running")
         silent_s = now - max(probe.last_progress, probe.quiet_until)
         if silent_s > stall_after_s:
             return WatchdogVerdict(
-                False, f"poller {probe.slug} made no progress for {silent_s:.0f} s"
+                False, f"{probe.kind} {probe.slug} made no progress for {silent_s:.0f} s"
             )
     return WatchdogVerdict(True)
 

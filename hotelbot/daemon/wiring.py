@@ -26,7 +26,9 @@ from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.scheduler import Scheduler
 from hotelbot.daemon.scheduler import message_hook as scheduler_message_hook
 from hotelbot.daemon.sender import OutboxSender
+from hotelbot.daemon.supervisor import PollerProbe
 from hotelbot.daemon.tasks import OwnedTask, OwnedTasks
+from hotelbot.daemon.worker_process import HotelsAndEpochs, ProcessingWorker
 from hotelbot.mail.smtp import Mailer, smtp_login
 from hotelbot.observability.runtime import Observability
 from hotelbot.observability.snapshot import SnapshotSources
@@ -45,7 +47,9 @@ from hotelbot.storage.stays import room_of_current_stay
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from hotelbot.domain.breaker import BreakerState
     from hotelbot.sentiment.facts_llm import FactsLlm
+    from hotelbot.sentiment.llm import LlmAnalyser
 
 # Closing the database and the LLM client at exit: bounded, so a hung driver cannot keep a
 # stopping daemon past systemd's TimeoutStopSec.
@@ -111,10 +115,12 @@ def _register_known_secrets(settings: Settings, environ: Mapping[str, str], url:
 
 @dataclass(eq=False)
 class Processing:
-    """The understanding stage: the processor and, with an LLM, the fact answerer. (The
-    sentiment stage itself is a resource: closed by the exit stack.)"""
+    """The understanding stage: the processor (in this process, or supervised in a child
+    process: `worker`) and, with an LLM, the fact answerer. (The sentiment stage itself is a
+    resource: closed by the exit stack.)"""
 
-    processor: Processor
+    processor: Processor | None
+    worker: ProcessingWorker | None
     task: OwnedTask
     fact_answerer: LlmFactAnswerer | None = None
     fact_task: OwnedTask | None = None
@@ -129,9 +135,28 @@ class Processing:
             await self.fact_task.stop(10.0)
         if self.facts_llm is not None:
             await self.facts_llm.aclose()
-        self.processor.stop()
-        if not await self.task.stop(timeout_s):
-            logger.error("processor did not finish in time")
+        if self.processor is not None:
+            self.processor.stop()
+            if not await self.task.stop(timeout_s):
+                logger.error("processor did not finish in time")
+        if self.worker is not None:
+            self.worker.stop()  # the child commits what it analysed, then exits
+            if not await self.task.stop(timeout_s):
+                logger.error("processing worker did not finish in time: killed")
+
+    def probes(self) -> list[PollerProbe]:
+        """The processing worker's line in the watchdog (none in-process)."""
+        if self.worker is None:
+            return []
+        return [self.worker.probe(running=not self.task.done())]
+
+    def breaker_source(self, llm: LlmAnalyser | None) -> Callable[[], BreakerState | None]:
+        """The LLM breaker that judges guest messages: the processing worker's when there is
+        one (as it last reported it), else this process's."""
+        worker = self.worker
+        if worker is not None:
+            return lambda: worker.breaker_state
+        return (lambda: None) if llm is None else (lambda: llm.breaker_state)
 
 
 def start_processing(
@@ -147,29 +172,40 @@ def start_processing(
     ownership: Ownership,
     hotel_ids: Callable[[], list[int]],
 ) -> Processing:
-    """The one place the processor is created and started (a task of the group, woken by the
-    ingest writer's commits; its commits wake the hotels' send loops)."""
-    processor = Processor(
-        db,
-        stage.stage,
-        max_concurrency=settings.llm.max_concurrency,
-        # PostgreSQL with several daemons: interpret only the hotels this one holds ...
-        owned_hotels=None if db.is_sqlite else hotel_ids,
-        # ... and its write transaction is fenced by their lease epochs.
-        lease=None if db.is_sqlite else ownership,
-    )
-    # Event triggers (first message, keyword) are decided in the processing transaction;
-    # staff alerts carry the guest's room from their current stay.
-    processor.add_message_hook(scheduler_message_hook(decided_by=name))
-    # Information questions answered from the hotel's facts (daemon/fact_answers.py).
-    processor.add_message_hook(facts_hook())
-    processor.set_room_lookup(room_of_current_stay)
-    # Alerts nobody acknowledged in time go to the duty manager, at the processor's periodic
-    # scan, for the hotels this daemon holds (fenced by their leases).
-    processor.set_escalator(Escalator(db, hotel_ids=hotel_ids, lease=ownership))
-    writer.on_commit(processor.notify)
-    processor.on_commit(sender.wake_for_alerts)  # alerts leave at once, not at the next poll
-    processing = Processing(processor, tasks.start("processor", processor.run))
+    """The one place the processor is created and started: in this process's event loop, or
+    (`processing.workers = 1`) in a supervised child process (daemon/worker_process.py).
+    Either is one task of the group, woken by the ingest writer's commits; its commits wake
+    the hotels' send loops."""
+    if settings.processing.workers > 0:
+        worker = ProcessingWorker(
+            db, settings, name, environ, hotels=_held_epochs(hotel_ids, ownership),
+            hang_after_s=settings.processing.hang_after_s,
+        )  # fmt: skip
+        writer.on_commit(worker.notify)
+        worker.on_alerts(sender.wake_for_alerts)  # alerts committed by the child leave at once
+        processing = Processing(None, worker, tasks.start("processing-worker", worker.run))
+    else:
+        processor = Processor(
+            db,
+            stage.stage,
+            max_concurrency=settings.llm.max_concurrency,
+            # PostgreSQL with several daemons: interpret only the hotels this one holds ...
+            owned_hotels=None if db.is_sqlite else hotel_ids,
+            # ... and its write transaction is fenced by their lease epochs.
+            lease=None if db.is_sqlite else ownership,
+        )
+        # Event triggers (first message, keyword) are decided in the processing transaction;
+        # staff alerts carry the guest's room from their current stay.
+        processor.add_message_hook(scheduler_message_hook(decided_by=name))
+        # Information questions answered from the hotel's facts (daemon/fact_answers.py).
+        processor.add_message_hook(facts_hook())
+        processor.set_room_lookup(room_of_current_stay)
+        # Alerts nobody acknowledged in time go to the duty manager, at the processor's
+        # periodic scan, for the hotels this daemon holds (fenced by their leases).
+        processor.set_escalator(Escalator(db, hotel_ids=hotel_ids, lease=ownership))
+        writer.on_commit(processor.notify)
+        processor.on_commit(sender.wake_for_alerts)  # alerts leave at once, not at a poll
+        processing = Processing(processor, None, tasks.start("processor", processor.run))
     logger.info("sentiment: rules, LLM {}", stage.llm_status)
     if not settings.llm.enabled and resolve_api_key(settings.llm, environ):
         # Guest text goes to a third party only on an explicit choice (docs/systemd.md).
@@ -190,6 +226,22 @@ def start_processing(
         # Not critical: without it questions wait for staff, as with the LLM switched off.
         processing.fact_task = tasks.start("llm-fact-answers", answerer.run, critical=False)
     return processing
+
+
+def _held_epochs(hotel_ids: Callable[[], list[int]], ownership: Ownership) -> HotelsAndEpochs:
+    """The hotels served and, for each valid lease, (epoch, self-fence deadline): what the
+    processing worker is relayed."""
+
+    def held() -> tuple[list[int], dict[int, tuple[int, float]]]:
+        ids = hotel_ids()
+        epochs: dict[int, tuple[int, float]] = {}
+        for hotel_id in ids:
+            epoch, until = ownership.epoch_of(hotel_id), ownership.valid_until(hotel_id)
+            if epoch is not None and until is not None:
+                epochs[hotel_id] = (epoch, until)
+        return ids, epochs
+
+    return held
 
 
 @dataclass(eq=False)
@@ -279,7 +331,7 @@ async def start_parts(
             db,
             polled=workers.hotel_ids,
             lease=leases.ownership,
-            breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+            breaker_state=processing.breaker_source(llm),
         ),
     )
     observability.start()
@@ -288,7 +340,9 @@ async def start_parts(
         side_tasks.append(
             tasks.start("metrics-snapshot", observability.snapshot.run, critical=False)
         )
-    watch, crash_marker = _operator_watch(s, environ, db, stage, workers, name)
+    watch, crash_marker = _operator_watch(
+        s, environ, db, workers, name, processing.breaker_source(llm)
+    )
     if watch is not None:  # [email] the operators' backup channel
         side_tasks.append(tasks.start("operator-watch", watch.run, critical=False))
     digest = DigestSender(  # the managers' scheduled digests (report_schedule)
@@ -305,9 +359,9 @@ def _operator_watch(
     settings: Settings,
     environ: Mapping[str, str],
     db: Database,
-    stage: BuiltStage,
     workers: HotelWorkers,
     name: str,
+    breaker_state: Callable[[], BreakerState | None],
 ) -> tuple[OperatorWatch | None, Path | None]:
     """The e-mail backup channel when [email] is enabled (None otherwise), and its crash
     marker in the state directory, named after the daemon."""
@@ -318,12 +372,11 @@ def _operator_watch(
     if login is not None:
         register_secret(login.password)
     crash_marker = marker_path(state_dir(environ), settings.daemon.name)
-    llm = stage.llm
     sources = WatchSources(
         db,
         health=lambda: list(workers.health.values()),
         polled=workers.hotel_ids,
-        breaker_state=(lambda: None) if llm is None else (lambda: llm.breaker_state),
+        breaker_state=breaker_state,
         daemon_name=name,
         crashed_before=mark_running(crash_marker),
     )

@@ -21,6 +21,13 @@ from hotelbot.domain.sentiment import Sentiment, Verdict
 EXCERPT_CHARS = 160
 
 
+class AlertState(StrEnum):
+    """Where a staff alert went (column `alerts.state`)."""
+
+    QUEUED = "queued"  # an outbox row to the staff chat carries it
+    UNSENT = "unsent"  # the hotel has no staff chat: stored for `hotelbot alerts` only
+
+
 class AlertDecision(StrEnum):
     ALERT = "alert"  # send an alert now
     SUPPRESS = "suppress"  # within the cooldown: count it for the follow-up
@@ -28,10 +35,12 @@ class AlertDecision(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CooldownState:
-    """What a conversation remembers about alerts (columns of `conversations`)."""
+    """What a conversation remembers about alerts (columns of `conversations`): the last
+    alert, how many messages were counted since, and the one a follow-up quotes."""
 
     last_alert_at: datetime | None
     suppressed: int
+    last_counted: int | None = None  # message id of the newest counted message
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,30 @@ def decide(
     if urgent or state.last_alert_at is None or now - state.last_alert_at >= cooldown:
         return AlertDecision.ALERT
     return AlertDecision.SUPPRESS
+
+
+def on_attention(
+    now: datetime,
+    cooldown: timedelta,
+    state: CooldownState,
+    message_id: int,
+    *,
+    urgent: bool = False,
+) -> tuple[AlertDecision, CooldownState]:
+    """A message (`message_id`) needs attention at `now`: the decision (`decide`) and the
+    conversation's state after it. SUPPRESS counts the message (a follow-up will quote it);
+    ALERT starts a new cooldown (`alerted`). The alert's text names `state.suppressed`, the
+    count before this message."""
+    decision = decide(now, cooldown, state, urgent=urgent)
+    if decision is AlertDecision.SUPPRESS:
+        return decision, CooldownState(state.last_alert_at, state.suppressed + 1, message_id)
+    return decision, alerted(now)
+
+
+def alerted(now: datetime) -> CooldownState:
+    """The state after an alert or a follow-up was sent at `now`: a new cooldown, nothing
+    counted."""
+    return CooldownState(now, 0, None)
 
 
 def followup_due(now: datetime, cooldown: timedelta, state: CooldownState) -> bool:

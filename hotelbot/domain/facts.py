@@ -30,6 +30,7 @@ Pure; English and Russian.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -38,6 +39,8 @@ from enum import StrEnum
 from typing import Final
 
 from hotelbot.domain.attachments import AttachmentError, FileAttachment
+from hotelbot.domain.rules.lexicon import Lexicon
+from hotelbot.domain.rules.translit import Transliterator
 
 
 class FactsError(ValueError):
@@ -174,73 +177,162 @@ def _build(mode: object, tables: Mapping[str, object], *, where: str) -> HotelFa
 
 # --- recognising an information question -----------------------------------------------------
 
+
+def _word_set(*lines: str) -> frozenset[str]:
+    """The words of `lines` (a list written as text, one space between words)."""
+    return frozenset(" ".join(lines).split())
+
+
+#
+# A message is read clause by clause (split at ? ! . ; , and at "and" / "и"), each clause
+# normalised (lower case, "ё" as "е", Russian typed in Latin letters turned into Cyrillic, a
+# typo of a topic word mended). A clause *asks* when it ends with "?", starts with a question
+# word, or says "tell me" / "подскажите". The message is answered when:
+# - as a whole it is a short question and shows no sign of a problem or a request, carries no
+#   number of its own, and
+# - every asking clause names exactly one topic (or only asks "what time?" of its neighbour),
+#   and no asking clause is about something else ("... and is there a gym?" leaves it all to
+#   staff): the topics of the asking clauses are the answer, one text per topic.
+# A clause that names two topics ("is there wifi by the pool?") is ambiguous: staff.
+
 # Words that name a topic, per language (lower-case; a trailing "*" matches any ending, for
-# Russian inflection). A topic matches when one of its words is a word of the message.
+# Russian inflection). A topic matches when one of its words is a word of the clause.
 _TOPIC_WORDS: Final[dict[Topic, dict[str, tuple[str, ...]]]] = {
     Topic.WIFI: {
-        "en": ("wifi", "wi-fi", "wi fi", "wireless", "internet", "network password",
-               "wifi password", "password"),
-        "ru": ("wifi", "wi-fi", "вайфай", "вай-фай", "вайфая", "интернет*", "пароль*", "сеть",
-               "wi fi"),
+        "en": ("wifi", "wi-fi", "wi fi", "wify", "wlan", "wireless", "internet", "network",
+               "password", "get online", "go online", "login", "log in"),
+        "ru": ("wifi", "wi-fi", "wi fi", "вайфа*", "вай-фа*", "вай фа*", "интернет*", "пароль*",
+               "сеть", "сети", "сетью", "wlan", "логин*"),
     },
     Topic.BREAKFAST: {
         "en": ("breakfast", "breakfasts"),
-        "ru": ("завтрак*",),
+        "ru": ("завтрак*", "позавтрака*"),
     },
     Topic.CHECK_IN: {
-        "en": ("check-in", "check in", "checkin"),
-        "ru": ("заселени*", "заезд*", "заселиться", "заселят", "въезд*"),
+        "en": ("check-in", "check in", "checkin", "check-ins", "checking in", "into the room",
+               "into our room", "into my room", "get the room", "get our room", "get my room",
+               "get the keys", "get our keys"),
+        "ru": ("заселени*", "засел*", "заезд*", "заех*", "въезд*", "въех*", "чекин*", "чек-ин*",
+               "получить номер", "получить ключ*"),
     },
     Topic.CHECK_OUT: {
-        "en": ("check-out", "check out", "checkout"),
-        "ru": ("выезд*", "выселени*", "освободить номер"),
+        "en": ("check-out", "check out", "checkout", "check-outs", "checking out",
+               "leave the room", "leave our room", "leave my room", "vacate*"),
+        "ru": ("выезд*", "выех*", "выезжа*", "выселени*", "выселя*", "выселит*", "чекаут*",
+               "чек-аут*",
+               "освободить номер", "освобождать номер", "освободить комнату", "расчетн* час*",
+               "сдать номер"),
     },
     Topic.PARKING: {
         "en": ("parking", "car park", "garage", "park the car", "park my car", "park our car",
-               "where can i park", "where can we park", "can i park", "can we park"),
-        "ru": ("парковк*", "паркинг*", "припарковать*", "парковаться", "стоянк*"),
+               "to park", "i park", "we park", "guests park", "can park", "could park",
+               "parking lot", "leave the car", "leave my car", "leave our car"),
+        "ru": ("парковк*", "паркинг*", "припарков*", "паркова*", "паркуе*", "паркую*", "стоянк*",
+               "оставить машин*", "поставить машин*", "оставить авто*", "машиномест*"),
     },
     Topic.POOL: {
-        "en": ("pool", "swimming"),
+        "en": ("pool", "pools", "swimming"),
         "ru": ("бассейн*",),
     },
     Topic.SPA: {
-        "en": ("spa", "sauna", "massage", "wellness"),
-        "ru": ("спа", "сауна*", "сауну", "массаж*", "хаммам*"),
+        "en": ("spa", "sauna", "saunas", "massage", "massages", "wellness", "steam room",
+               "hammam"),
+        "ru": ("спа", "спа-центр*", "саун*", "массаж*", "хаммам*", "баня", "бани", "баню"),
     },
     Topic.TRANSFER: {
-        "en": ("transfer", "airport shuttle", "shuttle", "airport taxi", "taxi to the airport",
-               "pick us up from the airport", "pick-up from the airport"),
-        "ru": ("трансфер*", "из аэропорта", "в аэропорт", "до аэропорта"),
+        "en": ("transfer", "transfers", "airport shuttle", "shuttle", "shuttles", "airport taxi",
+               "taxi to the airport", "taxi from the airport", "airport pick*",
+               "pick us up from the airport", "pick-up from the airport",
+               "pickup from the airport", "pick us up at the airport"),
+        "ru": ("трансфер*", "шаттл*", "такси из аэропорта", "такси в аэропорт",
+               "такси до аэропорта", "встречаете в аэропорту", "встретить в аэропорту",
+               "встретите в аэропорту"),
     },
     Topic.PETS: {
-        "en": ("pet", "pets", "dog", "dogs", "cat", "cats", "pet-friendly"),
-        "ru": ("животн*", "питом*", "собак*", "кошк*", "кошек", "кот", "котом"),
+        "en": ("pet", "pets", "dog", "dogs", "cat", "cats", "pet-friendly", "puppy", "puppies",
+               "animal", "animals"),
+        "ru": ("животн*", "питом*", "собак*", "собач*", "кошк*", "кошек", "кошеч*", "кот",
+               "кота", "котом", "котик*", "котенк*", "щен*"),
     },
     Topic.QUIET_HOURS: {
-        "en": ("quiet hours", "quiet time"),
-        "ru": ("тихий час", "тихие часы", "часы тишины", "время тишины"),
+        "en": ("quiet hours", "quiet time", "quiet period"),
+        "ru": ("тихий час", "тихие часы", "часы тишины", "время тишины", "режим тишины",
+               "у вас тишина", "тишина с"),
     },
     Topic.ADDRESS: {
         "en": ("address", "directions to the hotel", "directions to you",
-               "how do i get to the hotel", "how do we get to the hotel", "how to get to the hotel",
-               "how do i get to you", "how do we get to you", "how to get to you",
-               "where is the hotel", "where are you located", "where exactly are you"),
-        "ru": ("адрес*", "как добраться до отеля", "как до вас добраться", "как к вам добраться",
-               "как доехать до отеля", "как к вам доехать", "как до вас доехать",
-               "где находится отель", "где вы находитесь", "где находится ваш отель"),
+               "where is the hotel", "where's the hotel", "where are you located",
+               "where exactly are you", "where exactly is the hotel", "hotel located",
+               "location of the hotel", "the hotel's location", "your location",
+               "where is your hotel", "where's your hotel", "where are you"),
+        "ru": ("адрес*", "где находится отель", "где вы находитесь", "где находится ваш отель",
+               "где находится гостиница", "где именно находится отель",
+               "где именно находится гостиница", "где расположен отель",
+               "где расположена гостиница", "на какой улице", "где ваш отель",
+               "где ваша гостиница", "где вы находит*", "геолокаци*", "локаци*"),
     },
 }  # fmt: skip
+
+# Getting to or finding the hotel: a verb of the way there and the hotel (not "the old town").
+_WAY_TO_HOTEL: Final = {
+    "en": re.compile(
+        r" (get|go|find|reach|drive|walk|come|getting|finding) (to |back to )?"
+        r"(the hotel|your hotel|you|the property|your place) "
+    ),
+    "ru": re.compile(
+        r" (добраться|доехать|дойти|найти|проехать|пройти|добираться|доезжать) "
+        r"(до |к )?(вас|отел\w*|гостиниц\w*) |"
+        r" (вас|отель|гостиницу) (найти|найду|найдем) |"
+        r" (до |к )(вас|вам|отел\w*|гостиниц\w*) (добраться|доехать|дойти|пройти|проехать) "
+    ),
+}
 
 _QUESTION_WORDS: Final = {
     "en": ("what", "when", "where", "how", "which", "is there", "are there", "do you",
            "does the", "can i", "can we", "could i", "could we", "is it", "is the", "are pets",
            "are dogs", "may i", "may we", "any", "tell me", "i would like to know",
-           "what's", "whats", "where's", "till", "until", "until when", "from what time"),
-    "ru": ("какой", "какая", "какое", "какие", "когда", "где", "как", "во сколько",
+           "what's", "whats", "where's", "till", "until", "until when", "from what time",
+           "by what time", "from when", "is", "are", "do", "does", "did", "should", "would"),
+    "ru": ("какой", "какая", "какое", "какие", "каков", "когда", "где", "как", "во сколько",
            "до скольки", "со скольки", "сколько", "есть ли", "можно ли", "можно", "есть",
-           "подскажите", "скажите", "а", "ли", "во сколько"),
+           "подскажите", "скажите", "а", "ли", "до какого", "с какого", "на каком", "в какое",
+           "куда", "вы", "у вас"),
 }  # fmt: skip
+# Asking words that may stand anywhere in the clause ("Время заселения подскажите").
+_ASKING_ANYWHERE: Final = re.compile(
+    r" (tell me|let me know|send me|share|remind me|подскаж\w*|скажите|сообщите|напишите|"
+    r"уточните|пришлите|отправьте|скиньте|напомните|расскажите) |"
+    r" (details|info|information|детали|данные|логин|пароль) (please|pls|плиз|пожалуйста) "
+)
+# Russian word order is free: "время выезда какое", "завтрак когда".
+_RU_QUESTION_ANYWHERE: Final = re.compile(
+    r" (какой|какая|какое|какие|когда|где|куда|во сколько|до скольки|со скольки) "
+)
+# Words that carry no subject of their own: a clause of only these (and question words)
+# neither names a topic nor asks about something else ("Hi!", "Could you tell me,").
+_FILLER: Final = _word_set(
+    "hi hello hey good morning evening afternoon please pls plz tell me could can would you "
+    "i we us know let like to the a an thanks thank ok okay so and also sorry quick question "
+    "one more there what when where how which time times hours is are it that this just "
+    "dear team much many cost costs price it its they them free long far per night day hour "
+    "floor open close closes opens "
+    "здравствуйте привет добрый доброе добрая день утро вечер ночь пожалуйста "
+    "подскажите скажите подскажете не могли бы вы мне нам а и еще также вопрос спасибо "
+    "извините уточните уточнить хотел хотела хотели узнать когда где как во сколько какое "
+    "какой какая какие время часы ли есть можно у вас сколько стоит стоят цена это он она оно "
+    "они бесплатно сутки ночь час за этаж этаже открыт открыто работает",
+)
+
+_FILLER_STEMS: Final = (
+    "этаж", "етаж", "стои", "цен", "открыт", "открыва", "закрыва", "работа", "бесплат", "платн",
+    "каком", "какое", "какой", "како", "скольк",
+)  # fmt: skip
+
+
+def _is_filler(word: str) -> bool:
+    """Whether a word says nothing of its own about what is asked (see `_FILLER`)."""
+    return len(word) <= 2 or word in _FILLER or word.startswith(_FILLER_STEMS)
+
 
 # Signs that the message reports a problem or asks for something to be done: staff take it.
 _NOT_A_QUESTION: Final = {
@@ -251,12 +343,19 @@ _NOT_A_QUESTION: Final = {
            "bring some", "bring extra", "bring more", "bring up", "can you bring",
            "could you bring", "to our room", "to my room", "room service", "send someone",
            "early", "earlier", "late", "later", "safe", "door", "gate", "locker", " tv",
-           "complain", "refund", "charged", "noise", "noisy", "book", "reserve", "order",
+           "complain", "refund", "charged", "noise", "noisy", "book ", "reserve", "order",
            "change my", "cancel", "extend", "we need", "i need", "i want", "help",
            "problem", "issue", "terrible", "awful", "worst", "disappointed", "angry",
            "why", "again", "lost", "stolen", "emergency", "urgent", "asap", "arrange",
            "possible", "tomorrow", "tonight", "in the room ", "for us", "for me", "no ",
-           "reserve", "remind",
+           "remind", "how many times", "anyone", "anybody", "someone", "ever ", "always",
+           "crowded", "smell", "stink", "drop", "who do i call", "who should i call",
+           "confirm", "in writing", "sign us", "sign me", "put us", "put me", "add us",
+           "count us", "never", "what now", "what do we do", "what should we do",
+           "recommend", "suggest", "in town", "in the city", "wait", "update", "driver",
+           "kitchen", "gluten", "coeliac", "celiac",
+           "lactose", "allerg", "vegan", "vegetarian", "halal", "kosher", "high chair",
+           "crutch", "stairs", "steps",
            # sub-questions a topic's text rarely answers: payment, luggage, papers,
            # children, accessibility, supplies (staff know)
            "deposit", "cash", "card", "pay", "receipt", "invoice", "bags", "luggage",
@@ -266,33 +365,123 @@ _NOT_A_QUESTION: Final = {
            "грязн", "медленн", "не могу", "не получается", "не подключа", "не ", "нет ",
            "никто", "до сих пор", "почините", "исправьте", "принесите", "пришлите",
            "жалоб", "верните", "списали", "шум", "шумно", "забронир", "закаж", "заказать",
-           "отмен", "продлить", "нужн", "хочу", "помогите", "проблем", "ужасн",
+           "отмен", "продлить", "нужн", "надо", "хочу", "помогите", "проблем", "ужасн",
            "отвратительн", "разочарован", "почему", "опять", "снова", "потерял",
            "украл", "срочно", "ранн", "поздн", "раньше", "позже", "сейф", "двер", "ворот",
            "шкафчик", "телевизор", "возможно", "завтра ", "сегодня вечером", "в номер ",
-           "для нас", "для меня", "организ", "напомн",
+           "для нас", "для меня", "организуйте", "организовать", "организуй ", "напомн",
+           "сколько раз", "сколько можно", "кто-нибудь", "кто нибудь", "кто-то", "всегда",
+           "постоянно", "пропада", "пахн", "воня", "вонь", "кому звонить", "починит",
+           "подтверд", "письменн", "когда-нибудь", "когда нибудь", "что делать", "что теперь",
+           "в городе", "жд", "рано ", "с собой", "собрать", "запиш", "записат", "update", "апдейт",
+           "новост",
+           "водител", "кухн", "глютен", "целиаки", "лактоз", "аллерг", "веган", "вегетариан",
+           "халял", "кошерн", "костыл", "ступен", "лестниц",
            # sub-questions a topic's text rarely answers (see the English list)
            "налич", "карт", "расплат", "чек ", "счет", "вещи", "чемодан", "багаж", "камер",
            "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить"),
 }  # fmt: skip
+# Phrases that contain a sign but ask for information ("the latest check-out time", "во
+# сколько нам нужно выехать", "не подскажете"): taken out before the signs are looked for.
+_HARMLESS: Final = {
+    "en": (
+        re.compile(r" (latest|earliest)(?= )"),
+        re.compile(r" (?P<keep>how) late(?= )"),
+        re.compile(r" remind me( of)?(?= )"),
+        re.compile(r" key ?card(?= )"),
+        re.compile(r" (?P<keep>when|time|until when) (do|must|should) (we|i) (need|have) to(?= )"),
+    ),
+    "ru": (
+        re.compile(r" (самое|самый|самая) (раннее|ранний|ранняя|позднее|поздний|поздняя)(?= )"),
+        re.compile(r" не (подскажете|подскажите|могли бы)(?= )"),
+        re.compile(r" (оставить|поставить) (машин\w*|авто\w*)(?= )"),
+        re.compile(r" (въехать|заехать|заселиться|попасть|зайти) в номер(?= )"),
+        re.compile(
+            r" (пришлите|скиньте|отправьте|напомните)( мне| нам)?( пожалуйста)? "
+            r"(?P<keep>адрес|пароль|время|геолокаци\w*|локаци\w*)(?= )"
+        ),
+        re.compile(r" (?P<keep>когда|сколько|времени|скольки) ((нам|мне) )?(нужно|надо)(?= )"),
+    ),
+}
+# A negated English auxiliary, with or without its apostrophe ("dont", "isnt").
+_NEGATED: Final = re.compile(
+    r" (do|does|did|is|are|was|were|ca|wo|have|has|could|would|should)n'?t "
+)
+
+# A Russian imperative asks staff to act ("запишите", "организуйте"); these only ask to be
+# told something, or excuse (and "сайте" is a place: "на сайте").
+_IMPERATIVE: Final = re.compile(r"^\w{2,}(ите|йте)$")
+_ASKING_IMPERATIVES: Final = _word_set(
+    "подскажите скажите уточните напишите сообщите извините простите сайте объясните "
+    "поясните здравствуйте расскажите",
+)
 
 _WORD: Final = re.compile(r"[\w'-]+")
 # A question that brings its own number (a time, a room, a date, an amount) proposes or
 # checks a value ("check in at 10am?", "в 13:00?") the fact's text may contradict: staff.
 _HAS_DIGIT: Final = re.compile(r"\d")
+_NUMBERS_EN: Final = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_NUMBERS_RU: Final = (
+    "час|два|двух|три|трех|четыре|четырех|пять|пяти|шесть|шести|семь|семи|восемь|восьми|"
+    "девять|девяти|десять|десяти|одиннадцать|одиннадцати|двенадцать|двенадцати|полдень|обед"
+)
+# The same in words: "at two", "around noon", "в два часа", "к обеду".
+_TIME_IN_WORDS: Final = {
+    "en": re.compile(
+        rf" ((at|around|by|till|until|before|after|about) ({_NUMBERS_EN}|noon)|"
+        rf"({_NUMBERS_EN}) (o'clock|pm|am|p m|a m)) "
+    ),
+    "ru": re.compile(rf" (в|к|до|после|около|часа в|часов в) ({_NUMBERS_RU})( |$)"),
+}
+_SENTENCES: Final = re.compile(r"([?!.;\n]+)")
+_CONJUNCTIONS: Final = re.compile(r"\s(?:and|also|plus|и|а также|также)\s", re.IGNORECASE)
 _MAX_WORDS: Final = 16
 _MAX_WORDS_WITHOUT_MARK: Final = 8
+_MIN_FUZZY: Final = 6  # shorter words are not mended ("cat" is no typo of "car")
+
+
+@functools.cache
+def _lexicon() -> Lexicon:
+    return Lexicon.load()
+
+
+@functools.cache
+def _transliterator() -> Transliterator:
+    lexicon = _lexicon()
+    return Transliterator(
+        lexicon.knows_russian,
+        lexicon.knows_english,
+        lexicon.stopwords.get("ru", frozenset()).__contains__,
+    )
+
+
+@functools.cache
+def _known_word(word: str) -> bool:
+    lexicon = _lexicon()
+    return lexicon.knows_english(word) or lexicon.knows_russian(word)
+
+
+# Chat spellings read as the words they stand for ("where r u located").
+_CHAT: Final = {"u": "you", "r": "are", "ur": "your", "pls": "please", "plz": "please",
+                "wat": "what", "wht": "what", "thx": "thanks"}  # fmt: skip
 
 
 def _normalise(text: str) -> str:
     cleaned = text.casefold().replace("ё", "е").replace("’", "'")
-    return " " + " ".join(_WORD.findall(cleaned)) + " "
+    return " " + " ".join(_CHAT.get(w, w) for w in _WORD.findall(cleaned)) + " "
+
+
+@functools.cache
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A topic word as a pattern: whole words, a trailing "*" of a word any ending."""
+    words = [
+        re.escape(w[:-1]) + r"[\w-]*" if w.endswith("*") else re.escape(w) for w in phrase.split()
+    ]
+    return re.compile(r"\s" + r"\s".join(words) + r"(?=\s)")
 
 
 def _has_phrase(normalised: str, phrase: str) -> bool:
-    if phrase.endswith("*"):
-        return re.search(rf"\s{re.escape(phrase[:-1])}\w*\s", normalised) is not None
-    return f" {' '.join(_WORD.findall(phrase))} " in normalised
+    return _phrase_pattern(phrase).search(normalised) is not None
 
 
 def _language_of(normalised: str) -> str:
@@ -301,53 +490,194 @@ def _language_of(normalised: str) -> str:
     return "ru" if cyrillic > latin else "en"
 
 
+def _read(text: str) -> str:
+    """The text as the rules read it: Russian typed in Latin letters in Cyrillic."""
+    if re.search("[a-zA-Z]", text) is None:
+        return text
+    return _transliterator().normalise(text[:300])
+
+
 def question_language(text: str) -> str:
-    """The language the rules read a question in: "ru" for mostly Cyrillic, else "en"."""
-    return _language_of(_normalise(text))
+    """The language the rules read a question in: "ru" for mostly Cyrillic (also Russian
+    typed in Latin letters), else "en"."""
+    return _language_of(_normalise(_read(text)))
+
+
+def _kept(match: re.Match[str]) -> str:
+    kept = match.groupdict().get("keep")
+    return f" {kept} " if kept else " "
 
 
 def has_problem_sign(text: str) -> bool:
     """Whether `text` reports a problem or asks for something to be done (staff take it)."""
-    normalised = _normalise(text)
-    signs = _NOT_A_QUESTION[_language_of(normalised)]
-    return any(f" {sign.lstrip()}" in normalised for sign in signs)
+    normalised = _normalise(_read(text))
+    language = _language_of(normalised)
+    for harmless in _HARMLESS[language]:  # a "keep" group stays: "when", "когда", "адрес"
+        normalised = harmless.sub(_kept, normalised)
+    if language == "en" and _NEGATED.search(normalised):
+        return True
+    if language == "ru" and any(
+        _IMPERATIVE.search(word) and word not in _ASKING_IMPERATIVES for word in normalised.split()
+    ):
+        return True  # "запишите нас", "организуйте": a request, whatever it is about
+    return any(f" {sign.lstrip()}" in normalised for sign in _NOT_A_QUESTION[language])
+
+
+# Greetings and politeness that may open a question ("Hi! What...", "Добрый день, где...").
+_OPENERS: Final = _word_set(
+    "hi hello hey dear good morning evening afternoon day please sorry excuse me so ok okay "
+    "здравствуйте привет добрый доброе доброй день утро вечер ночи пожалуйста извините",
+)
+
+
+def _starts_with_question_word(normalised: str, language: str) -> bool:
+    words = normalised.split()
+    while words and words[0] in _OPENERS:
+        words.pop(0)
+    normalised = " " + " ".join(words) + " "
+    return any(
+        normalised.startswith(f" {' '.join(_WORD.findall(w))} ") for w in _QUESTION_WORDS[language]
+    )
 
 
 def looks_like_question(text: str) -> bool:
     """A short message that reads as a question (a question mark or a question word)."""
     if not text or len(text) > 300:
         return False
-    normalised = _normalise(text)
+    normalised = _normalise(_read(text))
     words = normalised.split()
     if len(words) > (_MAX_WORDS if "?" in text else _MAX_WORDS_WITHOUT_MARK):
         return False
-    return "?" in text or any(
-        normalised.startswith(f" {' '.join(_WORD.findall(w))} ")
-        for w in _QUESTION_WORDS[_language_of(normalised)]
+    if "?" in text or _ASKING_ANYWHERE.search(normalised):
+        return True
+    language = _language_of(normalised)
+    return any(
+        _starts_with_question_word(_normalise(clause), language)
+        for sentence in _SENTENCES.split(_read(text))[::2]
+        for clause in _CONJUNCTIONS.split(sentence)
     )
 
 
-def match_question(text: str) -> Topic | None:
-    """The one topic an information question in `text` asks about, or None (not a question,
-    no topic, several topics, or a sign of a problem or a request). Rules in the module
-    docstring. Pure and deterministic."""
-    # A quick question is short (a long message is a story: staff read it); each problem
-    # sign starts a word ("нет" is a sign, the end of "интернет" is not), and a trailing
-    # space in a sign makes it a whole word ("не " is not "нельзя").
-    if not looks_like_question(text) or has_problem_sign(text) or _HAS_DIGIT.search(text):
-        return None
-    normalised = _normalise(text)
-    language = _language_of(normalised)
+def _one_typo(word: str, target: str) -> bool:
+    """Whether `word` is `target` with one letter added or dropped, or two neighbours
+    swapped. A changed letter does not count: it joins real words ("message", "massage")."""
+    if len(word) == len(target):
+        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == target[diff[1]]
+            and word[diff[1]] == target[diff[0]]
+        )
+    if abs(len(word) - len(target)) != 1:
+        return False
+    short, long = (word, target) if len(word) < len(target) else (target, word)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+@functools.cache
+def _fuzzy_targets(language: str) -> tuple[tuple[str, bool], ...]:
+    """(word or stem, is a stem) of every one-word topic word long enough to mend typos of."""
+    found: list[tuple[str, bool]] = []
+    for words in _TOPIC_WORDS.values():
+        for word in words.get(language, ()):
+            stem = word.endswith("*")
+            bare = word.rstrip("*")
+            if " " not in bare and "-" not in bare and len(bare) >= _MIN_FUZZY - stem:
+                found.append((bare, stem))
+    return tuple(found)
+
+
+def _mend(normalised: str, language: str) -> str:
+    """`normalised` with each unknown word that is one typo away from a topic word (or the
+    start of a topic stem) replaced by it: "brekfast", "chekout", "завтарк"."""
+    words = normalised.split()
+    changed = False
+    for index, word in enumerate(words):
+        if len(word) < _MIN_FUZZY or not word.isalpha() or _known_word(word):
+            continue
+        for target, stem in _fuzzy_targets(language):
+            if stem:
+                hit = next(
+                    (word[:n] for n in (len(target) - 1, len(target), len(target) + 1)
+                     if word[0] == target[0] and _one_typo(word[:n], target)),
+                    None,
+                )  # fmt: skip
+                if hit is not None:
+                    words[index] = target + word[len(hit) :]
+                    changed = True
+                    break
+            elif (
+                word[0] == target[0]
+                and not word.startswith(target)  # "checking" is no typo of "checkin"
+                and not target.startswith(word)
+                and _one_typo(word, target)
+            ):
+                words[index] = target
+                changed = True
+                break
+    return " " + " ".join(words) + " " if changed else normalised
+
+
+def _topics_of(normalised: str, language: str) -> set[Topic]:
     found = {
         topic
         for topic, words in _TOPIC_WORDS.items()
         if any(_has_phrase(normalised, w) for w in words.get(language, ()))
     }
-    # "Is check-in at 3 and check-out at 11?" names two topics: staff answer that one.
-    return next(iter(found)) if len(found) == 1 else None
+    if _WAY_TO_HOTEL[language].search(normalised):
+        found.add(Topic.ADDRESS)
+    return found
 
 
 def match_questions(text: str) -> tuple[Topic, ...]:
-    """The topics an information question in `text` asks about (empty: none, staff)."""
-    topic = match_question(text)
-    return () if topic is None else (topic,)
+    """The topics an information question in `text` asks about, in the order asked; empty
+    when the message is not such a question, names no topic, asks something else as well,
+    or shows a sign of a problem or a request (rules in the comment above). Pure and
+    deterministic."""
+    # A quick question is short (a long message is a story: staff read it); each problem
+    # sign starts a word ("нет" is a sign, the end of "интернет" is not), and a trailing
+    # space in a sign makes it a whole word ("не " is not "нельзя").
+    if not looks_like_question(text) or has_problem_sign(text) or _HAS_DIGIT.search(text):
+        return ()
+    read = _read(text)
+    language = _language_of(_normalise(read))
+    if _TIME_IN_WORDS[language].search(_normalise(read)):
+        return ()
+    parts = _SENTENCES.split(read)
+    clauses = [
+        (clause, index + 1 < len(parts) and "?" in parts[index + 1])
+        for index in range(0, len(parts), 2)
+        for clause in _CONJUNCTIONS.split(parts[index])
+    ]  # (clause, its sentence ends with "?"): "Завтрак включен и есть ли парковка?"
+    asked: list[Topic] = []
+    unasked: list[Topic] = []
+    for raw, ends_with_mark in clauses:
+        clause = _mend(_normalise(raw), language)
+        if not clause.strip():
+            continue
+        asking = (
+            ends_with_mark
+            or _starts_with_question_word(clause, language)
+            or _ASKING_ANYWHERE.search(clause) is not None
+            or (language == "ru" and _RU_QUESTION_ANYWHERE.search(clause) is not None)
+        )
+        topics = _topics_of(clause, language)
+        if topics == {Topic.PETS, Topic.CHECK_IN}:
+            topics = {Topic.PETS}  # "можно заселиться с котом?" asks about the cat
+        if len(topics) > 1:
+            return ()  # "is there wifi by the pool?": which one is asked about?
+        if topics:
+            (asked if asking else unasked).extend(topics)
+        elif asking and not all(map(_is_filler, clause.split())):
+            return ()  # "... and is there a gym?": a question the facts do not cover
+    if not asked and len(set(unasked)) == 1:
+        asked = unasked  # "Breakfast, what time?": the question word stands apart
+    return tuple(dict.fromkeys(asked))
+
+
+def match_question(text: str) -> Topic | None:
+    """The one topic an information question in `text` asks about, or None (not a question,
+    no topic, several topics, or a sign of a problem or a request). See `match_questions`."""
+    topics = match_questions(text)
+    return topics[0] if len(topics) == 1 else None

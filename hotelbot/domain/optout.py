@@ -14,7 +14,7 @@ Long messages are never keywords.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Final, Literal
 
 KeywordIntent = Literal["stop", "start"]
@@ -172,3 +172,16 @@ def confirmation_key(intent: KeywordIntent, chat_id: str, local_day: date) -> st
     hotel-local day. A guest who sends STOP a thousand times gets one confirmation that day
     (the opt-out itself applies at the first); STOP then START still confirms each."""
     return f"keyword:{intent}:{local_day.isoformat()}:{chat_id}"
+
+
+def opt_state_after(
+    opted_out: bool, opted_out_at: datetime | None, keyword: KeywordIntent | None, at: datetime
+) -> tuple[bool, datetime | None]:
+    """A guest's (opted_out, opted_out_at) after a message at `at` whose keyword intent is
+    `keyword`: STOP opts out (the first STOP's time is kept), START opts back in, anything
+    else changes nothing. Staff answers and other routes never change it."""
+    if keyword == "stop" and not opted_out:
+        return True, at
+    if keyword == "start" and opted_out:
+        return False, None
+    return opted_out, opted_out_at

@@ -78,7 +78,7 @@ def default_lane(kind: str) -> Lane:
         return Lane.AUTOMATED
 
 
-AUTOMATED_KINDS: frozenset[str] = frozenset({OutboxKind.TRIGGER.value})
+AUTOMATED_KINDS: frozenset[OutboxKind] = frozenset({OutboxKind.TRIGGER})
 """Kinds re-checked before sending (opt-out, cancelled stay, disabled trigger) and counted
 by the daily cap."""
 
@@ -144,6 +144,42 @@ TRANSITIONS: dict[OutboxState, frozenset[OutboxState]] = {
     OutboxState.FAILED: frozenset(),
     OutboxState.CANCELLED: frozenset(),
 }
+
+
+class DeliveryStatus(StrEnum):
+    """What Green API reports of a message it accepted (outgoingMessageStatus; column
+    `outbox.delivery_status`). Other values may arrive and are stored as they come."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    NO_ACCOUNT = "noAccount"
+    NOT_IN_GROUP = "notInGroup"
+    YELLOW_CARD = "yellowCard"
+
+
+UNDELIVERABLE: frozenset[str] = frozenset({DeliveryStatus.FAILED, DeliveryStatus.NO_ACCOUNT})
+"""Final delivery statuses: the message will never arrive, the outbox row becomes `failed`."""
+
+
+_DELIVERY_RANK: dict[str, int] = {
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+}
+
+
+def delivery_status_changes(current: str | None, reported: str) -> bool:
+    """Whether a reported status replaces the stored one. Monotonic: sent < delivered < read
+    never goes backwards; failed/noAccount are final; a repeated status changes nothing."""
+    if current == reported or current in UNDELIVERABLE:
+        return False
+    if reported in _DELIVERY_RANK and current in _DELIVERY_RANK:
+        return _DELIVERY_RANK[reported] > _DELIVERY_RANK[current]
+    return True
+
+
 """The allowed moves of the life cycle above; storage/outbox.py refuses any other."""
 
 

@@ -3,7 +3,9 @@
 Speaks the real wire format (`POST /v1/chat/completions` and `POST /chat/completions`,
 chat.completion JSON, OpenAI-style error bodies), so the real `openai` SDK talks to it over
 real HTTP. By default it answers with a small deterministic keyword classifier of the
-`guest_message` it finds in the last user message, so demos look plausible.
+`guest_message` it finds in the last user message, so demos look plausible; a question for the
+hotel's facts (a `guest_question` in the user message) gets the reply set for it with
+`answer_facts`, else "no answer" (`FACTS_NO_ANSWER`).
 
 Faults are one-shot and queued in call order: `fail_next`, `malformed_next`, `hang_next`,
 `script`. `latency_s` delays every answer. Requests are recorded (`requests`, `max_in_flight`)
@@ -75,6 +77,9 @@ _PRAISE = (
     "thank", "great", "excellent", "wonderful", "love", "perfect", "amazing",
     "спасибо", "отлично", "прекрасно", "замечательно",
 )  # fmt: skip
+
+
+FACTS_NO_ANSWER: Mapping[str, object] = {"answer": None, "topic": None, "needs_staff": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +220,7 @@ class FakeOpenAI:
         self._port = port
         self._api_key = api_key
         self._actions: deque[_Action] = deque()
+        self._fact_replies: dict[str, Mapping[str, object]] = {}
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
         self._in_flight_changed = asyncio.Condition()
@@ -240,6 +246,16 @@ class FakeOpenAI:
         for response in responses:
             content = response if isinstance(response, str) else json.dumps(response)
             self._actions.append(_Content(content))
+
+    def answer_facts(self, replies: Mapping[str, Mapping[str, object]]) -> None:
+        """Replies to questions for the facts, by the guest's question (every time it is
+        asked, unlike `script`); other questions for the facts get `FACTS_NO_ANSWER`."""
+        self._fact_replies.update(replies)
+
+    def fact_questions(self) -> list[str]:
+        """The guest questions asked for the facts so far, in order (repeats included)."""
+        asked = (user_payload(r.body).get("guest_question") for r in self.requests)
+        return [q for q in asked if isinstance(q, str)]
 
     @property
     def request_count(self) -> int:
@@ -321,8 +337,11 @@ class FakeOpenAI:
             return _error(action.status, message, "server_error", action.retry_after_s)
         if isinstance(action, _Content):
             content = action.content
+        elif "guest_question" in (payload := user_payload(body)):
+            question = str(payload["guest_question"])
+            reply = self._fact_replies.get(question, FACTS_NO_ANSWER)
+            content = json.dumps(reply, ensure_ascii=False)
         else:
-            payload = user_payload(body)
             earlier = payload.get("earlier_messages")
             lines = [m for m in earlier if isinstance(m, dict)] if isinstance(earlier, list) else []
             verdict = classify(

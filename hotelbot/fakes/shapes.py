@@ -500,8 +500,10 @@ def missed_call(
     call_id = new_id_message() if id_message is None else id_message
     at = stamp_or_now(timestamp)
     return [
-        incoming_call(instance_id, from_chat_id, "offer", id_message=call_id, timestamp=at,
-                      wid=wid),
-        incoming_call(instance_id, from_chat_id, final_status, id_message=call_id,
-                      timestamp=at + 20, wid=wid),
-    ]  # fmt: skip
+        incoming_call(
+            instance_id, from_chat_id, "offer", id_message=call_id, timestamp=at, wid=wid
+        ),
+        incoming_call(
+            instance_id, from_chat_id, final_status, id_message=call_id, timestamp=at + 20, wid=wid
+        ),
+    ]

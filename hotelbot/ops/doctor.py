@@ -119,9 +119,11 @@ def _check_tzdata() -> Check:
         ZoneInfo("Europe/Riga")
     except ZoneInfoNotFoundError:
         return Check(
-            Level.FAIL, "time zones", "no time zone data",
+            Level.FAIL,
+            "time zones",
+            "no time zone data",
             "install the tzdata package (system or `pip install tzdata`)",
-        )  # fmt: skip
+        )
     return Check(Level.OK, "time zones", "time zone data available")
 
 
@@ -176,10 +178,12 @@ async def _check_schema(db: Database, report: Echo) -> bool:
     else:
         report(
             Check(
-                Level.FAIL, "schema", f"at {current}, this hotelbot needs {SCHEMA_HEAD}",
+                Level.FAIL,
+                "schema",
+                f"at {current}, this hotelbot needs {SCHEMA_HEAD}",
                 "run `hotelbot db upgrade` (if the database is newer, upgrade hotelbot instead)",
             )
-        )  # fmt: skip
+        )
     return False
 
 
@@ -197,10 +201,12 @@ def _check_state_dir(db: Database, report: Echo) -> None:
         modes = ", ".join(f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in loose)
         report(
             Check(
-                Level.WARN, "privacy", f"readable by others: {modes}",
+                Level.WARN,
+                "privacy",
+                f"readable by others: {modes}",
                 f"chmod 700 {path.parent} && chmod 600 {path}*",
             )
-        )  # fmt: skip
+        )
     else:
         report(Check(Level.OK, "privacy", f"{path} is private to its owner"))
 
@@ -243,20 +249,24 @@ async def _check_hotel(
     if zone_warning is not None:
         checks.append(
             Check(
-                Level.WARN, name, f"{zone_warning} (quiet hours, scheduled messages)",
+                Level.WARN,
+                name,
+                f"{zone_warning} (quiet hours, scheduled messages)",
                 f"`hotelbot hotel edit {record.slug} --set timezone=Europe/Riga` (an IANA "
                 "name), or update tzdata on this host (`pip install -U tzdata`)",
             )
-        )  # fmt: skip
+        )
     token = resolve_token(record, environ)
     if token is None:
         checks.append(
             Check(
-                Level.FAIL, name, f"no API token: ${record.api_token_env} is not set here",
+                Level.FAIL,
+                name,
+                f"no API token: ${record.api_token_env} is not set here",
                 f"set {record.api_token_env} in the daemon's environment (and in this shell "
                 "for doctor), or store the token with `hotelbot hotel edit --api-token-stdin`",
             )
-        )  # fmt: skip
+        )
         return checks
     register_secret(token)
     transport = HttpxTransport(connect_timeout_s=min(5.0, settings.greenapi.connect_timeout_s))
@@ -272,32 +282,38 @@ async def _check_hotel(
     except (GreenApiError, TimeoutError) as exc:
         checks.append(
             Check(
-                Level.FAIL, name, f"Green API instance {record.instance_id}: {_short(exc)}",
+                Level.FAIL,
+                name,
+                f"Green API instance {record.instance_id}: {_short(exc)}",
                 "check api_url/instance_id/token in the Green API console "
                 "(401/403 = wrong token; timeouts = network or Green API down)",
             )
-        )  # fmt: skip
+        )
         return checks
     finally:
         await transport.aclose()
     if state != "authorized":
         checks.append(
             Check(
-                Level.FAIL, name, f"instance state {state}",
+                Level.FAIL,
+                name,
+                f"instance state {state}",
                 "scan the QR code in the Green API console (WhatsApp > Linked devices)"
                 if state == "notAuthorized"
                 else "wait for the instance to start, or restart it in the console",
             )
-        )  # fmt: skip
+        )
     problems = instance_settings.problems()
     blocking = [p for p in problems if "recommended" not in p]
     if blocking:
         checks.append(
             Check(
-                Level.FAIL, name, "notifications miss the HTTP queue: " + "; ".join(blocking),
+                Level.FAIL,
+                name,
+                "notifications miss the HTTP queue: " + "; ".join(blocking),
                 f"`hotelbot hotel check {record.slug} --fix`",
             )
-        )  # fmt: skip
+        )
     elif problems:
         checks.append(
             Check(
@@ -324,12 +340,13 @@ async def _check_dead_letters(db: Database, hotels: list[HotelRecord], report: E
         if n:
             report(
                 Check(
-                    Level.WARN, f"hotel {hotel.slug}",
+                    Level.WARN,
+                    f"hotel {hotel.slug}",
                     f"{n} queue item(s) could not be stored in the last 24 h (set aside)",
                     f"`hotelbot dead-letters list --hotel {hotel.slug}`; if it keeps "
                     "happening, report it with the `why` column",
                 )
-            )  # fmt: skip
+            )
 
 
 async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Echo) -> None:
@@ -341,11 +358,13 @@ async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Ech
         if resolve_api_key(llm, environ):
             report(
                 Check(
-                    Level.WARN, "llm", "disabled, but an API key is present: the key is not used",
+                    Level.WARN,
+                    "llm",
+                    "disabled, but an API key is present: the key is not used",
                     "to use the LLM, set enabled = true under [llm] in the settings file (guest "
                     "messages then go to its API) and restart; or remove the key",
                 )
-            )  # fmt: skip
+            )
         else:
             report(Check(Level.OK, "llm", "disabled: rule-based sentiment only"))
         return
@@ -354,10 +373,12 @@ async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Ech
     if key is None:
         report(
             Check(
-                Level.FAIL, "llm", "enabled but no API key found",
+                Level.FAIL,
+                "llm",
+                "enabled but no API key found",
                 f"provide the deepseek_api_key credential or set ${llm.api_key_env}",
             )
-        )  # fmt: skip
+        )
         return
     register_secret(key)
     from hotelbot.sentiment.llm import build_llm_analyser
@@ -369,20 +390,23 @@ async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Ech
     except Exception as exc:
         report(
             Check(
-                Level.FAIL, "llm", f"{llm.model} at {llm.base_url}: {_short(exc)}",
+                Level.FAIL,
+                "llm",
+                f"{llm.model} at {llm.base_url}: {_short(exc)}",
                 "check base_url, model and key; hotelbot falls back to rules meanwhile",
             )
-        )  # fmt: skip
+        )
         return
     finally:
         await analyser.aclose()
     elapsed_ms = (time.monotonic() - started) * 1000
     report(
         Check(
-            Level.OK, "llm",
+            Level.OK,
+            "llm",
             f"{llm.model} answered in {elapsed_ms:.0f} ms (test verdict: {verdict.sentiment})",
         )
-    )  # fmt: skip
+    )
 
 
 async def _bounded(awaitable: Awaitable[T], timeout_s: float) -> T:

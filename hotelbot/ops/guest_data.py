@@ -475,9 +475,11 @@ async def export_guest(
             {**row, "body": _parsed(str(row.get("body", "")))}
             for row in notes
             if row.get("chat_id") in s.chats
-            or (str(row.get("chat_id") or "").endswith("@g.us")
-                and _group_sender(str(row.get("body", "")), s.chats))
-        ]  # fmt: skip
+            or (
+                str(row.get("chat_id") or "").endswith("@g.us")
+                and _group_sender(str(row.get("body", "")), s.chats)
+            )
+        ]
         tables["dead_letters"] = []
         for row in await rows("dead_letters", lambda t: t.c.id.is_not(None)):
             encoding = row.get("raw_encoding")

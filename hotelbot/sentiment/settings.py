@@ -55,7 +55,8 @@ class LlmSettings(BaseModel):
     # per-attempt read/write timeout; connect has its own, shorter one
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
-    # retries done by the openai SDK itself (connect errors, 408/409/429/5xx); no second layer
+    # retries of one call (sentiment.llm.LlmRetry: no answer, 408/409/429/5xx; full-jitter
+    # waits, Retry-After as a floor, none past the deadline); the SDK itself retries nothing
     max_retries: int = Field(default=1, ge=0, le=5)
     # Requests in flight at once, for all hotels together, shared round-robin by hotel (the
     # processor's and the analyser's bound; the one concurrency setting). DeepSeek's API docs
@@ -78,11 +79,11 @@ class LlmSettings(BaseModel):
 
     @property
     def deadline_s(self) -> float:
-        """Upper bound on one `analyse()` call, SDK retries and their backoff included.
+        """Upper bound on one `analyse()` call, retries and their waits included.
 
-        The SDK honours `Retry-After` up to two minutes; this bound keeps a rate-limited
-        upstream from holding a guest message that long. 2 s per retry covers the SDK's
-        own backoff (0.5 s, 1 s, 2 s ... with jitter) for the first retries.
+        A retry whose wait (a server's Retry-After included) would end past it is not made,
+        so a rate-limited upstream cannot hold a guest message longer. 2 s per retry covers
+        the policy's first waits (full jitter below 0.5 s, 1 s, 2 s ...).
         """
         attempts = self.max_retries + 1
         return self.connect_timeout_s + self.timeout_s * attempts + 2.0 * self.max_retries

@@ -26,7 +26,6 @@ from hotelbot.domain.llm_limits import (
     CallRates,
     LimitDecision,
     LlmLimits,
-    UsageToday,
 )
 from hotelbot.domain.sentiment import AnalyserUnavailable, SentimentAnalyser, Verdict
 
@@ -63,6 +62,15 @@ class Priced(Protocol):
 
 
 @runtime_checkable
+class ReportsCost(Protocol):
+    """A failed LLM call that knows what it cost (sentiment.llm.LlmCallFailed)."""
+
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@runtime_checkable
 class ContextualLlm(Protocol):
     """An LLM analyser that takes the chat's context and reports its cost (LlmAnalyser)."""
 
@@ -81,11 +89,21 @@ class ContextualLlm(Protocol):
     ) -> Priced: ...
 
 
+class Prepared(Protocol):
+    """What `Ledger.prepare` returns (storage.llm_ledger.Prepared)."""
+
+    @property
+    def context(self) -> MessageContext: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def cached(self) -> Verdict | None: ...
+
+
 class Ledger(Protocol):
     """The database side of limits, cache and context (storage.llm_ledger.LlmLedger)."""
 
     async def limits_for(self, hotel_id: int) -> LlmLimits: ...
-    async def usage(self, hotel_id: int, day: date) -> UsageToday: ...
     async def add(
         self,
         hotel_id: int,
@@ -99,8 +117,7 @@ class Ledger(Protocol):
     ) -> None: ...
     async def reserve_call(self, hotel_id: int, day: date, limits: LlmLimits) -> LimitDecision: ...
     async def first_over_budget(self, hotel_id: int, day: date) -> bool: ...
-    async def flush(self) -> None: ...
-    async def cached(self, key: str, day: date) -> Verdict | None: ...
+    async def flush(self, *, release: bool = False) -> None: ...
     async def record_call(
         self,
         hotel_id: int,
@@ -113,8 +130,13 @@ class Ledger(Protocol):
         completion_tokens: int,
         now: datetime,
     ) -> None: ...
-    async def context(self, ref: MessageRef, reply_language: str) -> MessageContext: ...
-    async def reply_language(self, hotel_id: int, chat_id: str, detected: str) -> str: ...
+    async def prepare(
+        self,
+        ref: MessageRef,
+        detected_language: str,
+        day: date,
+        key_of: Callable[[MessageContext], str],
+    ) -> Prepared: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,28 +260,31 @@ class SentimentStage:
 
         now = self._wall_clock() if self._wall_clock is not None else datetime.now(UTC)
         day, hotel_id = now.date(), about.hotel_id
-        reply_language = await ledger.reply_language(
-            hotel_id, about.chat_id, rules_verdict.language
+        # one read for the context, the reason's language and the cache entry
+        prepared = await ledger.prepare(
+            about,
+            rules_verdict.language,
+            day,
+            lambda context: cache_key(
+                model=llm.model,
+                prompt_version=llm.prompt_version,
+                hotel_id=hotel_id,
+                text=text,
+                context=context,
+            ),
         )
-        context = await ledger.context(about, reply_language)
-        key = cache_key(
-            model=llm.model,
-            prompt_version=llm.prompt_version,
-            hotel_id=hotel_id,
-            text=text,
-            context=context,
-        )
-        cached = await ledger.cached(key, day)
-        if cached is not None:
+        context, key = prepared.context, prepared.key
+        if prepared.cached is not None:
             self._cache_hits += 1
             metrics.LLM_NOT_CALLED.labels("cached").inc()
             await ledger.add(hotel_id, day, cache_hits=1)
-            return cached
+            return prepared.cached
         limits = await ledger.limits_for(hotel_id)
         # the rates first (in memory): a guest over its rate spends nothing of the budget
         decision = self._rates.take(limits, hotel_id, about.chat_id, self._monotonic_s())
         if decision is LimitDecision.ALLOWED:
-            # counted before the call, atomically: concurrent analyses cannot overshoot
+            # counted before the call against a block of the budget claimed atomically:
+            # concurrent analyses and daemons cannot overshoot
             decision = await ledger.reserve_call(hotel_id, day, limits)
         if decision is not LimitDecision.ALLOWED:
             self._limited[decision.value] += 1
@@ -273,9 +298,21 @@ class SentimentStage:
                     decision.value,
                 )
             return None
-        result = await llm.classify(
-            text, language_hint=language_hint, context=context, fair_key=hotel_id
-        )
+        try:
+            result = await llm.classify(
+                text, language_hint=language_hint, context=context, fair_key=hotel_id
+            )
+        except AnalyserUnavailable as exc:
+            # a failed call may still have cost tokens (an answer that did not validate)
+            if isinstance(exc, ReportsCost) and (exc.calls or exc.prompt_tokens):
+                await ledger.add(
+                    hotel_id,
+                    day,
+                    calls=max(0, exc.calls - 1),  # the first was counted by reserve_call
+                    prompt_tokens=exc.prompt_tokens,
+                    completion_tokens=exc.completion_tokens,
+                )
+            raise
         await ledger.record_call(
             hotel_id,
             day,
@@ -302,10 +339,10 @@ class SentimentStage:
         return await self._llm.analyse(text, language_hint=language_hint)
 
     async def aclose(self) -> None:
-        """Write what the ledger still holds (counters, cache). Idempotent; call before
-        the database is closed."""
+        """Write what the ledger still holds (counters, cache) and give back the unused
+        part of its budget blocks. Idempotent; call before the database is closed."""
         if self._ledger is not None:
-            await self._ledger.flush()
+            await self._ledger.flush(release=True)
 
     def stats(self) -> SentimentStats:
         breaker_state = self._llm.breaker_state if isinstance(self._llm, ReportsBreaker) else None

@@ -16,12 +16,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain import alerts as policy
+from hotelbot.domain.alerts import AlertState
 from hotelbot.domain.hotel import HotelPolicy
+from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.signal_texts import digest_line
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.signals import digest_counts, digest_since
+from hotelbot.storage.types import fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,7 @@ async def record_alerts(
                 conn,
                 hotel_id=draft.hotel_id,
                 idempotency_key=f"alert:{draft.message_id}",
-                kind="alert",
+                kind=OutboxKind.ALERT,
                 chat_id=staff_chat,
                 text=text,
                 urgent=draft.urgent,
@@ -89,9 +92,9 @@ async def record_alerts(
                 "message_id": draft.message_id,
                 "conversation_id": draft.conversation_id,
                 "kind": draft.kind,
-                "reason": draft.reason[:200],
+                "reason": fit(draft.reason, Alert.reason),
                 "more_count": draft.more_count,
-                "state": "queued" if staff_chat else "unsent",
+                "state": AlertState.QUEUED if staff_chat else AlertState.UNSENT,
                 "outbox_id": outbox_id,
                 "signal": draft.signal,
                 "category": draft.category,
@@ -173,13 +176,14 @@ async def apply_followups(
             hotel.id, conv_id, int(suppressed_id), "followup", reason, count, followup
         )
         alert_ids = await record_alerts(conn, [draft], hotels, now, result)
+        after = policy.alerted(now)
         await conn.execute(
             update(Conversation)
             .where(Conversation.id == conv_id)
             .values(
-                suppressed_alerts=0,
-                last_suppressed_message_id=None,
-                last_alert_at=now,
+                suppressed_alerts=after.suppressed,
+                last_suppressed_message_id=after.last_counted,
+                last_alert_at=after.last_alert_at,
                 open_alert_id=alert_ids.get(draft.message_id),
                 updated_at=now,
             )

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -130,6 +130,17 @@ def _unique_statement_name() -> str:
     return f"__hb_{uuid.uuid4().hex}__"
 
 
+class Gate(Protocol):
+    """What `Database.write()` takes before a SQLite write transaction: `WriteGate` in the
+    process that owns the gate; a processing worker process borrows its parent's gate
+    through a pipe (daemon/worker_child.py), so both processes queue on one fair gate
+    instead of racing in SQLite's busy handler."""
+
+    async def acquire(self, *, priority: bool = False) -> None: ...
+
+    def release(self) -> None: ...
+
+
 class WriteGate:
     """The in-process SQLite write lock, with a fast lane.
 
@@ -197,7 +208,7 @@ class Database:
         self.dialect = write_engine.dialect.name
         self.engine = write_engine
         self.read_engine = read_engine
-        self._write_gate = WriteGate() if self.dialect == "sqlite" else None
+        self._write_gate: Gate | None = WriteGate() if self.dialect == "sqlite" else None
 
     @classmethod
     def open(
@@ -259,6 +270,18 @@ class Database:
         else:
             raise ValueError(f"unsupported database backend {parsed.get_backend_name()!r}")
         return cls(url, write, read)
+
+    @property
+    def write_gate(self) -> Gate | None:
+        """The gate every write transaction takes on SQLite (None on PostgreSQL)."""
+        return self._write_gate
+
+    def use_write_gate(self, gate: Gate) -> None:
+        """SQLite: take `gate` instead of this process's own before each write (a worker
+        process borrowing its parent's gate). Call before the first write."""
+        if self._write_gate is None:
+            raise ValueError("only a SQLite database has a write gate")
+        self._write_gate = gate
 
     @property
     def is_sqlite(self) -> bool:

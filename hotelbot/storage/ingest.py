@@ -15,10 +15,11 @@ failing on its own ends in dead_letters (see IngestWriter), so no item can stall
 the hotels it shares commits with.
 
 Fencing (several daemons, see storage/leases.py): with a `fence`, each item carries the lease
-epoch its hotel was held under when `store()` was called, and the commit transaction locks the
-hotel's lease row and compares (owner, epoch). Items whose lease moved on are left out of the
-commit and their `store()` raises LeaseLost, so a daemon that was paused past its lease never
-commits (and therefore never deletes upstream) for a hotel another daemon now serves.
+epoch its hotel was held under when `store()` was called, and the commit transaction (a unit of
+work, storage/unit_of_work.py) locks the hotel's lease row and compares (owner, epoch). Items
+whose lease moved on are left out of the commit and their `store()` raises LeaseLost, so a
+daemon that was paused past its lease never commits (and therefore never deletes upstream) for
+a hotel another daemon now serves.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from loguru import logger
 from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point
 from hotelbot.domain.inbound import Delivery, MalformedDelivery
 from hotelbot.error_text import describe, is_transient
@@ -44,9 +46,10 @@ from hotelbot.errors import HotelbotError
 from hotelbot.redact import redact
 from hotelbot.storage.db import Database
 from hotelbot.storage.dialect import insert_for
-from hotelbot.storage.leases import LeaseLost, LeaseView, lock_owned_epochs
+from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import DeadLetter, Notification
-from hotelbot.storage.types import utcnow
+from hotelbot.storage.types import STORED_ERROR_CHARS, utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 CommitListener = Callable[[Sequence[int]], Awaitable[None] | None]
 
@@ -62,7 +65,7 @@ class _Item:
     entry: Delivery | MalformedDelivery
     received_at: datetime
     future: asyncio.Future[Stored]
-    epoch: int | None = None  # lease epoch the item was received under (with a fence)
+    epoch: int = 0  # lease epoch the item was received under (0: no fence)
 
 
 class WriterClosed(RuntimeError):
@@ -162,7 +165,7 @@ class IngestWriter:
     ) -> None:
         self._db = db
         self._max_batch = max_batch
-        self._fence = fence
+        self._units = SqlUnitsOfWork(db, fence)
         self._max_item_attempts = max_item_attempts
         self.fenced_rejections = 0
         self.dead_lettered = 0
@@ -185,11 +188,7 @@ class IngestWriter:
         whatever the commit raised."""
         if self._closed:
             raise WriterClosed("ingest writer is closed")
-        epoch: int | None = None
-        if self._fence is not None:
-            epoch = self._fence.epoch_of(hotel_id)
-            if epoch is None:
-                raise LeaseLost(hotel_id)
+        epoch = self._units.acting_epoch(hotel_id)  # LeaseLost when self-fenced
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(hotel_id, entry, utcnow(), future, epoch))
         # Shield: a poller cancelled while waiting must not cancel the shared commit.
@@ -324,17 +323,19 @@ class IngestWriter:
         sender transactions queued for the write lock go after it (bounded, see WriteGate).
         A frozen process cannot keep the fence's lease-row locks: every PostgreSQL session
         carries idle_in_transaction_session_timeout (storage/db.py)."""
-        async with self._db.write(priority=True) as conn:
-            rejected: set[int] = set()
-            if self._fence is not None:
-                owned = await lock_owned_epochs(
-                    conn, self._fence.owner, {item.hotel_id for item in batch}
-                )
-                rejected = {
-                    i for i, item in enumerate(batch) if owned.get(item.hotel_id) != item.epoch
-                }
+        # The newest epoch per hotel: an item received under an older one (the lease was lost
+        # and claimed again since) is rejected with the hotel's lost items.
+        epochs: dict[int, int] = {}
+        for item in batch:
+            epochs[item.hotel_id] = max(item.epoch, epochs.get(item.hotel_id, item.epoch))
+        async with self._units.begin(epochs, epochs=epochs, priority=True, partial=True) as uow:
+            rejected = {
+                i
+                for i, item in enumerate(batch)
+                if item.hotel_id in uow.lost or item.epoch != epochs[item.hotel_id]
+            }
             accepted = [item for i, item in enumerate(batch) if i not in rejected]
-            return await self._write_rows(conn, accepted), rejected
+            return await self._write_rows(uow.conn, accepted), rejected
 
     async def _write_rows(self, conn: AsyncConnection, batch: list[_Item]) -> list[int]:
         notes: list[dict[str, Any]] = []
@@ -364,7 +365,7 @@ class IngestWriter:
                         "raw": text,
                         "raw_encoding": encoding,
                         "raw_bytes": len(entry.raw),
-                        "error": entry.error[:1000],
+                        "error": entry.error[:STORED_ERROR_CHARS],
                         "received_at": item.received_at,
                     }
                 )

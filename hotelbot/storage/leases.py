@@ -10,9 +10,9 @@ PostgreSQL: claims lock candidate rows with `FOR UPDATE SKIP LOCKED`, so concurr
 never wait for each other and never claim the same row. SQLite: the same statements run inside
 BEGIN IMMEDIATE (one writer at a time), and the daemon takes every hotel it can (single owner).
 
-Fencing: a write that acts for a hotel runs `lease_held(...)` / `holds_lease(...)` /
-`lock_owned_epochs(...)` in its own transaction. On PostgreSQL these take a FOR KEY SHARE row
-lock on the lease, which conflicts with a claim's FOR UPDATE: a claim cannot slip in between
+Fencing: a write that acts for a hotel opens a unit of work for it (`storage/unit_of_work.py`),
+which runs `lock_owned_epochs(...)` in its transaction. On PostgreSQL that takes a FOR KEY SHARE
+row lock on the lease, which conflicts with a claim's FOR UPDATE: a claim cannot slip in between
 the check and the commit (the claimer skips the locked row and retries on its next round).
 On SQLite BEGIN IMMEDIATE already serialises the check and the claim.
 
@@ -44,22 +44,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import QueryableAttribute
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_leases import HotelLease, RegisteredDaemon
 from hotelbot.storage.types import UtcDateTime, utcnow
-
-
-class LeaseLost(RuntimeError):
-    """This daemon no longer holds the lease of `hotel_id` (owner or epoch changed, or the
-    lease was never held). Nothing of the rejected write was committed; the caller must stop
-    acting for the hotel (in particular: not delete the notification upstream)."""
-
-    def __init__(self, hotel_id: int, *, by_database: bool = False) -> None:
-        where = "the database" if by_database else "the self-fence"
-        super().__init__(f"lease of hotel {hotel_id} is no longer held (rejected by {where})")
-        self.hotel_id = hotel_id
-        self.by_database = by_database
 
 
 class LeaseView(Protocol):
@@ -390,19 +379,6 @@ async def holds_lease(conn: AsyncConnection, hotel_id: int, owner: str, epoch: i
     return owned.get(hotel_id) == epoch
 
 
-async def holds_current_lease(
-    conn: AsyncConnection, lease: LeaseView | None, hotel_id: int
-) -> bool:
-    """In the caller's write transaction: True when the daemon behind `lease` still holds
-    `hotel_id` at the epoch it knows (the lease row stays locked until commit). No lease view
-    (one daemon on SQLite, tests): True. The one check every fenced writer makes before it
-    acts for a hotel; never raises except database errors."""
-    if lease is None:
-        return True
-    epoch = lease.epoch_of(hotel_id)
-    return epoch is not None and await holds_lease(conn, hotel_id, lease.owner, epoch)
-
-
 async def lock_owned_epochs(
     conn: AsyncConnection, owner: str, hotel_ids: Iterable[int]
 ) -> dict[int, int]:
@@ -504,6 +480,11 @@ class Ownership:
         now = self._clock()
         upcoming = [until for until in self._valid_until.values() if until > now]
         return min(upcoming) if upcoming else None
+
+    def valid_until(self, hotel_id: int) -> float | None:
+        """The monotonic time this lease self-fences at (None: not recorded). A processing
+        worker process gets it relayed and fences itself on the same clock."""
+        return self._valid_until.get(hotel_id)
 
     def epoch_of(self, hotel_id: int) -> int | None:
         """The epoch to act under, or None when the lease is not held or self-fenced."""

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.storage.models import Notification
+from hotelbot.storage.types import STORED_ERROR_CHARS
 
 if TYPE_CHECKING:
     from hotelbot.storage.understanding import Work
@@ -48,7 +49,7 @@ async def record_failures(
         {
             "nid": w.notification_id,
             "rid": w.receipt_id,
-            "err": (w.error or "unknown error")[:1000],
+            "err": (w.error or "unknown error")[:STORED_ERROR_CHARS],
             "at": now if w in given_up else None,
         }
         for w in works

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.outbox import (
     LANE_ORDER,
+    UNDELIVERABLE,
     IllegalTransition,
     Lane,
     OutboxState,
     default_lane,
+    delivery_status_changes,
 )
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import OutboxMessage
@@ -117,7 +119,6 @@ async def record_delivery_status(
     """Apply an outgoingMessageStatus to the outbox row with that idMessage. Monotonic:
     sent < delivered < read never goes backwards; failed/noAccount are terminal.
     Returns True if a row changed. Idempotent (a duplicate status changes nothing)."""
-    rank = {"sent": 1, "delivered": 2, "read": 3}
     row = (
         await conn.execute(
             select(OutboxMessage.id, OutboxMessage.delivery_status).where(
@@ -125,12 +126,7 @@ async def record_delivery_status(
             )
         )
     ).first()
-    if row is None:
-        return False
-    current = row[1]
-    if current == status or current in ("failed", "noAccount"):
-        return False
-    if status in rank and current in rank and rank[status] <= rank[current]:
+    if row is None or not delivery_status_changes(row[1], status):
         return False
     now = utcnow()
     await conn.execute(
@@ -138,7 +134,7 @@ async def record_delivery_status(
         .where(OutboxMessage.id == row[0])
         .values(delivery_status=status, updated_at=now)
     )
-    if status in ("failed", "noAccount"):
+    if status in UNDELIVERABLE:
         await conn.execute(
             move(
                 (_SENT, _SENDING, _UNKNOWN), _FAILED,
@@ -279,44 +275,84 @@ async def claim_due(
     """Move due pending rows (available_at <= now) to `sending` and return them: at most
     `limits[lane]` per lane, lanes in LANE_ORDER, within a lane urgent rows first, then the
     oldest. Commit before any HTTP call: a crash then leaves `sending`, which recovery treats
-    as ambiguous. On PostgreSQL rows locked by another claimer are skipped."""
-    ids: list[int] = []
-    for lane in LANE_ORDER:
-        limit = limits.get(lane, 0)
-        if limit <= 0:
-            continue
-        query = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.hotel_id == hotel_id,
-                OutboxMessage.lane == lane.value,
-                OutboxMessage.state == _PENDING,
-                OutboxMessage.available_at <= now,
-            )
-            .order_by(OutboxMessage.urgent.desc(), OutboxMessage.available_at, OutboxMessage.id)
-            .limit(limit)
+    as ambiguous. On PostgreSQL rows locked by another claimer are skipped. One hotel's
+    `claim_due_many`."""
+    claimed = await claim_due_many(conn, limits={hotel_id: limits}, now=now)
+    return claimed.get(hotel_id, [])
+
+
+async def claim_due_many(
+    conn: AsyncConnection,
+    *,
+    limits: Mapping[int, Mapping[Lane, int]],
+    now: datetime,
+) -> dict[int, list[OutboxItem]]:
+    """`claim_due` for several hotels at once (hotel id -> its lane limits), in two
+    statements whatever the number of hotels: one ranks each (hotel, lane)'s due rows
+    (urgent first, then the oldest) with a window function, one moves the chosen rows
+    `pending -> sending` (compare-and-set) and returns them. Hotels that claimed nothing are
+    absent from the result; each hotel's items are in the order `claim_due` gives. On
+    PostgreSQL rows locked by another transaction are skipped, as in `claim_due`."""
+    wanted = {
+        (hotel_id, lane.value): limit
+        for hotel_id, per_lane in limits.items()
+        for lane, limit in per_lane.items()
+        if limit > 0
+    }
+    if not wanted:
+        return {}
+    order = (OutboxMessage.urgent.desc(), OutboxMessage.available_at, OutboxMessage.id)
+    rank = (
+        func.row_number()
+        .over(partition_by=(OutboxMessage.hotel_id, OutboxMessage.lane), order_by=order)
+        .label("rank")
+    )
+    ranked = (
+        select(OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.lane, rank)
+        .where(
+            OutboxMessage.hotel_id.in_(sorted({hotel_id for hotel_id, _ in wanted})),
+            OutboxMessage.lane.in_(sorted({lane for _, lane in wanted})),
+            OutboxMessage.state == _PENDING,
+            OutboxMessage.available_at <= now,
         )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids.extend(int(r[0]) for r in await conn.execute(query))
+        .subquery()
+    )
+    candidates = await conn.execute(
+        select(ranked.c.id, ranked.c.hotel_id, ranked.c.lane, ranked.c.rank).where(
+            ranked.c.rank <= max(wanted.values())
+        )
+    )
+    ids = [
+        int(row_id)
+        for row_id, hotel_id, lane, position in candidates
+        if position <= wanted.get((int(hotel_id), str(lane)), 0)
+    ]
     if not ids:
-        return []
-    await conn.execute(
+        return {}
+    chosen: Any = OutboxMessage.id.in_(ids)
+    if conn.dialect.name == "postgresql":
+        chosen = OutboxMessage.id.in_(
+            select(OutboxMessage.id).where(chosen).with_for_update(skip_locked=True)
+        )
+    rows = await conn.execute(
         move(
             (_PENDING,),
             _SENDING,
             attempts=OutboxMessage.attempts + 1,
             sending_started_at=now,
             updated_at=now,
-        ).where(OutboxMessage.id.in_(ids))
+        )
+        .where(chosen)
+        .returning(*_ITEM_COLUMNS)
     )
-    rows = await conn.execute(
-        select(*_ITEM_COLUMNS).where(OutboxMessage.id.in_(ids), OutboxMessage.state == _SENDING)
-    )
-    rank = {lane: index for index, lane in enumerate(LANE_ORDER)}
-    items = [_item(r) for r in rows]
-    items.sort(key=lambda i: (rank[i.lane], not i.urgent, i.available_at, i.id))
-    return items
+    lane_rank = {lane: index for index, lane in enumerate(LANE_ORDER)}
+    claimed: dict[int, list[OutboxItem]] = {}
+    for item in sorted(
+        (_item(r) for r in rows),
+        key=lambda i: (lane_rank[i.lane], not i.urgent, i.available_at, i.id),
+    ):
+        claimed.setdefault(item.hotel_id, []).append(item)
+    return claimed
 
 
 async def _transition(
@@ -403,13 +439,24 @@ async def mark_cancelled(
     )
 
 
-async def list_unknown(conn: AsyncConnection, *, hotel_id: int) -> list[OutboxItem]:
+async def list_unknown(
+    conn: AsyncConnection, *, hotel_ids: Iterable[int]
+) -> dict[int, list[OutboxItem]]:
+    """The `unknown` rows of these hotels (one query), oldest first; hotels without any are
+    absent."""
+    wanted = sorted(set(hotel_ids))
+    if not wanted:
+        return {}
     rows = await conn.execute(
         select(*_ITEM_COLUMNS)
-        .where(OutboxMessage.hotel_id == hotel_id, OutboxMessage.state == _UNKNOWN)
+        .where(OutboxMessage.hotel_id.in_(wanted), OutboxMessage.state == _UNKNOWN)
         .order_by(OutboxMessage.id)
     )
-    return [_item(r) for r in rows]
+    found: dict[int, list[OutboxItem]] = {}
+    for row in rows:
+        item = _item(row)
+        found.setdefault(item.hotel_id, []).append(item)
+    return found
 
 
 async def known_id_messages(conn: AsyncConnection, *, hotel_id: int, ids: list[str]) -> set[str]:

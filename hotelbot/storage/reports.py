@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.outbox import OutboxKind, OutboxState
 from hotelbot.domain.signals import ANALYSER as SIGNAL_ANALYSER
 from hotelbot.domain.signals import SignalKind, kind_of_reason
 from hotelbot.storage.introspect import Schema, read_schema, view
@@ -108,8 +109,9 @@ async def _alerts_section(
         times.sort()
     ack_of: dict[int, tuple[float | None, bool]] = {}  # message id -> (ack after s, escalated)
     if acks is not None:
-        ack_q = select(acks.c.message_id, acks.c.created_at, acks.c.acknowledged_at,
-                       acks.c.escalated_at).where(acks.c.created_at >= since)  # fmt: skip
+        ack_q = select(
+            acks.c.message_id, acks.c.created_at, acks.c.acknowledged_at, acks.c.escalated_at
+        ).where(acks.c.created_at >= since)
         for message_id, created_at, acked_at, escalated_at in await conn.execute(ack_q):
             after = None if acked_at is None else max(0.0, (acked_at - created_at).total_seconds())
             ack_of[int(message_id)] = (after, escalated_at is not None)
@@ -251,7 +253,7 @@ async def _answers_section(conn: AsyncConnection, hotel_id: int | None, since: d
     headers = ("day", "answered", "sent", "waiting", "failed")
     title = "Answers from the hotel's facts (docs/facts.md)"
     query = select(OutboxMessage.created_at, OutboxMessage.state).where(
-        OutboxMessage.kind == "answer",
+        OutboxMessage.kind == OutboxKind.ANSWER,
         OutboxMessage.file_url.is_(None),
         OutboxMessage.created_at >= since,
     )
@@ -271,7 +273,8 @@ async def _answers_section(conn: AsyncConnection, hotel_id: int | None, since: d
 
 
 def _answer_row(label: str, counts: Counter[str]) -> tuple[object, ...]:
-    sent, failed = counts["sent"], counts["failed"] + counts["cancelled"]
+    sent = counts[OutboxState.SENT]
+    failed = counts[OutboxState.FAILED] + counts[OutboxState.CANCELLED]
     return (label, sum(counts.values()), sent, sum(counts.values()) - sent - failed, failed)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelbot.domain.outbox import OPEN_STATES
+from hotelbot.domain.outbox import OPEN_STATES, OutboxState
 from hotelbot.storage.introspect import lightweight, read_schema, view
 
 __all__ = ["HotelStatusRow", "dead_letter_counts", "hotel_status_report"]
@@ -143,7 +143,7 @@ async def hotel_status_report(
                 last_ok_at=st.last_ok_at if st is not None else None,
                 unprocessed=unprocessed.get(hotel.id, 0),
                 outbox_open=sum(outbox.get((hotel.id, s), 0) for s in _OPEN),
-                outbox_failed=outbox.get((hotel.id, "failed"), 0),
+                outbox_failed=outbox.get((hotel.id, OutboxState.FAILED), 0),
                 last_alert_at=last_alert.get(hotel.id),
                 lease_owner=owners.get(hotel.id),
                 dead_letters_24h=dead_letters.get(hotel.id, 0),

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelbot.domain.fire_times import StayFacts, StayStatus
+from hotelbot.domain.fire_times import StayStatus
+from hotelbot.domain.records import StayRecord as StayRecord
 from hotelbot.domain.stay_input import StayInput
 from hotelbot.domain.zones import zone_or_utc
 from hotelbot.storage.models import Hotel
@@ -22,48 +22,6 @@ from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.types import utcnow
 
 UpsertResult = Literal["added", "updated", "unchanged"]
-
-
-@dataclass(frozen=True, slots=True)
-class StayRecord:
-    id: int
-    hotel_id: int
-    chat_id: str
-    guest_name: str
-    room: str | None
-    check_in: date
-    check_out: date
-    check_in_time: str | None
-    check_out_time: str | None
-    language: str | None
-    status: str
-    external_ref: str | None
-    created_at: datetime
-    updated_at: datetime
-    source: str | None = None
-    room_tags: str | None = None
-
-    def facts(self, tz: ZoneInfo, *, default_language: str) -> StayFacts:
-        """The scheduling view of this stay in the hotel's zone."""
-        return StayFacts(
-            hotel_tz=tz,
-            check_in=self.check_in,
-            check_out=self.check_out,
-            status=StayStatus(self.status),
-            language=self.language or default_language,
-            guest_name=self.guest_name,
-            room=self.room,
-            created_at=self.created_at,
-            check_in_time=_time_or_none(self.check_in_time),
-            check_out_time=_time_or_none(self.check_out_time),
-        )
-
-
-def _time_or_none(value: str | None) -> time | None:
-    if not value:
-        return None
-    hh, mm = value.split(":")
-    return time(int(hh), int(mm))
 
 
 def _hhmm(value: time | None) -> str | None:
@@ -288,7 +246,7 @@ async def has_earlier_stay(conn: AsyncConnection, stay: StayRecord) -> bool:
             Stay.chat_id == stay.chat_id,
             Stay.id != stay.id,
             Stay.check_in < stay.check_in,
-            Stay.status != "cancelled",
+            Stay.status != StayStatus.CANCELLED,
         )
         .limit(1)
     )

@@ -8,16 +8,19 @@ NOTHING and tells the caller whether it won.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.attachments import FileAttachment
 from hotelbot.domain.conditions import Conditions
-from hotelbot.domain.outbox import OutboxState
+from hotelbot.domain.fire_times import StayStatus, resolve_local
+from hotelbot.domain.outbox import AUTOMATED_KINDS, Lane, OutboxState
+from hotelbot.domain.records import TriggerRecord as TriggerRecord
 from hotelbot.domain.templates import Template
 from hotelbot.domain.triggers import (
     EventKind,
@@ -30,28 +33,9 @@ from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.models_triggers import Trigger, TriggerFire
-from hotelbot.storage.outbox import move
+from hotelbot.storage.outbox import enqueue, move
+from hotelbot.storage.stays import StayRecord, has_earlier_stay
 from hotelbot.storage.types import utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerRecord:
-    id: int
-    hotel_id: int
-    name: str
-    spec: TriggerSpec
-    template: Template
-    enabled: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    attachment: FileAttachment | None = None
-    conditions: Conditions = field(default_factory=Conditions)
-
-    @property
-    def grace_s(self) -> int:
-        return self.spec.grace_s
-
 
 _COLUMNS = [
     Trigger.id, Trigger.hotel_id, Trigger.name, Trigger.spec, Trigger.template,
@@ -378,7 +362,7 @@ async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> di
     withdrawn: dict[int, str] = {}
     for text_id, file_id, status, enabled, spec_json in rows:
         reason = None
-        if status == "cancelled" and not _about_cancellation(spec_json):
+        if status == StayStatus.CANCELLED and not _about_cancellation(spec_json):
             reason = "stay cancelled"
         elif not enabled:
             reason = "trigger disabled"
@@ -394,3 +378,99 @@ def _about_cancellation(spec_json: str) -> bool:
     except (ValueError, TypeError):
         return False
     return isinstance(spec, EventTrigger) and spec.event is EventKind.CANCELLATION
+
+
+async def count_automated_today(
+    conn: AsyncConnection, *, hotel_id: int, chat_id: str, now: datetime, tz: ZoneInfo
+) -> int:
+    """Automated messages to this chat going out on the local day of `now`: outbox rows of an
+    automated kind with available_at inside that day, not failed or cancelled (rows still
+    pending count: the cap is about what the guest will receive today)."""
+    day = now.astimezone(tz).date()
+    start = resolve_local(day, time(0), tz)
+    end = resolve_local(day + timedelta(days=1), time(0), tz)
+    query = select(func.count()).where(
+        OutboxMessage.hotel_id == hotel_id,
+        OutboxMessage.chat_id == chat_id,
+        OutboxMessage.kind.in_(AUTOMATED_KINDS),
+        # A trigger's file goes with its text: together they are one message to the guest.
+        OutboxMessage.file_url.is_(None),
+        OutboxMessage.available_at >= start,
+        OutboxMessage.available_at < end,
+        OutboxMessage.state.not_in((OutboxState.FAILED, OutboxState.CANCELLED)),
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+class SqlFireStore:
+    """`hotelbot.app.trigger_fire.FireStore` on one connection (the caller's transaction)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def automated_today(
+        self, *, hotel_id: int, chat_id: str, now: datetime, tz: ZoneInfo
+    ) -> int:
+        return await count_automated_today(
+            self._conn, hotel_id=hotel_id, chat_id=chat_id, now=now, tz=tz
+        )
+
+    async def has_earlier_stay(self, stay: StayRecord) -> bool:
+        return await has_earlier_stay(self._conn, stay)
+
+    async def record_fire(
+        self,
+        *,
+        hotel_id: int,
+        trigger_id: int,
+        stay_id: int,
+        scheduled_for: datetime,
+        outcome: str,
+        trigger_version: int,
+        decided_at: datetime,
+        decided_by: str | None = None,
+    ) -> int | None:
+        return await record_fire(
+            self._conn,
+            hotel_id=hotel_id,
+            trigger_id=trigger_id,
+            stay_id=stay_id,
+            scheduled_for=scheduled_for,
+            outcome=outcome,
+            trigger_version=trigger_version,
+            decided_at=decided_at,
+            decided_by=decided_by,
+        )
+
+    async def enqueue(
+        self,
+        *,
+        hotel_id: int,
+        idempotency_key: str,
+        kind: str,
+        chat_id: str,
+        text: str,
+        available_at: datetime | None = None,
+        lane: Lane | None = None,
+        file_url: str | None = None,
+        file_name: str | None = None,
+    ) -> int | None:
+        return await enqueue(
+            self._conn,
+            hotel_id=hotel_id,
+            idempotency_key=idempotency_key,
+            kind=kind,
+            chat_id=chat_id,
+            text=text,
+            available_at=available_at,
+            lane=lane,
+            file_url=file_url,
+            file_name=file_name,
+        )
+
+    async def set_fire_outcome(
+        self, fire_id: int, *, outcome: str, outbox_id: int | None, file_outbox_id: int | None
+    ) -> None:
+        await set_fire_outcome(
+            self._conn, fire_id, outcome=outcome, outbox_id=outbox_id, file_outbox_id=file_outbox_id
+        )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.types import TypeDecorator
 
 
@@ -38,3 +40,34 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_StrColumn = InstrumentedAttribute[str] | InstrumentedAttribute[str | None]
+
+
+def width(column: _StrColumn) -> int:
+    """The declared length of a String column: the model is the one place that says it."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} has no declared length")
+    return length
+
+
+@overload
+def fit(value: str, column: _StrColumn) -> str: ...
+@overload
+def fit(value: None, column: _StrColumn) -> None: ...
+@overload
+def fit(value: str | None, column: _StrColumn) -> str | None: ...
+def fit(value: str | None, column: _StrColumn) -> str | None:
+    """`value` cut to its String column's width (PostgreSQL rejects longer values; SQLite
+    would keep them, so both databases store the same thing). None stays None."""
+    if value is None:
+        return None
+    limit = width(column)
+    return value if len(value) <= limit else value[:limit]
+
+
+STORED_ERROR_CHARS = 1000
+"""The longest error text kept in a Text column (process_error, dead letters): errors are
+one line from `error_text.describe`; the cap keeps a pathological one from bloating rows."""

@@ -22,7 +22,6 @@ from typing import Any
 from loguru import logger
 from sqlalchemy import Insert, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import InstrumentedAttribute
 
 from hotelbot.app.handled import mark_handled
 from hotelbot.domain import alerts as policy
@@ -49,6 +48,7 @@ from hotelbot.domain.optout import (
     confirmation_key,
     confirmation_language,
     confirmation_text,
+    opt_state_after,
 )
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.sentiment import Verdict
@@ -71,6 +71,7 @@ from hotelbot.storage.notification_state import mark_processed
 from hotelbot.storage.outbox import enqueue, record_delivery_status, record_echo
 from hotelbot.storage.signals import digest_counts, digest_since, withdraw_without_stay
 from hotelbot.storage.suppression import lift as lift_suppression
+from hotelbot.storage.types import fit
 
 # What a sendFileByUrl comes back as in its echo (the caption is the event's text).
 _SENT_FILE_KINDS = frozenset(
@@ -153,13 +154,6 @@ class _Attention:
 # Guest entries that are no message the guest wrote: no keyword, no hooks, and they do not
 # make a guest's first message (a missed call is stored so staff see it, nothing more).
 _NO_FOLLOWUP_KINDS = MODIFIER_KINDS | {MessageKind.POLL_UPDATE, MessageKind.CALL}
-
-
-def _cut(value: str | None, column: InstrumentedAttribute[Any]) -> str | None:
-    """Fit a free-form wire string into its String column, whose declared length in the
-    model is the one place that says it (PostgreSQL rejects longer values)."""
-    limit = int(column.type.length)
-    return value if value is None or len(value) <= limit else value[:limit]
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -256,12 +250,12 @@ def _message_row(
         "from_staff": isinstance(event, OutgoingMessage) and event.from_phone,
         "from_api": isinstance(event, OutgoingMessage) and event.from_api,
         "kind": event.kind.value,
-        "type_message": _cut(event.type_message, Message.type_message),
-        "sender_id": _cut(event.sender_id, Message.sender_id),
-        "sender_name": _cut(event.sender_name, Message.sender_name),
+        "type_message": fit(event.type_message, Message.type_message),
+        "sender_id": fit(event.sender_id, Message.sender_id),
+        "sender_name": fit(event.sender_name, Message.sender_name),
         "text": event.text,
         "undecryptable": event.undecryptable,
-        "target_id": _cut(event.target_id, Message.target_id),
+        "target_id": fit(event.target_id, Message.target_id),
         "sent_at": sent_at,
         "notification_id": work.notification_id,
         **_verdict_values(verdict, sent_at if verdict else None),
@@ -284,9 +278,9 @@ def _verdict_values(verdict: Verdict | None, at: datetime | None) -> dict[str, A
         "sentiment": verdict.sentiment.value,
         "score": verdict.score,
         "requires_attention": verdict.requires_attention,
-        "reason": _cut(verdict.reason, Message.reason),
-        "language": _cut(verdict.language, Message.language),
-        "analyser": _cut(verdict.analyser, Message.analyser),
+        "reason": fit(verdict.reason, Message.reason),
+        "language": fit(verdict.language, Message.language),
+        "analyser": fit(verdict.analyser, Message.analyser),
         "category": verdict.category.value if verdict.category else None,
         "analysed_at": at,
     }
@@ -382,7 +376,7 @@ async def _apply_messages(
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": True, "emoji": None, "u": now})  # fmt: skip
         elif event.kind is MessageKind.REACTION and event.target_id:
-            emoji = _cut(event.text or None, Message.reaction)  # any text the sender put there
+            emoji = fit(event.text or None, Message.reaction)  # any text the sender put there
             flags.append({"h": work.hotel_id, "c": event.chat_id, "t": event.target_id,
                           "is_del": False, "emoji": emoji, "u": now})  # fmt: skip
         elif work.verdict is not None and work.verdict.requires_attention:
@@ -501,7 +495,7 @@ async def _staff_acknowledged(
 def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: datetime) -> None:
     name = event.contact_name or event.sender_name
     if name and name != guest.name:
-        guest.name, guest.dirty = _cut(name, Guest.name), True
+        guest.name, guest.dirty = fit(name, Guest.name), True
     verdict = work.verdict
     if verdict is not None:
         # A switch needs two messages in the new language; the operator's choice stays.
@@ -514,10 +508,10 @@ def _update_guest(guest: GuestState, event: IncomingMessage, work: Work, at: dat
             guest.language_source = None if after.source is None else after.source.value
             guest.language_candidate = after.candidate
             guest.dirty = True
-    if work.keyword == "stop" and not guest.opted_out:
-        guest.opted_out, guest.opted_out_at, guest.dirty = True, at, True
-    elif work.keyword == "start" and guest.opted_out:
-        guest.opted_out, guest.opted_out_at, guest.dirty = False, None, True
+    opted = opt_state_after(guest.opted_out, guest.opted_out_at, work.keyword, at)
+    if opted != (guest.opted_out, guest.opted_out_at):
+        guest.opted_out, guest.opted_out_at = opted
+        guest.dirty = True
 
 
 async def _apply_flags(conn: AsyncConnection, flags: list[dict[str, Any]]) -> None:
@@ -587,12 +581,13 @@ async def _decide_alerts(
         if message_id in existing:
             continue  # a replay: this message was alerted (or summarised) already
         conv, hotel = convs[item.key], hotels[item.key[0]]
-        state = policy.CooldownState(conv.last_alert_at, conv.suppressed_alerts)
+        before = policy.CooldownState(
+            conv.last_alert_at, conv.suppressed_alerts, conv.last_suppressed_message_id
+        )
         cooldown = timedelta(minutes=hotel.alert_cooldown_min)
-        decision = policy.decide(now, cooldown, state, urgent=item.urgent)
+        decision, after = policy.on_attention(now, cooldown, before, message_id, urgent=item.urgent)
         if decision is policy.AlertDecision.SUPPRESS:
-            conv.suppressed_alerts += 1
-            conv.last_suppressed_message_id = message_id
+            _set_cooldown(conv, after)
             continue
         guest = guests.get(item.key)
         guest_id = guest.id if guest else None
@@ -616,12 +611,17 @@ async def _decide_alerts(
         drafts.append((conv, AlertDraft(hotel.id, conv.id, message_id, "alert", item.reason,
                                         conv.suppressed_alerts, text, signal=item.signal,
                                         category=item.category, urgent=item.urgent)))  # fmt: skip
-        conv.last_alert_at = now
-        conv.suppressed_alerts, conv.last_suppressed_message_id = 0, None
+        _set_cooldown(conv, after)
     if drafts:
         alert_ids = await record_alerts(conn, [d for _, d in drafts], hotels, now, result)
         for conv, draft in drafts:
             conv.open_alert_id = alert_ids.get(draft.message_id, conv.open_alert_id)
+
+
+def _set_cooldown(conv: ConvState, state: policy.CooldownState) -> None:
+    conv.last_alert_at = state.last_alert_at
+    conv.suppressed_alerts = state.suppressed
+    conv.last_suppressed_message_id = state.last_counted
 
 
 async def _after_message(

@@ -22,16 +22,23 @@ import importlib.util
 import json
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
+from tests.bench import cli_startup
 from tests.bench.procs import python_module
-from tests.bench.runner import Scenario, ScenarioResult, SubjectResult, run_scenario
+from tests.bench.runner import (
+    Scenario,
+    ScenarioResult,
+    SubjectResult,
+    run_scenario,
+    run_subjects,
+)
+from tests.bench.summary import summary_table
 
 MICRO_BENCHMARKS = (
     "tests.bench.transport_bench",
     "tests.bench.rules_bench",
-    "tests.bench.cli_startup",
 )
 
 
@@ -61,6 +68,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--transport", choices=("httpx", "aiohttp"), default="aiohttp")
     parser.add_argument("--receive-timeout-s", type=int, default=20)
     parser.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
+    parser.add_argument("--cli-runs", type=int, default=10, help="runs per CLI command line")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, log)")
     parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of the daemon")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -70,9 +78,34 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default="on",
         help="serve /metrics (scraped every 2 s while measuring) or turn it off",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        choices=(0, 1),
+        default=None,
+        help="[processing] workers for the daemon (default: the daemon's default)",
+    )
     parser.add_argument("--alerts", action="store_true", help="only the staff-alert latency rows")
     parser.add_argument("--alert-hotels", type=int, default=100, help="hotels in the alert rows")
-    return parser.parse_args(argv)  # fmt: skip
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="scale-out rows: one daemon on SQLite, one on PostgreSQL and --daemons on "
+        "PostgreSQL, next to one bare loop (--hotels/--messages, default 100 x 40)",
+    )
+    parser.add_argument(
+        "--daemons",
+        type=int,
+        default=None,
+        help="daemons sharing the hotels with --postgres (default 2)",
+    )
+    parser.add_argument(
+        "--fake-in-driver",
+        action="store_true",
+        help="run the fake Green API in a thread of this process instead of its own process "
+        "(as a load driver hosting its fake does; docs/scaling.md compares the two)",
+    )
+    return parser.parse_args(argv)
 
 
 # (label, messages per hotel, LLM latency s or None, goal p99 ms)
@@ -89,7 +122,8 @@ def _alert_scenarios(args: argparse.Namespace) -> list[tuple[str, float, Scenari
         (f"{hotels} hotels {label}", goal_ms,
          Scenario(hotels, messages, llm_latency_s=llm_s, transport=args.transport,
                   receive_timeout_s=args.receive_timeout_s, alert_wait_s=60.0,
-                  keep_dir=args.keep, with_bare=False, metrics=args.metrics == "on"))
+                  keep_dir=args.keep, with_bare=False, metrics=args.metrics == "on",
+                  workers=args.workers))
         for label, messages, llm_s, goal_ms in ALERT_ROWS
     ]  # fmt: skip
 
@@ -121,6 +155,8 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
         "keep_dir": args.keep,
         "profile_svg": args.profile,
         "metrics": args.metrics == "on",
+        "fake_in_driver": args.fake_in_driver,
+        "workers": args.workers,
     }
     if args.hotels is not None:
         idle = args.idle_window_s if args.idle else 0.0
@@ -129,6 +165,53 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
         Scenario(100, 40, **common),
         Scenario(1000, 1, idle_window_s=args.idle_window_s, **common),
     ]
+
+
+def _groups(args: argparse.Namespace) -> list[list[Scenario]]:
+    """Scenarios measured against one bare-loop run each. --postgres: one group, the same
+    load on SQLite (1 daemon), PostgreSQL (1 daemon) and PostgreSQL (--daemons)."""
+    if args.alerts:
+        return []
+    if not args.postgres:
+        return [[scenario] for scenario in _scenarios(args)]
+    hotels = 100 if args.hotels is None else args.hotels
+    base = replace(_scenarios(args)[0], hotels=hotels, messages=args.messages, idle_window_s=0.0)
+    group = [base, replace(base, database="postgres")]
+    if args.daemons > 1:
+        group.append(replace(base, database="postgres", daemons=args.daemons))
+    return [group]
+
+
+def _scale_out_table(results: list[ScenarioResult]) -> str:
+    """One column per set-up, the ratios to the bare loop and to one daemon on SQLite."""
+    sqlite = results[0].hotelbot
+    width = 22
+    lines = [
+        f"== scale-out: {results[0].scenario.name}, the same bare loop for every column",
+        f"{'':34}{'bare loop':>{width}}" + "".join(f"{r.scenario.setup:>{width}}" for r in results),
+    ]
+    rows = (
+        ("acks/s", "acks_per_s", 0),
+        ("p99 available->deleted ms", "p99_ms", 0),
+        ("CPU ms/msg incl. processing", "cpu_ms_per_msg_total", 2),
+        ("staff alert p99 ms", "alert_p99_ms", 0),
+        ("start-up s (spawn -> all polling)", "startup_s", 1),
+    )
+    for label, key, digits in rows:
+        bare = getattr(results[0].bare, key) if key != "alert_p99_ms" else None
+        cells = "".join(f"{_fmt(getattr(r.hotelbot, key), digits):>{width}}" for r in results)
+        lines.append(f"{label:34}{_fmt(bare, digits):>{width}}{cells}")
+
+    def versus(reference: float) -> str:
+        return "".join(
+            f"{_ratio(r.hotelbot.acks_per_s / reference if reference else None):>{width}}"
+            for r in results
+        )
+
+    bare_acks = results[0].bare.acks_per_s
+    lines.append(f"{'acks/s vs bare loop':34}{'1.00x':>{width}}" + versus(bare_acks))
+    lines.append(f"{'acks/s vs 1 daemon on SQLite':34}{'':>{width}}" + versus(sqlite.acks_per_s))
+    return "\n".join(lines)
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -160,10 +243,13 @@ _RATIO_KEYS = {"acks_per_s", "p99_ms", "cpu_ms_per_msg", "cpu_ms_per_msg_total",
 def _table(result: ScenarioResult) -> str:
     s = result.scenario
     ratios = result.ratios()
-    title = f"== {s.name} (transport {s.transport}, receiveTimeout {s.receive_timeout_s} s"
+    title = f"== {s.name}, {s.setup} (transport {s.transport}, "
+    title += f"receiveTimeout {s.receive_timeout_s} s"
     if s.llm_latency_s is not None:
         title += f", LLM {s.llm_latency_s} s"
     title += ", metrics " + ("on" if s.metrics else "off")
+    if s.fake_in_driver:
+        title += ", fake in the driver's process"
     faults = [f"{k} {v}" for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429),
                                         ("drop", s.drop_rate)) if v]  # fmt: skip
     if faults:
@@ -224,12 +310,17 @@ def _subject_dict(subject: SubjectResult) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     results: list[dict[str, Any]] = []
-    for scenario in [] if args.alerts else _scenarios(args):
-        result = run_scenario(scenario)
+    if args.daemons is not None and not args.postgres:
+        raise SystemExit("--daemons needs --postgres (SQLite serves one daemon)")
+    if args.daemons is None:
+        args.daemons = 2
+    measured: list[ScenarioResult] = []
+    for result in [r for group in _groups(args) for r in run_subjects(group)]:
+        measured.append(result)
         if args.json:
             results.append(
                 {
-                    "scenario": asdict(scenario),
+                    "scenario": asdict(result.scenario),
                     "hotelbot": _subject_dict(result.hotelbot),
                     "bare": _subject_dict(result.bare),
                     "ratios": result.ratios(),
@@ -237,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             _out(_table(result) + "\n")
-    if args.alerts or args.hotels is None:
+    if args.postgres and not args.json:
+        _out(_scale_out_table(measured) + "\n")
+    if args.alerts or (args.hotels is None and not args.postgres):
         rows = [(label, goal, run_scenario(s)) for label, goal, s in _alert_scenarios(args)]
         if args.json:
             results.extend(
@@ -247,10 +340,18 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
         else:
             _out(_alert_table(rows) + "\n")
-    no_micro = args.no_micro or args.alerts or args.hotels is not None
+    no_micro = args.no_micro or args.alerts or args.hotels is not None or args.postgres
     micro = {} if no_micro else _micro(args.json)
+    cli = None if no_micro else cli_startup.measure(args.cli_runs)
+    if cli is not None:
+        micro["tests.bench.cli_startup"] = asdict(cli)
+        if not args.json:
+            _out("== tests.bench.cli_startup")
+            _out(cli_startup.report(cli))
     if args.json:
         _out(json.dumps({"scenarios": results, "micro": micro}, indent=2))
+    elif measured or cli is not None:
+        _out("\n" + summary_table(measured, cli))
     return 0
 
 

@@ -179,6 +179,23 @@ async def _handle(state: _State, command: dict[str, Any]) -> dict[str, Any]:
     return {"error": f"unknown command {name!r}"}
 
 
+def new_state(instances: int, *, seed: int = 0, long_poll_scale: float = 1.0) -> _State:
+    """A fake with `instances` instances (not started)."""
+    server = FakeGreenApi(
+        seed=seed, echo_outgoing=False, long_poll_scale=long_poll_scale, record_requests=False,
+    )  # fmt: skip
+    ids = []
+    for index in range(instances):
+        server.add_instance(instance_id(index), token(index))
+        ids.append(instance_id(index))
+    return _State(server, ids)
+
+
+async def handle(state: _State, command: dict[str, Any]) -> dict[str, Any]:
+    """One command of the protocol above (`quit` excepted)."""
+    return await _handle(state, command)
+
+
 def _reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
     for line in sys.stdin:
         loop.call_soon_threadsafe(queue.put_nowait, line)
@@ -186,16 +203,8 @@ def _reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    server = FakeGreenApi(
-        seed=args.seed, echo_outgoing=False, long_poll_scale=args.long_poll_scale,
-        record_requests=False,
-    )  # fmt: skip
-    ids = []
-    for index in range(args.instances):
-        server.add_instance(instance_id(index), token(index))
-        ids.append(instance_id(index))
-    state = _State(server, ids)
-    async with server:
+    state = new_state(args.instances, seed=args.seed, long_poll_scale=args.long_poll_scale)
+    async with state.server as server:
         _write({"url": server.url})
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()

@@ -24,15 +24,19 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.bench import pg
 from tests.bench.fake_proc import STAFF_CHAT_ID, instance_id, token
 from tests.bench.procs import (
+    FakeInDriver,
     FakeProcess,
     cpu_s,
     open_fds,
+    own_cpu_s,
     peak_rss_mb,
     python_module,
     stop,
@@ -60,10 +64,24 @@ class Scenario:
     metrics: bool = True
     scrape_every_s: float = 2.0
     with_bare: bool = True  # also measure the bare aiohttp loop (the staff-alert rows do not)
+    # "sqlite" (a file in the temp dir, synchronous=FULL) or "postgres" (a database created
+    # on the machine's server for this subject and dropped after: tests/bench/pg.py).
+    database: str = "sqlite"
+    daemons: int = 1  # several daemons share the hotels through leases (PostgreSQL only)
+    lease_ttl_s: float = 6.0  # with several daemons: they balance within ttl/3 rounds
+    # The fake in a thread of the driver's process (procs.FakeInDriver) instead of its own.
+    fake_in_driver: bool = False
+    workers: int | None = None  # [processing] workers; None = the daemon's default
 
     @property
     def name(self) -> str:
         return f"{self.hotels} hotels x {self.messages} msg"
+
+    @property
+    def setup(self) -> str:
+        """The database and daemons, e.g. "SQLite, 1 daemon" or "PostgreSQL, 2 daemons"."""
+        db = "SQLite" if self.database == "sqlite" else "PostgreSQL"
+        return f"{db}, {self.daemons} daemon{'s' if self.daemons != 1 else ''}"
 
 
 @dataclass
@@ -143,11 +161,11 @@ def _hotels_toml(url: str, hotels: int) -> str:
 
 
 def _settings_toml(
-    db_path: Path, scenario: Scenario, llm_url: str | None, metrics_listen: str = ""
+    db_url: str, scenario: Scenario, llm_url: str | None, metrics_listen: str = ""
 ) -> str:
     text = (
         "[database]\n"
-        f'url = "sqlite+aiosqlite:///{db_path}"\n'
+        f'url = "{db_url}"\n'
         "[greenapi]\n"
         f"receive_timeout_s = {scenario.receive_timeout_s}\n"
         f'transport = "{scenario.transport}"\n'
@@ -159,6 +177,10 @@ def _settings_toml(
         "[metrics]\n"
         f'listen = "{metrics_listen}"\n'
     )
+    if scenario.daemons > 1:
+        text += f"[leases]\nttl_s = {scenario.lease_ttl_s}\n"
+    if scenario.workers is not None:
+        text += f"[processing]\nworkers = {scenario.workers}\n"
     if llm_url is not None:
         text += (
             "[llm]\n"
@@ -191,18 +213,28 @@ def _start_llm(latency_s: float) -> tuple[subprocess.Popen[str], str]:
     return proc, url
 
 
+def _cpu(pids: list[int]) -> float:
+    return sum(cpu_s(pid) for pid in pids)
+
+
 def _measure(
-    fake: FakeProcess,
-    pid: int,
+    fake: FakeProcess | FakeInDriver,
+    pids: list[int],
     subject: str,
     scenario: Scenario,
     tag: str,
     *,
     wait_alerts: bool,
     spawned_at: float,
+    ready: Callable[[], list[str]] | None = None,
 ) -> SubjectResult:
+    """`pids`: the subject's processes (their children are counted with them); `ready`:
+    waits until the subject may take traffic (several daemons: leases balanced) and returns
+    notes."""
     result = SubjectResult(subject)
     total = scenario.hotels * scenario.messages
+    if ready is not None:
+        result.notes.extend(ready())
     # Warm-up: one message per instance, all deleted = every poller is connected.
     before = fake.call("pending")["deleted"]
     fake.call("push", messages=1, tag=f"{tag}-warmup", complaint_share=0.0)
@@ -219,14 +251,14 @@ def _measure(
     fake.call("faults", spec=faults)
     requests_before = int(fake.call("stats")["requests"])
     deleted_before = int(fake.call("pending")["deleted"])
-    cpu_before = cpu_s(pid)
-    fake_cpu_before = cpu_s(fake.pid)
+    cpu_before = _cpu(pids)
+    fake_cpu_before = own_cpu_s(fake.pid)
     wall_before = time.monotonic()
     fake.call("push", messages=scenario.messages, tag=tag, complaint_share=scenario.complaint_share)
     drained = fake.wait_drained(deleted_before + total, timeout_s=120 + total * 0.01)
     wall_s = time.monotonic() - wall_before
-    cpu_used_s = cpu_s(pid) - cpu_before
-    result.fake_cpu_pct = 100 * (cpu_s(fake.pid) - fake_cpu_before) / max(wall_s, 1e-9)
+    cpu_used_s = _cpu(pids) - cpu_before
+    result.fake_cpu_pct = 100 * (own_cpu_s(fake.pid) - fake_cpu_before) / max(wall_s, 1e-9)
     requests_used = int(fake.call("stats")["requests"]) - requests_before
     fake.call("faults", spec={"clear": True})
     if not drained:
@@ -248,22 +280,22 @@ def _measure(
                 progress_at, sent = time.monotonic(), report["sent"]
     if wait_alerts:
         time.sleep(scenario.settle_s)  # the processing tail of the last messages
-    cpu_used_s = cpu_s(pid) - cpu_before
+    cpu_used_s = _cpu(pids) - cpu_before
     _fill(result, report, cpu_ingest_s)
     result.cpu_ms_per_msg_total = 1000 * cpu_used_s / max(1, result.messages)
     result.requests_per_msg = requests_used / max(1, result.messages)
-    result.peak_rss_mb = peak_rss_mb(pid)
-    result.open_fds = open_fds(pid)
+    result.peak_rss_mb = sum(peak_rss_mb(pid) for pid in pids)
+    result.open_fds = sum(open_fds(pid) for pid in pids)
     if scenario.idle_window_s > 0:
         time.sleep(1.0)  # let the last deletes' follow-up polls start
-        cpu_before = cpu_s(pid)
+        cpu_before = _cpu(pids)
         requests_before = int(fake.call("stats")["requests"])
         time.sleep(scenario.idle_window_s)
         result.idle_window_s = scenario.idle_window_s
-        result.idle_cpu_pct = 100 * (cpu_s(pid) - cpu_before) / scenario.idle_window_s
+        result.idle_cpu_pct = 100 * (_cpu(pids) - cpu_before) / scenario.idle_window_s
         idle_requests = int(fake.call("stats")["requests"]) - requests_before
         result.idle_requests_per_s = idle_requests / scenario.idle_window_s
-        result.peak_rss_mb = peak_rss_mb(pid)
+        result.peak_rss_mb = sum(peak_rss_mb(pid) for pid in pids)
     return result
 
 
@@ -289,7 +321,7 @@ def _fill(result: SubjectResult, report: dict[str, Any], cpu_used_s: float) -> N
     result.alert_p99_ms = percentile(alert_ms, 0.99)
 
 
-def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
+def _run_bare(fake: FakeProcess | FakeInDriver, scenario: Scenario) -> SubjectResult:
     spawned_at = time.monotonic()
     proc = subprocess.Popen(
         python_module(
@@ -309,7 +341,7 @@ def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
         proc.stdout.readline()  # "ready"
         bare = Scenario(**{**scenario.__dict__, "idle_window_s": 0.0})
         return _measure(
-            fake, proc.pid, "bare aiohttp loop", bare, "bare",
+            fake, [proc.pid], "bare aiohttp loop", bare, "bare",
             wait_alerts=False, spawned_at=spawned_at,
         )  # fmt: skip
     finally:
@@ -318,15 +350,48 @@ def _run_bare(fake: FakeProcess, scenario: Scenario) -> SubjectResult:
             proc.stdout.close()
 
 
-def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> SubjectResult:
+def _run_hotelbot(
+    fake: FakeProcess | FakeInDriver, scenario: Scenario, workdir: Path, tag: str = "hotelbot"
+) -> SubjectResult:
+    """Set up the database (SQLite file, or a PostgreSQL database created for this run and
+    dropped after), then start `scenario.daemons` daemons and measure them together."""
+    db_url = f"sqlite+aiosqlite:///{workdir / 'hotelbot.db'}"
+    if scenario.database == "postgres":
+        db_url = pg.create_database()
+    try:
+        return _run_daemons(fake, scenario, workdir, db_url, tag)
+    finally:
+        if scenario.database == "postgres":
+            pg.drop_database(db_url)
+
+
+def _wait_balanced(db_url: str, names: list[str], hotels: int) -> list[str]:
+    """Several daemons: wait until every daemon holds its fair share of leases (the first
+    one up claims every hotel; the others get theirs at the following lease rounds)."""
+    quota = -(-hotels // len(names))
+    deadline = time.monotonic() + 120
+    owners: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        owners = pg.leases_by_owner(db_url)
+        if sum(owners.values()) == hotels and all(
+            quota - 1 <= owners.get(name, 0) <= quota for name in names
+        ):
+            return [f"leases balanced: {owners}"]
+        time.sleep(0.5)
+    return [f"leases not balanced within 120 s: {owners}"]
+
+
+def _run_daemons(
+    fake: FakeProcess | FakeInDriver, scenario: Scenario, workdir: Path, db_url: str, tag: str
+) -> SubjectResult:
     llm: subprocess.Popen[str] | None = None
     llm_url = None
     if scenario.llm_latency_s is not None:
         llm, llm_url = _start_llm(scenario.llm_latency_s)
     config = workdir / "hotelbot.toml"
-    port = _free_port() if scenario.metrics else None
+    port = _free_port() if scenario.metrics else None  # the first daemon serves /metrics
     listen = "" if port is None else f"127.0.0.1:{port}"
-    config.write_text(_settings_toml(workdir / "hotelbot.db", scenario, llm_url, listen))
+    config.write_text(_settings_toml(db_url, scenario, llm_url, listen))
     hotels = workdir / "hotels.toml"
     hotels.write_text(_hotels_toml(fake.url, scenario.hotels))
     env = _env(config)
@@ -334,21 +399,35 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
         subprocess.run(
             python_module("hotelbot", *args), env=env, check=True, stdout=subprocess.DEVNULL
         )
-    log = (workdir / "daemon.log").open("w")
+    names = [f"bench-{index + 1}" for index in range(scenario.daemons)]
+    logs = [(workdir / f"daemon-{name}.log").open("w") for name in names]
     spawned_at = time.monotonic()
-    daemon = subprocess.Popen(
-        python_module("hotelbot", "run"), env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    daemons: list[subprocess.Popen[bytes]] = []
+    for index, (name, log) in enumerate(zip(names, logs, strict=True)):
+        daemon_env = {**env, "HOTELBOT_DAEMON_NAME": name}
+        if index > 0:
+            daemon_env["HOTELBOT_METRICS__LISTEN"] = ""
+        daemons.append(
+            subprocess.Popen(
+                python_module("hotelbot", "run"),
+                env=daemon_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     profiler: subprocess.Popen[bytes] | None = None
     scraper = None if port is None else _Scraper(port, scenario.scrape_every_s)
+    ready = None
+    if scenario.daemons > 1:
+        ready = lambda: _wait_balanced(db_url, names, scenario.hotels)  # noqa: E731
     try:
         if scenario.profile_svg:
-            profiler = _start_profiler(daemon.pid, scenario.profile_svg)
+            profiler = _start_profiler(daemons[0].pid, scenario.profile_svg)
         if scraper is not None:
             scraper.start()
         result = _measure(
-            fake, daemon.pid, "hotelbot", scenario, "hotelbot",
-            wait_alerts=True, spawned_at=spawned_at,
+            fake, [d.pid for d in daemons], "hotelbot", scenario, tag,
+            wait_alerts=True, spawned_at=spawned_at, ready=ready,
         )  # fmt: skip
         if scraper is not None:
             scraper.stop()
@@ -356,8 +435,9 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
                 f"metrics on: {scraper.scrapes} scrape(s) of /metrics, "
                 f"last {scraper.last_bytes:,} bytes"
             )
-        if daemon.poll() is not None:
-            result.notes.append(f"daemon exited early with status {daemon.returncode}")
+        for name, daemon in zip(names, daemons, strict=True):
+            if daemon.poll() is not None:
+                result.notes.append(f"daemon {name} exited early with status {daemon.returncode}")
         return result
     finally:
         if profiler is not None:
@@ -366,11 +446,13 @@ def _run_hotelbot(fake: FakeProcess, scenario: Scenario, workdir: Path) -> Subje
                 profiler.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 stop(profiler)
-        code = stop(daemon, timeout_s=30)
-        log.close()
-        if code not in (0, None):
-            tail = (workdir / "daemon.log").read_text(errors="replace")[-2000:]
-            sys.stderr.write(f"daemon exited with status {code}; log tail:\n{tail}\n")
+        for name, daemon, log in zip(names, daemons, logs, strict=True):
+            code = stop(daemon, timeout_s=30)
+            log.close()
+            if code not in (0, None):
+                path = workdir / f"daemon-{name}.log"
+                tail = path.read_text(errors="replace")[-2000:]
+                sys.stderr.write(f"daemon {name} exited with status {code}; log tail:\n{tail}\n")
         if llm is not None:
             stop(llm)
             if llm.stdout is not None:
@@ -424,15 +506,34 @@ def _start_profiler(pid: int, svg: str) -> subprocess.Popen[bytes] | None:
 def run_scenario(scenario: Scenario) -> ScenarioResult:
     """Run both subjects on one fresh fake process. Raises RuntimeError if a process
     cannot start; a subject that does not drain is reported with a note, not raised."""
-    workdir = Path(tempfile.mkdtemp(prefix="hotelbot-bench-"))
-    fake = FakeProcess(scenario.hotels)
+    return run_subjects([scenario])[0]
+
+
+def run_subjects(scenarios: list[Scenario]) -> list[ScenarioResult]:
+    """The bare loop once (with the first scenario's load, if it wants one), then hotelbot
+    once per scenario (e.g. SQLite, PostgreSQL, two daemons), all on one fake process, so
+    every result's ratios are to the same bare-loop measurement. The scenarios must share
+    hotels and messages."""
+    first = scenarios[0]
+    if any((s.hotels, s.messages) != (first.hotels, first.messages) for s in scenarios):
+        raise ValueError("subjects of one run need the same hotels and messages")
+    fake: FakeProcess | FakeInDriver = (
+        FakeInDriver(first.hotels) if first.fake_in_driver else FakeProcess(first.hotels)
+    )
+    results: list[ScenarioResult] = []
     try:
-        bare = _run_bare(fake, scenario) if scenario.with_bare else SubjectResult("(not run)")
-        hotelbot = _run_hotelbot(fake, scenario, workdir)
+        bare = _run_bare(fake, first) if first.with_bare else SubjectResult("(not run)")
+        for index, scenario in enumerate(scenarios):
+            workdir = Path(tempfile.mkdtemp(prefix="hotelbot-bench-"))
+            try:
+                # Each subject's messages carry their own tag: its report covers only them.
+                hotelbot = _run_hotelbot(fake, scenario, workdir, f"hotelbot-{index}")
+            finally:
+                if not scenario.keep_dir:
+                    shutil.rmtree(workdir, ignore_errors=True)
+                else:
+                    sys.stderr.write(f"bench files kept in {workdir}\n")
+            results.append(ScenarioResult(scenario, bare, hotelbot))
     finally:
         fake.close()
-        if not scenario.keep_dir:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            sys.stderr.write(f"bench files kept in {workdir}\n")
-    return ScenarioResult(scenario, bare, hotelbot)
+    return results

@@ -125,8 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.errors:
             for row, got in tallies["all"].wrong_rows:
                 want = "+".join(sorted(row.expected)) or "staff"
-                sys.stdout.write(f"  WRONG {row.lang} want {want} got {'+'.join(sorted(got))}: "
-                                 f"{row.text}\n")  # fmt: skip
+                sys.stdout.write(
+                    f"  WRONG {row.lang} want {want} got {'+'.join(sorted(got))}: {row.text}\n"
+                )
             for row in tallies["all"].missed_rows:
                 want = "+".join(sorted(row.expected))
                 sys.stdout.write(f"  missed {row.lang} {want}: {row.text}\n")

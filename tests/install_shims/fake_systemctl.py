@@ -176,8 +176,10 @@ def stop(name: str) -> int:
         code = _read(_dir(name) / "exit")
         if code is not None:
             if int(code) != 0:
-                print(f"{name}: main process exited, status={code}\n" + _journal_tail(name),
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"{name}: main process exited, status={code}\n" + _journal_tail(name),
+                    file=sys.stderr,
+                )
                 return 1
             return 0
         time.sleep(0.1)
