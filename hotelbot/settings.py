@@ -146,7 +146,9 @@ class ProcessingSettings(_Section):
     than one worker per daemon is not offered: with two cores the daemon and one worker use
     both; beyond that, run a second daemon on PostgreSQL (docs/scale-out.md)."""
 
-    workers: int = Field(default=0, ge=0, le=1)
+    # 1 by default: hotelbot's hosts are small (two cores is the documented size), and with
+    # the processor in its own process the poll/store/delete loop keeps a core to itself.
+    workers: int = Field(default=1, ge=0, le=1)
     # A worker silent this long (no heartbeat) or holding the SQLite write gate this long is
     # killed and restarted; its unfinished batch is redone from the database.
     hang_after_s: float = Field(default=15.0, ge=2, le=600)

@@ -201,7 +201,7 @@ async def test_in_a_burst_emergencies_then_named_problems_are_written_first(db: 
     chats = {"guess": "79001110001@c.us", "complaint": "79001110002@c.us",
              "emergency": "79001110003@c.us"}  # fmt: skip
     texts = {
-        "guess": "Hi! We will arrive around 6 pm today.",
+        "guess": "Any chance of checking in early? We land at 6am",
         "complaint": "The shower is broken",
         "emergency": "Fire! Smoke in the corridor",
     }
@@ -274,7 +274,7 @@ async def _rows(db: Database) -> dict[str, tuple[str, bool]]:
 
 
 def test_a_provisional_verdict_keeps_only_concrete_attention() -> None:
-    guess = default_analyser().analyse("Hi! We will arrive around 6 pm today.")
+    guess = default_analyser().analyse("Any chance of checking in early? We land at 6am")
     assert guess.requires_attention and not is_concrete(guess)
     assert provisional(guess).requires_attention is False
     complaint = default_analyser().analyse("The shower is broken")

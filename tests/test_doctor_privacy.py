@@ -123,6 +123,25 @@ async def test_doctor_uninitialised_database_and_bad_settings(db_url: str, tmp_p
     assert "FAIL settings" in out and "privacy.retention_dayz: unknown key" in out
 
 
+async def test_doctor_names_llm_limits_for_a_hotel_that_does_not_exist(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    async with FakeGreenApi() as fake:
+        fake.add_instance("1101000001", "tok1")
+        await add_hotels(db, fake.url, [("1101000001", "tok1")])  # slug h1101000001
+        config = tmp_path / "hotelbot.toml"
+        config.write_text(
+            "[llm.hotel_limits.h1101000001]\ndaily_calls = 500\n"
+            "[llm.hotel_limits.harbour-in]\ndaily_calls = 100\n"
+        )
+        env = _env(db_url, tmp_path, HOTELBOT_CONFIG=str(config))
+        lines: list[str] = []
+        checks = await run_doctor(env, lambda check: lines.extend(check.lines()))
+    warned = [line for line in lines if "llm limits" in line]
+    assert warned == ["WARN llm limits: [llm.hotel_limits] names no hotel: harbour-in"]
+    assert exit_code(checks) == 2
+
+
 async def test_doctor_warns_about_a_readable_database(sqlite_url: str, tmp_path: Path) -> None:
     db = Database.open(sqlite_url)
     await upgrade(db)

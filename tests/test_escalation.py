@@ -90,8 +90,9 @@ async def step(db: Database, at: datetime) -> None:
 async def outbox(db: Database) -> list[tuple[str, str, str, str]]:
     """(kind, lane, chat, state) of every outbox row, in order."""
     async with db.read() as conn:
-        query = select(OutboxMessage.kind, OutboxMessage.lane, OutboxMessage.chat_id,
-                       OutboxMessage.state).order_by(OutboxMessage.id)  # fmt: skip
+        query = select(
+            OutboxMessage.kind, OutboxMessage.lane, OutboxMessage.chat_id, OutboxMessage.state
+        ).order_by(OutboxMessage.id)
         return [(r[0], r[1], r[2], r[3]) for r in await conn.execute(query)]
 
 
@@ -122,6 +123,35 @@ async def test_escalated_once_after_escalate_after_min_with_a_reminder(db: Datab
     assert reminder.startswith("⏰ Reminder, alert #1 is still open (10 min): Anna")
 
 
+async def quoted(db: Database, kind: str) -> list[str | None]:
+    async with db.read() as conn:
+        query = select(OutboxMessage.quoted_message_id).where(OutboxMessage.kind == kind)
+        return list((await conn.execute(query)).scalars())
+
+
+async def test_the_reminder_quotes_the_alert_as_sent(db: Database) -> None:
+    await complaint(db)
+    async with db.write() as conn:  # the sender sent the alert: Green API named it
+        await conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "alert")
+            .values(state="sent", id_message="BAE5ALERT0001", sent_at=T0)
+        )
+    await step(db, T0 + timedelta(minutes=10))
+    assert await quoted(db, "reminder") == ["BAE5ALERT0001"]
+    assert await quoted(db, "escalation") == [None]  # another chat: nothing to quote there
+
+
+async def test_a_reminder_for_an_alert_not_known_as_sent_names_its_reference(
+    db: Database,
+) -> None:
+    await complaint(db)  # the alert is still pending: no idMessage to quote
+    await step(db, T0 + timedelta(minutes=10))
+    assert await quoted(db, "reminder") == [None]
+    (reminder,) = await texts(db, "reminder")
+    assert "#1" in reminder
+
+
 async def test_alerts_older_than_a_day_are_never_escalated(db: Database) -> None:
     await complaint(db)
     await step(db, T0 + timedelta(hours=24, minutes=1))  # e.g. the first start after an upgrade
@@ -132,15 +162,17 @@ async def test_without_a_duty_manager_the_staff_chat_is_reminded(db: Database) -
     await complaint(db, escalation_chat_id=None)
     await step(db, T0 + timedelta(minutes=10))
     assert [(k, c) for k, _, c, _ in await outbox(db)] == [
-        ("alert", STAFF_CHAT), ("reminder", STAFF_CHAT),
-    ]  # fmt: skip
+        ("alert", STAFF_CHAT),
+        ("reminder", STAFF_CHAT),
+    ]
 
 
 async def handle(db: Database, at: datetime, route: AckRoute) -> None:
     async with db.write() as conn:
         conv_id = (await conn.execute(select(Conversation.id))).scalar_one()
-        await mark_handled(SqlHandlingStore(conn), int(conv_id), at=at, route=route,
-                           pause=timedelta(hours=1))  # fmt: skip
+        await mark_handled(
+            SqlHandlingStore(conn), int(conv_id), at=at, route=route, pause=timedelta(hours=1)
+        )
 
 
 async def test_an_acknowledgement_in_time_stops_the_escalation(db: Database) -> None:
@@ -155,8 +187,10 @@ async def test_a_late_acknowledgement_withdraws_what_still_waits(db: Database) -
     await step(db, T0 + timedelta(minutes=10))
     await handle(db, T0 + timedelta(minutes=11), AckRoute.QUOTE)
     assert [(k, s) for k, _, _, s in await outbox(db)] == [
-        ("alert", "pending"), ("escalation", "cancelled"), ("reminder", "cancelled"),
-    ]  # fmt: skip
+        ("alert", "pending"),
+        ("escalation", "cancelled"),
+        ("reminder", "cancelled"),
+    ]
     async with db.read() as conn:
         (via,) = (await conn.execute(select(Alert.acknowledged_via))).scalars()
     assert via == "quote"

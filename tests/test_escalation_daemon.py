@@ -44,10 +44,12 @@ async def test_escalated_once_across_restarts_unless_acknowledged(
         await add_hotels(db, fake.url, [(instance, TOKEN)], staff_chat_id=STAFF,
                          escalation_chat_id=MANAGER,
                          escalate_after_min=ESCALATE_AFTER_MIN)  # fmt: skip
-        inst.push(shapes.incoming_text(instance, chat(1), "The shower is broken",
-                                       sender_name="Anna"))  # fmt: skip
-        inst.push(shapes.incoming_text(instance, chat(2), "The heating is broken",
-                                       sender_name="Boris"))  # fmt: skip
+        inst.push(
+            shapes.incoming_text(instance, chat(1), "The shower is broken", sender_name="Anna")
+        )
+        inst.push(
+            shapes.incoming_text(instance, chat(2), "The heating is broken", sender_name="Boris")
+        )
         settings = fast_settings(db_url)
         async with running_daemon(settings):
 
@@ -77,6 +79,9 @@ async def test_escalated_once_across_restarts_unless_acknowledged(
     assert "Anna" in escalation and "#1" in escalation
     staff = sent_to(inst, STAFF)
     assert len(staff) == 3 and staff[2].startswith("⏰ Reminder, alert #1 is still open")
+    # the reminder is a WhatsApp reply to Anna's alert: staff see which one is open
+    anna, reminder = [s for s in inst.sent if s.chat_id == STAFF and "Anna" in s.message]
+    assert reminder.quoted_message_id == anna.id_message is not None
     assert not any("Boris" in m for m in [*staff[2:], escalation])
     assert await count(db, OutboxMessage, OutboxMessage.kind == "escalation") == 1
 

@@ -29,6 +29,9 @@ def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
         HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
         HOTELBOT_LOG_FORMAT="text",
         HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
+        # The processor in the daemon's own process, so its crash points end the daemon (with
+        # a worker they end the worker, which is restarted: tests/test_worker_process.py).
+        HOTELBOT_PROCESSING__WORKERS="0",
         **extra,
     )
     return env

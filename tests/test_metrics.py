@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from hotelbot.domain.events import InstanceState
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
+from hotelbot.observability import metrics
 from hotelbot.settings import MetricsSettings, Settings
 from tests import shapes
 from tests.helpers import wait_for
@@ -183,3 +185,9 @@ def test_listen_is_checked_and_can_be_off() -> None:
             assert "host:port" in str(exc)
         else:
             raise AssertionError(f"{bad!r} accepted")
+
+
+def test_every_instance_state_has_its_own_series() -> None:
+    assert {*InstanceState} <= set(metrics.INSTANCE_STATES)
+    assert metrics.instance_state_label(InstanceState.NOT_AUTHORIZED) == "notAuthorized"
+    assert metrics.instance_state_label("someNewState") == "other"

@@ -11,12 +11,15 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from hotelbot.cli import app
+from hotelbot.daemon.fact_answers import facts_hook
 from hotelbot.daemon.processor import Processor
+from hotelbot.domain.facts import parse_facts
 from hotelbot.domain.report import percentile, sparkline
 from hotelbot.errors import UserError
 from hotelbot.sentiment.factory import build_stage
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
+from hotelbot.storage.facts import import_facts
 from hotelbot.storage.models_messaging import Alert
 from tests import shapes
 from tests.processor_helpers import ingest, make_hotel
@@ -45,8 +48,12 @@ async def _seed(url: str) -> None:
                                  "The shower is broken and there is no hot water in my room!",
                                  id_message="A2", timestamp=_ts(1)),
         ])  # fmt: skip
+        async with db.write() as conn:  # the breakfast question is answered from the facts
+            await import_facts(conn, hotel, parse_facts('[breakfast]\nen = "7:00-10:30."'))
         stage = build_stage(Settings(), {})
-        await Processor(db, stage.stage).run_once()
+        processor = Processor(db, stage.stage)
+        processor.add_message_hook(facts_hook())
+        await processor.run_once()
         async with db.write() as conn:  # staff acknowledged the alert after 5 minutes
             alerts = list(await conn.execute(select(Alert.id, Alert.created_at)))
             for alert_id, created_at in alerts:
@@ -79,6 +86,7 @@ def test_report_in_the_terminal_and_as_json(cli: CliRunner) -> None:
     assert "staff alerts 1 (0 not acknowledged)" in flat
     assert "acknowledged median 5 min, p90 5 min" in flat
     assert "unanswered 2 guest(s)" in flat
+    assert "answered from facts 1 message(s)" in flat
     bars = [line for line in out.splitlines() if line.startswith("  per day")]
     assert len(bars) == 2 and len(bars[0].split()[2]) == 8  # 7 days back + today, local
 
@@ -89,6 +97,7 @@ def test_report_in_the_terminal_and_as_json(cli: CliRunner) -> None:
     assert data["attention"] == {"complaint": 1} and data["trend"] == "worse"
     assert data["ack_median_s"] == pytest.approx(300, abs=1) and data["timezone"] == "UTC"
     assert sum(data["per_day"]) == 3 and data["delivery_failures"] == 0
+    assert data["fact_answers"] == 1
 
 
 def test_report_names_what_is_wrong(cli: CliRunner) -> None:

@@ -214,6 +214,9 @@ def test_emergencies(analyser: RuleAnalyser, text: str, kind: EmergencyKind) -> 
         "help me book a taxi",
         "Could you help us with a late checkout?",
         "can you help me find a pharmacy",
+        "help me find a pharmacy please",
+        "Помогите найти аптеку",
+        "Помогите, пожалуйста, добраться до вокзала",
         "Is there a fire alarm test today?",
         "the fire alarm test this morning was loud",
         "The smoke detector keeps beeping, battery maybe?",
@@ -264,6 +267,23 @@ def test_no_emergency_where_help_means_a_request(analyser: RuleAnalyser, text: s
         "Шума не было совсем, спали отлично",
         # a problem word asked about
         "Is smoking allowed on the balcony?",
+        # help to find the way is a question for directions (labelled so in the eval data)
+        "help me find a pharmacy please",
+        "Помогите найти аптеку",
+        # a service's terms asked about
+        "Is parking free for guests?",
+        "Is the pool heated?",
+        "Парковка платная?",
+        "Бассейн сейчас открыт?",
+        "Парковка есть?",
+        "В отеле есть спа?",
+        "Что на завтрак?",
+        # an arrival time told, nothing asked: information
+        "Hi! We will arrive around 6 pm today.",
+        "we'll be there around 8, see you then",
+        "Good morning! We land at 7am. Thanks!",
+        "Здравствуйте! Мы приедем около 18:00 сегодня.",
+        "Прилетаем вечером, будем ближе к десяти",
     ],
 )
 def test_false_alarms_need_nobody(analyser: RuleAnalyser, text: str) -> None:
@@ -295,6 +315,26 @@ def test_displeasure_outside_the_hotel_is_still_negative(analyser: RuleAnalyser)
     verdict = analyser.analyse("Terrible weather, it's been raining all day")
     assert verdict.sentiment is Sentiment.NEGATIVE
     assert not verdict.requires_attention
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Help me find my son, he is missing",
+        "Помогите найти ребёнка, он потерялся",
+        "help me find my daughter",
+        "помогите найти сына",
+        "Помогите!",
+        "Arriving around 2am, please keep the room for us",
+        "We arrive at 10pm, can someone meet us at the station?",
+        "Приедем около полуночи, не снимайте бронь",
+        "Any chance of an early check-in? We land at 6am",
+    ],
+)
+def test_help_to_find_someone_and_an_arrival_with_a_request_still_need_staff(
+    analyser: RuleAnalyser, text: str
+) -> None:
+    assert analyser.analyse(text).requires_attention
 
 
 def test_a_problem_back_after_a_fix_needs_staff(analyser: RuleAnalyser) -> None:

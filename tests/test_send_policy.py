@@ -16,11 +16,13 @@ from hotelbot.domain.send_policy import (
     Decision,
     Defer,
     DeferReason,
+    FireOutcome,
     Send,
     Skip,
     SkipReason,
     decide,
     next_local_midnight,
+    outcome_group,
 )
 
 RIGA = ZoneInfo("Europe/Riga")
@@ -328,3 +330,20 @@ def test_quiet_hours_never_drop_a_message(now: datetime, quiet: QuietHours, grac
         assert again == Send(result.until)
     else:
         assert result == Send(now)
+
+
+def test_every_skip_and_deferral_has_a_fire_outcome() -> None:
+    at = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+    for skip in SkipReason:
+        outcome = FireOutcome.of(Skip(skip))
+        assert not outcome.queued and outcome_group(outcome) == "skipped"
+    for defer in DeferReason:
+        if defer is DeferReason.NOT_DUE:
+            with pytest.raises(ValueError):
+                FireOutcome.of(Defer(at, defer))
+            continue
+        outcome = FireOutcome.of(Defer(at, defer))
+        assert outcome.queued and outcome.reason == defer.value
+        assert outcome_group(outcome) == "deferred"
+    assert FireOutcome.ENQUEUED.queued and FireOutcome.ENQUEUED.reason is None
+    assert outcome_group("sent") == "sent"  # written by older versions

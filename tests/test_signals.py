@@ -169,7 +169,7 @@ async def test_staff_read_signals_in_their_language(db: Database) -> None:
     ((_, signal, text),) = await alerts(db)
     assert signal == "voice_note"
     assert text == (
-        "🎤 Анна (+37120000001), room 101: голосовое сообщение, откройте WhatsApp, "
+        "🎤 Анна (+37120000001), номер 101: голосовое сообщение, откройте WhatsApp, "
         "чтобы прослушать\nТакже от этого гостя (без отдельного оповещения): фото — 1"
     )
 

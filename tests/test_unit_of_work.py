@@ -11,10 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from hotelbot.app.staff_send import send_as_staff
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.storage.db import Database
 from hotelbot.storage.leases import claim_leases
-from hotelbot.storage.models import Hotel
+from hotelbot.storage.models import Hotel, OutboxMessage
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 from tests.test_leases import add_hotels
@@ -131,3 +132,25 @@ async def test_without_a_lease_view_every_hotel_is_held(db: Database) -> None:
     assert units.acting_epoch(a) == 0 and units.still_held(a, 0)
     async with units.begin({a, b}) as uow:
         assert uow.held == {a, b} and uow.lost == frozenset()
+
+
+async def test_a_use_case_run_by_a_stale_daemon_changes_nothing(db: Database) -> None:
+    (a,) = await add_hotels(db, 1)
+    async with db.write() as conn:
+        (lease,) = await claim_leases(conn, "d1", limit=1, ttl_s=TTL_S)
+    later = utcnow() + timedelta(seconds=TTL_S + 5)
+    async with db.write() as conn:
+        await claim_leases(conn, "d2", limit=1, ttl_s=TTL_S, now=later)
+    stale = SqlUnitsOfWork(db, Held("d1", {a: lease.epoch}))
+    with pytest.raises(LeaseLost):
+        await send_as_staff(stale, a, "37120000001@c.us", "On our way", key="manual:1",
+                            at=utcnow(), pause=timedelta(hours=1))  # fmt: skip
+    assert await queued(db) == 0
+    assert await send_as_staff(SqlUnitsOfWork(db), a, "37120000001@c.us", "On our way",
+                               key="manual:1", at=utcnow(), pause=timedelta(hours=1))  # fmt: skip
+    assert await queued(db) == 1
+
+
+async def queued(db: Database) -> int:
+    async with db.read() as conn:
+        return len(list(await conn.execute(select(OutboxMessage.id))))

@@ -3,9 +3,9 @@
 The one place where "staff are on it" takes effect, whatever the route: the processor
 calls `mark_handled` inside its batch transaction for a staff reply from the hotel phone and
 for an acknowledgement in the staff chat (a quote, a reaction, a "#12"); `hotelbot send`
-calls it inside the transaction that queues the message; `hotelbot conversations handled`
-runs `handle_conversation`, the same use case as a unit of work of its own. The rule itself
-is `domain.acknowledgement.handled`.
+calls it in the unit of work that queues the message (`app/staff_send.py`);
+`hotelbot conversations handled` runs `handle_conversation`, the same use case as a unit of
+work of its own. The rule itself is `domain.acknowledgement.handled`.
 """
 
 from __future__ import annotations

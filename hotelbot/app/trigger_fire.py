@@ -23,7 +23,7 @@ from hotelbot.domain.guest_language import GuestLanguage, message_language
 from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import Lane, OutboxKind
 from hotelbot.domain.records import StayRecord, TriggerRecord
-from hotelbot.domain.send_policy import Defer, DeferReason, Send, Skip, SkipReason, decide
+from hotelbot.domain.send_policy import Defer, DeferReason, FireOutcome, Send, Skip, decide
 from hotelbot.domain.templates import MissingValueError, TemplateError, render, stay_values
 from hotelbot.domain.triggers import EventKind, EventTrigger
 
@@ -98,10 +98,10 @@ def fire_key(trigger_id: int, stay_id: int, scheduled_for: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FireDecision:
-    """What `decide_fire` recorded: the outcome ("enqueued", "deferred:quiet_hours",
-    "missed", "skipped:..."), the message text when one was queued, and when it may leave."""
+    """What `decide_fire` recorded: the outcome, the message text when one was queued, and
+    when it may leave."""
 
-    outcome: str
+    outcome: FireOutcome
     body: str | None
     available_at: datetime
 
@@ -181,7 +181,7 @@ async def decide_fire(
     caption: str | None = None
     available_at = now
     if isinstance(decision, Skip):
-        outcome = "missed" if decision.reason is SkipReason.MISSED else f"skipped:{decision.reason}"
+        outcome = FireOutcome.of(decision)
     elif isinstance(decision, Defer) and decision.reason is DeferReason.NOT_DUE:
         return None  # not due yet: nothing to record, a later tick decides it
     elif trigger.conditions.clauses and trigger.conditions.failing(
@@ -193,7 +193,7 @@ async def decide_fire(
             returning_guest=trigger.conditions.needs_history and await store.has_earlier_stay(stay),
         )
     ):
-        outcome = "skipped:condition"
+        outcome = FireOutcome.SKIPPED_CONDITION
     else:
         values = stay_values(
             facts,
@@ -207,14 +207,14 @@ async def decide_fire(
             )
             caption = render_caption(trigger, facts.language, values, policy.default_language)
         except MissingValueError:
-            outcome = "skipped:missing_value"
+            outcome = FireOutcome.SKIPPED_MISSING_VALUE
         except TemplateError:
-            outcome = "skipped:bad_template"
+            outcome = FireOutcome.SKIPPED_BAD_TEMPLATE
         else:
             if isinstance(decision, Send):
-                outcome = "enqueued"
+                outcome = FireOutcome.ENQUEUED
             else:
-                outcome = f"deferred:{decision.reason}"
+                outcome = FireOutcome.of(decision)
                 available_at = decision.until
     key_at = key_at or scheduled_for
     fire_id = await store.record_fire(

@@ -36,6 +36,24 @@ class LeaseLost(RuntimeError):
         self.by_database = by_database
 
 
+class OutboxQueue(Protocol):
+    """Queueing messages to send, in the unit's transaction."""
+
+    async def enqueue(
+        self, *, hotel_id: int, idempotency_key: str, kind: str, chat_id: str, text: str
+    ) -> int | None:
+        """Queue a message; its outbox id, or None when the key was queued before."""
+        ...
+
+
+class Conversations(Protocol):
+    """Finding conversations, in the unit's transaction."""
+
+    async def id_of(self, hotel_id: int, chat_id: str) -> int | None:
+        """The hotel's conversation with the chat; None before its first message."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One open write transaction for a set of hotels whose leases are locked and checked.
 
@@ -54,6 +72,16 @@ class UnitOfWork(Protocol):
     @property
     def handling(self) -> HandlingStore:
         """Conversation handling ("staff are on it") in this transaction."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxQueue:
+        """The outbox (producers' side) in this transaction."""
+        ...
+
+    @property
+    def conversations(self) -> Conversations:
+        """Conversations in this transaction."""
         ...
 
 
@@ -86,4 +114,4 @@ class UnitsOfWork(Protocol):
         ...
 
 
-__all__ = ["LeaseLost", "UnitOfWork", "UnitsOfWork"]
+__all__ = ["Conversations", "LeaseLost", "OutboxQueue", "UnitOfWork", "UnitsOfWork"]

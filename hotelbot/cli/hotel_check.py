@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from hotelbot.domain.events import InstanceState
 from hotelbot.errors import UserError
 from hotelbot.greenapi.client import (
     REQUIRED_SETTINGS,
@@ -57,6 +58,6 @@ async def run_check(db: Database, slug: str, *, fix: bool, echo: Callable[[str],
             echo("settings sent; run `hotelbot hotel check` again in a few minutes to verify")
         elif problems:
             echo("run with --fix to apply them (this restarts the instance)")
-        return state == "authorized" and queue_ok
+        return state == InstanceState.AUTHORIZED and queue_ok
     finally:
         await transport.aclose()

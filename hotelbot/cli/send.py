@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hotelbot.cli import common
-from hotelbot.domain.outbox import OutboxKind
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -42,13 +41,11 @@ def send(
     import uuid
     from datetime import timedelta
 
-    from hotelbot.app.handled import mark_handled
-    from hotelbot.domain.acknowledgement import AckRoute
+    from hotelbot.app.staff_send import send_as_staff
     from hotelbot.domain.stay_input import phone_to_chat_id
-    from hotelbot.storage.handling import SqlHandlingStore, conversation_id_of
     from hotelbot.storage.hotels import get_hotel
-    from hotelbot.storage.outbox import enqueue
     from hotelbot.storage.types import utcnow
+    from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
     try:
         chat_id = phone_to_chat_id(phone)
@@ -65,22 +62,15 @@ def send(
         raise UserError(f"the message is longer than {MAX_MESSAGE_CHARS} characters")
 
     async def go(db: Database) -> int | None:
-        async with db.write() as conn:
+        async with db.read() as conn:
             hotel = await get_hotel(conn, slug)
-            if hotel is None:
-                raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
-            outbox_id = await enqueue(
-                conn, hotel_id=hotel.id, idempotency_key=f"manual:{uuid.uuid4()}",
-                kind=OutboxKind.MANUAL, chat_id=chat_id, text=text,
-            )  # fmt: skip
-            # A staff answer, in the same transaction (no conversation yet: nothing to handle).
-            conv_id = await conversation_id_of(conn, hotel.id, chat_id)
-            if conv_id is not None:
-                await mark_handled(
-                    SqlHandlingStore(conn), conv_id, at=utcnow(), route=AckRoute.SEND,
-                    pause=timedelta(hours=hotel.staff_pause_h),
-                )  # fmt: skip
-            return outbox_id
+        if hotel is None:
+            raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
+        # A staff answer (app/staff_send.py); the CLI holds no lease: the unit is not fenced.
+        return await send_as_staff(
+            SqlUnitsOfWork(db), hotel.id, chat_id, text, key=f"manual:{uuid.uuid4()}",
+            at=utcnow(), pause=timedelta(hours=hotel.staff_pause_h),
+        )  # fmt: skip
 
     outbox_id = common.with_db(go)
     typer.echo(f"{outbox_id}")

@@ -248,8 +248,8 @@ def _due_lines(due: list[DueNow], hotel: HotelRecord) -> list[str]:
         if decision.body is None:
             lines.append(f"  {who}, due {when}: not sent ({decision.outcome})")
             continue
-        if decision.outcome.startswith("deferred:"):
-            how = f"held until {local(decision.available_at, policy)} ({decision.outcome[9:]})"
+        if decision.outcome.deferred:
+            how = f"held until {local(decision.available_at, policy)} ({decision.outcome.reason})"
         else:
             how = "sent now"
         lines.append(f"  {who}, due {when}: {how}: {for_people(decision.body, max_chars=70)}")

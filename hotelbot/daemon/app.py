@@ -31,6 +31,7 @@ from loguru import logger
 from hotelbot import sdnotify
 from hotelbot.daemon.drain import drain
 from hotelbot.daemon.health import HotelHealth
+from hotelbot.daemon.heap import freeze_startup_heap
 from hotelbot.daemon.housekeeping import Housekeeping
 from hotelbot.daemon.operator_watch import mark_stopped
 from hotelbot.daemon.signals import SignalHandlers
@@ -161,6 +162,8 @@ class Daemon:
                 "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), {}",
                 self.name, len(parts.workers.workers), parts.workers.known, parts.db.location,
             )  # fmt: skip
+            frozen = freeze_startup_heap()  # full GC passes no longer walk the start-up heap
+            logger.debug("start-up heap frozen: {} objects", frozen)
             await house.run(self._stop)
         finally:
             await drain(

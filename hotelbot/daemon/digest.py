@@ -11,19 +11,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from loguru import logger
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.report import render_report
 from hotelbot.domain.report_schedule import GRACE, last_due, parse_schedule
 from hotelbot.domain.zones import zone_or_utc
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord, list_hotels
+from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.manager_report import hotel_report
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 
 def digest_key(moment: datetime) -> str:
@@ -35,9 +40,15 @@ class DigestSender:
     returns how many it enqueued (idempotent)."""
 
     def __init__(
-        self, db: Database, hotel_ids: Callable[[], Collection[int]], *, tick_s: float = 60.0
+        self,
+        db: Database,
+        hotel_ids: Callable[[], Collection[int]],
+        *,
+        tick_s: float = 60.0,
+        lease: LeaseView | None = None,
     ) -> None:
         self._db = db
+        self._units = SqlUnitsOfWork(db, lease)  # fenced: a stale daemon queues nothing
         self._hotel_ids = hotel_ids
         self._tick_s = tick_s
         self._warned: set[str] = set()
@@ -89,19 +100,35 @@ class DigestSender:
         if exists is not None:
             return 0
         start = moment - schedule.period
-        async with self._db.write() as conn:
-            report = await hotel_report(conn, hotel, start, moment, tz)
-            text = render_report(
-                report,
-                language=hotel.staff_language or hotel.default_language,
-                shown_start=f"{start:%Y-%m-%d %H:%M}",
-                shown_end=f"{moment:%Y-%m-%d %H:%M %Z}",
-            )
-            queued = await enqueue(
-                conn, hotel_id=hotel.id, idempotency_key=key, kind=OutboxKind.REPORT,
-                chat_id=hotel.manager_chat_id, text=text,
-            )  # fmt: skip
+        try:
+            async with self._units.begin({hotel.id}) as uow:
+                queued = await self._queue(uow.conn, hotel, key, start, moment, tz)
+        except LeaseLost:
+            return 0
         if queued is None:
             return 0
         logger.bind(hotel=hotel.slug).info("manager digest queued for {}", key)
         return 1
+
+    async def _queue(
+        self,
+        conn: AsyncConnection,
+        hotel: HotelRecord,
+        key: str,
+        start: datetime,
+        moment: datetime,
+        tz: ZoneInfo,
+    ) -> int | None:
+        """The digest of [start, moment) queued under `key` (None: queued before)."""
+        assert hotel.manager_chat_id is not None
+        report = await hotel_report(conn, hotel, start, moment, tz)
+        text = render_report(
+            report,
+            language=hotel.staff_language or hotel.default_language,
+            shown_start=f"{start:%Y-%m-%d %H:%M}",
+            shown_end=f"{moment:%Y-%m-%d %H:%M %Z}",
+        )
+        return await enqueue(
+            conn, hotel_id=hotel.id, idempotency_key=key, kind=OutboxKind.REPORT,
+            chat_id=hotel.manager_chat_id, text=text,
+        )  # fmt: skip

@@ -39,6 +39,7 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import crash_point
 from hotelbot.domain.facts import (
     FactsMode,
@@ -55,12 +56,14 @@ from hotelbot.domain.triggers import EventKind, EventTrigger, keyword_matches
 from hotelbot.storage.facts import current_facts
 from hotelbot.storage.guest_facts import load_guest_facts
 from hotelbot.storage.hotels import get_hotel_by_id, list_hotels
+from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Message
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.triggers import list_triggers
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.understanding import GuestMessageInfo
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from hotelbot.sentiment.facts_llm import LlmFactReply
@@ -186,8 +189,10 @@ class LlmFactAnswerer:
         window_s: float = 600.0,
         poll_s: float = 2.0,
         hotel_ids: Callable[[], list[int]] | None = None,
+        lease: LeaseView | None = None,
     ) -> None:
         self._db = db
+        self._units = SqlUnitsOfWork(db, lease)  # fenced: a stale daemon queues no answer
         self._llm = llm
         self._clock = clock
         self._window = timedelta(seconds=window_s)
@@ -297,12 +302,15 @@ class LlmFactAnswerer:
             )
             logger.debug("ungrounded values: {}", missing)
             return "discarded_ungrounded"
-        async with self._db.write() as conn:
-            await enqueue(
-                conn, hotel_id=hotel_id, idempotency_key=answer_key(chat_id, id_message),
-                kind=OutboxKind.ANSWER, chat_id=chat_id, text=reply.answer,
-            )  # fmt: skip
-            crash_point("llm_fact_answer_before_commit")  # fault tests: rolled back
+        try:
+            async with self._units.begin({hotel_id}) as uow:
+                await uow.outbox.enqueue(
+                    hotel_id=hotel_id, idempotency_key=answer_key(chat_id, id_message),
+                    kind=OutboxKind.ANSWER, chat_id=chat_id, text=reply.answer,
+                )  # fmt: skip
+                crash_point("llm_fact_answer_before_commit")  # fault tests: rolled back
+        except LeaseLost:
+            return "left_to_owner"  # the hotel's new owner asks again
         crash_point("llm_fact_answer_after_commit")  # queued; a restart asks again, key holds
         return "answered"
 

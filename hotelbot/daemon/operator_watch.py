@@ -27,14 +27,13 @@ from sqlalchemy import func, select
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.domain.breaker import BreakerState
 from hotelbot.domain.episodes import Change, EpisodeTracker, Transition
-from hotelbot.domain.outbox import Lane, OutboxState
+from hotelbot.domain.events import SENDABLE_STATES
+from hotelbot.domain.outbox import OPEN_STATES, Lane
 from hotelbot.mail.smtp import Mailer, MailError
 from hotelbot.settings import EmailSettings
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import DeadLetter, Hotel, OutboxMessage
 
-SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
-_UNFINISHED = (OutboxState.PENDING.value, OutboxState.SENDING.value, OutboxState.UNKNOWN.value)
 _MAX_STAFF_MAILS_PER_CHECK = 50
 
 
@@ -112,7 +111,7 @@ class OperatorWatch:
                     )
                     .where(
                         OutboxMessage.lane == Lane.ALERT.value,
-                        OutboxMessage.state.in_(_UNFINISHED),
+                        OutboxMessage.state.in_(OPEN_STATES),
                         OutboxMessage.available_at <= now,
                     )
                     .order_by(OutboxMessage.available_at)

@@ -65,13 +65,12 @@ from hotelbot.domain.events import (
 from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.llm_context import MessageRef
 from hotelbot.domain.optout import classify_keyword
-from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.sentiment import AnalyserName, Verdict
 from hotelbot.domain.signals import as_guest_event, signal_of, signal_verdict
 from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
 from hotelbot.observability import metrics
 from hotelbot.sentiment.fair_slots import FairSlots
-from hotelbot.sentiment.stage import ANSWERED_BY_SAFETY_NET
 from hotelbot.storage.alerts import BatchResult, apply_followups
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import load_hotel_policies
@@ -519,8 +518,9 @@ class Processor:
                 ready = [(w, v) for w, v in ready if w.hotel_id in uow.held]
                 await refine_verdicts(uow.conn, ready, now=self._clock())
         except Exception as exc:
-            logger.warning("processor: storing {} refined verdicts failed: {}", len(ready),
-                           type(exc).__name__)  # fmt: skip
+            logger.warning(
+                "processor: storing {} refined verdicts failed: {}", len(ready), type(exc).__name__
+            )
 
     async def _commit(self, works: list[Work], *, priority: bool = False) -> int:
         """Write `works` (one transaction; one per work if that fails). `priority`: the
@@ -534,8 +534,9 @@ class Processor:
         except Exception as exc:
             logger.warning(
                 "processor: batch of {} failed ({}): retrying one by one",
-                len(good), type(exc).__name__,
-            )  # fmt: skip
+                len(good),
+                type(exc).__name__,
+            )
             for work in good:
                 try:
                     await self._write([work], priority=priority)
@@ -592,8 +593,10 @@ class Processor:
             # (database errors include the statement parameters). The row keeps the detail.
             logger.warning(
                 "notification {} not processed (attempt {}): {}",
-                work.notification_id, work.attempts + 1, _error_class(work.error),
-            )  # fmt: skip
+                work.notification_id,
+                work.attempts + 1,
+                _error_class(work.error),
+            )
         self.failed_total += len(given_up)
         for work in given_up:
             logger.error("notification {} given up after {} attempts", work.notification_id,
@@ -669,7 +672,7 @@ class Processor:
         self._promoted.clear()
 
 
-_ANALYSERS = frozenset({"rules", "llm", "reaction", ANSWERED_BY_SAFETY_NET})
+_ANALYSERS: frozenset[str] = frozenset(AnalyserName)
 
 
 def _leave_to_owner(works: list[Work], lost: Collection[int]) -> list[Work]:
@@ -680,8 +683,9 @@ def _leave_to_owner(works: list[Work], lost: Collection[int]) -> list[Work]:
     left = [w for w in works if w.hotel_id in lost]
     logger.warning(
         "processor: lease lost for hotel(s) {}: {} notification(s) left to their owner",
-        sorted(lost), len(left),
-    )  # fmt: skip
+        sorted(lost),
+        len(left),
+    )
     return [w for w in works if w.hotel_id not in lost]
 
 

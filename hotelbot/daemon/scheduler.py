@@ -38,6 +38,7 @@ from hotelbot.app.trigger_fire import FireDecision
 from hotelbot.crashpoints import pause_point
 from hotelbot.domain.fire_times import fire_times
 from hotelbot.domain.hotel import HotelPolicy
+from hotelbot.domain.send_policy import FireOutcome
 from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, keyword_matches
 from hotelbot.domain.zones import unknown_zone_warning
 from hotelbot.error_text import describe
@@ -149,7 +150,7 @@ class DueNow:
     decision: FireDecision
 
 
-NOT_CAUGHT_UP = "skipped:not_caught_up"
+NOT_CAUGHT_UP = FireOutcome.SKIPPED_NOT_CAUGHT_UP
 
 
 async def decide_trigger_now(

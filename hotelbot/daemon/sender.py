@@ -69,6 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.daemon.batching import GroupCall
+from hotelbot.domain.events import SENDABLE_STATES
 from hotelbot.domain.outbox import (
     AUTOMATED_KINDS,
     DEFAULT_POLICIES,
@@ -124,7 +125,6 @@ if TYPE_CHECKING:
     from hotelbot.storage.db import Database
 
 _KINDS = frozenset(k.value for k in OutboxKind)
-SENDABLE_STATES = frozenset({"authorized", "yellowCard"})
 _UNKNOWN = OutboxState.UNKNOWN
 
 
@@ -141,7 +141,7 @@ class _Result(StrEnum):
     RETRY = "retry"
     UNKNOWN = "unknown"
     FAILED = "failed"
-    GIVE_BACK = "give_back"  # not attempted: back to pending untouched
+    GIVE_BACK = "held"  # not attempted: back to pending untouched (reported as "held")
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,8 +550,9 @@ class OutboxSender:
                 )  # fmt: skip
             else:
                 id_message = await client.send_message(
-                    item.chat_id, item.text, timeout_s=policy.send_timeout_s
-                )
+                    item.chat_id, item.text, quoted_message_id=item.quoted_message_id,
+                    timeout_s=policy.send_timeout_s,
+                )  # fmt: skip
         except NetworkError as exc:
             if exc.request_sent:
                 return self._unknown(item, f"{exc}")
@@ -680,43 +681,47 @@ class OutboxSender:
         except GreenApiError as exc:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
-        async with self.db.write() as conn:
-            taken = await known_id_messages(
-                conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
-            )
-            for item in ripe:
-                not_before_s = _started(item).timestamp() - self.clock_slack_s
-                match = next(
-                    (
-                        e
-                        for e in journal
-                        if e.id_message not in taken
-                        and _matches(e, item, not_before_s=not_before_s)
-                    ),
-                    None,
+        try:
+            async with self._units.begin({hotel_id}) as uow:
+                conn = uow.conn
+                taken = await known_id_messages(
+                    conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
                 )
-                if match is not None:
-                    if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
-                        taken.add(match.id_message)
-                        report.counts["reconciled"] += 1
-                    continue
-                policy = self.policies[item.lane]
-                decision = settle_unknown(
-                    policy, age_s=age_s(item), attempts=item.attempts, evidence=False
-                )
-                if decision is UnknownOutcome.GIVE_UP:
-                    # Every attempt ended ambiguous and left no trace: stop and show it.
-                    if await mark_failed(
-                        conn, item.id, now=now, from_states=(_UNKNOWN,),
-                        error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                for item in ripe:
+                    not_before_s = _started(item).timestamp() - self.clock_slack_s
+                    match = next(
+                        (
+                            e
+                            for e in journal
+                            if e.id_message not in taken
+                            and _matches(e, item, not_before_s=not_before_s)
+                        ),
+                        None,
+                    )
+                    if match is not None:
+                        if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
+                            taken.add(match.id_message)
+                            report.counts["reconciled"] += 1
+                        continue
+                    policy = self.policies[item.lane]
+                    decision = settle_unknown(
+                        policy, age_s=age_s(item), attempts=item.attempts, evidence=False
+                    )
+                    if decision is UnknownOutcome.GIVE_UP:
+                        # Every attempt ended ambiguous and left no trace: stop and show it.
+                        if await mark_failed(
+                            conn, item.id, now=now, from_states=(_UNKNOWN,),
+                            error=f"no trace at Green API after {item.attempts} ambiguous attempts",
+                        ):  # fmt: skip
+                            report.counts["failed"] += 1
+                    elif decision is UnknownOutcome.RESEND and await mark_retry(
+                        conn, item.id, available_at=now,
+                        error="no trace of the message at Green API: sending again", now=now,
+                        from_states=(_UNKNOWN,),
                     ):  # fmt: skip
-                        report.counts["failed"] += 1
-                elif decision is UnknownOutcome.RESEND and await mark_retry(
-                    conn, item.id, available_at=now,
-                    error="no trace of the message at Green API: sending again", now=now,
-                    from_states=(_UNKNOWN,),
-                ):  # fmt: skip
-                    report.counts["requeued"] += 1
+                        report.counts["requeued"] += 1
+        except LeaseLost:
+            return  # the hotel's new owner settles them (the claim that follows counts it)
 
     # -- background loop ---------------------------------------------------------------------
     def wake_for_alerts(self, hotel_ids: Iterable[int]) -> None:
@@ -864,15 +869,6 @@ def _log_give_back_failure(future: asyncio.Future[None]) -> None:
         )
 
 
-_REPORTED = {
-    _Result.SENT: "sent",
-    _Result.RETRY: "retry",
-    _Result.UNKNOWN: "unknown",
-    _Result.FAILED: "failed",
-    _Result.GIVE_BACK: "held",
-}
-
-
 def _settle(batch: list[_Recording], error: Exception | None) -> None:
     """Wake the steps of `batch`: committed (counted in their reports and the metrics) or
     failed with `error`."""
@@ -884,10 +880,9 @@ def _settle(batch: list[_Recording], error: Exception | None) -> None:
             continue
         counts = recording.report.counts
         for o in recording.outcomes:
-            counts[_REPORTED[o.result]] += 1
+            counts[o.result.value] += 1
             if o.result is _Result.SENT:
                 counts[f"sent:{o.item.lane}"] += 1
             kind = metrics.bounded(o.item.kind, _KINDS)
-            outcome = "held" if o.result is _Result.GIVE_BACK else o.result.value
-            metrics.SENDS.labels(kind, o.item.lane.value, outcome).inc()
+            metrics.SENDS.labels(kind, o.item.lane.value, o.result.value).inc()
         recording.done.set_result(None)

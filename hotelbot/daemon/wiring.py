@@ -221,7 +221,8 @@ def start_processing(
 
         processing.facts_llm = build_facts_llm(settings.llm, key)
         owned = None if db.is_sqlite else hotel_ids
-        answerer = LlmFactAnswerer(db, processing.facts_llm, hotel_ids=owned)
+        fence = None if db.is_sqlite else ownership
+        answerer = LlmFactAnswerer(db, processing.facts_llm, hotel_ids=owned, lease=fence)
         processing.fact_answerer = answerer
         # Not critical: without it questions wait for staff, as with the LLM switched off.
         processing.fact_task = tasks.start("llm-fact-answers", answerer.run, critical=False)
@@ -346,8 +347,9 @@ async def start_parts(
     if watch is not None:  # [email] the operators' backup channel
         side_tasks.append(tasks.start("operator-watch", watch.run, critical=False))
     digest = DigestSender(  # the managers' scheduled digests (report_schedule)
-        db, workers.hotel_ids, tick_s=s.daemon.scheduler_tick_s
-    )
+        db, workers.hotel_ids, tick_s=s.daemon.scheduler_tick_s,
+        lease=None if db.is_sqlite else leases.ownership,
+    )  # fmt: skip
     side_tasks.append(tasks.start("digest", digest.run, critical=False))
     return Parts(
         db, tasks, writer, writer_task, leases, lease_task, workers, hotels_task, sender,

@@ -266,6 +266,7 @@ async def serve() -> int:
     input, close in order. Returns the exit status."""
     from hotelbot.daemon.escalator import Escalator
     from hotelbot.daemon.fact_answers import facts_hook
+    from hotelbot.daemon.heap import freeze_startup_heap
     from hotelbot.daemon.processor import Processor
     from hotelbot.daemon.scheduler import message_hook as scheduler_message_hook
     from hotelbot.logs import configure_logging
@@ -369,6 +370,7 @@ async def serve() -> int:
     run_task = asyncio.create_task(processor.run())
     pipe.send(READY)
     log.info("processing worker {} running (pid {})", config.get("generation", 0), os.getpid())
+    freeze_startup_heap()  # full GC passes no longer walk the start-up heap (daemon/heap.py)
     code = 0
     try:
         await asyncio.wait(

@@ -26,9 +26,9 @@ import dataclasses
 from typing import Final
 
 from hotelbot.domain.categories import AttentionCategory
-from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.sentiment import AnalyserName, Verdict
 
-ANSWERED_BY_SAFETY_NET: Final = "llm+rules"
+ANSWERED_BY_SAFETY_NET: Final = AnalyserName.SAFETY_NET
 _MAX_REASON_CHARS: Final = 160
 _CONCRETE_REASONS: Final = ("complaint", "urgent", "request", "emergency", "follow-up")
 

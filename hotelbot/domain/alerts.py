@@ -16,7 +16,7 @@ from enum import StrEnum
 from hotelbot.domain import staff_texts
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.display import for_people
-from hotelbot.domain.sentiment import Sentiment, Verdict
+from hotelbot.domain.sentiment import AnalyserName, Sentiment, Verdict
 
 EXCERPT_CHARS = 160
 
@@ -52,14 +52,15 @@ class AlertSubject:
     phone: str | None = None
     room: str | None = None
 
-    def label(self) -> str:
-        """Who, for a staff chat: the guest-chosen name is sanitised (one line, no controls)."""
+    def label(self, language: str | None = None) -> str:
+        """Who, for a staff chat in the staff's `language` ("Anna (+371...), room 101"): the
+        guest-chosen name is sanitised (one line, no controls)."""
         name = for_people(self.name, max_chars=60)
         room = for_people(self.room, max_chars=16)
         who = name or self.phone or for_people(self.chat_id, max_chars=64)
         if self.phone and name:
             who = f"{name} ({self.phone})"
-        return f"{who}, room {room}" if room else who
+        return staff_texts.subject(who, room or None, language)
 
 
 def decide(
@@ -133,8 +134,8 @@ def alert_text(
     """
     writes_in = staff_texts.language_name(for_people(guest_language, max_chars=8), language)
     lines = [
-        staff_texts.line("urgent" if urgent else "alert", language, who=subject.label()),
-        staff_texts.line("reason", language, reason=for_people(reason, max_chars=200)),
+        staff_texts.line("urgent" if urgent else "alert", language, who=subject.label(language)),
+        staff_texts.line("reason", language, reason=_reason(reason, language)),
         staff_texts.line(
             "about",
             language,
@@ -162,15 +163,21 @@ def followup_text(
     """The follow-up after the cooldown: `count` more messages needed attention."""
     lines = [
         staff_texts.line(
-            "followup", language, count=count, who=subject.label(),
+            "followup", language, count=count, who=subject.label(language),
             messages=staff_texts.messages_word(count, language),
         ),
-        staff_texts.line("latest_reason", language, reason=for_people(reason, max_chars=200)),
+        staff_texts.line("latest_reason", language, reason=_reason(reason, language)),
     ]  # fmt: skip
     quoted = excerpt(latest)
     if quoted:
         lines.append(staff_texts.line("latest", language, text=quoted))
     return "\n".join(lines)
+
+
+def _reason(reason: str, language: str | None) -> str:
+    """The reason line's value: sanitised, the rules' labels in the staff's language."""
+    translated = staff_texts.reason(for_people(reason, max_chars=200), language)
+    return for_people(translated, max_chars=200)
 
 
 def reference_line(reference: int, language: str | None = None) -> str:
@@ -206,5 +213,5 @@ def reaction_verdict() -> Verdict:
         requires_attention=False,
         reason="negative reaction",
         language="und",
-        analyser="reaction",
+        analyser=AnalyserName.REACTION,
     )

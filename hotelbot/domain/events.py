@@ -106,6 +106,22 @@ class DeliveryStatus:
     timestamp: datetime | None
 
 
+class InstanceState(StrEnum):
+    """A Green API instance's state (getStateInstance, stateInstanceChanged; column
+    `hotels.instance_state`). Other values may arrive; they are kept as they come."""
+
+    AUTHORIZED = "authorized"
+    NOT_AUTHORIZED = "notAuthorized"  # the WhatsApp number was logged out: scan the QR code
+    BLOCKED = "blocked"
+    SLEEP_MODE = "sleepMode"
+    STARTING = "starting"
+    YELLOW_CARD = "yellowCard"  # sending throttled by WhatsApp, not stopped
+
+
+SENDABLE_STATES: frozenset[str] = frozenset({InstanceState.AUTHORIZED, InstanceState.YELLOW_CARD})
+"""Instance states in which messages can go out."""
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceStateChanged:
     """stateInstanceChanged: authorized, notAuthorized, blocked, sleepMode, starting, ..."""
@@ -115,7 +131,7 @@ class InstanceStateChanged:
 
     @property
     def is_authorized(self) -> bool:
-        return self.state == "authorized"
+        return self.state == InstanceState.AUTHORIZED
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,16 +212,17 @@ _TOPIC_WORDS: Final[dict[Topic, dict[str, tuple[str, ...]]]] = {
         "en": ("check-in", "check in", "checkin", "check-ins", "checking in", "into the room",
                "into our room", "into my room", "get the room", "get our room", "get my room",
                "get the keys", "get our keys"),
-        "ru": ("заселени*", "засел*", "заезд*", "заех*", "въезд*", "въех*", "чекин*", "чек-ин*",
+        "ru": ("заселени*", "засел*", "заезд*", "заех*", "въех*", "чекин*", "чек-ин*",
                "получить номер", "получить ключ*"),
     },
     Topic.CHECK_OUT: {
         "en": ("check-out", "check out", "checkout", "check-outs", "checking out",
-               "leave the room", "leave our room", "leave my room", "vacate*"),
+               "leave the room", "leave our room", "leave my room", "vacate*", "departure day",
+               "day of departure", "departure time"),
         "ru": ("выезд*", "выех*", "выезжа*", "выселени*", "выселя*", "выселит*", "чекаут*",
                "чек-аут*",
                "освободить номер", "освобождать номер", "освободить комнату", "расчетн* час*",
-               "сдать номер"),
+               "сдать номер", "день отъезда"),
     },
     Topic.PARKING: {
         "en": ("parking", "car park", "garage", "park the car", "park my car", "park our car",
@@ -237,7 +238,8 @@ _TOPIC_WORDS: Final[dict[Topic, dict[str, tuple[str, ...]]]] = {
     Topic.SPA: {
         "en": ("spa", "sauna", "saunas", "massage", "massages", "wellness", "steam room",
                "hammam"),
-        "ru": ("спа", "спа-центр*", "саун*", "массаж*", "хаммам*", "баня", "бани", "баню"),
+        "ru": ("спа", "спа-центр*", "саун*", "массаж*", "хаммам*", "баня", "бани", "баню",
+               "велнес*", "веллнес*"),
     },
     Topic.TRANSFER: {
         "en": ("transfer", "transfers", "airport shuttle", "shuttle", "shuttles", "airport taxi",
@@ -264,7 +266,8 @@ _TOPIC_WORDS: Final[dict[Topic, dict[str, tuple[str, ...]]]] = {
                "where is the hotel", "where's the hotel", "where are you located",
                "where exactly are you", "where exactly is the hotel", "hotel located",
                "location of the hotel", "the hotel's location", "your location",
-               "where is your hotel", "where's your hotel", "where are you"),
+               "where is your hotel", "where's your hotel", "where are you", "what street",
+               "which street"),
         "ru": ("адрес*", "где находится отель", "где вы находитесь", "где находится ваш отель",
                "где находится гостиница", "где именно находится отель",
                "где именно находится гостиница", "где расположен отель",
@@ -360,7 +363,8 @@ _NOT_A_QUESTION: Final = {
            # children, accessibility, supplies (staff know)
            "deposit", "cash", "card", "pay", "receipt", "invoice", "bags", "luggage",
            "suitcase", "kids", "children", "child", "baby", "under-", "wheelchair", "towel",
-           "van", "only on"),
+           "van", "only on", "minivan", "motorbike", "motorcycle", "camper", "caravan",
+           "trailer", "bus ", "truck", "ev ", "electric car", "charging"),
     "ru": ("не работает", "не работают", "не включается", "сломан", "нет горяч", "холодн",
            "грязн", "медленн", "не могу", "не получается", "не подключа", "не ", "нет ",
            "никто", "до сих пор", "почините", "исправьте", "принесите", "пришлите",
@@ -379,7 +383,9 @@ _NOT_A_QUESTION: Final = {
            "халял", "кошерн", "костыл", "ступен", "лестниц",
            # sub-questions a topic's text rarely answers (see the English list)
            "налич", "карт", "расплат", "чек ", "счет", "вещи", "чемодан", "багаж", "камер",
-           "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить"),
+           "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить",
+           "минивэн", "микроавтобус", "мотоцикл", "автобус", "автодом", "прицеп", "электромоб",
+           "зарядк"),
 }  # fmt: skip
 # Phrases that contain a sign but ask for information ("the latest check-out time", "во
 # сколько нам нужно выехать", "не подскажете"): taken out before the signs are looked for.
@@ -387,6 +393,10 @@ _HARMLESS: Final = {
     "en": (
         re.compile(r" (latest|earliest)(?= )"),
         re.compile(r" (?P<keep>how) late(?= )"),
+        # asking whether one has to: "do I need to come to reception?" (not "we need towels")
+        re.compile(r" (do|does|will) (i|we|you|guests) (need|have) to(?= )"),
+        # asking to be reminded: "what was the wifi code again?"
+        re.compile(r" (?P<keep>what (was|is|were|'s) [\w' -]{1,40}?) again(?= )"),
         re.compile(r" remind me( of)?(?= )"),
         re.compile(r" key ?card(?= )"),
         re.compile(r" (?P<keep>when|time|until when) (do|must|should) (we|i) (need|have) to(?= )"),
@@ -394,6 +404,8 @@ _HARMLESS: Final = {
     "ru": (
         re.compile(r" (самое|самый|самая) (раннее|ранний|ранняя|позднее|поздний|поздняя)(?= )"),
         re.compile(r" не (подскажете|подскажите|могли бы)(?= )"),
+        re.compile(r" (нужно|надо) ли(?= )"),  # "нужно ли подходить на ресепшен?" asks
+        re.compile(r" (?P<keep>(во|до|со) скольки?) можно(?= )"),  # not "сколько можно!"
         re.compile(r" (оставить|поставить) (машин\w*|авто\w*)(?= )"),
         re.compile(r" (въехать|заехать|заселиться|попасть|зайти) в номер(?= )"),
         re.compile(
@@ -403,6 +415,12 @@ _HARMLESS: Final = {
         re.compile(r" (?P<keep>когда|сколько|времени|скольки) ((нам|мне) )?(нужно|надо)(?= )"),
     ),
 }
+# "When does the spa close tonight?" asks a time: the day named is no request for it.
+_TIME_QUESTION: Final = {
+    "en": re.compile(r" (when|what time|until when|till when|how late|until what time) "),
+    "ru": re.compile(r" (когда|во сколько|до скольки|со скольки|до какого времени) "),
+}
+_DAY_SIGNS: Final = frozenset({"tomorrow", "tonight", "завтра ", "сегодня вечером"})
 # A negated English auxiliary, with or without its apostrophe ("dont", "isnt").
 _NEGATED: Final = re.compile(
     r" (do|does|did|is|are|was|were|ca|wo|have|has|could|would|should)n'?t "
@@ -520,7 +538,10 @@ def has_problem_sign(text: str) -> bool:
         _IMPERATIVE.search(word) and word not in _ASKING_IMPERATIVES for word in normalised.split()
     ):
         return True  # "запишите нас", "организуйте": a request, whatever it is about
-    return any(f" {sign.lstrip()}" in normalised for sign in _NOT_A_QUESTION[language])
+    signs = _NOT_A_QUESTION[language]
+    if _TIME_QUESTION[language].search(normalised):
+        signs = tuple(sign for sign in signs if sign not in _DAY_SIGNS)
+    return any(f" {sign.lstrip()}" in normalised for sign in signs)
 
 
 # Greetings and politeness that may open a question ("Hi! What...", "Добрый день, где...").

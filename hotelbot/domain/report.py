@@ -70,6 +70,7 @@ class Report:
     unanswered_guests: int
     opt_outs: int
     delivery_failures: int
+    fact_answers: int = 0  # guest questions answered from the hotel's facts (docs/facts.md)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -105,6 +106,7 @@ def build_report(
     unanswered_guests: int,
     opt_outs: int,
     delivery_failures: int,
+    fact_answers: int = 0,
 ) -> Report:
     """The report of `messages` (guests' messages in [start, end)), compared with `before`
     (the same length of time just before)."""
@@ -138,6 +140,7 @@ def build_report(
         unanswered_guests=unanswered_guests,
         opt_outs=opt_outs,
         delivery_failures=delivery_failures,
+        fact_answers=fact_answers,
     )
 
 
@@ -161,6 +164,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "guests": "{n} guest(s)",
         "optouts": "opt-outs",
         "failed": "not delivered",
+        "facts": "answered from facts",
         "msgs": "{n} message(s)",
     },
     "ru": {
@@ -182,6 +186,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "guests": "гостей: {n}",
         "optouts": "отписки",
         "failed": "не доставлено",
+        "facts": "ответы из фактов",
         "msgs": "сообщений: {n}",
     },
 }
@@ -222,6 +227,7 @@ def render_report(report: Report, *, language: str, shown_start: str, shown_end:
         (t["unanswered"], t["guests"].format(n=report.unanswered_guests)),
         (t["optouts"], str(report.opt_outs)),
         (t["failed"], t["msgs"].format(n=report.delivery_failures)),
+        (t["facts"], t["msgs"].format(n=report.fact_answers)),
     ]  # fmt: skip
     width = max(len(label) for label, _ in rows) + 1
     lines = [f"{report.hotel}: {shown_start} - {shown_end}"]

@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from hotelbot.domain.triggers import WEEKDAY_NAMES
+
 _FORM = re.compile(r"^(daily|weekly\s+(mon|tue|wed|thu|fri|sat|sun))\s+([01]\d|2[0-3]):([0-5]\d)$")
 # A digest whose time passed longer ago than this (the daemon was down) is not sent late.
 GRACE = timedelta(hours=6)
@@ -31,7 +32,7 @@ def parse_schedule(text: str | None) -> ReportSchedule | None:
     match = _FORM.match(value)
     if match is None:
         raise ValueError('expected "off", "daily 08:00" or "weekly mon 08:00" (hotel time)')
-    weekday = None if match.group(2) is None else _DAYS.index(match.group(2))
+    weekday = None if match.group(2) is None else WEEKDAY_NAMES.index(match.group(2))
     return ReportSchedule(weekday, time(int(match.group(3)), int(match.group(4))))
 
 

@@ -55,6 +55,61 @@ class DeferReason(StrEnum):
     QUIET_HOURS = "quiet_hours"
 
 
+class FireOutcome(StrEnum):
+    """What a trigger fire's decision recorded (column `trigger_fires.outcome`, stored as
+    "<result>" or "<result>:<reason>"). Only `ENQUEUED` and the `DEFERRED_*` outcomes queue
+    a message; the others are kept in the fire log so nobody wonders why nothing was sent."""
+
+    ENQUEUED = "enqueued"
+    DEFERRED_STAFF_PAUSE = "deferred:staff_pause"
+    DEFERRED_DAILY_CAP = "deferred:daily_cap"
+    DEFERRED_QUIET_HOURS = "deferred:quiet_hours"
+    MISSED = "missed"
+    SKIPPED_CANCELLED = "skipped:cancelled"
+    SKIPPED_OPTED_OUT = "skipped:opted_out"
+    SKIPPED_AFTER_CHECKOUT = "skipped:after_checkout"
+    SKIPPED_STAFF_PAUSED = "skipped:staff_paused"
+    SKIPPED_CONDITION = "skipped:condition"  # the trigger's conditions do not hold for the stay
+    SKIPPED_MISSING_VALUE = "skipped:missing_value"  # the template needs a value the stay lacks
+    SKIPPED_BAD_TEMPLATE = "skipped:bad_template"
+    SKIPPED_NOT_CAUGHT_UP = "skipped:not_caught_up"  # a trigger added without catching up
+
+    @classmethod
+    def of(cls, decision: Skip | Defer) -> FireOutcome:
+        """The outcome of a skip, or of a deferral other than `not_due` (not recorded)."""
+        if isinstance(decision, Skip):
+            if decision.reason is SkipReason.MISSED:
+                return cls.MISSED
+            return cls(f"skipped:{decision.reason}")
+        if decision.reason is DeferReason.NOT_DUE:
+            raise ValueError("a fire that is not due yet has no outcome")
+        return cls(f"deferred:{decision.reason}")
+
+    @property
+    def queued(self) -> bool:
+        """A message was put in the outbox (now, or held until later)."""
+        return self is FireOutcome.ENQUEUED or self.deferred
+
+    @property
+    def deferred(self) -> bool:
+        return self.value.startswith("deferred:")
+
+    @property
+    def reason(self) -> str | None:
+        """The part after the colon ("quiet_hours", "condition"), None for enqueued/missed."""
+        return self.value.partition(":")[2] or None
+
+
+def outcome_group(stored: str) -> str:
+    """A stored outcome as the reports group it: "sent", "deferred" or "skipped" (missed and
+    every skip). Tolerant of values older versions wrote ("sent")."""
+    if stored in (FireOutcome.ENQUEUED, "sent"):
+        return "sent"
+    if stored.startswith("deferred"):
+        return "deferred"
+    return "skipped"
+
+
 @dataclass(frozen=True, slots=True)
 class Send:
     at: datetime

@@ -15,6 +15,17 @@ class Sentiment(StrEnum):
     NEGATIVE = "negative"
 
 
+class AnalyserName(StrEnum):
+    """Who produced a verdict (`Verdict.analyser`, column `messages.analyser`, the metrics'
+    `analyser` label). Tests may use other names; stored rows keep what was written."""
+
+    RULES = "rules"  # domain/rules, in process
+    LLM = "llm"  # sentiment/llm.py
+    SAFETY_NET = "llm+rules"  # the LLM answered and the rules' alert path overruled it
+    REACTION = "reaction"  # a guest's reaction to one of our messages
+    SIGNAL = "signal"  # a message without words (call, voice note, photo...): domain/signals
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What an analyser concluded about one guest message.

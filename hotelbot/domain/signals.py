@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Final
 
 from hotelbot.domain.events import Event, IncomingCall, IncomingMessage, MessageKind
-from hotelbot.domain.sentiment import Sentiment, Verdict
+from hotelbot.domain.sentiment import AnalyserName, Sentiment, Verdict
 
 
 class SignalKind(StrEnum):
@@ -68,7 +68,7 @@ DEFAULT_MODES: Final[Mapping[SignalKind, SignalMode]] = {
     SignalKind.STICKER: SignalMode.IGNORE,
 }
 
-ANALYSER: Final = "signal"
+ANALYSER: Final = AnalyserName.SIGNAL
 """`Verdict.analyser` (and `messages.analyser`) of a signal's verdict."""
 
 # Kinds of a file message that are signals only without a caption (a caption is read).

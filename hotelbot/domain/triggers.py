@@ -381,7 +381,8 @@ _DAY_NAMES: Final = {
     )
     for name in names
 }
-_DAY_ABBREV: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Weekday abbreviations, Monday first (date.weekday() indexes them)."""
 
 
 def _parse_hhmm(text: str) -> time:
@@ -575,7 +576,7 @@ def format_trigger(spec: TriggerSpec) -> str:
         days = (
             "daily"
             if spec.weekdays == ALL_WEEKDAYS
-            else ",".join(_DAY_ABBREV[d] for d in spec.weekdays)
+            else ",".join(WEEKDAY_NAMES[d] for d in spec.weekdays)
         )
         return f"{days} at {spec.at_local.strftime('%H:%M')}{grace}"
     if spec.event is EventKind.FIRST_MESSAGE:

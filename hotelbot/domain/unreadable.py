@@ -18,9 +18,9 @@ from typing import Final
 
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.languages import UNDETERMINED, identify, name
-from hotelbot.domain.sentiment import Verdict
+from hotelbot.domain.sentiment import AnalyserName, Verdict
 
-RULES_ANALYSER: Final = "rules"
+RULES_ANALYSER: Final = AnalyserName.RULES
 REPEAT_WINDOW: Final = timedelta(minutes=15)
 REPEAT_COUNT: Final = 3  # this message and two more within REPEAT_WINDOW before it
 _NEGATIVE_EMOJI: Final = frozenset("😡😠🤬😤😞😢😭👎💩🙁☹😩😫🤮🤢😣😖😰😱🆘😒😕😟😥😧😨🥵🥶🤒🤕")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotelbot.domain.events import InstanceState
 from hotelbot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ async def run_doctor(environ: Mapping[str, str], echo: Echo) -> list[Check]:
                 report(check)
         await _check_dead_letters(db, hotels, report)
         await _check_llm(settings, environ, report)
+        await _check_llm_limits(db, settings, report)
         await _check_languages(db, hotels, settings, environ, report)
     finally:
         await db.dispose()
@@ -292,14 +294,14 @@ async def _check_hotel(
         return checks
     finally:
         await transport.aclose()
-    if state != "authorized":
+    if state != InstanceState.AUTHORIZED:
         checks.append(
             Check(
                 Level.FAIL,
                 name,
                 f"instance state {state}",
                 "scan the QR code in the Green API console (WhatsApp > Linked devices)"
-                if state == "notAuthorized"
+                if state == InstanceState.NOT_AUTHORIZED
                 else "wait for the instance to start, or restart it in the console",
             )
         )
@@ -320,7 +322,7 @@ async def _check_hotel(
                 Level.WARN, name, "; ".join(problems), f"`hotelbot hotel check {record.slug} --fix`"
             )
         )
-    if state == "authorized" and not problems:
+    if state == InstanceState.AUTHORIZED and not problems:
         checks.append(Check(Level.OK, name, "authorized; notifications reach the HTTP queue"))
     return checks
 
@@ -407,6 +409,28 @@ async def _check_llm(settings: Settings, environ: Mapping[str, str], report: Ech
             f"{llm.model} answered in {elapsed_ms:.0f} ms (test verdict: {verdict.sentiment})",
         )
     )
+
+
+async def _check_llm_limits(db: Database, settings: Settings, report: Echo) -> None:
+    """One warning when `[llm.hotel_limits.<slug>]` names a hotel that does not exist (a
+    typo leaves the real hotel on the default limits without a word)."""
+    if not settings.llm.hotel_limits:
+        return
+    from hotelbot.storage.hotels import list_hotels
+
+    async with db.read() as conn:
+        known = {h.slug for h in await list_hotels(conn)}
+    unknown = sorted(set(settings.llm.hotel_limits) - known)
+    if unknown:
+        report(
+            Check(
+                Level.WARN,
+                "llm limits",
+                f"[llm.hotel_limits] names no hotel: {', '.join(unknown)}",
+                "use a slug from `hotelbot hotel list`; until then those limits apply to no "
+                "hotel (each hotel has the [llm.limits] defaults)",
+            )
+        )
 
 
 async def _bounded(awaitable: Awaitable[T], timeout_s: float) -> T:

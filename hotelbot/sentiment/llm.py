@@ -51,7 +51,7 @@ from tenacity.wait import wait_base
 from hotelbot.domain.breaker import BreakerState, CircuitBreaker, CircuitOpenError
 from hotelbot.domain.categories import AttentionCategory
 from hotelbot.domain.llm_context import MessageContext
-from hotelbot.domain.sentiment import AnalyserUnavailable, Sentiment, Verdict
+from hotelbot.domain.sentiment import AnalyserName, AnalyserUnavailable, Sentiment, Verdict
 from hotelbot.observability import metrics
 from hotelbot.sentiment.fair_slots import FairSlots
 from hotelbot.sentiment.settings import LlmSettings
@@ -266,7 +266,7 @@ class LlmAnalyser:
     Waiting too long for a free slot is not a failure of the upstream and is not counted.
     """
 
-    name = "llm"
+    name: str = AnalyserName.LLM
 
     def __init__(
         self,

@@ -169,8 +169,7 @@ async def apply_followups(
         digest = await digest_counts(
             conn, conv_id, digest_since(last_alert_at, now), hotel.signal_modes
         )
-        followup = policy.followup_text(subject, count, reason, text,
-                                        language=hotel.staff_language)  # fmt: skip
+        followup = policy.followup_text(subject, count, reason, text, language=hotel.staff_language)
         followup = "\n".join(filter(None, [followup, digest_line(digest, hotel.staff_language)]))
         draft = AlertDraft(
             hotel.id, conv_id, int(suppressed_id), "followup", reason, count, followup

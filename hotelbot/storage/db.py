@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from hotelbot.storage.sqlite_driver import one_hop_module
 from hotelbot.storage.sqlite_file import check_sqlite_file
 
 
@@ -235,12 +236,16 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 check_sqlite_file(Path(parsed.database), create=create)
-            write = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
-            )
-            read = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
-            )
+            sqlite_options: dict[str, Any] = {
+                "pool_size": pool_size,
+                "max_overflow": pool_size,
+                "hide_parameters": True,
+            }
+            module = one_hop_module() if parsed.get_driver_name() == "aiosqlite" else None
+            if module is not None:
+                sqlite_options["module"] = module  # one thread hop per statement
+            write = create_async_engine(url, **sqlite_options)
+            read = create_async_engine(url, **sqlite_options)
             _install_sqlite_hooks(write, busy_timeout_ms=busy_timeout_ms, immediate=True)
             _install_sqlite_hooks(read, busy_timeout_ms=busy_timeout_ms, immediate=False)
         elif parsed.get_backend_name() == "postgresql":

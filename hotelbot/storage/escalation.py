@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from hotelbot.domain import escalation as rule
 from hotelbot.domain.acknowledgement import AckRoute
@@ -22,7 +23,7 @@ from hotelbot.domain.alerts import AlertSubject, excerpt, phone_of
 from hotelbot.domain.display import for_people
 from hotelbot.domain.outbox import Lane, OutboxKind
 from hotelbot.observability import metrics
-from hotelbot.storage.models import Hotel
+from hotelbot.storage.models import Hotel, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
 
@@ -43,6 +44,7 @@ class OpenAlertRow:
     chat_id: str
     guest_name: str | None
     text: str | None
+    alert_id_message: str | None = None  # the alert as sent to the staff chat, when known
 
 
 async def open_alerts(
@@ -51,14 +53,17 @@ async def open_alerts(
     """Alerts neither acknowledged nor escalated (the partial index `ix_alerts_open`) and
     young enough to escalate (`domain.escalation.MAX_AGE`), of `hotel_ids` (None: every
     hotel), oldest first."""
+    sent = aliased(OutboxMessage)
     query = (
         select(
             Alert.id, Alert.hotel_id, Hotel.name, Alert.reference, Alert.created_at,
             Message.sent_at, Conversation.handled_at, Hotel.escalate_after_min,
             Hotel.staff_chat_id, Hotel.escalation_chat_id, Hotel.staff_language,
             Hotel.default_language, Message.chat_id, Guest.name, Message.text, Alert.urgent,
+            sent.id_message,
         )
         .join(Hotel, Hotel.id == Alert.hotel_id)
+        .outerjoin(sent, sent.id == Alert.outbox_id)
         .join(Message, Message.id == Alert.message_id)
         .outerjoin(Conversation, Conversation.id == Alert.conversation_id)
         .outerjoin(Guest, Guest.id == Conversation.guest_id)
@@ -80,7 +85,7 @@ async def open_alerts(
                 reference=int(r[3] if r[3] is not None else r[0]), state=state,
                 escalate_after_min=float(r[7]), staff_chat_id=r[8] or None,
                 escalation_chat_id=r[9] or None, staff_language=r[10] or r[11] or None,
-                chat_id=str(r[12]), guest_name=r[13], text=r[14],
+                chat_id=str(r[12]), guest_name=r[13], text=r[14], alert_id_message=r[16] or None,
             )
         )  # fmt: skip
     return found
@@ -89,8 +94,9 @@ async def open_alerts(
 async def escalate(conn: AsyncConnection, alert: OpenAlertRow, now: datetime) -> bool:
     """Escalate `alert` once, in the caller's transaction: mark it escalated and enqueue the
     escalation (to the escalation chat, when the hotel has one) and the reminder (to the
-    staff chat) in the alert lane. Returns False, changing nothing, when it was acknowledged
-    or escalated meanwhile. Idempotent (see the module doc)."""
+    staff chat, as a reply quoting the alert when its idMessage is known; its text names the
+    alert's reference either way) in the alert lane. Returns False, changing nothing, when
+    it was acknowledged or escalated meanwhile. Idempotent (see the module doc)."""
     claimed = (
         await conn.execute(
             update(Alert)
@@ -106,7 +112,8 @@ async def escalate(conn: AsyncConnection, alert: OpenAlertRow, now: datetime) ->
     if claimed is None:
         return False
     metrics.ALERTS_ESCALATED.inc()
-    who = AlertSubject(alert.guest_name, alert.chat_id, phone_of(alert.chat_id)).label()
+    subject = AlertSubject(alert.guest_name, alert.chat_id, phone_of(alert.chat_id))
+    who = subject.label(alert.staff_language)
     minutes = (now - alert.state.created_at).total_seconds() / 60
     minutes = float(round(minutes)) if minutes >= 1 else round(minutes, 1)
     escalation_id = reminder_id = None
@@ -125,7 +132,7 @@ async def escalate(conn: AsyncConnection, alert: OpenAlertRow, now: datetime) ->
         reminder_id = await enqueue(
             conn, hotel_id=alert.hotel_id, idempotency_key=rule.reminder_key(alert.id),
             kind=OutboxKind.REMINDER, chat_id=alert.staff_chat_id, text=text, lane=Lane.ALERT,
-            urgent=alert.state.urgent,
+            urgent=alert.state.urgent, quoted_message_id=alert.alert_id_message,
         )  # fmt: skip
     await conn.execute(
         update(Alert)

@@ -237,8 +237,9 @@ class IngestWriter:
         self.isolated_batches += 1
         logger.warning(
             "ingest: group commit of {} items failed ({}): storing them one by one",
-            len(batch), describe(exc),
-        )  # fmt: skip
+            len(batch),
+            describe(exc),
+        )
         for index, item in enumerate(batch):
             try:
                 outcome = await self._write([item])
@@ -312,8 +313,10 @@ class IngestWriter:
             self.dead_lettered += 1
             logger.bind(hotel_id=item.hotel_id).error(
                 "ingest: queue item receipt={} dead-lettered after {:g} failed attempts ({})",
-                entry.receipt_id, attempts, error,
-            )  # fmt: skip
+                entry.receipt_id,
+                attempts,
+                error,
+            )
         await self._settle([dead], changed, rejected)
 
     async def _write(self, batch: list[_Item]) -> tuple[list[int], set[int]]:

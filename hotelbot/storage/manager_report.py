@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelbot.domain.outbox import OutboxState
+from hotelbot.domain.outbox import OutboxKind, OutboxState
 from hotelbot.domain.report import AlertTimes, GuestMessage, Report, build_report
 from hotelbot.storage.hotels import HotelRecord
 from hotelbot.storage.models import OutboxMessage
@@ -95,8 +95,21 @@ async def hotel_report(
             )
         )
     ).scalar_one()
+    fact_answers = (  # a fact's file is no answer of its own
+        await conn.execute(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.hotel_id == hotel.id,
+                OutboxMessage.kind == OutboxKind.ANSWER,
+                OutboxMessage.file_url.is_(None),
+                OutboxMessage.created_at >= start,
+                OutboxMessage.created_at < end,
+            )
+        )
+    ).scalar_one()
     return build_report(
         hotel.slug, start, end, tz, messages, before, alerts,
         unanswered_guests=int(unanswered), opt_outs=int(opt_outs),
-        delivery_failures=int(failures),
+        delivery_failures=int(failures), fact_answers=int(fact_answers),
     )  # fmt: skip

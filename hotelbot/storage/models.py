@@ -194,6 +194,8 @@ class OutboxMessage(Base):
     # With a file (sendFileByUrl): its https URL and file name; `text` is then its caption.
     file_url: Mapped[str | None] = mapped_column(String(2000))
     file_name: Mapped[str | None] = mapped_column(String(255))
+    # Sent as a reply to this message of the same chat (sendMessage quotedMessageId).
+    quoted_message_id: Mapped[str | None] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), server_default=OutboxState.PENDING.value)
     available_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")

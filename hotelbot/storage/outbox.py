@@ -61,8 +61,11 @@ async def enqueue(
     urgent: bool = False,
     file_url: str | None = None,
     file_name: str | None = None,
+    quoted_message_id: str | None = None,
 ) -> int | None:
     """Add a message to send; returns its id, or None if that key was enqueued before.
+
+    With `quoted_message_id` (an idMessage of the same chat) a text is sent as a reply to it.
 
     With `file_url` and `file_name` (checked by domain.attachments before) the row is a file
     sent with sendFileByUrl and `text` is its caption ("" for none).
@@ -85,6 +88,7 @@ async def enqueue(
             text=text,
             file_url=file_url,
             file_name=file_name,
+            quoted_message_id=quoted_message_id,
             state=_PENDING,
             available_at=available_at or now,
             created_at=now,
@@ -137,10 +141,12 @@ async def record_delivery_status(
     if status in UNDELIVERABLE:
         await conn.execute(
             move(
-                (_SENT, _SENDING, _UNKNOWN), _FAILED,
-                last_error=f"Green API status {status}", updated_at=now,
+                (_SENT, _SENDING, _UNKNOWN),
+                _FAILED,
+                last_error=f"Green API status {status}",
+                updated_at=now,
             ).where(OutboxMessage.id == row[0])
-        )  # fmt: skip
+        )
     return True
 
 
@@ -239,6 +245,7 @@ class OutboxItem:
     urgent: bool = False
     file_url: str | None = None
     file_name: str | None = None
+    quoted_message_id: str | None = None  # sent as a reply to this message of the chat
 
     @property
     def is_file(self) -> bool:
@@ -252,6 +259,7 @@ _ITEM_COLUMNS = [
     OutboxMessage.sending_started_at, OutboxMessage.id_message, OutboxMessage.last_error,
     OutboxMessage.delivery_status, OutboxMessage.created_at, OutboxMessage.lane,
     OutboxMessage.urgent, OutboxMessage.file_url, OutboxMessage.file_name,
+    OutboxMessage.quoted_message_id,
 ]  # fmt: skip
 
 
@@ -378,9 +386,8 @@ async def mark_sent(
         outbox_id,
         (_SENDING, _UNKNOWN, _SENT),
         _SENT,
-        {"id_message": id_message, "sent_at": now, "updated_at": now,
-         "last_error": None},
-    )  # fmt: skip
+        {"id_message": id_message, "sent_at": now, "updated_at": now, "last_error": None},
+    )
 
 
 async def mark_retry(

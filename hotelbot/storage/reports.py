@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.outbox import OutboxKind, OutboxState
+from hotelbot.domain.send_policy import outcome_group
 from hotelbot.domain.signals import ANALYSER as SIGNAL_ANALYSER
 from hotelbot.domain.signals import SignalKind, kind_of_reason
 from hotelbot.storage.introspect import Schema, read_schema, view
@@ -143,14 +144,6 @@ async def _alerts_section(
     return Section(title, headers, tuple(rows))
 
 
-def _outcome_group(outcome: str) -> str:
-    if outcome in ("enqueued", "sent"):
-        return "sent"
-    if outcome.startswith("deferred"):
-        return "deferred"
-    return "skipped"  # skipped:*, missed
-
-
 async def _triggers_section(
     conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime
 ) -> Section:
@@ -171,7 +164,7 @@ async def _triggers_section(
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for name, outcome, n in await conn.execute(query):
-        group = _outcome_group(str(outcome))
+        group = outcome_group(str(outcome))
         groups[name][group] += int(n)
         if group == "skipped":
             reasons[name][str(outcome).removeprefix("skipped:")] += int(n)

@@ -16,7 +16,7 @@ from hotelbot.errors import ConfigError, SchemaError
 from hotelbot.storage.db import Database
 
 # The newest migration this code knows. tests/test_schema.py checks it equals Alembic's head.
-SCHEMA_HEAD = "0012_report_schedule"
+SCHEMA_HEAD = "0013_outbox_quoted"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

@@ -597,7 +597,8 @@ async def _decide_alerts(
         since = digest_since(conv.last_alert_at, now)
         digest = await digest_counts(conn, conv.id, since, hotel.signal_modes)
         if item.signal is not None:
-            text = signal_alert_text(item.signal, subject.label(), hotel.staff_language,
+            lang = hotel.staff_language
+            text = signal_alert_text(item.signal, subject.label(lang), lang,
                                      digest, conv.suppressed_alerts, item.text)  # fmt: skip
         else:
             guest_language = item.language if item.language not in (None, "", "und") else None

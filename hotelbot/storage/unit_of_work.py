@@ -20,8 +20,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.storage.db import Database
-from hotelbot.storage.handling import SqlHandlingStore
+from hotelbot.storage.handling import SqlHandlingStore, conversation_id_of
 from hotelbot.storage.leases import LeaseView, lock_owned_epochs
+from hotelbot.storage.outbox import enqueue
+
+
+class _SqlOutboxQueue:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def enqueue(
+        self, *, hotel_id: int, idempotency_key: str, kind: str, chat_id: str, text: str
+    ) -> int | None:
+        return await enqueue(
+            self._conn,
+            hotel_id=hotel_id,
+            idempotency_key=idempotency_key,
+            kind=kind,
+            chat_id=chat_id,
+            text=text,
+        )
+
+
+class _SqlConversations:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def id_of(self, hotel_id: int, chat_id: str) -> int | None:
+        return await conversation_id_of(self._conn, hotel_id, chat_id)
 
 
 class SqlUnitOfWork:
@@ -46,6 +72,14 @@ class SqlUnitOfWork:
         if self._handling is None:
             self._handling = SqlHandlingStore(self.conn)
         return self._handling
+
+    @property
+    def outbox(self) -> _SqlOutboxQueue:
+        return _SqlOutboxQueue(self.conn)
+
+    @property
+    def conversations(self) -> _SqlConversations:
+        return _SqlConversations(self.conn)
 
 
 class SqlUnitsOfWork:

@@ -100,6 +100,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="daemons sharing the hotels with --postgres (default 2)",
     )
     parser.add_argument(
+        "--pin",
+        choices=("off", "shared", "split"),
+        default="off",
+        help="CPU placement: fake and daemon both on CPU 0 (shared) or on CPUs 1 and 0 "
+        "(split, as on a real host where Green API runs elsewhere); default: the OS decides",
+    )
+    parser.add_argument(
         "--fake-in-driver",
         action="store_true",
         help="run the fake Green API in a thread of this process instead of its own process "
@@ -156,6 +163,7 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
         "profile_svg": args.profile,
         "metrics": args.metrics == "on",
         "fake_in_driver": args.fake_in_driver,
+        "pin": args.pin,
         "workers": args.workers,
     }
     if args.hotels is not None:
@@ -250,6 +258,8 @@ def _table(result: ScenarioResult) -> str:
     title += ", metrics " + ("on" if s.metrics else "off")
     if s.fake_in_driver:
         title += ", fake in the driver's process"
+    if s.pin != "off":
+        title += f", pinned: {s.pin}"
     faults = [f"{k} {v}" for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429),
                                         ("drop", s.drop_rate)) if v]  # fmt: skip
     if faults:

@@ -71,6 +71,11 @@ class Scenario:
     lease_ttl_s: float = 6.0  # with several daemons: they balance within ttl/3 rounds
     # The fake in a thread of the driver's process (procs.FakeInDriver) instead of its own.
     fake_in_driver: bool = False
+    # CPU placement (Linux affinity, set at spawn so threads and children inherit it):
+    # "off" = the OS decides; "shared" = the fake and the subject on CPU 0 (the fake takes
+    # CPU from the subject, as a driver hosting its fake on a busy machine does); "split" =
+    # the subject on CPU 0, the fake on CPU 1 (as on a real host: Green API runs elsewhere).
+    pin: str = "off"
     workers: int | None = None  # [processing] workers; None = the daemon's default
 
     @property
@@ -321,6 +326,14 @@ def _fill(result: SubjectResult, report: dict[str, Any], cpu_used_s: float) -> N
     result.alert_p99_ms = percentile(alert_ms, 0.99)
 
 
+def _pin(pid: int, scenario: Scenario, *, fake: bool) -> None:
+    """Apply `scenario.pin` to a process just spawned (see Scenario.pin)."""
+    if scenario.pin == "off":
+        return
+    cpu = 1 if fake and scenario.pin == "split" else 0
+    os.sched_setaffinity(pid, {cpu})
+
+
 def _run_bare(fake: FakeProcess | FakeInDriver, scenario: Scenario) -> SubjectResult:
     spawned_at = time.monotonic()
     proc = subprocess.Popen(
@@ -336,6 +349,7 @@ def _run_bare(fake: FakeProcess | FakeInDriver, scenario: Scenario) -> SubjectRe
         stdout=subprocess.PIPE,
         text=True,
     )
+    _pin(proc.pid, scenario, fake=False)
     try:
         assert proc.stdout is not None
         proc.stdout.readline()  # "ready"
@@ -415,6 +429,7 @@ def _run_daemons(
                 stderr=subprocess.STDOUT,
             )
         )
+        _pin(daemons[-1].pid, scenario, fake=False)
     profiler: subprocess.Popen[bytes] | None = None
     scraper = None if port is None else _Scraper(port, scenario.scrape_every_s)
     ready = None
@@ -521,6 +536,10 @@ def run_subjects(scenarios: list[Scenario]) -> list[ScenarioResult]:
         FakeInDriver(first.hotels) if first.fake_in_driver else FakeProcess(first.hotels)
     )
     results: list[ScenarioResult] = []
+    if first.pin != "off":
+        if first.fake_in_driver:
+            raise ValueError("--pin needs the fake in its own process")
+        _pin(fake.pid, first, fake=True)
     try:
         bare = _run_bare(fake, first) if first.with_bare else SubjectResult("(not run)")
         for index, scenario in enumerate(scenarios):

@@ -52,11 +52,11 @@ from hotelbot.domain.rules.model import AttentionModel
 from hotelbot.domain.rules.reading import Reading
 from hotelbot.domain.rules.tokens import NUMBER, PUNCT, WORD, Token, tokenize
 from hotelbot.domain.rules.translit import Transliterator
-from hotelbot.domain.sentiment import Sentiment, Verdict
+from hotelbot.domain.sentiment import AnalyserName, Sentiment, Verdict
 
 __all__ = ["ANALYSER_NAME", "MAX_CHARS", "RuleAnalyser"]
 
-ANALYSER_NAME: Final = "rules"
+ANALYSER_NAME: Final = AnalyserName.RULES
 # Longer texts are cut: guest messages are short, and the cut keeps the worst case bounded.
 MAX_CHARS: Final = 8_000
 
@@ -335,6 +335,8 @@ class RuleAnalyser:
                         # asking for something good ("could you recommend a good place?")
                         state.total -= QUESTION_DAMPING * state.sentence_positive
                 if any(ch in _SENTENCE_END for ch in text):
+                    if question and index and tokens[index - 1].text in _EXISTS:
+                        state.s_cues.add(Cue.QUESTION)  # "Парковка есть?" asks whether
                     state.close_sentence(question)
                     state.sentence_positive = 0.0
                 else:
@@ -374,7 +376,9 @@ class RuleAnalyser:
                     leading,
                     neg_at >= 0 and tokens[neg_at].text in _PRE_NEGATORS,
                 )
-            if entry.imperative and state.s_not_imperative != index:
+            if entry.imperative and not (
+                state.s_not_imperative_from <= index <= state.s_not_imperative
+            ):
                 # "принесите", "закажите", "не убирайте": addressed to the hotel
                 state.s_imperative = state.s_ordered = True
                 if index <= neg_until:
@@ -543,6 +547,10 @@ class RuleAnalyser:
         return consumed
 
 
+# A question that ends on "is there" asks whether something exists: "Парковка есть?"
+_EXISTS: Final = frozenset({"есть", "имеется", "имеются"})
+
+
 def _post_negated(tokens: list[Token], end: int) -> bool:
     """Whether the words after a problem word deny it: Russian puts the negation after the
     thing it denies ("шума не было", "тараканов нет")."""
@@ -561,7 +569,8 @@ def _cue(cue: str, state: Reading, index: int, end: int, leading: bool) -> None:
             state.s_imperative = True  # "Bring two towels", "Don't clean the room today"
         return
     elif cue == Cue.NOT_IMPERATIVE:
-        state.s_not_imperative = end  # "не волнуйтесь": its last word orders nothing
+        # "не волнуйтесь": its last word orders nothing; "помогите найти": its first
+        state.s_not_imperative_from, state.s_not_imperative = index, end
         return
     elif cue == Cue.STAFF:
         state.s_staff = True

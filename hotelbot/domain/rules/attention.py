@@ -5,7 +5,9 @@
 1. **Emergencies** (fire, gas, flood, intruder, theft, assault, medical, a call for help)
    come first: category EMERGENCY and the `EmergencyKind` first in `categories`. A bare
    "help" is an emergency only when nothing else names what the guest needs (a problem, a
-   request or a hotel service: "please help me book a taxi" is a request).
+   request or a hotel service: "please help me book a taxi" is a request), and help to find
+   the way or choose something ("помогите найти аптеку") is a question for directions; help to
+   find a person is a missing person.
 2. **Problems**: complaints, hazards (SAFETY), staff conduct, billing (also an amount other
    than agreed), follow-ups (still waiting, a reminder, a bare ping after silence, hours
    waited, an ordered time against the time now), sarcasm and rhetorical questions. A
@@ -169,11 +171,16 @@ def decide(
 def model_may_add(reading: Reading, positive_tone: bool) -> bool:
     """Whether the trained model may add attention to a message the rules let pass: not when
     the rules read an explicit reason that nobody is needed (praise, a greeting, only questions
-    for a fact, weather, goodbyes, a denial, a problem already fixed), nor when they saw
+    for a fact, weather, goodbyes, a denial, a problem already fixed, only the guest's plans
+    told: "we arrive around 6 pm"), nor when they saw
     nothing of hotel business at all. Cross-validation showed the model's false alarms are
     mostly those, on guest messages and on other text alike."""
     if positive_tone or reading.cues & _MODEL_VETO or reading.words == reading.filler:
         return False
+    if reading.notice_sentences and (
+        reading.notice_sentences + reading.empty_sentences >= reading.sentences
+    ):
+        return False  # "Hi! We will arrive around 6 pm today.": the guest tells, asks nothing
     # and only when the rules saw something a guest writes to a hotel about: an action, a
     # problem word, a cue, a negative word or a question (not a sentence about anything else)
     seen = (

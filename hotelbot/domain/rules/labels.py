@@ -57,6 +57,7 @@ class Cue(StrEnum):
     CLOCK = "clock"  # "am", "pm", "утра", "вечера": the number before it is a time of day
     AGAIN = "again"  # "again", "still", "опять", "снова": a solved problem is back
     THANKS = "thanks"  # "thank you", "спасибо": gratitude
+    NOTICE = "notice"  # the guest tells their plans: "we arrive around 6 pm", "приедем к вечеру"
 
 
 # A request topic label starting with this belongs to a verb ("book"): it names the category

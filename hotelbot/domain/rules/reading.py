@@ -66,6 +66,7 @@ class Reading:
         "denials",
         "discrepancy",
         "elsewhere",
+        "empty_sentences",
         "exclaims",
         "filler",
         "filler_until",
@@ -77,6 +78,7 @@ class Reading:
         "mentions",
         "money",
         "negative_seen",
+        "notice_sentences",
         "numbers",
         "opener_until",
         "position",
@@ -96,6 +98,7 @@ class Reading:
         "s_info_at",
         "s_need",
         "s_not_imperative",
+        "s_not_imperative_from",
         "s_numbers",
         "s_ordered",
         "s_self_at",
@@ -152,6 +155,8 @@ class Reading:
         self.currency = False
         self.sentences = 0  # sentences with at least one word
         self.info_sentences = 0  # sentences that ask for a fact and nothing else
+        self.notice_sentences = 0  # sentences that only tell the guest's plans (arrival)
+        self.empty_sentences = 0  # sentences of greetings, thanks or pings only ("Hi!")
         self.asking: set[int] = set()  # their indices
         self.elsewhere: set[int] = set()  # sentences about weather, flights, the city
         # the sentence being read
@@ -165,6 +170,7 @@ class Reading:
         self.s_imperative = False
         self.s_ordered = False  # a verb in the imperative mood ("принесите"), not a noun
         self.s_not_imperative = -1  # token index of an "извините"-like word
+        self.s_not_imperative_from = -1  # first token of that phrase ("помогите найти")
         self.s_generic = False
         self.s_actions: list[str] = []
         self.s_action_at = -1
@@ -232,6 +238,8 @@ class Reading:
         cues = self.s_cues
         if self.s_words:
             self.sentences += 1
+            if self.s_words == self.s_filler:
+                self.empty_sentences += 1
         informational = False
         if self.s_imperative or self.s_staff or self.s_need or self.s_ask or self.s_actions:
             informational = self._judge_sentence(cues, question)
@@ -240,6 +248,13 @@ class Reading:
             self.info_sentences += 1
         if informational:
             self.asking.add(self.s_index)
+        elif (
+            Cue.NOTICE in cues
+            and not (self.s_imperative or self.s_staff or self.s_need or self.s_ask)
+            and not self.s_actions
+            and not any(c.sentence == self.s_index for c in self.complaints)
+        ):
+            self.notice_sentences += 1  # "we'll arrive around 6 pm": told, nothing asked
         if Cue.OUTSIDE in cues:
             self.elsewhere.add(self.s_index)
         if cues:
@@ -250,6 +265,7 @@ class Reading:
         self.s_staff = self.s_ask = self.s_need = self.s_imperative = self.s_generic = False
         self.s_ordered = False
         self.s_not_imperative = self.s_action_at = self.s_info_at = self.s_ask_at = -1
+        self.s_not_imperative_from = -1
         self.s_self_at = self.s_tell_at = -1
         self.s_actions.clear()
         self.s_cues = set()
