@@ -275,6 +275,9 @@ def test_no_emergency_where_help_means_a_request(analyser: RuleAnalyser, text: s
         "Is the pool heated?",
         "Парковка платная?",
         "Бассейн сейчас открыт?",
+        "Парковка есть?",
+        "В отеле есть спа?",
+        "Что на завтрак?",
         # an arrival time told, nothing asked: information
         "Hi! We will arrive around 6 pm today.",
         "we'll be there around 8, see you then",

@@ -157,6 +157,9 @@ class ProcessingWorker:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
+            # A metrics line names every hotel's counters: 1,000 hotels is over asyncio's
+            # default 64 KiB line limit (bench: the daemon stopped on a ValueError).
+            limit=16 * 1024 * 1024,
         )
         self._proc, self._alive, self._sent_leases = proc, True, ""
         self._counted = {}

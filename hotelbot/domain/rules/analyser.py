@@ -335,6 +335,8 @@ class RuleAnalyser:
                         # asking for something good ("could you recommend a good place?")
                         state.total -= QUESTION_DAMPING * state.sentence_positive
                 if any(ch in _SENTENCE_END for ch in text):
+                    if question and index and tokens[index - 1].text in _EXISTS:
+                        state.s_cues.add(Cue.QUESTION)  # "Парковка есть?" asks whether
                     state.close_sentence(question)
                     state.sentence_positive = 0.0
                 else:
@@ -543,6 +545,10 @@ class RuleAnalyser:
                         continue  # "which", "when" inside a statement ask nothing
                     _cue(cue, state, index, end, leading)
         return consumed
+
+
+# A question that ends on "is there" asks whether something exists: "Парковка есть?"
+_EXISTS: Final = frozenset({"есть", "имеется", "имеются"})
 
 
 def _post_negated(tokens: list[Token], end: int) -> bool:
