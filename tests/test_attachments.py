@@ -110,7 +110,6 @@ class Rig:
         return OutboxSender(
             self.db,
             lambda hotel_id: self.client if hotel_id == self.hotel_id else None,
-            hotel_ids=lambda: [self.hotel_id],
             clock=self.clock,
             policies=policies,
         )

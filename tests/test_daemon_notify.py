@@ -161,7 +161,8 @@ async def test_no_notifications_without_notify_socket(
     daemon = Daemon(fast_settings(db_url), environ={}, install_signal_handlers=False)
     task = asyncio.create_task(daemon.run())
     await asyncio.wait_for(daemon.ready.wait(), 10)
-    assert daemon._supervisor is None  # no WatchdogSec=: no supervisor task
+    assert daemon.housekeeping is not None
+    assert daemon.housekeeping.supervisor is None  # no WatchdogSec=: no supervisor task
     daemon.request_stop()
     assert await asyncio.wait_for(task, 20) == 0
 

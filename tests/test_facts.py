@@ -140,7 +140,7 @@ async def _send_all(db: Database, server: FakeGreenApi, hotel_id: int) -> None:
     transport = HttpxTransport(connect_timeout_s=2.0)
     client = GreenApiClient(InstanceCredentials(server.url, INSTANCE, TOKEN), transport)
     try:
-        sender = OutboxSender(db, lambda _: client, hotel_ids=lambda: [hotel_id])
+        sender = OutboxSender(db, lambda _: client)
         await sender.run_once(hotel_id)
     finally:
         await transport.aclose()

@@ -127,8 +127,9 @@ async def test_hypothesis_hostile_items_over_http_never_stall_the_hotel(
                 await wait_for(lambda: _settled(db, receipt), 10)
                 assert good in await _stored_ids(db)
                 assert receipt in inst.deleted
-                runner = daemon._runners[next(iter(daemon._runners))]
-                assert not runner.task.done(), "the poller ended"
+                assert daemon.parts is not None
+                workers = daemon.parts.workers.workers
+                assert not workers[next(iter(workers))].done(), "the hotel's worker ended"
                 receives = inst.request_counts.get("receiveNotification", 0) - before
                 worst_receives = max(worst_receives, receives)
                 # hostile + good item, at most 3 receives each (malformed retries or

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.quiet_hours import QuietHours
+from hotelbot.domain.report_schedule import ReportSchedule
 from hotelbot.domain.signals import DEFAULT_MODES, SignalKind, SignalMode
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import load_hotel_policies
@@ -22,7 +23,8 @@ async def test_policy_is_parsed_from_the_row(db: Database) -> None:
         db, "http://127.0.0.1:9", [("1101000001", "tok")],
         quiet_hours="23:00-07:30", max_automated_per_day=2, check_in_time="14:00",
         check_out_time="10:30", staff_chat_id="120363000000000001@g.us",
-        signal_call="ignore", default_language="ru",
+        signal_call="ignore", default_language="ru", report_schedule="weekly mon 08:00",
+        manager_chat_id="79001230000@c.us",
     )  # fmt: skip
     async with db.read() as conn:
         policies = await load_hotel_policies(conn)
@@ -41,6 +43,8 @@ async def test_policy_is_parsed_from_the_row(db: Database) -> None:
     assert policy.is_staff_chat("120363000000000001@g.us")
     assert not policy.is_guest_chat("120363000000000001@g.us")
     assert policy.is_guest_chat("79001234567@c.us")
+    assert policy.report_schedule == ReportSchedule(0, time(8, 0))
+    assert (policy.manager_chat_id, policy.report_schedule_problem) == ("79001230000@c.us", None)
 
 
 async def test_hand_edited_values_fall_back_safely(db: Database) -> None:
@@ -50,6 +54,7 @@ async def test_hand_edited_values_fall_back_safely(db: Database) -> None:
             update(Hotel).values(
                 timezone="Mars/Olympus_Mons", quiet_hours="all night", max_automated_per_day=0,
                 check_in_time="noon", check_out_time="25", signal_photo="shout",
+                report_schedule="hourly",
             )
         )  # fmt: skip
     async with db.read() as conn:
@@ -59,3 +64,5 @@ async def test_hand_edited_values_fall_back_safely(db: Database) -> None:
     assert policy.daily_cap is None  # 0 means no cap
     assert (policy.default_check_in, policy.default_check_out) == (time(15, 0), time(11, 0))
     assert policy.signal_mode(SignalKind.PHOTO) is DEFAULT_MODES[SignalKind.PHOTO]
+    assert policy.report_schedule is None  # no digest, and the digest sender warns why
+    assert "weekly mon 08:00" in (policy.report_schedule_problem or "")

@@ -63,7 +63,6 @@ class Rig:
         return OutboxSender(
             self.db,
             lambda hotel_id: self.client if hotel_id == self.hotel_id else None,
-            hotel_ids=lambda: [self.hotel_id],
             clock=self.clock,
             policies=policies,
             **kwargs,
@@ -333,9 +332,7 @@ async def test_connection_refused_is_retried_and_ambiguity_without_trace_ends_fa
     dead = GreenApiClient(InstanceCredentials("http://127.0.0.1:1", INSTANCE, TOKEN), transport)
     try:
         outbox_id = await rig.enqueue("Nobody listens")
-        sender = OutboxSender(
-            rig.db, lambda _: dead, hotel_ids=lambda: [rig.hotel_id], clock=rig.clock
-        )
+        sender = OutboxSender(rig.db, lambda _: dead, clock=rig.clock)
         assert (await sender.run_once(rig.hotel_id))["retry"] == 1  # surely not sent
         assert (await rig.row(outbox_id))["state"] == "pending"
     finally:

@@ -55,7 +55,7 @@ async def hotels(db: Database) -> AsyncIterator[list[Hotel]]:
 
 def _sender(db: Database, hotels: list[Hotel]) -> OutboxSender:
     clients = {h.id: h.client for h in hotels}
-    return OutboxSender(db, clients.get, hotel_ids=lambda: list(clients))
+    return OutboxSender(db, clients.get)
 
 
 async def _enqueue(db: Database, hotel: Hotel, message: str) -> int:
@@ -181,9 +181,7 @@ async def test_claims_of_hotels_stepping_together_share_one_fenced_transaction(
     stale = hotels[2]
     epochs[stale.id] -= 1  # this daemon acts under an epoch another claim has replaced
     clients = {h.id: h.client for h in hotels}
-    sender = OutboxSender(
-        db, clients.get, hotel_ids=lambda: list(clients), lease=_Lease("daemon-a", epochs)
-    )
+    sender = OutboxSender(db, clients.get, lease=_Lease("daemon-a", epochs))
     reports = await asyncio.gather(*(sender.run_once(h.id) for h in hotels))
     assert sender.claim_rounds == (1, 3)
     states = await _states(db)
@@ -207,9 +205,7 @@ async def test_a_step_cancelled_while_its_claim_commits_gives_its_rows_back(
     outbox_id = await _enqueue(db, hotel, "cancelled before sending")
     epochs = await _lease_all(db, "daemon-a", len(hotels))
     clients = {h.id: h.client for h in hotels}
-    sender = OutboxSender(
-        db, clients.get, hotel_ids=lambda: list(clients), lease=_Lease("daemon-a", epochs)
-    )
+    sender = OutboxSender(db, clients.get, lease=_Lease("daemon-a", epochs))
     async with db.write() as blocker:
         if not db.is_sqlite:
             # SQLite: the write lock held here stops the claim; PostgreSQL: the lease row

@@ -156,7 +156,7 @@ async def test_after_a_stop_flood_the_sender_serves_the_alert_first(db: Database
             client = GreenApiClient(
                 InstanceCredentials(fake.url, INSTANCE, TOKEN), transport, request_timeout_s=5.0
             )
-            sender = OutboxSender(db, lambda _: client, hotel_ids=lambda: [hotel_id])
+            sender = OutboxSender(db, lambda _: client)
             report = await sender.run_once(hotel_id)
         finally:
             await transport.aclose()

@@ -270,9 +270,7 @@ async def test_a_status_event_message_goes_out_through_the_sender(db: Database) 
             )
             await _trigger(db, hotel_id, "in", "on check-in")
             await _set_status(db, hotel_id, stay_id, "booked", "in_house")
-            sender = OutboxSender(
-                db, lambda _: client, hotel_ids=lambda: [hotel_id], clock=lambda: NOW
-            )
+            sender = OutboxSender(db, lambda _: client, clock=lambda: NOW)
             assert (await sender.run_once(hotel_id))["sent"] == 1
         finally:
             await transport.aclose()

@@ -78,6 +78,58 @@ async def test_a_crashed_outbox_sender_is_reported_at_once_and_stops_the_daemon(
         assert out.index("task outbox-sender crashed") < out.index("stopped in")
 
 
+async def test_a_crashed_hotel_worker_is_restarted_in_order_and_its_hotel_still_served(
+    db_url: str, tmp_path: Path
+) -> None:
+    env = _env(db_url, tmp_path, HOTELBOT_DAEMON__DRAIN_TIMEOUT_S="3")
+    other = "1101000078"
+    total = 4
+    async with FakeGreenApi() as fake:
+        insts = {iid: fake.add_instance(iid, f"tok{iid}") for iid in (INSTANCE, other)}
+        for iid, inst in insts.items():
+            inst.push_many(
+                [shapes.incoming_text(iid, "37120000001@c.us", f"m{n}") for n in range(total)]
+            )
+        assert (await _cli(env, "db", "upgrade"))[0] == 0
+        pairs = [(iid, f"tok{iid}") for iid in insts]
+        hotels = _hotels_toml(tmp_path / "h.toml", fake.url, pairs)
+        assert (await _cli(env, "hotel", "import", str(hotels)))[0] == 0
+        # The first hotel worker to start raises (a bug in one hotel's worker): its poller
+        # and its send loop end together, it is restarted, the other hotel never notices.
+        proc = await _start_daemon(dict(env, HOTELBOT_FAIL_AT="hotel_worker"))
+        try:
+            for inst in insts.values():
+                await inst.wait_drained(30)
+            # The restarted worker's send loop runs too: a message to each hotel leaves.
+            for iid in insts:
+                sent = await _cli(env, "send", f"h{iid}", "+37120000001", "Your room is ready.")
+                assert sent[0] == 0, sent[1]
+
+            async def both_sent() -> bool:
+                return all(len(inst.sent) >= 1 for inst in insts.values())
+
+            await wait_for(both_sent, timeout_s=30)
+        finally:
+            code, out = await _stop(proc)
+        assert code == 0, out  # a hotel worker is not critical: the daemon keeps serving
+        assert out.count("failed: InjectedFault") == 1, out
+        crashed = next(iid for iid in insts if f"task hotel:h{iid} failed" in out)
+        # In order: the crash is logged, the worker is stopped, then polled afresh.
+        failed_at = out.index(f"task hotel:h{crashed} failed")
+        restart_at = out.index("hotel worker ended by itself: restarting it in 0 s")
+        polling = f"polling instance {crashed}"
+        assert out.index(polling) < failed_at < restart_at < out.index(polling, restart_at)
+        assert "Traceback" not in out
+        db = Database.open(db_url)
+        try:
+            incoming = Notification.type_webhook == "incomingMessageReceived"
+            assert await count(db, Notification, incoming) == 2 * total  # none lost or twice
+            assert await _outbox_states(db) == ["sent", "sent"]
+        finally:
+            await db.dispose()
+        assert [len(inst.sent) for inst in insts.values()] == [1, 1]
+
+
 async def test_a_second_sigterm_cuts_the_drain_short_and_nothing_is_sent_twice(
     db_url: str, tmp_path: Path
 ) -> None:

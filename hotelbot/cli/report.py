@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
         from hotelbot.cli.output import parse_since, show_time, zone
         from hotelbot.errors import UserError
         from hotelbot.storage.db import Database
+        from hotelbot.storage.hotel_policy import hotel_policy
         from hotelbot.storage.hotels import get_hotel
         from hotelbot.storage.manager_report import hotel_report
 
@@ -51,7 +52,8 @@ def register(app: typer.Typer) -> None:
                 start = parse_since(since, tz, now=end)
                 if start >= end:
                     raise UserError(f"--since {since!r} is not in the past")
-                return await hotel_report(conn, record, start, end, tz), record.timezone
+                policy = hotel_policy(record)
+                return await hotel_report(conn, policy, start, end, tz), record.timezone
 
         result, timezone = common.with_db(go)
         if as_json:

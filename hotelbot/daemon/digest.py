@@ -18,12 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.unit_of_work import LeaseLost
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.report import render_report
-from hotelbot.domain.report_schedule import GRACE, last_due, parse_schedule
-from hotelbot.domain.zones import zone_or_utc
+from hotelbot.domain.report_schedule import GRACE, last_due
 from hotelbot.storage.db import Database
-from hotelbot.storage.hotels import HotelRecord, list_hotels
+from hotelbot.storage.hotel_policy import hotel_policy
+from hotelbot.storage.hotels import list_hotels
 from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.manager_report import hotel_report
 from hotelbot.storage.models import OutboxMessage
@@ -65,7 +66,7 @@ class DigestSender:
         owned = set(self._hotel_ids())
         async with self._db.read() as conn:
             hotels = [
-                h
+                hotel_policy(h)
                 for h in await list_hotels(conn, enabled_only=True)
                 if h.id in owned and h.manager_chat_id and h.report_schedule != "off"
             ]
@@ -74,17 +75,18 @@ class DigestSender:
             sent += await self._one(hotel, now)
         return sent
 
-    async def _one(self, hotel: HotelRecord, now: datetime) -> int:
-        try:
-            schedule = parse_schedule(hotel.report_schedule)
-        except ValueError as exc:
+    async def _one(self, hotel: HotelPolicy, now: datetime) -> int:
+        if hotel.report_schedule_problem is not None:
             if hotel.slug not in self._warned:
                 self._warned.add(hotel.slug)
-                logger.bind(hotel=hotel.slug).warning("report_schedule: {}", exc)
+                logger.bind(hotel=hotel.slug).warning(
+                    "report_schedule: {}", hotel.report_schedule_problem
+                )
             return 0
+        schedule = hotel.report_schedule
         if schedule is None or hotel.manager_chat_id is None:
             return 0
-        tz = zone_or_utc(hotel.timezone)[0]
+        tz = hotel.tz
         moment = last_due(schedule, now.astimezone(tz))
         if now - moment > GRACE:
             return 0
@@ -113,7 +115,7 @@ class DigestSender:
     async def _queue(
         self,
         conn: AsyncConnection,
-        hotel: HotelRecord,
+        hotel: HotelPolicy,
         key: str,
         start: datetime,
         moment: datetime,

@@ -220,7 +220,8 @@ def _started(item: OutboxItem) -> datetime:
 
 class OutboxSender:
     """Sends outbox rows for every hotel that has a client. Use `recover()` once at start,
-    then `run_once(hotel_id)` per step (tests) or `start()`/`stop()` (daemon).
+    then `run_once(hotel_id)` per step (tests); the daemon runs `run()` (shared work) and one
+    `hotel_loop()` per hotel in its hotel worker, and `stop()` at the drain.
 
     `policies` (domain.outbox.LanePolicy per lane; default DEFAULT_POLICIES) set each lane's
     pace, retries, timeouts and ambiguous-send rule."""
@@ -230,7 +231,6 @@ class OutboxSender:
         db: Database,
         clients: Callable[[int], GreenApiClient | None],
         *,
-        hotel_ids: Callable[[], Iterable[int]],
         clock: Callable[[], datetime] = utcnow,
         policies: Mapping[Lane, LanePolicy] | None = None,
         batch: int = 10,
@@ -247,7 +247,6 @@ class OutboxSender:
         # another daemon took the hotel over.
         self._units = SqlUnitsOfWork(db, lease)
         self.clients = clients
-        self.hotel_ids = hotel_ids
         self.clock = clock
         self.policies: dict[Lane, LanePolicy] = {**DEFAULT_POLICIES, **(policies or {})}
         # Each lane's retry schedule as a named tenacity policy (greenapi/retry.py).
@@ -261,9 +260,7 @@ class OutboxSender:
         self.poll_s = poll_s
         self.guest_facts = guest_facts
         self._hotels: dict[int, _HotelState] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
-        self._supervisor: asyncio.Task[None] | None = None
         # bench (scaling): one query per poll_s finds the hotels with outbox work, so idle
         # hotels cost no database round trip (1,000 idle loops each polling made 1,000
         # transactions/s that starved the ingest writer of the write lock); per-hotel wake
@@ -271,9 +268,8 @@ class OutboxSender:
         self._wakes: dict[int, asyncio.Event] = {}
         self._alert_hint: set[int] = set()  # hotels woken for a new alert (wake_for_alerts)
         # Wakes for hotels whose loop does not exist yet (the ticker's first scan may finish
-        # before the supervisor starts the loops): each loop takes its own at start.
+        # before the hotel's worker starts its loop): each loop takes its own at start.
         self._early_wakes: set[int] = set()
-        self._ticker: asyncio.Task[None] | None = None
         self._to_record: list[_Recording] = []
         self._recorder: asyncio.Task[None] | None = None
         # Round batching (bench, issue 16): the steps of every hotel woken together share one
@@ -766,63 +762,49 @@ class OutboxSender:
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_s)
 
     async def run(self) -> None:
-        """The supervisor (per-hotel loops, recovery) and the ticker as one task, for an owner
-        that runs it in its task group (daemon/tasks.py); returns after `stop()`. The per-hotel
-        loops stay this object's: `stop()` ends them. Raises only what a bug raises (database
-        errors are caught and retried inside)."""
+        """The sender's shared work as one task, for an owner that runs it in its task group
+        (daemon/tasks.py): the ticker, and the recovery of rows a crash left `sending`.
+        The per-hotel loops (`hotel_loop`) belong to each hotel's worker (daemon/hotel_worker.py).
+        Returns after `stop()`. Raises only what a bug raises (database errors are caught and
+        retried inside)."""
         async with anyio.create_task_group() as group:
             group.start_soon(self._tick, name="outbox-sender-tick")
-            await self._supervise()
-
-    def start(self) -> None:
-        """Stand-alone use (tests): the supervisor and the ticker as tasks of this object."""
-        self._supervisor = asyncio.create_task(self._supervise(), name="outbox-sender")
-        self._ticker = asyncio.create_task(self._tick(), name="outbox-sender-tick")
+            await self._recover_loop()
 
     async def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop after the sends in flight finish (at most `timeout_s`; a send cut short is
-        left `sending` and reconciled after the restart). Idempotent."""
+        """Stop the shared work and every hotel loop, then wait (at most `timeout_s`) for the
+        commit of outcomes already queued; a commit cut short leaves its rows `sending`, to
+        be reconciled after the restart. Idempotent."""
         self._stopping.set()
         self.wake()
-        tasks = [
-            t
-            for t in (
-                self._supervisor, self._ticker, *self._tasks.values(), self._views.task,
-                self._claims.task, self._recorder, self._latency_reader,
-            )
-            if t is not None
-        ]  # fmt: skip
+        # The short-lived helpers of the steps (group reads, claims and commits): each lives
+        # only while it has queued work.
+        helpers = (self._views.task, self._claims.task, self._recorder, self._latency_reader)
+        tasks = [t for t in helpers if t is not None]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout_s)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
-        self._supervisor = self._ticker = self._recorder = self._latency_reader = None
+        self._recorder = self._latency_reader = None
 
-    async def _supervise(self) -> None:
+    async def _recover_loop(self) -> None:
         while not self._stopping.is_set():
-            fail_point("outbox_supervisor")  # tests: a bug in the sender's supervisor
+            fail_point("outbox_supervisor")  # tests: a bug in the sender's shared task
             try:
                 # Also after start-up: a row a crashed process left in `sending` moments
                 # before this one started becomes unknown once it is stale for its lane.
                 await self.recover()
             except Exception as exc:
                 logger.warning("outbox recovery failed: {}", type(exc).__name__)
-            wanted = set(self.hotel_ids())
-            for hotel_id in list(self._tasks):
-                if hotel_id not in wanted or self._tasks[hotel_id].done():
-                    task = self._tasks.pop(hotel_id)
-                    if not task.done():
-                        task.cancel()
-            for hotel_id in wanted - set(self._tasks):
-                self._tasks[hotel_id] = asyncio.create_task(
-                    self._hotel_loop(hotel_id), name=f"outbox-sender-{hotel_id}"
-                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=2.0)
 
-    async def _hotel_loop(self, hotel_id: int) -> None:
+    async def hotel_loop(self, hotel_id: int, stop: asyncio.Event) -> None:
+        """One hotel's send loop, until `stop` is set (then `wake([hotel_id])`) or the sender
+        stops; a step in progress is finished first. Run by the hotel's worker
+        (daemon/hotel_worker.py), so the hotel's poller and its sends start and stop as one unit.
+        Raises only what a bug raises."""
         # Runs a step when woken: at start, by wake() (e.g. an alert was enqueued) or by
         # the ticker while the hotel has outbox rows. An idle hotel costs no timer and no
         # query (1,000 loops each polling every second cost ~20-45% of a core).
@@ -834,11 +816,15 @@ class OutboxSender:
         if hotel_id in self._early_wakes:
             self._early_wakes.discard(hotel_id)
             wake.set()
+
+        def ending() -> bool:
+            return self._stopping.is_set() or stop.is_set()
+
         try:
-            while not self._stopping.is_set():
+            while not ending():
                 await wake.wait()
                 wake.clear()
-                if self._stopping.is_set():
+                if ending():
                     break
                 try:
                     await self.run_once(hotel_id)
@@ -847,7 +833,8 @@ class OutboxSender:
                         "outbox step failed: {}", type(exc).__name__
                     )
         finally:
-            self._wakes.pop(hotel_id, None)
+            if self._wakes.get(hotel_id) is wake:
+                del self._wakes[hotel_id]
 
 
 async def _record_in(conn: AsyncConnection, recording: _Recording) -> None:

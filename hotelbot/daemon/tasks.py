@@ -5,11 +5,12 @@ group does not end while it runs, and cancelling the group (a second signal) can
 task also has its own cancel scope and a "done" event, so the ordered drain can stop, wait
 for (time-boxed) and cancel one task at a time.
 
-A *critical* task (ingest writer, processor, lease manager, supervisor) that raises, or that
-returns while the daemon is not stopping, is reported at once through `on_crash`: the daemon
-logs it and stops in order with a non-zero exit status, so systemd restarts it. A
-non-critical task (a hotel's poller) that ends is only logged; the hotel reconciliation
-starts it again.
+A *critical* task (ingest writer, processor, lease manager, hotel reconciliation, outbox
+sender, supervisor) that raises, or that returns while the daemon is not stopping, is
+reported at once through `on_crash`: the daemon logs it and stops in order with a non-zero
+exit status, so systemd restarts it. A non-critical task (a hotel's worker) that fails is
+logged at once; its owner hears of its end through `on_end` (the hotel reconciliation starts
+a fresh worker, daemon/hotels.py).
 """
 
 from __future__ import annotations
@@ -80,13 +81,26 @@ class OwnedTasks:
         self.stopping = False
 
     def start(
-        self, name: str, fn: Callable[[], Awaitable[None]], *, critical: bool = True
+        self,
+        name: str,
+        fn: Callable[[], Awaitable[None]],
+        *,
+        critical: bool = True,
+        on_end: Callable[[], None] | None = None,
     ) -> OwnedTask:
+        """Start `fn` as a task of the group. `on_end` is called once it ended, however it
+        ended (after `done()` became true): how an owner hears of a non-critical task's end
+        at once (the hotel reconciliation restarts a hotel's worker)."""
         task = OwnedTask(name, critical)
-        self._group.start_soon(self._run, task, fn, name=name)
+        self._group.start_soon(self._run, task, fn, on_end, name=name)
         return task
 
-    async def _run(self, task: OwnedTask, fn: Callable[[], Awaitable[None]]) -> None:
+    async def _run(
+        self,
+        task: OwnedTask,
+        fn: Callable[[], Awaitable[None]],
+        on_end: Callable[[], None] | None,
+    ) -> None:
         try:
             with task.scope:
                 try:
@@ -96,6 +110,8 @@ class OwnedTasks:
             cancelled = task.scope.cancel_called
         finally:
             task.ended.set()
+            if on_end is not None:
+                on_end()
         if cancelled or self.stopping:
             return  # ended on purpose
         if task.error is not None:

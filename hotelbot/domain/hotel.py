@@ -15,6 +15,7 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from hotelbot.domain.quiet_hours import QuietHours
+from hotelbot.domain.report_schedule import ReportSchedule
 from hotelbot.domain.signals import DEFAULT_MODES, SignalKind, SignalMode
 from hotelbot.domain.zones import zone_or_utc
 
@@ -50,6 +51,10 @@ class HotelPolicy:
     # (the hotel's staff_language, else its default_language; texts fall back to English).
     signal_modes: Mapping[SignalKind, SignalMode] = field(default_factory=lambda: DEFAULT_MODES)
     staff_language: str | None = None
+    # The manager's scheduled digest (None: off); why the stored schedule did not parse.
+    manager_chat_id: str | None = None
+    report_schedule: ReportSchedule | None = None
+    report_schedule_problem: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tz", zone_or_utc(self.timezone)[0])

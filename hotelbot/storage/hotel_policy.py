@@ -15,6 +15,7 @@ from hotelbot.domain.hotel import (
     quiet_hours_or_default,
     time_of_day,
 )
+from hotelbot.domain.report_schedule import ReportSchedule, parse_schedule
 from hotelbot.domain.signals import DEFAULT_MODES, SignalKind, SignalMode, parse_mode
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.models import Hotel
@@ -43,6 +44,12 @@ def signal_modes_of(values: Mapping[SignalKind, str | None]) -> dict[SignalKind,
 
 def hotel_policy(hotel: HotelRecord) -> HotelPolicy:
     """The hotel's row, parsed once into the value every consumer reads."""
+    schedule: ReportSchedule | None = None
+    problem: str | None = None
+    try:
+        schedule = parse_schedule(hotel.report_schedule)
+    except ValueError as exc:  # written by hand into the database: no digest, a warning
+        problem = str(exc)
     return HotelPolicy(
         id=hotel.id,
         slug=hotel.slug,
@@ -61,6 +68,9 @@ def hotel_policy(hotel: HotelRecord) -> HotelPolicy:
         groups_as_guests=bool(hotel.groups_as_guests),
         signal_modes=signal_modes_of({kind: getattr(hotel, kind.column) for kind in SignalKind}),
         staff_language=hotel.staff_language or hotel.default_language or None,
+        manager_chat_id=hotel.manager_chat_id or None,
+        report_schedule=schedule,
+        report_schedule_problem=problem,
     )
 
 

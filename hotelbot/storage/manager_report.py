@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import OutboxKind, OutboxState
 from hotelbot.domain.report import AlertTimes, GuestMessage, Report, build_report
-from hotelbot.storage.hotels import HotelRecord
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 
@@ -20,7 +20,7 @@ def _aware(value: datetime) -> datetime:
 
 
 async def _guest_messages(
-    conn: AsyncConnection, hotel: HotelRecord, start: datetime, end: datetime
+    conn: AsyncConnection, hotel: HotelPolicy, start: datetime, end: datetime
 ) -> list[GuestMessage]:
     staff_chats = [c for c in (hotel.staff_chat_id, hotel.escalation_chat_id) if c]
     query = select(
@@ -39,7 +39,7 @@ async def _guest_messages(
 
 
 async def hotel_report(
-    conn: AsyncConnection, hotel: HotelRecord, start: datetime, end: datetime, tz: ZoneInfo
+    conn: AsyncConnection, hotel: HotelPolicy, start: datetime, end: datetime, tz: ZoneInfo
 ) -> Report:
     """The report of `hotel` for [start, end), compared with the period just before."""
     messages = await _guest_messages(conn, hotel, start, end)
