@@ -18,9 +18,9 @@ child -> parent (the child's stdout; anything else the child prints goes to stde
   `ready`      the processor runs
   `h`          heartbeat, once a second, from the event loop (a hung child goes silent)
   `a <ids>`    a committed batch raised alerts for these hotel ids: wake their senders
-  `m <json>`   the child's counters (FORWARDED_COUNTERS, totals since it started) and its
-               LLM breaker state, every two seconds when they changed and once at the end:
-               the daemon's /metrics adds them to its own
+  `m <json>`   the child's counters (metrics.PROCESSING_WORKER_COUNTERS, totals since it
+               started) and its LLM breaker state, every two seconds when they changed
+               and once at the end: the daemon's /metrics adds them to its own
   `g` / `g!`   may I write (`!`: an alert, the gate's fast lane)?   `r`  I am done writing
 
 On SQLite every write transaction of the child first borrows the parent's write gate
@@ -67,15 +67,6 @@ METRICS = "m"
 
 HEARTBEAT_S = 1.0
 METRICS_EVERY = 2  # heartbeats
-# Counters the processor, the sentiment stage and the escalator count (by family name).
-FORWARDED_COUNTERS = (
-    "hotelbot_sentiment_verdicts",
-    "hotelbot_attention_verdicts",
-    "hotelbot_llm_calls",
-    "hotelbot_llm_not_called",
-    "hotelbot_llm_tokens",
-    "hotelbot_alerts_escalated",
-)
 
 
 class GateClosed(RuntimeError):
@@ -202,9 +193,11 @@ def metrics_line(breaker_state: str | None) -> str:
     [family, labels]."""
     from prometheus_client import REGISTRY
 
+    from hotelbot.observability import metrics
+
     totals: dict[str, float] = {}
     for family in REGISTRY.collect():
-        if family.name not in FORWARDED_COUNTERS:
+        if family.name not in metrics.PROCESSING_WORKER_COUNTERS:
             continue
         for sample in family.samples:
             if sample.name.endswith("_total"):

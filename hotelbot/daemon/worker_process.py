@@ -44,15 +44,6 @@ HotelsAndEpochs = Callable[[], tuple[Sequence[int], Mapping[int, tuple[int, floa
 """() -> (the hotels this daemon polls, for each lease held: (epoch, monotonic self-fence
 deadline))."""
 
-# The child's counters (worker_child.FORWARDED_COUNTERS) are added to these.
-_COUNTERS = {
-    "hotelbot_sentiment_verdicts": metrics.SENTIMENT_VERDICTS,
-    "hotelbot_attention_verdicts": metrics.ATTENTION,
-    "hotelbot_llm_calls": metrics.LLM_CALLS,
-    "hotelbot_llm_not_called": metrics.LLM_NOT_CALLED,
-    "hotelbot_llm_tokens": metrics.LLM_TOKENS,
-    "hotelbot_alerts_escalated": metrics.ALERTS_ESCALATED,
-}
 CHILD_COMMAND = (sys.executable, "-c", "from hotelbot.daemon.worker_child import main; main()")
 _LEASE_PUSH_S = 0.25
 
@@ -244,7 +235,7 @@ class ProcessingWorker:
                 continue
             self._counted[key] = float(total)
             family, labels = json.loads(key)
-            counter = _COUNTERS.get(family)
+            counter = metrics.PROCESSING_WORKER_COUNTERS.get(family)
             if counter is None:
                 continue
             if labels:

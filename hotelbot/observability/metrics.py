@@ -242,6 +242,20 @@ LLM_BREAKER_STATE = Gauge(
     ["state"],
 )
 
+# The counters the processing worker process increments (the processor, the sentiment stage,
+# the escalator, acknowledgements seen in guest and staff traffic), by family name. The child
+# reports their totals over its pipe and the daemon adds them to its own: a counter missing
+# here would stay at zero on /metrics while processing runs out of process.
+PROCESSING_WORKER_COUNTERS: Final[dict[str, Counter]] = {
+    "hotelbot_sentiment_verdicts": SENTIMENT_VERDICTS,
+    "hotelbot_attention_verdicts": ATTENTION,
+    "hotelbot_llm_calls": LLM_CALLS,
+    "hotelbot_llm_not_called": LLM_NOT_CALLED,
+    "hotelbot_llm_tokens": LLM_TOKENS,
+    "hotelbot_alerts_escalated": ALERTS_ESCALATED,
+    "hotelbot_alerts_acknowledged": ALERTS_ACKNOWLEDGED,
+}
+
 OUTCOME_LABELS: Final = frozenset(
     {
         "ok",
