@@ -7,8 +7,10 @@ answerable ones. Two readings: the question rules alone (`match_questions`), and
 processor runs them, where a message the rule analyser sends to staff is never answered.
 
 Run ``python -m tests.eval.score_facts`` for the dev part, ``--part test`` for the test part
-(written apart from the rules, never used to tune them: the figure to report), ``--part all``
-for both. ``--errors`` lists the wrong answers and the answerable questions left unanswered.
+(written apart from the rules, never used to tune them: the figure to report), ``--part blind``
+for a part written without reading the rules or the other parts (scored once blind before any
+fix), ``--part all`` for all three. ``--errors`` lists the wrong answers and the answerable
+questions left unanswered.
 
 Row format: ``language<TAB>expected<TAB>text``; expected is a topic, topics joined by "+",
 or "staff".
@@ -27,7 +29,7 @@ from hotelbot.domain.facts import match_questions
 from hotelbot.domain.rules import RuleAnalyser
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "fact_questions"
-PARTS = ("dev", "test")
+PARTS = ("dev", "test", "blind")
 
 
 @dataclass(frozen=True, slots=True)
