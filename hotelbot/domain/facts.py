@@ -305,12 +305,17 @@ _QUESTION_WORDS: Final = {
 _ASKING_ANYWHERE: Final = re.compile(
     r" (tell me|let me know|send me|share|remind me|подскаж\w*|скажите|сообщите|напишите|"
     r"уточните|пришлите|отправьте|скиньте|напомните|расскажите) |"
-    r" (details|info|information|детали|данные|логин|пароль) (please|pls|плиз|пожалуйста) "
+    r" (details|info|information|password|code|address|hours|time|times|детали|данные|логин|"
+    r"пароль|адрес|время) (please|pls|плиз|пожалуйста) "
 )
-# Russian word order is free: "время выезда какое", "завтрак когда".
-_RU_QUESTION_ANYWHERE: Final = re.compile(
-    r" (какой|какая|какое|какие|когда|где|куда|во сколько|до скольки|со скольки) "
-)
+# Word order is free in chat and in Russian: "время выезда какое", "завтрак когда",
+# "sauna today till what time".
+_QUESTION_ANYWHERE: Final = {
+    "en": re.compile(r" (what time|till when|until when|how much|how late) "),
+    "ru": re.compile(
+        r" (какой|какая|какое|какие|когда|где|куда|во сколько|до скольки|со скольки) "
+    ),
+}
 # Words that carry no subject of their own: a clause of only these (and question words)
 # neither names a topic nor asks about something else ("Hi!", "Could you tell me,").
 _FILLER: Final = _word_set(
@@ -356,7 +361,11 @@ _NOT_A_QUESTION: Final = {
            "confirm", "in writing", "sign us", "sign me", "put us", "put me", "add us",
            "count us", "never", "what now", "what do we do", "what should we do",
            "recommend", "suggest", "in town", "in the city", "wait", "update", "driver",
-           "kitchen", "gluten", "coeliac", "celiac",
+           "kitchen", "gluten", "coeliac", "celiac", "diet", "dairy",
+           # who to turn to, a fine: a problem for staff ("who do I talk to about ...")
+           "who do i talk", "who should i talk", "who can i talk", "who do i speak",
+           "who can i speak", "who should i speak", "who do i contact", "who should i contact",
+           "fined", "a fine ", "parking fine", "penalty",
            "lactose", "allerg", "vegan", "vegetarian", "halal", "kosher", "high chair",
            "crutch", "stairs", "steps",
            # sub-questions a topic's text rarely answers: payment, luggage, papers,
@@ -380,7 +389,8 @@ _NOT_A_QUESTION: Final = {
            "в городе", "жд", "рано ", "с собой", "собрать", "запиш", "записат", "update", "апдейт",
            "новост",
            "водител", "кухн", "глютен", "целиаки", "лактоз", "аллерг", "веган", "вегетариан",
-           "халял", "кошерн", "костыл", "ступен", "лестниц",
+           "халял", "кошерн", "костыл", "ступен", "лестниц", "безглютен", "безлактоз", "диет",
+           "штраф", "кому обратиться", "к кому обратиться",
            # sub-questions a topic's text rarely answers (see the English list)
            "налич", "карт", "расплат", "чек ", "счет", "вещи", "чемодан", "багаж", "камер",
            "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить",
@@ -667,13 +677,18 @@ def match_questions(text: str) -> tuple[Topic, ...]:
         return ()
     parts = _SENTENCES.split(read)
     clauses = [
-        (clause, index + 1 < len(parts) and "?" in parts[index + 1])
+        (clause, index + 1 < len(parts) and "?" in parts[index + 1], index)
         for index in range(0, len(parts), 2)
         for clause in _CONJUNCTIONS.split(parts[index])
-    ]  # (clause, its sentence ends with "?"): "Завтрак включен и есть ли парковка?"
+    ]  # (clause, its sentence ends with "?", its sentence): "Завтрак включен и есть ли парковка?"
     asked: list[Topic] = []
     unasked: list[Topic] = []
-    for raw, ends_with_mark in clauses:
+    # A clause that is only a topic ("address and parking info please", "pool and spa
+    # opening hours?") shares the question of its sentence: asked when a clause of that
+    # sentence asks, so the answer covers every topic named and never only some of them.
+    bare: dict[int, list[Topic]] = {}
+    asking_sentences: set[int] = set()
+    for raw, ends_with_mark, sentence in clauses:
         clause = _mend(_normalise(raw), language)
         if not clause.strip():
             continue
@@ -681,20 +696,36 @@ def match_questions(text: str) -> tuple[Topic, ...]:
             ends_with_mark
             or _starts_with_question_word(clause, language)
             or _ASKING_ANYWHERE.search(clause) is not None
-            or (language == "ru" and _RU_QUESTION_ANYWHERE.search(clause) is not None)
+            or _QUESTION_ANYWHERE[language].search(clause) is not None
         )
         topics = _topics_of(clause, language)
         if topics == {Topic.PETS, Topic.CHECK_IN}:
             topics = {Topic.PETS}  # "можно заселиться с котом?" asks about the cat
         if len(topics) > 1:
             return ()  # "is there wifi by the pool?": which one is asked about?
-        if topics:
-            (asked if asking else unasked).extend(topics)
-        elif asking and not all(map(_is_filler, clause.split())):
+        if asking:
+            asking_sentences.add(sentence)
+            asked.extend(topics)
+        elif topics and _only_topic(clause, language):
+            bare.setdefault(sentence, []).extend(topics)
+        else:
+            unasked.extend(topics)
+        if asking and not topics and not all(map(_is_filler, clause.split())):
             return ()  # "... and is there a gym?": a question the facts do not cover
+    for sentence, named in bare.items():
+        (asked if sentence in asking_sentences else unasked).extend(named)
     if not asked and len(set(unasked)) == 1:
         asked = unasked  # "Breakfast, what time?": the question word stands apart
     return tuple(dict.fromkeys(asked))
+
+
+def _only_topic(clause: str, language: str) -> bool:
+    """Whether `clause` says nothing but the name of a topic (and filler words)."""
+    rest = clause
+    for words in _TOPIC_WORDS.values():
+        for word in words.get(language, ()):
+            rest = _phrase_pattern(word).sub(" ", rest)
+    return all(map(_is_filler, rest.split()))
 
 
 def match_question(text: str) -> Topic | None:
