@@ -366,6 +366,8 @@ _NOT_A_QUESTION: Final = {
            "who do i talk", "who should i talk", "who can i talk", "who do i speak",
            "who can i speak", "who should i speak", "who do i contact", "who should i contact",
            "fined", "a fine ", "parking fine", "penalty",
+           # something went wrong or ran out ("what happened to the eggs, there were none")
+           "happened", "none", "ran out", "run out",
            "lactose", "allerg", "vegan", "vegetarian", "halal", "kosher", "high chair",
            "crutch", "stairs", "steps",
            # sub-questions a topic's text rarely answers: payment, luggage, papers,
@@ -390,7 +392,7 @@ _NOT_A_QUESTION: Final = {
            "новост",
            "водител", "кухн", "глютен", "целиаки", "лактоз", "аллерг", "веган", "вегетариан",
            "халял", "кошерн", "костыл", "ступен", "лестниц", "безглютен", "безлактоз", "диет",
-           "штраф", "кому обратиться", "к кому обратиться",
+           "штраф", "кому обратиться", "к кому обратиться", "случил", "закончил", "кончил",
            # sub-questions a topic's text rarely answers (see the English list)
            "налич", "карт", "расплат", "чек ", "счет", "вещи", "чемодан", "багаж", "камер",
            "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить",
@@ -409,6 +411,8 @@ _HARMLESS: Final = {
         re.compile(r" (?P<keep>what (was|is|were|'s) [\w' -]{1,40}?) again(?= )"),
         re.compile(r" remind me( of)?(?= )"),
         re.compile(r" key ?card(?= )"),
+        # asking whether a booking is needed: "do I need to reserve a parking spot?"
+        re.compile(r" (do|does|will) (i|we|you|guests) (need|have) to (book|reserve)(?= )"),
         re.compile(r" (?P<keep>when|time|until when) (do|must|should) (we|i) (need|have) to(?= )"),
     ),
     "ru": (
@@ -422,7 +426,14 @@ _HARMLESS: Final = {
             r" (пришлите|скиньте|отправьте|напомните)( мне| нам)?( пожалуйста)? "
             r"(?P<keep>адрес|пароль|время|геолокаци\w*|локаци\w*)(?= )"
         ),
-        re.compile(r" (?P<keep>когда|сколько|времени|скольки) ((нам|мне) )?(нужно|надо)(?= )"),
+        re.compile(
+            r" (?P<keep>когда|сколько|времени|скольки) ((нам|мне|завтра|сегодня) ){0,2}"
+            r"(нужно|надо)(?= )"
+        ),
+        # maps, not a bank card: "в картах два места", "на гугл картах"
+        re.compile(r" (в|на) ((гугл|google|яндекс|yandex) )?(картах|карте|карты)(?= )"),
+        # whether a booking is needed asks about the rule: "парковку нужно бронировать?"
+        re.compile(r" (нужно|надо) (ли )?(заранее )?(бронировать|резервировать)(?= )"),
     ),
 }
 # "When does the spa close tonight?" asks a time: the day named is no request for it.
@@ -464,7 +475,7 @@ _TIME_IN_WORDS: Final = {
 _SENTENCES: Final = re.compile(r"([?!.;\n]+)")
 _CONJUNCTIONS: Final = re.compile(r"\s(?:and|also|plus|и|а также|также)\s", re.IGNORECASE)
 _MAX_WORDS: Final = 16
-_MAX_WORDS_WITHOUT_MARK: Final = 8
+_MAX_WORDS_WITHOUT_MARK: Final = 10
 _MIN_FUZZY: Final = 6  # shorter words are not mended ("cat" is no typo of "car")
 
 
@@ -491,7 +502,8 @@ def _known_word(word: str) -> bool:
 
 # Chat spellings read as the words they stand for ("where r u located").
 _CHAT: Final = {"u": "you", "r": "are", "ur": "your", "pls": "please", "plz": "please",
-                "wat": "what", "wht": "what", "thx": "thanks"}  # fmt: skip
+                "wat": "what", "wht": "what", "thx": "thanks", "chek": "check",
+                "скока": "сколько", "скоко": "сколько", "какои": "какой"}  # fmt: skip
 
 
 def _normalise(text: str) -> str:
@@ -582,6 +594,8 @@ def looks_like_question(text: str) -> bool:
     if "?" in text or _ASKING_ANYWHERE.search(normalised):
         return True
     language = _language_of(normalised)
+    if _QUESTION_ANYWHERE[language].search(normalised):
+        return True  # "завтрак до скольки", "checkout what time"
     return any(
         _starts_with_question_word(_normalise(clause), language)
         for sentence in _SENTENCES.split(_read(text))[::2]
