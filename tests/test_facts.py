@@ -84,9 +84,10 @@ def test_a_facts_file_is_validated_with_every_problem_named() -> None:
 
 
 def test_the_rules_never_answer_wrongly_on_the_labelled_questions() -> None:
-    """tests/data/fact_questions: dev (tuned on) and test (written apart from the rules).
+    """tests/data/fact_questions: dev (tuned on), test (written apart from the rules) and
+    blind (written without reading the rules; its first score is kept in docs/facts.md).
     Figures: `python -m tests.eval.score_facts --part test` (docs/facts.md)."""
-    for part, floor in (("dev", 0.85), ("test", 0.6)):
+    for part, floor in (("dev", 0.85), ("test", 0.6), ("blind", 0.7)):
         rows = score_facts.load([part])
         assert len(rows) >= 100 and {r.lang for r in rows} == {"en", "ru"}
         tallies = score_facts.score(rows, score_facts.rules_only)
@@ -95,7 +96,7 @@ def test_the_rules_never_answer_wrongly_on_the_labelled_questions() -> None:
             tally = tallies[language]
             assert tally.wrong == 0
             assert tally.correct / tally.answerable >= floor, (part, language)
-    assert len(score_facts.load(["dev", "test"])) >= 400
+    assert len(score_facts.load(["dev", "test", "blind"])) >= 700
 
 
 def test_no_message_that_needs_staff_in_the_hotel_set_is_taken_for_a_question() -> None:

@@ -32,6 +32,10 @@ def test_first_reading(latin: str, cyrillic: str) -> None:
 def test_ambiguous_letters_give_alternatives() -> None:
     assert "можно" in to_cyrillic_candidates("mojno")  # "j" is "ж" here, "й" elsewhere
     assert "это" in to_cyrillic_candidates("eto")
+    # "i" after a vowel: "й" first at the end of a word, an alternative inside one
+    assert to_cyrillic_candidates("kakoi")[:2] == ["какой", "какои"]
+    assert to_cyrillic_candidates("stoit")[0] == "стоит"
+    assert "бассейн" in to_cyrillic_candidates("bassein")
 
 
 @pytest.mark.parametrize(
@@ -41,6 +45,7 @@ def test_ambiguous_letters_give_alternatives() -> None:
         ("wifi ne rabotaet", "wifi не работает"),
         ("mozhno pozdniy vyezd?", "можно поздний выезд?"),
         ("my zhdem uzhe chas", "мы ждем уже час"),
+        ("pochemu net goryachei vody", "почему нет горячей воды"),
     ],
 )
 def test_transliterated_russian_becomes_cyrillic(

@@ -485,10 +485,29 @@ def _lexicon() -> Lexicon:
 
 
 @functools.cache
+def _topic_vocabulary() -> tuple[frozenset[str], tuple[str, ...]]:
+    """The one-word Russian topic words: (whole words, stems of the words ending in "*")."""
+    words: set[str] = set()
+    stems: set[str] = set()
+    for per_language in _TOPIC_WORDS.values():
+        for word in per_language.get("ru", ()):
+            if " " not in word and re.search("[а-я]", word):
+                (stems if word.endswith("*") else words).add(word.rstrip("*"))
+    return frozenset(words), tuple(sorted(stems))
+
+
+def _knows_russian(word: str) -> bool:
+    """The lexicon's Russian words and the topic words, so that Russian typed in Latin
+    letters reads as a topic even when the lexicon lacks it ("adres", "vaifaya")."""
+    words, stems = _topic_vocabulary()
+    return _lexicon().knows_russian(word) or word in words or word.startswith(stems)
+
+
+@functools.cache
 def _transliterator() -> Transliterator:
     lexicon = _lexicon()
     return Transliterator(
-        lexicon.knows_russian,
+        _knows_russian,
         lexicon.knows_english,
         lexicon.stopwords.get("ru", frozenset()).__contains__,
     )

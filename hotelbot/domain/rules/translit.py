@@ -163,6 +163,10 @@ def to_cyrillic_candidates(word: str) -> list[str]:
             options = ("е",) if not pieces or pieces[-1][0][-1] in _VOWELS else ("ые", "ье")
         elif chunk == "e" and pieces:
             options = ("е",)  # "э" inside a word is rare
+        elif chunk == "i" and pieces and pieces[-1][0][-1] in _VOWELS:
+            # after a vowel "i" may be "й": mostly so at the end ("kakoi", "goryachei"),
+            # inside a word only when "и" makes no word ("bassein", but "stoit")
+            options = ("и", "й") if index + 1 < size else ("й", "и")
         pieces.append(options)
         index += length
     primary = "".join(p[0] for p in pieces)
