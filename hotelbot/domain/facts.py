@@ -294,7 +294,7 @@ _QUESTION_WORDS: Final = {
     "en": ("what", "when", "where", "how", "which", "is there", "are there", "do you",
            "does the", "can i", "can we", "could i", "could we", "is it", "is the", "are pets",
            "are dogs", "may i", "may we", "any", "tell me", "i would like to know",
-           "what's", "whats", "where's", "till", "until", "until when", "from what time",
+           "what's", "whats", "where's", "till", "until", "until when", "by when", "from what time",
            "by what time", "from when", "is", "are", "do", "does", "did", "should", "would"),
     "ru": ("какой", "какая", "какое", "какие", "каков", "когда", "где", "как", "во сколько",
            "до скольки", "со скольки", "сколько", "есть ли", "можно ли", "можно", "есть",
@@ -306,7 +306,8 @@ _ASKING_ANYWHERE: Final = re.compile(
     r" (tell me|let me know|send me|share|remind me|подскаж\w*|скажите|сообщите|напишите|"
     r"уточните|пришлите|отправьте|скиньте|напомните|расскажите) |"
     r" (details|info|information|password|code|address|hours|time|times|детали|данные|логин|"
-    r"пароль|адрес|время) (please|pls|плиз|пожалуйста) "
+    r"пароль|адрес|время) (please|pls|плиз|пожалуйста) |"
+    r" (password|пароль|адрес) (от|для|of|for) (the )?[\w-]+ (please|pls|плиз|пожалуйста) "
 )
 # Word order is free in chat and in Russian: "время выезда какое", "завтрак когда",
 # "sauna today till what time".
@@ -365,7 +366,8 @@ _NOT_A_QUESTION: Final = {
            # who to turn to, a fine: a problem for staff ("who do I talk to about ...")
            "who do i talk", "who should i talk", "who can i talk", "who do i speak",
            "who can i speak", "who should i speak", "who do i contact", "who should i contact",
-           "fined", "a fine ", "parking fine", "penalty",
+           "fined", "a fine ", "parking fine", "penalty", "neighbour", "neighbor", "next door",
+           "upstairs", "downstairs", "ask them", "tell them", "ask the ", "tell the ",
            # something went wrong or ran out ("what happened to the eggs, there were none")
            "happened", "none", "ran out", "run out",
            "lactose", "allerg", "vegan", "vegetarian", "halal", "kosher", "high chair",
@@ -392,7 +394,7 @@ _NOT_A_QUESTION: Final = {
            "новост",
            "водител", "кухн", "глютен", "целиаки", "лактоз", "аллерг", "веган", "вегетариан",
            "халял", "кошерн", "костыл", "ступен", "лестниц", "безглютен", "безлактоз", "диет",
-           "штраф", "кому обратиться", "к кому обратиться", "случил", "закончил", "кончил",
+           "штраф", "кому обратиться", "к кому обратиться", "случил", "закончил", "кончил", "сосед",
            # sub-questions a topic's text rarely answers (see the English list)
            "налич", "карт", "расплат", "чек ", "счет", "вещи", "чемодан", "багаж", "камер",
            "дет", "ребен", "коляск", "полотенц", "пораньше", "оставим", "оставить",
@@ -405,14 +407,14 @@ _HARMLESS: Final = {
     "en": (
         re.compile(r" (latest|earliest)(?= )"),
         re.compile(r" (?P<keep>how) late(?= )"),
+        # asking whether a booking is needed: "do I need to reserve a parking spot?"
+        re.compile(r" (do|does|will) (i|we|you|guests) (need|have) to (book|reserve)(?= )"),
         # asking whether one has to: "do I need to come to reception?" (not "we need towels")
         re.compile(r" (do|does|will) (i|we|you|guests) (need|have) to(?= )"),
         # asking to be reminded: "what was the wifi code again?"
         re.compile(r" (?P<keep>what (was|is|were|'s) [\w' -]{1,40}?) again(?= )"),
         re.compile(r" remind me( of)?(?= )"),
         re.compile(r" key ?card(?= )"),
-        # asking whether a booking is needed: "do I need to reserve a parking spot?"
-        re.compile(r" (do|does|will) (i|we|you|guests) (need|have) to (book|reserve)(?= )"),
         re.compile(r" (?P<keep>when|time|until when) (do|must|should) (we|i) (need|have) to(?= )"),
     ),
     "ru": (
@@ -438,8 +440,38 @@ _HARMLESS: Final = {
 }
 # "When does the spa close tonight?" asks a time: the day named is no request for it.
 _TIME_QUESTION: Final = {
-    "en": re.compile(r" (when|what time|until when|till when|how late|until what time) "),
-    "ru": re.compile(r" (когда|во сколько|до скольки|со скольки|до какого времени) "),
+    "en": re.compile(
+        r" (when|what time|until when|till when|how late|until what time|(opening )?hours) "
+    ),
+    "ru": re.compile(
+        r" (когда|во сколько|до скольки|со скольки|(до|с) какого (времени|часа)|часы работы) "
+    ),
+}
+# Asked with a time, making noise is the quiet hours ("until what time can we play music?",
+# "с какого часа нельзя шуметь?"); without one it is no topic ("can you ask them to keep it
+# down?" is a complaint), and a time question makes the phrase no sign of a problem.
+_NOISE_WORDS: Final = {
+    "en": ("make noise", "be loud", "play music", "keep it down", "keep the noise down"),
+    "ru": ("можно шуметь", "нельзя шуметь", "шуметь можно", "шуметь нельзя"),
+}
+# Only the guests themselves between the time and the noise ("until when can we play
+# music", not "until when will the neighbours make noise").
+_NOISE_WHO: Final = {
+    "en": r"((can|may|should|must|do|could) )?(we|i|guests|one|people) "
+    r"((be )?(allowed|able) to |have to |need to )?",
+    "ru": r"((нам|мне|гостям) )?",
+}
+_NOISE_ASKED: Final = {
+    language: re.compile(
+        r"(?P<keep>"
+        + _TIME_QUESTION[language].pattern.strip()
+        + r") "
+        + _NOISE_WHO[language]
+        + "("
+        + "|".join(words)
+        + r")(?= )"
+    )
+    for language, words in _NOISE_WORDS.items()
 }
 _DAY_SIGNS: Final = frozenset({"tomorrow", "tonight", "завтра ", "сегодня вечером"})
 # A negated English auxiliary, with or without its apostrophe ("dont", "isnt").
@@ -571,6 +603,7 @@ def has_problem_sign(text: str) -> bool:
     """Whether `text` reports a problem or asks for something to be done (staff take it)."""
     normalised = _normalise(_read(text))
     language = _language_of(normalised)
+    normalised = _NOISE_ASKED[language].sub(_kept, normalised)
     for harmless in _HARMLESS[language]:  # a "keep" group stays: "when", "когда", "адрес"
         normalised = harmless.sub(_kept, normalised)
     if language == "en" and _NEGATED.search(normalised):
@@ -691,6 +724,8 @@ def _topics_of(normalised: str, language: str) -> set[Topic]:
     }
     if _WAY_TO_HOTEL[language].search(normalised):
         found.add(Topic.ADDRESS)
+    if _NOISE_ASKED[language].search(normalised):
+        found.add(Topic.QUIET_HOURS)
     return found
 
 
