@@ -1,6 +1,6 @@
-"""`hotelbot status` answers from one query: through SQLAlchemy on either database, and on a
-SQLite file through the standard library alone (no SQLAlchemy, no event loop); the two paths
-give the same report, and the schema check still speaks in its usual words."""
+"""`hotelbot status` answers from one query: through SQLAlchemy on either database, and
+without it (a SQLite file through the standard library, PostgreSQL through asyncpg alone);
+the paths give the same report, and the schema check still speaks in its usual words."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+import pytest
+from sqlalchemy import insert, select, text, update
 
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.status_writer import write_status
+from hotelbot.errors import SchemaError
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import DeadLetter
 from hotelbot.storage.models_leases import HotelLease
@@ -24,8 +27,11 @@ from hotelbot.storage.models_llm import LlmUsageRow
 from hotelbot.storage.models_messaging import Message
 from hotelbot.storage.schema import upgrade
 from hotelbot.storage.status_report import (
+    StatusReport,
+    _numbered,
+    _pg_connect_args,
     checked_status_report,
-    read_sqlite_status,
+    read_status_directly,
     sqlite_file_of,
 )
 from hotelbot.storage.types import utcnow
@@ -83,6 +89,18 @@ async def _rich(db: Database) -> tuple[int, int]:
     return riga, other
 
 
+async def _direct(
+    url: str, now: datetime, *, pgbouncer: bool = False, languages_since: datetime | None = None
+) -> StatusReport | None:
+    """`read_status_directly` as the CLI calls it: outside any event loop (asyncpg's path
+    runs its own)."""
+    call = partial(
+        read_status_directly, url, busy_timeout_ms=1000, pgbouncer=pgbouncer, now=now,
+        stale_after_s=60, languages_since=languages_since,
+    )  # fmt: skip
+    return await asyncio.to_thread(call)
+
+
 async def test_both_paths_give_the_same_report(db: Database, db_url: str, backend: str) -> None:
     riga, other = await _rich(db)
     now = utcnow()
@@ -102,21 +120,28 @@ async def test_both_paths_give_the_same_report(db: Database, db_url: str, backen
     assert report.languages == {riga: Counter({"pt": 2, "en": 1, '"q":{x}': 1})}
     without = await checked_status_report(db, now=now, stale_after_s=60)
     assert without.hotels == report.hotels and without.languages == {}
-    fast = read_sqlite_status(
-        db_url, busy_timeout_ms=1000, now=now, stale_after_s=60, languages_since=since
-    )
-    if backend == "sqlite":
-        assert fast == report
-    else:
-        assert fast is None  # not a SQLite URL: SQLAlchemy's path answers
+    assert await _direct(db_url, now, languages_since=since) == report
+    # Through PgBouncer SQLAlchemy's path answers (it sets the session bounds per transaction).
+    assert await _direct(db_url, now, pgbouncer=True) == (without if backend == "sqlite" else None)
 
 
 async def test_an_empty_database_answers_with_no_hotels(db: Database, db_url: str) -> None:
     now = utcnow()
     report = await checked_status_report(db, now=now, stale_after_s=60)
     assert (report.hotels, report.languages) == ([], {})
-    fast = read_sqlite_status(db_url, busy_timeout_ms=1000, now=now, stale_after_s=60)
-    assert fast is None or fast == report
+    assert await _direct(db_url, now) == report
+
+
+async def test_a_revision_other_than_the_head_leaves_the_answer_to_sqlalchemy(
+    db: Database, db_url: str, backend: str
+) -> None:
+    now = utcnow()
+    assert await _direct(db_url, now) is not None
+    async with db.write() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = '0012_older'"))
+    assert await _direct(db_url, now) is None
+    with pytest.raises(SchemaError, match="schema is at 0012_older"):
+        await checked_status_report(db, now=now, stale_after_s=60)
 
 
 def test_only_plain_sqlite_file_urls_take_the_standard_library_path() -> None:
@@ -130,6 +155,32 @@ def test_only_plain_sqlite_file_urls_take_the_standard_library_path() -> None:
         "sqlite+aiosqlite:////var/lib/h%20b.sqlite3",
     ):
         assert sqlite_file_of(url) is None, url
+
+
+def test_only_plain_postgresql_urls_take_the_asyncpg_path() -> None:
+    assert _pg_connect_args("postgresql+asyncpg://us%40er:p%3Aw%40d@db.example:5433/hb%5F1") == {
+        "host": "db.example", "port": 5433, "user": "us@er", "password": "p:w@d",
+        "database": "hb_1",
+    }  # fmt: skip
+    assert _pg_connect_args("postgresql+asyncpg://hb@localhost/hotelbot") == {
+        "host": "localhost", "user": "hb", "database": "hotelbot",
+    }  # fmt: skip
+    for url in (
+        "sqlite+aiosqlite:////var/lib/hb.sqlite3",
+        "postgresql+asyncpg://hb@localhost/hotelbot?ssl=require",
+        "postgresql+asyncpg://hb@/hotelbot?host=/run/postgresql",
+        "postgresql+asyncpg://hb@a:5432,b:5432/hotelbot",
+        "postgresql+asyncpg://hb@localhost/",
+        "postgresql+asyncpg://hb@localhost:port/hotelbot",
+    ):
+        assert _pg_connect_args(url) is None, url
+
+
+def test_named_parameters_become_numbered_ones() -> None:
+    assert _numbered("a >= :since AND b = :day AND c >= :since") == (
+        "a >= $1 AND b = $2 AND c >= $1",
+        ["since", "day"],
+    )
 
 
 _PROBE = """

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         from hotelbot.cli import common
         from hotelbot.domain.zones import unknown_zone_warning
         from hotelbot.ops.languages import WINDOW_DAYS, languages_of, llm_configured
-        from hotelbot.storage.status_report import checked_status_report, read_sqlite_status
+        from hotelbot.storage.status_report import checked_status_report, read_status_directly
 
         settings = common.load()
         # The daemon writes every status_interval_s; three missed writes = no daemon.
@@ -46,12 +46,13 @@ def register(app: typer.Typer) -> None:
         now = datetime.now(UTC)
         # With an LLM every language is read: the language mix is not needed.
         languages_since = None if llm else now - timedelta(days=WINDOW_DAYS)
-        # One query. A SQLite file is read with the standard library (no SQLAlchemy, no event
-        # loop: most of this command's time); anything else, and every error, takes the
-        # SQLAlchemy path, which reports problems in the usual words.
-        report = read_sqlite_status(
+        # One query, without SQLAlchemy (its import was most of this command's time): a
+        # SQLite file through the standard library, PostgreSQL through asyncpg. Other URL
+        # forms and every error take SQLAlchemy's path, which says what is wrong as usual.
+        report = read_status_directly(
             settings.database_url(),
             busy_timeout_ms=settings.database.busy_timeout_ms,
+            pgbouncer=settings.database.pgbouncer,
             now=now,
             stale_after_s=stale_after_s,
             languages_since=languages_since,

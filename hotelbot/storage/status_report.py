@@ -7,15 +7,16 @@ and (optionally) the languages its guests wrote in. One statement is one consist
 on both databases, and one round trip.
 
 The statement is plain SQL (one fragment differs per dialect), so it runs through SQLAlchemy
-(`read_status`, any database) and through the standard library's sqlite3 module
-(`read_sqlite_status`): `hotelbot status` on a SQLite file then needs neither SQLAlchemy nor
-an event loop, which cost it more than everything else together. SQLAlchemy is imported only
-inside the functions that use it.
+(`read_status`, any database), through the standard library's sqlite3 module
+(`read_sqlite_status`) and through asyncpg alone (`read_pg_status`): `hotelbot status` then
+needs no SQLAlchemy, whose import cost it more than everything else together, and on SQLite
+no event loop either. SQLAlchemy is imported only inside the functions that use it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotelbot.domain.outbox import OPEN_STATES, OutboxState
+from hotelbot.storage.pg_limits import PgSessionLimits
 from hotelbot.storage.schema import SCHEMA_HEAD
 from hotelbot.storage.sqlite_file import check_sqlite_file
 
@@ -39,8 +41,10 @@ __all__ = [
     "checked_status_report",
     "dead_letter_counts",
     "hotel_status_report",
+    "read_pg_status",
     "read_sqlite_status",
     "read_status",
+    "read_status_directly",
 ]
 
 
@@ -347,6 +351,123 @@ def read_sqlite_status(
         return None
     report = _decode(records, now=now, stale_after_s=stale_after_s)
     return report if report.schema_version == SCHEMA_HEAD else None
+
+
+def _pg_connect_args(url: str) -> dict[str, Any] | None:
+    """asyncpg.connect's arguments for a plain `postgresql+asyncpg://user:password@host:port/
+    database` URL (user, password and database %-decoded, as SQLAlchemy's URL parser does);
+    None for anything else (query options such as ssl or host=/run/postgresql, several
+    hosts, no host), which `read_status_directly` leaves to SQLAlchemy."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url.startswith("postgresql+asyncpg://"):
+        return None
+    parts = urlsplit(url)
+    database = parts.path.removeprefix("/")
+    if parts.query or parts.fragment or "," in parts.netloc or not database or "/" in database:
+        return None
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        return None
+    if not host:
+        return None
+    args: dict[str, Any] = {"host": host, "database": unquote(database)}
+    if port is not None:
+        args["port"] = port
+    if parts.username is not None:
+        args["user"] = unquote(parts.username)
+    if parts.password is not None:
+        args["password"] = unquote(parts.password)
+    return args
+
+
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    """`:name` parameters as asyncpg's `$1, $2...` (one number per name), and the names in
+    number order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r":(\w+)", number, sql), names
+
+
+def read_pg_status(
+    url: str,
+    *,
+    now: datetime,
+    stale_after_s: float,
+    languages_since: datetime | None = None,
+    limits: PgSessionLimits | None = None,
+) -> StatusReport | None:
+    """The report from PostgreSQL through asyncpg alone (no SQLAlchemy), on one connection
+    with the session bounds every Database session has (`limits`, default
+    `PgSessionLimits()`); None when this path cannot answer and `checked_status_report`
+    must: not a plain URL (`_pg_connect_args`), a schema other than SCHEMA_HEAD, or any
+    database error (that path reports it in the usual words). An OSError (server down or
+    unreachable) propagates as it would from SQLAlchemy's path, without a second wait.
+    Not for PgBouncer in transaction mode (it refuses session settings). Runs its own event
+    loop: call it outside one."""
+    args = _pg_connect_args(url)
+    if args is None:
+        return None
+    import asyncio
+
+    import asyncpg
+
+    bounds = limits or PgSessionLimits()
+    sql, names = _numbered(status_sql("postgresql", languages=languages_since is not None))
+    params = _params(now, languages_since, sqlite=False)
+
+    async def fetch() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(
+            **args,
+            command_timeout=bounds.command_timeout_s,
+            server_settings=bounds.server_settings(),
+        )
+        try:
+            rows = await conn.fetch(sql, *(params[name] for name in names))
+        finally:
+            await conn.close()
+        return [dict(row.items()) for row in rows]
+
+    try:
+        records = asyncio.run(fetch())
+    except OSError:
+        raise
+    except Exception:  # any other failure: SQLAlchemy's path says what it is
+        return None
+    report = _decode(records, now=now, stale_after_s=stale_after_s)
+    return report if report.schema_version == SCHEMA_HEAD else None
+
+
+def read_status_directly(
+    url: str,
+    *,
+    busy_timeout_ms: int,
+    pgbouncer: bool,
+    now: datetime,
+    stale_after_s: float,
+    languages_since: datetime | None = None,
+) -> StatusReport | None:
+    """`read_sqlite_status` or `read_pg_status` by the URL's database (not through
+    PgBouncer); None when neither can answer (then `checked_status_report`)."""
+    if url.startswith("sqlite"):
+        return read_sqlite_status(
+            url,
+            busy_timeout_ms=busy_timeout_ms,
+            now=now,
+            stale_after_s=stale_after_s,
+            languages_since=languages_since,
+        )
+    if pgbouncer:
+        return None
+    return read_pg_status(
+        url, now=now, stale_after_s=stale_after_s, languages_since=languages_since
+    )
 
 
 async def dead_letter_counts(conn: AsyncConnection, *, since: datetime) -> dict[int, int]:
