@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -35,6 +34,8 @@ def database_choice() -> tuple[Settings, DatabaseChoice]:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # here: commands that answer without an event loop do not import it
+
     return asyncio.run(coro)
 
 

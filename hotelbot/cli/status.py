@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import typer
@@ -10,7 +10,8 @@ import typer
 from hotelbot.cli.output import JsonOpt, WideOpt
 
 if TYPE_CHECKING:
-    from hotelbot.storage.status_report import HotelStatusRow
+    from hotelbot.storage.db import Database
+    from hotelbot.storage.status_report import HotelStatusRow, StatusReport
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -34,29 +35,43 @@ def register(app: typer.Typer) -> None:
         is stale (no daemon has written it recently), and which hotels' guests write in
         languages nothing here reads (the rules read English and Russian; an LLM reads all)."""
         from hotelbot.cli import common
-        from hotelbot.domain.unreadable import rules_languages
         from hotelbot.domain.zones import unknown_zone_warning
-        from hotelbot.ops.languages import HotelLanguages, language_report, llm_configured
-        from hotelbot.storage.db import Database
-        from hotelbot.storage.status_report import hotel_status_report
-        from hotelbot.storage.types import utcnow
+        from hotelbot.ops.languages import WINDOW_DAYS, languages_of, llm_configured
+        from hotelbot.storage.status_report import checked_status_report, read_status_directly
 
         settings = common.load()
         # The daemon writes every status_interval_s; three missed writes = no daemon.
         stale_after_s = 3 * settings.daemon.status_interval_s + 5
         llm = llm_configured(settings.llm)
+        now = datetime.now(UTC)
+        # With an LLM every language is read: the language mix is not needed.
+        languages_since = None if llm else now - timedelta(days=WINDOW_DAYS)
+        # One query, without SQLAlchemy (its import was most of this command's time): a
+        # SQLite file through the standard library, PostgreSQL through asyncpg. Other URL
+        # forms and every error take SQLAlchemy's path, which says what is wrong as usual.
+        report = read_status_directly(
+            settings.database_url(),
+            busy_timeout_ms=settings.database.busy_timeout_ms,
+            pgbouncer=settings.database.pgbouncer,
+            now=now,
+            stale_after_s=stale_after_s,
+            languages_since=languages_since,
+        )
+        if report is None:
 
-        async def go(db: Database) -> tuple[list[HotelStatusRow], datetime, list[HotelLanguages]]:
-            now = utcnow()
-            async with db.read() as conn:
-                rows = await hotel_status_report(conn, now=now, stale_after_s=stale_after_s)
-                enabled = [row for row in rows if row.enabled]
-                languages = await language_report(
-                    conn, enabled, covered=rules_languages(), llm=llm, now=now
+            async def go(db: Database) -> StatusReport:
+                return await checked_status_report(
+                    db, now=now, stale_after_s=stale_after_s, languages_since=languages_since
                 )
-            return rows, now, languages
 
-        rows, now, languages = common.with_db(go)
+            report = common.with_db(go, check=False)  # the query checks the schema too
+        rows = report.hotels
+        languages = languages_of(
+            [row for row in rows if row.enabled],
+            report.languages,
+            covered=_rules_languages(llm),
+            llm=llm,
+        )
         if as_json:  # the rows as stored, times in UTC (ISO 8601): for scripts and monitors
             from dataclasses import asdict
 
@@ -130,6 +145,16 @@ def register(app: typer.Typer) -> None:
                 f"\nstatus is stale for {len(stale)} enabled hotel(s){since}: "
                 "is the daemon running? (`systemctl status hotelbot`)"
             )
+
+
+def _rules_languages(llm: bool) -> frozenset[str]:
+    """The languages the rules read; not needed (nor their lexicon module imported) when an
+    LLM reads every language."""
+    if llm:
+        return frozenset()
+    from hotelbot.domain.unreadable import rules_languages
+
+    return rules_languages()
 
 
 def _last_alert(row: HotelStatusRow, now: datetime) -> str:

@@ -14,14 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
-
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import TYPE_CHECKING, Protocol
 
 from hotelbot.domain.languages import LanguageGap, coverage_gaps
 from hotelbot.sentiment.settings import LlmSettings, resolve_api_key
-from hotelbot.storage.introspect import lightweight
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 WINDOW_DAYS = 14
 
@@ -57,7 +56,11 @@ def llm_configured(llm: LlmSettings, environ: Mapping[str, str] = os.environ) ->
 
 async def language_mix(conn: AsyncConnection, *, since: datetime) -> dict[int, Counter[str]]:
     """hotel id -> language -> analysed guest messages sent since `since`."""
-    # a lightweight table, not the mapped model: `status` runs this and no other ORM query
+    from sqlalchemy import func, select
+
+    from hotelbot.storage.introspect import lightweight
+
+    # a lightweight table, not the mapped model: `doctor` needs no other ORM query
     message = lightweight("messages", "hotel_id", "language", "direction", "sent_at", "analyser")
     rows = await conn.execute(
         select(message.c.hotel_id, message.c.language, func.count())
@@ -85,6 +88,17 @@ async def language_report(
 ) -> list[HotelLanguages]:
     """Per hotel (in the order given): its language mix and, without an LLM, the gaps."""
     mix = await language_mix(conn, since=now - timedelta(days=WINDOW_DAYS))
+    return languages_of(hotels, mix, covered=covered, llm=llm)
+
+
+def languages_of(
+    hotels: Iterable[HotelLike],
+    mix: Mapping[int, Counter[str]],
+    *,
+    covered: frozenset[str],
+    llm: bool,
+) -> list[HotelLanguages]:
+    """`language_report` from a mix already read (`language_mix`, or the status query's)."""
     report = []
     for hotel in hotels:
         counts = mix.get(hotel.id, Counter())

@@ -25,7 +25,6 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +33,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+# Re-exported: callers name it as part of Database.open's interface.
+from hotelbot.storage.pg_limits import PgSessionLimits as PgSessionLimits
 from hotelbot.storage.sqlite_driver import one_hop_module
 from hotelbot.storage.sqlite_file import check_sqlite_file
 
@@ -59,53 +60,6 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, busy_timeout_ms: int, immediat
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin_sql)
-
-
-@dataclass(frozen=True, slots=True)
-class PgSessionLimits:
-    """Time bounds every PostgreSQL session of a Database carries (seconds; 0 = none).
-
-    `statement_timeout_s` ends a statement (also one waiting for a lock), `lock_timeout_s` a
-    lock wait, `idle_in_transaction_s` a session whose transaction sits idle: its locks go
-    with it. `keepalive_idle_s` is when TCP keepalives start probing a silent peer; the
-    client additionally gives up on a query after statement_timeout_s + `client_margin_s`
-    (asyncpg's command_timeout), so a server that vanished mid-query cannot hang the caller.
-    """
-
-    statement_timeout_s: float = 60.0
-    lock_timeout_s: float = 30.0
-    idle_in_transaction_s: float = 60.0
-    keepalive_idle_s: float = 30.0
-    client_margin_s: float = 5.0
-
-    @classmethod
-    def for_lease_ttl(cls, ttl_s: float) -> PgSessionLimits:
-        """Bounds well below a lease TTL: a frozen daemon's locks are gone long before its
-        lease expires, so the takeover waits for the TTL only."""
-        return cls(
-            statement_timeout_s=max(2.0, ttl_s / 2),
-            lock_timeout_s=max(1.0, ttl_s / 4),
-            idle_in_transaction_s=max(1.0, ttl_s / 4),
-            keepalive_idle_s=max(1.0, ttl_s / 4),
-        )
-
-    def server_settings(self) -> dict[str, str]:
-        """Run-time parameters (milliseconds / seconds as PostgreSQL spells them)."""
-        keepalive_s = max(1, int(self.keepalive_idle_s))
-        return {
-            "statement_timeout": str(int(self.statement_timeout_s * 1000)),
-            "lock_timeout": str(int(self.lock_timeout_s * 1000)),
-            "idle_in_transaction_session_timeout": str(int(self.idle_in_transaction_s * 1000)),
-            "tcp_keepalives_idle": str(keepalive_s),
-            "tcp_keepalives_interval": str(max(1, keepalive_s // 3)),
-            "tcp_keepalives_count": "3",
-        }
-
-    @property
-    def command_timeout_s(self) -> float | None:
-        if self.statement_timeout_s <= 0:
-            return None
-        return self.statement_timeout_s + self.client_margin_s
 
 
 _PER_TRANSACTION = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")

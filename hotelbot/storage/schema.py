@@ -8,12 +8,18 @@ upgrade, an implicit migration from whichever process starts first would be a su
 from __future__ import annotations
 
 from pathlib import Path
-
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from typing import TYPE_CHECKING
 
 from hotelbot.errors import ConfigError, SchemaError
-from hotelbot.storage.db import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.exc import DBAPIError
+
+    from hotelbot.storage.db import Database
+
+# SQLAlchemy is imported inside the functions: `hotelbot status` on SQLite reads SCHEMA_HEAD
+# from here without SQLAlchemy (storage/status_report.py).
 
 # The newest migration this code knows. tests/test_schema.py checks it equals Alembic's head.
 SCHEMA_HEAD = "0013_outbox_quoted"
@@ -52,6 +58,9 @@ async def current_revision(db: Database) -> str | None:
 
     Any other database error (unreadable file, server down) propagates: "cannot read" must
     not be mistaken for "empty"."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     async with db.read() as conn:
         try:
             result = await conn.execute(text("SELECT version_num FROM alembic_version"))
@@ -68,6 +77,8 @@ async def check_schema(db: Database) -> None:
 
     A SQLite file that cannot be read raises ConfigError naming it (a deploy problem that a
     restart cannot fix); PostgreSQL connection errors propagate (the server may come back)."""
+    from sqlalchemy.exc import DBAPIError
+
     try:
         current = await current_revision(db)
     except DBAPIError as exc:
