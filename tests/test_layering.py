@@ -236,7 +236,10 @@ def _source_files() -> Iterator[Path]:
         if target.is_file():
             yield target
         elif target.is_dir():
-            yield from (p for p in target.rglob("*") if p.is_file())
+            # Compiled caches embed the interpreter's own paths; they are not sources.
+            yield from (
+                p for p in target.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            )
 
 
 def absolute_paths(text: str) -> list[str]:
