@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from hotelbot.app.forget_guest import GuestErasure
 from hotelbot.app.handled import HandlingStore
 
 
@@ -82,6 +83,11 @@ class UnitOfWork(Protocol):
     @property
     def conversations(self) -> Conversations:
         """Conversations in this transaction."""
+        ...
+
+    @property
+    def guest_erasure(self) -> GuestErasure:
+        """One guest's rows, to erase them (`app.forget_guest`), in this transaction."""
         ...
 
 
