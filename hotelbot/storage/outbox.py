@@ -557,3 +557,38 @@ async def next_available_at(conn: AsyncConnection, *, hotel_id: int) -> datetime
         )
     ).scalar()
     return value if isinstance(value, datetime) else None
+
+
+class SqlOutcomeLog:
+    """`hotelbot.app.outbox_step.OutcomeLog` on a write transaction's connection: the
+    sender's outcome transitions above, from `sending`."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def mark_sent(self, outbox_id: int, *, id_message: str, now: datetime) -> bool:
+        return await mark_sent(self.conn, outbox_id, id_message=id_message, now=now)
+
+    async def mark_retry(
+        self,
+        outbox_id: int,
+        *,
+        available_at: datetime,
+        error: str,
+        now: datetime,
+        count_attempt: bool = True,
+    ) -> bool:
+        return await mark_retry(
+            self.conn,
+            outbox_id,
+            available_at=available_at,
+            error=error,
+            now=now,
+            count_attempt=count_attempt,
+        )
+
+    async def mark_unknown(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        return await mark_unknown(self.conn, outbox_id, error=error, now=now)
+
+    async def mark_failed(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        return await mark_failed(self.conn, outbox_id, error=error, now=now)
