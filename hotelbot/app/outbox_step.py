@@ -17,6 +17,9 @@ one write transaction (TX4). This module holds the rule of the last two, once:
   our request is wrong -> `failed`.
 * `record_outcomes`: the outcomes written through `OutcomeLog`, each a compare-and-set on
   the row's state (an echo that marked the row `sent` meanwhile is never overwritten).
+* `settle_unknown_sends`: the ambiguous rows against the instance's outgoing journal, in a
+  unit of work of the hotel: evidence -> `sent`; none in the lane's time -> sent again, or
+  `failed` when every attempt was ambiguous (domain.outbox.settle_unknown).
 
 What an attempt *was* (which HTTP answer means "surely not applied") is the messenger's
 business (`greenapi/messenger.py`); pacing, holds and the lease view are the runtime's, seen
@@ -29,9 +32,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from hotelbot.domain.outbox import Lane, LanePolicy
+from hotelbot.domain.outbox import Lane, LanePolicy, UnknownOutcome, settle_unknown
+
+if TYPE_CHECKING:
+    from hotelbot.app.unit_of_work import UnitsOfWork
 
 
 class ClaimedMessage(Protocol):
@@ -268,3 +274,119 @@ async def record_outcomes(
             await log.mark_retry(
                 item.id, available_at=item.available_at, error=error, now=now, count_attempt=False
             )
+
+
+# -- ambiguous sends ----------------------------------------------------------------------
+
+
+class UnknownMessage(ClaimedMessage, Protocol):
+    """An `unknown` row: a claimed message whose send may or may not have gone out."""
+
+    @property
+    def sending_started_at(self) -> datetime | None: ...
+
+
+class JournalRecord(Protocol):
+    """One entry of the instance's outgoing journal (lastOutgoingMessages): `text` the
+    message or the file's caption, `file_name` set for a file, `timestamp` Unix seconds."""
+
+    @property
+    def id_message(self) -> str: ...
+    @property
+    def chat_id(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def file_name(self) -> str | None: ...
+    @property
+    def timestamp(self) -> float | None: ...
+
+
+class UnknownSends(Protocol):
+    """Settling `unknown` rows, in the unit's transaction; every change a compare-and-set
+    from `unknown` (mark_sent also from `sent`: our own idMessage wins over an echo's)."""
+
+    async def known_id_messages(self, hotel_id: int, ids: Sequence[str]) -> set[str]:
+        """Which of these idMessages already belong to an outbox row of the hotel."""
+        ...
+
+    async def mark_sent(self, outbox_id: int, *, id_message: str, now: datetime) -> bool: ...
+
+    async def resend(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        """Back to pending, due now (no trace in time)."""
+        ...
+
+    async def give_up(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        """`failed` (every attempt was ambiguous and left no trace)."""
+        ...
+
+
+def started(item: UnknownMessage) -> datetime:
+    """When the row's (last) send began: the clock of its reconciliation."""
+    return item.sending_started_at or item.available_at
+
+
+def matches(entry: JournalRecord, item: ClaimedMessage, *, not_before_s: float) -> bool:
+    """A journal entry is this outbox row's message: same chat, same text or the same file
+    and caption, not older than the send."""
+    if entry.chat_id != item.chat_id or entry.text != item.text:
+        return False
+    if entry.file_name != item.file_name:
+        return False
+    return entry.timestamp is not None and entry.timestamp >= not_before_s
+
+
+async def settle_unknown_sends(
+    units: UnitsOfWork,
+    hotel_id: int,
+    ripe: Sequence[UnknownMessage],
+    journal: Sequence[JournalRecord],
+    *,
+    policies: Mapping[Lane, LanePolicy],
+    clock_slack_s: float,
+    now: datetime,
+) -> dict[str, int]:
+    """Settle the hotel's `unknown` rows that are due for the journal (`ripe`) against the
+    `journal` just read, in one unit of work of the hotel (raises `LeaseLost` when not
+    held: the new owner settles them). A row with an entry of the same chat and text (or
+    file and caption), no earlier than its send started minus `clock_slack_s`, whose
+    idMessage no other row owns, is `sent` ("reconciled"); one without, once its lane's
+    `resend_after_s` old, goes back to pending ("requeued"), or is `failed` when its
+    attempts are used up ("failed"); younger ones wait. Returns those counts. Idempotent."""
+    counts: dict[str, int] = {}
+
+    def count(key: str) -> None:
+        counts[key] = counts.get(key, 0) + 1
+
+    async with units.begin({hotel_id}) as uow:
+        store = uow.unknown_sends
+        taken = await store.known_id_messages(hotel_id, [e.id_message for e in journal])
+        for item in ripe:
+            not_before_s = started(item).timestamp() - clock_slack_s
+            match = next(
+                (
+                    e
+                    for e in journal
+                    if e.id_message not in taken and matches(e, item, not_before_s=not_before_s)
+                ),
+                None,
+            )
+            if match is not None:
+                if await store.mark_sent(item.id, id_message=match.id_message, now=now):
+                    taken.add(match.id_message)
+                    count("reconciled")
+                continue
+            age_s = (now - started(item)).total_seconds()
+            decision = settle_unknown(
+                policies[item.lane], age_s=age_s, attempts=item.attempts, evidence=False
+            )
+            if decision is UnknownOutcome.GIVE_UP:
+                # Every attempt ended ambiguous and left no trace: stop and show it.
+                error = f"no trace at Green API after {item.attempts} ambiguous attempts"
+                if await store.give_up(item.id, error=error, now=now):
+                    count("failed")
+            elif decision is UnknownOutcome.RESEND:
+                error = "no trace of the message at Green API: sending again"
+                if await store.resend(item.id, error=error, now=now):
+                    count("requeued")
+    return counts

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from hotelbot.app.forget_guest import GuestErasure
 from hotelbot.app.handled import HandlingStore
+from hotelbot.app.outbox_step import UnknownSends
 
 
 class LeaseLost(RuntimeError):
@@ -83,6 +84,11 @@ class UnitOfWork(Protocol):
     @property
     def conversations(self) -> Conversations:
         """Conversations in this transaction."""
+        ...
+
+    @property
+    def unknown_sends(self) -> UnknownSends:
+        """Settling ambiguous sends (`app.outbox_step.settle_unknown_sends`)."""
         ...
 
     @property

@@ -75,6 +75,8 @@ from hotelbot.app.outbox_step import (
     SendResult,
     record_outcomes,
     send_claimed,
+    settle_unknown_sends,
+    started,
 )
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
@@ -88,9 +90,7 @@ from hotelbot.domain.outbox import (
     LanePolicy,
     OutboxKind,
     OutboxState,
-    UnknownOutcome,
     journal_due,
-    settle_unknown,
 )
 from hotelbot.domain.token_bucket import TokenBucket
 from hotelbot.greenapi.errors import GreenApiError
@@ -107,12 +107,8 @@ from hotelbot.storage.outbox import (
     claim_due_many,
     has_stale_sending,
     hotels_with_work,
-    known_id_messages,
     list_unknown,
     mark_cancelled,
-    mark_failed,
-    mark_retry,
-    mark_sent,
     recover_stale_sending,
 )
 from hotelbot.storage.triggers import withdrawn_messages
@@ -122,7 +118,7 @@ from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from hotelbot.greenapi.client import GreenApiClient, JournalEntry
+    from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 
 _KINDS = frozenset(k.value for k in OutboxKind)
@@ -219,20 +215,6 @@ class _Gate:
             log.error("outbox message rejected by Green API: {}", outcome.error)
         elif outcome.result is SendResult.SENT:
             log.debug("sent outbox message as {}", outcome.id_message)
-
-
-def _matches(entry: JournalEntry, item: OutboxItem, *, not_before_s: float) -> bool:
-    """A journal entry is this outbox row's message: same chat, same text or the same file
-    and caption, not older than the send."""
-    if entry.chat_id != item.chat_id or entry.text != item.text:
-        return False
-    if entry.file_name != item.file_name:
-        return False
-    return entry.timestamp is not None and entry.timestamp >= not_before_s
-
-
-def _started(item: OutboxItem) -> datetime:
-    return item.sending_started_at or item.available_at
 
 
 class OutboxSender:
@@ -602,7 +584,7 @@ class OutboxSender:
         """Settle `unknown` rows (read just before) by the rule in the module docstring."""
 
         def age_s(item: OutboxItem) -> float:
-            return (now - _started(item)).total_seconds()
+            return (now - started(item)).total_seconds()
 
         ripe = [u for u in unknown if journal_due(self.policies[u.lane], age_s(u))]
         if not ripe:
@@ -612,7 +594,7 @@ class OutboxSender:
         if state.journal_at is not None and now - state.journal_at < interval:
             return
         state.journal_at = now
-        oldest = min(_started(u) for u in ripe)
+        oldest = min(started(u) for u in ripe)
         minutes = min(1440, math.ceil((now - oldest).total_seconds() / 60) + 5)
         try:
             journal = await JOURNAL_READ.call(client.last_outgoing_messages, minutes=minutes)
@@ -620,46 +602,18 @@ class OutboxSender:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
         try:
-            async with self._units.begin({hotel_id}) as uow:
-                conn = uow.conn
-                taken = await known_id_messages(
-                    conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
-                )
-                for item in ripe:
-                    not_before_s = _started(item).timestamp() - self.clock_slack_s
-                    match = next(
-                        (
-                            e
-                            for e in journal
-                            if e.id_message not in taken
-                            and _matches(e, item, not_before_s=not_before_s)
-                        ),
-                        None,
-                    )
-                    if match is not None:
-                        if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
-                            taken.add(match.id_message)
-                            report.counts["reconciled"] += 1
-                        continue
-                    policy = self.policies[item.lane]
-                    decision = settle_unknown(
-                        policy, age_s=age_s(item), attempts=item.attempts, evidence=False
-                    )
-                    if decision is UnknownOutcome.GIVE_UP:
-                        # Every attempt ended ambiguous and left no trace: stop and show it.
-                        if await mark_failed(
-                            conn, item.id, now=now, from_states=(_UNKNOWN,),
-                            error=f"no trace at Green API after {item.attempts} ambiguous attempts",
-                        ):  # fmt: skip
-                            report.counts["failed"] += 1
-                    elif decision is UnknownOutcome.RESEND and await mark_retry(
-                        conn, item.id, available_at=now,
-                        error="no trace of the message at Green API: sending again", now=now,
-                        from_states=(_UNKNOWN,),
-                    ):  # fmt: skip
-                        report.counts["requeued"] += 1
+            settled = await settle_unknown_sends(
+                self._units,
+                hotel_id,
+                ripe,
+                journal,
+                policies=self.policies,
+                clock_slack_s=self.clock_slack_s,
+                now=now,
+            )
         except LeaseLost:
             return  # the hotel's new owner settles them (the claim that follows counts it)
+        report.counts.update(settled)
 
     # -- background loop ---------------------------------------------------------------------
     def wake_for_alerts(self, hotel_ids: Iterable[int]) -> None:
