@@ -169,7 +169,12 @@ USE_CASES = {
     "app/staff_send.py": {"send_as_staff"},
     "app/trigger_fire.py": {"decide_fire"},
     "app/forget_guest.py": {"forget_guest"},
-    "app/outbox_step.py": {"send_claimed", "record_outcomes", "settle_unknown_sends"},
+    "app/outbox_step.py": {
+        "cancel_withdrawn",
+        "send_claimed",
+        "record_outcomes",
+        "settle_unknown_sends",
+    },
 }
 
 

@@ -5,7 +5,8 @@ the use case's protocols; the whole path over real HTTP and databases is tests/t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from hotelbot.app.outbox_step import (
     SendAttempt,
     SendOutcome,
     SendResult,
+    cancel_withdrawn,
     decide,
     send_claimed,
 )
@@ -135,3 +137,36 @@ async def test_a_429_pauses_every_lane_and_an_empty_bucket_gives_back() -> None:
     assert gate.paused == [7] and messenger.sent == [1]
     assert [o.result for o in outcomes] == [SendResult.RETRY, SendResult.GIVE_BACK]
     assert outcomes[1].error == "rate limited: waiting"
+
+
+@dataclass
+class _Withdrawals:
+    reasons: dict[int, str]
+    opted: set[str]
+    cancelled: dict[int, str] = field(default_factory=dict)
+
+    async def withdrawn(self, outbox_ids: Sequence[int]) -> dict[int, str]:
+        return {i: r for i, r in self.reasons.items() if i in outbox_ids}
+
+    async def opted_out(self, hotel_id: int, chat_ids: Sequence[str]) -> set[str]:
+        return self.opted & set(chat_ids)
+
+    async def cancel(self, outbox_id: int, *, reason: str, now: datetime) -> bool:
+        self.cancelled[outbox_id] = reason
+        return True
+
+
+async def test_only_automated_rows_are_withdrawn_before_sending() -> None:
+    trigger, disabled, manual = _item(1), _item(2), _item(3)
+    claimed = {
+        1: [
+            replace(trigger, kind="trigger"),
+            replace(disabled, kind="trigger", chat_id="37120000002@c.us"),
+            manual,
+        ],
+    }
+    store = _Withdrawals({2: "trigger disabled", 3: "not a trigger fire"}, {manual.chat_id})
+    assert await cancel_withdrawn(store, claimed, now=NOW) == {1: 2}
+    # The opted-out guest's trigger message goes, the manual message to them is sent.
+    assert store.cancelled == {1: "guest opted out", 2: "trigger disabled"}
+    assert [i.id for i in claimed[1]] == [3]

@@ -17,6 +17,8 @@ one write transaction (TX4). This module holds the rule of the last two, once:
   our request is wrong -> `failed`.
 * `record_outcomes`: the outcomes written through `OutcomeLog`, each a compare-and-set on
   the row's state (an echo that marked the row `sent` meanwhile is never overwritten).
+* `cancel_withdrawn`: in the claim's transaction, automated rows whose reason to be sent is
+  gone (opt-out, cancelled stay, disabled trigger) are cancelled instead of sent.
 * `settle_unknown_sends`: the ambiguous rows against the instance's outgoing journal, in a
   unit of work of the hotel: evidence -> `sent`; none in the lane's time -> sent again, or
   `failed` when every attempt was ambiguous (domain.outbox.settle_unknown).
@@ -32,9 +34,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from hotelbot.domain.outbox import Lane, LanePolicy, UnknownOutcome, settle_unknown
+from hotelbot.domain.outbox import (
+    AUTOMATED_KINDS,
+    Lane,
+    LanePolicy,
+    UnknownOutcome,
+    settle_unknown,
+)
 
 if TYPE_CHECKING:
     from hotelbot.app.unit_of_work import UnitsOfWork
@@ -45,6 +53,8 @@ class ClaimedMessage(Protocol):
 
     @property
     def id(self) -> int: ...
+    @property
+    def hotel_id(self) -> int: ...
     @property
     def kind(self) -> str: ...
     @property
@@ -66,6 +76,9 @@ class ClaimedMessage(Protocol):
     def file_name(self) -> str | None: ...
     @property
     def quoted_message_id(self) -> str | None: ...
+
+
+Claimed = TypeVar("Claimed", bound=ClaimedMessage)
 
 
 class Attempt(StrEnum):
@@ -274,6 +287,58 @@ async def record_outcomes(
             await log.mark_retry(
                 item.id, available_at=item.available_at, error=error, now=now, count_attempt=False
             )
+
+
+# -- withdrawn before sending --------------------------------------------------------------
+
+
+class Withdrawals(Protocol):
+    """What may have changed since an automated message was decided, read in the claim's
+    transaction; and its cancellation."""
+
+    async def withdrawn(self, outbox_ids: Sequence[int]) -> Mapping[int, str]:
+        """Rows of trigger fires that should no longer be sent (stay cancelled, trigger
+        disabled), with why."""
+        ...
+
+    async def opted_out(self, hotel_id: int, chat_ids: Sequence[str]) -> set[str]:
+        """Those of the hotel's chats whose guest opted out."""
+        ...
+
+    async def cancel(self, outbox_id: int, *, reason: str, now: datetime) -> bool:
+        """Not sent and never will be (compare-and-set from pending/sending)."""
+        ...
+
+
+async def cancel_withdrawn(
+    store: Withdrawals, claimed: dict[int, list[Claimed]], *, now: datetime
+) -> dict[int, int]:
+    """Automated messages may have waited hours (quiet hours, daily cap): in the claim's
+    transaction, re-check what could have changed since they were decided, cancel those
+    whose reason is gone (the guest opted out, the stay was cancelled, the trigger
+    disabled) and drop them from `claimed` (hotel id -> claimed rows). Other kinds are
+    never touched. Returns the number cancelled per hotel."""
+    automated = [i for items in claimed.values() for i in items if i.kind in AUTOMATED_KINDS]
+    if not automated:
+        return {}
+    withdrawn = await store.withdrawn([i.id for i in automated])
+    cancelled: dict[int, int] = {}
+    for hotel_id in sorted({i.hotel_id for i in automated}):
+        items = claimed[hotel_id]
+        chats = sorted({i.chat_id for i in items if i.kind in AUTOMATED_KINDS})
+        opted_out = await store.opted_out(hotel_id, chats)
+        ready: list[Claimed] = []
+        for item in items:
+            reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
+            if item.kind in AUTOMATED_KINDS and item.chat_id in opted_out:
+                reason = "guest opted out"
+            if reason is not None:
+                await store.cancel(item.id, reason=reason, now=now)
+                cancelled[hotel_id] = cancelled.get(hotel_id, 0) + 1
+            else:
+                ready.append(item)
+        claimed[hotel_id] = ready
+    return cancelled
 
 
 # -- ambiguous sends ----------------------------------------------------------------------

@@ -73,6 +73,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.app.outbox_step import (
     SendOutcome,
     SendResult,
+    cancel_withdrawn,
     record_outcomes,
     send_claimed,
     settle_unknown_sends,
@@ -83,7 +84,6 @@ from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.daemon.batching import GroupCall
 from hotelbot.domain.events import SENDABLE_STATES
 from hotelbot.domain.outbox import (
-    AUTOMATED_KINDS,
     DEFAULT_POLICIES,
     LANE_ORDER,
     Lane,
@@ -108,10 +108,9 @@ from hotelbot.storage.outbox import (
     has_stale_sending,
     hotels_with_work,
     list_unknown,
-    mark_cancelled,
     recover_stale_sending,
 )
-from hotelbot.storage.triggers import withdrawn_messages
+from hotelbot.storage.triggers import SqlWithdrawals
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
@@ -467,7 +466,8 @@ class OutboxSender:
             claimed = await claim_due_many(conn, limits=limits, now=now)
             if claimed:
                 pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
-            cancelled = await self._cancel_withdrawn(conn, claimed, now)
+            withdrawals = SqlWithdrawals(conn, self.guest_facts)
+            cancelled = await cancel_withdrawn(withdrawals, claimed, now=now)
         results: list[_Claimed] = []
         for request in requests:
             if request.hotel_id not in held:
@@ -478,35 +478,6 @@ class OutboxSender:
                 _Claimed(claimed.pop(request.hotel_id, []), cancelled.pop(request.hotel_id, 0))
             )
         return results
-
-    async def _cancel_withdrawn(
-        self, conn: AsyncConnection, claimed: dict[int, list[OutboxItem]], now: datetime
-    ) -> dict[int, int]:
-        """Automated messages may have waited hours (quiet hours, daily cap): re-check what
-        could have changed since they were decided, cancel those whose reason is gone and
-        drop them from `claimed`. Returns the number cancelled per hotel."""
-        automated = [i for items in claimed.values() for i in items if i.kind in AUTOMATED_KINDS]
-        if not automated:
-            return {}
-        withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
-        cancelled: dict[int, int] = {}
-        for hotel_id in sorted({i.hotel_id for i in automated}):
-            items = claimed[hotel_id]
-            chats = sorted({i.chat_id for i in items if i.kind in AUTOMATED_KINDS})
-            facts = await self.guest_facts(conn, hotel_id, chats)
-            ready: list[OutboxItem] = []
-            for item in items:
-                reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
-                fact = facts.get(item.chat_id)
-                if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
-                    reason = "guest opted out"
-                if reason is not None:
-                    await mark_cancelled(conn, item.id, reason=reason, now=now)
-                    cancelled[hotel_id] = cancelled.get(hotel_id, 0) + 1
-                else:
-                    ready.append(item)
-            claimed[hotel_id] = ready
-        return cancelled
 
     def _give_back_abandoned(self, request: _ClaimRequest, claimed: _Claimed) -> None:
         """A step cancelled (lease lost, shutdown) while its claim was committing: its rows
