@@ -10,12 +10,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from hotelbot.app.forget_guest import forget_guest
 from hotelbot.daemon.app import Daemon
+from hotelbot.domain.erasure import PurgeResult
+from hotelbot.domain.guest_identity import GuestIdentity
 from hotelbot.hotel_spec import validate_hotels
 from hotelbot.settings import Settings
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import upsert_hotel
 from hotelbot.storage.models import DeadLetter, Notification
+from hotelbot.storage.types import utcnow
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 # Daemons in tests serve /metrics on a port the OS picks: parallel tests never collide.
 FREE_PORT = "127.0.0.1:0"
@@ -83,3 +88,12 @@ async def stored_notifications(db: Database) -> int:
 
 async def dead_letters(db: Database) -> int:
     return await count(db, DeadLetter)
+
+
+async def forget(
+    db: Database, identity: GuestIdentity, *, hotel_slug: str | None = None, dry_run: bool = False
+) -> PurgeResult:
+    """The use case `hotelbot guest forget` runs, on unfenced units as the CLI opens them."""
+    return await forget_guest(
+        SqlUnitsOfWork(db), identity, now=utcnow(), hotel_slug=hotel_slug, dry_run=dry_run
+    )

@@ -13,13 +13,8 @@ import pytest
 from sqlalchemy import insert, select, text, update
 
 from hotelbot.daemon.processor import Processor
-from hotelbot.ops.guest_data import (
-    IdentityError,
-    export_guest,
-    forget_guest,
-    json_for_terminal,
-    parse_identity,
-)
+from hotelbot.domain.guest_identity import IdentityError, parse_identity
+from hotelbot.ops.guest_data import export_guest, json_for_terminal
 from hotelbot.storage.db import Database
 from hotelbot.storage.guest_facts import NO_FACTS, load_guest_facts
 from hotelbot.storage.models import DeadLetter, Notification, OutboxMessage
@@ -27,6 +22,7 @@ from hotelbot.storage.models_messaging import Alert, Guest, Message
 from hotelbot.storage.suppression import suppressed
 from hotelbot.storage.types import utcnow
 from tests import shapes
+from tests.helpers import forget
 from tests.processor_helpers import STAFF_CHAT, FakeAnalyser, ingest, make_hotel
 from tests.test_doctor_privacy import _cli, _env
 
@@ -149,9 +145,9 @@ async def test_forget_by_exact_identity_everywhere_and_nobody_else(db: Database)
     hotel = await _seed(db)
     eve = parse_identity([f"+{EVE}", EVE_LID])
     before = await _everything(db)
-    planned = await forget_guest(db, eve, dry_run=True)
+    planned = await forget(db, eve, dry_run=True)
     assert await _everything(db) == before  # the dry run changed nothing
-    done = await forget_guest(db, eve)
+    done = await forget(db, eve)
     assert done.changed == planned.changed
     after = await _everything(db)
     assert "Eve-private" not in after and EVE_CHAT not in after and EVE_LID not in after
@@ -185,7 +181,7 @@ async def test_forget_by_exact_identity_everywhere_and_nobody_else(db: Database)
         facts = await load_guest_facts(conn, hotel, [EVE_CHAT, MALLORY_CHAT])
     # Mallory keeps what the processor knows of her (her language) and is not opted out.
     assert facts[EVE_CHAT].opted_out and not facts.get(MALLORY_CHAT, NO_FACTS).opted_out
-    assert (await forget_guest(db, eve)).total == 0  # idempotent
+    assert (await forget(db, eve)).total == 0  # idempotent
 
 
 async def test_export_holds_the_same_rows(db: Database) -> None:
@@ -231,7 +227,7 @@ async def test_a_forgotten_stop_is_honoured_after_a_re_import_and_lifted_by_star
     from tests.scheduling_helpers import make_stay, make_trigger
 
     hotel = await _seed(db)
-    await forget_guest(db, parse_identity([f"+{EVE}"]))
+    await forget(db, parse_identity([f"+{EVE}"]))
     day = datetime(2026, 3, 28, tzinfo=UTC)
     await make_stay(
         db, hotel, phone=f"+{EVE}", check_in=day.date(), check_out=(day + timedelta(days=4)).date()

@@ -161,6 +161,55 @@ def test_the_app_check_fails_on_a_forbidden_import() -> None:
     assert _violations("app/", {*ADAPTERS, *OUTER}, layers=True, modules=planted) != []
 
 
+# The use cases of issue 17, each one async function in its own app/ module: the CLI, the
+# daemon and ops/ call it, so no other module may define a function of the same name (a
+# second copy of the rule would drift from the first).
+USE_CASES = {
+    "app/handled.py": {"mark_handled", "handle_conversation"},
+    "app/staff_send.py": {"send_as_staff"},
+    "app/trigger_fire.py": {"decide_fire"},
+    "app/forget_guest.py": {"forget_guest"},
+    "app/outbox_step.py": {
+        "cancel_withdrawn",
+        "send_claimed",
+        "record_outcomes",
+        "settle_unknown_sends",
+    },
+}
+
+
+def _defined_functions(tree: ast.Module) -> set[str]:
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def _use_case_homes(modules: dict[str, ast.Module]) -> list[str]:
+    """Problems: a use case missing from its module, or defined again elsewhere."""
+    problems = []
+    for home, names in USE_CASES.items():
+        tree = modules.get(home)
+        top = {
+            n.name: n for n in (tree.body if tree else []) if isinstance(n, ast.AsyncFunctionDef)
+        }
+        problems += [f"{home} lacks async def {name}" for name in sorted(names - set(top))]
+        for relative, other in modules.items():
+            if relative != home:
+                again = sorted(names & _defined_functions(other))
+                problems += [f"{relative} defines {name} again" for name in again]
+    return problems
+
+
+def test_each_use_case_exists_once_in_the_app_layer() -> None:
+    assert _use_case_homes(MODULES) == []
+    planted = {**MODULES, "ops/planted.py": ast.parse("async def forget_guest(db): pass\n")}
+    assert _use_case_homes(planted) == ["ops/planted.py defines forget_guest again"]
+    emptied = {**MODULES, "app/forget_guest.py": ast.parse("")}
+    assert _use_case_homes(emptied) == ["app/forget_guest.py lacks async def forget_guest"]
+
+
 # Lease fencing is one structure (docs/scale-out.md): only the unit of work checks leases.
 FENCING_CHECKS = frozenset({"holds_lease", "lock_owned_epochs", "lease_held"})
 FENCING_HOMES = frozenset({"storage/leases.py", "storage/unit_of_work.py"})

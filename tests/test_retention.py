@@ -8,20 +8,16 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from hotelbot.ops.guest_data import (
-    GuestIdentity,
-    IdentityError,
-    export_guest,
-    forget_guest,
-    parse_identity,
-)
-from hotelbot.ops.retention import ERASED_TEXT, PURGED_BODY, purge_expired
+from hotelbot.domain.erasure import ERASED_TEXT
+from hotelbot.domain.guest_identity import GuestIdentity, IdentityError, parse_identity
+from hotelbot.ops.guest_data import export_guest
+from hotelbot.ops.retention import PURGED_BODY, purge_expired
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import DeadLetter, Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Guest, Message
 from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.models_triggers import TriggerFire
-from tests.helpers import count
+from tests.helpers import count, forget
 from tests.ops_seed import ANNA, ANNA_TEXT, BORIS, BORIS_TEXT, seed
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -76,7 +72,7 @@ async def test_a_recent_stay_protects_old_messages(db: Database) -> None:
 
 async def test_forget_erases_the_guest_everywhere_and_only_them(db: Database) -> None:
     seeded = await seed(db, NOW)
-    result = await forget_guest(db, parse_identity([f"+{BORIS[:3]} {BORIS[3:]}"]))
+    result = await forget(db, parse_identity([f"+{BORIS[:3]} {BORIS[3:]}"]))
     text = await _all_text(db)
     assert BORIS not in text and BORIS_TEXT not in text and "Boris" not in text
     assert ANNA_TEXT in text  # the other guest is untouched
@@ -91,7 +87,7 @@ async def test_forget_erases_the_guest_everywhere_and_only_them(db: Database) ->
         ).scalar_one()
     assert staff == ERASED_TEXT  # the staff alert that quoted him
     assert result.changed["messages"] == 3 and result.changed["notifications"] == 2
-    assert (await forget_guest(db, _who(BORIS))).total == 0  # idempotent
+    assert (await forget(db, _who(BORIS))).total == 0  # idempotent
 
 
 async def test_forget_scoped_to_another_hotel_keeps_the_guest(db: Database) -> None:
@@ -99,10 +95,10 @@ async def test_forget_scoped_to_another_hotel_keeps_the_guest(db: Database) -> N
     from tests.ops_seed import add_hotel
 
     await add_hotel(db, "other", instance_id="1101000002")
-    assert (await forget_guest(db, _who(ANNA), hotel_slug="other")).total == 0
+    assert (await forget(db, _who(ANNA), hotel_slug="other")).total == 0
     assert ANNA_TEXT in await _all_text(db)
     with pytest.raises(IdentityError, match="no hotel"):
-        await forget_guest(db, _who(ANNA), hotel_slug="nope")
+        await forget(db, _who(ANNA), hotel_slug="nope")
 
 
 async def test_export_holds_everything_about_the_guest(db: Database) -> None:

@@ -20,7 +20,9 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from hotelbot.app.forget_guest import GuestErasure
 from hotelbot.app.handled import HandlingStore
+from hotelbot.app.outbox_step import UnknownSends
 
 
 class LeaseLost(RuntimeError):
@@ -82,6 +84,16 @@ class UnitOfWork(Protocol):
     @property
     def conversations(self) -> Conversations:
         """Conversations in this transaction."""
+        ...
+
+    @property
+    def unknown_sends(self) -> UnknownSends:
+        """Settling ambiguous sends (`app.outbox_step.settle_unknown_sends`)."""
+        ...
+
+    @property
+    def guest_erasure(self) -> GuestErasure:
+        """One guest's rows, to erase them (`app.forget_guest`), in this transaction."""
         ...
 
 

@@ -1,8 +1,9 @@
 """`hotelbot guest forget|export|language`: a guest's right to erasure and to a copy of their
 data, and the language hotelbot writes to them in.
 
-The guest is named exactly (ops/guest_data.py): phone numbers in international form and/or
-chat ids; `forget` always shows what it would erase first (a dry run in the same code path)
+The guest is named exactly (domain/guest_identity.py): phone numbers in international form
+and/or chat ids. `forget` runs the use case `app.forget_guest` (what is erased and kept is
+decided there): it always shows what it would erase first (a dry run in the same code path)
 and asks, unless `--yes`; `--dry-run` only shows it.
 """
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from hotelbot.ops.guest_data import GuestIdentity
+    from hotelbot.domain.guest_identity import GuestIdentity
 
 app = typer.Typer(
     help="Personal data of one guest: export everything held about them, or erase it.",
@@ -32,8 +33,8 @@ HotelOpt = Annotated[str | None, typer.Option("--hotel", help="Only this hotel (
 
 
 def _identity(who: list[str]) -> GuestIdentity:
+    from hotelbot.domain.guest_identity import IdentityError, parse_identity
     from hotelbot.errors import UserError
-    from hotelbot.ops.guest_data import IdentityError, parse_identity
 
     try:
         return parse_identity(who)
@@ -54,18 +55,22 @@ def forget(
     guest records, raw notifications, dead letters and messages to them; staff alerts quoting
     them are blanked. A STOP they sent is kept as an anonymous hash, so they are never
     messaged automatically again. Cannot be undone (export first if they asked for a copy)."""
+    from hotelbot.app.forget_guest import forget_guest
     from hotelbot.cli import common
+    from hotelbot.domain.erasure import PurgeResult
+    from hotelbot.domain.guest_identity import IdentityError
     from hotelbot.errors import UserError
-    from hotelbot.ops.guest_data import IdentityError, forget_guest
-    from hotelbot.ops.retention import PurgeResult
     from hotelbot.storage.db import Database
+    from hotelbot.storage.types import utcnow
+    from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
     identity = _identity(who)
     scope = f"at hotel {hotel}" if hotel else "at every hotel"
 
     async def go(db: Database, *, dry: bool) -> PurgeResult:
         try:
-            return await forget_guest(db, identity, hotel_slug=hotel, dry_run=dry)
+            units = SqlUnitsOfWork(db)  # an operator's command: no lease to fence by
+            return await forget_guest(units, identity, now=utcnow(), hotel_slug=hotel, dry_run=dry)
         except IdentityError as exc:
             raise UserError(str(exc)) from None
 
@@ -86,8 +91,9 @@ def forget(
 def export(who: Who, hotel: HotelOpt = None) -> None:
     """Print everything held about the guest as JSON (to answer a data access request)."""
     from hotelbot.cli import common
+    from hotelbot.domain.guest_identity import IdentityError
     from hotelbot.errors import UserError
-    from hotelbot.ops.guest_data import IdentityError, export_guest, json_for_terminal
+    from hotelbot.ops.guest_data import export_guest, json_for_terminal
     from hotelbot.storage.db import Database
 
     identity = _identity(who)

@@ -26,6 +26,11 @@ Per hotel and step (`run_once`):
      held; other 4xx -> `failed` (our request is wrong, repeating it cannot help).
 5. One write transaction records every outcome of the step.
 
+Steps 4 and 5 are the use case `app/outbox_step.py` (`send_claimed`, `record_outcomes`): the
+rule per row lives there once, with `greenapi/messenger.py` telling what a Green API answer
+means; this module schedules the steps, batches their reads, claims and commits across
+hotels, and keeps each hotel's buckets and hold (`_Gate`).
+
 Reconciling an `unknown` row (rule, timings from the row's lane policy):
    a. the processor's `record_echo` (outgoingAPIMessageReceived) may mark it `sent` at any
       time (CAS on the state, never overwritten);
@@ -58,7 +63,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import anyio
@@ -66,34 +70,31 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.outbox_step import (
+    SendOutcome,
+    SendResult,
+    cancel_withdrawn,
+    record_outcomes,
+    send_claimed,
+    settle_unknown_sends,
+    started,
+)
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import fail_point, pause_point
 from hotelbot.daemon.batching import GroupCall
 from hotelbot.domain.events import SENDABLE_STATES
 from hotelbot.domain.outbox import (
-    AUTOMATED_KINDS,
     DEFAULT_POLICIES,
     LANE_ORDER,
     Lane,
     LanePolicy,
     OutboxKind,
     OutboxState,
-    UnknownOutcome,
     journal_due,
-    settle_unknown,
 )
 from hotelbot.domain.token_bucket import TokenBucket
-from hotelbot.greenapi.errors import (
-    BadRequest,
-    BadResponse,
-    GreenApiError,
-    InstanceNotReady,
-    NetworkError,
-    QuotaExceeded,
-    RateLimited,
-    ServerError,
-    Unauthorized,
-)
+from hotelbot.greenapi.errors import GreenApiError
+from hotelbot.greenapi.messenger import GreenApiMessenger
 from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.observability import metrics
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
@@ -102,26 +103,21 @@ from hotelbot.storage.models import Hotel
 from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
     OutboxItem,
+    SqlOutcomeLog,
     claim_due_many,
     has_stale_sending,
     hotels_with_work,
-    known_id_messages,
     list_unknown,
-    mark_cancelled,
-    mark_failed,
-    mark_retry,
-    mark_sent,
-    mark_unknown,
     recover_stale_sending,
 )
-from hotelbot.storage.triggers import withdrawn_messages
+from hotelbot.storage.triggers import SqlWithdrawals
 from hotelbot.storage.types import utcnow
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from hotelbot.greenapi.client import GreenApiClient, JournalEntry
+    from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 
 _KINDS = frozenset(k.value for k in OutboxKind)
@@ -132,27 +128,7 @@ _UNKNOWN = OutboxState.UNKNOWN
 class _HotelState:
     buckets: dict[Lane, TokenBucket]
     held_until: datetime | None = None
-    hold_reason: str | None = None
     journal_at: datetime | None = None
-
-
-class _Result(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"
-    UNKNOWN = "unknown"
-    FAILED = "failed"
-    GIVE_BACK = "held"  # not attempted: back to pending untouched (reported as "held")
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What one claimed row's send came to; recorded in the step's one write transaction."""
-
-    item: OutboxItem
-    result: _Result
-    error: str | None = None
-    id_message: str | None = None
-    available_at: datetime | None = None
 
 
 @dataclass
@@ -198,24 +174,46 @@ class _Claimed:
 class _Recording:
     """One step's outcomes waiting for the next group-committed write (`_record`)."""
 
-    outcomes: list[_Outcome]
+    outcomes: list[SendOutcome]
     now: datetime
     report: SendReport
     done: asyncio.Future[None]
 
 
-def _matches(entry: JournalEntry, item: OutboxItem, *, not_before_s: float) -> bool:
-    """A journal entry is this outbox row's message: same chat, same text or the same file
-    and caption, not older than the send."""
-    if entry.chat_id != item.chat_id or entry.text != item.text:
-        return False
-    if entry.file_name != item.file_name:
-        return False
-    return entry.timestamp is not None and entry.timestamp >= not_before_s
+class _Gate:
+    """`app.outbox_step.StepGate` for one step of one hotel: this daemon's lease view, the
+    hotel's token buckets and hold, and the log lines of the step's outcomes."""
 
+    def __init__(
+        self, sender: OutboxSender, hotel_id: int, epoch: int, state: _HotelState, now: datetime
+    ) -> None:
+        self.sender, self.hotel_id, self.epoch = sender, hotel_id, epoch
+        self.state, self.now, self.now_s = state, now, now.timestamp()
 
-def _started(item: OutboxItem) -> datetime:
-    return item.sending_started_at or item.available_at
+    def still_held(self) -> bool:
+        return self.sender._units.still_held(self.hotel_id, self.epoch)
+
+    def take(self, lane: Lane) -> bool:
+        return self.state.buckets[lane].take(self.now_s)
+
+    def pause(self, retry_after_s: float | None) -> None:
+        for lane, bucket in self.state.buckets.items():
+            bucket.drain_until(self.now_s, retry_after_s or self.sender.policies[lane].retry_base_s)
+
+    def hold(self, reason: str) -> None:
+        self.state.held_until = self.now + self.sender.hold
+        logger.bind(hotel_id=self.hotel_id).warning(
+            "hotel cannot send ({}): holding its outbox", reason
+        )
+
+    def observe(self, outcome: SendOutcome) -> None:
+        log = logger.bind(hotel_id=self.hotel_id, outbox_id=outcome.item.id)
+        if outcome.result is SendResult.UNKNOWN:
+            log.warning("send outcome unknown ({}): will reconcile", outcome.error)
+        elif outcome.rejected:
+            log.error("outbox message rejected by Green API: {}", outcome.error)
+        elif outcome.result is SendResult.SENT:
+            log.debug("sent outbox message as {}", outcome.id_message)
 
 
 class OutboxSender:
@@ -361,30 +359,18 @@ class OutboxSender:
         ready = await self._claim(hotel_id, epoch, limits, now, report, priority=priority)
         if ready is None:
             return report
-        outcomes: list[_Outcome] = []
         if ready:
             pause_point("sender_claimed_before_send")  # tests: frozen between claim and send
-        for index, item in enumerate(ready):
-            if not self._units.still_held(hotel_id, epoch):
-                # Self-fence before every send: the lease ran out since the claim (this
-                # process was frozen or cut off), another daemon may serve the hotel now.
-                # Unsent rows go back untouched; no lease lock is held across the call.
-                outcomes.extend(
-                    _Outcome(other, _Result.GIVE_BACK, "lease lost before sending")
-                    for other in ready[index:]
-                )
-                break
-            # Claims never exceed the tokens, so this only fails after a 429 drained them.
-            if not state.buckets[item.lane].take(now_s):
-                outcomes.append(_Outcome(item, _Result.GIVE_BACK, "rate limited: waiting"))
-                continue
-            outcome = await self._send_one(hotel_id, client, state, item, now)
-            outcomes.append(outcome)
-            if outcome.result is _Result.GIVE_BACK:  # the hotel is held now
-                reason = state.hold_reason or "hotel held"
-                rest = ready[index + 1 :]
-                outcomes.extend(_Outcome(other, _Result.GIVE_BACK, reason) for other in rest)
-                break
+        # The sends and what each comes to: the use case (app/outbox_step.py).
+        gate = _Gate(self, hotel_id, epoch, state, now)
+        outcomes = await send_claimed(
+            GreenApiMessenger(client),
+            gate,
+            ready,
+            policies=self.policies,
+            retries=self.retries,
+            now=now,
+        )
         # Shielded: the hotel's loop may be cancelled meanwhile (its lease was found lost,
         # shutdown), and a give-back that never commits leaves the rows `sending` until the
         # lane's reconciliation window runs out, which delays them for every daemon.
@@ -405,14 +391,14 @@ class OutboxSender:
             unknown = await list_unknown(conn, hotel_ids=wanted)
         return [_StepView(states.get(h), unknown.get(h, [])) for h in hotel_ids]
 
-    def _observe_alert_latency(self, outcomes: list[_Outcome]) -> None:
+    def _observe_alert_latency(self, outcomes: list[SendOutcome]) -> None:
         """Staff-alert latency (guest message -> alert accepted by Green API) of the alerts
         this step sent: read in the background, one read for the alerts of every step that
         finished meanwhile; a failure costs only the observation."""
         self._latency_ids.extend(
             o.item.id
             for o in outcomes
-            if o.result is _Result.SENT and o.item.kind == OutboxKind.ALERT.value
+            if o.result is SendResult.SENT and o.item.kind == OutboxKind.ALERT.value
         )
         if self._latency_ids and (self._latency_reader is None or self._latency_reader.done()):
             self._latency_reader = asyncio.create_task(
@@ -480,7 +466,8 @@ class OutboxSender:
             claimed = await claim_due_many(conn, limits=limits, now=now)
             if claimed:
                 pause_point("sender_claim_locked")  # tests: frozen holding the lease lock
-            cancelled = await self._cancel_withdrawn(conn, claimed, now)
+            withdrawals = SqlWithdrawals(conn, self.guest_facts)
+            cancelled = await cancel_withdrawn(withdrawals, claimed, now=now)
         results: list[_Claimed] = []
         for request in requests:
             if request.hotel_id not in held:
@@ -492,112 +479,16 @@ class OutboxSender:
             )
         return results
 
-    async def _cancel_withdrawn(
-        self, conn: AsyncConnection, claimed: dict[int, list[OutboxItem]], now: datetime
-    ) -> dict[int, int]:
-        """Automated messages may have waited hours (quiet hours, daily cap): re-check what
-        could have changed since they were decided, cancel those whose reason is gone and
-        drop them from `claimed`. Returns the number cancelled per hotel."""
-        automated = [i for items in claimed.values() for i in items if i.kind in AUTOMATED_KINDS]
-        if not automated:
-            return {}
-        withdrawn = await withdrawn_messages(conn, [i.id for i in automated])
-        cancelled: dict[int, int] = {}
-        for hotel_id in sorted({i.hotel_id for i in automated}):
-            items = claimed[hotel_id]
-            chats = sorted({i.chat_id for i in items if i.kind in AUTOMATED_KINDS})
-            facts = await self.guest_facts(conn, hotel_id, chats)
-            ready: list[OutboxItem] = []
-            for item in items:
-                reason = withdrawn.get(item.id) if item.kind in AUTOMATED_KINDS else None
-                fact = facts.get(item.chat_id)
-                if item.kind in AUTOMATED_KINDS and fact is not None and fact.opted_out:
-                    reason = "guest opted out"
-                if reason is not None:
-                    await mark_cancelled(conn, item.id, reason=reason, now=now)
-                    cancelled[hotel_id] = cancelled.get(hotel_id, 0) + 1
-                else:
-                    ready.append(item)
-            claimed[hotel_id] = ready
-        return cancelled
-
     def _give_back_abandoned(self, request: _ClaimRequest, claimed: _Claimed) -> None:
         """A step cancelled (lease lost, shutdown) while its claim was committing: its rows
         go back to `pending` untouched instead of waiting `sending` for reconciliation."""
         if not claimed.ready:
             return
-        outcomes = [_Outcome(i, _Result.GIVE_BACK, "step cancelled") for i in claimed.ready]
+        outcomes = [SendOutcome(i, SendResult.GIVE_BACK, "step cancelled") for i in claimed.ready]
         future = asyncio.ensure_future(self._record(outcomes, request.now, SendReport()))
         future.add_done_callback(_log_give_back_failure)
 
-    async def _send_one(
-        self,
-        hotel_id: int,
-        client: GreenApiClient,
-        state: _HotelState,
-        item: OutboxItem,
-        now: datetime,
-    ) -> _Outcome:
-        """Send one claimed row; the outcome is recorded later with the step's others.
-        A GIVE_BACK outcome means the hotel is held now."""
-        policy = self.policies[item.lane]
-        log = logger.bind(hotel_id=hotel_id, outbox_id=item.id)
-        try:
-            if item.file_url is not None and item.file_name is not None:
-                id_message = await client.send_file_by_url(
-                    item.chat_id, item.file_url, item.file_name, caption=item.text,
-                    timeout_s=policy.send_timeout_s,
-                )  # fmt: skip
-            else:
-                id_message = await client.send_message(
-                    item.chat_id, item.text, quoted_message_id=item.quoted_message_id,
-                    timeout_s=policy.send_timeout_s,
-                )  # fmt: skip
-        except NetworkError as exc:
-            if exc.request_sent:
-                return self._unknown(item, f"{exc}")
-            return self._retry(item, f"{exc}", now)
-        except RateLimited as exc:
-            # The instance's limit: every lane of the hotel pauses.
-            for lane, bucket in state.buckets.items():
-                pause_s = exc.retry_after_s or self.policies[lane].retry_base_s
-                bucket.drain_until(now.timestamp(), pause_s)
-            return self._retry(item, f"{exc}", now, hint_s=exc.retry_after_s)
-        except ServerError as exc:
-            if exc.maybe_applied:
-                return self._unknown(item, f"{exc}")
-            return self._retry(item, f"{exc}", now)
-        except BadResponse as exc:
-            return self._unknown(item, f"{exc}")
-        except (InstanceNotReady, Unauthorized, QuotaExceeded) as exc:
-            state.held_until = now + self.hold
-            state.hold_reason = str(exc)
-            log.warning("hotel cannot send ({}): holding its outbox", exc)
-            return _Outcome(item, _Result.GIVE_BACK, str(exc))
-        except BadRequest as exc:
-            log.error("outbox message rejected by Green API: {}", exc)
-            return _Outcome(item, _Result.FAILED, str(exc))
-        except GreenApiError as exc:  # any other class: treat as ambiguous, never resend blind
-            return self._unknown(item, f"{exc}")
-        except Exception as exc:  # e.g. the client closed under us: ambiguous as well
-            return self._unknown(item, type(exc).__name__)
-        log.debug("sent outbox message as {}", id_message)
-        return _Outcome(item, _Result.SENT, id_message=id_message)
-
-    def _retry(
-        self, item: OutboxItem, error: str, now: datetime, *, hint_s: float | None = None
-    ) -> _Outcome:
-        retry = self.retries[item.lane]
-        if retry.exhausted(item.attempts):
-            return _Outcome(item, _Result.FAILED, f"gave up after {item.attempts}: {error}")
-        delay_s = retry.delay_s(item.attempts, hint_s)
-        return _Outcome(item, _Result.RETRY, error, available_at=now + timedelta(seconds=delay_s))
-
-    def _unknown(self, item: OutboxItem, error: str) -> _Outcome:
-        logger.bind(outbox_id=item.id).warning("send outcome unknown ({}): will reconcile", error)
-        return _Outcome(item, _Result.UNKNOWN, error)
-
-    async def _record(self, outcomes: list[_Outcome], now: datetime, report: SendReport) -> None:
+    async def _record(self, outcomes: list[SendOutcome], now: datetime, report: SendReport) -> None:
         """Every outcome of a step committed (compare-and-set per row) before this returns.
 
         Group commit: the outcomes of every hotel's step that finish while a write is
@@ -664,7 +555,7 @@ class OutboxSender:
         """Settle `unknown` rows (read just before) by the rule in the module docstring."""
 
         def age_s(item: OutboxItem) -> float:
-            return (now - _started(item)).total_seconds()
+            return (now - started(item)).total_seconds()
 
         ripe = [u for u in unknown if journal_due(self.policies[u.lane], age_s(u))]
         if not ripe:
@@ -674,7 +565,7 @@ class OutboxSender:
         if state.journal_at is not None and now - state.journal_at < interval:
             return
         state.journal_at = now
-        oldest = min(_started(u) for u in ripe)
+        oldest = min(started(u) for u in ripe)
         minutes = min(1440, math.ceil((now - oldest).total_seconds() / 60) + 5)
         try:
             journal = await JOURNAL_READ.call(client.last_outgoing_messages, minutes=minutes)
@@ -682,46 +573,18 @@ class OutboxSender:
             logger.bind(hotel_id=hotel_id).warning("cannot read the outgoing journal: {}", exc)
             return
         try:
-            async with self._units.begin({hotel_id}) as uow:
-                conn = uow.conn
-                taken = await known_id_messages(
-                    conn, hotel_id=hotel_id, ids=[e.id_message for e in journal]
-                )
-                for item in ripe:
-                    not_before_s = _started(item).timestamp() - self.clock_slack_s
-                    match = next(
-                        (
-                            e
-                            for e in journal
-                            if e.id_message not in taken
-                            and _matches(e, item, not_before_s=not_before_s)
-                        ),
-                        None,
-                    )
-                    if match is not None:
-                        if await mark_sent(conn, item.id, id_message=match.id_message, now=now):
-                            taken.add(match.id_message)
-                            report.counts["reconciled"] += 1
-                        continue
-                    policy = self.policies[item.lane]
-                    decision = settle_unknown(
-                        policy, age_s=age_s(item), attempts=item.attempts, evidence=False
-                    )
-                    if decision is UnknownOutcome.GIVE_UP:
-                        # Every attempt ended ambiguous and left no trace: stop and show it.
-                        if await mark_failed(
-                            conn, item.id, now=now, from_states=(_UNKNOWN,),
-                            error=f"no trace at Green API after {item.attempts} ambiguous attempts",
-                        ):  # fmt: skip
-                            report.counts["failed"] += 1
-                    elif decision is UnknownOutcome.RESEND and await mark_retry(
-                        conn, item.id, available_at=now,
-                        error="no trace of the message at Green API: sending again", now=now,
-                        from_states=(_UNKNOWN,),
-                    ):  # fmt: skip
-                        report.counts["requeued"] += 1
+            settled = await settle_unknown_sends(
+                self._units,
+                hotel_id,
+                ripe,
+                journal,
+                policies=self.policies,
+                clock_slack_s=self.clock_slack_s,
+                now=now,
+            )
         except LeaseLost:
             return  # the hotel's new owner settles them (the claim that follows counts it)
+        report.counts.update(settled)
 
     # -- background loop ---------------------------------------------------------------------
     def wake_for_alerts(self, hotel_ids: Iterable[int]) -> None:
@@ -839,26 +702,7 @@ class OutboxSender:
 
 async def _record_in(conn: AsyncConnection, recording: _Recording) -> None:
     """Write one step's outcomes (compare-and-set per row) in the caller's transaction."""
-    now = recording.now
-    for o in recording.outcomes:
-        item = o.item
-        if o.result is _Result.SENT:
-            assert o.id_message is not None
-            await mark_sent(conn, item.id, id_message=o.id_message, now=now)
-        elif o.result is _Result.RETRY:
-            assert o.available_at is not None
-            await mark_retry(
-                conn, item.id, available_at=o.available_at, error=o.error or "", now=now
-            )
-        elif o.result is _Result.UNKNOWN:
-            await mark_unknown(conn, item.id, error=o.error or "", now=now)
-        elif o.result is _Result.FAILED:
-            await mark_failed(conn, item.id, error=o.error or "", now=now)
-        else:  # not attempted: back to pending untouched (no attempt spent)
-            await mark_retry(
-                conn, item.id, available_at=item.available_at, error=o.error or "",
-                now=now, count_attempt=False,
-            )  # fmt: skip
+    await record_outcomes(SqlOutcomeLog(conn), recording.outcomes, now=recording.now)
 
 
 def _log_give_back_failure(future: asyncio.Future[None]) -> None:
@@ -881,7 +725,7 @@ def _settle(batch: list[_Recording], error: Exception | None) -> None:
         counts = recording.report.counts
         for o in recording.outcomes:
             counts[o.result.value] += 1
-            if o.result is _Result.SENT:
+            if o.result is SendResult.SENT:
                 counts[f"sent:{o.item.lane}"] += 1
             kind = metrics.bounded(o.item.kind, _KINDS)
             metrics.SENDS.labels(kind, o.item.lane.value, o.result.value).inc()

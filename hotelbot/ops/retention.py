@@ -1,4 +1,4 @@
-"""Data protection: the retention purge (one guest's data: ops/guest_data.py).
+"""Data protection: the retention purge (forgetting one guest: app/forget_guest.py).
 
 What counts as personal data here: message text, guest and sender names, phone numbers,
 raw notification bodies (they repeat all of it), stay names and rooms, outbox texts (alerts
@@ -14,36 +14,21 @@ write transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, TableClause, and_, exists, or_, select, true, update
 
+from hotelbot.domain.erasure import ERASED_TEXT, PurgeResult
 from hotelbot.domain.outbox import FINAL_STATES
 from hotelbot.storage.db import Database
 from hotelbot.storage.introspect import Schema, read_schema, view
 from hotelbot.storage.types import utcnow
 
 PURGED_BODY = '{"purged": true}'
-ERASED_TEXT = "[erased]"
 _BATCH_ROWS = 500
 # Outbox rows in these states are finished: nothing will send them any more.
 FINISHED_OUTBOX_STATES = tuple(sorted(FINAL_STATES))
-
-
-@dataclass
-class PurgeResult:
-    """Rows changed per `table.column group`, e.g. {"messages.text": 120}."""
-
-    changed: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.changed.values())
-
-    def summary(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in sorted(self.changed.items()) if v) or "nothing"
 
 
 def _no_recent_stay(schema: Schema, owner: TableClause, cutoff_day: date) -> ColumnElement[bool]:

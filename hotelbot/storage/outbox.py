@@ -7,7 +7,7 @@ processor's evidence (`record_echo`, `record_delivery_status`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -557,3 +557,61 @@ async def next_available_at(conn: AsyncConnection, *, hotel_id: int) -> datetime
         )
     ).scalar()
     return value if isinstance(value, datetime) else None
+
+
+class SqlOutcomeLog:
+    """`hotelbot.app.outbox_step.OutcomeLog` on a write transaction's connection: the
+    sender's outcome transitions above, from `sending`."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def mark_sent(self, outbox_id: int, *, id_message: str, now: datetime) -> bool:
+        return await mark_sent(self.conn, outbox_id, id_message=id_message, now=now)
+
+    async def mark_retry(
+        self,
+        outbox_id: int,
+        *,
+        available_at: datetime,
+        error: str,
+        now: datetime,
+        count_attempt: bool = True,
+    ) -> bool:
+        return await mark_retry(
+            self.conn,
+            outbox_id,
+            available_at=available_at,
+            error=error,
+            now=now,
+            count_attempt=count_attempt,
+        )
+
+    async def mark_unknown(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        return await mark_unknown(self.conn, outbox_id, error=error, now=now)
+
+    async def mark_failed(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        return await mark_failed(self.conn, outbox_id, error=error, now=now)
+
+
+class SqlUnknownSends:
+    """`hotelbot.app.outbox_step.UnknownSends` on a unit of work's connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def known_id_messages(self, hotel_id: int, ids: Sequence[str]) -> set[str]:
+        return await known_id_messages(self.conn, hotel_id=hotel_id, ids=list(ids))
+
+    async def mark_sent(self, outbox_id: int, *, id_message: str, now: datetime) -> bool:
+        return await mark_sent(self.conn, outbox_id, id_message=id_message, now=now)
+
+    async def resend(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        return await mark_retry(
+            self.conn, outbox_id, available_at=now, error=error, now=now, from_states=(_UNKNOWN,)
+        )
+
+    async def give_up(self, outbox_id: int, *, error: str, now: datetime) -> bool:
+        return await mark_failed(
+            self.conn, outbox_id, error=error, now=now, from_states=(_UNKNOWN,)
+        )

@@ -8,6 +8,7 @@ NOTHING and tells the caller whether it won.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -30,10 +31,11 @@ from hotelbot.domain.triggers import (
     trigger_to_dict,
 )
 from hotelbot.storage.dialect import insert_for
+from hotelbot.storage.guest_facts import GuestFactsSource
 from hotelbot.storage.models import OutboxMessage
 from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.models_triggers import Trigger, TriggerFire
-from hotelbot.storage.outbox import enqueue, move
+from hotelbot.storage.outbox import enqueue, mark_cancelled, move
 from hotelbot.storage.stays import StayRecord, has_earlier_stay
 from hotelbot.storage.types import utcnow
 
@@ -474,3 +476,22 @@ class SqlFireStore:
         await set_fire_outcome(
             self._conn, fire_id, outcome=outcome, outbox_id=outbox_id, file_outbox_id=file_outbox_id
         )
+
+
+class SqlWithdrawals:
+    """`hotelbot.app.outbox_step.Withdrawals` on the claim's connection; guest opt-outs
+    from `guest_facts` (storage/guest_facts.py, replaceable in tests)."""
+
+    def __init__(self, conn: AsyncConnection, guest_facts: GuestFactsSource) -> None:
+        self.conn = conn
+        self.guest_facts = guest_facts
+
+    async def withdrawn(self, outbox_ids: Sequence[int]) -> dict[int, str]:
+        return await withdrawn_messages(self.conn, list(outbox_ids))
+
+    async def opted_out(self, hotel_id: int, chat_ids: Sequence[str]) -> set[str]:
+        facts = await self.guest_facts(self.conn, hotel_id, chat_ids)
+        return {chat for chat, fact in facts.items() if fact.opted_out}
+
+    async def cancel(self, outbox_id: int, *, reason: str, now: datetime) -> bool:
+        return await mark_cancelled(self.conn, outbox_id, reason=reason, now=now)

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.storage.db import Database
+from hotelbot.storage.guest_erasure import SqlGuestErasure
 from hotelbot.storage.handling import SqlHandlingStore, conversation_id_of
 from hotelbot.storage.leases import LeaseView, lock_owned_epochs
-from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.outbox import SqlUnknownSends, enqueue
 
 
 class _SqlOutboxQueue:
@@ -80,6 +81,14 @@ class SqlUnitOfWork:
     @property
     def conversations(self) -> _SqlConversations:
         return _SqlConversations(self.conn)
+
+    @property
+    def unknown_sends(self) -> SqlUnknownSends:
+        return SqlUnknownSends(self.conn)
+
+    @property
+    def guest_erasure(self) -> SqlGuestErasure:
+        return SqlGuestErasure(self.conn)
 
 
 class SqlUnitsOfWork:
