@@ -97,6 +97,34 @@ def test_db_info_says_why_the_default_database_was_chosen(tmp_path: Path) -> Non
     assert f"SQLite file {tmp_path / 'named.sqlite3'}" in out
 
 
+def test_db_backup_copies_the_sqlite_file_and_points_postgresql_to_pg_dump(
+    db_url: str, backend: str, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, HOTELBOT_DATABASE_URL=db_url)
+    assert _cli(env, "db", "upgrade")[0] == 0
+    dest = tmp_path / "copy.sqlite3"
+    code, out, err = _cli(env, "db", "backup", str(dest))
+    if backend == "postgresql":
+        assert code == 1 and not dest.exists()
+        assert _one_error_line(err) == (
+            f"error: the database is {db_url}: back it up with pg_dump (docs/systemd.md, Backup)"
+        )
+        return
+    source = db_url.split("///", 1)[1]
+    assert code == 0, err
+    assert re.fullmatch(
+        rf"backup of {re.escape(source)} written to {re.escape(str(dest))} "
+        r"\(\d+\.\d MiB, mode 0600\)\n",
+        out,
+    )
+    assert dest.stat().st_mode & 0o777 == 0o600
+    copied = _cli(dict(env, HOTELBOT_DATABASE_URL=f"sqlite+aiosqlite:///{dest}"), "db", "current")
+    assert copied[0] == 0 and "(up to date)" in copied[1]
+    code, _, err = _cli(env, "db", "backup", str(dest))
+    assert code == 1
+    assert _one_error_line(err) == f"error: {dest} exists already: backups are never overwritten"
+
+
 def test_a_relative_sqlite_path_is_refused(tmp_path: Path) -> None:
     env = _env(tmp_path, HOTELBOT_DATABASE_URL="sqlite+aiosqlite:///hotelbot.sqlite3")
     code, _, err = _cli(env, "db", "upgrade")

@@ -293,6 +293,15 @@ class Database:
         return self.dialect == "sqlite"
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file as its URL names it; None on PostgreSQL (and for an
+        in-memory SQLite database, which has no file)."""
+        if not self.is_sqlite:
+            return None
+        name = make_url(self.url).database
+        return Path(name) if name and name != ":memory:" else None
+
+    @property
     def location(self) -> str:
         """Which database this is, for people: "SQLite file /var/lib/hotelbot/hotelbot.sqlite3"
         or the URL with the password hidden."""
