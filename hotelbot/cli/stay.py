@@ -468,6 +468,7 @@ def import_(
     from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.hotels import list_hotels
     from hotelbot.storage.stays import apply_stay, find_existing, get_stay
+    from hotelbot.storage.triggers import list_triggers
     from hotelbot.storage.types import utcnow
 
     good, bad = read_stay_csv(file, hotel)
@@ -493,8 +494,9 @@ def import_(
                     if stay.hotel not in hotels:
                         continue
                     policy = policies[stay.hotel or ""]
-                    before = await upcoming(
-                        conn, policy, await find_existing(conn, policy.id, stay), now
+                    triggers = await list_triggers(conn, hotel_id=policy.id, enabled_only=True)
+                    before = upcoming(
+                        triggers, policy, await find_existing(conn, policy.id, stay), now
                     )
                     try:
                         async with conn.begin_nested():
@@ -506,7 +508,7 @@ def import_(
                         )
                         continue
                     after_record = await get_stay(conn, change.stay_id or 0)
-                    after = await upcoming(conn, policy, after_record, now)
+                    after = upcoming(triggers, policy, after_record, now)
                     messages = changed_messages(before, after)
                     moved = _status_change(change)
                     events: list[str] = []
