@@ -195,6 +195,12 @@ class WriteGate:
         self._locked = False
 
 
+Connection = AsyncConnection
+"""One open transaction, as `Database.read()` and `Database.write()` yield it. Layers
+outside storage name it by this alias and only hand it to storage functions (and to use
+cases' stores): they never run statements on it themselves."""
+
+
 class Database:
     """Owns the engines of one database. `write()` and `read()` each yield one transaction.
 
