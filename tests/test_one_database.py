@@ -97,6 +97,92 @@ def test_db_info_says_why_the_default_database_was_chosen(tmp_path: Path) -> Non
     assert f"SQLite file {tmp_path / 'named.sqlite3'}" in out
 
 
+def test_db_backup_copies_the_sqlite_file_and_points_postgresql_to_pg_dump(
+    db_url: str, backend: str, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, HOTELBOT_DATABASE_URL=db_url)
+    assert _cli(env, "db", "upgrade")[0] == 0
+    dest = tmp_path / "copy.sqlite3"
+    code, out, err = _cli(env, "db", "backup", str(dest))
+    if backend == "postgresql":
+        assert code == 1 and not dest.exists()
+        assert _one_error_line(err) == (
+            f"error: the database is {db_url}: back it up with pg_dump (docs/systemd.md, Backup)"
+        )
+        return
+    source = db_url.split("///", 1)[1]
+    assert code == 0, err
+    assert re.fullmatch(
+        rf"backup of {re.escape(source)} written to {re.escape(str(dest))} "
+        r"\(\d+\.\d MiB, mode 0600\)\n",
+        out,
+    )
+    assert dest.stat().st_mode & 0o777 == 0o600
+    copied = _cli(dict(env, HOTELBOT_DATABASE_URL=f"sqlite+aiosqlite:///{dest}"), "db", "current")
+    assert copied[0] == 0 and "(up to date)" in copied[1]
+    code, _, err = _cli(env, "db", "backup", str(dest))
+    assert code == 1
+    assert _one_error_line(err) == f"error: {dest} exists already: backups are never overwritten"
+
+
+def test_a_refused_change_is_one_line_naming_the_constraint_in_words(
+    db_url: str, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, HOTELBOT_DATABASE_URL=db_url)
+    assert _cli(env, "db", "upgrade")[0] == 0
+    hotels = tmp_path / "hotels.toml"
+    hotels.write_text(
+        '[[hotels]]\nslug = "riga"\nname = "Riga"\ninstance_id = "1101000001"\n'
+        'api_token = "secret-token"\n'
+    )
+    assert _cli(env, "hotel", "import", str(hotels))[0] == 0
+    stay = ["stay", "add", "riga", "--phone", "+37120000001", "--name", "Anna"]
+    stay += ["--check-in", "2030-05-01", "--check-out", "2030-05-03"]
+    assert _cli(env, *stay, "--external-ref", "A1")[0] == 0
+    code, _, err = _cli(env, *stay, "--external-ref", "A2")
+    assert code == 1
+    assert _one_error_line(err) == (
+        "error: the database refused the change: this guest already has a stay from that day"
+        " (uq_stays_hotel_id_chat_id_check_in)"
+    )
+
+
+def test_a_locked_or_broken_sqlite_database_is_one_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "hotelbot.sqlite3"
+    env = _env(
+        tmp_path,
+        HOTELBOT_DATABASE_URL=f"sqlite+aiosqlite:///{path}",
+        HOTELBOT_DATABASE__BUSY_TIMEOUT_MS="50",
+    )
+    assert _cli(env, "db", "upgrade")[0] == 0
+    hotels = tmp_path / "hotels.toml"
+    hotels.write_text('[[hotels]]\nslug = "riga"\nname = "R"\ninstance_id = "1"\napi_token = "t"\n')
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock past the timeout
+        code, _, err = _cli(env, "hotel", "import", str(hotels))
+    finally:
+        holder.close()
+    assert code == 1
+    assert _one_error_line(err) == (
+        "error: database unavailable: OperationalError (OperationalError, SQLITE_BUSY)"
+        " (is it running and reachable?)"
+    )
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"not a database " * 100)
+    broken.chmod(0o600)
+    code, _, err = _cli(
+        dict(env, HOTELBOT_DATABASE_URL=f"sqlite+aiosqlite:///{broken}"), "db", "current"
+    )
+    assert code == 1
+    assert _one_error_line(err) == (
+        "error: database error: DatabaseError (DatabaseError, SQLITE_NOTADB)"
+        " (is the schema upgraded? `hotelbot db upgrade`)"
+    )
+
+
 def test_a_relative_sqlite_path_is_refused(tmp_path: Path) -> None:
     env = _env(tmp_path, HOTELBOT_DATABASE_URL="sqlite+aiosqlite:///hotelbot.sqlite3")
     code, _, err = _cli(env, "db", "upgrade")

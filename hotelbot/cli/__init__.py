@@ -1,6 +1,6 @@
 """The `hotelbot` command line. Thin: parse arguments, call into the package, print results.
 
-Heavy modules (SQLAlchemy, httpx, the daemon) are imported inside commands so that
+Heavy modules (the database layer, httpx, the daemon) are imported inside commands so that
 `hotelbot --help` starts fast.
 """
 
@@ -14,7 +14,15 @@ from typing import Annotated
 import typer
 
 from hotelbot import __version__
-from hotelbot.errors import EXIT_CONFIG, ConfigError, HotelbotError, SchemaError
+from hotelbot.errors import (
+    EXIT_CONFIG,
+    ConfigError,
+    HotelbotError,
+    SchemaError,
+    StorageError,
+    StorageRefused,
+    StorageUnavailable,
+)
 from hotelbot.paths import CONFIG_HELP, STATE_HELP
 
 _ROOT_HELP = (
@@ -220,15 +228,46 @@ def main() -> None:
     errors never show their statement or values (guest text, tokens): the line names the
     error class and, for a refused change, the constraint in words."""
     try:
-        app_for(sys.argv[1:])()
+        _run(sys.argv[1:])
     except (ConfigError, SchemaError) as exc:
         _fail(str(exc), EXIT_CONFIG)
+    except StorageError as exc:
+        _fail(_database_line(exc), 1)
     except HotelbotError as exc:  # UserError and the rest of ours
         _fail(str(exc), 1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
         _fail(*_unexpected(exc))
+
+
+def _run(argv: list[str]) -> None:
+    """Run the command `argv` names; the database library's errors leave it as our
+    `StorageError` (translated by storage, the one layer that knows that library)."""
+    try:
+        app_for(argv)()
+    except Exception as exc:
+        # Without the database library loaded, no error of it can have been raised.
+        if isinstance(exc, HotelbotError) or "sqlalchemy" not in sys.modules:
+            raise
+        from hotelbot.storage.errors import translate
+
+        translated = translate(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _database_line(exc: StorageError) -> str:
+    """The one line for a failed database statement, with what the operator can do."""
+    if isinstance(exc, StorageRefused):
+        if exc.constraint is not None:
+            name, words = exc.constraint
+            return f"the database refused the change: {words} ({name})"
+        return f"the database refused the change: {exc.detail}"
+    if isinstance(exc, StorageUnavailable):
+        return f"database unavailable: {exc.detail} (is it running and reachable?)"
+    return f"database error: {exc.detail} (is the schema upgraded? `hotelbot db upgrade`)"
 
 
 def _fail(message: str, code: int) -> None:
@@ -238,44 +277,17 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-# Unique constraints an operator can hit, in words (the rest are named as they are). Keys:
-# PostgreSQL's constraint name, then SQLite's "table.column" of its message.
-_CONSTRAINTS = {
-    ("uq_hotels_instance_id", "hotels.instance_id"): (
-        "this instance_id is already used by another hotel"
-    ),
-    ("uq_hotels_slug", "hotels.slug"): "a hotel with this slug already exists",
-    ("uq_stays_hotel_id_external_ref", "stays.hotel_id, stays.external_ref"): (
-        "a stay with this external_ref already exists"
-    ),
-    ("uq_stays_hotel_id_chat_id_check_in", "stays.hotel_id, stays.chat_id, stays.check_in"): (
-        "this guest already has a stay from that day"
-    ),
-}
-
-
 def _unexpected(exc: Exception) -> tuple[str, int]:
-    """(message, exit status) for an exception no command turned into a UserError."""
+    """(message, exit status) for an exception no command turned into one of ours."""
     from pydantic import ValidationError
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from hotelbot.error_text import describe, is_refusal, is_transient
+    from hotelbot.error_text import describe
 
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
         )
         return f"invalid value: {problems}", 2
-    if isinstance(exc, SQLAlchemyError) and is_refusal(exc):
-        detail = describe(exc)
-        for names, words in _CONSTRAINTS.items():
-            if any(name in detail for name in names):
-                return f"the database refused the change: {words} ({names[0]})", 1
-        return f"the database refused the change: {detail}", 1
-    if isinstance(exc, SQLAlchemyError) and is_transient(exc):
-        return f"database unavailable: {describe(exc)} (is it running and reachable?)", 1
-    if isinstance(exc, SQLAlchemyError):
-        return f"database error: {describe(exc)} (is the schema upgraded? `hotelbot db upgrade`)", 1
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return f"{describe(exc)}{where}", 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,9 +13,13 @@ from hotelbot.domain.display import for_people
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from hotelbot.storage.db import Database
+    from hotelbot.storage.inbox import (
+        ConversationHead,
+        ConversationLine,
+        ConversationMessage,
+        ConversationRef,
+    )
 
 app = typer.Typer(help="Guest conversations.", no_args_is_help=True)
 
@@ -39,40 +43,22 @@ def list_(
     """List guest conversations, most recently active first, times in each hotel's local
     time. The hotel's staff and escalation chats (where alerts go) and group chats that are
     not guests are not guest conversations and are left out."""
-    from sqlalchemy import select
+    from hotelbot.storage.inbox import list_conversations
 
-    from hotelbot.storage.handling import conversation_needs_attention_sql
-    from hotelbot.storage.hotel_policy import guest_chat_sql
-    from hotelbot.storage.models import Hotel
-    from hotelbot.storage.models_messaging import Conversation, Guest
-
-    async def go(db: Database) -> list[Any]:
-        query = (
-            select(
-                Conversation.id, Hotel.slug, Hotel.timezone, Conversation.chat_id, Guest.name,
-                Conversation.last_message_at, Conversation.last_staff_reply_at,
-                Conversation.handled_by_staff_until, Conversation.suppressed_alerts,
-                Guest.opted_out,
-            )
-            .join(Hotel, Hotel.id == Conversation.hotel_id)
-            .outerjoin(Guest, Guest.id == Conversation.guest_id)
-            .where(guest_chat_sql(Conversation.chat_id))
-            .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-            .limit(limit)
-        )  # fmt: skip
-        if hotel:
-            query = query.where(Hotel.slug == hotel)
-        if attention:
-            query = query.where(conversation_needs_attention_sql())
+    async def go(db: Database) -> list[ConversationLine]:
         async with db.read() as conn:
-            return list(await conn.execute(query))
+            return await list_conversations(
+                conn, limit=limit, hotel_slug=hotel or None, attention=attention
+            )
 
     found = common.with_db(go)
     out = [
-        [cid, slug, chat, name or "", show_time(last, tz, utc=utc),
-         show_time(staff, tz, utc=utc), show_time(until, tz, utc=utc), counted or "",
-         "yes" if opted else ""]
-        for cid, slug, tz, chat, name, last, staff, until, counted, opted in found
+        [c.id, c.hotel_slug, c.chat_id, c.guest_name or "",
+         show_time(c.last_message_at, c.hotel_timezone, utc=utc),
+         show_time(c.last_staff_reply_at, c.hotel_timezone, utc=utc),
+         show_time(c.handled_by_staff_until, c.hotel_timezone, utc=utc),
+         c.suppressed_alerts or "", "yes" if c.opted_out else ""]
+        for c in found
     ]  # fmt: skip
     headers = ["ID", "HOTEL", "CHAT", "GUEST", "LAST MESSAGE", "STAFF REPLY",
                "HANDLED UNTIL", "COUNTED", "OPTED OUT"]  # fmt: skip
@@ -81,30 +67,22 @@ def list_(
     )
 
 
-async def _resolve(conn: AsyncConnection, ref: str, hotel: str | None) -> tuple[int, int, str]:
-    """(conversation id, hotel id, chat id) for an id or a chat id / phone number."""
-    from sqlalchemy import select
-
-    from hotelbot.storage.models import Hotel
-    from hotelbot.storage.models_messaging import Conversation
-
-    query = select(Conversation.id, Conversation.hotel_id, Conversation.chat_id).join(
-        Hotel, Hotel.id == Conversation.hotel_id
-    )
+def _reference(ref: str) -> tuple[int | None, str | None]:
+    """(conversation id, None) or (None, chat id) for an id or a chat id / phone number."""
     ref = ref.strip()
     if ref.isdigit() and len(ref) < 10:
-        query = query.where(Conversation.id == int(ref))
-    else:
-        chat = ref if "@" in ref else f"{ref.lstrip('+')}@c.us"
-        query = query.where(Conversation.chat_id == chat)
-    if hotel:
-        query = query.where(Hotel.slug == hotel)
-    found = list(await conn.execute(query))
+        return int(ref), None
+    return None, ref if "@" in ref else f"{ref.lstrip('+')}@c.us"
+
+
+def _one(found: list[ConversationRef], ref: str, hotel: str | None) -> ConversationRef:
+    """The one conversation of `found` (what `ref` found, in `hotel` if given); UserError
+    for none or for a chat in several hotels."""
     if not found:
         raise UserError(f"no conversation {ref!r}" + (f" in hotel {hotel}" if hotel else ""))
     if len(found) > 1:
         raise UserError(f"{ref!r} is a chat in several hotels: add --hotel SLUG")
-    return int(found[0][0]), int(found[0][1]), str(found[0][2])
+    return found[0]
 
 
 @app.command("show")
@@ -118,55 +96,43 @@ def show(
     wide: WideOpt = False,
 ) -> None:
     """Show one conversation and its latest messages (times in the hotel's local time)."""
-    from sqlalchemy import and_, select
+    from hotelbot.storage.inbox import (
+        conversation_head,
+        conversation_messages,
+        find_conversations,
+    )
 
-    from hotelbot.storage.models import Hotel, OutboxMessage
-    from hotelbot.storage.models_messaging import Conversation, Guest, Message
+    conversation_id, chat_id = _reference(ref)
 
-    async def go(db: Database) -> tuple[Any, list[Any]]:
+    async def go(db: Database) -> tuple[ConversationHead, list[ConversationMessage]]:
         async with db.read() as conn:
-            conv_id, _, _ = await _resolve(conn, ref, hotel)
-            head = (
-                await conn.execute(
-                    select(Conversation.chat_id, Guest.name, Guest.phone, Guest.language,
-                           Guest.opted_out, Conversation.handled_by_staff_until, Hotel.timezone)
-                    .join(Hotel, Hotel.id == Conversation.hotel_id)
-                    .outerjoin(Guest, Guest.id == Conversation.guest_id)
-                    .where(Conversation.id == conv_id)
-                )
-            ).one()  # fmt: skip
-            messages = list(
-                await conn.execute(
-                    select(Message.sent_at, Message.direction, Message.from_staff, Message.kind,
-                           Message.sentiment, Message.requires_attention, Message.text,
-                           Message.deleted, Message.edited, OutboxMessage.kind)
-                    .outerjoin(OutboxMessage, and_(OutboxMessage.hotel_id == Message.hotel_id,
-                                                   OutboxMessage.id_message == Message.id_message))
-                    .where(Message.conversation_id == conv_id)
-                    .order_by(Message.sent_at.desc(), Message.id.desc())
-                    .limit(limit)
-                )
-            )  # fmt: skip
+            found = await find_conversations(
+                conn, conversation_id=conversation_id, chat_id=chat_id, hotel_slug=hotel or None
+            )
+            conv_id = _one(found, ref, hotel).id
+            head = await conversation_head(conn, conv_id)
+            messages = await conversation_messages(conn, conv_id, limit=limit)
         return head, messages
 
     head, messages = common.with_db(go)
-    chat, name, phone, lang, opted, until, tz = head
+    tz = head.hotel_timezone
     typer.echo(
-        f"chat {for_people(chat)}  guest {for_people(name) or '-'}  phone {phone or '-'}  "
-        f"language {for_people(lang) or '-'}"
+        f"chat {for_people(head.chat_id)}  guest {for_people(head.guest_name) or '-'}  "
+        f"phone {head.phone or '-'}  language {for_people(head.language) or '-'}"
     )
-    handled = show_time(until, tz, utc=utc) or "-"
-    typer.echo(f"opted out: {'yes' if opted else 'no'}  handled until: {handled}")
+    handled = show_time(head.handled_by_staff_until, tz, utc=utc) or "-"
+    typer.echo(f"opted out: {'yes' if head.opted_out else 'no'}  handled until: {handled}")
     rows = []
-    for row in reversed(messages):
-        sent_at, direction, staff, kind, sentiment, attention, text, deleted, edited, sent_as = row
-        who = "guest" if direction == "in" else ("staff" if staff else "bot")
-        if sent_as == "answer":
+    for m in reversed(messages):
+        who = "guest" if m.direction == "in" else ("staff" if m.from_staff else "bot")
+        if m.outbox_kind == "answer":
             who = "bot (facts)"  # answered from the hotel's facts (docs/facts.md)
-        flags = ("!" if attention else "") + (" (deleted)" if deleted else "")
-        flags += " (edited)" if edited else ""
-        body = text or f"<{kind}>"
-        rows.append([show_time(sent_at, tz, utc=utc), who, sentiment or "", flags.strip(), body])
+        flags = ("!" if m.requires_attention else "") + (" (deleted)" if m.deleted else "")
+        flags += " (edited)" if m.edited else ""
+        body = m.text or f"<{m.kind}>"
+        rows.append(
+            [show_time(m.sent_at, tz, utc=utc), who, m.sentiment or "", flags.strip(), body]
+        )
     typer.echo(common.table(["SENT", "FROM", "SENTIMENT", "FLAGS", "TEXT"], rows, wide=wide))
 
 
@@ -192,12 +158,19 @@ def handled(
     from hotelbot.app.handled import handle_conversation
     from hotelbot.domain.acknowledgement import AckRoute
     from hotelbot.storage.hotels import get_hotel_by_id
+    from hotelbot.storage.inbox import find_conversations
     from hotelbot.storage.types import utcnow
     from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
+    conversation_id, chat_id = _reference(ref)
+
     async def go(db: Database) -> tuple[str, datetime | None, str, int]:
         async with db.read() as conn:
-            conv_id, hotel_id, chat = await _resolve(conn, ref, hotel)
+            found = await find_conversations(
+                conn, conversation_id=conversation_id, chat_id=chat_id, hotel_slug=hotel or None
+            )
+            conversation = _one(found, ref, hotel)
+            conv_id, hotel_id, chat = conversation.id, conversation.hotel_id, conversation.chat_id
             record = await get_hotel_by_id(conn, hotel_id)
         assert record is not None  # the conversation's hotel (a foreign key)
         pause_h = record.staff_pause_h if hours is None else hours

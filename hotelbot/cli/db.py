@@ -143,9 +143,9 @@ def backup(
             raise UserError(
                 f"the database is {db.location}: back it up with pg_dump (docs/systemd.md, Backup)"
             )
-        from sqlalchemy.engine import make_url
-
-        return Path(str(make_url(db.url).database))
+        if db.sqlite_file is None:
+            raise UserError(f"the database is {db.location}: it has no file to back up")
+        return db.sqlite_file
 
     source = common.with_db(go, check=False)
     written = _sqlite_backup(source, dest)

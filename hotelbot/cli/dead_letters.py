@@ -7,7 +7,7 @@ raw text may hold guest data, so `show` prints it made safe for a terminal.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,9 +15,8 @@ from hotelbot.cli import common
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Row
-
     from hotelbot.storage.db import Database
+    from hotelbot.storage.dead_letters import DeadLetterItem, DeadLetterSummary
 
 app = typer.Typer(
     help="Queue items that could not be parsed or stored (kept here, deleted upstream).",
@@ -31,24 +30,19 @@ def list_(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
 ) -> None:
     """List dead letters, newest first: hotel, receipt id, size, why."""
-    from sqlalchemy import select
-
+    from hotelbot.storage.dead_letters import list_dead_letters
     from hotelbot.storage.hotels import get_hotel, list_hotels
-    from hotelbot.storage.models import DeadLetter
 
-    async def go(db: Database) -> tuple[list[Row[Any]], dict[int, str]]:
+    async def go(db: Database) -> tuple[list[DeadLetterSummary], dict[int, str]]:
         async with db.read() as conn:
-            query = select(
-                DeadLetter.id, DeadLetter.hotel_id, DeadLetter.receipt_id,
-                DeadLetter.raw_bytes, DeadLetter.error, DeadLetter.received_at,
-            ).order_by(DeadLetter.id.desc()).limit(limit)  # fmt: skip
+            hotel_id = None
             if hotel:
                 record = await get_hotel(conn, hotel)
                 if record is None:
                     raise UserError(f"no hotel with slug {hotel!r}")
-                query = query.where(DeadLetter.hotel_id == record.id)
+                hotel_id = record.id
             slugs = {h.id: h.slug for h in await list_hotels(conn)}
-            return list(await conn.execute(query)), slugs
+            return await list_dead_letters(conn, hotel_id=hotel_id, limit=limit), slugs
 
     rows, slugs = common.with_db(go)
     if not rows:
@@ -69,22 +63,16 @@ def show(
 ) -> None:
     """Show one dead letter: why it was set aside and its raw text (guest data: control
     characters removed; bytes that are not UTF-8 are shown with U+FFFD)."""
-    from sqlalchemy import select
-
     from hotelbot.domain.display import for_people_multiline
-    from hotelbot.storage.ingest import decode_raw
-    from hotelbot.storage.models import DeadLetter
+    from hotelbot.storage.dead_letters import get_dead_letter
 
-    async def go(db: Database) -> Row[DeadLetter] | None:
+    async def go(db: Database) -> DeadLetterItem | None:
         async with db.read() as conn:
-            query = select(DeadLetter).where(DeadLetter.id == dead_letter_id)
-            return (await conn.execute(query)).first()
+            return await get_dead_letter(conn, dead_letter_id)
 
-    row = common.with_db(go)
-    if row is None:
+    letter = common.with_db(go)
+    if letter is None:
         raise UserError(f"no dead letter with id {dead_letter_id}")
-    letter = row._mapping
-    raw = decode_raw(letter["raw"], letter["raw_encoding"])
-    typer.echo(f"id {letter['id']}, receipt {letter['receipt_id']}, {letter['raw_bytes']} bytes")
-    typer.echo(f"why: {letter['error']}")
-    typer.echo(for_people_multiline(raw.decode("utf-8", errors="replace"), max_chars=limit))
+    typer.echo(f"id {letter.id}, receipt {letter.receipt_id}, {letter.raw_bytes} bytes")
+    typer.echo(f"why: {letter.error}")
+    typer.echo(for_people_multiline(letter.raw.decode("utf-8", errors="replace"), max_chars=limit))

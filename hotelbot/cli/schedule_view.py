@@ -1,8 +1,9 @@
 """What the scheduler will send for a stay, as the CLI shows it (stay import, triggers).
 
-`upcoming(conn, hotel, stay, now)` is, per enabled clock-driven trigger of the hotel, the next
+`upcoming(triggers, policy, stay, now)` is, per clock-driven trigger of the hotel, the next
 scheduled message for that stay after `now`, or why there is none, computed with the same
-fire-time maths and send policy as the daemon's scheduler. Read-only.
+fire-time maths and send policy as the daemon's scheduler. Pure: the caller reads the
+hotel's enabled triggers (`storage.triggers.list_triggers`) and the stay.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hotelbot.domain.fire_times import StayStatus, next_fire_after, why_no_next_
 from hotelbot.domain.triggers import EventKind, EventTrigger
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from collections.abc import Iterable
 
     from hotelbot.domain.hotel import HotelPolicy
     from hotelbot.storage.stays import StayRecord
@@ -60,15 +61,13 @@ def next_message(
     return NextMessage(trigger.name, at, local(at, policy))
 
 
-async def upcoming(
-    conn: AsyncConnection, policy: HotelPolicy, stay: StayRecord | None, now: datetime
+def upcoming(
+    triggers: Iterable[TriggerRecord], policy: HotelPolicy, stay: StayRecord | None, now: datetime
 ) -> dict[str, NextMessage]:
-    """Trigger name -> the next message for `stay` (empty for no stay or no trigger)."""
-    from hotelbot.storage.triggers import list_triggers
-
+    """Trigger name -> the next message for `stay` of each clock-driven one of `triggers`
+    (the hotel's enabled ones); empty for no stay or no trigger."""
     if stay is None:
         return {}
-    triggers = await list_triggers(conn, hotel_id=policy.id, enabled_only=True)
     return {t.name: next_message(t, stay, policy, now) for t in triggers if clock_driven(t)}
 
 

@@ -19,10 +19,8 @@ from hotelbot.domain.fire_times import StayStatus
 from hotelbot.errors import UserError
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from hotelbot.domain.stay_input import StayInput
-    from hotelbot.storage.db import Database
+    from hotelbot.storage.db import Connection, Database
     from hotelbot.storage.hotels import HotelRecord
     from hotelbot.storage.stays import StayChange, StayRecord
 
@@ -65,7 +63,7 @@ async def _hotel(db: Database, slug: str) -> HotelRecord:
 
 
 async def status_event_lines(
-    conn: AsyncConnection, hotel_id: int, stay_id: int, old: str, new: str
+    conn: Connection, hotel_id: int, stay_id: int, old: str, new: str
 ) -> list[str]:
     """Decide the status-event triggers for a status change made in this transaction (see
     scheduler.fire_stay_status_triggers) and describe what they did, one line each."""
@@ -462,12 +460,11 @@ def import_(
         ),
     ] = False,
 ) -> None:
-    from sqlalchemy.exc import IntegrityError
-
     from hotelbot.cli.schedule_view import changed_messages, upcoming
     from hotelbot.storage.hotel_policy import hotel_policy
     from hotelbot.storage.hotels import list_hotels
-    from hotelbot.storage.stays import apply_stay, find_existing, get_stay
+    from hotelbot.storage.stays import apply_stay_unless_conflict, find_existing, get_stay
+    from hotelbot.storage.triggers import list_triggers
     from hotelbot.storage.types import utcnow
 
     good, bad = read_stay_csv(file, hotel)
@@ -493,20 +490,21 @@ def import_(
                     if stay.hotel not in hotels:
                         continue
                     policy = policies[stay.hotel or ""]
-                    before = await upcoming(
-                        conn, policy, await find_existing(conn, policy.id, stay), now
+                    triggers = await list_triggers(conn, hotel_id=policy.id, enabled_only=True)
+                    before = upcoming(
+                        triggers, policy, await find_existing(conn, policy.id, stay), now
                     )
-                    try:
-                        async with conn.begin_nested():
-                            change = await apply_stay(conn, policy.id, stay, replace=replace)
-                    except IntegrityError:
+                    change = await apply_stay_unless_conflict(
+                        conn, policy.id, stay, replace=replace
+                    )
+                    if change is None:
                         conflicts.append(
                             f"line {line}: same phone and check-in as another stay with a "
                             "different external_ref"
                         )
                         continue
                     after_record = await get_stay(conn, change.stay_id or 0)
-                    after = await upcoming(conn, policy, after_record, now)
+                    after = upcoming(triggers, policy, after_record, now)
                     messages = changed_messages(before, after)
                     moved = _status_change(change)
                     events: list[str] = []

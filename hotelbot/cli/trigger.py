@@ -20,14 +20,12 @@ from hotelbot.errors import UserError
 from hotelbot.files import running_as
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from hotelbot.daemon.scheduler import DueNow
     from hotelbot.domain.attachments import FileAttachment
     from hotelbot.domain.conditions import Conditions
     from hotelbot.domain.templates import Template
     from hotelbot.domain.triggers import TriggerSpec
-    from hotelbot.storage.db import Database
+    from hotelbot.storage.db import Connection, Database
     from hotelbot.storage.hotels import HotelRecord
     from hotelbot.storage.triggers import TriggerRecord
 
@@ -165,7 +163,7 @@ async def _hotel(db: Database, slug: str) -> HotelRecord:
     return record
 
 
-async def _hotel_in(conn: AsyncConnection, slug: str) -> HotelRecord:
+async def _hotel_in(conn: Connection, slug: str) -> HotelRecord:
     from hotelbot.storage.hotels import get_hotel
 
     record = await get_hotel(conn, slug)
@@ -206,7 +204,7 @@ class _Rollback(Exception):
         self.result = result
 
 
-Change = Callable[["AsyncConnection", datetime], Awaitable["TriggerRecord"]]
+Change = Callable[["Connection", datetime], Awaitable["TriggerRecord"]]
 
 
 async def _activate(
@@ -379,7 +377,7 @@ def add(
     attachment = parse_attachment(file_url, file_name, caption, default_language)
     conditions = parse_if(if_)
 
-    async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
+    async def change(conn: Connection, now: datetime) -> TriggerRecord:
         hotel = await _hotel_in(conn, slug)
         if await get_trigger(conn, hotel.id, name) is not None:
             raise UserError(f"trigger {name!r} exists (use `hotelbot trigger edit`)")
@@ -580,7 +578,7 @@ def edit(
             "--file-name, --caption, --no-file, --if or --no-conditions"
         )
 
-    async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
+    async def change(conn: Connection, now: datetime) -> TriggerRecord:
         await edit_trigger(
             conn, trigger.id, spec=spec, template=template, now=now, attachment=attachment,
             remove_attachment=no_file, conditions=conditions,
@@ -617,7 +615,7 @@ def _set_enabled(
 
     _, trigger = common.with_db(find)
 
-    async def change(conn: AsyncConnection, now: datetime) -> TriggerRecord:
+    async def change(conn: Connection, now: datetime) -> TriggerRecord:
         await edit_trigger(conn, trigger.id, enabled=enabled, now=now)
         record = await get_trigger(conn, trigger.hotel_id, name)
         assert record is not None

@@ -149,6 +149,12 @@ class WriteGate:
         self._locked = False
 
 
+Connection = AsyncConnection
+"""One open transaction, as `Database.read()` and `Database.write()` yield it. Layers
+outside storage name it by this alias and only hand it to storage functions (and to use
+cases' stores): they never run statements on it themselves."""
+
+
 class Database:
     """Owns the engines of one database. `write()` and `read()` each yield one transaction.
 
@@ -245,6 +251,15 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file as its URL names it; None on PostgreSQL (and for an
+        in-memory SQLite database, which has no file)."""
+        if not self.is_sqlite:
+            return None
+        name = make_url(self.url).database
+        return Path(name) if name and name != ":memory:" else None
 
     @property
     def location(self) -> str:

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.fire_times import StayStatus
@@ -139,6 +140,25 @@ async def apply_stay(
             update(Stay).where(Stay.id == existing.id).values(**new_values, updated_at=now)
         )
     return change
+
+
+async def apply_stay_unless_conflict(
+    conn: AsyncConnection,
+    hotel_id: int,
+    stay: StayInput,
+    *,
+    replace: bool = False,
+    now: datetime | None = None,
+) -> StayChange | None:
+    """`apply_stay` inside a savepoint of the caller's transaction; None (and nothing of this
+    stay written, the transaction still usable) when the database refuses it on a unique
+    key: the same phone and check-in as another stay with a different external_ref. For a
+    batch (a CSV import) that reports such rows and goes on with the others."""
+    try:
+        async with conn.begin_nested():
+            return await apply_stay(conn, hotel_id, stay, replace=replace, now=now)
+    except IntegrityError:
+        return None
 
 
 async def upsert_stay(
