@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +26,24 @@ from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 # Daemons in tests serve /metrics on a port the OS picks: parallel tests never collide.
 FREE_PORT = "127.0.0.1:0"
+
+
+def daemon_env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `hotelbot` process in a test: this one's, minus any HOTELBOT_*
+    setting of the developer's, with quick polls and hotel refreshes, text logs and /metrics
+    on a free port; `extra` adds or overrides settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
+    env.update(
+        HOME=str(tmp_path),
+        HOTELBOT_DATABASE_URL=db_url,
+        HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="5",
+        HOTELBOT_GREENAPI__BACKOFF_MIN_S="0.05",
+        HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
+        HOTELBOT_LOG_FORMAT="text",
+        HOTELBOT_METRICS__LISTEN=FREE_PORT,
+    )
+    env.update(extra)
+    return env
 
 
 def fast_settings(db_url: str, **sections: dict[str, Any]) -> Settings:

@@ -16,7 +16,6 @@ printed (run with -s); the machine is shared, so the bounds are the issue's, not
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -34,6 +33,7 @@ from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.storage.db import Database
 from hotelbot.storage.schema import upgrade
 from tests import shapes
+from tests.helpers import daemon_env
 from tests.scheduling_helpers import make_hotel, make_stay, make_trigger
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -138,18 +138,7 @@ async def _until(what: str, check: Callable[[], Awaitable[bool] | bool], timeout
 
 
 def _env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
-    env.update(
-        HOME=str(tmp_path),
-        HOTELBOT_DATABASE_URL=db_url,
-        HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="5",
-        HOTELBOT_GREENAPI__BACKOFF_MIN_S="0.05",
-        HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
-        HOTELBOT_DAEMON__SCHEDULER_TICK_S="1",
-        HOTELBOT_LOG_FORMAT="text",
-        HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
-    )
-    return env
+    return daemon_env(db_url, tmp_path, HOTELBOT_DAEMON__SCHEDULER_TICK_S="1")
 
 
 @asynccontextmanager

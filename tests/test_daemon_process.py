@@ -4,7 +4,6 @@ restarts."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification
 from tests import shapes
-from tests.helpers import count, wait_for
+from tests.helpers import count, daemon_env, wait_for
 
 
 async def _deleted_at_least(inst: FakeInstance, n: int) -> bool:
@@ -24,18 +23,7 @@ PY = sys.executable
 
 
 def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
-    env.update(
-        HOME=str(tmp_path),
-        HOTELBOT_DATABASE_URL=db_url,
-        HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="5",
-        HOTELBOT_GREENAPI__BACKOFF_MIN_S="0.05",
-        HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
-        HOTELBOT_LOG_FORMAT="text",
-        HOTELBOT_METRICS__LISTEN="127.0.0.1:0",  # a free port: parallel tests never collide
-        **extra,
-    )
-    return env
+    return daemon_env(db_url, tmp_path, **extra)
 
 
 async def _cli(env: dict[str, str], *args: str, stdin: bytes | None = None) -> tuple[int, str]:

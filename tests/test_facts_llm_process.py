@@ -8,7 +8,6 @@ and never put to the LLM as a question for the facts, it goes to the staff chat.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.fakes.openai_server import FakeOpenAI
+from tests.helpers import daemon_env
 
 PY = sys.executable
 INSTANCE, TOKEN, LLM_KEY = "1101000001", "tok", "sk-facts-llm-test-5e6f7a8b"
@@ -33,21 +33,14 @@ COMPLAINT = "The morning meal was cold and nobody came, awful"
 
 
 def _env(db_url: str, tmp_path: Path, llm_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
-    env.update(
-        HOME=str(tmp_path),
-        HOTELBOT_DATABASE_URL=db_url,
-        HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="5",
-        HOTELBOT_GREENAPI__BACKOFF_MIN_S="0.05",
-        HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
-        HOTELBOT_LOG_FORMAT="text",
-        HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
+    return daemon_env(
+        db_url,
+        tmp_path,
         HOTELBOT_LLM__ENABLED="true",
         HOTELBOT_LLM__BASE_URL=llm_url,
         DEEPSEEK_API_KEY=LLM_KEY,
         **extra,
     )
-    return env
 
 
 async def _cli(env: dict[str, str], *args: str) -> str:

@@ -5,13 +5,13 @@ answer, is restarted, and Green API delivers the question again: the guest gets 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from tests import shapes
+from tests.helpers import daemon_env
 
 PY = sys.executable
 INSTANCE, TOKEN, GUEST = "1101000001", "tok", "37120000001@c.us"
@@ -20,21 +20,9 @@ FACTS = f'mode = "rules"\n[wifi]\nen = "{ANSWER}"\n'
 
 
 def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
-    env.update(
-        HOME=str(tmp_path),
-        HOTELBOT_DATABASE_URL=db_url,
-        HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="5",
-        HOTELBOT_GREENAPI__BACKOFF_MIN_S="0.05",
-        HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
-        HOTELBOT_LOG_FORMAT="text",
-        HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
-        # The processor in the daemon's own process, so its crash points end the daemon (with
-        # a worker they end the worker, which is restarted: tests/test_worker_process.py).
-        HOTELBOT_PROCESSING__WORKERS="0",
-        **extra,
-    )
-    return env
+    # The processor in the daemon's own process, so its crash points end the daemon (with
+    # a worker they end the worker, which is restarted: tests/test_worker_process.py).
+    return daemon_env(db_url, tmp_path, HOTELBOT_PROCESSING__WORKERS="0", **extra)
 
 
 async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:

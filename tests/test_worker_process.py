@@ -22,7 +22,7 @@ from hotelbot.fakes.greenapi import FakeGreenApi, FakeInstance
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import Notification
 from hotelbot.storage.models_messaging import Alert, Message
-from tests.helpers import count, wait_for
+from tests.helpers import count, daemon_env, wait_for
 
 PY = sys.executable
 INSTANCE, TOKEN, STAFF = "1101000001", "tok", "37129999999@c.us"
@@ -32,19 +32,7 @@ QUESTION = "Hello, what time is breakfast served tomorrow?"
 
 
 def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
-    env.update(
-        HOME=str(tmp_path),
-        HOTELBOT_DATABASE_URL=db_url,
-        HOTELBOT_GREENAPI__RECEIVE_TIMEOUT_S="5",
-        HOTELBOT_GREENAPI__BACKOFF_MIN_S="0.05",
-        HOTELBOT_DAEMON__HOTELS_REFRESH_S="1",
-        HOTELBOT_LOG_FORMAT="text",
-        HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
-        HOTELBOT_PROCESSING__WORKERS="1",
-        **extra,
-    )
-    return env
+    return daemon_env(db_url, tmp_path, HOTELBOT_PROCESSING__WORKERS="1", **extra)
 
 
 async def _cli(env: dict[str, str], *args: str) -> None:
