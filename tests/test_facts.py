@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from hotelbot.app.understand import GuestMessageInfo
 from hotelbot.cli import app
 from hotelbot.daemon.fact_answers import answer_from_facts, facts_hook
 from hotelbot.daemon.processor import Processor
@@ -30,7 +31,6 @@ from hotelbot.sentiment.stage import SentimentStage
 from hotelbot.storage.db import Database
 from hotelbot.storage.facts import current_facts, import_facts
 from hotelbot.storage.models import Notification
-from hotelbot.storage.understanding import GuestMessageInfo
 from tests import shapes
 from tests.cli_helpers import cli_with_riga
 from tests.eval import score_facts

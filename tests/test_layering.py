@@ -152,6 +152,8 @@ def test_the_app_check_fails_on_a_forbidden_import() -> None:
 # daemon and ops/ call it, so no other module may define a function of the same name (a
 # second copy of the rule would drift from the first).
 USE_CASES = {
+    "app/understand.py": {"understand_batch", "refine_verdicts"},
+    "app/alerts.py": {"decide_alerts", "send_followups"},
     "app/handled.py": {"mark_handled", "handle_conversation"},
     "app/staff_send.py": {"send_as_staff"},
     "app/trigger_fire.py": {"decide_fire"},

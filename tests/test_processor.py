@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.understand import GuestMessageInfo
 from hotelbot.daemon.processor import Processor
 from hotelbot.daemon.scheduler import message_hook
 from hotelbot.domain.rules import RuleAnalyser
@@ -19,7 +20,6 @@ from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.models import Hotel, Notification, OutboxMessage
 from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
 from hotelbot.storage.outbox import enqueue
-from hotelbot.storage.understanding import GuestMessageInfo
 from tests import shapes
 from tests.processor_helpers import (
     INSTANCE,

@@ -39,6 +39,7 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.understand import GuestMessageInfo
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.crashpoints import crash_point
 from hotelbot.domain.facts import (
@@ -62,7 +63,6 @@ from hotelbot.storage.models_messaging import Message
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.triggers import list_triggers
 from hotelbot.storage.types import utcnow
-from hotelbot.storage.understanding import GuestMessageInfo
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:

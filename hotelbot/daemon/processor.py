@@ -50,8 +50,9 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from loguru import logger
-from sqlalchemy import select
 
+from hotelbot.app.alerts import BatchResult, send_followups
+from hotelbot.app.understand import Work, refine_verdicts, understand_batch
 from hotelbot.crashpoints import crash_point
 from hotelbot.daemon.escalator import Escalator
 from hotelbot.daemon.unreadable import UnreadableReview
@@ -71,22 +72,14 @@ from hotelbot.error_text import describe
 from hotelbot.greenapi.wire import interpret
 from hotelbot.observability import metrics
 from hotelbot.sentiment.fair_slots import FairSlots
-from hotelbot.storage.alerts import BatchResult, apply_followups
+from hotelbot.storage.alerts import hotels_with_counted_messages
 from hotelbot.storage.db import Database
 from hotelbot.storage.hotel_policy import load_hotel_policies
 from hotelbot.storage.leases import LeaseView
-from hotelbot.storage.models import Notification
-from hotelbot.storage.models_messaging import Conversation
-from hotelbot.storage.notification_state import record_failures
+from hotelbot.storage.notification_state import record_failures, unprocessed
 from hotelbot.storage.types import utcnow
-from hotelbot.storage.understanding import (
-    MessageHook,
-    RoomLookup,
-    Work,
-    apply_batch,
-    refine_verdicts,
-)
-from hotelbot.storage.unit_of_work import SqlUnitsOfWork
+from hotelbot.storage.understanding import MessageHook, RoomLookup, SqlUnderstandingStore
+from hotelbot.storage.unit_of_work import SqlUnitOfWork, SqlUnitsOfWork
 
 Clock = Callable[[], datetime]
 
@@ -120,7 +113,7 @@ def _about(work: Work) -> MessageRef | None:
     event = work.event
     if not isinstance(event, IncomingMessage):
         return None
-    sent_at = event.timestamp or work.received_at  # as storage.understanding stores it
+    sent_at = event.timestamp or work.received_at  # as app.understand stores it
     return MessageRef(work.hotel_id, event.chat_id, sent_at, event.id_message)
 
 
@@ -209,7 +202,7 @@ class Processor:
 
     def add_message_hook(self, hook: MessageHook) -> None:
         """Run `await hook(conn, info)` for every incoming guest message, inside the
-        transaction that records it (see `hotelbot.storage.understanding.MessageHook`)."""
+        transaction that records it (`hotelbot.storage.understanding.MessageHook`)."""
         self._hooks.append(hook)
 
     def set_room_lookup(self, lookup: RoomLookup | None) -> None:
@@ -291,34 +284,23 @@ class Processor:
     async def _fetch_and_dispatch(self) -> int:
         async with self._db.read() as conn:
             self._hotels = await load_hotel_policies(conn)
-            query = (
-                select(
-                    Notification.id,
-                    Notification.hotel_id,
-                    Notification.receipt_id,
-                    Notification.received_at,
-                    Notification.process_attempts,
-                    Notification.body,
-                )
-                .where(Notification.processed_at.is_(None), Notification.id > self._cursor)
-                .order_by(Notification.id)
-                .limit(self._batch_size)
-            )
-            if self._owned_hotels is not None:
-                query = query.where(Notification.hotel_id.in_(list(self._owned_hotels())))
+            owned = None if self._owned_hotels is None else self._owned_hotels()
             self._more = False  # a hint arriving during the read sets it again
-            rows = list(await conn.execute(query))
+            rows = await unprocessed(
+                conn, after_id=self._cursor, limit=self._batch_size, hotel_ids=owned
+            )
         if len(rows) == self._batch_size:
             self._more = True
         fresh = 0
-        for nid, hotel_id, receipt_id, received_at, attempts, body in rows:
+        for row in rows:
+            nid = row.id
             self._cursor = max(self._cursor, nid)
             if nid in self._in_flight:
                 continue
-            work = Work(nid, hotel_id, receipt_id, received_at, attempts)
+            work = Work(nid, row.hotel_id, row.receipt_id, row.received_at, row.attempts)
             self._in_flight[nid] = work
             fresh += 1
-            await self._dispatch(work, body)
+            await self._dispatch(work, row.body)
             if fresh % 64 == 0:
                 await asyncio.sleep(0)  # let pollers run between slices of a big batch
         return fresh
@@ -516,7 +498,7 @@ class Processor:
             hotels = {w.hotel_id for w, _ in ready}
             async with self._units.begin(hotels, partial=True) as uow:
                 ready = [(w, v) for w, v in ready if w.hotel_id in uow.held]
-                await refine_verdicts(uow.conn, ready, now=self._clock())
+                await refine_verdicts(self._store(uow), ready, now=self._clock())
         except Exception as exc:
             logger.warning(
                 "processor: storing {} refined verdicts failed: {}", len(ready), type(exc).__name__
@@ -557,13 +539,8 @@ class Processor:
             works = _leave_to_owner(works, uow.lost)
             if not works:
                 return
-            result = await apply_batch(
-                uow.conn,
-                works,
-                self._hotels,
-                now=self._clock(),
-                hooks=self._hooks,
-                room_lookup=self._room_lookup,
+            result = await understand_batch(
+                self._store(uow), works, self._hotels, now=self._clock()
             )
             crash_point("processor_before_commit")  # fault tests: all of it rolls back
         crash_point("processor_after_commit")
@@ -608,20 +585,20 @@ class Processor:
         async with self._db.read() as conn:
             if not self._hotels:
                 self._hotels = await load_hotel_policies(conn)
-            query = (
-                select(Conversation.hotel_id).where(Conversation.suppressed_alerts > 0).distinct()
-            )
-            hotels = {int(h) for (h,) in await conn.execute(query)}
+            hotels = await hotels_with_counted_messages(conn)
         if self._owned_hotels is not None:
             hotels &= set(self._owned_hotels())
         if not hotels:
             return
         async with self._units.begin(hotels, partial=True) as uow:
             ours = {h: p for h, p in self._hotels.items() if h in uow.held}
-            result = await apply_followups(
-                uow.conn, ours, now=self._clock(), room_lookup=self._room_lookup
-            )
+            result = await send_followups(self._store(uow), ours, now=self._clock())
         self._account(result)
+
+    def _store(self, uow: SqlUnitOfWork) -> SqlUnderstandingStore:
+        """The storage of the use cases, on the unit's transaction, with this processor's
+        message hooks and room lookup."""
+        return SqlUnderstandingStore(uow.conn, hooks=self._hooks, room_lookup=self._room_lookup)
 
     def _count_verdicts(self, works: list[Work]) -> None:
         """Committed verdicts into the metrics (label values are fixed sets: analyser

@@ -29,8 +29,8 @@ from hotelbot.domain.unreadable import (
 from hotelbot.storage.models_messaging import Message
 
 if TYPE_CHECKING:
+    from hotelbot.app.understand import Work
     from hotelbot.storage.db import Database
-    from hotelbot.storage.understanding import Work
 
 _REMEMBERED_CHATS = 10_000
 

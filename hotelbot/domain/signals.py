@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -180,3 +180,14 @@ def without_attention(verdict: Verdict) -> Verdict:
 def kind_of_reason(reason: str | None) -> SignalKind | None:
     """The kind a stored signal verdict's reason names (inverse of `signal_verdict`)."""
     return _BY_LABEL.get(reason or "")
+
+
+# The digest of an alert counts the guest's signals since the conversation's previous alert,
+# but not further back than this: a photo from last week is no news.
+DIGEST_WINDOW = timedelta(days=1)
+
+
+def digest_since(last_alert_at: datetime | None, now: datetime) -> datetime:
+    """Where the digest of an alert sent at `now` starts counting."""
+    floor = now - DIGEST_WINDOW
+    return floor if last_alert_at is None else max(last_alert_at, floor)

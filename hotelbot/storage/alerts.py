@@ -1,4 +1,4 @@
-"""Recording staff alerts: the alert rows and their outbox messages, and cooldown follow-ups.
+"""Recording staff alerts: the alert rows and their outbox messages (decided by app.alerts).
 
 Idempotent by construction: one alert per (hotel, message) and one outbox row per
 idempotency key "alert:<message id>", both inserted with ON CONFLICT DO NOTHING in the
@@ -7,49 +7,22 @@ caller's transaction. A replay records nothing new and sends nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.alerts import AlertDraft, BatchResult
 from hotelbot.domain import alerts as policy
 from hotelbot.domain.alerts import AlertState
 from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import OutboxKind
-from hotelbot.domain.signal_texts import digest_line
 from hotelbot.storage.dialect import insert_for
-from hotelbot.storage.models_messaging import Alert, Conversation, Guest, Message
+from hotelbot.storage.models_messaging import Alert, Conversation
 from hotelbot.storage.outbox import enqueue
-from hotelbot.storage.signals import digest_counts, digest_since
 from hotelbot.storage.types import fit
-
-
-@dataclass(frozen=True, slots=True)
-class AlertDraft:
-    """An alert decided but not yet recorded. `text` is what staff will read."""
-
-    hotel_id: int
-    conversation_id: int
-    message_id: int
-    kind: str  # alert | followup
-    reason: str
-    more_count: int
-    text: str
-    signal: str | None = None  # domain.signals.SignalKind when a signal raised it
-    category: str | None = None  # domain.categories.AttentionCategory of the verdict
-    urgent: bool = False  # an emergency: first in the alert lane, past the cooldown
-
-
-@dataclass(slots=True)
-class BatchResult:
-    """What one processing transaction did (for counters and once-only warnings)."""
-
-    processed: int = 0
-    alerts: int = 0
-    unsent_alert_hotels: set[int] = field(default_factory=set)
 
 
 async def record_alerts(
@@ -126,65 +99,8 @@ async def _last_references(conn: AsyncConnection, hotel_ids: set[int]) -> dict[i
     return {int(r[0]): int(r[1]) for r in await conn.execute(query) if r[1] is not None}
 
 
-async def apply_followups(
-    conn: AsyncConnection,
-    hotels: Mapping[int, HotelPolicy],
-    *,
-    now: datetime,
-    room_lookup: Callable[[AsyncConnection, int, int | None, str], Awaitable[str | None]]
-    | None = None,
-) -> BatchResult:
-    """Send the follow-up alert of every conversation whose cooldown ended with messages
-    counted. Idempotent: the follow-up is recorded against the newest counted message."""
-    result = BatchResult()
-    query = (
-        select(
-            Conversation.id,
-            Conversation.hotel_id,
-            Conversation.chat_id,
-            Conversation.last_alert_at,
-            Conversation.suppressed_alerts,
-            Conversation.last_suppressed_message_id,
-            Conversation.guest_id,
-            Guest.name,
-            Message.text,
-            Message.reason,
-        )
-        .join(Message, Message.id == Conversation.last_suppressed_message_id)
-        .outerjoin(Guest, Guest.id == Conversation.guest_id)
-        .where(Conversation.suppressed_alerts > 0)
-    )
-    for row in list(await conn.execute(query)):
-        conv_id, hotel_id, chat_id, last_alert_at, count, suppressed_id, guest_id = row[:7]
-        name, text, reason = row[7:]
-        hotel = hotels.get(hotel_id)
-        if hotel is None or suppressed_id is None:
-            continue
-        cooldown = timedelta(minutes=hotel.alert_cooldown_min)
-        if not policy.followup_due(now, cooldown, policy.CooldownState(last_alert_at, count)):
-            continue
-        room = await room_lookup(conn, hotel.id, guest_id, chat_id) if room_lookup else None
-        subject = policy.AlertSubject(name, chat_id, policy.phone_of(chat_id), room)
-        reason = reason or "needs attention"
-        digest = await digest_counts(
-            conn, conv_id, digest_since(last_alert_at, now), hotel.signal_modes
-        )
-        followup = policy.followup_text(subject, count, reason, text, language=hotel.staff_language)
-        followup = "\n".join(filter(None, [followup, digest_line(digest, hotel.staff_language)]))
-        draft = AlertDraft(
-            hotel.id, conv_id, int(suppressed_id), "followup", reason, count, followup
-        )
-        alert_ids = await record_alerts(conn, [draft], hotels, now, result)
-        after = policy.alerted(now)
-        await conn.execute(
-            update(Conversation)
-            .where(Conversation.id == conv_id)
-            .values(
-                suppressed_alerts=after.suppressed,
-                last_suppressed_message_id=after.last_counted,
-                last_alert_at=after.last_alert_at,
-                open_alert_id=alert_ids.get(draft.message_id),
-                updated_at=now,
-            )
-        )
-    return result
+async def hotels_with_counted_messages(conn: AsyncConnection) -> set[int]:
+    """Hotels with a conversation whose messages were counted during a cooldown (a
+    follow-up may be due). Read-only: an idle daemon takes no write lock to learn it."""
+    query = select(Conversation.hotel_id).where(Conversation.suppressed_alerts > 0).distinct()
+    return {int(h) for (h,) in await conn.execute(query)}

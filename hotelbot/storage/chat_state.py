@@ -7,49 +7,16 @@ executemany UPDATEs to write back, whatever the number of messages.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.chats import ConvState, GuestState, Key
 from hotelbot.domain.alerts import phone_of
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_messaging import Conversation, Guest
-
-Key = tuple[int, str]  # (hotel_id, chat_id)
-
-
-@dataclass(slots=True)
-class GuestState:
-    id: int
-    name: str | None
-    language: str | None
-    opted_out: bool
-    first_message_at: datetime | None
-    dirty: bool = False
-    opted_out_at: datetime | None = None
-    # domain.guest_language: who set `language`, and a language seen once, not confirmed.
-    language_source: str | None = None
-    language_candidate: str | None = None
-
-
-@dataclass(slots=True)
-class ConvState:
-    id: int
-    guest_id: int | None
-    last_message_at: datetime | None
-    last_guest_message_at: datetime | None
-    last_staff_reply_at: datetime | None
-    handled_by_staff_until: datetime | None
-    last_alert_at: datetime | None
-    open_alert_id: int | None
-    suppressed_alerts: int
-    last_suppressed_message_id: int | None
-    touched: bool = False
-    handled_at: datetime | None = None  # staff last answered or acknowledged (any route)
-
 
 _GUEST_COLUMNS = (
     Guest.hotel_id, Guest.chat_id, Guest.id, Guest.name, Guest.language, Guest.opted_out,

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelbot.app.understand import PointedAlert
 from hotelbot.domain.acknowledgement import AckRoute, Handling
 from hotelbot.observability import metrics
 from hotelbot.storage.models import Hotel, OutboxMessage
@@ -119,10 +120,6 @@ async def acknowledge_conversation_alerts(
     if rows:
         metrics.ALERTS_ACKNOWLEDGED.labels(route.value).inc(len(rows))
     return len(rows)
-
-
-# (alert id, conversation id, when the guest sent the alerted message)
-PointedAlert = tuple[int, int, datetime]
 
 
 async def alerts_quoted(

@@ -1,19 +1,59 @@
-"""Marking notifications processed, or failed (attempts, error), after interpretation."""
+"""The processor's work list: notifications not processed yet, and marking them processed, or
+failed (attempts, error), after interpretation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.storage.models import Notification
 from hotelbot.storage.types import STORED_ERROR_CHARS
 
 if TYPE_CHECKING:
-    from hotelbot.storage.understanding import Work
+    from hotelbot.app.understand import Work
+
+
+@dataclass(frozen=True, slots=True)
+class Unprocessed:
+    """A stored notification waiting for the processor (`body`: the wire JSON)."""
+
+    id: int
+    hotel_id: int
+    receipt_id: int
+    received_at: datetime
+    attempts: int
+    body: str
+
+
+async def unprocessed(
+    conn: AsyncConnection, *, after_id: int, limit: int, hotel_ids: Collection[int] | None = None
+) -> list[Unprocessed]:
+    """Up to `limit` notifications not processed yet with an id above `after_id`, oldest
+    first; only those of `hotel_ids` unless None. Read-only."""
+    query = (
+        select(
+            Notification.id,
+            Notification.hotel_id,
+            Notification.receipt_id,
+            Notification.received_at,
+            Notification.process_attempts,
+            Notification.body,
+        )
+        .where(Notification.processed_at.is_(None), Notification.id > after_id)
+        .order_by(Notification.id)
+        .limit(limit)
+    )
+    if hotel_ids is not None:
+        query = query.where(Notification.hotel_id.in_(list(hotel_ids)))
+    return [
+        Unprocessed(int(r[0]), int(r[1]), int(r[2]), r[3], int(r[4]), str(r[5]))
+        for r in await conn.execute(query)
+    ]
 
 
 async def mark_processed(conn: AsyncConnection, works: Iterable[Work], now: datetime) -> None:

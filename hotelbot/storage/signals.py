@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import func, select
@@ -24,10 +24,6 @@ from hotelbot.domain.signals import (
 )
 from hotelbot.storage.models_messaging import Guest, Message
 from hotelbot.storage.stays import StayRecord, current_stay
-
-# The digest of an alert counts the guest's signals since the conversation's previous alert,
-# but not further back than this: a photo from last week is no news.
-DIGEST_WINDOW = timedelta(days=1)
 
 
 class SignalWork(Protocol):
@@ -74,12 +70,6 @@ async def withdraw_without_stay(conn: AsyncConnection, works: Sequence[SignalWor
 async def _known_name(conn: AsyncConnection, hotel_id: int, chat_id: str) -> bool:
     query = select(Guest.name).where(Guest.hotel_id == hotel_id, Guest.chat_id == chat_id)
     return bool((await conn.execute(query)).scalar())
-
-
-def digest_since(last_alert_at: datetime | None, now: datetime) -> datetime:
-    """Where the digest of an alert sent at `now` starts counting."""
-    floor = now - DIGEST_WINDOW
-    return floor if last_alert_at is None else max(last_alert_at, floor)
 
 
 async def digest_counts(
