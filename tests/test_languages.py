@@ -175,6 +175,21 @@ async def test_the_processor_alerts_on_trouble_in_an_unread_language(db: Databas
     await stage.aclose()
 
 
+async def test_the_repeat_counts_messages_only_the_database_remembers(db: Database) -> None:
+    """Each message processed by a fresh processor (a restart, another daemon): the earlier
+    calm messages of the chat come from the database only, and the third still alerts."""
+    hotel_id = await make_hotel(db, alert_cooldown_min=0)
+    stage = build_stage(Settings(), {})
+    for body, id_message, minutes in [
+        ("Olá, o quarto é bom", "P2", 30), ("Olá", "P3", 32), ("Olá, alguém", "P4", 34),
+    ]:  # fmt: skip
+        await ingest(db, hotel_id, [_text(body, id_message, minutes)])
+        await Processor(db, stage.stage).run_once()
+    assert await _stored(db) == [("P2", False, "pt"), ("P3", False, "pt"), ("P4", True, "pt")]
+    assert await count(db, Alert) == 1
+    await stage.aclose()
+
+
 async def test_with_an_llm_every_language_is_understood(db: Database) -> None:
     hotel_id = await make_hotel(db, alert_cooldown_min=0)
     async with FakeOpenAI() as llm:

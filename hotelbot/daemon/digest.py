@@ -14,21 +14,18 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from loguru import logger
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.unit_of_work import LeaseLost
 from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.report import render_report
 from hotelbot.domain.report_schedule import GRACE, last_due
-from hotelbot.storage.db import Database
+from hotelbot.storage.db import Connection, Database
 from hotelbot.storage.hotel_policy import hotel_policy
 from hotelbot.storage.hotels import list_hotels
 from hotelbot.storage.leases import LeaseView
 from hotelbot.storage.manager_report import hotel_report
-from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.outbox import enqueue, queued_keys
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 
@@ -92,15 +89,8 @@ class DigestSender:
             return 0
         key = digest_key(moment)
         async with self._db.read() as conn:
-            exists = (
-                await conn.execute(
-                    select(OutboxMessage.id).where(
-                        OutboxMessage.hotel_id == hotel.id, OutboxMessage.idempotency_key == key
-                    )
-                )
-            ).first()
-        if exists is not None:
-            return 0
+            if await queued_keys(conn, hotel_id=hotel.id, keys=[key]):
+                return 0
         start = moment - schedule.period
         try:
             async with self._units.begin({hotel.id}) as uow:
@@ -114,7 +104,7 @@ class DigestSender:
 
     async def _queue(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         hotel: HotelPolicy,
         key: str,
         start: datetime,

@@ -31,13 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.understand import GuestMessageInfo
 from hotelbot.app.unit_of_work import LeaseLost
@@ -54,15 +52,16 @@ from hotelbot.domain.facts import (
 from hotelbot.domain.grounding import ungrounded_values
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.domain.triggers import EventKind, EventTrigger, keyword_matches
+from hotelbot.storage.db import Connection
 from hotelbot.storage.facts import current_facts
 from hotelbot.storage.guest_facts import load_guest_facts
 from hotelbot.storage.hotels import get_hotel_by_id, list_hotels
 from hotelbot.storage.leases import LeaseView
-from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.models_messaging import Message
-from hotelbot.storage.outbox import enqueue
+from hotelbot.storage.outbox import enqueue, queued_keys
+from hotelbot.storage.recent_messages import recent_questions
 from hotelbot.storage.triggers import list_triggers
 from hotelbot.storage.types import utcnow
+from hotelbot.storage.understanding import MessageHook
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ def answer_key(chat_id: str, id_message: str) -> str:
     return f"answer:{chat_id}:{id_message}"
 
 
-async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> str | None:
+async def answer_from_facts(conn: Connection, info: GuestMessageInfo) -> str | None:
     """Queue the answer to `info` when the rules in the module docstring allow it; returns
     the topics answered, joined by "+" (None: left to staff). Idempotent; call it in the
     processor's transaction."""
@@ -125,16 +124,16 @@ async def answer_from_facts(conn: AsyncConnection, info: GuestMessageInfo) -> st
     return "+".join(topic.value for topic in topics)
 
 
-def facts_hook() -> Callable[[AsyncConnection, GuestMessageInfo], Awaitable[None]]:
+def facts_hook() -> MessageHook:
     """The processor hook (`Processor.add_message_hook(facts_hook())`)."""
 
-    async def hook(conn: AsyncConnection, info: GuestMessageInfo) -> None:
+    async def hook(conn: Connection, info: GuestMessageInfo) -> None:
         await answer_from_facts(conn, info)
 
     return hook
 
 
-async def _staff_on_it(conn: AsyncConnection, hotel_id: int, chat_id: str, at: datetime) -> bool:
+async def _staff_on_it(conn: Connection, hotel_id: int, chat_id: str, at: datetime) -> bool:
     """Whether staff handle this conversation at `at` (a staff reply or `conversations
     handled` paused automated messages until a later time)."""
     facts = (await load_guest_facts(conn, hotel_id, [chat_id])).get(chat_id)
@@ -142,7 +141,7 @@ async def _staff_on_it(conn: AsyncConnection, hotel_id: int, chat_id: str, at: d
     return paused is not None and paused > at
 
 
-async def _keyword_trigger_answers(conn: AsyncConnection, hotel_id: int, text: str) -> bool:
+async def _keyword_trigger_answers(conn: Connection, hotel_id: int, text: str) -> bool:
     for trigger in await list_triggers(conn, hotel_id=hotel_id, enabled_only=True):
         spec = trigger.spec
         if (
@@ -220,38 +219,19 @@ class LlmFactAnswerer:
                 current = await current_facts(conn, hotel.id)
                 if current is None or current.facts.mode is not FactsMode.LLM:
                     continue
-                rows = await conn.execute(
-                    select(Message.chat_id, Message.id_message, Message.text, Message.language)
-                    .where(
-                        Message.hotel_id == hotel.id,
-                        Message.direction == "in",
-                        Message.kind.in_(_TEXT_KINDS),
-                        Message.text.is_not(None),
-                        Message.analysed_at.is_not(None),
-                        Message.requires_attention.is_(False),
-                        Message.sent_at >= now - self._window,
-                    )
-                    .order_by(Message.id)
+                questions = await recent_questions(
+                    conn, hotel_id=hotel.id, kinds=_TEXT_KINDS, since=now - self._window
                 )
                 fresh = [
-                    (str(r[0]), str(r[1]), str(r[2]), r[3])
-                    for r in rows
-                    if (hotel.id, str(r[0]), str(r[1])) not in self._asked
+                    (q.chat_id, q.id_message, q.text, q.language)
+                    for q in questions
+                    if (hotel.id, q.chat_id, q.id_message) not in self._asked
                 ]
                 if fresh:
                     work.append((hotel.id, hotel.default_language, current.facts, fresh))
             for hotel_id, _, _, fresh in work:
                 keys = [answer_key(chat, id_message) for chat, id_message, _, _ in fresh]
-                answered = set(
-                    (
-                        await conn.execute(
-                            select(OutboxMessage.idempotency_key).where(
-                                OutboxMessage.hotel_id == hotel_id,
-                                OutboxMessage.idempotency_key.in_(keys),
-                            )
-                        )
-                    ).scalars()
-                )
+                answered = await queued_keys(conn, hotel_id=hotel_id, keys=keys)
                 guests = await load_guest_facts(conn, hotel_id, [c for c, _, _, _ in fresh])
                 fresh[:] = [
                     item

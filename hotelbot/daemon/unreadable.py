@@ -14,8 +14,6 @@ from collections import OrderedDict, deque
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from hotelbot.domain.events import IncomingMessage
 from hotelbot.domain.sentiment import Verdict
 from hotelbot.domain.unreadable import (
@@ -26,7 +24,7 @@ from hotelbot.domain.unreadable import (
     trouble_signs,
     unreadable_language,
 )
-from hotelbot.storage.models_messaging import Message
+from hotelbot.storage.recent_messages import earlier_guest_messages
 
 if TYPE_CHECKING:
     from hotelbot.app.understand import Work
@@ -80,13 +78,12 @@ class UnreadableReview:
     async def _stored(
         self, key: tuple[int, str], id_message: str, sent_at: datetime
     ) -> dict[str, datetime]:
-        query = select(Message.id_message, Message.sent_at).where(
-            Message.hotel_id == key[0],
-            Message.chat_id == key[1],
-            Message.direction == "in",
-            Message.sent_at >= sent_at - REPEAT_WINDOW,
-            Message.sent_at < sent_at,
-            Message.id_message != id_message,
-        )
         async with self._db.read() as conn:
-            return {str(r[0]): r[1] for r in await conn.execute(query)}
+            return await earlier_guest_messages(
+                conn,
+                hotel_id=key[0],
+                chat_id=key[1],
+                since=sent_at - REPEAT_WINDOW,
+                before=sent_at,
+                excluding=id_message,
+            )

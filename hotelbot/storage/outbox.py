@@ -478,6 +478,20 @@ async def known_id_messages(conn: AsyncConnection, *, hotel_id: int, ids: list[s
     return {str(r[0]) for r in rows}
 
 
+async def queued_keys(conn: AsyncConnection, *, hotel_id: int, keys: Iterable[str]) -> set[str]:
+    """Which of these idempotency keys already belong to an outbox row of the hotel, in any
+    state (a key, once queued, is never queued again). Read-only."""
+    wanted = list(keys)
+    if not wanted:
+        return set()
+    rows = await conn.execute(
+        select(OutboxMessage.idempotency_key).where(
+            OutboxMessage.hotel_id == hotel_id, OutboxMessage.idempotency_key.in_(wanted)
+        )
+    )
+    return {str(r[0]) for r in rows}
+
+
 async def recover_stale_sending(
     conn: AsyncConnection, *, now: datetime, stale_after: Mapping[Lane, timedelta]
 ) -> int:
