@@ -19,22 +19,22 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from loguru import logger
-from sqlalchemy import func, select
 
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.domain.breaker import BreakerState
 from hotelbot.domain.episodes import Change, EpisodeTracker, Transition
 from hotelbot.domain.events import SENDABLE_STATES
-from hotelbot.domain.outbox import OPEN_STATES, Lane
 from hotelbot.mail.smtp import Mailer, MailError
 from hotelbot.settings import EmailSettings
 from hotelbot.storage.db import Database
-from hotelbot.storage.models import DeadLetter, Hotel, OutboxMessage
+from hotelbot.storage.dead_letters import dead_letters_after
+from hotelbot.storage.hotels import HotelInstanceState, enabled_instance_states
+from hotelbot.storage.outbox import WaitingAlert, waiting_alerts
 
 _MAX_STAFF_MAILS_PER_CHECK = 50
+_MAX_WAITING_ALERTS = 1000  # read per check, longest waiting first
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,45 +88,10 @@ class OperatorWatch:
     async def check(self, now: datetime) -> None:
         polled = set(self._src.polled())
         async with self._src.db.read() as conn:
-            hotels = {
-                int(r[0]): r
-                for r in await conn.execute(
-                    select(
-                        Hotel.id,
-                        Hotel.slug,
-                        Hotel.name,
-                        Hotel.instance_state,
-                        Hotel.instance_state_at,
-                        Hotel.staff_email,
-                    ).where(Hotel.enabled)
-                )
-            }
-            waiting = list(
-                await conn.execute(
-                    select(
-                        OutboxMessage.id,
-                        OutboxMessage.hotel_id,
-                        OutboxMessage.text,
-                        OutboxMessage.available_at,
-                    )
-                    .where(
-                        OutboxMessage.lane == Lane.ALERT.value,
-                        OutboxMessage.state.in_(OPEN_STATES),
-                        OutboxMessage.available_at <= now,
-                    )
-                    .order_by(OutboxMessage.available_at)
-                    .limit(1000)
-                )
-            )
+            hotels = await enabled_instance_states(conn)
+            waiting = await waiting_alerts(conn, now=now, limit=_MAX_WAITING_ALERTS)
             quiet_since = now - timedelta(minutes=self._s.dead_letters_quiet_min)
-            dead = {
-                int(h): int(n)
-                for h, n in await conn.execute(
-                    select(DeadLetter.hotel_id, func.count())
-                    .where(DeadLetter.received_at > quiet_since)
-                    .group_by(DeadLetter.hotel_id)
-                )
-            }
+            dead = await dead_letters_after(conn, after=quiet_since)
         mine = {h: r for h, r in hotels.items() if h in polled}
         self._observe_hotels(now, mine, waiting, dead)
         self._observe_polling(now)
@@ -143,14 +108,15 @@ class OperatorWatch:
     def _observe_hotels(
         self,
         now: datetime,
-        mine: Mapping[int, Any],
-        waiting: list[Any],
+        mine: Mapping[int, HotelInstanceState],
+        waiting: list[WaitingAlert],
         dead: Mapping[int, int],
     ) -> None:
         oldest: dict[int, datetime] = {}
-        for _, hotel_id, _, available_at in waiting:
-            oldest.setdefault(int(hotel_id), _aware(available_at))
-        for hotel_id, (_, slug, _, state, state_at, _) in mine.items():
+        for alert in waiting:
+            oldest.setdefault(alert.hotel_id, _aware(alert.available_at))
+        for hotel_id, hotel in mine.items():
+            slug, state, state_at = hotel.slug, hotel.instance_state, hotel.instance_state_at
             bad_state = state is not None and state not in SENDABLE_STATES
             self._observe(
                 f"instance:{slug}", bad_state, now, self._s.instance_after_min,
@@ -204,31 +170,33 @@ class OperatorWatch:
         )  # fmt: skip
 
     # -- mail ------------------------------------------------------------------------------
-    async def _mail_staff(self, now: datetime, mine: Mapping[int, Any], waiting: list[Any]) -> None:
+    async def _mail_staff(
+        self, now: datetime, mine: Mapping[int, HotelInstanceState], waiting: list[WaitingAlert]
+    ) -> None:
         """Each staff alert WhatsApp has not delivered for alert_undeliverable_after_min goes
         to its hotel's staff_email, once per run."""
         after = timedelta(minutes=self._s.alert_undeliverable_after_min)
         sent = 0
-        for outbox_id, hotel_id, text, available_at in waiting:
-            hotel = mine.get(int(hotel_id))
-            if hotel is None or not hotel[5] or int(outbox_id) in self._mailed_alerts:
+        for alert in waiting:
+            hotel = mine.get(alert.hotel_id)
+            if hotel is None or not hotel.staff_email or alert.id in self._mailed_alerts:
                 continue
-            if now - _aware(available_at) < after or sent >= _MAX_STAFF_MAILS_PER_CHECK:
+            if now - _aware(alert.available_at) < after or sent >= _MAX_STAFF_MAILS_PER_CHECK:
                 continue
             try:
                 await self._mailer.send(
-                    [hotel[5]],
-                    f"Guest needs attention ({hotel[2]})",
-                    f"{text}\n\n(WhatsApp could not deliver this staff alert; it is sent by "
+                    [hotel.staff_email],
+                    f"Guest needs attention ({hotel.name})",
+                    f"{alert.text}\n\n(WhatsApp could not deliver this staff alert; it is sent by "
                     "e-mail instead and will also arrive on WhatsApp once it can.)\n",
                 )
             except MailError as exc:
-                logger.bind(hotel=hotel[1]).warning("staff alert e-mail failed: {}", exc)
+                logger.bind(hotel=hotel.slug).warning("staff alert e-mail failed: {}", exc)
                 return
-            self._mailed_alerts.add(int(outbox_id))
+            self._mailed_alerts.add(alert.id)
             self.staff_mails += 1
             sent += 1
-            logger.bind(hotel=hotel[1]).info("staff alert {} sent by e-mail", outbox_id)
+            logger.bind(hotel=hotel.slug).info("staff alert {} sent by e-mail", alert.id)
 
     async def _mail_operators(self, now: datetime) -> None:
         seen = self._episodes.keys_seen()

@@ -1,12 +1,13 @@
 """Reading dead letters: queue items set aside because they could not be parsed or stored
-(written by `storage.ingest`). Read-only; for `hotelbot dead-letters`."""
+(written by `storage.ingest`). Read-only; for `hotelbot dead-letters` and the operator
+watch (daemon/operator_watch.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.storage.ingest import decode_raw
@@ -60,3 +61,14 @@ async def get_dead_letter(conn: AsyncConnection, dead_letter_id: int) -> DeadLet
         return None
     letter_id, receipt_id, raw_bytes, error, raw, encoding = row
     return DeadLetterItem(letter_id, receipt_id, raw_bytes, error, decode_raw(raw, encoding))
+
+
+async def dead_letters_after(conn: AsyncConnection, *, after: datetime) -> dict[int, int]:
+    """How many dead letters each hotel received strictly after `after` (hotels with none
+    are absent)."""
+    query = (
+        select(DeadLetter.hotel_id, func.count())
+        .where(DeadLetter.received_at > after)
+        .group_by(DeadLetter.hotel_id)
+    )
+    return {int(h): int(n) for h, n in await conn.execute(query)}

@@ -225,5 +225,31 @@ async def set_instance_state(conn: AsyncConnection, hotel_id: int, state: str) -
     )
 
 
+@dataclass(frozen=True, slots=True)
+class HotelInstanceState:
+    """An enabled hotel's WhatsApp instance state as last seen, with whom to tell about it."""
+
+    id: int
+    slug: str
+    name: str
+    instance_state: str | None  # None: not seen yet
+    instance_state_at: datetime | None  # when it was seen
+    staff_email: str | None
+
+
+async def enabled_instance_states(conn: AsyncConnection) -> dict[int, HotelInstanceState]:
+    """Every enabled hotel's instance state, by hotel id. Read-only."""
+    rows = await conn.execute(
+        select(
+            Hotel.id, Hotel.slug, Hotel.name, Hotel.instance_state, Hotel.instance_state_at,
+            Hotel.staff_email,
+        ).where(Hotel.enabled)
+    )  # fmt: skip
+    return {
+        int(i): HotelInstanceState(int(i), slug, name, state, state_at, email)
+        for i, slug, name, state, state_at, email in rows
+    }
+
+
 async def count_hotels(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.count()).select_from(Hotel))).scalar_one())

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.outbox import (
     LANE_ORDER,
+    OPEN_STATES,
     UNDELIVERABLE,
     IllegalTransition,
     Lane,
@@ -490,6 +491,35 @@ async def queued_keys(conn: AsyncConnection, *, hotel_id: int, keys: Iterable[st
         )
     )
     return {str(r[0]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingAlert:
+    """A staff alert still to be sent (or settled) although it is due."""
+
+    id: int
+    hotel_id: int
+    text: str
+    available_at: datetime  # due since (naive UTC on SQLite)
+
+
+async def waiting_alerts(conn: AsyncConnection, *, now: datetime, limit: int) -> list[WaitingAlert]:
+    """Up to `limit` rows of the alert lane, of every hotel, in an open state
+    (domain.outbox.OPEN_STATES) and due at `now`, longest waiting first. Read-only."""
+    rows = await conn.execute(
+        select(
+            OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.text,
+            OutboxMessage.available_at,
+        )
+        .where(
+            OutboxMessage.lane == Lane.ALERT.value,
+            OutboxMessage.state.in_(OPEN_STATES),
+            OutboxMessage.available_at <= now,
+        )
+        .order_by(OutboxMessage.available_at)
+        .limit(limit)
+    )  # fmt: skip
+    return [WaitingAlert(int(i), int(h), t, at) for i, h, t, at in rows]
 
 
 async def recover_stale_sending(
