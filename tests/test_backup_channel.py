@@ -255,3 +255,65 @@ async def test_a_killed_daemon_is_reported_after_its_restart(
         "cleanly); see the journal for why"
     ]
     assert not marker.exists()
+
+
+async def test_the_watch_reads_instance_states_waiting_alerts_and_new_dead_letters(
+    db: Database,
+) -> None:
+    """What one check of the operator watch reads, on both databases: enabled hotels' instance
+    states, due staff alerts still open (longest waiting first), dead letters strictly after
+    the quiet bound."""
+    from sqlalchemy import insert
+
+    from hotelbot.domain.outbox import OutboxKind
+    from hotelbot.storage.dead_letters import dead_letters_after
+    from hotelbot.storage.hotels import enabled_instance_states, set_instance_state
+    from hotelbot.storage.models import DeadLetter
+    from hotelbot.storage.outbox import enqueue, mark_cancelled, waiting_alerts
+    from tests.processor_helpers import make_hotel
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    seaside = await make_hotel(db, staff_email=STAFF_EMAIL)
+    closed = await make_hotel(db, slug="closed", instance_id="1101000002", enabled=False)
+    async with db.write() as conn:
+        await set_instance_state(conn, seaside, "notAuthorized")
+
+        async def alert(key: str, minutes_ago: float, kind: OutboxKind = OutboxKind.ALERT) -> int:
+            at = now - timedelta(minutes=minutes_ago)
+            row = await enqueue(
+                conn, hotel_id=seaside, idempotency_key=key, kind=kind, chat_id=STAFF_CHAT,
+                text=f"text {key}", available_at=at,
+            )  # fmt: skip
+            assert row is not None
+            return row
+
+        newer, older = await alert("newer", 5), await alert("older", 10)
+        await alert("later", -5)  # not due yet
+        await alert("answer", 20, OutboxKind.ANSWER)  # not the alert lane
+        await mark_cancelled(conn, await alert("done", 30), reason="test", now=now)
+        for fingerprint, hotel_id, minutes_ago in [
+            ("at-bound", seaside, 60), ("new-1", seaside, 1), ("new-2", seaside, 2),
+            ("new-3", closed, 3), ("old", closed, 90),
+        ]:  # fmt: skip
+            await conn.execute(insert(DeadLetter).values(
+                hotel_id=hotel_id, fingerprint=fingerprint, raw="x", error="bad",
+                received_at=now - timedelta(minutes=minutes_ago)))  # fmt: skip
+    async with db.read() as conn:
+        hotels = await enabled_instance_states(conn)
+        waiting = await waiting_alerts(conn, now=now, limit=10)
+        first = await waiting_alerts(conn, now=now, limit=1)
+        dead = await dead_letters_after(conn, after=now - timedelta(minutes=60))
+    assert list(hotels) == [seaside]
+    hotel = hotels[seaside]
+    assert (hotel.slug, hotel.name, hotel.instance_state, hotel.staff_email) == (
+        "seaside",
+        "Seaside",
+        "notAuthorized",
+        STAFF_EMAIL,
+    )
+    assert hotel.instance_state_at is not None
+    assert [(a.id, a.hotel_id, a.text) for a in waiting] == [
+        (older, seaside, "text older"), (newer, seaside, "text newer")
+    ]  # fmt: skip
+    assert [a.id for a in first] == [older]
+    assert dead == {seaside: 2, closed: 1}
