@@ -90,6 +90,9 @@ class GreenApiSettings(_Section):
     backoff_min_s: float = Field(default=0.5, gt=0, le=60)
     backoff_max_s: float = Field(default=60.0, gt=0, le=3600)
     unhealthy_retry_s: float = Field(default=300.0, ge=5, le=86_400)
+    # How often each hotel's instance state is asked (getStateInstance), so a logout is seen
+    # even with the instance's stateWebhook off; 0 = never (daemon/state_probe.py).
+    state_check_s: float = Field(default=60.0, ge=0, le=3600)
 
 
 class DaemonSettings(_Section):

@@ -9,7 +9,9 @@ send loop (`OutboxSender.hotel_loop`, daemon/sender.py) share one small task gro
 * when the poller ends by itself (its lease is no longer valid, the ingest writer closed),
   the send loop ends with it: a hotel is served whole or not at all;
 * a crash of either half cancels the other and ends the worker with the error; the hotel
-  reconciliation (daemon/hotels.py) logs it and starts a fresh worker, with a growing delay.
+  reconciliation (daemon/hotels.py) logs it and starts a fresh worker, with a growing delay;
+* beside them the instance state probe (daemon/state_probe.py) asks Green API every
+  `state_check_s` whether the number is still logged in; it ends with the poller.
 
 The worker owns its HTTP transport; `aclose()` closes it once the task ended.
 """
@@ -27,6 +29,7 @@ from hotelbot.crashpoints import fail_point
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.daemon.poller import HotelPoller
 from hotelbot.daemon.sender import OutboxSender
+from hotelbot.daemon.state_probe import InstanceStateProbe
 from hotelbot.daemon.tasks import OwnedTask, OwnedTasks
 from hotelbot.daemon.transports import TransportFactory
 from hotelbot.domain.backoff import Backoff
@@ -34,9 +37,11 @@ from hotelbot.greenapi.client import GreenApiClient, InstanceCredentials
 from hotelbot.greenapi.retry import poll_policy
 from hotelbot.greenapi.transport import Transport
 from hotelbot.settings import GreenApiSettings
+from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord
 from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.leases import Ownership
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 
 @dataclass(eq=False)
@@ -50,10 +55,12 @@ class HotelWorker:
     client: GreenApiClient
     transport: Transport
     sender: OutboxSender
+    probe: InstanceStateProbe
     task: OwnedTask | None = None
     started_at: float = 0.0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _poll_scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    _probe_scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
 
     @property
     def hotel_id(self) -> int:
@@ -77,15 +84,21 @@ class HotelWorker:
         """Runs until `stop()` or until the poller ends; raises what a bug in either raises."""
         async with anyio.create_task_group() as group:
             group.start_soon(self._send_loop, name=f"outbox:{self.record.slug}")
+            group.start_soon(self._probe_loop, name=f"state:{self.record.slug}")
             with self._poll_scope:
                 await self.poller.run()
-            # The poller ended (stop, lease lost, writer closed): the sends end with it.
+            # The poller ended (stop, lease lost, writer closed): the rest end with it.
             self._stop.set()
+            self._probe_scope.cancel()
             self.sender.wake([self.hotel_id])
 
     async def _send_loop(self) -> None:
         fail_point("hotel_worker")  # tests: a bug in one hotel's worker
         await self.sender.hotel_loop(self.hotel_id, self._stop)
+
+    async def _probe_loop(self) -> None:
+        with self._probe_scope:
+            await self.probe.run()
 
     async def aclose(self) -> None:
         await self.transport.aclose()
@@ -100,6 +113,8 @@ def start_worker(
     transports: TransportFactory,
     writer: IngestWriter,
     sender: OutboxSender,
+    db: Database,
+    units: SqlUnitsOfWork,
     health: HotelHealth,
     ownership: Ownership | None,
     now: float,
@@ -126,7 +141,10 @@ def start_worker(
         unhealthy_retry_s=g.unhealthy_retry_s,
         may_poll=None if ownership is None else (lambda: ownership.is_valid(record.id)),
     )
-    worker = HotelWorker(record, token, poller, client, transport, sender, started_at=now)
+    probe = InstanceStateProbe(
+        record.id, record.slug, client, db, units, interval_s=g.state_check_s
+    )
+    worker = HotelWorker(record, token, poller, client, transport, sender, probe, started_at=now)
     # stop() cancels an in-flight receive or pause, never a store or a send step.
     poller.bind_cancel(worker._poll_scope.cancel)
     worker.task = tasks.start(f"hotel:{record.slug}", worker.run, critical=False, on_end=on_end)

@@ -43,6 +43,7 @@ from hotelbot.storage.db import Database
 from hotelbot.storage.hotels import HotelRecord, list_hotels
 from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.leases import Ownership
+from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 # A worker that ended by itself is restarted after 0, 1, 2, 4 ... at most this many seconds;
 # one that ran this long before it ended starts the count again.
@@ -72,6 +73,8 @@ class HotelWorkers:
         self._writer = writer
         self._sender = sender
         self._ownership = ownership
+        # The state probes' writes are fenced by the hotel's lease, like every other write.
+        self._units = SqlUnitsOfWork(db, ownership)
         self._tasks = tasks
         self._transports = TransportFactory(settings().greenapi, client_id=name)
         self.health: dict[int, HotelHealth] = {}
@@ -243,6 +246,8 @@ class HotelWorkers:
             transports=self._transports,
             writer=self._writer,
             sender=self._sender,
+            db=self._db,
+            units=self._units,
             health=health,
             ownership=self._ownership,
             now=now,

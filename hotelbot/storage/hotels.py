@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotelbot.domain.signals import SignalKind
 from hotelbot.hotel_spec import HotelSpec
 from hotelbot.storage.models import Hotel, Notification
-from hotelbot.storage.types import utcnow
+from hotelbot.storage.types import fit, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +218,31 @@ async def remove_hotel(conn: AsyncConnection, slug: str) -> bool:
 
 
 async def set_instance_state(conn: AsyncConnection, hotel_id: int, state: str) -> None:
+    """Store the state a stateInstanceChanged notification carried, seen now. Idempotent."""
     await conn.execute(
         update(Hotel)
         .where(Hotel.id == hotel_id)
-        .values(instance_state=state, instance_state_at=utcnow())
+        .values(instance_state=fit(state, Hotel.instance_state), instance_state_at=utcnow())
     )
+
+
+async def instance_state_of(conn: AsyncConnection, hotel_id: int) -> str | None:
+    """The hotel's stored instance state (None: never seen, or no such hotel). Read-only."""
+    query = select(Hotel.instance_state).where(Hotel.id == hotel_id)
+    return (await conn.execute(query)).scalar()
+
+
+async def record_instance_state(conn: AsyncConnection, hotel_id: int, state: str) -> bool:
+    """Store a polled instance state only if it differs from the stored one, so
+    `instance_state_at` keeps saying since when the hotel is in it (the operator watch counts
+    from there). True when the row changed. Idempotent: a second call changes nothing."""
+    fitted = fit(state, Hotel.instance_state)
+    result = await conn.execute(
+        update(Hotel)
+        .where(Hotel.id == hotel_id, Hotel.instance_state.is_distinct_from(fitted))
+        .values(instance_state=fitted, instance_state_at=utcnow())
+    )
+    return bool(result.rowcount)
 
 
 @dataclass(frozen=True, slots=True)
