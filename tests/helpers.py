@@ -49,8 +49,10 @@ def daemon_env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 def fast_settings(db_url: str, **sections: dict[str, Any]) -> Settings:
     data: dict[str, Any] = {
         "database": {"url": db_url},
+        # state_check_s 0: no state probe call at a random moment eats a fault a test set up
+        # for a receive or a send (tests/test_state_probe.py turns it on).
         "greenapi": {"receive_timeout_s": 5, "backoff_min_s": 0.05, "backoff_max_s": 0.5,
-                     "unhealthy_retry_s": 5},
+                     "unhealthy_retry_s": 5, "state_check_s": 0},
         "daemon": {"drain_timeout_s": 5, "hotels_refresh_s": 1, "status_interval_s": 1},
         "metrics": {"listen": FREE_PORT},
     }  # fmt: skip
