@@ -215,6 +215,18 @@ def test_db_password_redacted() -> None:
     assert "postgresql+asyncpg://hotelbot:***@db/hotelbot" in text
 
 
+def test_the_database_password_the_daemon_registers_as_a_secret() -> None:
+    """`url_password` (what the daemon and its processing worker register before the first
+    query): percent-decoded, as it reaches the server and its error messages; None without
+    one."""
+    from hotelbot.storage.db import url_password
+
+    assert url_password("postgresql+asyncpg://hotelbot:S3cret%40pw@db/hotelbot") == "S3cret@pw"
+    assert url_password("postgresql+asyncpg://hotelbot@db/hotelbot") is None
+    assert url_password("postgresql+asyncpg://hotelbot:@db/hotelbot") is None
+    assert url_password("sqlite+aiosqlite:///hotelbot.sqlite3") is None
+
+
 def test_httpx_request_lines_via_stdlib_are_redacted(server_url: str) -> None:
     token = _token()
     out = io.StringIO()

@@ -474,3 +474,38 @@ async def test_a_scheduler_whose_lease_epoch_is_stale_decides_nothing(db: Databa
     assert await fires(db) == [] and await outbox_rows(db) == []
     current = Scheduler(db, lease=_Lease("daemon-b", {new.hotel_id: new.epoch}))
     assert dict((await current.run_once(at)).outcomes) == {"enqueued": 1}
+
+
+async def test_fire_decisions_lock_one_hotel_until_the_transaction_ends(db: Database) -> None:
+    """`lock_fire_decisions` on both databases. PostgreSQL: a transaction-level advisory lock
+    on (ADVISORY_NAMESPACE, hotel id) that another session cannot take while the holder's
+    transaction is open, that leaves other hotels free, and that the commit releases (nothing
+    outlives the transaction: safe behind PgBouncer in transaction mode). SQLite: no lock of
+    its own (BEGIN IMMEDIATE serialises writers); the write transaction commits as usual."""
+    from hotelbot.storage.hotels import instance_states, set_instance_state
+    from hotelbot.storage.triggers import ADVISORY_NAMESPACE, lock_fire_decisions
+
+    riga = await make_hotel(db)
+    tallinn = await make_hotel(db, "tallinn", instance_id="1101000002")
+
+    async def free(hotel_id: int) -> bool:
+        """Whether another session can take the hotel's lock now (without waiting)."""
+        async with db.read() as other:
+            taken = await other.execute(
+                text("SELECT pg_try_advisory_xact_lock(:ns, :hotel)"),
+                {"ns": ADVISORY_NAMESPACE, "hotel": hotel_id},
+            )
+            return bool(taken.scalar_one())
+
+    postgres = db.dialect == "postgresql"
+    async with db.write() as conn:
+        await lock_fire_decisions(conn, riga)
+        await lock_fire_decisions(conn, riga)  # again in the same transaction: no wait
+        await set_instance_state(conn, riga, "authorized")
+        if postgres:
+            assert not await free(riga)
+            assert await free(tallinn)
+    if postgres:
+        assert await free(riga)
+    async with db.read() as conn:
+        assert await instance_states(conn, [riga]) == {riga: "authorized"}

@@ -554,3 +554,74 @@ async def test_an_alert_lost_in_a_502_or_a_dropped_connection_is_resent_within_1
     assert (await rig.row(alert))["state"] == "sent"
     assert (await rig.row(guest))["state"] == "unknown"
     assert rig.sent_texts() == ["alert in a storm"]
+
+
+async def test_the_sender_reads_instance_states_and_alerted_guest_message_times(
+    db: Database,
+) -> None:
+    """What the sender reads besides the outbox, on both databases: the instance state of
+    each hotel asked for (enabled or not; None before any was seen; unknown ids left out),
+    and for its sent staff alerts when the guest sent the message each is about (only outbox
+    rows that are an alert's; an alert without an outbox row, at a hotel with no staff chat,
+    is never named)."""
+    from sqlalchemy import insert
+
+    from hotelbot.app.alerts import AlertDraft, BatchResult
+    from hotelbot.domain.outbox import OutboxKind
+    from hotelbot.storage.alerts import alerted_message_times, record_alerts
+    from hotelbot.storage.hotel_policy import hotel_policy
+    from hotelbot.storage.hotels import get_hotel_by_id, instance_states
+    from hotelbot.storage.models_messaging import Conversation, Message
+
+    now = utcnow().replace(microsecond=0)
+    riga = await make_hotel(db, staff_chat_id="120363000000000777@g.us")
+    quiet = await make_hotel(db, "quiet", instance_id="1101000002", enabled=False)
+    async with db.write() as conn:
+        await set_instance_state(conn, riga, "blocked")
+        drafts = []
+        for hotel_id, chat, minutes_ago in [(riga, CHAT, 7), (riga, "37120000002@c.us", 3),
+                                            (quiet, CHAT, 1)]:  # fmt: skip
+            conversation = (
+                await conn.execute(
+                    insert(Conversation)
+                    .values(hotel_id=hotel_id, chat_id=chat, created_at=now, updated_at=now)
+                    .returning(Conversation.id)
+                )
+            ).scalar_one()
+            sent_at = now - timedelta(minutes=minutes_ago)
+            message = (
+                await conn.execute(
+                    insert(Message).values(
+                        hotel_id=hotel_id, conversation_id=conversation, chat_id=chat,
+                        id_message=f"M{minutes_ago}", direction="in", kind="text",
+                        type_message="textMessage", text="help", sent_at=sent_at,
+                        created_at=now, updated_at=now,
+                    ).returning(Message.id)
+                )
+            ).scalar_one()  # fmt: skip
+            drafts.append(AlertDraft(hotel_id, conversation, message, "alert", "complaint", 0,
+                                     f"Guest needs help ({minutes_ago})"))  # fmt: skip
+        hotels = {}
+        for hotel_id in (riga, quiet):
+            record = await get_hotel_by_id(conn, hotel_id)
+            assert record is not None
+            hotels[hotel_id] = hotel_policy(record)
+        await record_alerts(conn, drafts, hotels, now, BatchResult())
+        welcome = await enqueue(
+            conn, hotel_id=riga, idempotency_key="welcome", kind=OutboxKind.TRIGGER, chat_id=CHAT,
+            text="Welcome",
+        )  # fmt: skip
+        assert welcome is not None
+    rows = await outbox_rows(db)
+    alerts = {row["text"].split("\n")[0]: int(row["id"]) for row in rows if row["kind"] == "alert"}
+    assert sorted(alerts) == ["Guest needs help (3)", "Guest needs help (7)"]
+    async with db.read() as conn:
+        states = await instance_states(conn, [riga, quiet, riga + quiet + 100])
+        times = await alerted_message_times(conn, [*alerts.values(), welcome, welcome + 100])
+        assert await instance_states(conn, []) == {}
+        assert await alerted_message_times(conn, []) == {}
+    assert states == {riga: "blocked", quiet: None}
+    assert times == {
+        alerts["Guest needs help (7)"]: now - timedelta(minutes=7),
+        alerts["Guest needs help (3)"]: now - timedelta(minutes=3),
+    }

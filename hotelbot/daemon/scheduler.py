@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app import trigger_fire
 from hotelbot.app.trigger_fire import FireDecision
@@ -42,6 +40,7 @@ from hotelbot.domain.send_policy import FireOutcome
 from hotelbot.domain.triggers import STATUS_EVENTS, EventKind, EventTrigger, keyword_matches
 from hotelbot.domain.zones import unknown_zone_warning
 from hotelbot.error_text import describe
+from hotelbot.storage.db import Connection
 from hotelbot.storage.guest_facts import NO_FACTS, GuestFactsSource, load_guest_facts
 from hotelbot.storage.hotel_policy import hotel_policy
 from hotelbot.storage.hotels import HotelRecord, get_hotel_by_id, list_hotels
@@ -57,6 +56,7 @@ from hotelbot.storage.triggers import (
     decided_fires,
     list_fires,
     list_triggers,
+    lock_fire_decisions,
     record_fire,
     schedulable_hotel_ids,
 )
@@ -72,7 +72,6 @@ from hotelbot.storage.leases import LeaseView
 
 DEFAULT_TICK_S = 20.0
 DEFAULT_LOOKBACK_S = 2 * 86_400
-_ADVISORY_NAMESPACE = 7401  # pg_advisory_xact_lock(namespace, hotel_id)
 _CHUNK = 200  # fires decided per write transaction
 
 
@@ -88,16 +87,6 @@ class TickReport:
         self.outcomes.update(other.outcomes)
         if other.next_due is not None and (self.next_due is None or other.next_due < self.next_due):
             self.next_due = other.next_due
-
-
-async def _lock_hotel(conn: AsyncConnection, hotel_id: int) -> None:
-    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs this so two
-    # daemons deciding the same hotel see each other's fires and daily-cap counts.
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, :hotel)"),
-            {"ns": _ADVISORY_NAMESPACE, "hotel": hotel_id},
-        )
 
 
 def due_fires(
@@ -154,7 +143,7 @@ NOT_CAUGHT_UP = FireOutcome.SKIPPED_NOT_CAUGHT_UP
 
 
 async def decide_trigger_now(
-    conn: AsyncConnection,
+    conn: Connection,
     policy: HotelPolicy,
     trigger: TriggerRecord,
     *,
@@ -177,7 +166,7 @@ async def decide_trigger_now(
     due, _ = due_fires(policy, [trigger], stays, decided, now=now, since=since, ahead=now)
     if not due:
         return []
-    await _lock_hotel(conn, policy.id)
+    await lock_fire_decisions(conn, policy.id)
     chats = sorted({stay.chat_id for _, _, stay in due})
     facts_by_chat = await load_guest_facts(conn, policy.id, chats)
     done: list[DueNow] = []
@@ -318,14 +307,14 @@ class Scheduler:
 
     async def _decide(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         policy: HotelPolicy,
         chunk: list[tuple[datetime, TriggerRecord, StayRecord]],
         now: datetime,
         report: TickReport,
     ) -> None:
         """Decide `chunk`'s fires in the caller's unit of work (the hotel's lease locked)."""
-        await _lock_hotel(conn, policy.id)
+        await lock_fire_decisions(conn, policy.id)
         pause_point("scheduler_decision_locked")  # tests: frozen holding the lock
         chats = sorted({stay.chat_id for _, _, stay in chunk})
         facts_by_chat = await self.guest_facts(conn, policy.id, chats)
@@ -404,7 +393,7 @@ class Scheduler:
 
 
 async def fire_message_triggers(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     hotel_id: int,
     chat_id: str,
@@ -456,7 +445,7 @@ async def fire_message_triggers(
     if not matching:
         return []
     policy = hotel_policy(hotel)
-    await _lock_hotel(conn, hotel_id)
+    await lock_fire_decisions(conn, hotel_id)
     facts = (await guest_facts(conn, hotel_id, [chat_id])).get(chat_id, NO_FACTS)
     outcomes: list[str] = []
     for trigger in matching:
@@ -478,7 +467,7 @@ async def fire_message_triggers(
 
 
 async def fire_stay_status_triggers(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     hotel_id: int,
     stay_id: int,
@@ -514,7 +503,7 @@ async def fire_stay_status_triggers(
     if hotel is None or not hotel.enabled or stay is None or stay.hotel_id != hotel_id:
         return []
     policy = hotel_policy(hotel)
-    await _lock_hotel(conn, hotel_id)
+    await lock_fire_decisions(conn, hotel_id)
     facts = (await guest_facts(conn, hotel_id, [stay.chat_id])).get(stay.chat_id, NO_FACTS)
     decided: list[tuple[str, str]] = []
     for trigger in triggers:
@@ -555,12 +544,12 @@ def message_hook(
     clock: Callable[[], datetime] = utcnow,
     guest_facts: GuestFactsSource = load_guest_facts,
     decided_by: str | None = None,
-) -> Callable[[AsyncConnection, GuestMessage], Awaitable[None]]:
+) -> Callable[[Connection, GuestMessage], Awaitable[None]]:
     """A processor message hook (`Processor.add_message_hook(message_hook())`) that decides
     the first-message and keyword triggers for each incoming guest message, inside the
     processor's transaction. STOP/START keyword messages trigger nothing."""
 
-    async def hook(conn: AsyncConnection, info: GuestMessage) -> None:
+    async def hook(conn: Connection, info: GuestMessage) -> None:
         if info.keyword is not None:
             return
         await fire_message_triggers(

@@ -67,8 +67,6 @@ from typing import TYPE_CHECKING
 
 import anyio
 from loguru import logger
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.app.outbox_step import (
     SendOutcome,
@@ -97,10 +95,11 @@ from hotelbot.greenapi.errors import GreenApiError
 from hotelbot.greenapi.messenger import GreenApiMessenger
 from hotelbot.greenapi.retry import JOURNAL_READ, RetryPolicy, outbox_policy
 from hotelbot.observability import metrics
+from hotelbot.storage.alerts import alerted_message_times
+from hotelbot.storage.db import Connection
 from hotelbot.storage.guest_facts import GuestFactsSource, load_guest_facts
+from hotelbot.storage.hotels import instance_states
 from hotelbot.storage.leases import LeaseView
-from hotelbot.storage.models import Hotel
-from hotelbot.storage.models_messaging import Alert, Message
 from hotelbot.storage.outbox import (
     OutboxItem,
     SqlOutcomeLog,
@@ -115,8 +114,6 @@ from hotelbot.storage.types import utcnow
 from hotelbot.storage.unit_of_work import SqlUnitsOfWork
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from hotelbot.greenapi.client import GreenApiClient
     from hotelbot.storage.db import Database
 
@@ -382,12 +379,7 @@ class OutboxSender:
         """The views of a round's steps, in one read transaction (two queries)."""
         wanted = sorted(set(hotel_ids))
         async with self.db.read() as conn:
-            states = {
-                int(row[0]): row[1]
-                for row in await conn.execute(
-                    select(Hotel.id, Hotel.instance_state).where(Hotel.id.in_(wanted))
-                )
-            }
+            states = await instance_states(conn, wanted)
             unknown = await list_unknown(conn, hotel_ids=wanted)
         return [_StepView(states.get(h), unknown.get(h, [])) for h in hotel_ids]
 
@@ -410,12 +402,8 @@ class OutboxSender:
             sent, self._latency_ids = self._latency_ids, []
             try:
                 async with self.db.read() as conn:
-                    rows = await conn.execute(
-                        select(Message.sent_at)
-                        .join(Alert, Alert.message_id == Message.id)
-                        .where(Alert.outbox_id.in_(sent))
-                    )
-                    for (guest_sent_at,) in rows:
+                    guest_sent = await alerted_message_times(conn, sent)
+                    for guest_sent_at in guest_sent.values():
                         waited_s = (accepted_at - guest_sent_at).total_seconds()
                         metrics.STAFF_ALERT_LATENCY.observe(max(0.0, waited_s))
             except Exception as exc:
@@ -700,7 +688,7 @@ class OutboxSender:
                 del self._wakes[hotel_id]
 
 
-async def _record_in(conn: AsyncConnection, recording: _Recording) -> None:
+async def _record_in(conn: Connection, recording: _Recording) -> None:
     """Write one step's outcomes (compare-and-set per row) in the caller's transaction."""
     await record_outcomes(SqlOutcomeLog(conn), recording.outcomes, now=recording.now)
 

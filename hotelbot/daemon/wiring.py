@@ -37,7 +37,7 @@ from hotelbot.redact import register_secret, register_secrets
 from hotelbot.sentiment.factory import BuiltStage, build_stage
 from hotelbot.sentiment.settings import resolve_api_key
 from hotelbot.settings import Settings
-from hotelbot.storage.db import Database, PgSessionLimits
+from hotelbot.storage.db import Database, PgSessionLimits, url_password
 from hotelbot.storage.ingest import IngestWriter
 from hotelbot.storage.leases import Ownership
 from hotelbot.storage.llm_ledger import LlmLedger
@@ -98,13 +98,11 @@ def _register_known_secrets(settings: Settings, environ: Mapping[str, str], url:
     """Secrets known before the database is read: its password (in the URL, or the
     pg_password credential), the LLM key, and every variable a hotel may take its token
     from (the GREENAPI_TOKEN_ prefix). Hotel tokens stored in the database are registered
-    as soon as the hotel list is read (sqlalchemy never logs result rows: logs.py)."""
-    from sqlalchemy.engine import make_url
-
+    as soon as the hotel list is read (SQLAlchemy never logs result rows: logs.py)."""
     from hotelbot.hotel_spec import TOKEN_ENV_PREFIX
 
-    password = make_url(url).password
-    found = [str(password)] if password else []
+    password = url_password(url)
+    found = [password] if password else []
     if settings.llm.enabled:
         key = resolve_api_key(settings.llm, environ)
         if key:

@@ -240,13 +240,12 @@ class _Pipe:
 def _register_secrets(url: str, settings: Any, environ: dict[str, str]) -> None:
     """As the daemon does before its first query: the database password and the LLM key
     are scrubbed from every log line of this process too."""
-    from sqlalchemy.engine import make_url
-
     from hotelbot.redact import register_secrets
     from hotelbot.sentiment.settings import resolve_api_key
+    from hotelbot.storage.db import url_password
 
-    password = make_url(url).password
-    found = [str(password)] if password else []
+    password = url_password(url)
+    found = [password] if password else []
     if settings.llm.enabled:
         key = resolve_api_key(settings.llm, environ)
         if key:

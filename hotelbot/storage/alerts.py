@@ -7,7 +7,7 @@ caller's transaction. A replay records nothing new and sends nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from hotelbot.domain.alerts import AlertState
 from hotelbot.domain.hotel import HotelPolicy
 from hotelbot.domain.outbox import OutboxKind
 from hotelbot.storage.dialect import insert_for
-from hotelbot.storage.models_messaging import Alert, Conversation
+from hotelbot.storage.models_messaging import Alert, Conversation, Message
 from hotelbot.storage.outbox import enqueue
 from hotelbot.storage.types import fit
 
@@ -104,3 +104,20 @@ async def hotels_with_counted_messages(conn: AsyncConnection) -> set[int]:
     follow-up may be due). Read-only: an idle daemon takes no write lock to learn it."""
     query = select(Conversation.hotel_id).where(Conversation.suppressed_alerts > 0).distinct()
     return {int(h) for (h,) in await conn.execute(query)}
+
+
+async def alerted_message_times(
+    conn: AsyncConnection, outbox_ids: Collection[int]
+) -> dict[int, datetime]:
+    """For each of `outbox_ids` that is a staff alert's outbox row, when the guest sent the
+    message it is about: outbox id -> the message's sent_at. Other outbox rows (answers,
+    escalations, reminders) and unknown ids are left out. Read-only."""
+    if not outbox_ids:
+        return {}
+    query = (
+        select(Alert.outbox_id, Message.sent_at)
+        .join(Message, Message.id == Alert.message_id)
+        .where(Alert.outbox_id.in_(sorted(set(outbox_ids))))
+    )
+    rows = await conn.execute(query)
+    return {int(outbox_id): sent_at for outbox_id, sent_at in rows if outbox_id is not None}

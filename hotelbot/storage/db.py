@@ -155,6 +155,14 @@ outside storage name it by this alias and only hand it to storage functions (and
 cases' stores): they never run statements on it themselves."""
 
 
+def url_password(url: str) -> str | None:
+    """The password a database URL carries (percent-decoded), None when it has none: for
+    registering it as a secret to scrub from logs before the first query. Pure; raises
+    SQLAlchemy's ArgumentError for a string that is not a database URL."""
+    password = make_url(url).password
+    return str(password) if password else None
+
+
 class Database:
     """Owns the engines of one database. `write()` and `read()` each yield one transaction.
 

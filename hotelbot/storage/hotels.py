@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -269,6 +270,19 @@ async def enabled_instance_states(conn: AsyncConnection) -> dict[int, HotelInsta
         int(i): HotelInstanceState(int(i), slug, name, state, state_at, email)
         for i, slug, name, state, state_at, email in rows
     }
+
+
+async def instance_states(
+    conn: AsyncConnection, hotel_ids: Collection[int]
+) -> dict[int, str | None]:
+    """The WhatsApp instance state last seen for each of `hotel_ids` that exists, enabled or
+    not, by hotel id (None: not seen yet); ids with no hotel row are left out. Read-only."""
+    if not hotel_ids:
+        return {}
+    rows = await conn.execute(
+        select(Hotel.id, Hotel.instance_state).where(Hotel.id.in_(sorted(set(hotel_ids))))
+    )
+    return {int(hotel_id): state for hotel_id, state in rows}
 
 
 async def count_hotels(conn: AsyncConnection) -> int:

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.attachments import FileAttachment
@@ -242,6 +242,24 @@ async def get_trigger(conn: AsyncConnection, hotel_id: int, name: str) -> Trigge
 
 
 # --- fire log ------------------------------------------------------------------------------
+
+ADVISORY_NAMESPACE = 7401
+"""The first key of the fire decisions' advisory lock, pg_advisory_xact_lock(7401, hotel id)."""
+
+
+async def lock_fire_decisions(conn: AsyncConnection, hotel_id: int) -> None:
+    """Serialise, until the caller's write transaction ends, the fire decisions for one hotel
+    across processes, so two daemons deciding the same hotel see each other's fires and
+    daily-cap counts. PostgreSQL: a transaction-level advisory lock
+    (pg_advisory_xact_lock(ADVISORY_NAMESPACE, hotel_id)), released by the commit or rollback
+    itself (never held by a session, so safe behind PgBouncer in transaction mode); waits
+    while another transaction holds it. SQLite: a no-op, as BEGIN IMMEDIATE already
+    serialises writers."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :hotel)"),
+            {"ns": ADVISORY_NAMESPACE, "hotel": hotel_id},
+        )
 
 
 FireKey = tuple[int, int, datetime]
