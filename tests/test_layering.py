@@ -4,9 +4,9 @@
       ^          ^
       '-- adapters (greenapi, storage, sentiment) depend inward only
 
-The CLI imports no SQLAlchemy (not even for a type). Exceptions that exist today are listed
-by file with the reason; the lists may only shrink (a test fails when an entry is no longer
-needed, so it gets deleted)."""
+The CLI and ops/ import no SQLAlchemy (not even for a type; `SQL_FREE`). Exceptions that exist
+today are listed by file with the reason; the lists may only shrink (a test fails when an entry
+is no longer needed, so it gets deleted)."""
 
 from __future__ import annotations
 
@@ -229,28 +229,34 @@ def test_adapters_depend_inward_only(adapter: str) -> None:
     assert _violations(f"{adapter}/", {*OUTER, *siblings}, layers=True) == []
 
 
-def _cli_sql(modules: dict[str, ast.Module]) -> list[str]:
-    """CLI modules that import the database library: the CLI reads and writes through
-    storage functions (typed rows, `StorageError`) and the use cases of app/."""
-    return _violations("cli/", {"sqlalchemy"}, layers=False, modules=modules)
+# Layers that reach the database only through storage functions (typed rows, `StorageError`)
+# and the use cases of app/, so they import no SQLAlchemy, not even for a type.
+SQL_FREE = ("cli/", "ops/")
 
 
-def test_the_cli_imports_no_sqlalchemy() -> None:
-    assert _cli_sql(MODULES) == []
+def _sql_imports(prefix: str, modules: dict[str, ast.Module]) -> list[str]:
+    """Modules under `prefix` that import the database library."""
+    return _violations(prefix, {"sqlalchemy"}, layers=False, modules=modules)
 
 
-def test_the_cli_check_sees_imports_in_functions_and_type_checking_blocks() -> None:
+@pytest.mark.parametrize("prefix", SQL_FREE)
+def test_imports_no_sqlalchemy(prefix: str) -> None:
+    assert _sql_imports(prefix, MODULES) == []
+
+
+@pytest.mark.parametrize("prefix", SQL_FREE)
+def test_the_sql_check_sees_imports_in_functions_and_type_checking_blocks(prefix: str) -> None:
     planted = {
-        "cli/planted.py": ast.parse(
+        f"{prefix}planted.py": ast.parse(
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
             "    from sqlalchemy.ext.asyncio import AsyncConnection\n"
             "def f():\n    import sqlalchemy.exc\n"
         )
     }
-    assert _cli_sql(planted) == [
-        "cli/planted.py imports sqlalchemy.exc",
-        "cli/planted.py imports sqlalchemy.ext.asyncio",
-        "cli/planted.py imports sqlalchemy.ext.asyncio.AsyncConnection",
+    assert _sql_imports(prefix, planted) == [
+        f"{prefix}planted.py imports sqlalchemy.exc",
+        f"{prefix}planted.py imports sqlalchemy.ext.asyncio",
+        f"{prefix}planted.py imports sqlalchemy.ext.asyncio.AsyncConnection",
     ]
 
 
