@@ -7,14 +7,17 @@ import asyncio
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.fakes.openai_server import FakeOpenAI
 from hotelbot.ops.doctor import exit_code, run_doctor
 from hotelbot.storage.db import Database
+from hotelbot.storage.introspect import database_clock, ping
 from hotelbot.storage.schema import upgrade
 from tests.helpers import add_hotels
 
@@ -191,3 +194,13 @@ async def test_hotel_show_hides_the_token_unless_asked(sqlite_url: str, tmp_path
     assert "(inline, hidden)" in (await _cli(env, "hotel", "show", "h1101000001"))[1]
     code, out = await _cli(env, "hotel", "show", "h1101000001", "--show-token")
     assert token in out
+
+
+async def test_the_database_probes_doctor_runs(db: Database) -> None:
+    async with db.read() as conn:
+        await ping(conn)
+        if db.is_sqlite:
+            with pytest.raises(ValueError, match="no database clock on sqlite"):
+                await database_clock(conn)
+        else:  # the server runs on this host: one clock
+            assert abs(await database_clock(conn) - time.time()) < 5

@@ -4,9 +4,10 @@
       ^          ^
       '-- adapters (greenapi, storage, sentiment) depend inward only
 
-The runtime (daemon/) and the CLI import no SQLAlchemy (not even for a type). Exceptions that
-exist today are listed by file with the reason; the lists may only shrink (a test fails when an
-entry is no longer needed, so it gets deleted)."""
+The runtime (daemon/), the CLI and the operator tools (ops/) import no SQLAlchemy (not
+even for a type; `SQL_FREE`). Exceptions that exist today are listed by file with the
+reason; the lists may only shrink (a test fails when an entry is no longer needed, so it
+gets deleted)."""
 
 from __future__ import annotations
 
@@ -229,10 +230,10 @@ def test_adapters_depend_inward_only(adapter: str) -> None:
     assert _violations(f"{adapter}/", {*OUTER, *siblings}, layers=True) == []
 
 
-# The runtime and the CLI read and write through storage functions (typed rows,
+# The runtime, the CLI and ops/ read and write through storage functions (typed rows,
 # `StorageError`) and the use cases of app/: they import no SQLAlchemy, not even for a type
 # (a transaction handle is `storage.db.Connection`).
-SQL_FREE = ("cli/", "daemon/")
+SQL_FREE = ("cli/", "daemon/", "ops/")
 
 
 def _sql_imports(prefix: str, modules: dict[str, ast.Module]) -> list[str]:
@@ -241,7 +242,7 @@ def _sql_imports(prefix: str, modules: dict[str, ast.Module]) -> list[str]:
 
 
 @pytest.mark.parametrize("prefix", SQL_FREE)
-def test_the_cli_and_the_runtime_import_no_sqlalchemy(prefix: str) -> None:
+def test_the_cli_the_runtime_and_ops_import_no_sqlalchemy(prefix: str) -> None:
     assert _sql_imports(prefix, MODULES) == []
 
 

@@ -132,10 +132,9 @@ def _check_tzdata() -> Check:
 async def _open_database(
     settings: Settings, settings_path: Path | None, environ: Mapping[str, str], report: Echo
 ) -> Database | None:
-    from sqlalchemy import text
-
     from hotelbot.settings import database_choice
     from hotelbot.storage.db import Database
+    from hotelbot.storage.introspect import ping
 
     choice = database_choice(settings, settings_path, environ)
     url, shown = choice.url, choice.location
@@ -149,7 +148,7 @@ async def _open_database(
         return None
     try:
         async with asyncio.timeout(_NETWORK_TIMEOUT_S), db.read() as conn:
-            await conn.execute(text("SELECT 1"))
+            await ping(conn)
     except Exception as exc:
         await db.dispose()
         advice = (
@@ -190,14 +189,9 @@ async def _check_schema(db: Database, report: Echo) -> bool:
 
 
 def _check_state_dir(db: Database, report: Echo) -> None:
-    if not db.is_sqlite:
+    path = db.sqlite_file
+    if path is None:  # PostgreSQL, or an in-memory SQLite database
         return
-    from sqlalchemy.engine import make_url
-
-    database = make_url(db.url).database
-    if not database or database == ":memory:":
-        return
-    path = Path(database)
     loose = [p for p in (path.parent, path) if p.exists() and os.stat(p).st_mode & 0o077]
     if loose:
         modes = ", ".join(f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in loose)
@@ -217,14 +211,13 @@ async def _check_clock(db: Database, report: Echo) -> None:
     if db.is_sqlite:
         report(Check(Level.OK, "clock", "SQLite: the system clock is the only clock"))
         return
-    from sqlalchemy import text
+    from hotelbot.storage.introspect import database_clock
 
     before = time.time()
     async with db.read() as conn:
-        query = text("SELECT extract(epoch from clock_timestamp())")
-        db_now = (await conn.execute(query)).scalar_one()
+        db_now = await database_clock(conn)
     after = time.time()
-    skew_s = float(db_now) - (before + after) / 2
+    skew_s = db_now - (before + after) / 2
     detail = f"system clock vs PostgreSQL: {skew_s:+.2f} s"
     if abs(skew_s) >= CLOCK_FAIL_S:
         report(Check(Level.FAIL, "clock", detail, "enable NTP on both hosts (timedatectl)"))

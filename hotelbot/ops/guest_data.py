@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import TableClause, or_, select
-
 from hotelbot.domain.guest_identity import (
     GuestIdentity,
     GuestScope,
@@ -22,8 +20,8 @@ from hotelbot.domain.guest_identity import (
     dead_letter_text,
 )
 from hotelbot.storage.db import Database
-from hotelbot.storage.guest_erasure import ALERT_OUTBOX_COLUMNS, hotels_by_slug, linked_chats
-from hotelbot.storage.introspect import read_schema, view
+from hotelbot.storage.guest_erasure import ALERT_OUTBOX_COLUMNS
+from hotelbot.storage.guest_export import ExportRow, SqlGuestExport
 from hotelbot.storage.types import utcnow
 
 # -- export -----------------------------------------------------------------------------------
@@ -35,8 +33,8 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def _rows(result: Iterable[Any]) -> list[dict[str, object]]:
-    return [{k: _jsonable(v) for k, v in row._mapping.items()} for row in result]
+def _rows(rows: Iterable[ExportRow]) -> list[dict[str, object]]:
+    return [{k: _jsonable(v) for k, v in row.items()} for row in rows]
 
 
 def _parsed(body: str) -> object:
@@ -51,58 +49,38 @@ async def export_guest(
 ) -> dict[str, Any]:
     """Everything held about the guest (the same rows `app.forget_guest` erases), JSON-ready:
     {"identity", "chat_ids", "exported_at", "hotels": {id: slug}, "tables": {name: [rows]}}.
-    Raw notification bodies are included parsed, dead letters decoded. Read-only."""
+    Raw notification bodies are included parsed, dead letters decoded. Read-only (one read
+    transaction; the SQL is `storage.guest_export.SqlGuestExport`). Raises IdentityError
+    when `hotel_slug` names no hotel."""
     tables: dict[str, list[dict[str, object]]] = {}
     async with db.read() as conn:
-        schema = await read_schema(conn)
-        hotels = await hotels_by_slug(conn, hotel_slug)
+        store = SqlGuestExport(conn)
+        hotels = await store.hotels(hotel_slug)
         if hotel_slug is not None and not hotels:
             raise IdentityError(f"no hotel with slug {hotel_slug!r}")
-        linked = await linked_chats(conn, schema, hotels, identity.phones)
+        linked = await store.linked_chats(hotels, identity.phones)
         s = GuestScope.of(identity, hotels, linked)
 
-        def full(name: str) -> TableClause | None:
-            return view(schema, name, *sorted(schema.get(name, ())))
-
-        async def rows(name: str, where: Any) -> list[dict[str, object]]:
-            t = full(name)
-            if t is None:
-                return []
-            order = t.c.get("id")
-            query = select(t).where(t.c.hotel_id.in_(s.hotel_ids), where(t))
-            return _rows(await conn.execute(query.order_by(order) if order is not None else query))
-
-        tables["guests"] = await rows(
-            "guests", lambda t: or_(t.c.chat_id.in_(s.chats), t.c.phone.in_(s.phones))
-        )
+        tables["guests"] = _rows(await store.guests(s))
         for name in ("conversations", "stays", "outbox"):
-            tables[name] = await rows(name, lambda t: t.c.chat_id.in_(s.chats))
-        tables["messages"] = await rows(
-            "messages", lambda t: or_(t.c.chat_id.in_(s.chats), t.c.sender_id.in_(s.chats))
-        )
+            tables[name] = _rows(await store.chat_rows(name, s))
+        tables["messages"] = _rows(await store.messages(s))
         message_ids = [int(str(m["id"])) for m in tables["messages"]]
-        alerts = full("alerts")
+        alerts = await store.alerts(message_ids)
         if alerts is not None:
-            tables["alerts"] = _rows(
-                await conn.execute(select(alerts).where(alerts.c.message_id.in_(message_ids)))
-            )
+            tables["alerts"] = _rows(alerts)
             links = {
                 int(str(a[c]))
                 for a in tables["alerts"]
                 for c in ALERT_OUTBOX_COLUMNS
                 if a.get(c) is not None
             }
-            tables["staff_alerts"] = await rows("outbox", lambda t: t.c.id.in_(sorted(links)))
+            tables["staff_alerts"] = _rows(await store.outbox_rows(s, sorted(links)))
         stay_ids = [int(str(x["id"])) for x in tables["stays"]]
-        fires = full("trigger_fires")
+        fires = await store.trigger_fires(stay_ids)
         if fires is not None:
-            tables["trigger_fires"] = _rows(
-                await conn.execute(select(fires).where(fires.c.stay_id.in_(stay_ids)))
-            )
-        notes = await rows(
-            "notifications",
-            lambda t: or_(t.c.chat_id.in_(s.chats), *(t.c.body.like(f'%"{c}"%') for c in s.chats)),
-        )
+            tables["trigger_fires"] = _rows(fires)
+        notes = _rows(await store.notifications(s))
         tables["notifications"] = [
             {**row, "body": _parsed(str(row.get("body", "")))}
             for row in notes
@@ -113,7 +91,7 @@ async def export_guest(
             )
         ]
         tables["dead_letters"] = []
-        for row in await rows("dead_letters", lambda t: t.c.id.is_not(None)):
+        for row in _rows(await store.dead_letters(s)):
             encoding = row.get("raw_encoding")
             text = dead_letter_text(str(row["raw"]), str(encoding) if encoding else None)
             if s.quotes(text):

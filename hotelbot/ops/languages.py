@@ -20,7 +20,7 @@ from hotelbot.domain.languages import LanguageGap, coverage_gaps
 from hotelbot.sentiment.settings import LlmSettings, resolve_api_key
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from hotelbot.storage.db import Connection
 
 WINDOW_DAYS = 14
 
@@ -54,39 +54,18 @@ def llm_configured(llm: LlmSettings, environ: Mapping[str, str] = os.environ) ->
     return llm.enabled and resolve_api_key(llm, environ) is not None
 
 
-async def language_mix(conn: AsyncConnection, *, since: datetime) -> dict[int, Counter[str]]:
-    """hotel id -> language -> analysed guest messages sent since `since`."""
-    from sqlalchemy import func, select
-
-    from hotelbot.storage.introspect import lightweight
-
-    # a lightweight table, not the mapped model: `doctor` needs no other ORM query
-    message = lightweight("messages", "hotel_id", "language", "direction", "sent_at", "analyser")
-    rows = await conn.execute(
-        select(message.c.hotel_id, message.c.language, func.count())
-        .where(
-            message.c.direction == "in",
-            message.c.sent_at >= since,
-            message.c.analyser.is_not(None),
-            message.c.language.is_not(None),
-        )
-        .group_by(message.c.hotel_id, message.c.language)
-    )
-    mix: dict[int, Counter[str]] = {}
-    for hotel_id, language, count in rows:
-        mix.setdefault(int(hotel_id), Counter())[str(language)] += int(count)
-    return mix
-
-
 async def language_report(
-    conn: AsyncConnection,
+    conn: Connection,
     hotels: Iterable[HotelLike],
     *,
     covered: frozenset[str],
     llm: bool,
     now: datetime,
 ) -> list[HotelLanguages]:
-    """Per hotel (in the order given): its language mix and, without an LLM, the gaps."""
+    """Per hotel (in the order given): its language mix and, without an LLM, the gaps.
+    Read-only (one query on `conn`)."""
+    from hotelbot.storage.status_report import language_mix
+
     mix = await language_mix(conn, since=now - timedelta(days=WINDOW_DAYS))
     return languages_of(hotels, mix, covered=covered, llm=llm)
 
@@ -98,7 +77,8 @@ def languages_of(
     covered: frozenset[str],
     llm: bool,
 ) -> list[HotelLanguages]:
-    """`language_report` from a mix already read (`language_mix`, or the status query's)."""
+    """`language_report` from a mix already read (`storage.status_report.language_mix`, or
+    the status query's)."""
     report = []
     for hotel in hotels:
         counts = mix.get(hotel.id, Counter())

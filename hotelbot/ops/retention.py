@@ -9,53 +9,19 @@ and scores, so `hotelbot stats` still works on old periods.
 Tables are found by introspection (`storage.introspect`): a database without the messaging
 or stay tables is purged of what it has. Every function is idempotent (running twice
 changes nothing the second time) and safe while the daemon runs: each batch is one short
-write transaction.
+write transaction. The SQL of each step is `storage/retention.py`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, TableClause, and_, exists, or_, select, true, update
-
-from hotelbot.domain.erasure import ERASED_TEXT, PurgeResult
-from hotelbot.domain.outbox import FINAL_STATES
+from hotelbot.domain.erasure import PurgeResult
 from hotelbot.storage.db import Database
-from hotelbot.storage.introspect import Schema, read_schema, view
+from hotelbot.storage.retention import PURGED_BODY as PURGED_BODY
+from hotelbot.storage.retention import SqlRetentionPurge
 from hotelbot.storage.types import utcnow
-
-PURGED_BODY = '{"purged": true}'
-_BATCH_ROWS = 500
-# Outbox rows in these states are finished: nothing will send them any more.
-FINISHED_OUTBOX_STATES = tuple(sorted(FINAL_STATES))
-
-
-def _no_recent_stay(schema: Schema, owner: TableClause, cutoff_day: date) -> ColumnElement[bool]:
-    """True for rows of `owner` (hotel_id, chat_id) whose chat has no stay ending on/after
-    the cut-off day: data is kept `retention_days` after check-out, not after writing."""
-    stays = view(schema, "stays", "hotel_id", "chat_id", "check_out")
-    if stays is None:
-        return true()
-    return ~exists().where(
-        stays.c.hotel_id == owner.c.hotel_id,
-        stays.c.chat_id == owner.c.chat_id,
-        stays.c.check_out >= cutoff_day,
-    )
-
-
-async def _batched(
-    db: Database, target: TableClause, where: ColumnElement[bool], values: dict[str, Any]
-) -> int:
-    """UPDATE in id batches so the SQLite write lock is never held for long."""
-    done = 0
-    while True:
-        ids = select(target.c.id).where(where).limit(_BATCH_ROWS).scalar_subquery()
-        async with db.write() as conn:
-            result = await conn.execute(update(target).where(target.c.id.in_(ids)).values(**values))
-        done += result.rowcount
-        if result.rowcount < _BATCH_ROWS:
-            return done
 
 
 async def purge_expired(
@@ -70,81 +36,20 @@ async def purge_expired(
     if retention_days < 1:
         raise ValueError("retention_days must be at least 1")
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
-    cutoff_day = cutoff.date()
-    async with db.read() as conn:
-        schema = await read_schema(conn)
-    result = PurgeResult()
-    changed = result.changed
-
-    t = view(
-        schema, "messages", "id", "hotel_id", "chat_id", "text", "sender_name", "reason", "sent_at"
+    purge = await SqlRetentionPurge.open(db)
+    # In this order; a key is absent when the database has no such table.
+    steps: tuple[tuple[str, Callable[[datetime], Awaitable[int | None]]], ...] = (
+        ("messages.text", purge.message_texts),
+        ("alerts.reason", purge.alert_reasons),
+        ("notifications.body", purge.notification_bodies),
+        ("dead_letters.raw", purge.dead_letter_raws),
+        ("outbox.text", purge.outbox_texts),
+        ("stays.guest_name", purge.stay_names),
+        ("guests.name", purge.guest_contacts),
     )
-    if t is not None:
-        old = and_(t.c.sent_at < cutoff, _no_recent_stay(schema, t, cutoff_day))
-        dirty = or_(t.c.text.is_not(None), t.c.sender_name.is_not(None), t.c.reason.is_not(None))
-        changed["messages.text"] = await _batched(
-            db, t, and_(old, dirty), {"text": None, "sender_name": None, "reason": None}
-        )
-
-    t = view(schema, "alerts", "id", "reason", "created_at")
-    if t is not None:
-        where = and_(t.c.created_at < cutoff, t.c.reason != ERASED_TEXT)
-        changed["alerts.reason"] = await _batched(db, t, where, {"reason": ERASED_TEXT})
-
-    t = view(
-        schema, "notifications", "id", "hotel_id", "chat_id", "body", "received_at",
-        "processed_at", "process_error",
-    )  # fmt: skip
-    if t is not None:
-        where = and_(
-            t.c.received_at < cutoff,
-            t.c.processed_at.is_not(None),
-            or_(t.c.body != PURGED_BODY, t.c.process_error.is_not(None)),
-            _no_recent_stay(schema, t, cutoff_day),
-        )
-        changed["notifications.body"] = await _batched(
-            db, t, where, {"body": PURGED_BODY, "process_error": None}
-        )
-
-    t = view(schema, "dead_letters", "id", "raw", "raw_encoding", "received_at")
-    if t is not None:
-        where = and_(t.c.received_at < cutoff, t.c.raw != PURGED_BODY)
-        changed["dead_letters.raw"] = await _batched(
-            db, t, where, {"raw": PURGED_BODY, "raw_encoding": "utf-8"}
-        )
-
-    t = view(schema, "outbox", "id", "hotel_id", "chat_id", "text", "state", "created_at")
-    if t is not None:
-        where = and_(
-            t.c.created_at < cutoff,
-            t.c.state.in_(FINISHED_OUTBOX_STATES),
-            t.c.text != ERASED_TEXT,
-        )
-        changed["outbox.text"] = await _batched(db, t, where, {"text": ERASED_TEXT})
-
-    t = view(schema, "stays", "id", "guest_name", "room", "check_out")
-    if t is not None:
-        where = and_(t.c.check_out < cutoff_day, t.c.guest_name != ERASED_TEXT)
-        changed["stays.guest_name"] = await _batched(
-            db, t, where, {"guest_name": ERASED_TEXT, "room": None}
-        )
-
-    t = view(schema, "guests", "id", "hotel_id", "chat_id", "name", "phone", "updated_at")
-    if t is not None:
-        where = and_(
-            t.c.updated_at < cutoff,
-            or_(t.c.name.is_not(None), t.c.phone.is_not(None)),
-            _no_recent_stay(schema, t, cutoff_day),
-        )
-        messages = view(schema, "messages", "hotel_id", "chat_id", "sent_at")
-        if messages is not None:
-            where = and_(
-                where,
-                ~exists().where(
-                    messages.c.hotel_id == t.c.hotel_id,
-                    messages.c.chat_id == t.c.chat_id,
-                    messages.c.sent_at >= cutoff,
-                ),
-            )
-        changed["guests.name"] = await _batched(db, t, where, {"name": None, "phone": None})
+    result = PurgeResult()
+    for key, step in steps:
+        changed = await step(cutoff)
+        if changed is not None:
+            result.changed[key] = changed
     return result

@@ -1,5 +1,6 @@
 """Which tables and columns the connected database has, for code that must cope with a
-schema from an older or newer hotelbot (operator reports, privacy tools).
+schema from an older or newer hotelbot (operator reports, privacy tools), and the probes
+`hotelbot doctor` runs against the server (`ping`, `database_clock`).
 
 Such code names tables with lightweight `sqlalchemy.table()` constructs built from what is
 present, so a feature whose tables are not there yet reads as "not available" rather than
@@ -8,7 +9,7 @@ failing.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Date, TableClause, column, inspect, table
+from sqlalchemy import Connection, Date, TableClause, column, inspect, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
@@ -60,3 +61,19 @@ def lightweight(name: str, *columns: str) -> TableClause:
     supported schema has (hotels, notifications, outbox...). Read-only commands use it
     instead of the mapped models, whose construction costs more than their whole query."""
     return table(name, *(column(c, _type_of(c)) for c in columns))
+
+
+async def ping(conn: AsyncConnection) -> None:
+    """One trivial round trip (`SELECT 1`): the database answers on `conn`. Read-only.
+    Raises what the driver raises when it does not (unchanged, for the caller to show)."""
+    await conn.execute(text("SELECT 1"))
+
+
+async def database_clock(conn: AsyncConnection) -> float:
+    """The PostgreSQL server's own clock now (`clock_timestamp()`, not the transaction's
+    start), as seconds since the epoch, to compare with this host's. Read-only. PostgreSQL
+    only: raises ValueError on SQLite, which has no clock but the host's."""
+    if conn.dialect.name != "postgresql":
+        raise ValueError(f"no database clock on {conn.dialect.name}: the host's is the only one")
+    query = text("SELECT extract(epoch from clock_timestamp())")
+    return float((await conn.execute(query)).scalar_one())

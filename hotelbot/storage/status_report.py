@@ -41,6 +41,7 @@ __all__ = [
     "checked_status_report",
     "dead_letter_counts",
     "hotel_status_report",
+    "language_mix",
     "read_pg_status",
     "read_sqlite_status",
     "read_status",
@@ -483,3 +484,28 @@ async def dead_letter_counts(conn: AsyncConnection, *, since: datetime) -> dict[
         .group_by(dead.c.hotel_id)
     )
     return {int(h): int(n) for h, n in await conn.execute(query)}
+
+
+async def language_mix(conn: AsyncConnection, *, since: datetime) -> dict[int, Counter[str]]:
+    """hotel id -> language -> analysed guest messages sent since `since` (the status
+    statement's language mix, through SQLAlchemy; hotels without any are absent). Read-only."""
+    from sqlalchemy import func, select
+
+    from hotelbot.storage.introspect import lightweight
+
+    # a lightweight table, not the mapped model: `doctor` needs no other ORM query
+    message = lightweight("messages", "hotel_id", "language", "direction", "sent_at", "analyser")
+    rows = await conn.execute(
+        select(message.c.hotel_id, message.c.language, func.count())
+        .where(
+            message.c.direction == "in",
+            message.c.sent_at >= since,
+            message.c.analyser.is_not(None),
+            message.c.language.is_not(None),
+        )
+        .group_by(message.c.hotel_id, message.c.language)
+    )
+    mix: dict[int, Counter[str]] = {}
+    for hotel_id, language, count in rows:
+        mix.setdefault(int(hotel_id), Counter())[str(language)] += int(count)
+    return mix
