@@ -42,33 +42,85 @@ class DemoHotel:
 
 
 HOTELS = [
-    DemoHotel("grand-riga", "Grand Hotel Riga", "1101000001", "Europe/Riga", "en", "37120000000@c.us"),
-    DemoHotel("nevsky-spb", "Nevsky Boutique Hotel", "7103000002", "Europe/Moscow", "ru", "79010000000@c.us"),
-    DemoHotel("harbour-tallinn", "Harbour Inn Tallinn", "3301000003", "Europe/Tallinn", "en", "37250000000@c.us"),
-]  # fmt: skip
+    DemoHotel(
+        "grand-riga", "Grand Hotel Riga", "1101000001", "Europe/Riga", "en", "37120000000@c.us"
+    ),
+    DemoHotel(
+        "nevsky-spb",
+        "Nevsky Boutique Hotel",
+        "7103000002",
+        "Europe/Moscow",
+        "ru",
+        "79010000000@c.us",
+    ),
+    DemoHotel(
+        "harbour-tallinn",
+        "Harbour Inn Tallinn",
+        "3301000003",
+        "Europe/Tallinn",
+        "en",
+        "37250000000@c.us",
+    ),
+]
 
 # (seconds from start, hotel slug, guest phone, guest name, text)
 SCRIPT: list[tuple[float, str, str, str, str]] = [
-    (1.0, "grand-riga", "37121111111", "Anna", "Hi! We just arrived, the room is lovely, thank you 😊"),
+    (
+        1.0,
+        "grand-riga",
+        "37121111111",
+        "Anna",
+        "Hi! We just arrived, the room is lovely, thank you 😊",
+    ),
     (3.0, "nevsky-spb", "79212222222", "Ольга", "Добрый день! Можно поздний выезд завтра?"),
-    (5.0, "grand-riga", "37123333333", "Mark", "The AC in room 214 is not working and it's really hot"),
-    (7.0, "harbour-tallinn", "37254444444", "Liis", "Could you bring two extra pillows to room 12?"),
-    (9.0, "nevsky-spb", "79215555555", "Игорь", "До сих пор жду полотенца, уже два часа. Никто не отвечает"),
+    (
+        5.0,
+        "grand-riga",
+        "37123333333",
+        "Mark",
+        "The AC in room 214 is not working and it's really hot",
+    ),
+    (
+        7.0,
+        "harbour-tallinn",
+        "37254444444",
+        "Liis",
+        "Could you bring two extra pillows to room 12?",
+    ),
+    (
+        9.0,
+        "nevsky-spb",
+        "79215555555",
+        "Игорь",
+        "До сих пор жду полотенца, уже два часа. Никто не отвечает",
+    ),
     (11.0, "grand-riga", "37123333333", "Mark", "Still no one came. Seriously?"),
     (13.0, "harbour-tallinn", "37256666666", "Tom", "Breakfast was great, best coffee in town!"),
     # Klaus booked in English but writes German: after his second German message the
     # answers switch to German (domain/guest_language.py).
-    (13.5, "grand-riga", "37122222222", "Klaus", "Guten Tag, wir sind gut angekommen. Vielen Dank!"),
+    (
+        13.5,
+        "grand-riga",
+        "37122222222",
+        "Klaus",
+        "Guten Tag, wir sind gut angekommen. Vielen Dank!",
+    ),
     (14.0, "grand-riga", "37128888888", "Sofia", "What's the wifi password?"),
     # Answered from Grand Hotel Riga's facts file (domain/facts.py), no trigger needed.
     (14.2, "grand-riga", "37128888888", "Sofia", "And what time is breakfast?"),
     (15.0, "nevsky-spb", "79217777777", "Анна", "Спасибо, всё отлично, номер чистый и тихий"),
     (17.0, "grand-riga", "37128888888", "Sofia", "I was charged twice for the minibar 😡"),
     (18.0, "grand-riga", "37122222222", "Klaus", "Wie ist das WLAN Passwort, bitte?"),
-    (19.0, "harbour-tallinn", "37259999999", "Ben", "Great, another night without sleep thanks to the party upstairs"),
+    (
+        19.0,
+        "harbour-tallinn",
+        "37259999999",
+        "Ben",
+        "Great, another night without sleep thanks to the party upstairs",
+    ),
     (21.0, "grand-riga", "37121111111", "Anna", "STOP"),
     (23.0, "nevsky-spb", "79212222222", "Ольга", "Спасибо большое!"),
-]  # fmt: skip
+]
 
 # Guests who send no words (domain/signals.py): (seconds from start, hotel, phone, name, kind).
 # Anna's missed call and Tom's voice note alert staff; Sofia's photo is only counted (digest)
@@ -111,8 +163,15 @@ def _staff_reply(fake: FakeGreenApi, hotel: DemoHotel, about: str, text: str) ->
     )
     if alert is None:
         return False
-    inst.push(shapes.incoming_reply(hotel.instance_id, hotel.staff_chat_id, text,
-                                    quoted_id=alert.id_message, sender_name="Reception"))  # fmt: skip
+    inst.push(
+        shapes.incoming_reply(
+            hotel.instance_id,
+            hotel.staff_chat_id,
+            text,
+            quoted_id=alert.id_message,
+            sender_name="Reception",
+        )
+    )
     return True
 
 
@@ -152,12 +211,16 @@ class Narrator:
         async with self._db.read() as conn:
             rows = list(
                 await conn.execute(
-                    select(Notification.id, Notification.hotel_id, Notification.type_webhook,
-                           Notification.body)
+                    select(
+                        Notification.id,
+                        Notification.hotel_id,
+                        Notification.type_webhook,
+                        Notification.body,
+                    )
                     .where(Notification.id > self._seen_notifications)
                     .order_by(Notification.id)
                 )
-            )  # fmt: skip
+            )
         staff_chats = {h.staff_chat_id for h in HOTELS}
         for note_id, hotel_id, kind, body_json in rows:
             self._seen_notifications = note_id
@@ -242,11 +305,18 @@ class Narrator:
         async with self._db.read() as conn:
             rows = list(
                 await conn.execute(
-                    select(OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.kind,
-                           OutboxMessage.chat_id, OutboxMessage.available_at)
-                    .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.available_at > later)
+                    select(
+                        OutboxMessage.id,
+                        OutboxMessage.hotel_id,
+                        OutboxMessage.kind,
+                        OutboxMessage.chat_id,
+                        OutboxMessage.available_at,
+                    ).where(
+                        OutboxMessage.state == OutboxState.PENDING,
+                        OutboxMessage.available_at > later,
+                    )
                 )
-            )  # fmt: skip
+            )
         zones = {h.slug: h.timezone for h in HOTELS}
         for out_id, hotel_id, kind, chat_id, available_at in rows:
             if out_id in self._seen_held:
@@ -358,12 +428,16 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
                 conn,
                 ids[slug],
                 StayInput(
-                    chat_id=f"{phone}@c.us", guest_name=name, room=str(room),
-                    check_in=arrived.date(), check_in_time=arrived.time(),
+                    chat_id=f"{phone}@c.us",
+                    guest_name=name,
+                    room=str(room),
+                    check_in=arrived.date(),
+                    check_in_time=arrived.time(),
                     check_out=arrived.date() + timedelta(days=2),
-                    language=hotel.language, status=StayStatus.IN_HOUSE,
+                    language=hotel.language,
+                    status=StayStatus.IN_HOUSE,
                 ),
-            )  # fmt: skip
+            )
         menu = FileAttachment.from_dict(MENU)
         for slug, hotel_id in ids.items():
             for name, spec, texts in (
@@ -372,10 +446,13 @@ async def _seed_stays_and_triggers(db: Database, slugs: dict[int, str]) -> None:
                 ("checkout-reminder", "on check-out day at 08:00", CHECKOUT),
             ):
                 await add_trigger(
-                    conn, hotel_id=hotel_id, name=name, spec=parse_trigger(spec),
+                    conn,
+                    hotel_id=hotel_id,
+                    name=name,
+                    spec=parse_trigger(spec),
                     template=Template(texts, fallback_language="en"),
                     attachment=menu if (slug, name) == ("harbour-tallinn", "welcome") else None,
-                )  # fmt: skip
+                )
 
 
 # Grand Hotel Riga's facts (docs/facts.md): information questions are answered from them.
@@ -391,13 +468,28 @@ en = "Check-out is until 11:00; leave the key at the desk."
 
 async def _seed(db: Database, fake_url: str, speed: float = 1.0) -> dict[int, str]:
     entries: list[dict[str, Any]] = [
-        {"slug": h.slug, "name": h.name, "instance_id": h.instance_id, "api_token": f"demo-token-{h.slug}",
-         "api_url": fake_url, "timezone": h.timezone, "default_language": h.language,
-         "staff_chat_id": h.staff_chat_id, "alert_cooldown_min": 1, "quiet_hours": QUIET_HOURS[h.slug],
-         **({"escalation_chat_id": DUTY_MANAGER[h.slug], "escalate_after_min": ESCALATE_AFTER_MIN / speed}
-            if h.slug in DUTY_MANAGER else {})}
+        {
+            "slug": h.slug,
+            "name": h.name,
+            "instance_id": h.instance_id,
+            "api_token": f"demo-token-{h.slug}",
+            "api_url": fake_url,
+            "timezone": h.timezone,
+            "default_language": h.language,
+            "staff_chat_id": h.staff_chat_id,
+            "alert_cooldown_min": 1,
+            "quiet_hours": QUIET_HOURS[h.slug],
+            **(
+                {
+                    "escalation_chat_id": DUTY_MANAGER[h.slug],
+                    "escalate_after_min": ESCALATE_AFTER_MIN / speed,
+                }
+                if h.slug in DUTY_MANAGER
+                else {}
+            ),
+        }
         for h in HOTELS
-    ]  # fmt: skip
+    ]
     async with db.write() as conn:
         for spec in validate_hotels(entries, "demo"):
             await upsert_hotel(conn, spec)
@@ -444,10 +536,13 @@ async def run_demo(state_dir: str, *, forever: bool = False, speed: float = 1.0)
         await upgrade(db)
         slugs = await _seed(db, fake.url, speed)
         settings = Settings.model_validate(
-            {"database": {"url": db_url}, "greenapi": {"receive_timeout_s": 5},
-             "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2, "scheduler_tick_s": 2},
-             "metrics": {"listen": ""}}
-        )  # fmt: skip
+            {
+                "database": {"url": db_url},
+                "greenapi": {"receive_timeout_s": 5},
+                "daemon": {"hotels_refresh_s": 5, "status_interval_s": 2, "scheduler_tick_s": 2},
+                "metrics": {"listen": ""},
+            }
+        )
         daemon = Daemon(settings, environ={}, install_signal_handlers=False)
         daemon_task = asyncio.create_task(daemon.run())
         await daemon.ready.wait()

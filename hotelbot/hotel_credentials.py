@@ -44,5 +44,8 @@ def connection_changed(old: HotelRecord, new: HotelRecord) -> bool:
     """True when a poller of `old` must be restarted to serve `new` (URL, instance, token
     variable or slug differ)."""
     return (old.api_url, old.instance_id, old.api_token_env, old.slug) != (
-        new.api_url, new.instance_id, new.api_token_env, new.slug
-    )  # fmt: skip
+        new.api_url,
+        new.instance_id,
+        new.api_token_env,
+        new.slug,
+    )

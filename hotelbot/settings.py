@@ -196,19 +196,26 @@ class OutboxSettings(_Section):
         lanes = {
             Lane.ALERT: (self.alert_rate_per_s, self.alert_burst, self.alert_resend_after_s),
             Lane.REQUESTED: (
-                self.requested_rate_per_s, self.requested_burst, self.guest_resend_after_s
+                self.requested_rate_per_s,
+                self.requested_burst,
+                self.guest_resend_after_s,
             ),
             Lane.AUTOMATED: (
-                self.automated_rate_per_s, self.automated_burst, self.guest_resend_after_s
+                self.automated_rate_per_s,
+                self.automated_burst,
+                self.guest_resend_after_s,
             ),
-        }  # fmt: skip
+        }
         policies = {}
         for lane, (rate, burst, resend_s) in lanes.items():
             base = DEFAULT_POLICIES[lane]
             policies[lane] = replace(
-                base, rate_per_s=rate, burst=burst, resend_after_s=resend_s,
+                base,
+                rate_per_s=rate,
+                burst=burst,
+                resend_after_s=resend_s,
                 reconcile_after_s=min(base.reconcile_after_s, resend_s),
-            )  # fmt: skip
+            )
         return policies
 
 

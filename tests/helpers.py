@@ -51,11 +51,16 @@ def fast_settings(db_url: str, **sections: dict[str, Any]) -> Settings:
         "database": {"url": db_url},
         # state_check_s 0: no state probe call at a random moment eats a fault a test set up
         # for a receive or a send (tests/test_state_probe.py turns it on).
-        "greenapi": {"receive_timeout_s": 5, "backoff_min_s": 0.05, "backoff_max_s": 0.5,
-                     "unhealthy_retry_s": 5, "state_check_s": 0},
+        "greenapi": {
+            "receive_timeout_s": 5,
+            "backoff_min_s": 0.05,
+            "backoff_max_s": 0.5,
+            "unhealthy_retry_s": 5,
+            "state_check_s": 0,
+        },
         "daemon": {"drain_timeout_s": 5, "hotels_refresh_s": 1, "status_interval_s": 1},
         "metrics": {"listen": FREE_PORT},
-    }  # fmt: skip
+    }
     for key, value in sections.items():
         data.setdefault(key, {}).update(value)
     return Settings.model_validate(data)
@@ -65,10 +70,17 @@ async def add_hotels(
     db: Database, fake_url: str, ids_tokens: list[tuple[str, str]], **extra: Any
 ) -> None:
     entries = [
-        {"slug": f"h{instance}", "name": f"Hotel {instance}", "instance_id": instance,
-         "api_token": token, "api_url": fake_url, "timezone": "Europe/Riga", **extra}
+        {
+            "slug": f"h{instance}",
+            "name": f"Hotel {instance}",
+            "instance_id": instance,
+            "api_token": token,
+            "api_url": fake_url,
+            "timezone": "Europe/Riga",
+            **extra,
+        }
         for instance, token in ids_tokens
-    ]  # fmt: skip
+    ]
     async with db.write() as conn:
         for spec in validate_hotels(entries, "test"):
             await upsert_hotel(conn, spec)

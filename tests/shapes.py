@@ -764,9 +764,14 @@ def outgoing_reply(
     hotel phone): `extendedTextMessage` + sibling `quotedMessage`, as for incoming replies.
     `quoted_participant` defaults to the instance's own wid (quoting its own message)."""
     body = outgoing_message(
-        instance_id, chat_id, text, extended=True, id_message=id_message, timestamp=timestamp,
+        instance_id,
+        chat_id,
+        text,
+        extended=True,
+        id_message=id_message,
+        timestamp=timestamp,
         wid=wid,
-    )  # fmt: skip
+    )
     participant = wid if quoted_participant is None else quoted_participant
     return with_quoted(body, quoted_message(quoted_id, participant, text=quoted_text))
 

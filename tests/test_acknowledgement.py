@@ -98,8 +98,11 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
             db, fake.url, [(INSTANCE, TOKEN)], staff_chat_id=STAFF, escalate_after_min=60
         )
         for n in range(1, 9):
-            inst.push(shapes.incoming_text(INSTANCE, chat(n), "The shower is broken",
-                                           sender_name=f"Guest{n}"))  # fmt: skip
+            inst.push(
+                shapes.incoming_text(
+                    INSTANCE, chat(n), "The shower is broken", sender_name=f"Guest{n}"
+                )
+            )
         async with running_daemon(fast_settings(db_url)):
 
             async def alerted() -> bool:
@@ -115,16 +118,26 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
             inst.push_many(
                 [
                     shapes.incoming_reply(  # 1: a reply quoting the alert
-                        INSTANCE, STAFF, "I'll go",
+                        INSTANCE,
+                        STAFF,
+                        "I'll go",
                         quoted_id=alert_about(inst, "Guest1").id_message,
-                        sender=MEMBER, sender_name="Ivan",
+                        sender=MEMBER,
+                        sender_name="Ivan",
                     ),
                     shapes.incoming_reaction(  # 2: a reaction to the alert
-                        INSTANCE, STAFF, "👍", stanza_id=alert_about(inst, "Guest2").id_message,
-                        sender=MEMBER, sender_name="Ivan",
+                        INSTANCE,
+                        STAFF,
+                        "👍",
+                        stanza_id=alert_about(inst, "Guest2").id_message,
+                        sender=MEMBER,
+                        sender_name="Ivan",
                     ),
                     shapes.incoming_text(  # 3: its reference in the staff chat
-                        INSTANCE, STAFF, f"#{refs[chat(3)]} fixed", sender=MEMBER,
+                        INSTANCE,
+                        STAFF,
+                        f"#{refs[chat(3)]} fixed",
+                        sender=MEMBER,
                         sender_name="Ivan",
                     ),
                     # 4: an answer typed on the hotel phone to the guest.
@@ -133,7 +146,10 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
                     shapes.outgoing_api_message(INSTANCE, chat(5), "A plumber is on the way"),
                     # 6: nothing; and a reaction taken back acknowledges nothing.
                     shapes.incoming_reaction(
-                        INSTANCE, STAFF, "", stanza_id=alert_about(inst, "Guest6").id_message,
+                        INSTANCE,
+                        STAFF,
+                        "",
+                        stanza_id=alert_about(inst, "Guest6").id_message,
                         sender=MEMBER,
                     ),
                     # A second copy of guest 6's alert (resent after an ambiguous send):
@@ -142,15 +158,20 @@ async def test_each_route_acknowledges_its_alert(db: Database, db_url: str) -> N
                         INSTANCE, STAFF, alert_about(inst, "Guest6").message
                     ),
                     shapes.outgoing_reply(  # 7: reception replies from the hotel phone
-                        INSTANCE, STAFF, "Sending someone",
+                        INSTANCE,
+                        STAFF,
+                        "Sending someone",
                         quoted_id=alert_about(inst, "Guest7").id_message,
                     ),
                     shapes.incoming_quoted_legacy(  # 8: the older form of a reply
-                        INSTANCE, STAFF, "ok", sender=MEMBER,
+                        INSTANCE,
+                        STAFF,
+                        "ok",
+                        sender=MEMBER,
                         quoted_id=alert_about(inst, "Guest8").id_message,
                     ),
                 ]
-            )  # fmt: skip
+            )
 
             async def acknowledged() -> bool:
                 got = await alerts_by_chat(db)
@@ -186,12 +207,26 @@ async def _seed(url: str) -> None:
         await upgrade(db)
         hotel_id = await make_processor_hotel(db, staff_pause_h=6)
         clock = FakeClock(T0)
-        await ingest(db, hotel_id, [
-            shapes.incoming_text(INSTANCE, GUEST, "The tap is broken", id_message="A1",
-                                 timestamp=int(T0.timestamp())),
-            shapes.incoming_text(INSTANCE, GUEST, "Still broken!", id_message="A2",
-                                 timestamp=int(T0.timestamp()) + 60),
-        ])  # fmt: skip
+        await ingest(
+            db,
+            hotel_id,
+            [
+                shapes.incoming_text(
+                    INSTANCE,
+                    GUEST,
+                    "The tap is broken",
+                    id_message="A1",
+                    timestamp=int(T0.timestamp()),
+                ),
+                shapes.incoming_text(
+                    INSTANCE,
+                    GUEST,
+                    "Still broken!",
+                    id_message="A2",
+                    timestamp=int(T0.timestamp()) + 60,
+                ),
+            ],
+        )
         await Processor(db, FakeAnalyser(), clock=clock).run_once()
     finally:
         await db.dispose()
@@ -205,10 +240,16 @@ async def _state(url: str) -> tuple[list[tuple[str | None, Any]], tuple[Any, ...
                 (r[0], r[1])
                 for r in await conn.execute(select(Alert.acknowledged_via, Alert.acknowledged_at))
             ]
-            conv = (await conn.execute(select(
-                Conversation.handled_at, Conversation.suppressed_alerts,
-                Conversation.handled_by_staff_until, Conversation.last_staff_reply_at,
-            ))).one()  # fmt: skip
+            conv = (
+                await conn.execute(
+                    select(
+                        Conversation.handled_at,
+                        Conversation.suppressed_alerts,
+                        Conversation.handled_by_staff_until,
+                        Conversation.last_staff_reply_at,
+                    )
+                )
+            ).one()
         return alerts, tuple(conv)
     finally:
         await db.dispose()
@@ -260,8 +301,11 @@ def test_conversations_handled_does_what_a_staff_answer_does(cli: CliRunner, db_
 def test_hotelbot_send_counts_as_a_staff_answer(
     cli: CliRunner, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = cli.invoke(app, ["send", "seaside", "+37120001234", "--text-file", "-"],
-                        input="A plumber is on the way.")  # fmt: skip
+    result = cli.invoke(
+        app,
+        ["send", "seaside", "+37120001234", "--text-file", "-"],
+        input="A plumber is on the way.",
+    )
     assert result.exit_code == 0, result.output
     alerts, (handled_at, counted, until, replied) = asyncio.run(_state(db_url))
     assert alerts[0][0] == "send" and handled_at is not None and replied == handled_at
@@ -280,9 +324,19 @@ def test_a_later_complaint_needs_attention_again(cli: CliRunner, db_url: str) ->
             async with db.write() as conn:  # handled an hour before the guest writes again
                 await conn.execute(update(Conversation).values(handled_at=T0 + timedelta(hours=1)))
             hotel_id = int(await _hotel_id(db))
-            await ingest(db, hotel_id, [shapes.incoming_text(
-                INSTANCE, GUEST, "Now the door is broken", id_message="A3",
-                timestamp=int(T0.timestamp()) + 3 * 3600)])  # fmt: skip
+            await ingest(
+                db,
+                hotel_id,
+                [
+                    shapes.incoming_text(
+                        INSTANCE,
+                        GUEST,
+                        "Now the door is broken",
+                        id_message="A3",
+                        timestamp=int(T0.timestamp()) + 3 * 3600,
+                    )
+                ],
+            )
             await Processor(db, FakeAnalyser(), clock=FakeClock(T0 + timedelta(hours=3))).run_once()
         finally:
             await db.dispose()
@@ -305,12 +359,18 @@ def test_the_cli_and_the_processor_apply_one_rule(cli: CliRunner, db_url: str) -
         try:
             hotel_id = await _hotel_id_of(db, GUEST)
             base = int(T0.timestamp())
-            await ingest(db, hotel_id, [
-                shapes.incoming_text(INSTANCE, other, "The tap is broken", id_message="B1",
-                                     timestamp=base),
-                shapes.incoming_text(INSTANCE, other, "Still broken!", id_message="B2",
-                                     timestamp=base + 60),
-            ])  # fmt: skip
+            await ingest(
+                db,
+                hotel_id,
+                [
+                    shapes.incoming_text(
+                        INSTANCE, other, "The tap is broken", id_message="B1", timestamp=base
+                    ),
+                    shapes.incoming_text(
+                        INSTANCE, other, "Still broken!", id_message="B2", timestamp=base + 60
+                    ),
+                ],
+            )
             await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
             answer = shapes.outgoing_message(
                 INSTANCE, other, "We are coming up", id_message="B3", timestamp=base + 120
@@ -341,13 +401,23 @@ async def _handled_state(url: str, chat_id: str) -> dict[str, Any]:
     db = Database.open(url)
     try:
         async with db.read() as conn:
-            conv = (await conn.execute(select(
-                Conversation.id, Conversation.handled_at, Conversation.handled_by_staff_until,
-                Conversation.last_staff_reply_at, Conversation.suppressed_alerts,
-                Conversation.last_suppressed_message_id,
-            ).where(Conversation.chat_id == chat_id))).one()  # fmt: skip
-            alerts = list(await conn.execute(select(Alert.acknowledged_via).where(
-                Alert.conversation_id == conv[0])))  # fmt: skip
+            conv = (
+                await conn.execute(
+                    select(
+                        Conversation.id,
+                        Conversation.handled_at,
+                        Conversation.handled_by_staff_until,
+                        Conversation.last_staff_reply_at,
+                        Conversation.suppressed_alerts,
+                        Conversation.last_suppressed_message_id,
+                    ).where(Conversation.chat_id == chat_id)
+                )
+            ).one()
+            alerts = list(
+                await conn.execute(
+                    select(Alert.acknowledged_via).where(Alert.conversation_id == conv[0])
+                )
+            )
     finally:
         await db.dispose()
     return {
@@ -372,14 +442,32 @@ async def test_a_pointed_acknowledgement_counts_whatever_the_guest_timestamp(
     later timestamp than the staff member's (a call ends after it rang, clocks differ)."""
     hotel_id = await make_processor_hotel(db)
     ahead = int(T0.timestamp()) + 120
-    await ingest(db, hotel_id, [shapes.incoming_text(
-        INSTANCE, GUEST, "The tap is broken", id_message="G1", timestamp=ahead)])  # fmt: skip
+    await ingest(
+        db,
+        hotel_id,
+        [
+            shapes.incoming_text(
+                INSTANCE, GUEST, "The tap is broken", id_message="G1", timestamp=ahead
+            )
+        ],
+    )
     await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
     async with db.write() as conn:  # what the sender records when Green API accepts it
         await conn.execute(update(OutboxMessage).values(id_message="ALERT1", state="sent"))
-    await ingest(db, hotel_id, [shapes.incoming_reaction(
-        INSTANCE, STAFF_CHAT, "👍", stanza_id="ALERT1", sender=MEMBER,
-        timestamp=int(T0.timestamp()))])  # fmt: skip
+    await ingest(
+        db,
+        hotel_id,
+        [
+            shapes.incoming_reaction(
+                INSTANCE,
+                STAFF_CHAT,
+                "👍",
+                stanza_id="ALERT1",
+                sender=MEMBER,
+                timestamp=int(T0.timestamp()),
+            )
+        ],
+    )
     await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
     async with db.read() as conn:
         via = (await conn.execute(select(Alert.acknowledged_via))).scalar_one()
@@ -405,9 +493,20 @@ def test_hotel_edit_names_a_bad_alert_setting(cli: CliRunner, setting: str, prob
 
 
 def test_hotel_edit_sets_and_clears_the_alert_settings(cli: CliRunner) -> None:
-    changed = cli.invoke(app, ["hotel", "edit", "seaside", "--set", "staff_language=ru",
-                               "--set", "escalation_chat_id=37129990000@c.us",
-                               "--set", "escalate_after_min=5"])  # fmt: skip
+    changed = cli.invoke(
+        app,
+        [
+            "hotel",
+            "edit",
+            "seaside",
+            "--set",
+            "staff_language=ru",
+            "--set",
+            "escalation_chat_id=37129990000@c.us",
+            "--set",
+            "escalate_after_min=5",
+        ],
+    )
     assert changed.exit_code == 0, changed.output
     shown = cli.invoke(app, ["hotel", "show", "seaside"]).output
     assert "staff_language         ru" in shown and "escalate_after_min     5.0" in shown
@@ -421,13 +520,25 @@ async def test_a_second_copy_of_our_own_message_is_no_staff_answer(db: Database)
     """hotelbot resent a message after an ambiguous failure and both copies arrived: the
     second echo matches no outbox row by id, yet it is ours, not staff answering."""
     hotel_id = await make_processor_hotel(db)
-    await ingest(db, hotel_id, [shapes.incoming_text(
-        INSTANCE, GUEST, "The tap is broken", id_message="G1",
-        timestamp=int(T0.timestamp()))])  # fmt: skip
+    await ingest(
+        db,
+        hotel_id,
+        [
+            shapes.incoming_text(
+                INSTANCE, GUEST, "The tap is broken", id_message="G1", timestamp=int(T0.timestamp())
+            )
+        ],
+    )
     await Processor(db, FakeAnalyser(), clock=FakeClock(T0)).run_once()
     async with db.write() as conn:
-        await enqueue(conn, hotel_id=hotel_id, idempotency_key="welcome", kind="trigger",
-                      chat_id=GUEST, text="Welcome!")  # fmt: skip
+        await enqueue(
+            conn,
+            hotel_id=hotel_id,
+            idempotency_key="welcome",
+            kind="trigger",
+            chat_id=GUEST,
+            text="Welcome!",
+        )
         await conn.execute(
             update(OutboxMessage)
             .where(OutboxMessage.kind == "trigger")

@@ -126,10 +126,14 @@ async def _stored(db: Database) -> tuple[int, Any]:
         alerts = int((await conn.execute(select(func.count()).select_from(Alert))).scalar_one())
         row = (
             await conn.execute(
-                select(Message.analyser, Message.requires_attention, Message.sentiment,
-                       Message.category).where(Message.chat_id == GUEST)
+                select(
+                    Message.analyser,
+                    Message.requires_attention,
+                    Message.sentiment,
+                    Message.category,
+                ).where(Message.chat_id == GUEST)
             )
-        ).first()  # fmt: skip
+        ).first()
     return alerts, row
 
 
@@ -179,8 +183,17 @@ async def test_a_complaint_the_rules_read_alerts_before_the_llm_answers(db: Data
 async def test_the_llm_may_add_an_alert_the_rules_missed(db: Database) -> None:
     hotel_id = await make_hotel(db)
     async with _stage(0.0) as (fake, stage):
-        fake.script([{**POSITIVE_ANSWER, "sentiment": "negative", "score": -0.6,
-                      "requires_attention": True, "reason": "complaint: ignored"}])  # fmt: skip
+        fake.script(
+            [
+                {
+                    **POSITIVE_ANSWER,
+                    "sentiment": "negative",
+                    "score": -0.6,
+                    "requires_attention": True,
+                    "reason": "complaint: ignored",
+                }
+            ]
+        )
         body = shapes.incoming_text(
             INSTANCE, GUEST, "ok so that is how it is here", id_message="L1"
         )
@@ -198,8 +211,11 @@ async def test_in_a_burst_emergencies_then_named_problems_are_written_first(db: 
     rest (here the trained model's guess), whatever order the guests wrote in; the alert
     reference shows the order."""
     hotel_id = await make_hotel(db)
-    chats = {"guess": "79001110001@c.us", "complaint": "79001110002@c.us",
-             "emergency": "79001110003@c.us"}  # fmt: skip
+    chats = {
+        "guess": "79001110001@c.us",
+        "complaint": "79001110002@c.us",
+        "emergency": "79001110003@c.us",
+    }
     texts = {
         "guess": "Any chance of checking in early? We land at 6am",
         "complaint": "The shower is broken",
@@ -231,8 +247,13 @@ async def test_an_earlier_message_with_the_llm_does_not_hold_the_alert_back(db: 
     too, it is counted into the conversation's next alert (not dropped, not a second alert
     within the cooldown)."""
     hotel_id = await make_hotel(db)
-    needs_staff = {**POSITIVE_ANSWER, "sentiment": "negative", "score": -0.5,
-                   "requires_attention": True, "reason": "complaint: unanswered"}  # fmt: skip
+    needs_staff = {
+        **POSITIVE_ANSWER,
+        "sentiment": "negative",
+        "score": -0.5,
+        "requires_attention": True,
+        "reason": "complaint: unanswered",
+    }
     async with _stage(LLM_LATENCY_S) as (fake, stage):
         fake.script([needs_staff, needs_staff])
         processor = Processor(db, stage, clock=FakeClock())

@@ -69,9 +69,14 @@ class Run:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hotelbot", "run", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "hotelbot",
+            "run",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
 
     async def kill(self) -> None:
         assert self.proc is not None
@@ -154,10 +159,16 @@ async def _hotels_with_a_welcome_burst(db_url: str, tmp_path: Path) -> AsyncIter
             for h in range(HOTELS):
                 fake.add_instance(_instance(h), f"tok{h}")
                 hotel_id = await make_hotel(
-                    db, f"h{h}", api_url=fake.url, instance_id=_instance(h),
-                    api_token=f"tok{h}", staff_chat_id=STAFF_CHAT, quiet_hours="off",
-                    max_automated_per_day=10, alert_cooldown_min=30,
-                )  # fmt: skip
+                    db,
+                    f"h{h}",
+                    api_url=fake.url,
+                    instance_id=_instance(h),
+                    api_token=f"tok{h}",
+                    staff_chat_id=STAFF_CHAT,
+                    quiet_hours="off",
+                    max_automated_per_day=10,
+                    alert_cooldown_min=30,
+                )
                 await make_trigger(
                     db, hotel_id, "welcome", "on stay created grace 1h", created_at=now
                 )
@@ -168,10 +179,14 @@ async def _hotels_with_a_welcome_burst(db_url: str, tmp_path: Path) -> AsyncIter
             for h, hotel_id in enumerate(hotel_ids):
                 for s in range(STAYS):
                     await make_stay(
-                        db, hotel_id, phone=f"+{_phone_digits(h, s)}", name=f"Guest {s}",
-                        check_in=today, check_out=today + timedelta(days=2),
+                        db,
+                        hotel_id,
+                        phone=f"+{_phone_digits(h, s)}",
+                        name=f"Guest {s}",
+                        check_in=today,
+                        check_out=today + timedelta(days=2),
                         created_at=datetime.now(UTC),
-                    )  # fmt: skip
+                    )
         finally:
             await db.dispose()
         try:

@@ -133,15 +133,24 @@ async def rig(db: Database) -> AsyncIterator[Rig]:
 async def _welcome_with_menu(rig: Rig, *, language: str = "ru") -> int:
     """A stay checking in on 2026-06-01 at 15:00 Riga time and a welcome with the menu."""
     await make_stay(
-        rig.db, rig.hotel_id, check_in=date(2026, 6, 1), check_out=date(2026, 6, 3),
-        check_in_time=time(15, 0), language=language,
-    )  # fmt: skip
+        rig.db,
+        rig.hotel_id,
+        check_in=date(2026, 6, 1),
+        check_out=date(2026, 6, 3),
+        check_in_time=time(15, 0),
+        language=language,
+    )
     texts = {"en": "Welcome, {first_name}!", "ru": "Добро пожаловать, {first_name}!"}
     async with rig.db.write() as conn:
         return await add_trigger(
-            conn, hotel_id=rig.hotel_id, name="welcome", spec=parse_trigger("at check-in"),
-            template=Template(texts), attachment=MENU, now=datetime(2026, 1, 1, tzinfo=UTC),
-        )  # fmt: skip
+            conn,
+            hotel_id=rig.hotel_id,
+            name="welcome",
+            spec=parse_trigger("at check-in"),
+            template=Template(texts),
+            attachment=MENU,
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
 
 
 AT_CHECK_IN = datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)  # 15:00:30 in Riga
@@ -191,17 +200,28 @@ async def test_an_ambiguous_file_send_is_reconciled_from_the_journal_not_resent(
     async with rig.db.write() as conn:
         # A text with the same words as the caption must not be taken for the file.
         await enqueue(
-            conn, hotel_id=rig.hotel_id, idempotency_key="file", kind="manual",
-            chat_id="37120000001@c.us", text="The map", file_url="https://h.example/map.jpg",
-            file_name="map.jpg", available_at=rig.clock.now,
-        )  # fmt: skip
+            conn,
+            hotel_id=rig.hotel_id,
+            idempotency_key="file",
+            kind="manual",
+            chat_id="37120000001@c.us",
+            text="The map",
+            file_url="https://h.example/map.jpg",
+            file_name="map.jpg",
+            available_at=rig.clock.now,
+        )
     sender = rig.sender(reconcile_after_s=15, resend_after_s=180, rate_per_s=100, burst=10)
     assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
     async with rig.db.write() as conn:
         await enqueue(
-            conn, hotel_id=rig.hotel_id, idempotency_key="text", kind="manual",
-            chat_id="37120000001@c.us", text="The map", available_at=rig.clock.now,
-        )  # fmt: skip
+            conn,
+            hotel_id=rig.hotel_id,
+            idempotency_key="text",
+            kind="manual",
+            chat_id="37120000001@c.us",
+            text="The map",
+            available_at=rig.clock.now,
+        )
     rig.clock.advance(20)
     report = await sender.run_once(rig.hotel_id)
     assert (report["reconciled"], report["sent"]) == (1, 1)
@@ -219,10 +239,16 @@ async def test_a_file_with_no_trace_is_sent_again_after_the_guest_lane_window(ri
     rig.instance.faults.fail_next(1, 504, methods=["sendFileByUrl"])  # really not applied
     async with rig.db.write() as conn:
         await enqueue(
-            conn, hotel_id=rig.hotel_id, idempotency_key="file", kind="manual",
-            chat_id="37120000001@c.us", text="", file_url="https://h.example/map.jpg",
-            file_name="map.jpg", available_at=rig.clock.now,
-        )  # fmt: skip
+            conn,
+            hotel_id=rig.hotel_id,
+            idempotency_key="file",
+            kind="manual",
+            chat_id="37120000001@c.us",
+            text="",
+            file_url="https://h.example/map.jpg",
+            file_name="map.jpg",
+            available_at=rig.clock.now,
+        )
     sender = rig.sender(reconcile_after_s=15, resend_after_s=180)
     assert (await sender.run_once(rig.hotel_id))["unknown"] == 1
     rig.clock.advance(60)
@@ -239,10 +265,16 @@ async def test_a_file_too_large_for_green_api_fails_at_once_with_a_clear_error(r
     rig.instance.file_sizes_mb["https://h.example/video.mp4"] = 180
     async with rig.db.write() as conn:
         await enqueue(
-            conn, hotel_id=rig.hotel_id, idempotency_key="big", kind="manual",
-            chat_id="37120000001@c.us", text="", file_url="https://h.example/video.mp4",
-            file_name="video.mp4", available_at=rig.clock.now,
-        )  # fmt: skip
+            conn,
+            hotel_id=rig.hotel_id,
+            idempotency_key="big",
+            kind="manual",
+            chat_id="37120000001@c.us",
+            text="",
+            file_url="https://h.example/video.mp4",
+            file_name="video.mp4",
+            available_at=rig.clock.now,
+        )
     assert (await rig.sender().run_once(rig.hotel_id))["failed"] == 1
     [row] = await outbox_rows(rig.db)
     assert row["state"] == "failed"
@@ -299,13 +331,17 @@ def test_cli_trigger_add_checks_the_file_and_show_lists_it(
     runner = cli_with_riga(tmp_path, monkeypatch)
     base = ["trigger", "add", "riga", "welcome", "--when", "at check-in", "--text", "Hi", "--yes"]
     cases = [
-        (["--file-url", "http://h.example/menu.pdf", "--file-name", "menu.pdf"],
-         "file: the file URL must start with https:// (got http scheme)"),
-        (["--file-url", "https://h.example/menu", "--file-name", "menu"],
-         "file: the file name 'menu' needs an extension"),
+        (
+            ["--file-url", "http://h.example/menu.pdf", "--file-name", "menu.pdf"],
+            "file: the file URL must start with https:// (got http scheme)",
+        ),
+        (
+            ["--file-url", "https://h.example/menu", "--file-name", "menu"],
+            "file: the file name 'menu' needs an extension",
+        ),
         (["--file-url", "https://h.example/menu.pdf"], "give --file-url and --file-name together"),
         (["--caption", "Menu"], "--caption needs a file"),
-    ]  # fmt: skip
+    ]
     for extra, message in cases:
         result = runner.invoke(app, [*base, *extra])
         assert isinstance(result.exception, UserError), result.output
@@ -313,9 +349,18 @@ def test_cli_trigger_add_checks_the_file_and_show_lists_it(
         assert "\n" not in str(result.exception)
     good = runner.invoke(
         app,
-        [*base, "--file-url", "https://h.example/menu.pdf", "--file-name", "menu.pdf",
-         "--caption", "en=Menu", "--caption", "ru=Меню"],
-    )  # fmt: skip
+        [
+            *base,
+            "--file-url",
+            "https://h.example/menu.pdf",
+            "--file-name",
+            "menu.pdf",
+            "--caption",
+            "en=Menu",
+            "--caption",
+            "ru=Меню",
+        ],
+    )
     assert good.exit_code == 0, good.output
     assert "file menu.pdf" in runner.invoke(app, ["trigger", "list"]).output
     shown = runner.invoke(app, ["trigger", "show", "riga", "welcome"]).output

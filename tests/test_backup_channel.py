@@ -80,11 +80,18 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 def email_settings(port: int, **extra: Any) -> dict[str, Any]:
     return {
-        "enabled": True, "host": "127.0.0.1", "port": port, "security": "none",
-        "sender": "hotelbot@hotelbot.example", "operators": [OPERATOR],
-        "check_interval_s": 0.2, "instance_after_min": 0, "min_interval_s": 0,
-        "alert_undeliverable_after_min": 0.1, **extra,
-    }  # fmt: skip
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "sender": "hotelbot@hotelbot.example",
+        "operators": [OPERATOR],
+        "check_interval_s": 0.2,
+        "instance_after_min": 0,
+        "min_interval_s": 0,
+        "alert_undeliverable_after_min": 0.1,
+        **extra,
+    }
 
 
 async def test_logout_mails_operators_once_then_resolved_and_alert_reaches_staff_email(
@@ -228,9 +235,14 @@ async def test_a_killed_daemon_is_reported_after_its_restart(
 
     async def start() -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hotelbot", "run", env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "hotelbot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
 
     async def marker_written() -> bool:
         return marker.exists()
@@ -281,9 +293,14 @@ async def test_the_watch_reads_instance_states_waiting_alerts_and_new_dead_lette
         async def alert(key: str, minutes_ago: float, kind: OutboxKind = OutboxKind.ALERT) -> int:
             at = now - timedelta(minutes=minutes_ago)
             row = await enqueue(
-                conn, hotel_id=seaside, idempotency_key=key, kind=kind, chat_id=STAFF_CHAT,
-                text=f"text {key}", available_at=at,
-            )  # fmt: skip
+                conn,
+                hotel_id=seaside,
+                idempotency_key=key,
+                kind=kind,
+                chat_id=STAFF_CHAT,
+                text=f"text {key}",
+                available_at=at,
+            )
             assert row is not None
             return row
 
@@ -292,12 +309,21 @@ async def test_the_watch_reads_instance_states_waiting_alerts_and_new_dead_lette
         await alert("answer", 20, OutboxKind.ANSWER)  # not the alert lane
         await mark_cancelled(conn, await alert("done", 30), reason="test", now=now)
         for fingerprint, hotel_id, minutes_ago in [
-            ("at-bound", seaside, 60), ("new-1", seaside, 1), ("new-2", seaside, 2),
-            ("new-3", closed, 3), ("old", closed, 90),
-        ]:  # fmt: skip
-            await conn.execute(insert(DeadLetter).values(
-                hotel_id=hotel_id, fingerprint=fingerprint, raw="x", error="bad",
-                received_at=now - timedelta(minutes=minutes_ago)))  # fmt: skip
+            ("at-bound", seaside, 60),
+            ("new-1", seaside, 1),
+            ("new-2", seaside, 2),
+            ("new-3", closed, 3),
+            ("old", closed, 90),
+        ]:
+            await conn.execute(
+                insert(DeadLetter).values(
+                    hotel_id=hotel_id,
+                    fingerprint=fingerprint,
+                    raw="x",
+                    error="bad",
+                    received_at=now - timedelta(minutes=minutes_ago),
+                )
+            )
     async with db.read() as conn:
         hotels = await enabled_instance_states(conn)
         waiting = await waiting_alerts(conn, now=now, limit=10)
@@ -313,7 +339,8 @@ async def test_the_watch_reads_instance_states_waiting_alerts_and_new_dead_lette
     )
     assert hotel.instance_state_at is not None
     assert [(a.id, a.hotel_id, a.text) for a in waiting] == [
-        (older, seaside, "text older"), (newer, seaside, "text newer")
-    ]  # fmt: skip
+        (older, seaside, "text older"),
+        (newer, seaside, "text newer"),
+    ]
     assert [a.id for a in first] == [older]
     assert dead == {seaside: 2, closed: 1}

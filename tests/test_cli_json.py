@@ -27,9 +27,13 @@ async def _seed(url: str) -> None:
     db = Database.open(url)
     try:
         riga = await make_hotel(db, timezone="Europe/Riga", staff_chat_id=STAFF)
-        await ingest(db, riga, [
-            shapes.incoming_text("1101000001", GUEST, TEXT, id_message="G1", timestamp=SENT),
-        ])  # fmt: skip
+        await ingest(
+            db,
+            riga,
+            [
+                shapes.incoming_text("1101000001", GUEST, TEXT, id_message="G1", timestamp=SENT),
+            ],
+        )
         await Processor(db, FakeAnalyser()).run_once()
     finally:
         await db.dispose()
@@ -83,12 +87,35 @@ def test_trigger_and_stay_list(cli: CliRunner) -> None:
     today = datetime.now(UTC).date()
     added = cli.invoke(
         app,
-        ["stay", "add", "seaside", "--phone", "+371 2000 0001", "--name", "Anna Berzina",
-         "--check-in", str(today), "--check-out", str(today + timedelta(days=3))],
-    )  # fmt: skip
+        [
+            "stay",
+            "add",
+            "seaside",
+            "--phone",
+            "+371 2000 0001",
+            "--name",
+            "Anna Berzina",
+            "--check-in",
+            str(today),
+            "--check-out",
+            str(today + timedelta(days=3)),
+        ],
+    )
     assert added.exit_code == 0, added.output
-    trig = cli.invoke(app, ["trigger", "add", "seaside", "welcome", "--when", "at check-in",
-                            "--text", "Hi {first_name}", "--yes"])  # fmt: skip
+    trig = cli.invoke(
+        app,
+        [
+            "trigger",
+            "add",
+            "seaside",
+            "welcome",
+            "--when",
+            "at check-in",
+            "--text",
+            "Hi {first_name}",
+            "--yes",
+        ],
+    )
     assert trig.exit_code == 0, trig.output
     stays = _json(cli, "stay", "list")
     assert [(s["guest"], s["chat"], s["in"]) for s in stays] == [

@@ -34,8 +34,13 @@ def test_jsonl_protocol_over_a_pipe(clean_env: dict[str, str]) -> None:
     assert proc.stdin is not None and proc.stdout is not None
     answers = []
     try:
-        lines = ['{"text": "The room is dirty and the staff were rude"}', "not json",
-                 '{"nope": 1}', "", '{"text": "Thank you, lovely stay!", "id": 3}']  # fmt: skip
+        lines = [
+            '{"text": "The room is dirty and the staff were rude"}',
+            "not json",
+            '{"nope": 1}',
+            "",
+            '{"text": "Thank you, lovely stay!", "id": 3}',
+        ]
         for line in lines:
             proc.stdin.write(line + "\n")
             proc.stdin.flush()
@@ -79,10 +84,14 @@ def populated(tmp_path: Path, clean_env: dict[str, str]) -> dict[str, str]:
         try:
             await upgrade(db)
             hotel_id = await make_hotel(db, staff_pause_h=6)
-            await ingest(db, hotel_id, [
-                shapes.incoming_text(INSTANCE, GUEST, "Hello there", id_message="P1"),
-                shapes.incoming_text(INSTANCE, GUEST, "The tap is broken", id_message="P2"),
-            ])  # fmt: skip
+            await ingest(
+                db,
+                hotel_id,
+                [
+                    shapes.incoming_text(INSTANCE, GUEST, "Hello there", id_message="P1"),
+                    shapes.incoming_text(INSTANCE, GUEST, "The tap is broken", id_message="P2"),
+                ],
+            )
             await Processor(db, FakeAnalyser()).run_once()
         finally:
             await db.dispose()

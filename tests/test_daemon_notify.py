@@ -93,8 +93,9 @@ async def test_lifecycle_notifications_in_order(
         reloaded = fast_settings(
             db_url, daemon={"hotels_refresh_s": 1800}, database={"pool_size": 9}
         )
-        daemon = Daemon(settings, environ={}, install_signal_handlers=False,
-                        settings_loader=lambda: reloaded)  # fmt: skip
+        daemon = Daemon(
+            settings, environ={}, install_signal_handlers=False, settings_loader=lambda: reloaded
+        )
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.ready.wait(), 10)
         await wait_for(_has(listener, "WATCHDOG", 3), 10)
@@ -180,8 +181,9 @@ def _probe(**kw: object) -> PollerProbe:
 
 
 def test_verdict_ok_when_pollers_progress() -> None:
-    verdict = watchdog_verdict(now=150.0, loop_lag_s=0.1, max_loop_lag_s=1.0,
-                               pollers=[_probe()], stall_after_s=75.0)  # fmt: skip
+    verdict = watchdog_verdict(
+        now=150.0, loop_lag_s=0.1, max_loop_lag_s=1.0, pollers=[_probe()], stall_after_s=75.0
+    )
     assert verdict.ok
 
 
@@ -197,10 +199,12 @@ def test_verdict_withholds_for_a_lagging_loop_a_dead_or_silent_poller() -> None:
 def test_verdict_a_deliberate_backoff_is_not_a_stall() -> None:
     # An upstream outage: the poller sleeps 300 s on purpose; the watchdog keeps pinging.
     probe = _probe(last_progress=0.0, quiet_until=300.0)
-    assert watchdog_verdict(now=350.0, loop_lag_s=0, max_loop_lag_s=1.0,
-                            pollers=[probe], stall_after_s=75.0).ok  # fmt: skip
-    assert not watchdog_verdict(now=400.0, loop_lag_s=0, max_loop_lag_s=1.0,
-                                pollers=[probe], stall_after_s=75.0).ok  # fmt: skip
+    assert watchdog_verdict(
+        now=350.0, loop_lag_s=0, max_loop_lag_s=1.0, pollers=[probe], stall_after_s=75.0
+    ).ok
+    assert not watchdog_verdict(
+        now=400.0, loop_lag_s=0, max_loop_lag_s=1.0, pollers=[probe], stall_after_s=75.0
+    ).ok
 
 
 async def test_supervisor_notices_a_blocked_event_loop() -> None:

@@ -38,20 +38,31 @@ def notify_socket() -> Iterator[tuple[socket.socket, str]]:
 
 
 def _hotel(instance: str, token: str, url: str) -> str:
-    return "\n".join([
-        "[[hotels]]", f'slug = "h{instance[-1]}"', f'name = "Hotel {instance}"',
-        f'instance_id = "{instance}"', f'api_token = "{token}"', f'api_url = "{url}"',
-        'timezone = "Europe/Riga"', "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "[[hotels]]",
+            f'slug = "h{instance[-1]}"',
+            f'name = "Hotel {instance}"',
+            f'instance_id = "{instance}"',
+            f'api_token = "{token}"',
+            f'api_url = "{url}"',
+            'timezone = "Europe/Riga"',
+            "",
+        ]
+    )
 
 
 def _env(db_url: str, tmp_path: Path, config: Path, notify: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
     env.update(
-        HOME=str(tmp_path), HOTELBOT_DATABASE_URL=db_url, HOTELBOT_CONFIG=str(config),
+        HOME=str(tmp_path),
+        HOTELBOT_DATABASE_URL=db_url,
+        HOTELBOT_CONFIG=str(config),
         HOTELBOT_METRICS__LISTEN="127.0.0.1:0",
-        NOTIFY_SOCKET=notify, DEEPSEEK_API_KEY=LLM_KEY, PYTHONUNBUFFERED="1",
-    )  # fmt: skip
+        NOTIFY_SOCKET=notify,
+        DEEPSEEK_API_KEY=LLM_KEY,
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -68,9 +79,14 @@ def _settings(tmp_path: Path, *, log_format: str, llm_url: str) -> Path:
 
 async def _cli(env: dict[str, str], *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hotelbot", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "hotelbot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()
     return out.decode()
@@ -109,9 +125,14 @@ async def test_sighup_reloads_hotels_and_logging_and_logs_hold_no_secrets(
         hotels.write_text(_hotel("1101000001", TOKEN_A, fake.url))
         await _cli(env, "hotel", "import", str(hotels))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hotelbot", "run", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "hotelbot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             await _wait_datagram(sock, "READY=1", seen)
             await inst_a.wait_drained(20)

@@ -28,19 +28,29 @@ def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 async def _cli(env: dict[str, str], *args: str, stdin: bytes | None = None) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        PY, "-m", "hotelbot", *args, env=env,
+        PY,
+        "-m",
+        "hotelbot",
+        *args,
+        env=env,
         stdin=asyncio.subprocess.PIPE if stdin else None,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(stdin), 60)
     return proc.returncode or 0, out.decode()
 
 
 async def _start_daemon(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        PY, "-m", "hotelbot", "run", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        PY,
+        "-m",
+        "hotelbot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
 
 
 async def _wait_exit(proc: asyncio.subprocess.Process) -> tuple[int, str]:
@@ -59,10 +69,15 @@ def _hotels_toml(path: Path, fake_url: str, instances: list[tuple[str, str]]) ->
     lines = []
     for instance, token in instances:
         lines += [
-            "[[hotels]]", f'slug = "h{instance}"', f'name = "Hotel {instance}"',
-            f'instance_id = "{instance}"', f'api_token = "{token}"', f'api_url = "{fake_url}"',
-            'timezone = "Europe/Riga"', "",
-        ]  # fmt: skip
+            "[[hotels]]",
+            f'slug = "h{instance}"',
+            f'name = "Hotel {instance}"',
+            f'instance_id = "{instance}"',
+            f'api_token = "{token}"',
+            f'api_url = "{fake_url}"',
+            'timezone = "Europe/Riga"',
+            "",
+        ]
     path.write_text("\n".join(lines))
     return path
 

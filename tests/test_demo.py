@@ -12,10 +12,22 @@ def test_demo_runs_and_narrates(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELBOT_")}
     env["HOME"] = str(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "hotelbot", "demo", "--speed", "8",
-         "--state-dir", str(tmp_path / "demo")],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "hotelbot",
+            "demo",
+            "--speed",
+            "8",
+            "--state-dir",
+            str(tmp_path / "demo"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "grand-riga" in out and "nevsky-spb" in out

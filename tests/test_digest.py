@@ -34,10 +34,22 @@ async def test_digests_go_to_the_manager_once_in_the_staff_language(db_url: str)
         en = fake.add_instance("1101000002", "tok-en")
         try:
             await upgrade(db)
-            await add_hotels(db, fake.url, [("1101000001", "tok-ru")], staff_language="ru",
-                             report_schedule=schedule, manager_chat_id=MANAGER)  # fmt: skip
-            await add_hotels(db, fake.url, [("1101000002", "tok-en")], staff_language="en",
-                             report_schedule=schedule, manager_chat_id=MANAGER)  # fmt: skip
+            await add_hotels(
+                db,
+                fake.url,
+                [("1101000001", "tok-ru")],
+                staff_language="ru",
+                report_schedule=schedule,
+                manager_chat_id=MANAGER,
+            )
+            await add_hotels(
+                db,
+                fake.url,
+                [("1101000002", "tok-en")],
+                staff_language="en",
+                report_schedule=schedule,
+                manager_chat_id=MANAGER,
+            )
         finally:
             await db.dispose()
         settings = fast_settings(db_url, daemon={"scheduler_tick_s": 0.5})

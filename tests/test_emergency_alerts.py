@@ -54,12 +54,19 @@ async def test_an_emergency_alerts_at_once_past_cooldown_and_quiet_hours(
     async with db.read() as conn:
         alerts = list(
             await conn.execute(
-                select(Alert.urgent, Alert.category, OutboxMessage.urgent, OutboxMessage.lane,
-                       OutboxMessage.available_at, OutboxMessage.text, Alert.created_at)
+                select(
+                    Alert.urgent,
+                    Alert.category,
+                    OutboxMessage.urgent,
+                    OutboxMessage.lane,
+                    OutboxMessage.available_at,
+                    OutboxMessage.text,
+                    Alert.created_at,
+                )
                 .join(OutboxMessage, OutboxMessage.id == Alert.outbox_id)
                 .order_by(Alert.id)
             )
-        )  # fmt: skip
+        )
         suppressed = (await conn.execute(select(Conversation.suppressed_alerts))).scalar_one()
     # the complaint alerts, the second complaint is counted, both emergencies alert
     assert [(a[0], a[1]) for a in alerts] == [

@@ -73,8 +73,14 @@ async def complaint(db: Database, **hotel: object) -> int:
     settings: dict[str, object] = {"escalation_chat_id": MANAGER, "escalate_after_min": 10}
     settings.update(hotel)
     hotel_id = await make_processor_hotel(db, **settings)
-    body = shapes.incoming_text(INSTANCE, GUEST, "The heating is broken", id_message="C1",
-                                sender_name="Anna", timestamp=int(T0.timestamp()))  # fmt: skip
+    body = shapes.incoming_text(
+        INSTANCE,
+        GUEST,
+        "The heating is broken",
+        id_message="C1",
+        sender_name="Anna",
+        timestamp=int(T0.timestamp()),
+    )
     await ingest(db, hotel_id, [body])
     await step(db, T0)
     return hotel_id
@@ -247,10 +253,14 @@ class RussianComplaint:
 
     async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
         return Verdict(
-            sentiment=Sentiment.NEGATIVE, score=-0.8, requires_attention=True,
-            reason="нет горячей воды", language="ru", analyser="test",
+            sentiment=Sentiment.NEGATIVE,
+            score=-0.8,
+            requires_attention=True,
+            reason="нет горячей воды",
+            language="ru",
+            analyser="test",
             category=AttentionCategory.COMPLAINT,
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize(
@@ -285,9 +295,13 @@ async def test_alerts_in_the_staff_language(
         db, staff_language=staff_language, escalation_chat_id=MANAGER
     )
     # A name with a line break and a text with a terminal escape cannot forge lines.
-    body = shapes.incoming_text(INSTANCE, GUEST, "Нет горячей воды\x1b[1m\nok",
-                                sender_name="Anna\nReason: forged",
-                                timestamp=int(T0.timestamp()))  # fmt: skip
+    body = shapes.incoming_text(
+        INSTANCE,
+        GUEST,
+        "Нет горячей воды\x1b[1m\nok",
+        sender_name="Anna\nReason: forged",
+        timestamp=int(T0.timestamp()),
+    )
     await ingest(db, hotel_id, [body])
     processor = Processor(db, RussianComplaint(), clock=FakeClock(T0))
     processor.set_escalator(Escalator(db))
@@ -340,16 +354,27 @@ class Emergency:
 
     async def analyse(self, text: str, *, language_hint: str | None = None) -> Verdict:
         return Verdict(
-            sentiment=Sentiment.NEGATIVE, score=-1.0, requires_attention=True,
-            reason="emergency: fire", language="en", analyser="test",
+            sentiment=Sentiment.NEGATIVE,
+            score=-1.0,
+            requires_attention=True,
+            reason="emergency: fire",
+            language="en",
+            analyser="test",
             category=AttentionCategory.EMERGENCY,
-        )  # fmt: skip
+        )
 
 
 async def test_an_emergency_reaches_the_duty_manager_within_two_minutes(db: Database) -> None:
     hotel_id = await make_processor_hotel(db, escalation_chat_id=MANAGER, escalate_after_min=30)
-    await ingest(db, hotel_id, [shapes.incoming_text(
-        INSTANCE, GUEST, "Smoke in the corridor", timestamp=int(T0.timestamp()))])  # fmt: skip
+    await ingest(
+        db,
+        hotel_id,
+        [
+            shapes.incoming_text(
+                INSTANCE, GUEST, "Smoke in the corridor", timestamp=int(T0.timestamp())
+            )
+        ],
+    )
     for minutes in (0, 1, 2):
         processor = Processor(db, Emergency(), clock=FakeClock(T0 + timedelta(minutes=minutes)))
         processor.set_escalator(Escalator(db))

@@ -41,9 +41,14 @@ async def test_escalated_once_across_restarts_unless_acknowledged(
     instance = "1101000001"
     async with FakeGreenApi() as fake:
         inst = fake.add_instance(instance, TOKEN)
-        await add_hotels(db, fake.url, [(instance, TOKEN)], staff_chat_id=STAFF,
-                         escalation_chat_id=MANAGER,
-                         escalate_after_min=ESCALATE_AFTER_MIN)  # fmt: skip
+        await add_hotels(
+            db,
+            fake.url,
+            [(instance, TOKEN)],
+            staff_chat_id=STAFF,
+            escalation_chat_id=MANAGER,
+            escalate_after_min=ESCALATE_AFTER_MIN,
+        )
         inst.push(
             shapes.incoming_text(instance, chat(1), "The shower is broken", sender_name="Anna")
         )
@@ -58,8 +63,11 @@ async def test_escalated_once_across_restarts_unless_acknowledged(
 
             await wait_for(alerted, timeout_s=30)
             (boris,) = [s for s in inst.sent if "Boris" in s.message]
-            inst.push(shapes.incoming_reaction(instance, STAFF, "👍", stanza_id=boris.id_message,
-                                               sender="37120009999@c.us"))  # fmt: skip
+            inst.push(
+                shapes.incoming_reaction(
+                    instance, STAFF, "👍", stanza_id=boris.id_message, sender="37120009999@c.us"
+                )
+            )
 
             async def acknowledged() -> bool:
                 return await count(db, Alert, Alert.acknowledged_via == "reaction") == 1
@@ -112,12 +120,20 @@ async def test_two_daemons_on_postgres_escalate_each_alert_once(
     instances = ["1101000001", "1101000002"]
     async with FakeGreenApi() as fake:
         insts = [fake.add_instance(i, TOKEN) for i in instances]
-        await add_hotels(db, fake.url, [(i, TOKEN) for i in instances], staff_chat_id=STAFF,
-                         escalation_chat_id=MANAGER,
-                         escalate_after_min=ESCALATE_AFTER_MIN)  # fmt: skip
+        await add_hotels(
+            db,
+            fake.url,
+            [(i, TOKEN) for i in instances],
+            staff_chat_id=STAFF,
+            escalation_chat_id=MANAGER,
+            escalate_after_min=ESCALATE_AFTER_MIN,
+        )
         for n, (instance, inst) in enumerate(zip(instances, insts, strict=True), start=1):
-            inst.push(shapes.incoming_text(instance, chat(n), "The shower is broken",
-                                           sender_name=f"Guest{n}"))  # fmt: skip
+            inst.push(
+                shapes.incoming_text(
+                    instance, chat(n), "The shower is broken", sender_name=f"Guest{n}"
+                )
+            )
         async with contextlib.AsyncExitStack() as stack:
             for name in ("daemon-a", "daemon-b"):
                 settings = fast_settings(db_url, daemon={"name": name}, leases={"ttl_s": 6})

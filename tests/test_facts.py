@@ -171,7 +171,8 @@ async def test_questions_are_answered_in_both_languages_and_the_rest_left_to_sta
     server, instance = fake
     hotel_id = await _hotel_with_facts(db, server)
     await ingest(
-        db, hotel_id,
+        db,
+        hotel_id,
         [
             _msg("37120000001@c.us", "Hi, what is the wifi password?", "A1"),
             _msg("79210000002@c.us", "Подскажите, во сколько завтрак?", "A2"),
@@ -181,7 +182,7 @@ async def test_questions_are_answered_in_both_languages_and_the_rest_left_to_sta
             _msg("79210000006@c.us", "Завтрак был холодный, ужасно", "A6"),
             _msg("37120000007@c.us", "Can we have a late check-out tomorrow?", "A7"),
         ],
-    )  # fmt: skip
+    )
     await _processor(db).run_once()
     await _send_all(db, server, hotel_id)
     to_guests = sorted((s.chat_id, s.message) for s in instance.sent if s.chat_id.endswith("@c.us"))
@@ -200,23 +201,27 @@ async def test_two_questions_in_one_message_and_russian_typed_in_latin_letters(
     server, instance = fake
     hotel_id = await _hotel_with_facts(db, server)
     await ingest(
-        db, hotel_id,
+        db,
+        hotel_id,
         [
             _msg("37120000001@c.us", "Hi! What's the wifi password? And when is breakfast?", "B1"),
             _msg("37120000002@c.us", "What's the wifi password and is there a pool?", "B2"),
             _msg("79210000003@c.us", "kakoi parol ot wifi?", "B3"),
             _msg("37120000004@c.us", "Can we check out at two?", "B4"),  # a time in words
         ],
-    )  # fmt: skip
+    )
     await _processor(db).run_once()
     await _send_all(db, server, hotel_id)
     to_guests = sorted((s.chat_id, s.message) for s in instance.sent if s.chat_id.endswith("@c.us"))
     assert to_guests == [
         # two questions, two facts: one message with both texts
-        ("37120000001@c.us", "Network GrandRiga-Guest, password sea-breeze-42.\n\n"
-                             "Breakfast is served 7:00-10:30 in the Garden Room, ground floor."),
+        (
+            "37120000001@c.us",
+            "Network GrandRiga-Guest, password sea-breeze-42.\n\n"
+            "Breakfast is served 7:00-10:30 in the Garden Room, ground floor.",
+        ),
         ("79210000003@c.us", "Сеть GrandRiga-Guest, пароль sea-breeze-42."),
-    ]  # fmt: skip
+    ]
     # B2: the hotel has no pool fact, so neither half is answered (staff answer both)
 
 
@@ -226,11 +231,21 @@ async def test_a_message_that_needs_staff_is_never_answered(
     server, _ = fake
     hotel_id = await _hotel_with_facts(db, server)
     info = GuestMessageInfo(
-        hotel_id=hotel_id, guest_id=1, conversation_id=1, message_id=1,
-        chat_id="37120000001@c.us", id_message="X1", kind="text",
-        text="What is the wifi password?", sent_at=datetime.now(UTC), is_first_message=True,
-        keyword=None, opted_out=False, language="en", needs_staff=True,
-    )  # fmt: skip
+        hotel_id=hotel_id,
+        guest_id=1,
+        conversation_id=1,
+        message_id=1,
+        chat_id="37120000001@c.us",
+        id_message="X1",
+        kind="text",
+        text="What is the wifi password?",
+        sent_at=datetime.now(UTC),
+        is_first_message=True,
+        keyword=None,
+        opted_out=False,
+        language="en",
+        needs_staff=True,
+    )
     async with db.write() as conn:
         assert await answer_from_facts(conn, info) is None
         assert (
@@ -275,13 +290,14 @@ async def test_each_question_is_answered_once_across_a_crash_a_restart_and_a_rep
     server, instance = fake
     hotel_id = await _hotel_with_facts(db, server)
     await ingest(
-        db, hotel_id,
+        db,
+        hotel_id,
         [
             _msg("37120000001@c.us", "What time is breakfast?", "C1"),
             _msg("37120000002@c.us", "slow story about our trip", "C2"),
             _msg("37120000003@c.us", "What is the wifi password?", "C3"),
         ],
-    )  # fmt: skip
+    )
     stuck = FakeAnalyser()
     first = Processor(db, stuck, scan_interval_s=0.05)
     first.add_message_hook(facts_hook())
@@ -391,7 +407,8 @@ async def test_llm_answers_are_sent_only_when_grounded_in_the_facts(
     server, instance = fake
     hotel_id = await _hotel_with_facts(db, server, FACTS.replace('"rules"', '"llm"'))
     await ingest(
-        db, hotel_id,
+        db,
+        hotel_id,
         [
             _msg("37120000001@c.us", "Where do we have the morning meal?", "L1"),
             _msg("37120000002@c.us", "How long is the morning meal served?", "L2"),
@@ -400,7 +417,7 @@ async def test_llm_answers_are_sent_only_when_grounded_in_the_facts(
             _msg("37120000005@c.us", "What is the wifi password?", "L5"),  # the rules answer
             _msg("37120000006@c.us", "Lovely stay so far", "L6"),  # not a question: no call
         ],
-    )  # fmt: skip
+    )
     processor = Processor(db, FakeAnalyser())
     processor.add_message_hook(facts_hook())
     await processor.run_once()
@@ -409,14 +426,20 @@ async def test_llm_answers_are_sent_only_when_grounded_in_the_facts(
     async with FakeOpenAI(api_key="sk-test") as llm_server:
         llm_server.script(
             [
-                {"answer": "Breakfast is in the Garden Room on the ground floor, 7:00-10:30.",
-                 "topic": "breakfast", "needs_staff": False},
+                {
+                    "answer": "Breakfast is in the Garden Room on the ground floor, 7:00-10:30.",
+                    "topic": "breakfast",
+                    "needs_staff": False,
+                },
                 # 11:00 is in the facts, but as the check-out time: not grounded in breakfast
-                {"answer": "Breakfast is served until 11:00.", "topic": "breakfast",
-                 "needs_staff": False},
+                {
+                    "answer": "Breakfast is served until 11:00.",
+                    "topic": "breakfast",
+                    "needs_staff": False,
+                },
                 {"answer": None, "topic": None, "needs_staff": False},
             ]
-        )  # fmt: skip
+        )
         llm_server.fail_next(1, 500)
         client = openai.AsyncOpenAI(base_url=llm_server.base_url, api_key="sk-test", max_retries=0)
         answerer = LlmFactAnswerer(db, FactsLlm(client, "test-model", deadline_s=5.0))

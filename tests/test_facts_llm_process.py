@@ -45,9 +45,14 @@ def _env(db_url: str, tmp_path: Path, llm_url: str, **extra: str) -> dict[str, s
 
 async def _cli(env: dict[str, str], *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        PY, "-m", "hotelbot", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        PY,
+        "-m",
+        "hotelbot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()
     return out.decode()
@@ -55,9 +60,14 @@ async def _cli(env: dict[str, str], *args: str) -> str:
 
 async def _daemon(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        PY, "-m", "hotelbot", "run", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        PY,
+        "-m",
+        "hotelbot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 def _to(inst: FakeInstance, chat: str) -> list[str]:

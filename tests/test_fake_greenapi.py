@@ -344,19 +344,42 @@ async def test_last_outgoing_messages_journal_and_webhooks_count(
 async def test_get_settings_has_every_documented_field(client: httpx.AsyncClient) -> None:
     settings = (await client.get(api("getSettings"))).json()
     documented = {
-        "wid", "countryInstance", "typeAccount", "webhookUrl", "webhookUrlToken",
-        "delaySendMessagesMilliseconds", "markIncomingMessagesReaded",
-        "markIncomingMessagesReadedOnReply", "sharedSession", "outgoingWebhook",
-        "outgoingMessageWebhook", "outgoingAPIMessageWebhook", "incomingWebhook",
-        "deviceWebhook", "statusInstanceWebhook", "stateWebhook", "enableMessagesHistory",
-        "keepOnlineStatus", "pollMessageWebhook", "incomingBlockWebhook", "incomingCallWebhook",
-        "editedMessageWebhook", "deletedMessageWebhook", "autoTyping", "linkPreview",
+        "wid",
+        "countryInstance",
+        "typeAccount",
+        "webhookUrl",
+        "webhookUrlToken",
+        "delaySendMessagesMilliseconds",
+        "markIncomingMessagesReaded",
+        "markIncomingMessagesReadedOnReply",
+        "sharedSession",
+        "outgoingWebhook",
+        "outgoingMessageWebhook",
+        "outgoingAPIMessageWebhook",
+        "incomingWebhook",
+        "deviceWebhook",
+        "statusInstanceWebhook",
+        "stateWebhook",
+        "enableMessagesHistory",
+        "keepOnlineStatus",
+        "pollMessageWebhook",
+        "incomingBlockWebhook",
+        "incomingCallWebhook",
+        "editedMessageWebhook",
+        "deletedMessageWebhook",
+        "autoTyping",
+        "linkPreview",
         "enableLidMode",
-    }  # fmt: skip
+    }
     assert documented <= set(settings)
     assert settings["webhookUrl"] == ""
-    for key in ("incomingWebhook", "outgoingWebhook", "outgoingAPIMessageWebhook",
-                "outgoingMessageWebhook", "stateWebhook"):  # fmt: skip
+    for key in (
+        "incomingWebhook",
+        "outgoingWebhook",
+        "outgoingAPIMessageWebhook",
+        "outgoingMessageWebhook",
+        "stateWebhook",
+    ):
         assert settings[key] == "yes"
     assert settings["markIncomingMessagesReaded"] == "no"
 
@@ -642,9 +665,12 @@ async def test_control_api_round_trip(fake: FakeGreenApi, client: httpx.AsyncCli
 
     faults = await client.post(
         base + "/faults",
-        json={"fail_next": {"n": 1, "status": 503}, "rate_limit_next": {"n": 1, "retry_after_s": 2},
-              "latency_s": 0.01},
-    )  # fmt: skip
+        json={
+            "fail_next": {"n": 1, "status": 503},
+            "rate_limit_next": {"n": 1, "retry_after_s": 2},
+            "latency_s": 0.01,
+        },
+    )
     assert faults.json()["fail_next"][0]["status"] == 503
     state_path = api("getStateInstance", instance="1101000042", token="t42")
     assert (await client.get(state_path)).status_code == 503

@@ -196,14 +196,24 @@ def test_calls_off_is_a_recommendation_naming_what_is_lost() -> None:
 def test_journal_entries_are_read_into_typed_values() -> None:
     assert JournalEntry.of({"chatId": "1@c.us", "textMessage": "no id"}) is None
     extended = JournalEntry.of(
-        {"idMessage": "A1", "chatId": "1@c.us", "typeMessage": "extendedTextMessage",
-         "extendedTextMessage": {"text": "Hi"}, "timestamp": 1700000000}
-    )  # fmt: skip
+        {
+            "idMessage": "A1",
+            "chatId": "1@c.us",
+            "typeMessage": "extendedTextMessage",
+            "extendedTextMessage": {"text": "Hi"},
+            "timestamp": 1700000000,
+        }
+    )
     assert extended == JournalEntry("A1", "1@c.us", "extendedTextMessage", "Hi", None, 1.7e9)
     file = JournalEntry.of(
-        {"idMessage": "A2", "chatId": "1@c.us", "typeMessage": "imageMessage",
-         "fileName": "pool.png", "timestamp": True}
-    )  # fmt: skip
+        {
+            "idMessage": "A2",
+            "chatId": "1@c.us",
+            "typeMessage": "imageMessage",
+            "fileName": "pool.png",
+            "timestamp": True,
+        }
+    )
     assert file == JournalEntry("A2", "1@c.us", "imageMessage", "", "pool.png", None)
 
 

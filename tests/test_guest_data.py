@@ -90,10 +90,14 @@ async def _seed(db: Database) -> int:
         for raw in (f"junk {EVE_CHAT} x", f"junk {MALLORY_CHAT} y"):
             await conn.execute(
                 insert(DeadLetter).values(
-                    hotel_id=hotel, receipt_id=None, fingerprint=raw, raw=raw, error="bad",
+                    hotel_id=hotel,
+                    receipt_id=None,
+                    fingerprint=raw,
+                    raw=raw,
+                    error="bad",
                     received_at=utcnow(),
                 )
-            )  # fmt: skip
+            )
     return hotel
 
 

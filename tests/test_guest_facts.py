@@ -70,10 +70,14 @@ async def test_opt_out_and_resume_through_the_real_repository_function(db: Datab
         )
         await conn.execute(
             insert(CONVERSATIONS).values(
-                id=1, hotel_id=hotel, chat_id=CHAT, handled_by_staff_until=RIGA_10,
-                created_at=now, updated_at=now,
+                id=1,
+                hotel_id=hotel,
+                chat_id=CHAT,
+                handled_by_staff_until=RIGA_10,
+                created_at=now,
+                updated_at=now,
             )
-        )  # fmt: skip
+        )
     async with db.read() as conn:
         facts = await load_guest_facts(conn, hotel, [CHAT, "37199999999@c.us"])
     assert facts == {CHAT: GuestPolicyFacts(opted_out=True, staff_paused_until=RIGA_10)}

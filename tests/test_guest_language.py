@@ -115,9 +115,15 @@ async def _guest_writes(db: Database, hotel_id: int, chat: str, *texts: str) -> 
 
 async def _stay(db: Database, hotel_id: int, n: int, language: str | None) -> str:
     await make_stay(
-        db, hotel_id, phone=f"+371 2000 000{n}", name=f"Guest{n} X", check_in=date(2026, 6, 1),
-        check_out=date(2026, 6, 3), check_in_time=time(15, 0), language=language,
-    )  # fmt: skip
+        db,
+        hotel_id,
+        phone=f"+371 2000 000{n}",
+        name=f"Guest{n} X",
+        check_in=date(2026, 6, 1),
+        check_out=date(2026, 6, 3),
+        check_in_time=time(15, 0),
+        language=language,
+    )
     return f"3712000000{n}@c.us"
 
 
@@ -128,9 +134,12 @@ async def test_welcome_goes_out_in_the_language_the_guest_writes(db: Database) -
     no_language = await _stay(db, hotel_id, 3, None)
     operator_ru = await _stay(db, hotel_id, 4, None)
     await _guest_writes(
-        db, hotel_id, two_german,
-        "Guten Tag, wann ist das Frühstück bitte?", "Danke schön, das Zimmer ist sehr schön",
-    )  # fmt: skip
+        db,
+        hotel_id,
+        two_german,
+        "Guten Tag, wann ist das Frühstück bitte?",
+        "Danke schön, das Zimmer ist sehr schön",
+    )
     await _guest_writes(db, hotel_id, one_german, "Guten Tag, wann ist das Frühstück bitte?")
     await _guest_writes(db, hotel_id, no_language, "Guten Tag, wann ist das Frühstück bitte?")
     await _guest_writes(db, hotel_id, operator_ru, "Hello, what time is breakfast please?")
@@ -138,9 +147,12 @@ async def test_welcome_goes_out_in_the_language_the_guest_writes(db: Database) -
         await set_guest_language(conn, hotel_id, operator_ru, set_by_operator("ru"))
     # Writing English again does not undo the operator's choice.
     await _guest_writes(
-        db, hotel_id, operator_ru, "Hello, what time is the pool open please?",
+        db,
+        hotel_id,
+        operator_ru,
+        "Hello, what time is the pool open please?",
         "Thank you, the room is great",
-    )  # fmt: skip
+    )
     await make_trigger(db, hotel_id, "welcome", "at check-in", TEXTS)
     assert dict((await Scheduler(db).run_once(CHECK_IN)).outcomes) == {"enqueued": 4}
     sent = {r["chat_id"]: r["text"] for r in await outbox_rows(db)}
@@ -172,18 +184,25 @@ async def test_no_text_in_the_guests_language_uses_the_hotel_default_and_preview
     hotel_id = await make_hotel(db, "riga", default_language="en")
     chat = await _stay(db, hotel_id, 1, "lv")
     await _guest_writes(
-        db, hotel_id, chat,
-        "Guten Tag, wann ist das Frühstück bitte?", "Danke schön, das Zimmer ist sehr schön",
-    )  # fmt: skip
+        db,
+        hotel_id,
+        chat,
+        "Guten Tag, wann ist das Frühstück bitte?",
+        "Danke schön, das Zimmer ist sehr schön",
+    )
     texts = {"ru": "Добро пожаловать, {first_name}", "en": "Welcome {first_name}"}
     async with db.write() as conn:
         from hotelbot.domain.triggers import parse_trigger
         from hotelbot.storage.triggers import add_trigger
 
         await add_trigger(
-            conn, hotel_id=hotel_id, name="welcome", spec=parse_trigger("at check-in"),
-            template=Template(texts, "ru"), now=datetime(2026, 1, 1, tzinfo=UTC),
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel_id,
+            name="welcome",
+            spec=parse_trigger("at check-in"),
+            template=Template(texts, "ru"),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
     lines = await preview_lines(db, "riga", "welcome", 1, 1, "2026-06-01T10:00")
     assert lines[1] == (
         "language: en (guest's language de: the guest writes German, the stay says Latvian)"
@@ -198,9 +217,14 @@ async def test_a_keyword_answer_follows_the_language_the_guest_switched_to(db: D
     hotel_id = await make_hotel(db, "riga", default_language="en")
     today = datetime.now(UTC).date()
     await make_stay(
-        db, hotel_id, phone="+371 2000 0001", name="Guest1 X", check_in=today,
-        check_out=today + timedelta(days=2), language="en",
-    )  # fmt: skip
+        db,
+        hotel_id,
+        phone="+371 2000 0001",
+        name="Guest1 X",
+        check_in=today,
+        check_out=today + timedelta(days=2),
+        language="en",
+    )
     chat = "37120000001@c.us"
     wifi = {"en": "Wi-Fi password: sea-breeze", "de": "WLAN-Passwort: sea-breeze"}
     await make_trigger(db, hotel_id, "wifi", "on keyword wifi, wlan", wifi)

@@ -20,12 +20,19 @@ from tests.helpers import add_hotels
 
 async def test_policy_is_parsed_from_the_row(db: Database) -> None:
     await add_hotels(
-        db, "http://127.0.0.1:9", [("1101000001", "tok")],
-        quiet_hours="23:00-07:30", max_automated_per_day=2, check_in_time="14:00",
-        check_out_time="10:30", staff_chat_id="120363000000000001@g.us",
-        signal_call="ignore", default_language="ru", report_schedule="weekly mon 08:00",
+        db,
+        "http://127.0.0.1:9",
+        [("1101000001", "tok")],
+        quiet_hours="23:00-07:30",
+        max_automated_per_day=2,
+        check_in_time="14:00",
+        check_out_time="10:30",
+        staff_chat_id="120363000000000001@g.us",
+        signal_call="ignore",
+        default_language="ru",
+        report_schedule="weekly mon 08:00",
         manager_chat_id="79001230000@c.us",
-    )  # fmt: skip
+    )
     async with db.read() as conn:
         policies = await load_hotel_policies(conn)
     (policy,) = policies.values()
@@ -52,11 +59,15 @@ async def test_hand_edited_values_fall_back_safely(db: Database) -> None:
     async with db.write() as conn:
         await conn.execute(
             update(Hotel).values(
-                timezone="Mars/Olympus_Mons", quiet_hours="all night", max_automated_per_day=0,
-                check_in_time="noon", check_out_time="25", signal_photo="shout",
+                timezone="Mars/Olympus_Mons",
+                quiet_hours="all night",
+                max_automated_per_day=0,
+                check_in_time="noon",
+                check_out_time="25",
+                signal_photo="shout",
                 report_schedule="hourly",
             )
-        )  # fmt: skip
+        )
     async with db.read() as conn:
         (policy,) = (await load_hotel_policies(conn)).values()
     assert str(policy.tz) == "UTC"

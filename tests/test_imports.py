@@ -104,8 +104,18 @@ def test_stay_import_merges_never_uncancels_and_dry_run_changes_nothing(
     hotels = tmp_path / "hotels.toml"
     hotels.write_text(HOTEL)
     _ok(cli, "hotel", "import", str(hotels))
-    _ok(cli, "trigger", "add", "alpha", "welcome", "--when", "1d before check-in at 10:00",
-        "--text", "Hello {first_name}", "--yes")  # fmt: skip
+    _ok(
+        cli,
+        "trigger",
+        "add",
+        "alpha",
+        "welcome",
+        "--when",
+        "1d before check-in at 10:00",
+        "--text",
+        "Hello {first_name}",
+        "--yes",
+    )
     first = tmp_path / "stays.csv"
     first.write_text(STAYS)
     out = _ok(cli, "stay", "import", str(first), "--hotel", "alpha")
@@ -155,8 +165,19 @@ def test_stay_add_updates_only_the_options_given(cli: CliRunner, tmp_path: Path)
     hotels = tmp_path / "hotels.toml"
     hotels.write_text(HOTEL)
     _ok(cli, "hotel", "import", str(hotels))
-    base = ["stay", "add", "alpha", "--phone", "+37120000001", "--name", "Anna",
-            "--check-in", "2030-05-01", "--check-out", "2030-05-03"]  # fmt: skip
+    base = [
+        "stay",
+        "add",
+        "alpha",
+        "--phone",
+        "+37120000001",
+        "--name",
+        "Anna",
+        "--check-in",
+        "2030-05-01",
+        "--check-out",
+        "2030-05-03",
+    ]
     assert _ok(cli, *base, "--room", "12", "--external-ref", "R-1").startswith("stay 1: added")
     out = _ok(cli, *base, "--language", "ru")
     assert out.strip() == "stay 1: updated (language: (none) -> ru)"

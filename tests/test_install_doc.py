@@ -170,11 +170,23 @@ class ThrowawayRoot:
     async def start(cls, base: Path, shims: Path, repo: Path, *, postgres: bool) -> ThrowawayRoot:
         passed = [f"{k}={v}" for k, v in os.environ.items() if k.startswith("PIP_")]
         proc = await asyncio.create_subprocess_exec(
-            "unshare", "--mount", "--fork", "--", "sh", "-c", _SETUP, "setup",
-            str(base), str(shims), str(repo), "yes" if postgres else "no", *passed,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            "unshare",
+            "--mount",
+            "--fork",
+            "--",
+            "sh",
+            "-c",
+            _SETUP,
+            "setup",
+            str(base),
+            str(shims),
+            str(repo),
+            "yes" if postgres else "no",
+            *passed,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        )
         root = cls(proc)
         root.namespace = await root._child_namespace()
         # `! cmd` never trips `set -e` in bash: checks that something fails use this.
@@ -256,19 +268,35 @@ def _report(label: str, script: str, lines: list[str], why: str) -> str:
 
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-c", "user.name=install-test", "-c", "user.email=install-test@example.org",
-         "-c", "init.defaultBranch=main", *args],
-        cwd=repo, check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "git",
+            "-c",
+            "user.name=install-test",
+            "-c",
+            "user.email=install-test@example.org",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
 
 
 def make_repository(target: Path) -> Path:
     """A git repository holding this working tree (tracked and new files, not ignored ones)
     plus a module that only this first version has."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, check=True, capture_output=True,
-    ).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():

@@ -33,8 +33,12 @@ T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 COVERED = frozenset({"en", "ru"})
 
 SAMPLES = {
-    "pt": ["O ar condicionado não funciona", "A água do chuveiro está fria",
-           "Por favor, ninguém atende a recepção", "Obrigado!"],
+    "pt": [
+        "O ar condicionado não funciona",
+        "A água do chuveiro está fria",
+        "Por favor, ninguém atende a recepção",
+        "Obrigado!",
+    ],
     "es": ["El aire acondicionado no funciona", "La habitación está sucia", "Hola"],
     "de": ["Das Wasser ist kalt", "Danke", "Das Zimmer ist nicht sauber"],
     "fr": ["Il n'y a pas d'eau chaude dans la chambre", "Merci beaucoup"],
@@ -52,7 +56,7 @@ SAMPLES = {
     "ru": ["Кондиционер не работает", "mozhno eshche odnu podushku v 215?"],
     "en": ["The AC is not working", "wifi password please", "Thanks!"],
     UNDETERMINED: ["ok", "👍", "204", "!!!"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("language", "text"), [(k, t) for k, v in SAMPLES.items() for t in v])
@@ -108,9 +112,12 @@ def test_review_unreadable_is_the_one_decision() -> None:
     quiet = review_unreadable(_rules_verdict(calm), calm, covered=COVERED, sent_at=T0)
     assert not quiet.requires_attention and quiet.language == "pt"
     repeated = review_unreadable(
-        _rules_verdict("olá?"), "olá?", covered=COVERED, sent_at=T0,
+        _rules_verdict("olá?"),
+        "olá?",
+        covered=COVERED,
+        sent_at=T0,
         earlier=[T0 - timedelta(minutes=2), T0 - timedelta(minutes=4)],
-    )  # fmt: skip
+    )
     assert repeated.requires_attention and repeated.category is AttentionCategory.FOLLOW_UP
     # Readable text and LLM answers are left alone.
     english = "The room is fine!!"
@@ -168,8 +175,11 @@ async def test_the_processor_alerts_on_trouble_in_an_unread_language(db: Databas
     await ingest(db, hotel_id, [_text("Olá, alguém", "P4", 34)])
     await processor.run_once()
     assert await _stored(db) == [
-        ("P1", True, "pt"), ("P2", False, "pt"), ("P3", False, "pt"), ("P4", True, "pt")
-    ]  # fmt: skip
+        ("P1", True, "pt"),
+        ("P2", False, "pt"),
+        ("P3", False, "pt"),
+        ("P4", True, "pt"),
+    ]
     assert await count(db, Alert) == 2
     assert await count(db, OutboxMessage) == 2  # both alerts go to the staff chat
     await stage.aclose()
@@ -181,8 +191,10 @@ async def test_the_repeat_counts_messages_only_the_database_remembers(db: Databa
     hotel_id = await make_hotel(db, alert_cooldown_min=0)
     stage = build_stage(Settings(), {})
     for body, id_message, minutes in [
-        ("Olá, o quarto é bom", "P2", 30), ("Olá", "P3", 32), ("Olá, alguém", "P4", 34),
-    ]:  # fmt: skip
+        ("Olá, o quarto é bom", "P2", 30),
+        ("Olá", "P3", 32),
+        ("Olá, alguém", "P4", 34),
+    ]:
         await ingest(db, hotel_id, [_text(body, id_message, minutes)])
         await Processor(db, stage.stage).run_once()
     assert await _stored(db) == [("P2", False, "pt"), ("P3", False, "pt"), ("P4", True, "pt")]
@@ -207,9 +219,13 @@ async def test_with_an_llm_every_language_is_understood(db: Database) -> None:
 def _doctor_and_status(env: dict[str, str]) -> tuple[str, str]:
     def run(*args: str) -> str:
         proc = subprocess.run(
-            [sys.executable, "-m", "hotelbot", *args], env=env, capture_output=True,
-            text=True, timeout=120, check=False,
-        )  # fmt: skip
+            [sys.executable, "-m", "hotelbot", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         return proc.stdout + proc.stderr
 
     return run("doctor"), run("status")
@@ -220,18 +236,34 @@ async def test_doctor_and_status_name_the_languages_nothing_reads(
 ) -> None:
     hotel_id = await make_hotel(db, alert_cooldown_min=0, api_url="http://127.0.0.1:9")
     await make_hotel(
-        db, slug="other", instance_id="1101000002", default_language="lv",
+        db,
+        slug="other",
+        instance_id="1101000002",
+        default_language="lv",
         api_url="http://127.0.0.1:9",
-    )  # fmt: skip
+    )
     stage = build_stage(Settings(), {})
     processor = Processor(db, stage.stage)
     now = datetime.now(UTC)
     bodies = [
-        shapes.incoming_text(INSTANCE, GUEST, text, id_message=f"D{i}",
-                             timestamp=int((now - timedelta(hours=i + 1)).timestamp()))
-        for i, text in enumerate(["O quarto é bom", "A água está fria", "Obrigado",
-                                  "O café da manhã", "Thanks a lot", "The room is great"])
-    ]  # fmt: skip
+        shapes.incoming_text(
+            INSTANCE,
+            GUEST,
+            text,
+            id_message=f"D{i}",
+            timestamp=int((now - timedelta(hours=i + 1)).timestamp()),
+        )
+        for i, text in enumerate(
+            [
+                "O quarto é bom",
+                "A água está fria",
+                "Obrigado",
+                "O café da manhã",
+                "Thanks a lot",
+                "The room is great",
+            ]
+        )
+    ]
     await ingest(db, hotel_id, bodies)
     await processor.run_once()
     await stage.aclose()

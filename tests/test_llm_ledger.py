@@ -159,8 +159,16 @@ async def test_the_token_budget_refuses_once_the_tokens_counted_reach_it(db: Dat
     ledger = LlmLedger(db, limits)
     verdict = Verdict(Sentiment.NEUTRAL, 0.0, False, "ok", "en", "llm")
     assert await ledger.reserve_call(hotel_id, DAY, limits) is LimitDecision.ALLOWED
-    await ledger.record_call(hotel_id, DAY, key="k1", verdict=verdict, extra_calls=0,
-                             prompt_tokens=450, completion_tokens=60, now=NOW)  # fmt: skip
+    await ledger.record_call(
+        hotel_id,
+        DAY,
+        key="k1",
+        verdict=verdict,
+        extra_calls=0,
+        prompt_tokens=450,
+        completion_tokens=60,
+        now=NOW,
+    )
     # the block still holds calls, but the tokens counted so far reach the budget
     assert await ledger.reserve_call(hotel_id, DAY, limits) is LimitDecision.DAILY_TOKENS
     await ledger.flush(release=True)
@@ -184,8 +192,13 @@ async def test_a_failed_call_still_counts_the_tokens_it_cost(db: Database) -> No
     hotel_id = await make_hotel(db)
     async with FakeOpenAI() as fake:
         client = openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
-        llm = LlmAnalyser(client, "deepseek-chat", max_concurrency=2,
-                          breaker=CircuitBreaker(50, 30.0, 60.0), max_text_chars=500)  # fmt: skip
+        llm = LlmAnalyser(
+            client,
+            "deepseek-chat",
+            max_concurrency=2,
+            breaker=CircuitBreaker(50, 30.0, 60.0),
+            max_text_chars=500,
+        )
         stage = SentimentStage(
             default_analyser(), llm, ledger=LlmLedger(db, LlmLimits()), wall_clock=lambda: NOW
         )

@@ -74,8 +74,13 @@ def test_one_guest_cannot_spend_the_hotels_rate() -> None:
 
 def test_the_cache_key_covers_what_the_model_saw() -> None:
     def key(text: str, hotel: int = 1, context: MessageContext | None = None) -> str:
-        return cache_key(model="m", prompt_version="2", hotel_id=hotel, text=text,
-                         context=context or MessageContext())  # fmt: skip
+        return cache_key(
+            model="m",
+            prompt_version="2",
+            hotel_id=hotel,
+            text=text,
+            context=context or MessageContext(),
+        )
 
     assert key("The AC  is Broken") == key("the ac is broken")
     assert key("the ac is broken") != key("the ac is broken", hotel=2)
@@ -131,8 +136,13 @@ async def _setup(
         client = openai.AsyncOpenAI(
             base_url=fake.base_url, api_key="sk-test", timeout=30.0, max_retries=0
         )
-        llm = LlmAnalyser(client, "deepseek-chat", max_concurrency=slots,
-                          breaker=CircuitBreaker(50, 30.0, 60.0), max_text_chars=500)  # fmt: skip
+        llm = LlmAnalyser(
+            client,
+            "deepseek-chat",
+            max_concurrency=slots,
+            breaker=CircuitBreaker(50, 30.0, 60.0),
+            max_text_chars=500,
+        )
         ledger = LlmLedger(db, limits or LlmLimits())
         stage = SentimentStage(default_analyser(), llm, ledger=ledger, wall_clock=clock)
         processor = Processor(db, stage, clock=clock, max_concurrency=slots)
@@ -180,24 +190,36 @@ async def _usage(db: Database, hotel_id: int) -> Any:
     async with db.read() as conn:
         row = (
             await conn.execute(
-                select(LlmUsageRow.calls, LlmUsageRow.cache_hits, LlmUsageRow.limited,
-                       LlmUsageRow.prompt_tokens, LlmUsageRow.completion_tokens,
-                       LlmUsageRow.over_budget_logged)
-                .where(LlmUsageRow.hotel_id == hotel_id)
+                select(
+                    LlmUsageRow.calls,
+                    LlmUsageRow.cache_hits,
+                    LlmUsageRow.limited,
+                    LlmUsageRow.prompt_tokens,
+                    LlmUsageRow.completion_tokens,
+                    LlmUsageRow.over_budget_logged,
+                ).where(LlmUsageRow.hotel_id == hotel_id)
             )
-        ).first()  # fmt: skip
+        ).first()
     return row
 
 
 async def test_the_llm_sees_the_chats_earlier_messages_as_data(db: Database) -> None:
     hotel_id = await make_hotel(db)
     async with _setup(db) as (fake, _, w, _):
-        await _send(w, db, hotel_id, [shapes.incoming_text(
-            INSTANCE, _guest(1), "The AC is broken", timestamp=T0 - 600)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [shapes.incoming_text(INSTANCE, _guest(1), "The AC is broken", timestamp=T0 - 600)],
+        )
         await _until(lambda: _analysed(db, 1))
         await _until(lambda: _llm_requests(fake, 1))
-        await _send(w, db, hotel_id, [shapes.incoming_text(
-            INSTANCE, _guest(1), "still nothing", timestamp=T0)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [shapes.incoming_text(INSTANCE, _guest(1), "still nothing", timestamp=T0)],
+        )
         await _until(lambda: _llm_requests(fake, 2))
     first, second = (user_payload(r.body) for r in fake.requests[:2])
     assert first["earlier_messages"] == []
@@ -220,11 +242,23 @@ async def _llm_requests(fake: FakeOpenAI, n: int) -> bool:
 async def test_an_identical_question_today_reuses_the_verdict(db: Database) -> None:
     hotel_id = await make_hotel(db)
     async with _setup(db) as (fake, stage, w, _):
-        await _send(w, db, hotel_id, [shapes.incoming_text(
-            INSTANCE, _guest(1), "Is the pool open today?", timestamp=T0)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [shapes.incoming_text(INSTANCE, _guest(1), "Is the pool open today?", timestamp=T0)],
+        )
         await _until(lambda: _analysed(db, 1))
-        await _send(w, db, hotel_id, [shapes.incoming_text(
-            INSTANCE, _guest(2), "is the  POOL open today?", timestamp=T0 + 5)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [
+                shapes.incoming_text(
+                    INSTANCE, _guest(2), "is the  POOL open today?", timestamp=T0 + 5
+                )
+            ],
+        )
         await _until(lambda: _analysed(db, 2))
         assert stage.stats().llm_cache_hits == 1
     assert fake.request_count == 1
@@ -237,8 +271,15 @@ async def test_tokens_reported_by_the_provider_are_in_stats(db: Database) -> Non
     other = await make_hotel(db, slug="other", instance_id="1101000002")
     async with _setup(db) as (fake, _, w, _):
         texts = ["Hello there", "What time is breakfast?", "ok thanks"]
-        await _send(w, db, hotel_id, [shapes.incoming_text(INSTANCE, _guest(i), t, timestamp=T0)
-                                    for i, t in enumerate(texts)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [
+                shapes.incoming_text(INSTANCE, _guest(i), t, timestamp=T0)
+                for i, t in enumerate(texts)
+            ],
+        )
         await _until(lambda: _analysed(db, 3))
     assert fake.request_count == 3
     prompt = sum(p for p, _ in fake.tokens_returned)
@@ -259,11 +300,17 @@ async def test_beyond_the_daily_budget_the_rules_answer_and_it_is_logged_once(
     sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
     try:
         async with _setup(db, LlmLimits(daily_calls=2)) as (fake, stage, w, _):
-            await _send(w, db, hotel_id, [
-                shapes.incoming_text(INSTANCE, _guest(i), f"question number {i} please",
-                                     timestamp=T0 + i)
-                for i in range(5)
-            ])  # fmt: skip
+            await _send(
+                w,
+                db,
+                hotel_id,
+                [
+                    shapes.incoming_text(
+                        INSTANCE, _guest(i), f"question number {i} please", timestamp=T0 + i
+                    )
+                    for i in range(5)
+                ],
+            )
             await _until(lambda: _analysed(db, 5))
             assert stage.stats().llm_limited == {"daily_calls": 3}
     finally:
@@ -290,13 +337,21 @@ async def test_the_budget_survives_a_restart(db: Database) -> None:
     hotel_id = await make_hotel(db)
     limits = LlmLimits(daily_calls=1)
     async with _setup(db, limits) as (fake, _, w, _):
-        await _send(w, db, hotel_id, [shapes.incoming_text(
-            INSTANCE, _guest(1), "first question", timestamp=T0)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [shapes.incoming_text(INSTANCE, _guest(1), "first question", timestamp=T0)],
+        )
         await _until(lambda: _analysed(db, 1))
     assert fake.request_count == 1
     async with _setup(db, limits) as (fake, _, w, _):  # a new stage and processor: a restart
-        await _send(w, db, hotel_id, [shapes.incoming_text(
-            INSTANCE, _guest(2), "second question", timestamp=T0 + 60)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [shapes.incoming_text(INSTANCE, _guest(2), "second question", timestamp=T0 + 60)],
+        )
         await _until(lambda: _analysed(db, 2))
     assert fake.request_count == 0
 
@@ -325,13 +380,26 @@ async def test_a_flood_from_one_hotel_does_not_queue_another_hotel_behind_it(
     calm = await make_hotel(db, slug="calm", instance_id="1101000002")
     # one slot: every request waits for the one before; order is what the slots decided
     async with _setup(db, slots=1, latency_s=5.0) as (fake, _, w, processor):
-        await _send(w, db, flood, [
-            shapes.incoming_text(INSTANCE, _guest(i), f"hello number {i}", timestamp=T0 + i)
-            for i in range(12)
-        ])  # fmt: skip
+        await _send(
+            w,
+            db,
+            flood,
+            [
+                shapes.incoming_text(INSTANCE, _guest(i), f"hello number {i}", timestamp=T0 + i)
+                for i in range(12)
+            ],
+        )
         await _until(lambda: _llm_requests(fake, 1))  # the flood holds the slot...
-        await _send(w, db, calm, [shapes.incoming_text(
-            "1101000002", _guest(99), "a calm hotel's question", timestamp=T0 + 20)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            calm,
+            [
+                shapes.incoming_text(
+                    "1101000002", _guest(99), "a calm hotel's question", timestamp=T0 + 20
+                )
+            ],
+        )
 
         async def all_queued() -> bool:  # ...while 11 of its messages and the calm one wait
             return processor.analyses_waiting == 12
@@ -355,8 +423,16 @@ async def test_earlier_messages_cannot_break_out_of_the_data(db: Database) -> No
         )
         await _until(lambda: _llm_requests(fake, 1))
         await _until(lambda: _analysed(db, 1))
-        await _send(w, db, hotel_id, [shapes.incoming_text(
-            INSTANCE, _guest(1), "Кондиционер опять не работает", timestamp=T0)])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [
+                shapes.incoming_text(
+                    INSTANCE, _guest(1), "Кондиционер опять не работает", timestamp=T0
+                )
+            ],
+        )
         await _until(lambda: _llm_requests(fake, 2))
     payload = user_payload(fake.requests[1].body)
     assert payload["guest_message"] == "Кондиционер опять не работает"
@@ -368,10 +444,19 @@ async def test_earlier_messages_cannot_break_out_of_the_data(db: Database) -> No
 async def test_the_answer_carries_a_category_of_the_rules_list_and_its_cost() -> None:
     async with FakeOpenAI() as fake:
         client = openai.AsyncOpenAI(base_url=fake.base_url, api_key="k", max_retries=0)
-        llm = LlmAnalyser(client, "deepseek-chat", max_concurrency=2,
-                          breaker=CircuitBreaker(5, 30.0, 60.0), max_text_chars=500)  # fmt: skip
-        base = {"sentiment": "negative", "score": -0.5, "reason": "Rechnung falsch",
-                "language": "de"}  # fmt: skip
+        llm = LlmAnalyser(
+            client,
+            "deepseek-chat",
+            max_concurrency=2,
+            breaker=CircuitBreaker(5, 30.0, 60.0),
+            max_text_chars=500,
+        )
+        base = {
+            "sentiment": "negative",
+            "score": -0.5,
+            "reason": "Rechnung falsch",
+            "language": "de",
+        }
         fake.script(
             [
                 {**base, "requires_attention": True, "category": " Billing "},
@@ -393,10 +478,15 @@ async def test_with_context_a_plain_reply_after_a_complaint_needs_staff(db: Data
     plain = "it is the same"
     assert not default_analyser().analyse(plain).requires_attention  # the rules alone miss it
     async with _setup(db) as (_fake, _, w, _):
-        await _send(w, db, hotel_id, [
-            shapes.incoming_text(INSTANCE, _guest(1), plain, timestamp=T0 - 600),
-            shapes.incoming_text(INSTANCE, _guest(2), "The AC is broken", timestamp=T0 - 600),
-        ])  # fmt: skip
+        await _send(
+            w,
+            db,
+            hotel_id,
+            [
+                shapes.incoming_text(INSTANCE, _guest(1), plain, timestamp=T0 - 600),
+                shapes.incoming_text(INSTANCE, _guest(2), "The AC is broken", timestamp=T0 - 600),
+            ],
+        )
         await _until(lambda: _analysed(db, 2))
         await _send(
             w, db, hotel_id, [shapes.incoming_text(INSTANCE, _guest(2), plain, timestamp=T0)]

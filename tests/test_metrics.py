@@ -70,9 +70,14 @@ def daemon_env(db_url: str, tmp_path: Path, port: int) -> dict[str, str]:
 
 async def cli(env: dict[str, str], *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        PY, "-m", "hotelbot", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        PY,
+        "-m",
+        "hotelbot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()
     return out.decode()
@@ -102,9 +107,14 @@ async def test_scrape_after_a_complaint_a_dead_letter_and_a_state_change(
         await cli(env, "db", "upgrade")
         await cli(env, "hotel", "import", str(hotels_toml(tmp_path / "h.toml", fake.url)))
         proc = await asyncio.create_subprocess_exec(
-            PY, "-m", "hotelbot", "run", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            PY,
+            "-m",
+            "hotelbot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
             inst.push(
                 shapes.incoming_text(

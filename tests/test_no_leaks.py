@@ -131,9 +131,14 @@ async def _cli_stdin(env: dict[str, str], stdin: str, *args: str) -> tuple[int, 
     import asyncio
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hotelbot", *args, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "hotelbot",
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+    )
     out, _ = await asyncio.wait_for(proc.communicate(stdin.encode()), 60)
     return proc.returncode if proc.returncode is not None else -1, out.decode()

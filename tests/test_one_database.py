@@ -49,8 +49,12 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def _cli(env: dict[str, str], *args: str, prefix: list[str] | None = None) -> tuple[int, str, str]:
     proc = subprocess.run(
         [*(prefix or []), sys.executable, "-m", "hotelbot", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -333,10 +337,13 @@ def _unit(tmp_path: Path, exec_start: str, extra: str = "") -> Path:
 
 def _admin(unit: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     proc = subprocess.run(
-        [str(ADMIN), "--unit", str(unit), *args], capture_output=True, text=True, timeout=120,
+        [str(ADMIN), "--unit", str(unit), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env=env if env is not None else dict(os.environ, HOTELBOT_LOG_LEVEL="DEBUG"),
         check=False,
-    )  # fmt: skip
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -416,10 +423,14 @@ async def test_admin_db_upgrade_and_the_daemon_run_as_the_unit_use_one_file(
         sock.bind(str(notify_path))
         sock.setblocking(False)
         daemon = await asyncio.create_subprocess_exec(
-            str(ADMIN), "--unit", str(unit), "--exec-start",
+            str(ADMIN),
+            "--unit",
+            str(unit),
+            "--exec-start",
             env=dict(env, NOTIFY_SOCKET=str(notify_path)),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             loop = asyncio.get_running_loop()
             fields = ""

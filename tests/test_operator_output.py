@@ -48,16 +48,30 @@ async def _seed(url: str) -> None:
     try:
         riga = await make_hotel(db, timezone="Europe/Riga", staff_chat_id=STAFF)
         tokyo = await make_hotel(db, slug="tokyo", instance_id="1101000002", timezone="Asia/Tokyo")
-        await ingest(db, riga, [
-            shapes.incoming_text("1101000001", GUEST, LONG, id_message="G1", timestamp=SENT),
-            # staff write in their own chat (where alerts go): not a guest conversation
-            shapes.incoming_text("1101000001", STAFF, "on my way", id_message="S1",
-                                 timestamp=SENT + 60),
-        ])  # fmt: skip
-        await ingest(db, tokyo, [
-            shapes.incoming_text("1101000002", "81300000001@c.us", "Hello from Tokyo",
-                                 id_message="T1", timestamp=SENT),
-        ])  # fmt: skip
+        await ingest(
+            db,
+            riga,
+            [
+                shapes.incoming_text("1101000001", GUEST, LONG, id_message="G1", timestamp=SENT),
+                # staff write in their own chat (where alerts go): not a guest conversation
+                shapes.incoming_text(
+                    "1101000001", STAFF, "on my way", id_message="S1", timestamp=SENT + 60
+                ),
+            ],
+        )
+        await ingest(
+            db,
+            tokyo,
+            [
+                shapes.incoming_text(
+                    "1101000002",
+                    "81300000001@c.us",
+                    "Hello from Tokyo",
+                    id_message="T1",
+                    timestamp=SENT,
+                ),
+            ],
+        )
         await Processor(db, FakeAnalyser()).run_once()
     finally:
         await db.dispose()
@@ -115,12 +129,34 @@ def test_staff_chats_are_not_guest_conversations(cli: CliRunner) -> None:
 def test_renamed_options_still_work_with_a_warning(cli: CliRunner) -> None:
     result = CliRunner().invoke(app, ["messages", "list", "--all"])
     assert result.exit_code == 0 and "warning: --all is deprecated: use --outgoing" in result.output
-    added = _ok(cli, "hotel", "add", "gamma", "--name", "Gamma", "--instance-id", "1101000009",
-                "--api-token-env", "GREENAPI_TOKEN_GAMMA")  # fmt: skip
+    added = _ok(
+        cli,
+        "hotel",
+        "add",
+        "gamma",
+        "--name",
+        "Gamma",
+        "--instance-id",
+        "1101000009",
+        "--api-token-env",
+        "GREENAPI_TOKEN_GAMMA",
+    )
     assert "gamma: added" in added
-    old = CliRunner().invoke(app, ["hotel", "add", "--slug", "delta", "--name", "Delta",
-                                   "--instance-id", "1101000010", "--api-token-env",
-                                   "GREENAPI_TOKEN_DELTA"])  # fmt: skip
+    old = CliRunner().invoke(
+        app,
+        [
+            "hotel",
+            "add",
+            "--slug",
+            "delta",
+            "--name",
+            "Delta",
+            "--instance-id",
+            "1101000010",
+            "--api-token-env",
+            "GREENAPI_TOKEN_DELTA",
+        ],
+    )
     assert old.exit_code == 0 and "warning: --slug is deprecated: use SLUG" in old.output
     assert "delta" in _ok(cli, "hotel", "list")
     missing = CliRunner().invoke(app, ["hotel", "add", "epsilon"])

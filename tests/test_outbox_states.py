@@ -60,9 +60,13 @@ async def test_states_are_stored_as_the_same_strings_and_moves_are_compare_and_s
     hotel_id = await make_hotel(db)
     async with db.write() as conn:
         outbox_id = await enqueue(
-            conn, hotel_id=hotel_id, idempotency_key="k1", kind="manual",
-            chat_id="37120000001@c.us", text="hello",
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel_id,
+            idempotency_key="k1",
+            kind="manual",
+            chat_id="37120000001@c.us",
+            text="hello",
+        )
     assert outbox_id is not None
     async with db.write() as conn:
         # pending -> unknown is not a move of the life cycle: refused, the row untouched.

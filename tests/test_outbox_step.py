@@ -31,10 +31,21 @@ RETRIES = {lane: outbox_policy(lane, p) for lane, p in DEFAULT_POLICIES.items()}
 
 def _item(item_id: int, *, attempts: int = 1, lane: Lane = Lane.REQUESTED) -> OutboxItem:
     return OutboxItem(
-        id=item_id, hotel_id=1, kind="manual", chat_id="37120000001@c.us", text="hello",
-        state="sending", attempts=attempts, available_at=NOW, sending_started_at=NOW,
-        id_message=None, last_error=None, delivery_status=None, created_at=NOW, lane=lane,
-    )  # fmt: skip
+        id=item_id,
+        hotel_id=1,
+        kind="manual",
+        chat_id="37120000001@c.us",
+        text="hello",
+        state="sending",
+        attempts=attempts,
+        available_at=NOW,
+        sending_started_at=NOW,
+        id_message=None,
+        last_error=None,
+        delivery_status=None,
+        created_at=NOW,
+        lane=lane,
+    )
 
 
 @pytest.mark.parametrize(

@@ -100,14 +100,38 @@ async def test_every_notification_type_is_interpreted_and_stored(db: Database) -
     message_bodies = [b for b in bodies if "messageData" in b]
     assert len(stored) == len(message_bodies)
     kinds = {k for k, _, _ in stored}
-    assert {"text", "extended_text", "quoted", "image", "video", "document", "audio", "sticker",
-            "location", "contact", "contacts", "reaction", "poll", "poll_update", "buttons_reply",
-            "template_button_reply", "list_reply", "interactive_reply", "unknown", "edited",
-            "deleted"} <= kinds  # fmt: skip
+    assert {
+        "text",
+        "extended_text",
+        "quoted",
+        "image",
+        "video",
+        "document",
+        "audio",
+        "sticker",
+        "location",
+        "contact",
+        "contacts",
+        "reaction",
+        "poll",
+        "poll_update",
+        "buttons_reply",
+        "template_button_reply",
+        "list_reply",
+        "interactive_reply",
+        "unknown",
+        "edited",
+        "deleted",
+    } <= kinds
     [original] = await rows(
-        db, Message.text, Message.edited, Message.deleted, Message.reaction, Message.analyser,
+        db,
+        Message.text,
+        Message.edited,
+        Message.deleted,
+        Message.reaction,
+        Message.analyser,
         where=Message.id_message == s,
-    )  # fmt: skip
+    )
     assert original == ("Is breakfast free?", True, True, "👍", "fake")
     # staff reply from the phone vs our own API message
     out = await rows(
@@ -126,8 +150,12 @@ async def test_every_notification_type_is_interpreted_and_stored(db: Database) -
     assert guest[:3] == ("Guest", "+79001234568", "en") and guest[3] is not None
     # the image caption was judged and alerted; nothing else needed attention
     assert await count(db, Alert) == 1
-    [conv] = await rows(db, Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
-                        where=Conversation.chat_id == GUEST)  # fmt: skip
+    [conv] = await rows(
+        db,
+        Conversation.last_staff_reply_at,
+        Conversation.handled_by_staff_until,
+        where=Conversation.chat_id == GUEST,
+    )
     assert conv[0] is not None and conv[1] is not None and conv[1] > conv[0]
     async with db.read() as conn:
         state = (await conn.execute(select(Hotel.instance_state))).scalar_one()
@@ -173,8 +201,14 @@ async def test_edit_reanalyses_and_can_alert(db: Database) -> None:
         db, hotel_id, [shapes.incoming_edited(INSTANCE, GUEST, "Room is dirty", stanza_id="M1")]
     )
     await processor.run_once()
-    [row] = await rows(db, Message.text, Message.edited, Message.requires_attention, Message.id,
-                       where=Message.id_message == "M1")  # fmt: skip
+    [row] = await rows(
+        db,
+        Message.text,
+        Message.edited,
+        Message.requires_attention,
+        Message.id,
+        where=Message.id_message == "M1",
+    )
     assert row[:3] == ("Room is dirty", True, True)
     assert await rows(db, Alert.message_id) == [(row[3],)]
     assert analyser.seen == ["Room is fine", "Room is dirty"]
@@ -212,22 +246,40 @@ async def test_statuses_and_echoes_update_the_outbox(db: Database) -> None:
         sent_id = await enqueue(
             conn, hotel_id=hotel_id, idempotency_key="a", kind="manual", chat_id=GUEST, text="Hi"
         )
-        unknown_id = await enqueue(conn, hotel_id=hotel_id, idempotency_key="b", kind="manual",
-                                   chat_id=GUEST, text="Your room is ready")  # fmt: skip
-        await conn.execute(update(OutboxMessage).where(OutboxMessage.id == sent_id)
-                           .values(state="sent", id_message="OUT1"))  # fmt: skip
+        unknown_id = await enqueue(
+            conn,
+            hotel_id=hotel_id,
+            idempotency_key="b",
+            kind="manual",
+            chat_id=GUEST,
+            text="Your room is ready",
+        )
+        await conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == sent_id)
+            .values(state="sent", id_message="OUT1")
+        )
         await conn.execute(
             update(OutboxMessage).where(OutboxMessage.id == unknown_id).values(state="unknown")
         )
-    await ingest(db, hotel_id, [
-        shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "delivered"),
-        shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "read"),
-        shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "delivered"),  # late: no regression
-        shapes.outgoing_api_message(INSTANCE, GUEST, "Your room is ready", id_message="OUT2"),
-    ])  # fmt: skip
+    await ingest(
+        db,
+        hotel_id,
+        [
+            shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "delivered"),
+            shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "read"),
+            shapes.outgoing_status(INSTANCE, GUEST, "OUT1", "delivered"),  # late: no regression
+            shapes.outgoing_api_message(INSTANCE, GUEST, "Your room is ready", id_message="OUT2"),
+        ],
+    )
     await Processor(db, FakeAnalyser()).run_once()
-    got = await rows(db, OutboxMessage.id, OutboxMessage.state, OutboxMessage.id_message,
-                     OutboxMessage.delivery_status)  # fmt: skip
+    got = await rows(
+        db,
+        OutboxMessage.id,
+        OutboxMessage.state,
+        OutboxMessage.id_message,
+        OutboxMessage.delivery_status,
+    )
     assert got == [(sent_id, "sent", "OUT1", "read"), (unknown_id, "sent", "OUT2", None)]
 
 
@@ -307,8 +359,12 @@ async def test_no_staff_chat_records_the_alert_unsent(db: Database) -> None:
 
 async def test_resumes_after_a_crash(db: Database) -> None:
     hotel_id = await make_hotel(db)
-    bodies = [text(GUEST, "hi", "C0"), text(GUEST, "slow and broken", "C1"),
-              text(GUEST, "angry now", "C2"), text(GUEST2, "dirty", "C3")]  # fmt: skip
+    bodies = [
+        text(GUEST, "hi", "C0"),
+        text(GUEST, "slow and broken", "C1"),
+        text(GUEST, "angry now", "C2"),
+        text(GUEST2, "dirty", "C3"),
+    ]
     await ingest(db, hotel_id, bodies)
     stuck = FakeAnalyser()
     first = Processor(db, stuck, scan_interval_s=0.05)
@@ -406,13 +462,22 @@ async def test_a_failing_item_is_retried_then_given_up_and_never_blocks_others(
     processor.add_message_hook(hook)
     await ingest(db, hotel_id, [text(GUEST, "fine", "F1"), text(GUEST2, "boom", "F2")])
     await processor.run_once()
-    got = await rows(db, Notification.id_message, Notification.processed_at.is_not(None),
-                     Notification.process_attempts, Notification.process_error)  # fmt: skip
+    got = await rows(
+        db,
+        Notification.id_message,
+        Notification.processed_at.is_not(None),
+        Notification.process_attempts,
+        Notification.process_error,
+    )
     assert [(m, p, a) for m, p, a, _ in got] == [("F1", True, 0), ("F2", False, 1)]
     assert "RuntimeError" in got[1][3]
     await processor.run_once()
-    got = await rows(db, Notification.processed_at.is_not(None), Notification.process_attempts,
-                     where=Notification.id_message == "F2")  # fmt: skip
+    got = await rows(
+        db,
+        Notification.processed_at.is_not(None),
+        Notification.process_attempts,
+        where=Notification.id_message == "F2",
+    )
     assert got == [(True, 2)]  # given up: marked processed, error kept
     assert processor.failed_total == 1
 
@@ -476,12 +541,21 @@ async def test_killed_between_steps_alerts_exactly_once(
     try:
         await upgrade(db)
         hotel_id = await make_hotel(db)
-        await ingest(db, hotel_id, [text(GUEST, "The room is dirty and nobody answers", "K1"),
-                                    text(GUEST2, "Thank you, lovely stay", "K2")])  # fmt: skip
+        await ingest(
+            db,
+            hotel_id,
+            [
+                text(GUEST, "The room is dirty and nobody answers", "K1"),
+                text(GUEST2, "Thank you, lovely stay", "K2"),
+            ],
+        )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _CRASH_SCRIPT, sqlite_url,
+            sys.executable,
+            "-c",
+            _CRASH_SCRIPT,
+            sqlite_url,
             env={**clean_env, "HOTELBOT_CRASH_AT": crash_at},
-        )  # fmt: skip
+        )
         assert await asyncio.wait_for(proc.wait(), 60) == 137  # died like SIGKILL
         left = await count(db, Notification, Notification.processed_at.is_(None))
         # The complaining chat commits first, in its own transaction: the crash after that
@@ -541,14 +615,24 @@ async def test_keyword_answer_goes_to_a_question_not_to_a_complaint(db: Database
     complaint: staff are alerted and the guest gets no password pasted back at them."""
     hotel_id = await make_hotel(db, quiet_hours="off")
     day = datetime.fromtimestamp(TS, UTC).date()
-    await make_stay(db, hotel_id, phone="+7 900 123 45 68", check_in=day - timedelta(days=1),
-                    check_out=day + timedelta(days=2))  # fmt: skip
+    await make_stay(
+        db,
+        hotel_id,
+        phone="+7 900 123 45 68",
+        check_in=day - timedelta(days=1),
+        check_out=day + timedelta(days=2),
+    )
     await make_trigger(db, hotel_id, "wifi", "on keyword wifi", {"en": "The password is x"})
     processor = Processor(db, SentimentStage(RuleAnalyser(), llm=None))
     processor.add_message_hook(message_hook(clock=lambda: datetime.fromtimestamp(TS + 120, UTC)))
-    await ingest(db, hotel_id, [text(GUEST, "What is the wifi password?", "W1"),
-                                text(GUEST, "The wifi does not work at all, please fix it",
-                                     "W2", ts=TS + 60)])  # fmt: skip
+    await ingest(
+        db,
+        hotel_id,
+        [
+            text(GUEST, "What is the wifi password?", "W1"),
+            text(GUEST, "The wifi does not work at all, please fix it", "W2", ts=TS + 60),
+        ],
+    )
     await processor.run_once()
     sent = await rows(db, OutboxMessage.kind, OutboxMessage.text)
     assert [t for k, t in sent if k != "alert"] == ["The password is x"]

@@ -84,10 +84,14 @@ async def _taken_over(db: Database, hotel_id: int) -> tuple[HeldEpochs, HeldEpoc
 async def test_follow_up_alerts_are_left_to_the_new_owner(db: Database) -> None:
     hotel_id = await make_hotel(db)  # alert_cooldown_min=30
     clock = FakeClock(utcnow())
-    await ingest(db, hotel_id, [
-        shapes.incoming_text(INSTANCE, GUEST, "the shower is broken"),
-        shapes.incoming_text(INSTANCE, GUEST, "and the room is dirty"),
-    ])  # fmt: skip
+    await ingest(
+        db,
+        hotel_id,
+        [
+            shapes.incoming_text(INSTANCE, GUEST, "the shower is broken"),
+            shapes.incoming_text(INSTANCE, GUEST, "and the room is dirty"),
+        ],
+    )
     # One daemon (no lease yet) processed both: one alert, one message counted in cooldown.
     await Processor(db, FakeAnalyser(), clock=clock).run_once()
     assert await count(db, Alert) == 1

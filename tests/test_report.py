@@ -37,17 +37,36 @@ async def _seed(url: str) -> None:
     db = Database.open(url)
     try:
         hotel = await make_hotel(db, timezone="Europe/Riga")
-        await ingest(db, hotel, [
-            shapes.incoming_text("1101000001", BEN, "Thank you, a lovely stay!",
-                                 id_message="B0", timestamp=_ts(10)),  # the period before
-            shapes.incoming_text("1101000001", BEN, "Thanks, all good", id_message="B1",
-                                 timestamp=_ts(3)),
-            shapes.incoming_text("1101000001", ANNA, "Hello, what time is breakfast?",
-                                 id_message="A1", timestamp=_ts(2)),
-            shapes.incoming_text("1101000001", ANNA,
-                                 "The shower is broken and there is no hot water in my room!",
-                                 id_message="A2", timestamp=_ts(1)),
-        ])  # fmt: skip
+        await ingest(
+            db,
+            hotel,
+            [
+                shapes.incoming_text(
+                    "1101000001",
+                    BEN,
+                    "Thank you, a lovely stay!",
+                    id_message="B0",
+                    timestamp=_ts(10),
+                ),  # the period before
+                shapes.incoming_text(
+                    "1101000001", BEN, "Thanks, all good", id_message="B1", timestamp=_ts(3)
+                ),
+                shapes.incoming_text(
+                    "1101000001",
+                    ANNA,
+                    "Hello, what time is breakfast?",
+                    id_message="A1",
+                    timestamp=_ts(2),
+                ),
+                shapes.incoming_text(
+                    "1101000001",
+                    ANNA,
+                    "The shower is broken and there is no hot water in my room!",
+                    id_message="A2",
+                    timestamp=_ts(1),
+                ),
+            ],
+        )
         async with db.write() as conn:  # the breakfast question is answered from the facts
             await import_facts(conn, hotel, parse_facts('[breakfast]\nen = "7:00-10:30."'))
         stage = build_stage(Settings(), {})

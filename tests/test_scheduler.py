@@ -238,9 +238,12 @@ async def test_two_schedulers_racing_on_one_database_fire_each_once(db: Database
     hotel = await make_hotel(db, max_automated_per_day=0)
     for i in range(12):
         await make_stay(
-            db, hotel, phone=f"+3712000020{i:02d}", check_in=date(2026, 6, 1),
+            db,
+            hotel,
+            phone=f"+3712000020{i:02d}",
+            check_in=date(2026, 6, 1),
             check_out=date(2026, 6, 4),
-        )  # fmt: skip
+        )
     await make_trigger(db, hotel, "morning", "daily at 10:00")
     await make_trigger(db, hotel, "evening", "daily at 20:00")
     await make_trigger(db, hotel, "checkout", "at check-out")
@@ -308,20 +311,35 @@ async def test_message_event_triggers_fire_through_the_processor_hook(db: Databa
     chat = "37120000001@c.us"
     async with db.write() as conn:
         first = await fire_message_triggers(
-            conn, hotel_id=hotel, chat_id=chat, text="What is the WiFi password?",
-            received_at=at, first_message=True, now=at,
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel,
+            chat_id=chat,
+            text="What is the WiFi password?",
+            received_at=at,
+            first_message=True,
+            now=at,
+        )
     assert sorted(first) == ["enqueued", "enqueued"]
     async with db.write() as conn:
         # The same message processed again, and a later first-message flag: nothing new.
         again = await fire_message_triggers(
-            conn, hotel_id=hotel, chat_id=chat, text="What is the WiFi password?",
-            received_at=at, first_message=True, now=at,
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel,
+            chat_id=chat,
+            text="What is the WiFi password?",
+            received_at=at,
+            first_message=True,
+            now=at,
+        )
         unrelated = await fire_message_triggers(
-            conn, hotel_id=hotel, chat_id="37199999999@c.us", text="wifi?",
-            received_at=at, first_message=True, now=at,
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel,
+            chat_id="37199999999@c.us",
+            text="wifi?",
+            received_at=at,
+            first_message=True,
+            now=at,
+        )
     assert again == [] and unrelated == []
     assert sorted(r["text"] for r in await outbox_rows(db)) == ["Hi Anna!", "The password is x"]
 
@@ -389,9 +407,13 @@ async def test_post_stay_message_goes_out_but_importing_an_ended_stay_greets_nob
     now = local(RIGA, 2026, 6, 5, 13, 0)
     # Imported today, the stay ended at 11:00 today.
     await make_stay(
-        sdb, hotel, check_in=date(2026, 6, 1), check_out=date(2026, 6, 5),
-        created_at=now - timedelta(minutes=1), status=StayStatus.CHECKED_OUT,
-    )  # fmt: skip
+        sdb,
+        hotel,
+        check_in=date(2026, 6, 1),
+        check_out=date(2026, 6, 5),
+        created_at=now - timedelta(minutes=1),
+        status=StayStatus.CHECKED_OUT,
+    )
     await make_trigger(sdb, hotel, "booked", "on stay created")
     await make_trigger(sdb, hotel, "thanks", "2h after check-out")
     report = await Scheduler(sdb).run_once(now)

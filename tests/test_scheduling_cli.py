@@ -88,15 +88,37 @@ def test_csv_header_problems_are_reported(cli: CliRunner, tmp_path: Path) -> Non
 def test_trigger_add_validates_and_preview_shows_local_times(cli: CliRunner) -> None:
     added = cli.invoke(
         app,
-        ["stay", "add", "riga", "--phone", "+371 2000 0001", "--name", "Anna Berzina",
-         "--check-in", "2026-03-27", "--check-out", "2026-03-31", "--language", "ru"],
-    )  # fmt: skip
+        [
+            "stay",
+            "add",
+            "riga",
+            "--phone",
+            "+371 2000 0001",
+            "--name",
+            "Anna Berzina",
+            "--check-in",
+            "2026-03-27",
+            "--check-out",
+            "2026-03-31",
+            "--language",
+            "ru",
+        ],
+    )
     assert added.exit_code == 0, added.output
     stay_id = added.output.split()[1].rstrip(":")
     bad = cli.invoke(
-        app, ["trigger", "add", "riga", "morning", "--when", "daily at 09:00",
-              "--text", "Hello {frist_name}"],
-    )  # fmt: skip
+        app,
+        [
+            "trigger",
+            "add",
+            "riga",
+            "morning",
+            "--when",
+            "daily at 09:00",
+            "--text",
+            "Hello {frist_name}",
+        ],
+    )
     assert isinstance(bad.exception, UserError)
     assert "unknown variable {frist_name}" in str(bad.exception)
     bad_when = cli.invoke(
@@ -105,15 +127,35 @@ def test_trigger_add_validates_and_preview_shows_local_times(cli: CliRunner) -> 
     assert isinstance(bad_when.exception, UserError)
     good = cli.invoke(
         app,
-        ["trigger", "add", "riga", "morning", "--when", "daily at 09:00",
-         "--text", "en=Good morning, {first_name}!", "--text", "ru=Доброе утро, {first_name}!"],
-    )  # fmt: skip
+        [
+            "trigger",
+            "add",
+            "riga",
+            "morning",
+            "--when",
+            "daily at 09:00",
+            "--text",
+            "en=Good morning, {first_name}!",
+            "--text",
+            "ru=Доброе утро, {first_name}!",
+        ],
+    )
     assert good.exit_code == 0, good.output
     preview = cli.invoke(
         app,
-        ["trigger", "preview", "riga", "morning", "--stay", stay_id, "--count", "3",
-         "--from", "2026-03-27T12:00"],
-    )  # fmt: skip
+        [
+            "trigger",
+            "preview",
+            "riga",
+            "morning",
+            "--stay",
+            stay_id,
+            "--count",
+            "3",
+            "--from",
+            "2026-03-27T12:00",
+        ],
+    )
     assert preview.exit_code == 0, preview.output
     assert "text: Доброе утро, Anna!" in preview.output
     lines = [ln.strip() for ln in preview.output.splitlines() if ln.startswith("  2026")]

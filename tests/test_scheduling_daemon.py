@@ -33,9 +33,12 @@ async def test_daemon_sends_a_due_trigger_message_once(tmp_path: Path) -> None:
             now = datetime.now(UTC)
             today = now.astimezone(ZoneInfo("Europe/Riga")).date()
             await make_stay(
-                db, hotel, check_in=today - timedelta(days=1),
-                check_out=today + timedelta(days=2), created_at=now,
-            )  # fmt: skip
+                db,
+                hotel,
+                check_in=today - timedelta(days=1),
+                check_out=today + timedelta(days=2),
+                created_at=now,
+            )
             await make_trigger(db, hotel, "booked", "on stay created grace 1h", created_at=now)
         finally:
             await db.dispose()

@@ -71,9 +71,14 @@ class Rig:
     async def enqueue(self, text: str, *, kind: str = "manual", key: str | None = None) -> int:
         async with self.db.write() as conn:
             outbox_id = await enqueue(
-                conn, hotel_id=self.hotel_id, idempotency_key=key or f"test:{text}", kind=kind,
-                chat_id=CHAT, text=text, available_at=self.clock.now,
-            )  # fmt: skip
+                conn,
+                hotel_id=self.hotel_id,
+                idempotency_key=key or f"test:{text}",
+                kind=kind,
+                chat_id=CHAT,
+                text=text,
+                available_at=self.clock.now,
+            )
         assert outbox_id is not None
         return outbox_id
 
@@ -195,10 +200,12 @@ async def test_the_api_echo_reconciles_an_ambiguous_send(srig: Rig) -> None:
     ]
     async with rig.db.write() as conn:
         matched = await record_echo(
-            conn, hotel_id=rig.hotel_id, chat_id=echo["senderData"]["chatId"],
+            conn,
+            hotel_id=rig.hotel_id,
+            chat_id=echo["senderData"]["chatId"],
             id_message=echo["idMessage"],
             text=echo["messageData"]["textMessageData"]["textMessage"],
-        )  # fmt: skip
+        )
     assert matched == outbox_id
     rig.clock.advance(600)
     await sender.run_once(rig.hotel_id)
@@ -406,9 +413,15 @@ async def _enqueue_lane(rig: Rig, text: str, kind: str, *, urgent: bool = False)
     chat = STAFF if kind in ("alert", "escalation", "reminder") else CHAT
     async with rig.db.write() as conn:
         outbox_id = await enqueue(
-            conn, hotel_id=rig.hotel_id, idempotency_key=f"test:{kind}:{text}", kind=kind,
-            chat_id=chat, text=text, available_at=rig.clock.now, urgent=urgent,
-        )  # fmt: skip
+            conn,
+            hotel_id=rig.hotel_id,
+            idempotency_key=f"test:{kind}:{text}",
+            kind=kind,
+            chat_id=chat,
+            text=text,
+            available_at=rig.clock.now,
+            urgent=urgent,
+        )
     assert outbox_id is not None
     return outbox_id
 
@@ -579,8 +592,11 @@ async def test_the_sender_reads_instance_states_and_alerted_guest_message_times(
     async with db.write() as conn:
         await set_instance_state(conn, riga, "blocked")
         drafts = []
-        for hotel_id, chat, minutes_ago in [(riga, CHAT, 7), (riga, "37120000002@c.us", 3),
-                                            (quiet, CHAT, 1)]:  # fmt: skip
+        for hotel_id, chat, minutes_ago in [
+            (riga, CHAT, 7),
+            (riga, "37120000002@c.us", 3),
+            (quiet, CHAT, 1),
+        ]:
             conversation = (
                 await conn.execute(
                     insert(Conversation)
@@ -591,16 +607,34 @@ async def test_the_sender_reads_instance_states_and_alerted_guest_message_times(
             sent_at = now - timedelta(minutes=minutes_ago)
             message = (
                 await conn.execute(
-                    insert(Message).values(
-                        hotel_id=hotel_id, conversation_id=conversation, chat_id=chat,
-                        id_message=f"M{minutes_ago}", direction="in", kind="text",
-                        type_message="textMessage", text="help", sent_at=sent_at,
-                        created_at=now, updated_at=now,
-                    ).returning(Message.id)
+                    insert(Message)
+                    .values(
+                        hotel_id=hotel_id,
+                        conversation_id=conversation,
+                        chat_id=chat,
+                        id_message=f"M{minutes_ago}",
+                        direction="in",
+                        kind="text",
+                        type_message="textMessage",
+                        text="help",
+                        sent_at=sent_at,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(Message.id)
                 )
-            ).scalar_one()  # fmt: skip
-            drafts.append(AlertDraft(hotel_id, conversation, message, "alert", "complaint", 0,
-                                     f"Guest needs help ({minutes_ago})"))  # fmt: skip
+            ).scalar_one()
+            drafts.append(
+                AlertDraft(
+                    hotel_id,
+                    conversation,
+                    message,
+                    "alert",
+                    "complaint",
+                    0,
+                    f"Guest needs help ({minutes_ago})",
+                )
+            )
         hotels = {}
         for hotel_id in (riga, quiet):
             record = await get_hotel_by_id(conn, hotel_id)
@@ -608,9 +642,13 @@ async def test_the_sender_reads_instance_states_and_alerted_guest_message_times(
             hotels[hotel_id] = hotel_policy(record)
         await record_alerts(conn, drafts, hotels, now, BatchResult())
         welcome = await enqueue(
-            conn, hotel_id=riga, idempotency_key="welcome", kind=OutboxKind.TRIGGER, chat_id=CHAT,
+            conn,
+            hotel_id=riga,
+            idempotency_key="welcome",
+            kind=OutboxKind.TRIGGER,
+            chat_id=CHAT,
             text="Welcome",
-        )  # fmt: skip
+        )
         assert welcome is not None
     rows = await outbox_rows(db)
     alerts = {row["text"].split("\n")[0]: int(row["id"]) for row in rows if row["kind"] == "alert"}

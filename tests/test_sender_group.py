@@ -61,9 +61,14 @@ def _sender(db: Database, hotels: list[Hotel]) -> OutboxSender:
 async def _enqueue(db: Database, hotel: Hotel, message: str) -> int:
     async with db.write() as conn:
         outbox_id = await enqueue(
-            conn, hotel_id=hotel.id, idempotency_key=f"group:{hotel.id}", kind="manual",
-            chat_id=CHAT, text=message, available_at=utcnow(),
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel.id,
+            idempotency_key=f"group:{hotel.id}",
+            kind="manual",
+            chat_id=CHAT,
+            text=message,
+            available_at=utcnow(),
+        )
     assert outbox_id is not None
     return outbox_id
 

@@ -70,9 +70,14 @@ async def make_hotel(db: Database, mode: str | None = None, **overrides: Any) ->
 
 async def stay(db: Database, hotel_id: int, phone: str, name: str, room: str) -> None:
     await make_stay(
-        db, hotel_id, phone=phone, name=name, room=room,
-        check_in=TODAY - timedelta(days=1), check_out=TODAY + timedelta(days=3),
-    )  # fmt: skip
+        db,
+        hotel_id,
+        phone=phone,
+        name=name,
+        room=room,
+        check_in=TODAY - timedelta(days=1),
+        check_out=TODAY + timedelta(days=3),
+    )
 
 
 async def run(db: Database, clock: FakeClock | None = None) -> None:
@@ -197,9 +202,14 @@ async def test_nobody_is_alerted_about_someone_without_a_current_stay(db: Databa
     hotel_id = await make_hotel(db, "alert")
     stranger, left_long_ago = "+371 2000 0001", "+371 2000 0002"
     await make_stay(
-        db, hotel_id, phone=left_long_ago, name="Past", room="7",
-        check_in=TODAY - timedelta(days=40), check_out=TODAY - timedelta(days=30),
-    )  # fmt: skip
+        db,
+        hotel_id,
+        phone=left_long_ago,
+        name="Past",
+        room="7",
+        check_in=TODAY - timedelta(days=40),
+        check_out=TODAY - timedelta(days=30),
+    )
     bodies = []
     for phone in (stranger, left_long_ago):
         bodies += signal_bodies(SignalKind.VOICE_NOTE, chat_of(phone), 1)
@@ -250,8 +260,13 @@ async def test_a_shared_location_shows_its_place_name(db: Database) -> None:
     hotel_id = await make_hotel(db, signal_location="alert")
     phone = "+371 2000 0001"
     await stay(db, hotel_id, phone, "Anna", "101")
-    where = shapes.incoming_location(INSTANCE, chat_of(phone), name_location="Riga Central Station",
-                                     sender_name="Anna", timestamp=TS)  # fmt: skip
+    where = shapes.incoming_location(
+        INSTANCE,
+        chat_of(phone),
+        name_location="Riga Central Station",
+        sender_name="Anna",
+        timestamp=TS,
+    )
     await ingest(db, hotel_id, [where])
     await run(db)
     ((_, signal, text),) = await alerts(db)
@@ -329,9 +344,16 @@ def test_which_messages_are_signals(
 
 @pytest.mark.parametrize(
     ("status", "missed"),
-    [("offer", False), ("pickUp", False), ("hungUp", True), ("hangUp", True),
-     ("declined", True), ("missed", True), ("somethingNew", True)],
-)  # fmt: skip
+    [
+        ("offer", False),
+        ("pickUp", False),
+        ("hungUp", True),
+        ("hangUp", True),
+        ("declined", True),
+        ("missed", True),
+        ("somethingNew", True),
+    ],
+)
 def test_a_call_nobody_picked_up_is_missed(status: str, missed: bool) -> None:
     at = datetime(2026, 12, 1, 9, tzinfo=UTC)
     call = IncomingCall("37120000001@c.us", status, "CALL1", at)
@@ -340,8 +362,11 @@ def test_a_call_nobody_picked_up_is_missed(status: str, missed: bool) -> None:
     assert (entry is not None) is missed
     if entry is not None:
         assert (entry.kind, entry.id_message, entry.chat_id, entry.text) == (
-            MessageKind.CALL, "CALL1", "37120000001@c.us", None,
-        )  # fmt: skip
+            MessageKind.CALL,
+            "CALL1",
+            "37120000001@c.us",
+            None,
+        )
 
 
 def test_an_unknown_staff_language_reads_english_and_counts_read_well() -> None:

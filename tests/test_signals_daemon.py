@@ -46,9 +46,14 @@ async def hotel_with_stays(
     today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Riga")).date()
     for n, room in rooms.items():
         await make_stay(
-            db, hotel.id, phone=f"+{chat(n).removesuffix('@c.us')}", name=f"Stay{n}", room=room,
-            check_in=today - timedelta(days=1), check_out=today + timedelta(days=2),
-        )  # fmt: skip
+            db,
+            hotel.id,
+            phone=f"+{chat(n).removesuffix('@c.us')}",
+            name=f"Stay{n}",
+            room=room,
+            check_in=today - timedelta(days=1),
+            check_out=today + timedelta(days=2),
+        )
     return hotel.id
 
 
@@ -71,9 +76,13 @@ async def test_each_signal_reaches_staff_as_the_hotel_set_it(db: Database, db_ur
     async with FakeGreenApi() as fake:
         inst = fake.add_instance(INSTANCE, TOKEN)
         await hotel_with_stays(
-            db, fake.url, {1: "101", 2: "102", 3: "103", 4: "104", 5: "105"},
-            signal_photo="alert", signal_video="digest", signal_sticker="ignore",
-        )  # fmt: skip
+            db,
+            fake.url,
+            {1: "101", 2: "102", 3: "103", 4: "104", 5: "105"},
+            signal_photo="alert",
+            signal_video="digest",
+            signal_sticker="ignore",
+        )
         bodies: list[dict[str, Any]] = []
         bodies += shapes.missed_call(INSTANCE, chat(1), "hungUp")  # alert (default)
         bodies.append(shapes.incoming_audio(INSTANCE, chat(2), sender_name="Boris"))  # alert
@@ -82,8 +91,9 @@ async def test_each_signal_reaches_staff_as_the_hotel_set_it(db: Database, db_ur
         ]
         bodies.append(shapes.incoming_video(INSTANCE, chat(4), sender_name="Dan"))  # digest
         bodies.append(shapes.incoming_sticker(INSTANCE, chat(4), sender_name="Dan"))  # ignore
-        bodies.append(shapes.incoming_text(INSTANCE, chat(4), "The shower is broken",
-                                           sender_name="Dan"))  # fmt: skip
+        bodies.append(
+            shapes.incoming_text(INSTANCE, chat(4), "The shower is broken", sender_name="Dan")
+        )
         bodies += shapes.missed_call(INSTANCE, chat(5), "pickUp")  # answered: nothing
         bodies += shapes.missed_call(INSTANCE, chat(9), "declined")  # no stay: nothing
         bodies.append(shapes.incoming_audio(INSTANCE, chat(9)))  # no stay: nothing
@@ -131,8 +141,11 @@ async def test_a_stop_flood_is_confirmed_once_and_does_not_hold_an_alert(
         async with db.read() as conn:
             opted = await conn.execute(select(Guest.opted_out).where(Guest.chat_id == chat(1)))
             assert opted.scalar() is True
-            rows = list(await conn.execute(select(OutboxMessage.kind, OutboxMessage.lane,
-                                                  OutboxMessage.attempts)))  # fmt: skip
+            rows = list(
+                await conn.execute(
+                    select(OutboxMessage.kind, OutboxMessage.lane, OutboxMessage.attempts)
+                )
+            )
         # One row per message ever decided: the flood left one confirmation in the outbox,
         # so the alert lane had nothing ahead of it; the alert went on its first attempt.
         assert sorted(rows) == [("alert", "alert", 1), ("optout", "requested", 1)]

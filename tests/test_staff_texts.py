@@ -61,9 +61,11 @@ def test_known_reasons_in_russian() -> None:
 def test_the_reason_for_a_language_the_rules_cannot_read_in_russian() -> None:
     rules_verdict = Verdict(Sentiment.NEUTRAL, 0.0, False, "neutral", "und", "rules")
     verdict = review_unreadable(
-        rules_verdict, "O CHUVEIRO NÃO FUNCIONA!!", covered=frozenset({"en", "ru"}),
+        rules_verdict,
+        "O CHUVEIRO NÃO FUNCIONA!!",
+        covered=frozenset({"en", "ru"}),
         sent_at=SENT_AT,
-    )  # fmt: skip
+    )
     assert verdict.requires_attention
     assert staff_texts.reason(verdict.reason, "ru") == (
         "сообщение на языке, который правила не читают (португальский), "
@@ -74,9 +76,14 @@ def test_the_reason_for_a_language_the_rules_cannot_read_in_russian() -> None:
 def test_a_russian_alert_has_no_english_line() -> None:
     subject = AlertSubject("Anna", "37120001234@c.us", "+37120001234", room="101")
     text = alert_text(
-        subject, "complaint: hot water", "No hot water!", 2, language="ru",
-        category=AttentionCategory.COMPLAINT, guest_language="en",
-    )  # fmt: skip
+        subject,
+        "complaint: hot water",
+        "No hot water!",
+        2,
+        language="ru",
+        category=AttentionCategory.COMPLAINT,
+        guest_language="en",
+    )
     assert text.split("\n") == [
         "⚠️ Гостю нужно внимание: Anna (+37120001234), номер 101",
         "Причина: жалоба: горячая вода",

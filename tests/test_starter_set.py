@@ -54,8 +54,11 @@ async def test_add_defaults_adds_four_disabled_triggers_once(db: Database) -> No
     hotel_id = await make_hotel(db, "riga", default_language="ru")
     first = await add_defaults_lines(db, "riga", None)
     assert [ln.split(":")[0] for ln in first if not ln.startswith(" ")][:4] == [
-        "welcome", "mid-stay", "checkout-reminder", "review-request",
-    ]  # fmt: skip
+        "welcome",
+        "mid-stay",
+        "checkout-reminder",
+        "review-request",
+    ]
     assert "welcome: added, disabled (welcome at check-in): at check-in grace 2h" in first
     # Each text shown as a guest reads it, in both languages, without a placeholder left.
     shown = [ln for ln in first if ln.startswith("  [")]

@@ -51,23 +51,56 @@ async def _rich(db: Database) -> tuple[int, int]:
     broken.mark_failure("token rejected by Green API", fatal_reason="token rejected")
     await write_status(db, "host-a:42", [ok, broken])
     async with db.write() as conn:
-        await conn.execute(insert(HotelLease), [
-            {"hotel_id": riga, "owner": "host-b:7", "epoch": 1,
-             "expires_at": now + timedelta(minutes=1)},
-            {"hotel_id": other, "owner": "host-c:1", "epoch": 1,
-             "expires_at": now - timedelta(minutes=1)},
-        ])  # fmt: skip
-        await conn.execute(insert(LlmUsageRow), [
-            {"hotel_id": other, "day": now.date().isoformat(), "calls": 5, "limited": 2,
-             "over_budget_logged": True},
-            {"hotel_id": riga, "day": (now - timedelta(days=1)).date().isoformat(), "calls": 7,
-             "limited": 0, "over_budget_logged": True},
-        ])  # fmt: skip
-        await conn.execute(insert(DeadLetter), [
-            {"hotel_id": other, "receipt_id": 10 + i, "fingerprint": f"g{i}", "raw": "x",
-             "error": "bad", "received_at": now - timedelta(hours=hours)}
-            for i, hours in enumerate((2, 25))
-        ])  # fmt: skip
+        await conn.execute(
+            insert(HotelLease),
+            [
+                {
+                    "hotel_id": riga,
+                    "owner": "host-b:7",
+                    "epoch": 1,
+                    "expires_at": now + timedelta(minutes=1),
+                },
+                {
+                    "hotel_id": other,
+                    "owner": "host-c:1",
+                    "epoch": 1,
+                    "expires_at": now - timedelta(minutes=1),
+                },
+            ],
+        )
+        await conn.execute(
+            insert(LlmUsageRow),
+            [
+                {
+                    "hotel_id": other,
+                    "day": now.date().isoformat(),
+                    "calls": 5,
+                    "limited": 2,
+                    "over_budget_logged": True,
+                },
+                {
+                    "hotel_id": riga,
+                    "day": (now - timedelta(days=1)).date().isoformat(),
+                    "calls": 7,
+                    "limited": 0,
+                    "over_budget_logged": True,
+                },
+            ],
+        )
+        await conn.execute(
+            insert(DeadLetter),
+            [
+                {
+                    "hotel_id": other,
+                    "receipt_id": 10 + i,
+                    "fingerprint": f"g{i}",
+                    "raw": "x",
+                    "error": "bad",
+                    "received_at": now - timedelta(hours=hours),
+                }
+                for i, hours in enumerate((2, 25))
+            ],
+        )
         b1 = (
             await conn.execute(
                 select(Message.conversation_id, Message.chat_id).where(Message.id_message == "B1")
@@ -75,12 +108,23 @@ async def _rich(db: Database) -> tuple[int, int]:
         ).one()
         for i, language in enumerate(("pt", "pt", '"q":{x}')):
             when = now - timedelta(hours=i + 1)
-            await conn.execute(insert(Message).values(
-                hotel_id=riga, conversation_id=b1.conversation_id, chat_id=b1.chat_id,
-                id_message=f"P{i}", kind="text", type_message="textMessage", direction="in",
-                text="olá", language=language, analyser="rules", sent_at=when, created_at=when,
-                updated_at=when,
-            ))  # fmt: skip
+            await conn.execute(
+                insert(Message).values(
+                    hotel_id=riga,
+                    conversation_id=b1.conversation_id,
+                    chat_id=b1.chat_id,
+                    id_message=f"P{i}",
+                    kind="text",
+                    type_message="textMessage",
+                    direction="in",
+                    text="olá",
+                    language=language,
+                    analyser="rules",
+                    sent_at=when,
+                    created_at=when,
+                    updated_at=when,
+                )
+            )
         await conn.execute(
             update(Message)
             .where(Message.id_message == "B2")
@@ -95,9 +139,14 @@ async def _direct(
     """`read_status_directly` as the CLI calls it: outside any event loop (asyncpg's path
     runs its own)."""
     call = partial(
-        read_status_directly, url, busy_timeout_ms=1000, pgbouncer=pgbouncer, now=now,
-        stale_after_s=60, languages_since=languages_since,
-    )  # fmt: skip
+        read_status_directly,
+        url,
+        busy_timeout_ms=1000,
+        pgbouncer=pgbouncer,
+        now=now,
+        stale_after_s=60,
+        languages_since=languages_since,
+    )
     return await asyncio.to_thread(call)
 
 
@@ -159,12 +208,17 @@ def test_only_plain_sqlite_file_urls_take_the_standard_library_path() -> None:
 
 def test_only_plain_postgresql_urls_take_the_asyncpg_path() -> None:
     assert _pg_connect_args("postgresql+asyncpg://us%40er:p%3Aw%40d@db.example:5433/hb%5F1") == {
-        "host": "db.example", "port": 5433, "user": "us@er", "password": "p:w@d",
+        "host": "db.example",
+        "port": 5433,
+        "user": "us@er",
+        "password": "p:w@d",
         "database": "hb_1",
-    }  # fmt: skip
+    }
     assert _pg_connect_args("postgresql+asyncpg://hb@localhost/hotelbot") == {
-        "host": "localhost", "user": "hb", "database": "hotelbot",
-    }  # fmt: skip
+        "host": "localhost",
+        "user": "hb",
+        "database": "hotelbot",
+    }
     for url in (
         "sqlite+aiosqlite:////var/lib/hb.sqlite3",
         "postgresql+asyncpg://hb@localhost/hotelbot?ssl=require",
@@ -221,9 +275,13 @@ def _migrated_sqlite(tmp_path: Path) -> tuple[Path, str]:
 def test_status_on_sqlite_imports_no_sqlalchemy(tmp_path: Path) -> None:
     _, url = _migrated_sqlite(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=_env(tmp_path, url), capture_output=True, text=True,
-        timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", _PROBE],
+        env=_env(tmp_path, url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert "yes (host-b:7)" in next(x for x in done.stdout.splitlines() if x.startswith("riga"))
     heavy = [x for x in done.stderr.splitlines() if x.startswith("HEAVY")]
     assert heavy == ["HEAVY"], done.stderr
@@ -236,9 +294,13 @@ def test_a_schema_that_is_not_the_head_is_named_as_before(tmp_path: Path) -> Non
     conn.commit()
     conn.close()
     done = subprocess.run(
-        [sys.executable, "-m", "hotelbot", "status"], env=_env(tmp_path, url),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "hotelbot", "status"],
+        env=_env(tmp_path, url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 78, done.stderr
     assert "the database schema is at 0012_older, this hotelbot needs" in done.stderr
     conn = sqlite3.connect(path)
@@ -246,9 +308,13 @@ def test_a_schema_that_is_not_the_head_is_named_as_before(tmp_path: Path) -> Non
     conn.commit()
     conn.close()
     done = subprocess.run(
-        [sys.executable, "-m", "hotelbot", "status"], env=_env(tmp_path, url),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "hotelbot", "status"],
+        env=_env(tmp_path, url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 78, done.stderr
     assert "the database has no hotelbot schema yet" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

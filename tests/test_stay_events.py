@@ -51,9 +51,13 @@ def test_status_events_parse_and_format_back() -> None:
 
 def test_conditions_parse_into_typed_values_and_back() -> None:
     parsed = parse_conditions(
-        ["nights >= 3 and language in en, de", "room tag = Sea-View", "source != direct",
-         "guest = returning"]
-    )  # fmt: skip
+        [
+            "nights >= 3 and language in en, de",
+            "room tag = Sea-View",
+            "source != direct",
+            "guest = returning",
+        ]
+    )
     assert parsed.clauses == (
         Nights(parsed.clauses[0].op, 3),  # type: ignore[union-attr]
         Language(frozenset({"en", "de"})),
@@ -90,17 +94,29 @@ def test_bad_conditions_say_what_is_accepted(text: str, fragment: str) -> None:
 
 def test_each_condition_holds_or_not() -> None:
     ctx = StayContext(
-        nights=3, language="ru", room_tags=frozenset({"suite"}), source="booking.com",
+        nights=3,
+        language="ru",
+        room_tags=frozenset({"suite"}),
+        source="booking.com",
         returning_guest=False,
-    )  # fmt: skip
+    )
     cases = {
-        "nights >= 3": True, "nights > 3": False, "nights != 3": False, "nights != 2": True,
+        "nights >= 3": True,
+        "nights > 3": False,
+        "nights != 3": False,
+        "nights != 2": True,
         "nights = 2": False,
-        "language = ru": True, "language != ru": False, "language not in en,de": True,
-        "room tag = suite": True, "room tag = sea-view": False, "room tag != sea-view": True,
-        "source = booking.com": True, "source = direct": False,
-        "guest = first": True, "guest = returning": False,
-    }  # fmt: skip
+        "language = ru": True,
+        "language != ru": False,
+        "language not in en,de": True,
+        "room tag = suite": True,
+        "room tag = sea-view": False,
+        "room tag != sea-view": True,
+        "source = booking.com": True,
+        "source = direct": False,
+        "guest = first": True,
+        "guest = returning": False,
+    }
     for text, expected in cases.items():
         assert parse_conditions([text]).holds(ctx) is expected, text
     assert parse_conditions(["nights >= 3", "room tag = x"]).failing(ctx) == ["room tag = x"]
@@ -118,10 +134,14 @@ NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)  # 12:30 in Riga: outside quiet ho
 async def _trigger(db: Database, hotel_id: int, name: str, when: str, **kwargs: Any) -> int:
     async with db.write() as conn:
         return await add_trigger(
-            conn, hotel_id=hotel_id, name=name, spec=parse_trigger(when),
-            template=Template({"en": f"{name} {{first_name}}"}), now=NOW - timedelta(days=30),
+            conn,
+            hotel_id=hotel_id,
+            name=name,
+            spec=parse_trigger(when),
+            template=Template({"en": f"{name} {{first_name}}"}),
+            now=NOW - timedelta(days=30),
             **kwargs,
-        )  # fmt: skip
+        )
 
 
 async def _set_status(db: Database, hotel_id: int, stay_id: int, old: str, new: str) -> Any:
@@ -184,9 +204,13 @@ async def test_a_status_event_respects_quiet_hours_and_opt_out_like_any_message(
     async with db.write() as conn:
         await update_stay(conn, stay_id, {"status": "in_house"})
         decided = await fire_stay_status_triggers(
-            conn, hotel_id=hotel_id, stay_id=stay_id, old_status="booked",
-            new_status="in_house", now=late,
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel_id,
+            stay_id=stay_id,
+            old_status="booked",
+            new_status="in_house",
+            now=late,
+        )
     assert decided == [("in", "deferred:quiet_hours")]
     [row] = await outbox_rows(db)
     assert row["available_at"] == datetime(2026, 6, 2, 6, 0, tzinfo=UTC)  # 09:00 Riga
@@ -195,19 +219,34 @@ async def test_a_status_event_respects_quiet_hours_and_opt_out_like_any_message(
 async def test_conditions_decide_which_stays_get_a_message(db: Database) -> None:
     hotel_id = await make_hotel(db)
     long_ru = await make_stay(
-        db, hotel_id, phone="+371 2000 0001", name="Anna A", check_in=date(2026, 6, 1),
-        check_out=date(2026, 6, 4), language="ru", room_tags="suite sea-view",
+        db,
+        hotel_id,
+        phone="+371 2000 0001",
+        name="Anna A",
+        check_in=date(2026, 6, 1),
+        check_out=date(2026, 6, 4),
+        language="ru",
+        room_tags="suite sea-view",
         source="booking.com",
-    )  # fmt: skip
+    )
     short_en = await make_stay(
-        db, hotel_id, phone="+371 2000 0002", name="Ben B", check_in=date(2026, 6, 1),
-        check_out=date(2026, 6, 2), language="en",
-    )  # fmt: skip
+        db,
+        hotel_id,
+        phone="+371 2000 0002",
+        name="Ben B",
+        check_in=date(2026, 6, 1),
+        check_out=date(2026, 6, 2),
+        language="en",
+    )
     # Ben stayed before: a returning guest.
     await make_stay(
-        db, hotel_id, phone="+371 2000 0002", name="Ben B", check_in=date(2025, 6, 1),
+        db,
+        hotel_id,
+        phone="+371 2000 0002",
+        name="Ben B",
+        check_in=date(2025, 6, 1),
         check_out=date(2025, 6, 2),
-    )  # fmt: skip
+    )
     cases = {
         "long": "nights >= 3",
         "russian": "language = ru",
@@ -218,9 +257,12 @@ async def test_conditions_decide_which_stays_get_a_message(db: Database) -> None
     }
     for name, condition in cases.items():
         await _trigger(
-            db, hotel_id, name, "at check-in grace 1h",
+            db,
+            hotel_id,
+            name,
+            "at check-in grace 1h",
             conditions=parse_conditions([condition]),
-        )  # fmt: skip
+        )
     at = datetime(2026, 6, 1, 12, 1, tzinfo=UTC)  # 15:01 in Riga
     await Scheduler(db).run_once(at)
     await Scheduler(db).run_once(at + timedelta(minutes=1))
@@ -286,17 +328,41 @@ def test_cli_conditions_status_edit_and_csv_reimport(
     cli = cli_with_riga(tmp_path, monkeypatch, 'quiet_hours = "off"\n')
     today = datetime.now(UTC).date()
     bad = cli.invoke(
-        app, ["trigger", "add", "riga", "hi", "--when", "on check-in", "--text", "Hi",
-              "--if", "nights >= many"],
-    )  # fmt: skip
+        app,
+        [
+            "trigger",
+            "add",
+            "riga",
+            "hi",
+            "--when",
+            "on check-in",
+            "--text",
+            "Hi",
+            "--if",
+            "nights >= many",
+        ],
+    )
     assert isinstance(bad.exception, UserError)
     assert str(bad.exception) == "--if: 'nights >= many': nights takes a whole number: " + (
         "'nights >= 3'"
     )
     good = cli.invoke(
-        app, ["trigger", "add", "riga", "hi", "--when", "on check-in", "--text", "Hi {first_name}",
-              "--if", "nights >= 2", "--if", "room tag = suite"],
-    )  # fmt: skip
+        app,
+        [
+            "trigger",
+            "add",
+            "riga",
+            "hi",
+            "--when",
+            "on check-in",
+            "--text",
+            "Hi {first_name}",
+            "--if",
+            "nights >= 2",
+            "--if",
+            "room tag = suite",
+        ],
+    )
     assert good.exit_code == 0, good.output
     assert "next: when a stay's status changes" in good.output
     assert "if nights >= 2 and room tag = suite" in cli.invoke(app, ["trigger", "list"]).output

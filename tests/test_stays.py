@@ -42,10 +42,16 @@ def test_bad_phones_are_rejected(phone: str) -> None:
 def test_a_bad_row_lists_all_its_problems() -> None:
     with pytest.raises(StayInputError) as info:
         parse_stay_row(
-            {"phone": "+371 2000 0000", "name": "A", "check_in": "2026-06-02",
-             "check_out": "2026-06-01", "check_in_time": "25:00", "language": "english",
-             "status": "gone"}
-        )  # fmt: skip
+            {
+                "phone": "+371 2000 0000",
+                "name": "A",
+                "check_in": "2026-06-02",
+                "check_out": "2026-06-01",
+                "check_in_time": "25:00",
+                "language": "english",
+                "status": "gone",
+            }
+        )
     assert len(info.value.problems) == 4
     assert check_columns(["Phone", "name", "check_in", "check_out", "room"]) == []
 
@@ -60,9 +66,12 @@ async def test_upsert_is_idempotent_by_ref_and_by_chat_and_check_in(db: Database
         first = [await upsert_stay(conn, hotel, s) for s in (with_ref, without)]
         again = [await upsert_stay(conn, hotel, s) for s in (with_ref, without)]
         moved = await upsert_stay(
-            conn, hotel, StayInput("37120000001@c.us", "Anna", date(2026, 6, 2), date(2026, 6, 3),
-                                   external_ref="B-1")
-        )  # fmt: skip
+            conn,
+            hotel,
+            StayInput(
+                "37120000001@c.us", "Anna", date(2026, 6, 2), date(2026, 6, 3), external_ref="B-1"
+            ),
+        )
     assert [o for _, o in first] == ["added", "added"]
     assert [o for _, o in again] == ["unchanged", "unchanged"]
     assert moved == (first[0][0], "updated")  # same booking id: the dates moved, same stay

@@ -138,9 +138,13 @@ async def test_frozen_in_the_middle_of_an_outbox_send_blocks_no_takeover(
         async with cluster.db.write() as conn:
             for n, text in enumerate(texts):
                 await enqueue(
-                    conn, hotel_id=hotel_id, idempotency_key=f"manual:takeover:{n}",
-                    kind="manual", chat_id=CHAT, text=text,
-                )  # fmt: skip
+                    conn,
+                    hotel_id=hotel_id,
+                    idempotency_key=f"manual:takeover:{n}",
+                    kind="manual",
+                    chat_id=CHAT,
+                    text=text,
+                )
         takeover_s, pushed = await _freeze_and_takeover(cluster, frozen, mine)
         inst = cluster.fake.instance(mine[0])
 
@@ -182,16 +186,24 @@ async def test_frozen_inside_a_trigger_decision_blocks_no_takeover(pg_url: str) 
                 update(Hotel).where(Hotel.id == hotel_id).values(quiet_hours="", timezone="UTC")
             )
             await upsert_stay(
-                conn, hotel_id,
-                StayInput(chat_id=CHAT, guest_name="Anna Berzina",
-                          check_in=(now - timedelta(days=2)).date(),
-                          check_out=(now + timedelta(days=2)).date()),
+                conn,
+                hotel_id,
+                StayInput(
+                    chat_id=CHAT,
+                    guest_name="Anna Berzina",
+                    check_in=(now - timedelta(days=2)).date(),
+                    check_out=(now + timedelta(days=2)).date(),
+                ),
                 now=now,
-            )  # fmt: skip
+            )
             await add_trigger(
-                conn, hotel_id=hotel_id, name="breakfast",
-                spec=parse_trigger(f"daily at {due:%H:%M} grace 1h"), template=template, now=now,
-            )  # fmt: skip
+                conn,
+                hotel_id=hotel_id,
+                name="breakfast",
+                spec=parse_trigger(f"daily at {due:%H:%M} grace 1h"),
+                template=template,
+                now=now,
+            )
         takeover_s, pushed = await _freeze_and_takeover(cluster, frozen, mine)
         inst = cluster.fake.instance(mine[0])
 

@@ -81,9 +81,12 @@ async def test_request_returns_status_body_and_headers(
     transport = make_transport()
     try:
         response = await transport.request(
-            "POST", f"{server}/echo/{TOKEN}", api_method="sendMessage",
-            json_body=b'{"a":1}', timeout_s=5,
-        )  # fmt: skip
+            "POST",
+            f"{server}/echo/{TOKEN}",
+            api_method="sendMessage",
+            json_body=b'{"a":1}',
+            timeout_s=5,
+        )
         assert response.status == 200
         assert response.body == b'POST application/json t {"a":1}'
         limited = await transport.request(

@@ -59,8 +59,20 @@ def _ok(cli: CliRunner, *args: str) -> str:
 def _in_house_stay(cli: CliRunner, name: str = "Anna Berzina", phone: str = "+37120000001") -> None:
     today = datetime.now(UTC).date()
     dates = [str(today - timedelta(days=2)), str(today + timedelta(days=2))]
-    _ok(cli, "stay", "add", "alpha", "--phone", phone, "--name", name,
-        "--check-in", dates[0], "--check-out", dates[1])  # fmt: skip
+    _ok(
+        cli,
+        "stay",
+        "add",
+        "alpha",
+        "--phone",
+        phone,
+        "--name",
+        name,
+        "--check-in",
+        dates[0],
+        "--check-out",
+        dates[1],
+    )
 
 
 async def _rows(url: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -93,8 +105,16 @@ def _just_passed() -> str:
 
 def test_a_new_trigger_lists_what_it_would_send_and_needs_yes(cli: CliRunner, db_url: str) -> None:
     _in_house_stay(cli)
-    add = ["trigger", "add", "alpha", "evening", "--when", f"daily at {_just_passed()}",
-           "--text", "Good evening {first_name}"]  # fmt: skip
+    add = [
+        "trigger",
+        "add",
+        "alpha",
+        "evening",
+        "--when",
+        f"daily at {_just_passed()}",
+        "--text",
+        "Good evening {first_name}",
+    ]
     dry = _ok(cli, *add, "--dry-run")
     assert "Adding evening would queue 1 fire(s) due now:" in dry
     assert "Anna Berzina (37120000001@c.us), due " in dry
@@ -119,8 +139,18 @@ def test_a_new_trigger_lists_what_it_would_send_and_needs_yes(cli: CliRunner, db
 
 def test_no_catch_up_starts_with_the_next_time(cli: CliRunner, db_url: str) -> None:
     _in_house_stay(cli)
-    out = _ok(cli, "trigger", "add", "alpha", "evening", "--when", f"daily at {_just_passed()}",
-              "--text", "Hi", "--no-catch-up")  # fmt: skip
+    out = _ok(
+        cli,
+        "trigger",
+        "add",
+        "alpha",
+        "evening",
+        "--when",
+        f"daily at {_just_passed()}",
+        "--text",
+        "Hi",
+        "--no-catch-up",
+    )
     assert "recorded skipped:not_caught_up: 1" in out
     assert asyncio.run(_rows(db_url)) == ([], ["skipped:not_caught_up"])
     assert asyncio.run(_scheduler_tick(db_url)) == {}
@@ -140,8 +170,18 @@ def test_nothing_due_needs_no_question(cli: CliRunner, db_url: str) -> None:
 def test_re_enabling_asks_on_a_terminal(cli: CliRunner, db_url: str, tmp_path: Path) -> None:
     """The question is asked on a real terminal: "y" sends, "n" changes nothing."""
     _in_house_stay(cli)
-    _ok(cli, "trigger", "add", "alpha", "evening", "--when", f"daily at {_just_passed()}",
-        "--text", "Hello {first_name}", "--disabled")  # fmt: skip
+    _ok(
+        cli,
+        "trigger",
+        "add",
+        "alpha",
+        "evening",
+        "--when",
+        f"daily at {_just_passed()}",
+        "--text",
+        "Hello {first_name}",
+        "--disabled",
+    )
     env = dict(os.environ, HOTELBOT_DATABASE_URL=db_url)
     for answer, code in (("n", 1), ("y", 0)):
         output = _on_a_terminal(
@@ -179,10 +219,31 @@ def _on_a_terminal(argv: list[str], env: dict[str, str], answer: str) -> tuple[i
 
 
 def test_preview_gives_the_true_reason(cli: CliRunner) -> None:
-    _ok(cli, "stay", "add", "alpha", "--phone", "+37120000001", "--name", "Anna",
-        "--check-in", "2030-03-28", "--check-out", "2030-03-30")  # fmt: skip
-    _ok(cli, "trigger", "add", "alpha", "before", "--when", "1d before check-in at 10:00",
-        "--text", "See you tomorrow")  # fmt: skip
+    _ok(
+        cli,
+        "stay",
+        "add",
+        "alpha",
+        "--phone",
+        "+37120000001",
+        "--name",
+        "Anna",
+        "--check-in",
+        "2030-03-28",
+        "--check-out",
+        "2030-03-30",
+    )
+    _ok(
+        cli,
+        "trigger",
+        "add",
+        "alpha",
+        "before",
+        "--when",
+        "1d before check-in at 10:00",
+        "--text",
+        "See you tomorrow",
+    )
     _ok(cli, "trigger", "add", "alpha", "morning", "--when", "daily at 09:00", "--text", "Hi")
     _ok(cli, "trigger", "add", "alpha", "late", "--when", "daily at 23:00", "--text", "Hi")
     _ok(cli, "hotel", "edit", "alpha", "--set", "quiet_hours=22:00-08:00")

@@ -143,11 +143,25 @@ async def test_a_use_case_run_by_a_stale_daemon_changes_nothing(db: Database) ->
         await claim_leases(conn, "d2", limit=1, ttl_s=TTL_S, now=later)
     stale = SqlUnitsOfWork(db, Held("d1", {a: lease.epoch}))
     with pytest.raises(LeaseLost):
-        await send_as_staff(stale, a, "37120000001@c.us", "On our way", key="manual:1",
-                            at=utcnow(), pause=timedelta(hours=1))  # fmt: skip
+        await send_as_staff(
+            stale,
+            a,
+            "37120000001@c.us",
+            "On our way",
+            key="manual:1",
+            at=utcnow(),
+            pause=timedelta(hours=1),
+        )
     assert await queued(db) == 0
-    assert await send_as_staff(SqlUnitsOfWork(db), a, "37120000001@c.us", "On our way",
-                               key="manual:1", at=utcnow(), pause=timedelta(hours=1))  # fmt: skip
+    assert await send_as_staff(
+        SqlUnitsOfWork(db),
+        a,
+        "37120000001@c.us",
+        "On our way",
+        key="manual:1",
+        at=utcnow(),
+        pause=timedelta(hours=1),
+    )
     assert await queued(db) == 1
 
 

@@ -286,15 +286,33 @@ json_values = st.recursive(
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(
-        ["incomingMessageReceived", "outgoingAPIMessageReceived", "outgoingMessageStatus",
-         "stateInstanceChanged", "incomingCall", "quotaExceeded", "x"]
+        [
+            "incomingMessageReceived",
+            "outgoingAPIMessageReceived",
+            "outgoingMessageStatus",
+            "stateInstanceChanged",
+            "incomingCall",
+            "quotaExceeded",
+            "x",
+        ]
     ),
     st.dictionaries(
-        st.sampled_from(["idMessage", "senderData", "messageData", "timestamp", "status",
-                         "chatId", "from", "stateInstance", "quotaData"]),
+        st.sampled_from(
+            [
+                "idMessage",
+                "senderData",
+                "messageData",
+                "timestamp",
+                "status",
+                "chatId",
+                "from",
+                "stateInstance",
+                "quotaData",
+            ]
+        ),
         json_values,
         max_size=4,
     ),
-)  # fmt: skip
+)
 def test_never_raises(type_webhook: str, fields: dict[str, Any]) -> None:
     interpret(json.dumps({"typeWebhook": type_webhook, **fields}))

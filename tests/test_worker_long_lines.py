@@ -32,9 +32,13 @@ for line in sys.stdin:
 async def test_a_metrics_line_longer_than_64_kib_is_read(db: Database, db_url: str) -> None:
     settings = Settings(database=DatabaseSettings(url=db_url))
     worker = ProcessingWorker(
-        db, settings, "test-daemon", dict(os.environ), hotels=lambda: ([], {}),
+        db,
+        settings,
+        "test-daemon",
+        dict(os.environ),
+        hotels=lambda: ([], {}),
         command=[sys.executable, "-c", _CHILD],
-    )  # fmt: skip
+    )
     alerted: list[set[int]] = []
     worker.on_alerts(alerted.append)
     task = asyncio.create_task(worker.run())

@@ -37,9 +37,14 @@ def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 async def _cli(env: dict[str, str], *args: str) -> None:
     proc = await asyncio.create_subprocess_exec(
-        PY, "-m", "hotelbot", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        PY,
+        "-m",
+        "hotelbot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()
 
@@ -105,9 +110,14 @@ async def test_worker_killed_mid_batch_processes_once_and_alerts_once(
     async with FakeGreenApi() as fake:
         inst = await _setup(env, fake, tmp_path)
         daemon = await asyncio.create_subprocess_exec(
-            PY, "-m", "hotelbot", "run", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            PY,
+            "-m",
+            "hotelbot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         db = Database.open(db_url)
         try:
             first = await _one_child(daemon.pid)
@@ -182,9 +192,14 @@ async def test_sigterm_stops_the_worker_first_and_its_counts_reach_metrics(
     async with FakeGreenApi() as fake:
         inst = await _setup(env, fake, tmp_path)
         daemon = await asyncio.create_subprocess_exec(
-            PY, "-m", "hotelbot", "run", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            PY,
+            "-m",
+            "hotelbot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         assert daemon.stdout is not None
         reader = asyncio.create_task(collect(daemon.stdout))
         try:
@@ -237,9 +252,12 @@ async def test_a_silent_worker_withholds_the_watchdog_and_is_replaced(
     def verdict_ok() -> bool:
         probe = worker.probe()
         return watchdog_verdict(
-            now=time.monotonic(), loop_lag_s=0.0, max_loop_lag_s=1.0,
-            pollers=[probe], stall_after_s=1.5,
-        ).ok  # fmt: skip
+            now=time.monotonic(),
+            loop_lag_s=0.0,
+            max_loop_lag_s=1.0,
+            pollers=[probe],
+            stall_after_s=1.5,
+        ).ok
 
     task = asyncio.create_task(worker.run())
     try:

@@ -157,9 +157,23 @@ async def decide_alerts(
             continue
         guest = guests.get(item.key)
         text = await _alert_text(store, item, conv, guest, hotel, now)
-        drafts.append((conv, AlertDraft(hotel.id, conv.id, item.message_id, "alert", item.reason,
-                                        conv.suppressed_alerts, text, signal=item.signal,
-                                        category=item.category, urgent=item.urgent)))  # fmt: skip
+        drafts.append(
+            (
+                conv,
+                AlertDraft(
+                    hotel.id,
+                    conv.id,
+                    item.message_id,
+                    "alert",
+                    item.reason,
+                    conv.suppressed_alerts,
+                    text,
+                    signal=item.signal,
+                    category=item.category,
+                    urgent=item.urgent,
+                ),
+            )
+        )
         _set_cooldown(conv, after)
     if drafts:
         alert_ids = await store.record_alerts([d for _, d in drafts], hotels, now, result)
@@ -178,21 +192,27 @@ async def _alert_text(
     """What staff read: who (name, phone, room), why, the guest's words, the earlier
     messages counted, and the signals of the digest."""
     room = await store.room_of(hotel.id, guest.id if guest else None, item.key[1])
-    subject = policy.AlertSubject(guest.name if guest else None, item.key[1],
-                                  policy.phone_of(item.key[1]), room)  # fmt: skip
+    subject = policy.AlertSubject(
+        guest.name if guest else None, item.key[1], policy.phone_of(item.key[1]), room
+    )
     since = digest_since(conv.last_alert_at, now)
     digest = await store.digest_counts(conv.id, since, hotel.signal_modes)
     lang = hotel.staff_language
     if item.signal is not None:
-        return signal_alert_text(item.signal, subject.label(lang), lang,
-                                 digest, conv.suppressed_alerts, item.text)  # fmt: skip
+        return signal_alert_text(
+            item.signal, subject.label(lang), lang, digest, conv.suppressed_alerts, item.text
+        )
     guest_language = item.language if item.language not in (None, "", "und") else None
     text = policy.alert_text(
-        subject, item.reason, item.text, conv.suppressed_alerts,
-        language=lang, category=item.category,
+        subject,
+        item.reason,
+        item.text,
+        conv.suppressed_alerts,
+        language=lang,
+        category=item.category,
         guest_language=guest_language or (guest.language if guest else None),
         urgent=item.urgent,
-    )  # fmt: skip
+    )
     return "\n".join(filter(None, [text, digest_line(digest, lang)]))
 
 
@@ -228,8 +248,15 @@ async def send_followups(
         lang = hotel.staff_language
         text = policy.followup_text(subject, count, reason, found.latest_text, language=lang)
         text = "\n".join(filter(None, [text, digest_line(digest, lang)]))
-        draft = AlertDraft(hotel.id, found.conversation_id, found.state.last_counted,
-                           "followup", reason, count, text)  # fmt: skip
+        draft = AlertDraft(
+            hotel.id,
+            found.conversation_id,
+            found.state.last_counted,
+            "followup",
+            reason,
+            count,
+            text,
+        )
         alert_ids = await store.record_alerts([draft], hotels, now, result)
         await store.set_cooldown(
             found.conversation_id,

@@ -360,8 +360,13 @@ async def _understand_messages(
                 and event.text is not None
                 and not await store.sent_by_us(work.hotel_id, event.chat_id, event.text)
             ):
-                await mark_handled(handling, conv.id, at=sent_at, route=AckRoute.STAFF_REPLY,
-                                   pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
+                await mark_handled(
+                    handling,
+                    conv.id,
+                    at=sent_at,
+                    route=AckRoute.STAFF_REPLY,
+                    pause=timedelta(hours=hotel.staff_pause_h),
+                )
             continue
         if guest is None:
             continue  # a group (not treated as guests) or the staff chat: stored only
@@ -408,8 +413,11 @@ async def _understand_messages(
     for followup in followups:
         await _after_message(store, hotels[followup.work.hotel_id], followup, ids, convs, guests)
     # START also lifts a STOP that outlived `guest forget` (storage/suppression.py).
-    restarted = [(w.hotel_id, w.event.chat_id) for w in works
-                 if w.keyword == "start" and isinstance(w.event, IncomingMessage)]  # fmt: skip
+    restarted = [
+        (w.hotel_id, w.event.chat_id)
+        for w in works
+        if w.keyword == "start" and isinstance(w.event, IncomingMessage)
+    ]
     if restarted:
         await store.lift_suppression(restarted)
 
@@ -421,8 +429,9 @@ _MESSAGE_OR_STATUS: tuple[type, ...] = (IncomingMessage, OutgoingMessage, Delive
 def _attention(
     key: Key, text: str | None, verdict: Verdict, signal: SignalKind | None
 ) -> Attention:
-    return Attention(key, 0, text, verdict.reason, signal, verdict.category, verdict.language,
-                     urgent(verdict))  # fmt: skip
+    return Attention(
+        key, 0, text, verdict.reason, signal, verdict.category, verdict.language, urgent(verdict)
+    )
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -446,8 +455,13 @@ class _BatchHandling:
         conv = self._by_id.get(conversation_id)
         if conv is None:
             return await self._outside.handling(conversation_id)
-        return Handling(conv.handled_at, conv.handled_by_staff_until, conv.last_staff_reply_at,
-                        conv.suppressed_alerts, conv.last_suppressed_message_id)  # fmt: skip
+        return Handling(
+            conv.handled_at,
+            conv.handled_by_staff_until,
+            conv.last_staff_reply_at,
+            conv.suppressed_alerts,
+            conv.last_suppressed_message_id,
+        )
 
     async def save_handling(self, conversation_id: int, state: Handling) -> None:
         conv = self._by_id.get(conversation_id)
@@ -499,8 +513,13 @@ async def _staff_acknowledged(
     for _, conversation_id, sent_at in found:
         handled_at[conversation_id] = max(handled_at.get(conversation_id, at), sent_at)
     for conversation_id, when in sorted(handled_at.items()):
-        await mark_handled(handling, conversation_id, at=when, route=route,
-                           pause=timedelta(hours=hotel.staff_pause_h))  # fmt: skip
+        await mark_handled(
+            handling,
+            conversation_id,
+            at=when,
+            route=route,
+            pause=timedelta(hours=hotel.staff_pause_h),
+        )
 
 
 def _update_guest(

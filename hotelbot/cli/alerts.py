@@ -55,8 +55,17 @@ def list_(
         state = f"acknowledged ({a.acknowledged_via})" if a.acknowledged_at else "OPEN"
         if a.escalated_at:
             state += ", escalated"
-        rows.append([f"#{a.reference}", a.hotel, show_time(a.created_at, a.timezone, utc=utc),
-                     a.guest or "", a.chat_id, state,
-                     show_time(a.acknowledged_at, a.timezone, utc=utc), a.reason])  # fmt: skip
+        rows.append(
+            [
+                f"#{a.reference}",
+                a.hotel,
+                show_time(a.created_at, a.timezone, utc=utc),
+                a.guest or "",
+                a.chat_id,
+                state,
+                show_time(a.acknowledged_at, a.timezone, utc=utc),
+                a.reason,
+            ]
+        )
     headers = ["REF", "HOTEL", "CREATED", "GUEST", "CHAT", "STATE", "ACKNOWLEDGED", "REASON"]
     typer.echo(common.table(headers, rows, wide=wide, shrink=[3, 7]))

@@ -53,15 +53,30 @@ def list_(
 
     found = common.with_db(go)
     out = [
-        [c.id, c.hotel_slug, c.chat_id, c.guest_name or "",
-         show_time(c.last_message_at, c.hotel_timezone, utc=utc),
-         show_time(c.last_staff_reply_at, c.hotel_timezone, utc=utc),
-         show_time(c.handled_by_staff_until, c.hotel_timezone, utc=utc),
-         c.suppressed_alerts or "", "yes" if c.opted_out else ""]
+        [
+            c.id,
+            c.hotel_slug,
+            c.chat_id,
+            c.guest_name or "",
+            show_time(c.last_message_at, c.hotel_timezone, utc=utc),
+            show_time(c.last_staff_reply_at, c.hotel_timezone, utc=utc),
+            show_time(c.handled_by_staff_until, c.hotel_timezone, utc=utc),
+            c.suppressed_alerts or "",
+            "yes" if c.opted_out else "",
+        ]
         for c in found
-    ]  # fmt: skip
-    headers = ["ID", "HOTEL", "CHAT", "GUEST", "LAST MESSAGE", "STAFF REPLY",
-               "HANDLED UNTIL", "COUNTED", "OPTED OUT"]  # fmt: skip
+    ]
+    headers = [
+        "ID",
+        "HOTEL",
+        "CHAT",
+        "GUEST",
+        "LAST MESSAGE",
+        "STAFF REPLY",
+        "HANDLED UNTIL",
+        "COUNTED",
+        "OPTED OUT",
+    ]
     common.emit_table(
         headers, out, as_json=as_json, empty="no conversations", wide=wide, shrink=[3]
     )
@@ -177,9 +192,14 @@ def handled(
         # The same use case as a staff answer in the daemon (app/handled.py); the CLI holds
         # no lease, so its unit of work is not fenced.
         outcome = await handle_conversation(
-            SqlUnitsOfWork(db), hotel_id, conv_id, at=utcnow(), route=AckRoute.HANDLED,
-            pause=timedelta(hours=pause_h), replace_pause=hours is not None,
-        )  # fmt: skip
+            SqlUnitsOfWork(db),
+            hotel_id,
+            conv_id,
+            at=utcnow(),
+            route=AckRoute.HANDLED,
+            pause=timedelta(hours=pause_h),
+            replace_pause=hours is not None,
+        )
         if outcome is None:
             raise UserError(f"no conversation {ref!r}")  # deleted meanwhile (guest forget)
         until = outcome.handling.handled_by_staff_until

@@ -49,10 +49,16 @@ def list_(
         typer.echo("no dead letters")
         return
     table = [
-        [r.id, slugs.get(r.hotel_id), r.receipt_id, r.raw_bytes,
-         f"{r.received_at:%Y-%m-%d %H:%M:%SZ}", r.error]
+        [
+            r.id,
+            slugs.get(r.hotel_id),
+            r.receipt_id,
+            r.raw_bytes,
+            f"{r.received_at:%Y-%m-%d %H:%M:%SZ}",
+            r.error,
+        ]
         for r in rows
-    ]  # fmt: skip
+    ]
     typer.echo(common.table(["id", "hotel", "receipt", "bytes", "received (UTC)", "why"], table))
 
 

@@ -138,9 +138,13 @@ def add(
         )
     assert slug is not None
     entry: dict[str, Any] = {
-        "slug": slug, "name": name, "instance_id": instance_id, "api_url": api_url,
-        "timezone": timezone, "default_language": default_language,
-    }  # fmt: skip
+        "slug": slug,
+        "name": name,
+        "instance_id": instance_id,
+        "api_url": api_url,
+        "timezone": timezone,
+        "default_language": default_language,
+    }
     if staff_chat_id:
         entry["staff_chat_id"] = staff_chat_id
     if api_token_stdin:
@@ -208,13 +212,34 @@ def show(
 
 
 _EDITABLE = (
-    "name", "instance_id", "api_url", "api_token_env", "timezone", "staff_chat_id",
-    "default_language", "quiet_hours", "max_automated_per_day", "alert_cooldown_min",
-    "staff_pause_h", "groups_as_guests", "check_in_time", "check_out_time",
-    "signal_call", "signal_voice_note", "signal_photo", "signal_video", "signal_document",
-    "signal_location", "signal_sticker", "staff_language", "escalation_chat_id",
-    "escalate_after_min", "staff_email", "report_schedule", "manager_chat_id",
-)  # fmt: skip
+    "name",
+    "instance_id",
+    "api_url",
+    "api_token_env",
+    "timezone",
+    "staff_chat_id",
+    "default_language",
+    "quiet_hours",
+    "max_automated_per_day",
+    "alert_cooldown_min",
+    "staff_pause_h",
+    "groups_as_guests",
+    "check_in_time",
+    "check_out_time",
+    "signal_call",
+    "signal_voice_note",
+    "signal_photo",
+    "signal_video",
+    "signal_document",
+    "signal_location",
+    "signal_sticker",
+    "staff_language",
+    "escalation_chat_id",
+    "escalate_after_min",
+    "staff_email",
+    "report_schedule",
+    "manager_chat_id",
+)
 
 
 @app.command("edit")

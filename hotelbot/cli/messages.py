@@ -68,9 +68,13 @@ def list_(
             }
         async with db.read() as conn:
             return await list_messages(
-                conn, limit=limit, hotel_slug=hotel or None, since=cutoffs, outgoing=outgoing,
+                conn,
+                limit=limit,
+                hotel_slug=hotel or None,
+                since=cutoffs,
+                outgoing=outgoing,
                 attention=attention,
-            )  # fmt: skip
+            )
 
     rows = list(reversed(common.with_db(go)))
     out = []
@@ -78,9 +82,17 @@ def list_(
         needs = m.requires_attention
         mood = (m.sentiment or "") + (" !" if needs else "")
         who = (m.sender_name or "") if m.direction == "in" else "(hotel)"
-        out.append([show_time(m.sent_at, m.hotel_timezone, utc=utc, seconds=True), m.hotel_slug,
-                    m.chat_id, who, mood, (m.reason or "") if needs else "",
-                    m.text or f"<{m.kind}>"])  # fmt: skip
+        out.append(
+            [
+                show_time(m.sent_at, m.hotel_timezone, utc=utc, seconds=True),
+                m.hotel_slug,
+                m.chat_id,
+                who,
+                mood,
+                (m.reason or "") if needs else "",
+                m.text or f"<{m.kind}>",
+            ]
+        )
     headers = ["SENT", "HOTEL", "CHAT", "FROM", "SENTIMENT", "REASON", "TEXT"]
     common.emit_table(
         headers, out, as_json=as_json, empty="no messages", wide=wide, shrink=[3, 5, 6]

@@ -54,11 +54,17 @@ def list_(
     for item in items:
         record = hotels.get(item.hotel_id)
         row: list[object] = [
-            item.id, record.slug if record else "", item.kind, item.lane.value, item.chat_id,
-            item.state, item.delivery_status, item.attempts,
+            item.id,
+            record.slug if record else "",
+            item.kind,
+            item.lane.value,
+            item.chat_id,
+            item.state,
+            item.delivery_status,
+            item.attempts,
             show_time(item.available_at, record.timezone if record else None, utc=utc),
             item.last_error,
-        ]  # fmt: skip
+        ]
         if show_text:
             row.append(item.text)
         rows.append(row)

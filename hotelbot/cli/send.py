@@ -68,9 +68,14 @@ def send(
             raise UserError(f"no hotel with slug {slug!r} (see `hotelbot hotel list`)")
         # A staff answer (app/staff_send.py); the CLI holds no lease: the unit is not fenced.
         return await send_as_staff(
-            SqlUnitsOfWork(db), hotel.id, chat_id, text, key=f"manual:{uuid.uuid4()}",
-            at=utcnow(), pause=timedelta(hours=hotel.staff_pause_h),
-        )  # fmt: skip
+            SqlUnitsOfWork(db),
+            hotel.id,
+            chat_id,
+            text,
+            key=f"manual:{uuid.uuid4()}",
+            at=utcnow(),
+            pause=timedelta(hours=hotel.staff_pause_h),
+        )
 
     outbox_id = common.with_db(go)
     typer.echo(f"{outbox_id}")

@@ -40,14 +40,19 @@ def register(app: typer.Typer) -> None:
         if as_json:
             common.print_json(
                 {
-                    "hotel": hotel, "days": days, "day_zone": "UTC",
+                    "hotel": hotel,
+                    "days": days,
+                    "day_zone": "UTC",
                     "sections": [
-                        {"title": s.title, "unavailable": s.unavailable or None,
-                         "rows": common.records(s.headers, s.rows)}
+                        {
+                            "title": s.title,
+                            "unavailable": s.unavailable or None,
+                            "rows": common.records(s.headers, s.rows),
+                        }
                         for s in sections
                     ],
                 }
-            )  # fmt: skip
+            )
             return
         scope = f"hotel {hotel}" if hotel else "all hotels"
         typer.echo(f"hotelbot stats: {scope}, last {days} day(s), UTC days")

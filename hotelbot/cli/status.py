@@ -112,18 +112,33 @@ def register(app: typer.Typer) -> None:
                 health += f"; WARNING: {zone_warning}"
             table.append(
                 [
-                    r.slug, polling, _ago(r.last_ok_at, now), r.unprocessed,
-                    f"{r.outbox_open}/{r.outbox_failed}", _last_alert(r, now),
-                    r.instance_state or "?", health,
+                    r.slug,
+                    polling,
+                    _ago(r.last_ok_at, now),
+                    r.unprocessed,
+                    f"{r.outbox_open}/{r.outbox_failed}",
+                    _last_alert(r, now),
+                    r.instance_state or "?",
+                    health,
                 ]
-            )  # fmt: skip
+            )
         typer.echo(
             common.table(
-                ["hotel", "polling", "last ok poll", "to process", "outbox open/failed",
-                 "last alert", "instance", "health"],
-                table, wide=wide, shrink=[1, 7],
+                [
+                    "hotel",
+                    "polling",
+                    "last ok poll",
+                    "to process",
+                    "outbox open/failed",
+                    "last alert",
+                    "instance",
+                    "health",
+                ],
+                table,
+                wide=wide,
+                shrink=[1, 7],
             )
-        )  # fmt: skip
+        )
         if any(r.dead_letters_24h for r in rows):
             typer.echo(
                 "\nqueue items that could not be stored were set aside (and deleted upstream): "

@@ -71,9 +71,13 @@ async def status_event_lines(
     from hotelbot.files import running_as
 
     decided = await fire_stay_status_triggers(
-        conn, hotel_id=hotel_id, stay_id=stay_id, old_status=old, new_status=new,
+        conn,
+        hotel_id=hotel_id,
+        stay_id=stay_id,
+        old_status=old,
+        new_status=new,
         decided_by=f"cli:{running_as()}",
-    )  # fmt: skip
+    )
     return [f"  trigger {name}: {outcome}" for name, outcome in decided]
 
 
@@ -130,11 +134,20 @@ def add(
     external_ref = common.renamed("--ref", ref, "--external-ref", external_ref)
     stay = _parse(
         _opt_row(
-            phone=phone, name=name, check_in=check_in, check_out=check_out, room=room,
-            language=language, check_in_time=check_in_time, check_out_time=check_out_time,
-            status=status, external_ref=external_ref, source=source, room_tags=room_tags,
+            phone=phone,
+            name=name,
+            check_in=check_in,
+            check_out=check_out,
+            room=room,
+            language=language,
+            check_in_time=check_in_time,
+            check_out_time=check_out_time,
+            status=status,
+            external_ref=external_ref,
+            source=source,
+            room_tags=room_tags,
         )
-    )  # fmt: skip
+    )
 
     async def go(db: Database) -> tuple[StayChange, list[str]]:
         hotel = await _hotel(db, slug)
@@ -190,11 +203,19 @@ def edit(
 
     ref = common.renamed("--ref", ref, "--external-ref", external_ref)
     given = {
-        "phone": phone, "name": name, "check_in": check_in, "check_out": check_out,
-        "room": room, "language": language, "check_in_time": check_in_time,
-        "check_out_time": check_out_time, "status": status, "ref": ref, "source": source,
+        "phone": phone,
+        "name": name,
+        "check_in": check_in,
+        "check_out": check_out,
+        "room": room,
+        "language": language,
+        "check_in_time": check_in_time,
+        "check_out_time": check_out_time,
+        "status": status,
+        "ref": ref,
+        "source": source,
         "room_tags": room_tags,
-    }  # fmt: skip
+    }
     if all(v is None for v in given.values()):
         raise UserError("nothing to change: give at least one option (see --help)")
 
@@ -219,13 +240,19 @@ def edit(
             )
             stay = _parse(merged)
             changes = {
-                "chat_id": stay.chat_id, "guest_name": stay.guest_name, "room": stay.room,
-                "check_in": stay.check_in, "check_out": stay.check_out,
+                "chat_id": stay.chat_id,
+                "guest_name": stay.guest_name,
+                "room": stay.room,
+                "check_in": stay.check_in,
+                "check_out": stay.check_out,
                 "check_in_time": _hhmm(stay.check_in_time),
-                "check_out_time": _hhmm(stay.check_out_time), "language": stay.language,
-                "status": stay.status.value, "external_ref": stay.external_ref,
-                "source": stay.source, "room_tags": stay.room_tags,
-            }  # fmt: skip
+                "check_out_time": _hhmm(stay.check_out_time),
+                "language": stay.language,
+                "status": stay.status.value,
+                "external_ref": stay.external_ref,
+                "source": stay.source,
+                "room_tags": stay.room_tags,
+            }
             await update_stay(conn, stay_id, changes)
             return await status_event_lines(
                 conn, current.hotel_id, stay_id, current.status, stay.status.value
@@ -290,10 +317,19 @@ def list_(
 
     stays, slugs = common.with_db(go)
     rows = [
-        (s.id, slugs.get(s.hotel_id), s.guest_name, s.chat_id, s.room, s.check_in, s.check_out,
-         s.status, s.external_ref)
+        (
+            s.id,
+            slugs.get(s.hotel_id),
+            s.guest_name,
+            s.chat_id,
+            s.room,
+            s.check_in,
+            s.check_out,
+            s.status,
+            s.external_ref,
+        )
         for s in stays
-    ]  # fmt: skip
+    ]
     headers = ("id", "hotel", "guest", "chat", "room", "in", "out", "status", "external_ref")
     common.emit_table(headers, rows, as_json=as_json, empty="no stays", wide=wide, shrink=[2, 8])
 
@@ -330,9 +366,22 @@ def show(stay_id: StayId, utc: UtcOpt = False, wide: WideOpt = False) -> None:
     stay, fires, tz, names, events = common.with_db(go)
     if stay is None:
         raise UserError(f"no stay {stay_id}")
-    fields = ("id", "hotel_id", "guest_name", "chat_id", "room", "check_in", "check_out",
-              "check_in_time", "check_out_time", "language", "status", "external_ref",
-              "source", "room_tags")  # fmt: skip
+    fields = (
+        "id",
+        "hotel_id",
+        "guest_name",
+        "chat_id",
+        "room",
+        "check_in",
+        "check_out",
+        "check_in_time",
+        "check_out_time",
+        "language",
+        "status",
+        "external_ref",
+        "source",
+        "room_tags",
+    )
     for key in fields:
         typer.echo(f"{key:15} {for_people(str(getattr(stay, key)))}")
     for key in ("created_at", "updated_at"):
@@ -340,11 +389,14 @@ def show(stay_id: StayId, utc: UtcOpt = False, wide: WideOpt = False) -> None:
     if fires:
         typer.echo("")
         rows = [
-            (names.get(f.trigger_id, f.trigger_id),
-             show_time(f.decided_at if f.trigger_id in events else f.scheduled_for, tz, utc=utc),
-             f.outcome, f.outbox_id)
+            (
+                names.get(f.trigger_id, f.trigger_id),
+                show_time(f.decided_at if f.trigger_id in events else f.scheduled_for, tz, utc=utc),
+                f.outcome,
+                f.outbox_id,
+            )
             for f in fires
-        ]  # fmt: skip
+        ]
         typer.echo(common.table(("trigger", "scheduled for", "outcome", "outbox"), rows, wide=wide))
 
 

@@ -208,9 +208,14 @@ Change = Callable[["Connection", datetime], Awaitable["TriggerRecord"]]
 
 
 async def _activate(
-    db: Database, hotel: HotelRecord, change: Change, *, now: datetime, catch_up: bool,
+    db: Database,
+    hotel: HotelRecord,
+    change: Change,
+    *,
+    now: datetime,
+    catch_up: bool,
     commit: bool,
-) -> tuple[TriggerRecord, list[DueNow]]:  # fmt: skip
+) -> tuple[TriggerRecord, list[DueNow]]:
     """Apply `change` (add, enable, re-time a trigger) and decide what it sends at once, in
     one write transaction; committed, or rolled back for a preview. The same `now` for the
     preview and the commit gives the same decisions (see decide_trigger_now)."""
@@ -223,9 +228,13 @@ async def _activate(
             due = []
             if trigger.enabled:
                 due = await decide_trigger_now(
-                    conn, hotel_policy(hotel), trigger, now=now, catch_up=catch_up,
+                    conn,
+                    hotel_policy(hotel),
+                    trigger,
+                    now=now,
+                    catch_up=catch_up,
                     decided_by=f"cli:{running_as()}",
-                )  # fmt: skip
+                )
             if not commit:
                 raise _Rollback((trigger, due))
             return trigger, due
@@ -382,9 +391,16 @@ def add(
         if await get_trigger(conn, hotel.id, name) is not None:
             raise UserError(f"trigger {name!r} exists (use `hotelbot trigger edit`)")
         await add_trigger(
-            conn, hotel_id=hotel.id, name=name, spec=spec, template=template,
-            enabled=not disabled, now=now, attachment=attachment, conditions=conditions,
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel.id,
+            name=name,
+            spec=spec,
+            template=template,
+            enabled=not disabled,
+            now=now,
+            attachment=attachment,
+            conditions=conditions,
+        )
         record = await get_trigger(conn, hotel.id, name)
         assert record is not None
         return record
@@ -455,18 +471,28 @@ async def add_defaults_lines(db: Database, slug: str, languages: list[str] | Non
     async with db.write() as conn:
         for item, spec, template in planned:
             new_id = await add_trigger_if_absent(
-                conn, hotel_id=hotel.id, name=item.name, spec=spec, template=template,
-                enabled=False, now=now, conditions=conditions[item.name],
-            )  # fmt: skip
+                conn,
+                hotel_id=hotel.id,
+                name=item.name,
+                spec=spec,
+                template=template,
+                enabled=False,
+                now=now,
+                conditions=conditions[item.name],
+            )
             added[item.name] = new_id is not None
     # A sample guest arriving tomorrow for three nights, to show each text as it reads.
     today = now.astimezone(policy.tz).date()
     sample = StayFacts(
-        hotel_tz=policy.tz, check_in=today + timedelta(days=1),
-        check_out=today + timedelta(days=4), status=StayStatus.BOOKED,
-        language=policy.default_language, guest_name="Anna Example", room="101",
+        hotel_tz=policy.tz,
+        check_in=today + timedelta(days=1),
+        check_out=today + timedelta(days=4),
+        status=StayStatus.BOOKED,
+        language=policy.default_language,
+        guest_name="Anna Example",
+        room="101",
         created_at=now,
-    )  # fmt: skip
+    )
     lines: list[str] = []
     for item, spec, template in planned:
         if not added[item.name]:
@@ -580,9 +606,15 @@ def edit(
 
     async def change(conn: Connection, now: datetime) -> TriggerRecord:
         await edit_trigger(
-            conn, trigger.id, spec=spec, template=template, now=now, attachment=attachment,
-            remove_attachment=no_file, conditions=conditions,
-        )  # fmt: skip
+            conn,
+            trigger.id,
+            spec=spec,
+            template=template,
+            now=now,
+            attachment=attachment,
+            remove_attachment=no_file,
+            conditions=conditions,
+        )
         record = await get_trigger(conn, trigger.hotel_id, name)
         assert record is not None
         return record
@@ -641,9 +673,12 @@ def _set_enabled(
 
 @app.command("enable")
 def enable(
-    slug: Slug, name: Name, yes: YesOpt = False, no_catch_up: NoCatchUpOpt = False,
+    slug: Slug,
+    name: Name,
+    yes: YesOpt = False,
+    no_catch_up: NoCatchUpOpt = False,
     dry_run: DryRunOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Switch a trigger on. Fires due within its grace are caught up: they are listed and
     sent only after you confirm (--yes for scripts; --no-catch-up skips them). Older missed
     ones are recorded as missed, never sent."""
@@ -703,11 +738,18 @@ def list_(
 
     triggers, slugs = common.with_db(go)
     rows = [
-        (t.id, slugs.get(t.hotel_id), t.name, format_trigger(t.spec),
-         ",".join(sorted(t.template.texts)), "yes" if t.enabled else "no", t.version,
-         _extras(t))
+        (
+            t.id,
+            slugs.get(t.hotel_id),
+            t.name,
+            format_trigger(t.spec),
+            ",".join(sorted(t.template.texts)),
+            "yes" if t.enabled else "no",
+            t.version,
+            _extras(t),
+        )
         for t in triggers
-    ]  # fmt: skip
+    ]
     common.emit_table(
         ("id", "hotel", "name", "when", "languages", "on", "ver", "with"),
         rows,
@@ -856,9 +898,12 @@ async def preview_lines(
         lines.append(f"then file: {file.file_name} <{file.url}>{caption}")
     if trigger.conditions.clauses:
         context = StayContext(
-            nights=facts.nights, language=facts.language, room_tags=tags_of(record.room_tags),
-            source=record.source, returning_guest=returning,
-        )  # fmt: skip
+            nights=facts.nights,
+            language=facts.language,
+            room_tags=tags_of(record.room_tags),
+            source=record.source,
+            returning_guest=returning,
+        )
         failing = trigger.conditions.failing(context)
         if failing:
             lines.append(
@@ -904,13 +949,19 @@ async def preview_lines(
         if nxt is None:
             break
         decision = decide(
-            nxt, nxt, stay_status=facts.status,
+            nxt,
+            nxt,
+            stay_status=facts.status,
             is_welcome_like=isinstance(trigger.spec, EventTrigger) or nxt < co_at,
-            check_out_at=co_at, opted_out=guest.opted_out,
-            staff_paused_until=guest.staff_paused_until, sent_today_count=0,
-            daily_cap=None, quiet_hours=policy.quiet_hours, tz=policy.tz,
+            check_out_at=co_at,
+            opted_out=guest.opted_out,
+            staff_paused_until=guest.staff_paused_until,
+            sent_today_count=0,
+            daily_cap=None,
+            quiet_hours=policy.quiet_hours,
+            tz=policy.tz,
             grace_s=trigger.grace_s,
-        )  # fmt: skip
+        )
         note = ""
         if isinstance(decision, Skip):
             note = f": not sent ({decision.reason})"

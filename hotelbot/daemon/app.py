@@ -124,9 +124,13 @@ class Daemon:
                     tasks = OwnedTasks(group, on_crash=self._on_task_crash)
                     try:
                         self.parts = await start_parts(
-                            tasks, db, stage, settings=lambda: self.settings,
-                            environ=self.environ, name=self.name,
-                        )  # fmt: skip
+                            tasks,
+                            db,
+                            stage,
+                            settings=lambda: self.settings,
+                            environ=self.environ,
+                            name=self.name,
+                        )
                     except BaseException:
                         group.cancel_scope.cancel()  # a half-built daemon: nothing to drain
                         raise
@@ -150,9 +154,12 @@ class Daemon:
             self.settings = settings
 
         house = Housekeeping(
-            parts, self.name, settings=lambda: self.settings, apply_settings=apply_settings,
+            parts,
+            self.name,
+            settings=lambda: self.settings,
+            apply_settings=apply_settings,
             load_settings=self._load_settings,
-        )  # fmt: skip
+        )
         self.housekeeping = house
         try:
             self.ready.set()
@@ -160,8 +167,11 @@ class Daemon:
             house.start_supervisor()  # [operations] watchdog pings only after READY=1
             logger.info(
                 "hotelbot daemon {} started: {} of {} enabled hotel(s) polling (leases), {}",
-                self.name, len(parts.workers.workers), parts.workers.known, parts.db.location,
-            )  # fmt: skip
+                self.name,
+                len(parts.workers.workers),
+                parts.workers.known,
+                parts.db.location,
+            )
             frozen = freeze_startup_heap()  # full GC passes no longer walk the start-up heap
             logger.debug("start-up heap frozen: {} objects", frozen)
             await house.run(self._stop)

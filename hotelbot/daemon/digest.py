@@ -121,6 +121,10 @@ class DigestSender:
             shown_end=f"{moment:%Y-%m-%d %H:%M %Z}",
         )
         return await enqueue(
-            conn, hotel_id=hotel.id, idempotency_key=key, kind=OutboxKind.REPORT,
-            chat_id=hotel.manager_chat_id, text=text,
-        )  # fmt: skip
+            conn,
+            hotel_id=hotel.id,
+            idempotency_key=key,
+            kind=OutboxKind.REPORT,
+            chat_id=hotel.manager_chat_id,
+            text=text,
+        )

@@ -75,11 +75,15 @@ async def drain(
     except Exception as exc:
         logger.warning(
             "could not release leases ({}); they expire in {:.0f} s",
-            type(exc).__name__, lease_ttl_s,
-        )  # fmt: skip
+            type(exc).__name__,
+            lease_ttl_s,
+        )
     received = sum(h.received_total for h in parts.workers.health.values())
     logger.info(
         "stopped in {:.1f} s: {} hotel(s), {} notification(s) stored this run, "
         "{} hotel worker(s) cancelled",
-        time.monotonic() - started, served, received, cancelled,
-    )  # fmt: skip
+        time.monotonic() - started,
+        served,
+        received,
+        cancelled,
+    )

@@ -118,9 +118,15 @@ async def answer_from_facts(conn: Connection, info: GuestMessageInfo) -> str | N
         # the menu, the map: its own row right after the answer (one topic: key ":file")
         file_key = key + (":file" if len(topics) == 1 else f":file:{topic.value}")
         await enqueue(
-            conn, hotel_id=info.hotel_id, idempotency_key=file_key, kind=OutboxKind.ANSWER,
-            chat_id=info.chat_id, text="", file_url=file.url, file_name=file.file_name,
-        )  # fmt: skip
+            conn,
+            hotel_id=info.hotel_id,
+            idempotency_key=file_key,
+            kind=OutboxKind.ANSWER,
+            chat_id=info.chat_id,
+            text="",
+            file_url=file.url,
+            file_name=file.file_name,
+        )
     return "+".join(topic.value for topic in topics)
 
 
@@ -246,8 +252,11 @@ class LlmFactAnswerer:
                 self._asked[(hotel_id, chat_id, id_message)] = now
                 if not looks_like_question(text) or has_problem_sign(text):
                     continue  # not a question for the facts: staff as usual, no LLM call
-                report[await self._answer(hotel_id, chat_id, id_message, text, language,
-                                          default_language, facts)] += 1  # fmt: skip
+                report[
+                    await self._answer(
+                        hotel_id, chat_id, id_message, text, language, default_language, facts
+                    )
+                ] += 1
         return report
 
     async def _answer(
@@ -285,9 +294,12 @@ class LlmFactAnswerer:
         try:
             async with self._units.begin({hotel_id}) as uow:
                 await uow.outbox.enqueue(
-                    hotel_id=hotel_id, idempotency_key=answer_key(chat_id, id_message),
-                    kind=OutboxKind.ANSWER, chat_id=chat_id, text=reply.answer,
-                )  # fmt: skip
+                    hotel_id=hotel_id,
+                    idempotency_key=answer_key(chat_id, id_message),
+                    kind=OutboxKind.ANSWER,
+                    chat_id=chat_id,
+                    text=reply.answer,
+                )
                 crash_point("llm_fact_answer_before_commit")  # fault tests: rolled back
         except LeaseLost:
             return "left_to_owner"  # the hotel's new owner asks again

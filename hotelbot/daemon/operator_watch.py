@@ -119,11 +119,17 @@ class OperatorWatch:
             slug, state, state_at = hotel.slug, hotel.instance_state, hotel.instance_state_at
             bad_state = state is not None and state not in SENDABLE_STATES
             self._observe(
-                f"instance:{slug}", bad_state, now, self._s.instance_after_min,
+                f"instance:{slug}",
+                bad_state,
+                now,
+                self._s.instance_after_min,
                 f"{slug}: WhatsApp instance is {state if bad_state else 'authorized again'}"
-                + (" (nothing is received or sent; scan the QR code in the Green API console)"
-                   if bad_state else ""),
-            )  # fmt: skip
+                + (
+                    " (nothing is received or sent; scan the QR code in the Green API console)"
+                    if bad_state
+                    else ""
+                ),
+            )
             # A staff alert that waits although the instance can send: counted from when it
             # could (the instance's own trouble is told above).
             due = oldest.get(hotel_id)
@@ -135,16 +141,24 @@ class OperatorWatch:
                 and now - due >= timedelta(minutes=self._s.alert_undeliverable_after_min)
             )
             self._observe(
-                f"alert:{slug}", stuck, now, 0.0,
+                f"alert:{slug}",
+                stuck,
+                now,
+                0.0,
                 f"{slug}: staff alerts cannot be delivered over WhatsApp"
-                if stuck else f"{slug}: staff alerts are delivered again",
-            )  # fmt: skip
+                if stuck
+                else f"{slug}: staff alerts are delivered again",
+            )
             count = dead.get(hotel_id, 0)
             self._observe(
-                f"dead:{slug}", count > 0, now, 0.0,
+                f"dead:{slug}",
+                count > 0,
+                now,
+                0.0,
                 f"{slug}: {count} queue item(s) dead-lettered (see `hotelbot status`)"
-                if count else f"{slug}: no new dead letters",
-            )  # fmt: skip
+                if count
+                else f"{slug}: no new dead letters",
+            )
 
     def _observe_polling(self, now: datetime) -> None:
         for health in self._src.health():
@@ -153,10 +167,15 @@ class OperatorWatch:
             stale = quiet >= timedelta(minutes=self._s.not_polled_after_min)
             reason = health.unhealthy_reason or health.last_error or "no successful poll"
             self._observe(
-                f"poll:{health.slug}", stale, now, 0.0,
+                f"poll:{health.slug}",
+                stale,
+                now,
+                0.0,
                 f"{health.slug}: not polled for {int(quiet.total_seconds() // 60)} min "
-                f"({_safe(reason)})" if stale else f"{health.slug}: polled again",
-            )  # fmt: skip
+                f"({_safe(reason)})"
+                if stale
+                else f"{health.slug}: polled again",
+            )
 
     def _observe_llm(self, now: datetime) -> None:
         state = self._src.breaker_state()
@@ -164,10 +183,14 @@ class OperatorWatch:
             return
         open_ = state is not BreakerState.CLOSED
         self._observe(
-            "llm", open_, now, self._s.llm_breaker_after_min,
+            "llm",
+            open_,
+            now,
+            self._s.llm_breaker_after_min,
             "the LLM sentiment analyser is unavailable (breaker open): rules only"
-            if open_ else "the LLM sentiment analyser answers again",
-        )  # fmt: skip
+            if open_
+            else "the LLM sentiment analyser answers again",
+        )
 
     # -- mail ------------------------------------------------------------------------------
     async def _mail_staff(

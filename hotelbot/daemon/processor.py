@@ -576,8 +576,11 @@ class Processor:
             )
         self.failed_total += len(given_up)
         for work in given_up:
-            logger.error("notification {} given up after {} attempts", work.notification_id,
-                         self._max_attempts)  # fmt: skip
+            logger.error(
+                "notification {} given up after {} attempts",
+                work.notification_id,
+                self._max_attempts,
+            )
 
     async def _followups(self) -> None:
         """Send follow-up alerts that are due. Reads first, so an idle daemon does not take

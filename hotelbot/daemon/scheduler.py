@@ -116,10 +116,13 @@ def due_fires(
             continue
         for stay in stays:
             for at in fire_times(
-                trigger.spec, facts_by_stay[stay.id], window_start=start, window_end=ahead,
+                trigger.spec,
+                facts_by_stay[stay.id],
+                window_start=start,
+                window_end=ahead,
                 default_check_in=policy.default_check_in,
                 default_check_out=policy.default_check_out,
-            ):  # fmt: skip
+            ):
                 if at >= window_end:
                     if next_due is None or at < next_due:
                         next_due = at
@@ -173,21 +176,32 @@ async def decide_trigger_now(
     for at, _, stay in due:
         if not catch_up:
             fire_id = await record_fire(
-                conn, hotel_id=policy.id, trigger_id=trigger.id, stay_id=stay.id,
-                scheduled_for=at, outcome=NOT_CAUGHT_UP, trigger_version=trigger.version,
-                decided_at=now, decided_by=decided_by,
-            )  # fmt: skip
+                conn,
+                hotel_id=policy.id,
+                trigger_id=trigger.id,
+                stay_id=stay.id,
+                scheduled_for=at,
+                outcome=NOT_CAUGHT_UP,
+                trigger_version=trigger.version,
+                decided_at=now,
+                decided_by=decided_by,
+            )
             if fire_id is not None:
                 done.append(DueNow(stay, at, FireDecision(NOT_CAUGHT_UP, None, now)))
             continue
         guest = facts_by_chat.get(stay.chat_id, NO_FACTS)
         decision = await trigger_fire.decide_fire(
-            SqlFireStore(conn), policy=policy, trigger=trigger, stay=stay, scheduled_for=at,
+            SqlFireStore(conn),
+            policy=policy,
+            trigger=trigger,
+            stay=stay,
+            scheduled_for=at,
             now=now,
-            facts_opted_out=guest.opted_out, facts_paused_until=guest.staff_paused_until,
+            facts_opted_out=guest.opted_out,
+            facts_paused_until=guest.staff_paused_until,
             facts_language=guest.language,
             decided_by=decided_by,
-        )  # fmt: skip
+        )
         if decision is not None:
             done.append(DueNow(stay, at, decision))
     return done
@@ -508,12 +522,18 @@ async def fire_stay_status_triggers(
     decided: list[tuple[str, str]] = []
     for trigger in triggers:
         decision = await trigger_fire.decide_fire(
-            SqlFireStore(conn), policy=policy, trigger=trigger, stay=stay, scheduled_for=now,
+            SqlFireStore(conn),
+            policy=policy,
+            trigger=trigger,
+            stay=stay,
+            scheduled_for=now,
             now=now,
-            facts_opted_out=facts.opted_out, facts_paused_until=facts.staff_paused_until,
+            facts_opted_out=facts.opted_out,
+            facts_paused_until=facts.staff_paused_until,
             facts_language=facts.language,
-            decided_by=decided_by, key_at=stay.created_at,
-        )  # fmt: skip
+            decided_by=decided_by,
+            key_at=stay.created_at,
+        )
         if decision is not None:
             decided.append((trigger.name, decision.outcome))
     return decided

@@ -176,9 +176,13 @@ def start_processing(
     the hotels' send loops."""
     if settings.processing.workers > 0:
         worker = ProcessingWorker(
-            db, settings, name, environ, hotels=_held_epochs(hotel_ids, ownership),
+            db,
+            settings,
+            name,
+            environ,
+            hotels=_held_epochs(hotel_ids, ownership),
             hang_after_s=settings.processing.hang_after_s,
-        )  # fmt: skip
+        )
         writer.on_commit(worker.notify)
         worker.on_alerts(sender.wake_for_alerts)  # alerts committed by the child leave at once
         processing = Processing(None, worker, tasks.start("processing-worker", worker.run))
@@ -307,9 +311,17 @@ async def start_parts(
         tasks=tasks,
     )
     processing = start_processing(
-        tasks, db, stage, settings=s, environ=environ, name=name, writer=writer,
-        sender=sender, ownership=leases.ownership, hotel_ids=workers.hotel_ids,
-    )  # fmt: skip
+        tasks,
+        db,
+        stage,
+        settings=s,
+        environ=environ,
+        name=name,
+        writer=writer,
+        sender=sender,
+        ownership=leases.ownership,
+        hotel_ids=workers.hotel_ids,
+    )
     await workers.load()
     hotels_task = tasks.start("hotels", workers.run)
     await leases.start()  # the first round claims hotels; their workers start
@@ -345,14 +357,29 @@ async def start_parts(
     if watch is not None:  # [email] the operators' backup channel
         side_tasks.append(tasks.start("operator-watch", watch.run, critical=False))
     digest = DigestSender(  # the managers' scheduled digests (report_schedule)
-        db, workers.hotel_ids, tick_s=s.daemon.scheduler_tick_s,
+        db,
+        workers.hotel_ids,
+        tick_s=s.daemon.scheduler_tick_s,
         lease=None if db.is_sqlite else leases.ownership,
-    )  # fmt: skip
+    )
     side_tasks.append(tasks.start("digest", digest.run, critical=False))
     return Parts(
-        db, tasks, writer, writer_task, leases, lease_task, workers, hotels_task, sender,
-        sender_task, processing, scheduler, observability, side_tasks, crash_marker,
-    )  # fmt: skip
+        db,
+        tasks,
+        writer,
+        writer_task,
+        leases,
+        lease_task,
+        workers,
+        hotels_task,
+        sender,
+        sender_task,
+        processing,
+        scheduler,
+        observability,
+        side_tasks,
+        crash_marker,
+    )
 
 
 def _operator_watch(

@@ -384,9 +384,12 @@ async def serve() -> int:
         send_metrics()  # the last counts, before the daemon stops reading
         reader_task.cancel()
         await db.dispose()
-    log.info("processing worker {} stopped: {} notification(s) processed, {} alert(s)",
-             config.get("generation", 0), processor.processed_total,
-             processor.alerts_total)  # fmt: skip
+    log.info(
+        "processing worker {} stopped: {} notification(s) processed, {} alert(s)",
+        config.get("generation", 0),
+        processor.processed_total,
+        processor.alerts_total,
+    )
     return code
 
 

@@ -215,8 +215,12 @@ class ProcessingWorker:
                 held is not None and now - held > self._hang_after_s
             ):
                 what = "silent" if silent_s > self._hang_after_s else "holding the write gate"
-                logger.error("processing worker {} {} for over {:.0f} s: killing it",
-                             self.generation, what, self._hang_after_s)  # fmt: skip
+                logger.error(
+                    "processing worker {} {} for over {:.0f} s: killing it",
+                    self.generation,
+                    what,
+                    self._hang_after_s,
+                )
                 proc.kill()
                 return
 

@@ -163,11 +163,14 @@ def followup_text(
     """The follow-up after the cooldown: `count` more messages needed attention."""
     lines = [
         staff_texts.line(
-            "followup", language, count=count, who=subject.label(language),
+            "followup",
+            language,
+            count=count,
+            who=subject.label(language),
             messages=staff_texts.messages_word(count, language),
         ),
         staff_texts.line("latest_reason", language, reason=_reason(reason, language)),
-    ]  # fmt: skip
+    ]
     quoted = excerpt(latest)
     if quoted:
         lines.append(staff_texts.line("latest", language, text=quoted))

@@ -216,19 +216,26 @@ def render_report(report: Report, *, language: str, shown_start: str, shown_end:
     rows = [
         (t["messages"], f"{report.messages} " + t["from"].format(n=report.guests)),
         (t["per_day"], f"{sparkline(report.per_day)}  ({first:%m-%d}..{last:%m-%d})"),
-        (t["negative"], f"{_share(report.negative_share)} "
-                        f"({t['before']}: {_share(report.negative_share_before)}{trend})"),
+        (
+            t["negative"],
+            f"{_share(report.negative_share)} "
+            f"({t['before']}: {_share(report.negative_share_before)}{trend})",
+        ),
         (t["per_day"], sparkline(report.negative_per_day)),
         (t["needed"], f"{sum(report.attention.values())}: {attention}"),
-        (t["alerts"], f"{report.alerts} ("
-                      + t["not_ack"].format(n=report.alerts_unacknowledged) + ")"),
-        (t["ack"], f"{t['median']} {_duration(report.ack_median_s)}, "
-                   f"p90 {_duration(report.ack_p90_s)}"),
+        (
+            t["alerts"],
+            f"{report.alerts} (" + t["not_ack"].format(n=report.alerts_unacknowledged) + ")",
+        ),
+        (
+            t["ack"],
+            f"{t['median']} {_duration(report.ack_median_s)}, p90 {_duration(report.ack_p90_s)}",
+        ),
         (t["unanswered"], t["guests"].format(n=report.unanswered_guests)),
         (t["optouts"], str(report.opt_outs)),
         (t["failed"], t["msgs"].format(n=report.delivery_failures)),
         (t["facts"], t["msgs"].format(n=report.fact_answers)),
-    ]  # fmt: skip
+    ]
     width = max(len(label) for label, _ in rows) + 1
     lines = [f"{report.hotel}: {shown_start} - {shown_end}"]
     lines += [f"{label:<{width}}{value}" for label, value in rows]

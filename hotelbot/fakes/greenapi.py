@@ -321,11 +321,22 @@ _KIND_BY_EXTENSION: dict[str, shapes.FileKind] = {
     **dict.fromkeys(("mp3", "ogg", "m4a", "aac", "opus"), "audio"),
 }
 _MIME_TYPES = {
-    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
-    "gif": "image/gif", "mp4": "video/mp4", "mov": "video/quicktime", "3gp": "video/3gpp",
-    "mp3": "audio/mpeg", "ogg": "audio/ogg", "m4a": "audio/mp4", "aac": "audio/aac",
-    "opus": "audio/opus", "pdf": "application/pdf", "txt": "text/plain",
-}  # fmt: skip
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "3gp": "video/3gpp",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "opus": "audio/opus",
+    "pdf": "application/pdf",
+    "txt": "text/plain",
+}
 MAX_FILE_MB = 100
 
 
@@ -1128,8 +1139,14 @@ class FakeGreenApi:
         count, mean, p50, p95, p99, max (seconds; None when nothing was deleted)."""
         values = sorted(v for inst in self._instances.values() for v in inst.latencies_s())
         if not values:
-            return {"count": 0, "mean_s": None, "p50_s": None, "p95_s": None, "p99_s": None,
-                    "max_s": None}  # fmt: skip
+            return {
+                "count": 0,
+                "mean_s": None,
+                "p50_s": None,
+                "p95_s": None,
+                "p99_s": None,
+                "max_s": None,
+            }
 
         def pick(fraction: float) -> float:
             return values[min(len(values) - 1, int(fraction * len(values)))]
@@ -1393,9 +1410,13 @@ class FakeGreenApi:
                 f"Limit: {MAX_FILE_MB}mb",
             )
         sent = instance.record_send(
-            chat_id, caption, client_id=client_id, quoted_message_id=quoted,
-            url_file=url_file, file_name=file_name,
-        )  # fmt: skip
+            chat_id,
+            caption,
+            client_id=client_id,
+            quoted_message_id=quoted,
+            url_file=url_file,
+            file_name=file_name,
+        )
         timed_out, stall_s = instance.faults.take_send_timeout()
         if not timed_out:
             timed_out, stall_s = self.faults.take_send_timeout()

@@ -74,9 +74,18 @@ _COMPLAINTS: tuple[tuple[str, str], ...] = (
     ("холодно", "complaint: temperature"),
 )
 _PRAISE = (
-    "thank", "great", "excellent", "wonderful", "love", "perfect", "amazing",
-    "спасибо", "отлично", "прекрасно", "замечательно",
-)  # fmt: skip
+    "thank",
+    "great",
+    "excellent",
+    "wonderful",
+    "love",
+    "perfect",
+    "amazing",
+    "спасибо",
+    "отлично",
+    "прекрасно",
+    "замечательно",
+)
 
 
 FACTS_NO_ANSWER: Mapping[str, object] = {"answer": None, "topic": None, "needs_staff": False}

@@ -121,9 +121,14 @@ class JournalEntry:
         file_name = entry.get("fileName")
         if isinstance(file_name, str) and "textMessage" not in entry:
             return cls(
-                id_message, chat_id, kind, _str_or_none(entry.get("caption")) or "", file_name,
-                timestamp, _str_or_none(entry.get("downloadUrl")),
-            )  # fmt: skip
+                id_message,
+                chat_id,
+                kind,
+                _str_or_none(entry.get("caption")) or "",
+                file_name,
+                timestamp,
+                _str_or_none(entry.get("downloadUrl")),
+            )
         text = _str_or_none(entry.get("textMessage"))
         extended = entry.get("extendedTextMessage")
         if text is None and isinstance(extended, dict):

@@ -41,14 +41,19 @@ class GreenApiMessenger:
         try:
             if item.file_url is not None and item.file_name is not None:
                 id_message = await client.send_file_by_url(
-                    item.chat_id, item.file_url, item.file_name, caption=item.text,
+                    item.chat_id,
+                    item.file_url,
+                    item.file_name,
+                    caption=item.text,
                     timeout_s=timeout_s,
-                )  # fmt: skip
+                )
             else:
                 id_message = await client.send_message(
-                    item.chat_id, item.text, quoted_message_id=item.quoted_message_id,
+                    item.chat_id,
+                    item.text,
+                    quoted_message_id=item.quoted_message_id,
                     timeout_s=timeout_s,
-                )  # fmt: skip
+                )
         except NetworkError as exc:
             sent = Attempt.MAYBE_APPLIED if exc.request_sent else Attempt.NOT_APPLIED
             return SendAttempt(sent, error=f"{exc}")

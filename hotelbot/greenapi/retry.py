@@ -155,9 +155,13 @@ INSTANCE_READ = RetryPolicy("instance-read", base_s=0.5, max_s=4.0, max_attempts
 a few quick attempts, then the error is shown."""
 
 SETTINGS_WRITE = RetryPolicy(
-    "settings-write", base_s=1.0, max_s=4.0, max_attempts=3, retry_on=surely_not_applied,
+    "settings-write",
+    base_s=1.0,
+    max_s=4.0,
+    max_attempts=3,
+    retry_on=surely_not_applied,
     deadline_s=20,
-)  # fmt: skip
+)
 """setSettings restarts the instance: repeated only when the request surely had no effect."""
 
 JOURNAL_READ = RetryPolicy("journal-read", base_s=1.0, max_s=2.0, max_attempts=2, deadline_s=4)

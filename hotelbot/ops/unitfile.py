@@ -31,9 +31,15 @@ UNIT_DIRS: tuple[Path, ...] = (
 # Directives whose assignments accumulate; an empty assignment resets the list.
 _LISTS = frozenset({"Environment", "EnvironmentFile", "LoadCredential", "SetCredential"})
 _READ = _LISTS | {
-    "ExecStart", "User", "Group", "UMask", "StateDirectory", "StateDirectoryMode",
-    "ConfigurationDirectory", "WorkingDirectory",
-}  # fmt: skip
+    "ExecStart",
+    "User",
+    "Group",
+    "UMask",
+    "StateDirectory",
+    "StateDirectoryMode",
+    "ConfigurationDirectory",
+    "WorkingDirectory",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,16 +19,32 @@ from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_messaging import Conversation, Guest
 
 _GUEST_COLUMNS = (
-    Guest.hotel_id, Guest.chat_id, Guest.id, Guest.name, Guest.language, Guest.opted_out,
-    Guest.first_message_at, Guest.opted_out_at, Guest.language_source, Guest.language_candidate,
-)  # fmt: skip
+    Guest.hotel_id,
+    Guest.chat_id,
+    Guest.id,
+    Guest.name,
+    Guest.language,
+    Guest.opted_out,
+    Guest.first_message_at,
+    Guest.opted_out_at,
+    Guest.language_source,
+    Guest.language_candidate,
+)
 _CONV_COLUMNS = (
-    Conversation.hotel_id, Conversation.chat_id, Conversation.id, Conversation.guest_id,
-    Conversation.last_message_at, Conversation.last_guest_message_at,
-    Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
-    Conversation.last_alert_at, Conversation.open_alert_id, Conversation.suppressed_alerts,
-    Conversation.last_suppressed_message_id, Conversation.handled_at,
-)  # fmt: skip
+    Conversation.hotel_id,
+    Conversation.chat_id,
+    Conversation.id,
+    Conversation.guest_id,
+    Conversation.last_message_at,
+    Conversation.last_guest_message_at,
+    Conversation.last_staff_reply_at,
+    Conversation.handled_by_staff_until,
+    Conversation.last_alert_at,
+    Conversation.open_alert_id,
+    Conversation.suppressed_alerts,
+    Conversation.last_suppressed_message_id,
+    Conversation.handled_at,
+)
 
 
 async def _read_guests(conn: AsyncConnection, keys: list[Key]) -> dict[Key, GuestState]:
@@ -69,9 +85,17 @@ async def load_states(
         )
         await conn.execute(
             stmt,
-            [{"hotel_id": h, "chat_id": c, "phone": phone_of(c), "created_at": now,
-              "updated_at": now} for h, c in missing],
-        )  # fmt: skip
+            [
+                {
+                    "hotel_id": h,
+                    "chat_id": c,
+                    "phone": phone_of(c),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for h, c in missing
+            ],
+        )
         guests.update(await _read_guests(conn, missing))
     convs = await _read_convs(conn, list(keys))
     missing = [k for k in keys if k not in convs]
@@ -81,10 +105,18 @@ async def load_states(
         )
         await conn.execute(
             stmt,
-            [{"hotel_id": h, "chat_id": c, "guest_id": guests[(h, c)].id if (h, c) in guests
-              else None, "is_group": keys[(h, c)], "created_at": now, "updated_at": now}
-             for h, c in missing],
-        )  # fmt: skip
+            [
+                {
+                    "hotel_id": h,
+                    "chat_id": c,
+                    "guest_id": guests[(h, c)].id if (h, c) in guests else None,
+                    "is_group": keys[(h, c)],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for h, c in missing
+            ],
+        )
         convs.update(await _read_convs(conn, missing))
     return guests, convs
 
@@ -98,9 +130,14 @@ async def write_states(
     dirty = [g for g in guests.values() if g.dirty]
     if dirty:
         guest_cols = [
-            "name", "language", "opted_out", "opted_out_at", "first_message_at",
-            "language_source", "language_candidate",
-        ]  # fmt: skip
+            "name",
+            "language",
+            "opted_out",
+            "opted_out_at",
+            "first_message_at",
+            "language_source",
+            "language_candidate",
+        ]
         await _update_many(
             conn,
             Guest,
@@ -111,14 +148,23 @@ async def write_states(
     touched = [c for c in convs.values() if c.touched]
     if touched:
         conv_cols = [
-            "last_message_at", "last_guest_message_at", "last_staff_reply_at",
-            "handled_by_staff_until", "last_alert_at", "open_alert_id", "suppressed_alerts",
-            "last_suppressed_message_id", "handled_at",
-        ]  # fmt: skip
+            "last_message_at",
+            "last_guest_message_at",
+            "last_staff_reply_at",
+            "handled_by_staff_until",
+            "last_alert_at",
+            "open_alert_id",
+            "suppressed_alerts",
+            "last_suppressed_message_id",
+            "handled_at",
+        ]
         await _update_many(
-            conn, Conversation, conv_cols,
-            [(c.id, [getattr(c, n) for n in conv_cols]) for c in touched], now,
-        )  # fmt: skip
+            conn,
+            Conversation,
+            conv_cols,
+            [(c.id, [getattr(c, n) for n in conv_cols]) for c in touched],
+            now,
+        )
 
 
 async def _update_many(

@@ -41,10 +41,18 @@ async def list_dead_letters(
     conn: AsyncConnection, *, hotel_id: int | None = None, limit: int
 ) -> list[DeadLetterSummary]:
     """At most `limit` dead letters, newest (highest id) first; only `hotel_id`'s if given."""
-    query = select(
-        DeadLetter.id, DeadLetter.hotel_id, DeadLetter.receipt_id,
-        DeadLetter.raw_bytes, DeadLetter.error, DeadLetter.received_at,
-    ).order_by(DeadLetter.id.desc()).limit(limit)  # fmt: skip
+    query = (
+        select(
+            DeadLetter.id,
+            DeadLetter.hotel_id,
+            DeadLetter.receipt_id,
+            DeadLetter.raw_bytes,
+            DeadLetter.error,
+            DeadLetter.received_at,
+        )
+        .order_by(DeadLetter.id.desc())
+        .limit(limit)
+    )
     if hotel_id is not None:
         query = query.where(DeadLetter.hotel_id == hotel_id)
     return [DeadLetterSummary(*row) for row in await conn.execute(query)]
@@ -53,9 +61,13 @@ async def list_dead_letters(
 async def get_dead_letter(conn: AsyncConnection, dead_letter_id: int) -> DeadLetterItem | None:
     """The dead letter with this id and its kept bytes (decoded from storage); None if none."""
     query = select(
-        DeadLetter.id, DeadLetter.receipt_id, DeadLetter.raw_bytes, DeadLetter.error,
-        DeadLetter.raw, DeadLetter.raw_encoding,
-    ).where(DeadLetter.id == dead_letter_id)  # fmt: skip
+        DeadLetter.id,
+        DeadLetter.receipt_id,
+        DeadLetter.raw_bytes,
+        DeadLetter.error,
+        DeadLetter.raw,
+        DeadLetter.raw_encoding,
+    ).where(DeadLetter.id == dead_letter_id)
     row = (await conn.execute(query)).first()
     if row is None:
         return None

@@ -56,10 +56,22 @@ async def open_alerts(
     sent = aliased(OutboxMessage)
     query = (
         select(
-            Alert.id, Alert.hotel_id, Hotel.name, Alert.reference, Alert.created_at,
-            Message.sent_at, Conversation.handled_at, Hotel.escalate_after_min,
-            Hotel.staff_chat_id, Hotel.escalation_chat_id, Hotel.staff_language,
-            Hotel.default_language, Message.chat_id, Guest.name, Message.text, Alert.urgent,
+            Alert.id,
+            Alert.hotel_id,
+            Hotel.name,
+            Alert.reference,
+            Alert.created_at,
+            Message.sent_at,
+            Conversation.handled_at,
+            Hotel.escalate_after_min,
+            Hotel.staff_chat_id,
+            Hotel.escalation_chat_id,
+            Hotel.staff_language,
+            Hotel.default_language,
+            Message.chat_id,
+            Guest.name,
+            Message.text,
+            Alert.urgent,
             sent.id_message,
         )
         .join(Hotel, Hotel.id == Alert.hotel_id)
@@ -73,7 +85,7 @@ async def open_alerts(
             Alert.created_at >= rule.oldest_candidate(now),
         )
         .order_by(Alert.created_at, Alert.id)
-    )  # fmt: skip
+    )
     if hotel_ids is not None:
         query = query.where(Alert.hotel_id.in_(sorted(hotel_ids)))
     found: list[OpenAlertRow] = []
@@ -81,13 +93,21 @@ async def open_alerts(
         state = rule.OpenAlert(r[4], None, None, r[5], r[6], urgent=bool(r[15]))
         found.append(
             OpenAlertRow(
-                id=int(r[0]), hotel_id=int(r[1]), hotel_name=str(r[2]),
-                reference=int(r[3] if r[3] is not None else r[0]), state=state,
-                escalate_after_min=float(r[7]), staff_chat_id=r[8] or None,
-                escalation_chat_id=r[9] or None, staff_language=r[10] or r[11] or None,
-                chat_id=str(r[12]), guest_name=r[13], text=r[14], alert_id_message=r[16] or None,
+                id=int(r[0]),
+                hotel_id=int(r[1]),
+                hotel_name=str(r[2]),
+                reference=int(r[3] if r[3] is not None else r[0]),
+                state=state,
+                escalate_after_min=float(r[7]),
+                staff_chat_id=r[8] or None,
+                escalation_chat_id=r[9] or None,
+                staff_language=r[10] or r[11] or None,
+                chat_id=str(r[12]),
+                guest_name=r[13],
+                text=r[14],
+                alert_id_message=r[16] or None,
             )
-        )  # fmt: skip
+        )
     return found
 
 
@@ -119,21 +139,36 @@ async def escalate(conn: AsyncConnection, alert: OpenAlertRow, now: datetime) ->
     escalation_id = reminder_id = None
     if alert.escalation_chat_id:
         text = rule.escalation_text(
-            alert.reference, who, for_people(alert.hotel_name, max_chars=80), minutes,
-            excerpt(alert.text), alert.staff_language,
-        )  # fmt: skip
+            alert.reference,
+            who,
+            for_people(alert.hotel_name, max_chars=80),
+            minutes,
+            excerpt(alert.text),
+            alert.staff_language,
+        )
         escalation_id = await enqueue(
-            conn, hotel_id=alert.hotel_id, idempotency_key=rule.escalation_key(alert.id),
-            kind=OutboxKind.ESCALATION, chat_id=alert.escalation_chat_id, text=text,
-            lane=Lane.ALERT, urgent=alert.state.urgent,
-        )  # fmt: skip
+            conn,
+            hotel_id=alert.hotel_id,
+            idempotency_key=rule.escalation_key(alert.id),
+            kind=OutboxKind.ESCALATION,
+            chat_id=alert.escalation_chat_id,
+            text=text,
+            lane=Lane.ALERT,
+            urgent=alert.state.urgent,
+        )
     if alert.staff_chat_id:
         text = rule.reminder_text(alert.reference, who, minutes, alert.staff_language)
         reminder_id = await enqueue(
-            conn, hotel_id=alert.hotel_id, idempotency_key=rule.reminder_key(alert.id),
-            kind=OutboxKind.REMINDER, chat_id=alert.staff_chat_id, text=text, lane=Lane.ALERT,
-            urgent=alert.state.urgent, quoted_message_id=alert.alert_id_message,
-        )  # fmt: skip
+            conn,
+            hotel_id=alert.hotel_id,
+            idempotency_key=rule.reminder_key(alert.id),
+            kind=OutboxKind.REMINDER,
+            chat_id=alert.staff_chat_id,
+            text=text,
+            lane=Lane.ALERT,
+            urgent=alert.state.urgent,
+            quoted_message_id=alert.alert_id_message,
+        )
     await conn.execute(
         update(Alert)
         .where(Alert.id == alert.id)

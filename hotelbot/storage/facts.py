@@ -69,8 +69,12 @@ async def import_facts(
     ).scalar_one() + 1
     await conn.execute(
         insert(HotelFactsRow).values(
-            hotel_id=hotel_id, version=version, mode=facts.mode.value, body=body,
-            sha256=digest, imported_at=now or utcnow(),
+            hotel_id=hotel_id,
+            version=version,
+            mode=facts.mode.value,
+            body=body,
+            sha256=digest,
+            imported_at=now or utcnow(),
         )
-    )  # fmt: skip
+    )
     return int(version), True

@@ -95,14 +95,17 @@ async def load_guest_facts(
     if "guests" in present:
         rows = await conn.execute(
             select(
-                _GUESTS.c.chat_id, _GUESTS.c.opted_out, _GUESTS.c.language,
-                _GUESTS.c.language_source, _GUESTS.c.language_candidate,
+                _GUESTS.c.chat_id,
+                _GUESTS.c.opted_out,
+                _GUESTS.c.language,
+                _GUESTS.c.language_source,
+                _GUESTS.c.language_candidate,
             ).where(
                 _GUESTS.c.hotel_id == hotel_id,
                 _GUESTS.c.chat_id.in_(chats),
                 or_(_GUESTS.c.opted_out.is_(True), _GUESTS.c.language.is_not(None)),
             )
-        )  # fmt: skip
+        )
         for chat, is_out, language, source, candidate in rows:
             if is_out:
                 opted_out.add(str(chat))

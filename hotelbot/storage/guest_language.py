@@ -41,14 +41,21 @@ async def set_guest_language(
     source = None if value.source is None else value.source.value
     insert = insert_for(conn, Guest)
     stmt = insert.values(
-        hotel_id=hotel_id, chat_id=chat_id, phone=phone_of(chat_id), language=value.language,
-        language_source=source, language_candidate=value.candidate, created_at=now,
+        hotel_id=hotel_id,
+        chat_id=chat_id,
+        phone=phone_of(chat_id),
+        language=value.language,
+        language_source=source,
+        language_candidate=value.candidate,
+        created_at=now,
         updated_at=now,
     ).on_conflict_do_update(
         index_elements=[Guest.hotel_id, Guest.chat_id],
         set_={
-            "language": value.language, "language_source": source,
-            "language_candidate": value.candidate, "updated_at": now,
+            "language": value.language,
+            "language_source": source,
+            "language_candidate": value.candidate,
+            "updated_at": now,
         },
-    )  # fmt: skip
+    )
     await conn.execute(stmt)

@@ -210,8 +210,16 @@ async def list_alerts(
     `open_only`), oldest first."""
     query = (
         select(
-            Alert.reference, Alert.id, Hotel.slug, Hotel.timezone, Alert.created_at, Guest.name,
-            Message.chat_id, Alert.reason, Alert.acknowledged_at, Alert.acknowledged_via,
+            Alert.reference,
+            Alert.id,
+            Hotel.slug,
+            Hotel.timezone,
+            Alert.created_at,
+            Guest.name,
+            Message.chat_id,
+            Alert.reason,
+            Alert.acknowledged_at,
+            Alert.acknowledged_via,
             Alert.escalated_at,
         )
         .join(Hotel, Hotel.id == Alert.hotel_id)
@@ -220,7 +228,7 @@ async def list_alerts(
         .outerjoin(Guest, Guest.id == Conversation.guest_id)
         .order_by(Alert.created_at.desc(), Alert.id.desc())
         .limit(max(1, limit))
-    )  # fmt: skip
+    )
     if hotel:
         query = query.where(Hotel.slug == hotel)
     if open_only:

@@ -84,15 +84,33 @@ class HotelRecord:
 
 
 _COLUMNS = [
-    Hotel.id, Hotel.slug, Hotel.name, Hotel.instance_id, Hotel.api_url, Hotel.api_token_env,
-    Hotel.timezone, Hotel.staff_chat_id, Hotel.default_language, Hotel.enabled,
-    Hotel.quiet_hours, Hotel.max_automated_per_day, Hotel.alert_cooldown_min,
-    Hotel.staff_pause_h, Hotel.groups_as_guests, Hotel.check_in_time, Hotel.check_out_time,
+    Hotel.id,
+    Hotel.slug,
+    Hotel.name,
+    Hotel.instance_id,
+    Hotel.api_url,
+    Hotel.api_token_env,
+    Hotel.timezone,
+    Hotel.staff_chat_id,
+    Hotel.default_language,
+    Hotel.enabled,
+    Hotel.quiet_hours,
+    Hotel.max_automated_per_day,
+    Hotel.alert_cooldown_min,
+    Hotel.staff_pause_h,
+    Hotel.groups_as_guests,
+    Hotel.check_in_time,
+    Hotel.check_out_time,
     *(getattr(Hotel, kind.column) for kind in SignalKind),
-    Hotel.staff_language, Hotel.escalation_chat_id, Hotel.escalate_after_min,
-    Hotel.staff_email, Hotel.report_schedule, Hotel.manager_chat_id,
-    Hotel.instance_state, Hotel.api_token,
-]  # fmt: skip
+    Hotel.staff_language,
+    Hotel.escalation_chat_id,
+    Hotel.escalate_after_min,
+    Hotel.staff_email,
+    Hotel.report_schedule,
+    Hotel.manager_chat_id,
+    Hotel.instance_state,
+    Hotel.api_token,
+]
 
 
 def _record(row: Any) -> HotelRecord:
@@ -262,10 +280,14 @@ async def enabled_instance_states(conn: AsyncConnection) -> dict[int, HotelInsta
     """Every enabled hotel's instance state, by hotel id. Read-only."""
     rows = await conn.execute(
         select(
-            Hotel.id, Hotel.slug, Hotel.name, Hotel.instance_state, Hotel.instance_state_at,
+            Hotel.id,
+            Hotel.slug,
+            Hotel.name,
+            Hotel.instance_state,
+            Hotel.instance_state_at,
             Hotel.staff_email,
         ).where(Hotel.enabled)
-    )  # fmt: skip
+    )
     return {
         int(i): HotelInstanceState(int(i), slug, name, state, state_at, email)
         for i, slug, name, state, state_at, email in rows

@@ -56,15 +56,23 @@ async def list_messages(
     `attention`: only messages that still need staff attention."""
     query = (
         select(
-            Message.sent_at, Hotel.slug, Hotel.timezone, Message.chat_id, Message.direction,
-            Message.sender_name, Message.kind, Message.sentiment, Message.requires_attention,
-            Message.reason, Message.text,
+            Message.sent_at,
+            Hotel.slug,
+            Hotel.timezone,
+            Message.chat_id,
+            Message.direction,
+            Message.sender_name,
+            Message.kind,
+            Message.sentiment,
+            Message.requires_attention,
+            Message.reason,
+            Message.text,
         )
         .join(Hotel, Hotel.id == Message.hotel_id)
         .where(guest_chat_sql(Message.chat_id))
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     if not outgoing:
         query = query.where(Message.direction == "in")
     if attention:
@@ -75,9 +83,14 @@ async def list_messages(
         query = query.where(Hotel.slug == hotel_slug)
     if since is not None:
         query = query.where(
-            or_(false(), *(and_(Hotel.timezone == name, Message.sent_at >= at)
-                           for name, at in since.items()))
-        )  # fmt: skip
+            or_(
+                false(),
+                *(
+                    and_(Hotel.timezone == name, Message.sent_at >= at)
+                    for name, at in since.items()
+                ),
+            )
+        )
     return [MessageLine(*row) for row in await conn.execute(query)]
 
 
@@ -105,9 +118,15 @@ async def list_conversations(
     needs staff attention."""
     query = (
         select(
-            Conversation.id, Hotel.slug, Hotel.timezone, Conversation.chat_id, Guest.name,
-            Conversation.last_message_at, Conversation.last_staff_reply_at,
-            Conversation.handled_by_staff_until, Conversation.suppressed_alerts,
+            Conversation.id,
+            Hotel.slug,
+            Hotel.timezone,
+            Conversation.chat_id,
+            Guest.name,
+            Conversation.last_message_at,
+            Conversation.last_staff_reply_at,
+            Conversation.handled_by_staff_until,
+            Conversation.suppressed_alerts,
             Guest.opted_out,
         )
         .join(Hotel, Hotel.id == Conversation.hotel_id)
@@ -115,7 +134,7 @@ async def list_conversations(
         .where(guest_chat_sql(Conversation.chat_id))
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     if hotel_slug is not None:
         query = query.where(Hotel.slug == hotel_slug)
     if attention:
@@ -188,13 +207,20 @@ async def conversation_head(conn: AsyncConnection, conversation_id: int) -> Conv
     `find_conversations` in the same transaction first)."""
     row = (
         await conn.execute(
-            select(Conversation.chat_id, Guest.name, Guest.phone, Guest.language,
-                   Guest.opted_out, Conversation.handled_by_staff_until, Hotel.timezone)
+            select(
+                Conversation.chat_id,
+                Guest.name,
+                Guest.phone,
+                Guest.language,
+                Guest.opted_out,
+                Conversation.handled_by_staff_until,
+                Hotel.timezone,
+            )
             .join(Hotel, Hotel.id == Conversation.hotel_id)
             .outerjoin(Guest, Guest.id == Conversation.guest_id)
             .where(Conversation.id == conversation_id)
         )
-    ).one()  # fmt: skip
+    ).one()
     return ConversationHead(*row)
 
 
@@ -204,13 +230,27 @@ async def conversation_messages(
     """The conversation's latest `limit` messages, newest first, each with the kind of
     outbox message it was sent as (None for a guest's message or a staff reply)."""
     query = (
-        select(Message.sent_at, Message.direction, Message.from_staff, Message.kind,
-               Message.sentiment, Message.requires_attention, Message.text,
-               Message.deleted, Message.edited, OutboxMessage.kind)
-        .outerjoin(OutboxMessage, and_(OutboxMessage.hotel_id == Message.hotel_id,
-                                       OutboxMessage.id_message == Message.id_message))
+        select(
+            Message.sent_at,
+            Message.direction,
+            Message.from_staff,
+            Message.kind,
+            Message.sentiment,
+            Message.requires_attention,
+            Message.text,
+            Message.deleted,
+            Message.edited,
+            OutboxMessage.kind,
+        )
+        .outerjoin(
+            OutboxMessage,
+            and_(
+                OutboxMessage.hotel_id == Message.hotel_id,
+                OutboxMessage.id_message == Message.id_message,
+            ),
+        )
         .where(Message.conversation_id == conversation_id)
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     return [ConversationMessage(*tuple(row)) for row in await conn.execute(query)]

@@ -223,8 +223,16 @@ class LlmLedger:
         try:
             async with self._db.write() as conn:
                 for (hotel_id, day), (c, p, q, h, lim) in pending.items():
-                    await _add(conn, hotel_id, day, calls=c, prompt_tokens=p,
-                               completion_tokens=q, cache_hits=h, limited=lim)  # fmt: skip
+                    await _add(
+                        conn,
+                        hotel_id,
+                        day,
+                        calls=c,
+                        prompt_tokens=p,
+                        completion_tokens=q,
+                        cache_hits=h,
+                        limited=lim,
+                    )
                 for (hotel_id, day), unused in returned.items():
                     await _add(conn, hotel_id, day, calls=-unused)
                 for key, (hotel_id, day, verdict, now) in cache.items():
@@ -316,9 +324,14 @@ class LlmLedger:
             guard.append(t.prompt_tokens + t.completion_tokens < limits.daily_tokens)
         async with self._db.write() as conn:
             stmt = insert_for(conn, LlmUsageRow).values(
-                hotel_id=hotel_id, day=day.isoformat(), calls=block, prompt_tokens=0,
-                completion_tokens=0, cache_hits=0, limited=0,
-            )  # fmt: skip
+                hotel_id=hotel_id,
+                day=day.isoformat(),
+                calls=block,
+                prompt_tokens=0,
+                completion_tokens=0,
+                cache_hits=0,
+                limited=0,
+            )
             row = (
                 await conn.execute(
                     stmt.on_conflict_do_update(

@@ -24,12 +24,18 @@ async def _guest_messages(
 ) -> list[GuestMessage]:
     staff_chats = [c for c in (hotel.staff_chat_id, hotel.escalation_chat_id) if c]
     query = select(
-        Message.sent_at, Message.chat_id, Message.sentiment, Message.requires_attention,
+        Message.sent_at,
+        Message.chat_id,
+        Message.sentiment,
+        Message.requires_attention,
         Message.category,
     ).where(
-        Message.hotel_id == hotel.id, Message.direction == "in", Message.from_staff.is_(False),
-        Message.sent_at >= start, Message.sent_at < end,
-    )  # fmt: skip
+        Message.hotel_id == hotel.id,
+        Message.direction == "in",
+        Message.from_staff.is_(False),
+        Message.sent_at >= start,
+        Message.sent_at < end,
+    )
     if staff_chats:
         query = query.where(Message.chat_id.not_in(staff_chats))
     return [
@@ -109,7 +115,15 @@ async def hotel_report(
         )
     ).scalar_one()
     return build_report(
-        hotel.slug, start, end, tz, messages, before, alerts,
-        unanswered_guests=int(unanswered), opt_outs=int(opt_outs),
-        delivery_failures=int(failures), fact_answers=int(fact_answers),
-    )  # fmt: skip
+        hotel.slug,
+        start,
+        end,
+        tz,
+        messages,
+        before,
+        alerts,
+        unanswered_guests=int(unanswered),
+        opt_outs=int(opt_outs),
+        delivery_failures=int(failures),
+        fact_answers=int(fact_answers),
+    )

@@ -255,13 +255,25 @@ class OutboxItem:
 
 
 _ITEM_COLUMNS = [
-    OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.kind, OutboxMessage.chat_id,
-    OutboxMessage.text, OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.available_at,
-    OutboxMessage.sending_started_at, OutboxMessage.id_message, OutboxMessage.last_error,
-    OutboxMessage.delivery_status, OutboxMessage.created_at, OutboxMessage.lane,
-    OutboxMessage.urgent, OutboxMessage.file_url, OutboxMessage.file_name,
+    OutboxMessage.id,
+    OutboxMessage.hotel_id,
+    OutboxMessage.kind,
+    OutboxMessage.chat_id,
+    OutboxMessage.text,
+    OutboxMessage.state,
+    OutboxMessage.attempts,
+    OutboxMessage.available_at,
+    OutboxMessage.sending_started_at,
+    OutboxMessage.id_message,
+    OutboxMessage.last_error,
+    OutboxMessage.delivery_status,
+    OutboxMessage.created_at,
+    OutboxMessage.lane,
+    OutboxMessage.urgent,
+    OutboxMessage.file_url,
+    OutboxMessage.file_name,
     OutboxMessage.quoted_message_id,
-]  # fmt: skip
+]
 
 
 def _item(row: Any) -> OutboxItem:
@@ -508,7 +520,9 @@ async def waiting_alerts(conn: AsyncConnection, *, now: datetime, limit: int) ->
     (domain.outbox.OPEN_STATES) and due at `now`, longest waiting first. Read-only."""
     rows = await conn.execute(
         select(
-            OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.text,
+            OutboxMessage.id,
+            OutboxMessage.hotel_id,
+            OutboxMessage.text,
             OutboxMessage.available_at,
         )
         .where(
@@ -518,7 +532,7 @@ async def waiting_alerts(conn: AsyncConnection, *, now: datetime, limit: int) ->
         )
         .order_by(OutboxMessage.available_at)
         .limit(limit)
-    )  # fmt: skip
+    )
     return [WaitingAlert(int(i), int(h), t, at) for i, h, t, at in rows]
 
 

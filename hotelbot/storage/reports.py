@@ -83,8 +83,17 @@ async def _messages_section(
 async def _alerts_section(
     conn: AsyncConnection, schema: Schema, hotel_id: int | None, since: datetime, now: datetime
 ) -> Section:
-    headers = ("day", "alerts", "answered", "median reply", "slowest reply", "unanswered",
-               "acknowledged", "median ack", "escalated")  # fmt: skip
+    headers = (
+        "day",
+        "alerts",
+        "answered",
+        "median reply",
+        "slowest reply",
+        "unanswered",
+        "acknowledged",
+        "median ack",
+        "escalated",
+    )
     title = "Staff alerts and time to first staff reply"
     a = view(schema, "alerts", "hotel_id", "message_id", "created_at")
     m = view(schema, "messages", "id", "hotel_id", "chat_id", "direction", "from_staff", "sent_at")
@@ -230,11 +239,15 @@ async def _signals_section(
         if has_alert:
             alerted[kind.value] += int(n)
     rows: list[tuple[object, ...]] = [
-        (kind.value, received[kind.value], alerted[kind.value],
-         received[kind.value] - alerted[kind.value])
+        (
+            kind.value,
+            received[kind.value],
+            alerted[kind.value],
+            received[kind.value] - alerted[kind.value],
+        )
         for kind in SignalKind
         if received[kind.value]
-    ]  # fmt: skip
+    ]
     total_in, total_alerted = sum(received.values()), sum(alerted.values())
     rows.append(("total", total_in, total_alerted, total_in - total_alerted))
     return Section(title, headers, tuple(rows))
@@ -293,11 +306,28 @@ async def _llm_section(
 ) -> Section:
     """LLM spend per day (table llm_usage): calls made, verdicts reused from the cache,
     messages left to the rules by a rate or the budget, tokens the provider reported."""
-    headers = ("day", "calls", "cached", "limited", "prompt tokens", "completion tokens",
-               "budget reached")  # fmt: skip
+    headers = (
+        "day",
+        "calls",
+        "cached",
+        "limited",
+        "prompt tokens",
+        "completion tokens",
+        "budget reached",
+    )
     title = "LLM usage (llm.limits)"
-    u = view(schema, "llm_usage", "hotel_id", "day", "calls", "cache_hits", "limited",
-             "prompt_tokens", "completion_tokens", "over_budget_logged")  # fmt: skip
+    u = view(
+        schema,
+        "llm_usage",
+        "hotel_id",
+        "day",
+        "calls",
+        "cache_hits",
+        "limited",
+        "prompt_tokens",
+        "completion_tokens",
+        "over_budget_logged",
+    )
     if u is None:
         return _unavailable(title, headers, "the llm_usage table")
     query = select(

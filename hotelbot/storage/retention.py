@@ -100,9 +100,16 @@ class SqlRetentionPurge:
         Unprocessed ones are left alone (the processor still needs them)."""
         s = self._schema
         t = view(
-            s, "notifications", "id", "hotel_id", "chat_id", "body", "received_at",
-            "processed_at", "process_error",
-        )  # fmt: skip
+            s,
+            "notifications",
+            "id",
+            "hotel_id",
+            "chat_id",
+            "body",
+            "received_at",
+            "processed_at",
+            "process_error",
+        )
         if t is None:
             return None
         where = and_(

@@ -40,10 +40,18 @@ from hotelbot.storage.stays import StayRecord, has_earlier_stay
 from hotelbot.storage.types import utcnow
 
 _COLUMNS = [
-    Trigger.id, Trigger.hotel_id, Trigger.name, Trigger.spec, Trigger.template,
-    Trigger.enabled, Trigger.version, Trigger.created_at, Trigger.updated_at,
-    Trigger.attachment, Trigger.conditions,
-]  # fmt: skip
+    Trigger.id,
+    Trigger.hotel_id,
+    Trigger.name,
+    Trigger.spec,
+    Trigger.template,
+    Trigger.enabled,
+    Trigger.version,
+    Trigger.created_at,
+    Trigger.updated_at,
+    Trigger.attachment,
+    Trigger.conditions,
+]
 
 
 def _record(row: Any) -> TriggerRecord:
@@ -345,9 +353,13 @@ async def list_fires(
     stay_id: int | None = None,
 ) -> list[FireRecord]:
     query = select(
-        TriggerFire.trigger_id, TriggerFire.stay_id, TriggerFire.scheduled_for,
-        TriggerFire.decided_at, TriggerFire.outcome, TriggerFire.outbox_id,
-    ).order_by(TriggerFire.scheduled_for, TriggerFire.id)  # fmt: skip
+        TriggerFire.trigger_id,
+        TriggerFire.stay_id,
+        TriggerFire.scheduled_for,
+        TriggerFire.decided_at,
+        TriggerFire.outcome,
+        TriggerFire.outbox_id,
+    ).order_by(TriggerFire.scheduled_for, TriggerFire.id)
     if hotel_id is not None:
         query = query.where(TriggerFire.hotel_id == hotel_id)
     if trigger_id is not None:
@@ -366,7 +378,10 @@ async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> di
         return {}
     rows = await conn.execute(
         select(
-            TriggerFire.outbox_id, TriggerFire.file_outbox_id, Stay.status, Trigger.enabled,
+            TriggerFire.outbox_id,
+            TriggerFire.file_outbox_id,
+            Stay.status,
+            Trigger.enabled,
             Trigger.spec,
         )
         .join(Stay, Stay.id == TriggerFire.stay_id)
@@ -377,7 +392,7 @@ async def withdrawn_messages(conn: AsyncConnection, outbox_ids: list[int]) -> di
                 TriggerFire.file_outbox_id.in_(outbox_ids),
             )
         )
-    )  # fmt: skip
+    )
     wanted = set(outbox_ids)
     withdrawn: dict[int, str] = {}
     for text_id, file_id, status, enabled, spec_json in rows:

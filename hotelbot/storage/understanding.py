@@ -117,10 +117,13 @@ class SqlUnderstandingStore:
         self, rows: Sequence[MessageWrite], now: datetime
     ) -> dict[MessageKey, int]:
         values = [
-            {**_message_row(r.work, r.event, r.conversation_id, r.sent_at), "created_at": now,
-             "updated_at": now}
+            {
+                **_message_row(r.work, r.event, r.conversation_id, r.sent_at),
+                "created_at": now,
+                "updated_at": now,
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
         ids: dict[MessageKey, int] = {}
         for r in await self._conn.execute(_message_upsert(self._conn), values):
             ids[(r[1], r[2], r[3])] = int(r[0])
@@ -139,11 +142,16 @@ class SqlUnderstandingStore:
             if m.deleted
         ]
         reactions = [
-            {"h": m.hotel_id, "c": m.chat_id, "t": m.target_id, "u": now,
-             "emoji": fit(m.emoji, Message.reaction)}
+            {
+                "h": m.hotel_id,
+                "c": m.chat_id,
+                "t": m.target_id,
+                "u": now,
+                "emoji": fit(m.emoji, Message.reaction),
+            }
             for m in marks
             if not m.deleted
-        ]  # fmt: skip
+        ]
         if deletions:
             stmt = update(Message).where(where).values(deleted=True, updated_at=bindparam("u"))
             await self._conn.execute(stmt, deletions)
@@ -161,8 +169,14 @@ class SqlUnderstandingStore:
     async def record_echo(
         self, *, hotel_id: int, chat_id: str, id_message: str, text: str | None, is_file: bool
     ) -> bool:
-        found = await record_echo(self._conn, hotel_id=hotel_id, chat_id=chat_id,
-                                  id_message=id_message, text=text, is_file=is_file)  # fmt: skip
+        found = await record_echo(
+            self._conn,
+            hotel_id=hotel_id,
+            chat_id=chat_id,
+            id_message=id_message,
+            text=text,
+            is_file=is_file,
+        )
         return found is not None
 
     async def sent_by_us(self, hotel_id: int, chat_id: str, text: str) -> bool:
@@ -179,8 +193,14 @@ class SqlUnderstandingStore:
     async def enqueue(
         self, *, hotel_id: int, idempotency_key: str, kind: str, chat_id: str, text: str
     ) -> int | None:
-        return await enqueue(self._conn, hotel_id=hotel_id, idempotency_key=idempotency_key,
-                             kind=kind, chat_id=chat_id, text=text)  # fmt: skip
+        return await enqueue(
+            self._conn,
+            hotel_id=hotel_id,
+            idempotency_key=idempotency_key,
+            kind=kind,
+            chat_id=chat_id,
+            text=text,
+        )
 
     async def run_hooks(self, info: GuestMessageInfo) -> None:
         for hook in self._hooks:
@@ -194,9 +214,12 @@ class SqlUnderstandingStore:
         for work in works:
             event = work.event
             if isinstance(event, DeliveryStatus) and (work.hotel_id, event.id_message) in ours:
-                await record_delivery_status(self._conn, hotel_id=work.hotel_id,
-                                             id_message=event.id_message,
-                                             status=event.status)  # fmt: skip
+                await record_delivery_status(
+                    self._conn,
+                    hotel_id=work.hotel_id,
+                    id_message=event.id_message,
+                    status=event.status,
+                )
 
     async def apply_instance_event(self, work: Work, hotel: HotelPolicy | None) -> None:
         await _apply_other(self._conn, work, hotel)
@@ -413,11 +436,26 @@ def _message_upsert(conn: AsyncConnection) -> Insert:
     stmt = insert_for(conn, Message)
     ex = stmt.excluded
     replaced = [
-        "conversation_id", "kind", "type_message", "sender_id", "sender_name", "text",
-        "undecryptable", "target_id", "sent_at", "notification_id", "sentiment", "score",
-        "requires_attention", "reason", "language", "analyser", "category", "analysed_at",
+        "conversation_id",
+        "kind",
+        "type_message",
+        "sender_id",
+        "sender_name",
+        "text",
+        "undecryptable",
+        "target_id",
+        "sent_at",
+        "notification_id",
+        "sentiment",
+        "score",
+        "requires_attention",
+        "reason",
+        "language",
+        "analyser",
+        "category",
+        "analysed_at",
         "updated_at",
-    ]  # fmt: skip
+    ]
     upsert: Insert = stmt.on_conflict_do_update(
         index_elements=[Message.hotel_id, Message.chat_id, Message.id_message],
         set_={name: ex[name] for name in replaced},

@@ -126,13 +126,24 @@ ALERT_ROWS: tuple[tuple[str, int, float | None, float], ...] = (
 def _alert_scenarios(args: argparse.Namespace) -> list[tuple[str, float, Scenario]]:
     hotels = args.alert_hotels
     return [
-        (f"{hotels} hotels {label}", goal_ms,
-         Scenario(hotels, messages, llm_latency_s=llm_s, transport=args.transport,
-                  receive_timeout_s=args.receive_timeout_s, alert_wait_s=60.0,
-                  keep_dir=args.keep, with_bare=False, metrics=args.metrics == "on",
-                  workers=args.workers))
+        (
+            f"{hotels} hotels {label}",
+            goal_ms,
+            Scenario(
+                hotels,
+                messages,
+                llm_latency_s=llm_s,
+                transport=args.transport,
+                receive_timeout_s=args.receive_timeout_s,
+                alert_wait_s=60.0,
+                keep_dir=args.keep,
+                with_bare=False,
+                metrics=args.metrics == "on",
+                workers=args.workers,
+            ),
+        )
         for label, messages, llm_s, goal_ms in ALERT_ROWS
-    ]  # fmt: skip
+    ]
 
 
 def _alert_table(rows: list[tuple[str, float, ScenarioResult]]) -> str:
@@ -260,8 +271,11 @@ def _table(result: ScenarioResult) -> str:
         title += ", fake in the driver's process"
     if s.pin != "off":
         title += f", pinned: {s.pin}"
-    faults = [f"{k} {v}" for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429),
-                                        ("drop", s.drop_rate)) if v]  # fmt: skip
+    faults = [
+        f"{k} {v}"
+        for k, v in (("5xx", s.error_rate_500), ("429", s.error_rate_429), ("drop", s.drop_rate))
+        if v
+    ]
     if faults:
         title += ", faults " + ", ".join(faults)
     lines = [title + ")"]
@@ -344,10 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = [(label, goal, run_scenario(s)) for label, goal, s in _alert_scenarios(args)]
         if args.json:
             results.extend(
-                {"alert_row": label, "goal_p99_ms": goal, "scenario": asdict(r.scenario),
-                 "hotelbot": _subject_dict(r.hotelbot)}
+                {
+                    "alert_row": label,
+                    "goal_p99_ms": goal,
+                    "scenario": asdict(r.scenario),
+                    "hotelbot": _subject_dict(r.hotelbot),
+                }
                 for label, goal, r in rows
-            )  # fmt: skip
+            )
         else:
             _out(_alert_table(rows) + "\n")
     no_micro = args.no_micro or args.alerts or args.hotels is not None or args.postgres

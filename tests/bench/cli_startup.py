@@ -97,8 +97,12 @@ def _import_profile(args: list[str], env: dict[str, str]) -> tuple[dict[str, int
     `python -X importtime`."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "hotelbot", *args],
-        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     top: dict[str, int] = {}
     packages: set[str] = set()
     for line in result.stderr.splitlines():

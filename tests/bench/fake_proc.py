@@ -182,8 +182,11 @@ async def _handle(state: _State, command: dict[str, Any]) -> dict[str, Any]:
 def new_state(instances: int, *, seed: int = 0, long_poll_scale: float = 1.0) -> _State:
     """A fake with `instances` instances (not started)."""
     server = FakeGreenApi(
-        seed=seed, echo_outgoing=False, long_poll_scale=long_poll_scale, record_requests=False,
-    )  # fmt: skip
+        seed=seed,
+        echo_outgoing=False,
+        long_poll_scale=long_poll_scale,
+        record_requests=False,
+    )
     ids = []
     for index in range(instances):
         server.add_instance(instance_id(index), token(index))

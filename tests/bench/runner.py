@@ -355,9 +355,14 @@ def _run_bare(fake: FakeProcess | FakeInDriver, scenario: Scenario) -> SubjectRe
         proc.stdout.readline()  # "ready"
         bare = Scenario(**{**scenario.__dict__, "idle_window_s": 0.0})
         return _measure(
-            fake, [proc.pid], "bare aiohttp loop", bare, "bare",
-            wait_alerts=False, spawned_at=spawned_at,
-        )  # fmt: skip
+            fake,
+            [proc.pid],
+            "bare aiohttp loop",
+            bare,
+            "bare",
+            wait_alerts=False,
+            spawned_at=spawned_at,
+        )
     finally:
         stop(proc)
         if proc.stdout is not None:
@@ -441,9 +446,15 @@ def _run_daemons(
         if scraper is not None:
             scraper.start()
         result = _measure(
-            fake, [d.pid for d in daemons], "hotelbot", scenario, tag,
-            wait_alerts=True, spawned_at=spawned_at, ready=ready,
-        )  # fmt: skip
+            fake,
+            [d.pid for d in daemons],
+            "hotelbot",
+            scenario,
+            tag,
+            wait_alerts=True,
+            spawned_at=spawned_at,
+            ready=ready,
+        )
         if scraper is not None:
             scraper.stop()
             result.notes.append(

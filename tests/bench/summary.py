@@ -98,21 +98,30 @@ def summary_rows(results: list[ScenarioResult], cli: CliFigures | None) -> list[
             ("CPU ms/msg, whole pipeline", "cpu_ms_per_msg_total", 2),
             ("start-up s, spawn -> all polling", "startup_s", 1),
         ):
-            rows.append(Row(
-                f"{prefix}: {label}",
-                _value(result.hotelbot, attribute),
-                _value(result.bare, attribute) if s.with_bare else None,
-                "-", None, digits,
-            ))  # fmt: skip
+            rows.append(
+                Row(
+                    f"{prefix}: {label}",
+                    _value(result.hotelbot, attribute),
+                    _value(result.bare, attribute) if s.with_bare else None,
+                    "-",
+                    None,
+                    digits,
+                )
+            )
     if cli is None:
         rows.append(Row("`hotelbot --help` CPU ms", None, None, "<= 6x python", None))
         rows.append(Row("`hotelbot status` CPU ms", None, None, "<= 250 ms", None))
     else:
         help_ms, python_ms = cli.help.cpu_median_ms, cli.python.cpu_median_ms
-        rows.append(Row(
-            "`hotelbot --help` CPU ms", help_ms, python_ms, "<= 6x python",
-            cli.help_ratio() <= 6.0,
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                "`hotelbot --help` CPU ms",
+                help_ms,
+                python_ms,
+                "<= 6x python",
+                cli.help_ratio() <= 6.0,
+            )
+        )
         status_ms = cli.status.cpu_median_ms
         rows.append(
             Row("`hotelbot status` CPU ms", status_ms, python_ms, "<= 250 ms", status_ms <= 250.0)

@@ -108,9 +108,12 @@ def _manager(name: str) -> None:
     ):
         env = {"PATH": PATH, "LANG": "C.UTF-8", "NOTIFY_SOCKET": str(sock_path)}
         proc = subprocess.Popen(
-            [admin, "--exec-start"], stdin=subprocess.DEVNULL, stdout=journal,
-            stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
+            [admin, "--exec-start"],
+            stdin=subprocess.DEVNULL,
+            stdout=journal,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         (state / "main.pid").write_text(str(proc.pid))
         while True:
             with contextlib.suppress(TimeoutError):
@@ -258,8 +261,11 @@ def main(argv: list[str]) -> int:
     if verb == "daemon-reload":
         return 0
     if verb == "edit":
-        print("fake systemctl: `edit` is interactive; documented steps must write drop-in "
-              "files instead", file=sys.stderr)  # fmt: skip
+        print(
+            "fake systemctl: `edit` is interactive; documented steps must write drop-in "
+            "files instead",
+            file=sys.stderr,
+        )
         return 1
 
     def restart(n: str) -> int:
@@ -279,10 +285,17 @@ def main(argv: list[str]) -> int:
         return 0
 
     actions: dict[str, Callable[[str], int]] = {
-        "start": start, "stop": stop, "restart": restart, "reload": reload, "status": status,
-        "is-active": is_active, "enable": lambda n: enable(n, now),
-        "disable": lambda n: disable(n, now), "reset-failed": reset_failed, "cat": cat,
-    }  # fmt: skip
+        "start": start,
+        "stop": stop,
+        "restart": restart,
+        "reload": reload,
+        "status": status,
+        "is-active": is_active,
+        "enable": lambda n: enable(n, now),
+        "disable": lambda n: disable(n, now),
+        "reset-failed": reset_failed,
+        "cat": cat,
+    }
     if verb not in actions or not units:
         print(f"fake systemctl: unsupported: {' '.join(argv)}", file=sys.stderr)
         return 1
