@@ -3,6 +3,8 @@ the storage refusing any other before a statement runs, on both databases."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -12,12 +14,20 @@ from hotelbot.domain.outbox import (
     TRANSITIONS,
     DeliveryStatus,
     IllegalTransition,
+    Lane,
     OutboxState,
     delivery_status_changes,
 )
 from hotelbot.storage.db import Database
 from hotelbot.storage.models import OutboxMessage
-from hotelbot.storage.outbox import enqueue, mark_cancelled, mark_unknown, move
+from hotelbot.storage.outbox import (
+    LaneBacklog,
+    enqueue,
+    mark_cancelled,
+    mark_unknown,
+    move,
+    open_by_lane,
+)
 from hotelbot.storage.types import utcnow
 from tests.scheduling_helpers import make_hotel
 
@@ -90,3 +100,44 @@ def test_delivery_status_only_moves_forward() -> None:
     assert delivery_status_changes(DeliveryStatus.READ, DeliveryStatus.FAILED)
     assert not delivery_status_changes(DeliveryStatus.NO_ACCOUNT, DeliveryStatus.READ)
     assert delivery_status_changes(DeliveryStatus.SENT, "someNewStatus")  # stored as it comes
+
+
+async def test_open_rows_are_counted_per_hotel_and_lane_with_the_oldest_due(
+    db: Database,
+) -> None:
+    """The metrics snapshot's read (storage.outbox.open_by_lane): open rows only, per hotel
+    and lane; the oldest due time ignores rows not due yet."""
+    riga = await make_hotel(db)
+    other = await make_hotel(db, "tallinn", instance_id="1101000002")
+    now = utcnow()
+    earlier, later = now - timedelta(minutes=5), now + timedelta(minutes=5)
+
+    async def add(hotel_id: int, key: str, lane: Lane, at: datetime) -> int:
+        async with db.write() as conn:
+            outbox_id = await enqueue(
+                conn,
+                hotel_id=hotel_id,
+                idempotency_key=key,
+                kind="manual",
+                chat_id="37120000001@c.us",
+                text="hello",
+                lane=lane,
+                available_at=at,
+            )
+        assert outbox_id is not None
+        return outbox_id
+
+    await add(riga, "a1", Lane.ALERT, earlier)
+    await add(riga, "a2", Lane.ALERT, later)  # open, not due yet
+    await add(riga, "g1", Lane.REQUESTED, later)
+    cancelled = await add(riga, "g2", Lane.REQUESTED, earlier)
+    await add(other, "o1", Lane.ALERT, now)
+    async with db.write() as conn:
+        assert await mark_cancelled(conn, cancelled, reason="guest opted out", now=now)
+    async with db.read() as conn:
+        backlog = await open_by_lane(conn, now)
+    assert set(backlog) == {(riga, "alert"), (riga, "requested"), (other, "alert")}
+    assert backlog[(riga, "alert")].count == 2
+    assert backlog[(riga, "alert")].oldest_due == earlier
+    assert backlog[(riga, "requested")] == LaneBacklog(1, None)  # the due one was cancelled
+    assert backlog[(other, "alert")] == LaneBacklog(1, now)

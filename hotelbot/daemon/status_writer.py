@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from hotelbot.daemon.health import HotelHealth
 from hotelbot.storage.db import Database
-from hotelbot.storage.dialect import insert_for
-from hotelbot.storage.models import HotelStatus
-from hotelbot.storage.types import utcnow
+from hotelbot.storage.hotel_status import HotelStatusRow, write_hotel_statuses
 
 _Content = tuple[bool, bool, str | None, str | None, int]
 
@@ -20,34 +17,27 @@ def _content(h: HotelHealth) -> _Content:
     return (h.polling, h.healthy, h.unhealthy_reason, h.last_error, h.received_total)
 
 
-def _row(h: HotelHealth, daemon_name: str, now: Any) -> dict[str, Any]:
-    return {
-        "hotel_id": h.hotel_id,
-        "daemon": daemon_name,
-        "polling": h.polling,
-        "healthy": h.healthy,
-        "unhealthy_reason": h.unhealthy_reason,
-        "last_error": h.last_error,
-        "last_poll_at": h.last_poll_at,
-        "last_ok_at": h.last_ok_at,
-        "received_total": h.received_total,
-        "updated_at": now,
-    }
+def _row(h: HotelHealth, daemon_name: str) -> HotelStatusRow:
+    return HotelStatusRow(
+        hotel_id=h.hotel_id,
+        daemon=daemon_name,
+        polling=h.polling,
+        healthy=h.healthy,
+        unhealthy_reason=h.unhealthy_reason,
+        last_error=h.last_error,
+        last_poll_at=h.last_poll_at,
+        last_ok_at=h.last_ok_at,
+        received_total=h.received_total,
+    )
 
 
 async def write_status(db: Database, daemon_name: str, healths: Iterable[HotelHealth]) -> None:
     """Upsert one row per hotel. Idempotent; cheap enough to run every few seconds."""
-    now = utcnow()
-    rows = [_row(h, daemon_name, now) for h in healths]
+    rows = [_row(h, daemon_name) for h in healths]
     if not rows:
         return
-    insert = insert_for(db.dialect, HotelStatus)
-    stmt = insert.on_conflict_do_update(
-        index_elements=[HotelStatus.hotel_id],
-        set_={key: insert.excluded[key] for key in rows[0] if key != "hotel_id"},
-    )
     async with db.write() as conn:
-        await conn.execute(stmt, rows)
+        await write_hotel_statuses(conn, rows)
 
 
 class StatusWriter:

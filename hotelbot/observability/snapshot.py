@@ -14,16 +14,14 @@ from datetime import UTC, datetime
 
 from loguru import logger
 from prometheus_client import Gauge
-from sqlalchemy import func, select
 
 from hotelbot.domain.breaker import BreakerState
-from hotelbot.domain.outbox import Lane, OutboxState
+from hotelbot.domain.outbox import Lane
 from hotelbot.observability import metrics
 from hotelbot.storage.db import Database
+from hotelbot.storage.hotels import enabled_instance_states
 from hotelbot.storage.leases import LeaseView
-from hotelbot.storage.models import Hotel, OutboxMessage
-
-_UNFINISHED = (OutboxState.PENDING.value, OutboxState.SENDING.value, OutboxState.UNKNOWN.value)
+from hotelbot.storage.outbox import open_by_lane
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,41 +59,25 @@ class MetricsSnapshot:
         started = time.perf_counter()
         now = now or datetime.now(UTC)
         async with self._sources.db.read() as conn:
-            hotels = (
-                await conn.execute(
-                    select(Hotel.id, Hotel.slug, Hotel.instance_state).where(Hotel.enabled)
-                )
-            ).all()
-            outbox = (
-                await conn.execute(
-                    select(
-                        OutboxMessage.hotel_id,
-                        OutboxMessage.lane,
-                        func.count(),
-                        func.min(OutboxMessage.available_at).filter(
-                            OutboxMessage.available_at <= now
-                        ),
-                    )
-                    .where(OutboxMessage.state.in_(_UNFINISHED))
-                    .group_by(OutboxMessage.hotel_id, OutboxMessage.lane)
-                )
-            ).all()
-        slugs = {int(hotel_id): str(slug) for hotel_id, slug, _ in hotels}
+            hotels = await enabled_instance_states(conn)
+            waiting = await open_by_lane(conn, now)
+        slugs = {hotel_id: hotel.slug for hotel_id, hotel in hotels.items()}
         self._forget(set(self._known) - set(slugs))
         self._known = slugs
-        for _hotel_id, slug, state in hotels:
+        for hotel in hotels.values():
             # One series per hotel, for its current state (not one per possible state: at
             # a thousand hotels that would be most of the scrape).
-            current = metrics.instance_state_label(state)
-            previous = self._states.get(slug)
+            current = metrics.instance_state_label(hotel.instance_state)
+            previous = self._states.get(hotel.slug)
             if previous is not None and previous != current:
-                _remove(metrics.INSTANCE_STATE, slug, previous)
-            metrics.INSTANCE_STATE.labels(slug, current).set(1.0)
-            self._states[slug] = current
-        waiting = {(int(h), str(lane)): (int(n), due) for h, lane, n, due in outbox}
+                _remove(metrics.INSTANCE_STATE, hotel.slug, previous)
+            metrics.INSTANCE_STATE.labels(hotel.slug, current).set(1.0)
+            self._states[hotel.slug] = current
         for hotel_id, slug in slugs.items():
             for lane in Lane:
-                depth, oldest_due = waiting.get((hotel_id, lane.value), (0, None))
+                backlog = waiting.get((hotel_id, lane.value))
+                depth = 0 if backlog is None else backlog.count
+                oldest_due = None if backlog is None else backlog.oldest_due
                 age_s = 0.0 if oldest_due is None else (now - _aware(oldest_due)).total_seconds()
                 metrics.OUTBOX_DEPTH.labels(slug, lane.value).set(depth)
                 metrics.OUTBOX_OLDEST_DUE_AGE.labels(slug, lane.value).set(max(0.0, age_s))

@@ -673,3 +673,30 @@ class SqlUnknownSends:
         return await mark_failed(
             self.conn, outbox_id, error=error, now=now, from_states=(_UNKNOWN,)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LaneBacklog:
+    """Open outbox rows (`domain.outbox.OPEN_STATES`) of one hotel and lane."""
+
+    count: int
+    oldest_due: datetime | None  # the earliest available_at not after `now`; None: none due
+
+
+async def open_by_lane(conn: AsyncConnection, now: datetime) -> dict[tuple[int, str], LaneBacklog]:
+    """Open rows per (hotel id, lane value), in one grouped query whatever the number of
+    hotels (the metrics snapshot). Pairs without open rows are absent. Read-only."""
+    rows = await conn.execute(
+        select(
+            OutboxMessage.hotel_id,
+            OutboxMessage.lane,
+            func.count(),
+            func.min(OutboxMessage.available_at).filter(OutboxMessage.available_at <= now),
+        )
+        .where(OutboxMessage.state.in_(OPEN_STATES))
+        .group_by(OutboxMessage.hotel_id, OutboxMessage.lane)
+    )
+    return {
+        (int(hotel_id), str(lane)): LaneBacklog(int(count), oldest_due)
+        for hotel_id, lane, count, oldest_due in rows
+    }
