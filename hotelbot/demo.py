@@ -19,15 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select
-
 from hotelbot.fakes import shapes
 from hotelbot.fakes.greenapi import FakeGreenApi
 from hotelbot.hotel_spec import validate_hotels
 from hotelbot.settings import Settings
+from hotelbot.storage.alerts import alert_outcomes
 from hotelbot.storage.db import Database
+from hotelbot.storage.guest_language import guests_writing_another_language
 from hotelbot.storage.hotels import upsert_hotel
-from hotelbot.storage.models import Notification
+from hotelbot.storage.introspect import read_schema
+from hotelbot.storage.notification_state import notifications_after
+from hotelbot.storage.outbox import pending_until_after
+from hotelbot.storage.recent_messages import analysed_guest_messages
 from hotelbot.storage.schema import upgrade
 
 
@@ -203,28 +206,17 @@ class Narrator:
 
     async def _tables(self) -> set[str]:
         async with self._db.read() as conn:
-            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            return set(await read_schema(conn))
 
     async def step(self) -> None:
         if self._has_messages is None:
             self._has_messages = "messages" in await self._tables()
         async with self._db.read() as conn:
-            rows = list(
-                await conn.execute(
-                    select(
-                        Notification.id,
-                        Notification.hotel_id,
-                        Notification.type_webhook,
-                        Notification.body,
-                    )
-                    .where(Notification.id > self._seen_notifications)
-                    .order_by(Notification.id)
-                )
-            )
+            rows = await notifications_after(conn, after_id=self._seen_notifications)
         staff_chats = {h.staff_chat_id for h in HOTELS}
-        for note_id, hotel_id, kind, body_json in rows:
-            self._seen_notifications = note_id
-            body = json.loads(body_json)
+        for note in rows:
+            self._seen_notifications = note.id
+            hotel_id, kind, body = note.hotel_id, note.type_webhook, json.loads(note.body)
             chat_id = (body.get("senderData") or {}).get("chatId")
             if kind == "incomingMessageReceived" and chat_id in staff_chats:
                 data = body.get("messageData") or {}
@@ -269,107 +261,72 @@ class Narrator:
 
     async def _narrate_alerts(self) -> None:
         """Alerts acknowledged (and how) or escalated: shown once each."""
-        from hotelbot.storage.models_messaging import Alert
-
-        query = select(
-            Alert.id, Alert.hotel_id, Alert.reference, Alert.acknowledged_via, Alert.escalated_at
-        )
         async with self._db.read() as conn:
-            rows = list(await conn.execute(query))
-        for alert_id, hotel_id, reference, via, escalated_at in rows:
-            slug = self._slugs[hotel_id]
-            if via and (alert_id, "ack") not in self._seen_alerts:
-                self._seen_alerts.add((alert_id, "ack"))
+            rows = await alert_outcomes(conn)
+        for alert in rows:
+            slug = self._slugs[alert.hotel_id]
+            if alert.acknowledged_via and (alert.id, "ack") not in self._seen_alerts:
+                self._seen_alerts.add((alert.id, "ack"))
                 _say(
-                    f"{_clock()}  {slug:<16}    alert #{reference} acknowledged ({via}): "
-                    "it will not be escalated"
+                    f"{_clock()}  {slug:<16}    alert #{alert.reference} acknowledged "
+                    f"({alert.acknowledged_via}): it will not be escalated"
                 )
-            if escalated_at and (alert_id, "esc") not in self._seen_alerts:
-                self._seen_alerts.add((alert_id, "esc"))
+            if alert.escalated_at and (alert.id, "esc") not in self._seen_alerts:
+                self._seen_alerts.add((alert.id, "esc"))
                 self.escalated += 1
                 _say(
-                    f"{_clock()}  {slug:<16}    alert #{reference} not acknowledged in time: "
+                    f"{_clock()}  {slug:<16}    alert #{alert.reference} not acknowledged in time: "
                     "escalated once to the duty manager, reminder to staff"
                 )
 
     async def _narrate_held(self) -> None:
         """Automated messages the policy held back (quiet hours, caps): shown once each."""
-        from datetime import timedelta
+        from datetime import UTC, datetime, timedelta
         from zoneinfo import ZoneInfo
 
-        from hotelbot.domain.outbox import OutboxState
-        from hotelbot.storage.models import OutboxMessage
-        from hotelbot.storage.types import utcnow
-
-        later = utcnow() + timedelta(seconds=30)
+        later = datetime.now(UTC) + timedelta(seconds=30)
         async with self._db.read() as conn:
-            rows = list(
-                await conn.execute(
-                    select(
-                        OutboxMessage.id,
-                        OutboxMessage.hotel_id,
-                        OutboxMessage.kind,
-                        OutboxMessage.chat_id,
-                        OutboxMessage.available_at,
-                    ).where(
-                        OutboxMessage.state == OutboxState.PENDING,
-                        OutboxMessage.available_at > later,
-                    )
-                )
-            )
+            rows = await pending_until_after(conn, after=later)
         zones = {h.slug: h.timezone for h in HOTELS}
-        for out_id, hotel_id, kind, chat_id, available_at in rows:
-            if out_id in self._seen_held:
+        for held in rows:
+            if held.id in self._seen_held:
                 continue
-            self._seen_held.add(out_id)
-            slug = self._slugs[hotel_id]
-            local = available_at.astimezone(ZoneInfo(zones[slug])).strftime("%H:%M local")
+            self._seen_held.add(held.id)
+            slug = self._slugs[held.hotel_id]
+            local = held.available_at.astimezone(ZoneInfo(zones[slug])).strftime("%H:%M local")
             _say(
-                f"{_clock()}  {slug:<16}    {kind} for {chat_id} held until {local} "
+                f"{_clock()}  {slug:<16}    {held.kind} for {held.chat_id} held until {local} "
                 "(quiet hours: never sent at night, never dropped)"
             )
 
     async def _narrate_languages(self) -> None:
         """Guests who write, consistently, in another language than their booking's."""
-        from sqlalchemy import text
-
         from hotelbot.domain.languages import NAMES
 
-        query = text(
-            "SELECT g.hotel_id, g.chat_id, g.name, g.language, s.language FROM guests g "
-            "JOIN stays s ON s.hotel_id = g.hotel_id AND s.chat_id = g.chat_id "
-            "WHERE g.language_source = 'detected' AND s.language IS NOT NULL "
-            "AND g.language <> s.language"
-        )
         async with self._db.read() as conn:
-            rows = list(await conn.execute(query))
-        for hotel_id, chat_id, guest_name, language, booked in rows:
-            if (chat_id, language) in self._seen_languages:
+            rows = await guests_writing_another_language(conn)
+        for guest in rows:
+            language, booked = guest.language, guest.booked
+            if (guest.chat_id, language) in self._seen_languages:
                 continue
-            self._seen_languages.add((chat_id, language))
+            self._seen_languages.add((guest.chat_id, language))
             _say(
-                f"{_clock()}  {self._slugs[hotel_id]:<16}    {guest_name} writes "
+                f"{_clock()}  {self._slugs[guest.hotel_id]:<16}    {guest.guest_name} writes "
                 f"{NAMES.get(language, language)} (booked in {NAMES.get(booked, booked)}): "
                 "messages to this guest are now written in it"
             )
 
     async def _narrate_analysis(self) -> None:
-        from sqlalchemy import text
-
-        query = text(
-            "SELECT id, hotel_id, sentiment, requires_attention, analyser, reason FROM messages "
-            "WHERE sentiment IS NOT NULL AND direction = 'in' ORDER BY id"
-        )
         async with self._db.read() as conn:
-            rows = list(await conn.execute(query))
-        for msg_id, hotel_id, sentiment, attention, analyser, reason in rows:
-            if msg_id in self._seen_analysis:
+            rows = await analysed_guest_messages(conn)
+        for msg in rows:
+            if msg.id in self._seen_analysis:
                 continue
-            self._seen_analysis.add(msg_id)
-            flag = "NEEDS ATTENTION" if attention else "ok"
+            self._seen_analysis.add(msg.id)
+            flag = "NEEDS ATTENTION" if msg.requires_attention else "ok"
             _say(
-                f"{_clock()}  {self._slugs[hotel_id]:<16}    sentiment: {sentiment}, {flag} "
-                f"({analyser}: {reason})"
+                f"{_clock()}  {self._slugs[msg.hotel_id]:<16}    sentiment: {msg.sentiment}, "
+                f"{flag} ({msg.analyser}: {msg.reason})"
             )
 
 

@@ -4,10 +4,10 @@
       ^          ^
       '-- adapters (greenapi, storage, sentiment) depend inward only
 
-The runtime (daemon/), the CLI and the operator tools (ops/) import no SQLAlchemy (not
-even for a type; `SQL_FREE`). Exceptions that exist today are listed by file with the
-reason; the lists may only shrink (a test fails when an entry is no longer needed, so it
-gets deleted)."""
+The runtime (daemon/), the CLI, the operator tools (ops/) and the narrated demo (demo.py)
+import no SQLAlchemy (not even for a type; `SQL_FREE`). Exceptions that exist today are
+listed by file with the reason; the lists may only shrink (a test fails when an entry is no
+longer needed, so it gets deleted)."""
 
 from __future__ import annotations
 
@@ -97,6 +97,11 @@ def _layer_of(name: str) -> str | None:
 MODULES = dict(_modules())
 
 
+def _covers(prefix: str, relative: str) -> bool:
+    """A prefix ending in "/" is a directory (everything under it); else one module's path."""
+    return relative.startswith(prefix) if prefix.endswith("/") else relative == prefix
+
+
 def _violations(
     prefix: str,
     forbidden: set[str] | frozenset[str],
@@ -106,7 +111,7 @@ def _violations(
 ) -> list[str]:
     found = []
     for relative, tree in modules.items():
-        if not relative.startswith(prefix):
+        if not _covers(prefix, relative):
             continue
         for name in sorted(_imports(tree)):
             target = _layer_of(name) if layers else _top(name)
@@ -247,10 +252,11 @@ def test_adapters_depend_inward_only(adapter: str) -> None:
     assert _violations(f"{adapter}/", {*OUTER, *siblings}, layers=True) == []
 
 
-# The runtime, the CLI and ops/ read and write through storage functions (typed rows,
-# `StorageError`) and the use cases of app/: they import no SQLAlchemy, not even for a type
-# (a transaction handle is `storage.db.Connection`).
-SQL_FREE = ("cli/", "daemon/", "ops/")
+# The runtime, the CLI, ops/ and the demo read and write through storage functions (typed
+# rows, `StorageError`) and the use cases of app/: they import no SQLAlchemy, not even for a
+# type (a transaction handle is `storage.db.Connection`). A directory ends in "/"; "demo.py"
+# is the one module it names.
+SQL_FREE = ("cli/", "daemon/", "ops/", "demo.py")
 
 
 def _sql_imports(prefix: str, modules: dict[str, ast.Module]) -> list[str]:
@@ -258,8 +264,12 @@ def _sql_imports(prefix: str, modules: dict[str, ast.Module]) -> list[str]:
     return _violations(prefix, {"sqlalchemy"}, layers=False, modules=modules)
 
 
+def test_every_sql_free_entry_names_modules_that_exist() -> None:
+    assert all(any(_covers(prefix, relative) for relative in MODULES) for prefix in SQL_FREE)
+
+
 @pytest.mark.parametrize("prefix", SQL_FREE)
-def test_the_cli_the_runtime_and_ops_import_no_sqlalchemy(prefix: str) -> None:
+def test_the_cli_the_runtime_ops_and_the_demo_import_no_sqlalchemy(prefix: str) -> None:
     assert _sql_imports(prefix, MODULES) == []
 
 
@@ -267,18 +277,22 @@ def test_the_cli_the_runtime_and_ops_import_no_sqlalchemy(prefix: str) -> None:
 def test_the_sqlalchemy_check_sees_imports_in_functions_and_type_checking_blocks(
     prefix: str,
 ) -> None:
+    module = f"{prefix}planted.py" if prefix.endswith("/") else prefix
     planted = {
-        f"{prefix}planted.py": ast.parse(
+        module: ast.parse(
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
             "    from sqlalchemy.ext.asyncio import AsyncConnection\n"
             "def f():\n    import sqlalchemy.exc\n"
         ),
         "storage/planted.py": ast.parse("from sqlalchemy import select\n"),  # SQL's home
+        f"{prefix.rstrip('/').removesuffix('.py')}_other.py": ast.parse(
+            "import sqlalchemy\n"
+        ),  # not it
     }
     assert _sql_imports(prefix, planted) == [
-        f"{prefix}planted.py imports sqlalchemy.exc",
-        f"{prefix}planted.py imports sqlalchemy.ext.asyncio",
-        f"{prefix}planted.py imports sqlalchemy.ext.asyncio.AsyncConnection",
+        f"{module} imports sqlalchemy.exc",
+        f"{module} imports sqlalchemy.ext.asyncio",
+        f"{module} imports sqlalchemy.ext.asyncio.AsyncConnection",
     ]
 
 

@@ -8,6 +8,7 @@ caller's transaction. A replay records nothing new and sends nothing twice.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -121,3 +122,27 @@ async def alerted_message_times(
     )
     rows = await conn.execute(query)
     return {int(outbox_id): sent_at for outbox_id, sent_at in rows if outbox_id is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOutcome:
+    """What became of a staff alert: acknowledged (`acknowledged_via`: how, e.g. "quote"),
+    escalated (`escalated_at`), both or neither yet. `reference`: the number staff see."""
+
+    id: int
+    hotel_id: int
+    reference: int | None
+    acknowledged_via: str | None
+    escalated_at: datetime | None
+
+
+async def alert_outcomes(conn: AsyncConnection) -> list[AlertOutcome]:
+    """Every alert of every hotel with its acknowledgement and escalation, by id. Read-only;
+    raises what the driver raises."""
+    query = select(
+        Alert.id, Alert.hotel_id, Alert.reference, Alert.acknowledged_via, Alert.escalated_at
+    ).order_by(Alert.id)
+    return [
+        AlertOutcome(int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), r[3], r[4])
+        for r in await conn.execute(query)
+    ]

@@ -3,15 +3,17 @@ language_candidate; the processor keeps them up to date from what the guest writ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelbot.domain.alerts import phone_of
-from hotelbot.domain.guest_language import GuestLanguage
+from hotelbot.domain.guest_language import GuestLanguage, LanguageSource
 from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_messaging import Guest
+from hotelbot.storage.models_stays import Stay
 from hotelbot.storage.types import utcnow
 
 
@@ -59,3 +61,34 @@ async def set_guest_language(
         },
     )
     await conn.execute(stmt)
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSwitch:
+    """A guest whose detected language differs from the one their stay was booked in."""
+
+    hotel_id: int
+    chat_id: str
+    guest_name: str | None
+    language: str  # detected from what the guest writes
+    booked: str  # the stay's
+
+
+async def guests_writing_another_language(conn: AsyncConnection) -> list[LanguageSwitch]:
+    """Guests of every hotel whose language was detected (not set by the operator, not a
+    first guess) and differs from a stay's language (stays without one left out); one entry
+    per such stay, by guest then stay. Read-only; raises what the driver raises."""
+    query = (
+        select(Guest.hotel_id, Guest.chat_id, Guest.name, Guest.language, Stay.language)
+        .join(Stay, and_(Stay.hotel_id == Guest.hotel_id, Stay.chat_id == Guest.chat_id))
+        .where(
+            Guest.language_source == LanguageSource.DETECTED.value,
+            Stay.language.is_not(None),
+            Guest.language != Stay.language,
+        )
+        .order_by(Guest.id, Stay.id)
+    )
+    return [
+        LanguageSwitch(int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4]))
+        for r in await conn.execute(query)
+    ]

@@ -97,3 +97,27 @@ async def record_failures(
     if params:
         await conn.execute(stmt, params)
     return given_up
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotification:
+    """A stored notification as received (`body`: the wire JSON), processed or not."""
+
+    id: int
+    hotel_id: int
+    type_webhook: str
+    body: str
+
+
+async def notifications_after(conn: AsyncConnection, *, after_id: int) -> list[StoredNotification]:
+    """Every stored notification with an id above `after_id`, of every hotel and type,
+    processed or not, oldest (lowest id) first. Read-only; raises what the driver raises."""
+    query = (
+        select(Notification.id, Notification.hotel_id, Notification.type_webhook, Notification.body)
+        .where(Notification.id > after_id)
+        .order_by(Notification.id)
+    )
+    return [
+        StoredNotification(int(r[0]), int(r[1]), str(r[2]), str(r[3]))
+        for r in await conn.execute(query)
+    ]

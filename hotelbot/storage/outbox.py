@@ -700,3 +700,35 @@ async def open_by_lane(conn: AsyncConnection, now: datetime) -> dict[tuple[int, 
         (int(hotel_id), str(lane)): LaneBacklog(int(count), oldest_due)
         for hotel_id, lane, count, oldest_due in rows
     }
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMessage:
+    """A pending outbox row that is not due yet (`available_at`: when it becomes due)."""
+
+    id: int
+    hotel_id: int
+    kind: str  # domain.outbox.OutboxKind
+    chat_id: str
+    available_at: datetime
+
+
+async def pending_until_after(conn: AsyncConnection, *, after: datetime) -> list[HeldMessage]:
+    """The pending rows of every hotel that become due only after `after` (held back by the
+    send policy: quiet hours, caps; or scheduled later), by id. Read-only; raises what the
+    driver raises."""
+    query = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.hotel_id,
+            OutboxMessage.kind,
+            OutboxMessage.chat_id,
+            OutboxMessage.available_at,
+        )
+        .where(OutboxMessage.state == _PENDING, OutboxMessage.available_at > after)
+        .order_by(OutboxMessage.id)
+    )
+    return [
+        HeldMessage(int(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4])
+        for r in await conn.execute(query)
+    ]

@@ -67,3 +67,37 @@ async def recent_questions(
         .order_by(Message.id)
     )
     return [GuestQuestion(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedMessage:
+    """A guest's message with the analysis the processor stored (`analyser`: who answered,
+    "rules", "llm", "signal"...)."""
+
+    id: int
+    hotel_id: int
+    sentiment: str
+    requires_attention: bool
+    analyser: str | None
+    reason: str | None
+
+
+async def analysed_guest_messages(conn: AsyncConnection) -> list[AnalysedMessage]:
+    """Every message from a guest (direction "in") of every hotel that has a sentiment, in
+    the order they were stored. Read-only; raises what the driver raises."""
+    query = (
+        select(
+            Message.id,
+            Message.hotel_id,
+            Message.sentiment,
+            Message.requires_attention,
+            Message.analyser,
+            Message.reason,
+        )
+        .where(Message.sentiment.is_not(None), Message.direction == "in")
+        .order_by(Message.id)
+    )
+    return [
+        AnalysedMessage(int(r[0]), int(r[1]), str(r[2]), bool(r[3]), r[4], r[5])
+        for r in await conn.execute(query)
+    ]
