@@ -361,3 +361,75 @@ def test_no_absolute_machine_path_in_the_sources() -> None:
             for hit in absolute_paths(line):
                 found.append(f"{path.relative_to(PACKAGE.parent)}:{line_no}: {hit}")
     assert found == []
+
+
+# -- SQL has one home --------------------------------------------------------------------------
+
+# Outside storage/ no module imports SQLAlchemy or storage's table definitions (with those it
+# could build statements of its own); `SQL_FREE` above names the layers this matters most for,
+# this rule covers the whole package, the fakes and shared helpers included. The one exception
+# is listed with what it may import and why.
+TABLE_MODULES = ("hotelbot.storage.all_models", "hotelbot.storage.dialect")
+SQL_EXCEPTIONS = {
+    # Parses and renders the database URL the settings hold (to add the pg_password
+    # credential, to name the SQLite file), lazily: the URL grammar is SQLAlchemy's.
+    "settings.py": "sqlalchemy.engine",
+}
+
+
+def _is_table_module(name: str) -> bool:
+    module = name.rsplit(".", 1)[0] if name.count(".") > 2 else name
+    leaf = module.removeprefix("hotelbot.storage.")
+    return module in TABLE_MODULES or (
+        module.startswith("hotelbot.storage.") and (leaf == "models" or leaf.startswith("models_"))
+    )
+
+
+def _sql_outside_storage(modules: dict[str, ast.Module]) -> list[str]:
+    found = []
+    for relative, tree in modules.items():
+        if relative.startswith("storage/"):
+            continue
+        allowed = SQL_EXCEPTIONS.get(relative)
+        for name in sorted(_imports(tree)):
+            if _is_table_module(name):
+                found.append(f"{relative} imports {name} (a table definition)")
+            elif _top(name) == "sqlalchemy" and not (
+                allowed and (name == allowed or name.startswith(allowed + "."))
+            ):
+                found.append(f"{relative} imports {name}")
+    return found
+
+
+def test_sql_lives_in_storage_only() -> None:
+    assert _sql_outside_storage(MODULES) == []
+
+
+def test_the_sql_home_check_fails_on_planted_imports() -> None:
+    planted = {
+        "observability/planted.py": ast.parse("from sqlalchemy import func\n"),
+        "fakes/planted.py": ast.parse(
+            "def f():\n    from hotelbot.storage.models_messaging import Alert\n"
+        ),
+        "redact_planted.py": ast.parse("import hotelbot.storage.dialect\n"),
+        "settings.py": ast.parse("from sqlalchemy import select\n"),  # beyond its exception
+        "storage/planted.py": ast.parse("from sqlalchemy import select\n"),  # SQL's home
+        "daemon/fine.py": ast.parse("from hotelbot.storage.outbox import open_by_lane\n"),
+    }
+    assert _sql_outside_storage(planted) == [
+        "observability/planted.py imports sqlalchemy",
+        "observability/planted.py imports sqlalchemy.func",
+        "fakes/planted.py imports hotelbot.storage.models_messaging (a table definition)",
+        "fakes/planted.py imports hotelbot.storage.models_messaging.Alert (a table definition)",
+        "redact_planted.py imports hotelbot.storage.dialect (a table definition)",
+        "settings.py imports sqlalchemy",
+        "settings.py imports sqlalchemy.select",
+    ]
+
+
+@pytest.mark.parametrize("relative", sorted(SQL_EXCEPTIONS))
+def test_each_sql_exception_is_still_needed(relative: str) -> None:
+    allowed = SQL_EXCEPTIONS[relative]
+    assert any(
+        name == allowed or name.startswith(allowed + ".") for name in _imports(MODULES[relative])
+    ), f"{relative} no longer imports {allowed}: delete its entry in SQL_EXCEPTIONS"
