@@ -45,85 +45,33 @@ class DemoHotel:
 
 
 HOTELS = [
-    DemoHotel(
-        "grand-riga", "Grand Hotel Riga", "1101000001", "Europe/Riga", "en", "37120000000@c.us"
-    ),
-    DemoHotel(
-        "nevsky-spb",
-        "Nevsky Boutique Hotel",
-        "7103000002",
-        "Europe/Moscow",
-        "ru",
-        "79010000000@c.us",
-    ),
-    DemoHotel(
-        "harbour-tallinn",
-        "Harbour Inn Tallinn",
-        "3301000003",
-        "Europe/Tallinn",
-        "en",
-        "37250000000@c.us",
-    ),
-]
+    DemoHotel("grand-riga", "Grand Hotel Riga", "1101000001", "Europe/Riga", "en", "37120000000@c.us"),
+    DemoHotel("nevsky-spb", "Nevsky Boutique Hotel", "7103000002", "Europe/Moscow", "ru", "79010000000@c.us"),
+    DemoHotel("harbour-tallinn", "Harbour Inn Tallinn", "3301000003", "Europe/Tallinn", "en", "37250000000@c.us"),
+]  # fmt: skip
 
 # (seconds from start, hotel slug, guest phone, guest name, text)
 SCRIPT: list[tuple[float, str, str, str, str]] = [
-    (
-        1.0,
-        "grand-riga",
-        "37121111111",
-        "Anna",
-        "Hi! We just arrived, the room is lovely, thank you 😊",
-    ),
+    (1.0, "grand-riga", "37121111111", "Anna", "Hi! We just arrived, the room is lovely, thank you 😊"),
     (3.0, "nevsky-spb", "79212222222", "Ольга", "Добрый день! Можно поздний выезд завтра?"),
-    (
-        5.0,
-        "grand-riga",
-        "37123333333",
-        "Mark",
-        "The AC in room 214 is not working and it's really hot",
-    ),
-    (
-        7.0,
-        "harbour-tallinn",
-        "37254444444",
-        "Liis",
-        "Could you bring two extra pillows to room 12?",
-    ),
-    (
-        9.0,
-        "nevsky-spb",
-        "79215555555",
-        "Игорь",
-        "До сих пор жду полотенца, уже два часа. Никто не отвечает",
-    ),
+    (5.0, "grand-riga", "37123333333", "Mark", "The AC in room 214 is not working and it's really hot"),
+    (7.0, "harbour-tallinn", "37254444444", "Liis", "Could you bring two extra pillows to room 12?"),
+    (9.0, "nevsky-spb", "79215555555", "Игорь", "До сих пор жду полотенца, уже два часа. Никто не отвечает"),
     (11.0, "grand-riga", "37123333333", "Mark", "Still no one came. Seriously?"),
     (13.0, "harbour-tallinn", "37256666666", "Tom", "Breakfast was great, best coffee in town!"),
     # Klaus booked in English but writes German: after his second German message the
     # answers switch to German (domain/guest_language.py).
-    (
-        13.5,
-        "grand-riga",
-        "37122222222",
-        "Klaus",
-        "Guten Tag, wir sind gut angekommen. Vielen Dank!",
-    ),
+    (13.5, "grand-riga", "37122222222", "Klaus", "Guten Tag, wir sind gut angekommen. Vielen Dank!"),
     (14.0, "grand-riga", "37128888888", "Sofia", "What's the wifi password?"),
     # Answered from Grand Hotel Riga's facts file (domain/facts.py), no trigger needed.
     (14.2, "grand-riga", "37128888888", "Sofia", "And what time is breakfast?"),
     (15.0, "nevsky-spb", "79217777777", "Анна", "Спасибо, всё отлично, номер чистый и тихий"),
     (17.0, "grand-riga", "37128888888", "Sofia", "I was charged twice for the minibar 😡"),
     (18.0, "grand-riga", "37122222222", "Klaus", "Wie ist das WLAN Passwort, bitte?"),
-    (
-        19.0,
-        "harbour-tallinn",
-        "37259999999",
-        "Ben",
-        "Great, another night without sleep thanks to the party upstairs",
-    ),
+    (19.0, "harbour-tallinn", "37259999999", "Ben", "Great, another night without sleep thanks to the party upstairs"),
     (21.0, "grand-riga", "37121111111", "Anna", "STOP"),
     (23.0, "nevsky-spb", "79212222222", "Ольга", "Спасибо большое!"),
-]
+]  # fmt: skip
 
 # Guests who send no words (domain/signals.py): (seconds from start, hotel, phone, name, kind).
 # Anna's missed call and Tom's voice note alert staff; Sofia's photo is only counted (digest)

@@ -22,15 +22,8 @@ _MAX_CHARS = 300
 # resources, operator intervention incl. statement_timeout, lock timeouts, serialisation).
 _PG_TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
 _PG_TRANSIENT_CODES = ("55P03", "55006")
-_SQLITE_TRANSIENT = (
-    "SQLITE_BUSY",
-    "SQLITE_LOCKED",
-    "SQLITE_IOERR",
-    "SQLITE_FULL",
-    "SQLITE_CANTOPEN",
-    "SQLITE_PROTOCOL",
-    "SQLITE_NOMEM",
-)
+_SQLITE_TRANSIENT = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_FULL",
+                     "SQLITE_CANTOPEN", "SQLITE_PROTOCOL", "SQLITE_NOMEM")  # fmt: skip
 
 
 def _driver_error(exc: BaseException) -> BaseException | None:
@@ -54,13 +47,9 @@ def _sqlite_name(error: BaseException | None) -> str | None:
 
 # SQLite's messages for these name only tables and columns ("UNIQUE constraint failed:
 # hotels.instance_id"), never values: shown as they are.
-_SQLITE_SCHEMA_ONLY = (
-    "SQLITE_CONSTRAINT_UNIQUE",
-    "SQLITE_CONSTRAINT_NOTNULL",
-    "SQLITE_CONSTRAINT_PRIMARYKEY",
-    "SQLITE_CONSTRAINT_FOREIGNKEY",
-    "SQLITE_CONSTRAINT_CHECK",
-)
+_SQLITE_SCHEMA_ONLY = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_NOTNULL",
+                       "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_FOREIGNKEY",
+                       "SQLITE_CONSTRAINT_CHECK")  # fmt: skip
 
 
 def _own_message(exc: BaseException) -> bool:

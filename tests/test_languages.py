@@ -33,12 +33,8 @@ T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 COVERED = frozenset({"en", "ru"})
 
 SAMPLES = {
-    "pt": [
-        "O ar condicionado não funciona",
-        "A água do chuveiro está fria",
-        "Por favor, ninguém atende a recepção",
-        "Obrigado!",
-    ],
+    "pt": ["O ar condicionado não funciona", "A água do chuveiro está fria",
+           "Por favor, ninguém atende a recepção", "Obrigado!"],
     "es": ["El aire acondicionado no funciona", "La habitación está sucia", "Hola"],
     "de": ["Das Wasser ist kalt", "Danke", "Das Zimmer ist nicht sauber"],
     "fr": ["Il n'y a pas d'eau chaude dans la chambre", "Merci beaucoup"],
@@ -56,7 +52,7 @@ SAMPLES = {
     "ru": ["Кондиционер не работает", "mozhno eshche odnu podushku v 215?"],
     "en": ["The AC is not working", "wifi password please", "Thanks!"],
     UNDETERMINED: ["ok", "👍", "204", "!!!"],
-}
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(("language", "text"), [(k, t) for k, v in SAMPLES.items() for t in v])

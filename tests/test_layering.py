@@ -24,28 +24,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hotelbot"
 # Libraries that do I/O or run things: none of them may appear in domain/ (nor in app/).
 IO_LIBRARIES = frozenset(
     {
-        "aiohttp",
-        "aiosqlite",
-        "alembic",
-        "anyio",
-        "apscheduler",
-        "asyncio",
-        "asyncpg",
-        "httpx",
-        "loguru",
-        "openai",
-        "prometheus_client",
-        "pydantic",
-        "socket",
-        "sqlalchemy",
-        "sqlite3",
-        "ssl",
-        "subprocess",
-        "tenacity",
-        "threading",
-        "typer",
+        "aiohttp", "aiosqlite", "alembic", "anyio", "apscheduler", "asyncio", "asyncpg",
+        "httpx", "loguru", "openai", "prometheus_client", "pydantic", "socket", "sqlalchemy",
+        "sqlite3", "ssl", "subprocess", "tenacity", "threading", "typer",
     }
-)
+)  # fmt: skip
 ADAPTERS = ("greenapi", "storage", "sentiment")
 OUTER = ("daemon", "cli", "ops", "demo", "fakes")  # runtime, entry points, tooling
 

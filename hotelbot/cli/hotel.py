@@ -212,34 +212,13 @@ def show(
 
 
 _EDITABLE = (
-    "name",
-    "instance_id",
-    "api_url",
-    "api_token_env",
-    "timezone",
-    "staff_chat_id",
-    "default_language",
-    "quiet_hours",
-    "max_automated_per_day",
-    "alert_cooldown_min",
-    "staff_pause_h",
-    "groups_as_guests",
-    "check_in_time",
-    "check_out_time",
-    "signal_call",
-    "signal_voice_note",
-    "signal_photo",
-    "signal_video",
-    "signal_document",
-    "signal_location",
-    "signal_sticker",
-    "staff_language",
-    "escalation_chat_id",
-    "escalate_after_min",
-    "staff_email",
-    "report_schedule",
-    "manager_chat_id",
-)
+    "name", "instance_id", "api_url", "api_token_env", "timezone", "staff_chat_id",
+    "default_language", "quiet_hours", "max_automated_per_day", "alert_cooldown_min",
+    "staff_pause_h", "groups_as_guests", "check_in_time", "check_out_time",
+    "signal_call", "signal_voice_note", "signal_photo", "signal_video", "signal_document",
+    "signal_location", "signal_sticker", "staff_language", "escalation_chat_id",
+    "escalate_after_min", "staff_email", "report_schedule", "manager_chat_id",
+)  # fmt: skip
 
 
 @app.command("edit")

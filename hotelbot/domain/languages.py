@@ -21,34 +21,13 @@ from typing import Final
 UNDETERMINED: Final = "und"
 
 NAMES: Final = {
-    "en": "English",
-    "ru": "Russian",
-    "uk": "Ukrainian",
-    "de": "German",
-    "fr": "French",
-    "es": "Spanish",
-    "pt": "Portuguese",
-    "it": "Italian",
-    "nl": "Dutch",
-    "pl": "Polish",
-    "lv": "Latvian",
-    "lt": "Lithuanian",
-    "et": "Estonian",
-    "fi": "Finnish",
-    "sv": "Swedish",
-    "tr": "Turkish",
-    "cs": "Czech",
-    "el": "Greek",
-    "ar": "Arabic",
-    "he": "Hebrew",
-    "th": "Thai",
-    "ka": "Georgian",
-    "hy": "Armenian",
-    "hi": "Hindi",
-    "ko": "Korean",
-    "ja": "Japanese",
-    "zh": "Chinese",
-}
+    "en": "English", "ru": "Russian", "uk": "Ukrainian", "de": "German", "fr": "French",
+    "es": "Spanish", "pt": "Portuguese", "it": "Italian", "nl": "Dutch", "pl": "Polish",
+    "lv": "Latvian", "lt": "Lithuanian", "et": "Estonian", "fi": "Finnish", "sv": "Swedish",
+    "tr": "Turkish", "cs": "Czech", "el": "Greek", "ar": "Arabic", "he": "Hebrew",
+    "th": "Thai", "ka": "Georgian", "hy": "Armenian", "hi": "Hindi", "ko": "Korean",
+    "ja": "Japanese", "zh": "Chinese",
+}  # fmt: skip
 
 # Frequent words of each Latin-script language, chosen to be rare in the others.
 _WORDS: Final = {
@@ -90,31 +69,16 @@ _ENDINGS: Final = {"pt": ("ção", "ções", "ões", "ão")}
 
 # Letters that only some Latin-script languages use.
 _LETTERS: Final = {
-    "pt": "ãõ",
-    "es": "ñ¿¡",
-    "de": "ß",
-    "lv": "āēīķļņģ",
-    "pl": "ąęłśźżćń",
-    "lt": "ėįų",
-    "tr": "ığş",
-    "cs": "ěřů",
-    "sv": "å",
-    "fr": "œ",
-}
+    "pt": "ãõ", "es": "ñ¿¡", "de": "ß", "lv": "āēīķļņģ", "pl": "ąęłśźżćń", "lt": "ėįų",
+    "tr": "ığş", "cs": "ěřů", "sv": "å", "fr": "œ",
+}  # fmt: skip
 
 _SCRIPTS: Final = (
-    ("\u0370", "\u03ff", "el"),
-    ("\u0600", "\u06ff", "ar"),
-    ("\u0590", "\u05ff", "he"),
-    ("\u0e00", "\u0e7f", "th"),
-    ("\u10a0", "\u10ff", "ka"),
-    ("\u0530", "\u058f", "hy"),
-    ("\u0900", "\u097f", "hi"),
-    ("\uac00", "\ud7af", "ko"),
-    ("\u1100", "\u11ff", "ko"),
-    ("\u3040", "\u30ff", "ja"),
-    ("\u4e00", "\u9fff", "zh"),
-)
+    ("\u0370", "\u03ff", "el"), ("\u0600", "\u06ff", "ar"), ("\u0590", "\u05ff", "he"),
+    ("\u0e00", "\u0e7f", "th"), ("\u10a0", "\u10ff", "ka"), ("\u0530", "\u058f", "hy"),
+    ("\u0900", "\u097f", "hi"), ("\uac00", "\ud7af", "ko"), ("\u1100", "\u11ff", "ko"),
+    ("\u3040", "\u30ff", "ja"), ("\u4e00", "\u9fff", "zh"),
+)  # fmt: skip
 _UKRAINIAN: Final = frozenset("іїєґ")
 _WORD: Final = re.compile(r"[^\W\d_]+", re.UNICODE)
 _MIN_LEAD: Final = 1

@@ -321,22 +321,11 @@ _KIND_BY_EXTENSION: dict[str, shapes.FileKind] = {
     **dict.fromkeys(("mp3", "ogg", "m4a", "aac", "opus"), "audio"),
 }
 _MIME_TYPES = {
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "3gp": "video/3gpp",
-    "mp3": "audio/mpeg",
-    "ogg": "audio/ogg",
-    "m4a": "audio/mp4",
-    "aac": "audio/aac",
-    "opus": "audio/opus",
-    "pdf": "application/pdf",
-    "txt": "text/plain",
-}
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+    "gif": "image/gif", "mp4": "video/mp4", "mov": "video/quicktime", "3gp": "video/3gpp",
+    "mp3": "audio/mpeg", "ogg": "audio/ogg", "m4a": "audio/mp4", "aac": "audio/aac",
+    "opus": "audio/opus", "pdf": "application/pdf", "txt": "text/plain",
+}  # fmt: skip
 MAX_FILE_MB = 100
 
 

@@ -74,18 +74,9 @@ _COMPLAINTS: tuple[tuple[str, str], ...] = (
     ("холодно", "complaint: temperature"),
 )
 _PRAISE = (
-    "thank",
-    "great",
-    "excellent",
-    "wonderful",
-    "love",
-    "perfect",
-    "amazing",
-    "спасибо",
-    "отлично",
-    "прекрасно",
-    "замечательно",
-)
+    "thank", "great", "excellent", "wonderful", "love", "perfect", "amazing",
+    "спасибо", "отлично", "прекрасно", "замечательно",
+)  # fmt: skip
 
 
 FACTS_NO_ANSWER: Mapping[str, object] = {"answer": None, "topic": None, "needs_staff": False}

@@ -38,32 +38,22 @@ _FILE_KINDS = {
 _SELECTION_KINDS = {
     # typeMessage -> (kind, data key, text field)
     "buttonsResponseMessage": (
-        MessageKind.BUTTONS_REPLY,
-        "buttonsResponseMessage",
-        "selectedButtonText",
+        MessageKind.BUTTONS_REPLY, "buttonsResponseMessage", "selectedButtonText"
     ),
     "templateButtonReplyMessage": (
-        MessageKind.TEMPLATE_BUTTON_REPLY,
-        "templateButtonReplyMessage",
-        "selectedDisplayText",
+        MessageKind.TEMPLATE_BUTTON_REPLY, "templateButtonReplyMessage", "selectedDisplayText"
     ),
     "templateButtonsReplyMessage": (
-        MessageKind.TEMPLATE_BUTTON_REPLY,
-        "templateButtonReplyMessage",
-        "selectedDisplayText",
+        MessageKind.TEMPLATE_BUTTON_REPLY, "templateButtonReplyMessage", "selectedDisplayText"
     ),
     "listResponseMessage": (MessageKind.LIST_REPLY, "listResponseMessage", "title"),
     "interactiveButtonsResponse": (
-        MessageKind.INTERACTIVE_REPLY,
-        "interactiveButtonsResponse",
-        "selectedDisplayText",
+        MessageKind.INTERACTIVE_REPLY, "interactiveButtonsResponse", "selectedDisplayText"
     ),
     "interactiveButtonsReply": (
-        MessageKind.INTERACTIVE_REPLY,
-        "interactiveButtonsReply",
-        "selectedDisplayText",
+        MessageKind.INTERACTIVE_REPLY, "interactiveButtonsReply", "selectedDisplayText"
     ),
-}
+}  # fmt: skip
 _CONTAINER_TYPES = {
     # messages that carry buttons/lists/invites (mostly sent by businesses): field with text
     "buttonsMessage": ("buttonsMessage", "contentText"),

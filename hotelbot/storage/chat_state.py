@@ -19,32 +19,16 @@ from hotelbot.storage.dialect import insert_for
 from hotelbot.storage.models_messaging import Conversation, Guest
 
 _GUEST_COLUMNS = (
-    Guest.hotel_id,
-    Guest.chat_id,
-    Guest.id,
-    Guest.name,
-    Guest.language,
-    Guest.opted_out,
-    Guest.first_message_at,
-    Guest.opted_out_at,
-    Guest.language_source,
-    Guest.language_candidate,
-)
+    Guest.hotel_id, Guest.chat_id, Guest.id, Guest.name, Guest.language, Guest.opted_out,
+    Guest.first_message_at, Guest.opted_out_at, Guest.language_source, Guest.language_candidate,
+)  # fmt: skip
 _CONV_COLUMNS = (
-    Conversation.hotel_id,
-    Conversation.chat_id,
-    Conversation.id,
-    Conversation.guest_id,
-    Conversation.last_message_at,
-    Conversation.last_guest_message_at,
-    Conversation.last_staff_reply_at,
-    Conversation.handled_by_staff_until,
-    Conversation.last_alert_at,
-    Conversation.open_alert_id,
-    Conversation.suppressed_alerts,
-    Conversation.last_suppressed_message_id,
-    Conversation.handled_at,
-)
+    Conversation.hotel_id, Conversation.chat_id, Conversation.id, Conversation.guest_id,
+    Conversation.last_message_at, Conversation.last_guest_message_at,
+    Conversation.last_staff_reply_at, Conversation.handled_by_staff_until,
+    Conversation.last_alert_at, Conversation.open_alert_id, Conversation.suppressed_alerts,
+    Conversation.last_suppressed_message_id, Conversation.handled_at,
+)  # fmt: skip
 
 
 async def _read_guests(conn: AsyncConnection, keys: list[Key]) -> dict[Key, GuestState]:

@@ -84,33 +84,15 @@ class HotelRecord:
 
 
 _COLUMNS = [
-    Hotel.id,
-    Hotel.slug,
-    Hotel.name,
-    Hotel.instance_id,
-    Hotel.api_url,
-    Hotel.api_token_env,
-    Hotel.timezone,
-    Hotel.staff_chat_id,
-    Hotel.default_language,
-    Hotel.enabled,
-    Hotel.quiet_hours,
-    Hotel.max_automated_per_day,
-    Hotel.alert_cooldown_min,
-    Hotel.staff_pause_h,
-    Hotel.groups_as_guests,
-    Hotel.check_in_time,
-    Hotel.check_out_time,
+    Hotel.id, Hotel.slug, Hotel.name, Hotel.instance_id, Hotel.api_url, Hotel.api_token_env,
+    Hotel.timezone, Hotel.staff_chat_id, Hotel.default_language, Hotel.enabled,
+    Hotel.quiet_hours, Hotel.max_automated_per_day, Hotel.alert_cooldown_min,
+    Hotel.staff_pause_h, Hotel.groups_as_guests, Hotel.check_in_time, Hotel.check_out_time,
     *(getattr(Hotel, kind.column) for kind in SignalKind),
-    Hotel.staff_language,
-    Hotel.escalation_chat_id,
-    Hotel.escalate_after_min,
-    Hotel.staff_email,
-    Hotel.report_schedule,
-    Hotel.manager_chat_id,
-    Hotel.instance_state,
-    Hotel.api_token,
-]
+    Hotel.staff_language, Hotel.escalation_chat_id, Hotel.escalate_after_min,
+    Hotel.staff_email, Hotel.report_schedule, Hotel.manager_chat_id,
+    Hotel.instance_state, Hotel.api_token,
+]  # fmt: skip
 
 
 def _record(row: Any) -> HotelRecord:

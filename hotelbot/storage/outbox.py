@@ -255,25 +255,13 @@ class OutboxItem:
 
 
 _ITEM_COLUMNS = [
-    OutboxMessage.id,
-    OutboxMessage.hotel_id,
-    OutboxMessage.kind,
-    OutboxMessage.chat_id,
-    OutboxMessage.text,
-    OutboxMessage.state,
-    OutboxMessage.attempts,
-    OutboxMessage.available_at,
-    OutboxMessage.sending_started_at,
-    OutboxMessage.id_message,
-    OutboxMessage.last_error,
-    OutboxMessage.delivery_status,
-    OutboxMessage.created_at,
-    OutboxMessage.lane,
-    OutboxMessage.urgent,
-    OutboxMessage.file_url,
-    OutboxMessage.file_name,
+    OutboxMessage.id, OutboxMessage.hotel_id, OutboxMessage.kind, OutboxMessage.chat_id,
+    OutboxMessage.text, OutboxMessage.state, OutboxMessage.attempts, OutboxMessage.available_at,
+    OutboxMessage.sending_started_at, OutboxMessage.id_message, OutboxMessage.last_error,
+    OutboxMessage.delivery_status, OutboxMessage.created_at, OutboxMessage.lane,
+    OutboxMessage.urgent, OutboxMessage.file_url, OutboxMessage.file_name,
     OutboxMessage.quoted_message_id,
-]
+]  # fmt: skip
 
 
 def _item(row: Any) -> OutboxItem:

@@ -40,18 +40,10 @@ from hotelbot.storage.stays import StayRecord, has_earlier_stay
 from hotelbot.storage.types import utcnow
 
 _COLUMNS = [
-    Trigger.id,
-    Trigger.hotel_id,
-    Trigger.name,
-    Trigger.spec,
-    Trigger.template,
-    Trigger.enabled,
-    Trigger.version,
-    Trigger.created_at,
-    Trigger.updated_at,
-    Trigger.attachment,
-    Trigger.conditions,
-]
+    Trigger.id, Trigger.hotel_id, Trigger.name, Trigger.spec, Trigger.template,
+    Trigger.enabled, Trigger.version, Trigger.created_at, Trigger.updated_at,
+    Trigger.attachment, Trigger.conditions,
+]  # fmt: skip
 
 
 def _record(row: Any) -> TriggerRecord:

@@ -49,27 +49,14 @@ _IGNORED_SYMBOLS: Final = frozenset(
 )
 _SEPARATORS: Final = frozenset("-/—–_\"'*#&+=<>|~`@%^[]{}\\")
 _CONTRACTIONS: Final = {
-    "can't": ("can", "not"),
-    "cant": ("can", "not"),
-    "cannot": ("can", "not"),
-    "won't": ("will", "not"),
-    "wont": ("will", "not"),
-    "ain't": ("is", "not"),
-    "shan't": ("shall", "not"),
-    "dont": ("do", "not"),
-    "doesnt": ("does", "not"),
-    "didnt": ("did", "not"),
-    "isnt": ("is", "not"),
-    "arent": ("are", "not"),
-    "wasnt": ("was", "not"),
-    "werent": ("were", "not"),
-    "havent": ("have", "not"),
-    "hasnt": ("has", "not"),
-    "hadnt": ("had", "not"),
-    "couldnt": ("could", "not"),
-    "wouldnt": ("would", "not"),
-    "shouldnt": ("should", "not"),
-}
+    "can't": ("can", "not"), "cant": ("can", "not"), "cannot": ("can", "not"),
+    "won't": ("will", "not"), "wont": ("will", "not"), "ain't": ("is", "not"),
+    "shan't": ("shall", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
+    "didnt": ("did", "not"), "isnt": ("is", "not"), "arent": ("are", "not"),
+    "wasnt": ("was", "not"), "werent": ("were", "not"), "havent": ("have", "not"),
+    "hasnt": ("has", "not"), "hadnt": ("had", "not"), "couldnt": ("could", "not"),
+    "wouldnt": ("would", "not"), "shouldnt": ("should", "not"),
+}  # fmt: skip
 
 
 def _emoticon(raw: str) -> str:
